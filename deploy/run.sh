@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# run.sh: README's run command. Installs what is missing, builds a Release logeerd in build/,
+# starts a private PostgreSQL cluster for it, applies migrations, loads the Drenthe demo data and
+# then becomes `logeerd serve`. It never touches a system PostgreSQL; when LOGEER_DATABASE_URL is
+# already set it uses that database instead of starting a private cluster.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BUILD_DIR=${LOGEER_BUILD_DIR:-$ROOT/build}
+export LOGEER_LISTEN=${LOGEER_LISTEN:-127.0.0.1:8080}
+export LOGEER_MIGRATIONS_DIR=${LOGEER_MIGRATIONS_DIR:-$ROOT/migrations}
+
+say() { echo "run.sh: $*" >&2; }
+
+# The cluster lives in the project (.local/pg) when the postgres user can reach it; when run as
+# root from a private directory (e.g. /root), it lives under /tmp instead, in a directory named
+# after this checkout so that two checkouts never share a cluster.
+pick_pg_dir() {
+    if [ -n "${LOGEER_PG_DIR:-}" ]; then
+        echo "$LOGEER_PG_DIR"
+        return
+    fi
+    if [ "$(id -u)" -ne 0 ] || (cd / && runuser -u postgres -- test -x "$ROOT") 2>/dev/null; then
+        echo "$ROOT/.local/pg"
+    else
+        echo "/tmp/logeer-run-$(printf '%s' "$ROOT" | sha256sum | cut -c1-12)"
+    fi
+}
+
+ensure_database() {
+    local pgdir=$1 db=$2 admin
+    admin=$("$ROOT/deploy/pg.sh" url "$pgdir" postgres)
+    if [ "$(psql -X -qAt -d "$admin" -c "SELECT 1 FROM pg_database WHERE datname = '$db'")" != 1 ]; then
+        say "creating database $db"
+        psql -X -q -v ON_ERROR_STOP=1 -d "$admin" -c "CREATE DATABASE \"$db\""
+    fi
+}
+
+main() {
+    "$ROOT/deploy/install-deps.sh" >&2
+
+    say "building logeerd (Release) in $BUILD_DIR"
+    cmake -S "$ROOT" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release -DLOGEER_TESTS=OFF >&2
+    cmake --build "$BUILD_DIR" -j"$(nproc)" >&2
+    local logeerd="$BUILD_DIR/logeerd"
+
+    if [ -z "${LOGEER_DATABASE_URL:-}" ]; then
+        local pgdir
+        pgdir=$(pick_pg_dir)
+        mkdir -p "$(dirname "$pgdir")"
+        "$ROOT/deploy/pg.sh" start "$pgdir" >&2
+        ensure_database "$pgdir" logeer
+        LOGEER_DATABASE_URL=$("$ROOT/deploy/pg.sh" url "$pgdir" logeer)
+        export LOGEER_DATABASE_URL
+        say "private PostgreSQL in $pgdir (stop it with: deploy/pg.sh stop $pgdir)"
+    else
+        say "using LOGEER_DATABASE_URL from the environment"
+    fi
+
+    "$logeerd" migrate
+    "$logeerd" seed-demo
+
+    cat >&2 <<EOF
+
+  logeerd is starting on http://$LOGEER_LISTEN
+  Demo logins (password: logeerzorg-demo):
+    beheer@demo.logeer.nl         admin
+    aanjager@demo.logeer.nl       coordinator
+    huisarts@demo.logeer.nl       referrer
+    mantelzorger@demo.logeer.nl   caregiver
+  Try: curl -s http://$LOGEER_LISTEN/v1/municipalities
+       curl -s -X POST -H 'Content-Type: application/json' \\
+            -d '{"email":"aanjager@demo.logeer.nl","password":"logeerzorg-demo"}' \\
+            http://$LOGEER_LISTEN/v1/sessions
+  Stop with Ctrl-C.
+
+EOF
+    exec "$logeerd" serve
+}
+
+main "$@"

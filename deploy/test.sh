@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# test.sh: README's test command. Builds two trees, a normal one (build-test/) and one with
+# AddressSanitizer + UndefinedBehaviorSanitizer (build-asan/), and runs every unit and
+# integration test in each with ctest. Both suites always run; the exit status is non-zero when
+# either fails. The last line printed is a ctest-style summary over both suites, so nothing a
+# reader or CI looks for can scroll past it.
+set -uo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+JOBS=${LOGEER_TEST_JOBS:-2}
+LOG_DIR=$(mktemp -d)
+trap 'rm -rf "$LOG_DIR"' EXIT
+
+say() { echo "test.sh: $*"; }
+
+TOTAL=0
+FAILED=0
+
+# Adds one suite's ctest summary ("N% tests passed, M tests failed out of K") to the totals.
+count_summary() {
+    local line=$1 failed total
+    failed=$(sed -E 's/.* ([0-9]+) tests failed out of ([0-9]+).*/\1/' <<<"$line")
+    total=$(sed -E 's/.* ([0-9]+) tests failed out of ([0-9]+).*/\2/' <<<"$line")
+    TOTAL=$((TOTAL + total))
+    FAILED=$((FAILED + failed))
+}
+
+# Builds one tree and runs its tests. A tree that does not configure or build counts as one
+# failed test, so a broken build can never look like a pass.
+run_suite() {
+    local name=$1 dir=$2
+    shift 2
+    local log="$LOG_DIR/$name.log"
+    say "== $name: configure and build in $dir"
+    if ! cmake -S "$ROOT" -B "$dir" -DLOGEER_TESTS=ON "$@"; then
+        say "$name: configure failed; its tests were not run"
+        TOTAL=$((TOTAL + 1)); FAILED=$((FAILED + 1))
+        return 1
+    fi
+    if ! cmake --build "$dir" -j"$JOBS"; then
+        say "$name: build failed; its tests were not run"
+        TOTAL=$((TOTAL + 1)); FAILED=$((FAILED + 1))
+        return 1
+    fi
+    say "== $name: ctest"
+    local rc=0
+    (cd "$dir" && ctest --output-on-failure -j"$JOBS") 2>&1 | tee "$log" || rc=$?
+    local summary
+    summary=$(grep -E '^[0-9]+% tests passed, [0-9]+ tests failed out of [0-9]+' "$log" | tail -n 1)
+    if [ -z "$summary" ]; then
+        say "$name: ctest printed no summary (exit $rc)"
+        TOTAL=$((TOTAL + 1)); FAILED=$((FAILED + 1))
+        return 1
+    fi
+    say "$name: $summary"
+    count_summary "$summary"
+    return "$rc"
+}
+
+main() {
+    local status=0
+    "$ROOT/deploy/install-deps.sh" || exit 1
+
+    run_suite normal "$ROOT/build-test" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLOGEER_SANITIZE=OFF \
+        || status=1
+
+    # Leaks are failures too; abort_on_error turns any report into a crash the tests see.
+    ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+        run_suite asan "$ROOT/build-asan" -DCMAKE_BUILD_TYPE=Debug -DLOGEER_SANITIZE=ON \
+        || status=1
+
+    [ "$FAILED" -eq 0 ] || status=1
+    [ "$TOTAL" -gt 0 ] || { TOTAL=1; FAILED=1; status=1; }
+
+    # The same arithmetic as ctest: rounded, but never 100% while something failed.
+    local passed=$((TOTAL - FAILED)) percent
+    percent=$(( (passed * 100 + TOTAL / 2) / TOTAL ))
+    if [ "$FAILED" -gt 0 ] && [ "$percent" -gt 99 ]; then percent=99; fi
+    echo
+    if [ "$status" -ne 0 ] && [ "$FAILED" -eq 0 ]; then
+        # ctest failed without counting a failed test (e.g. it could not start): say so.
+        FAILED=1; TOTAL=$((TOTAL + 1)); passed=$((TOTAL - FAILED))
+        percent=$(( (passed * 100 + TOTAL / 2) / TOTAL ))
+        if [ "$percent" -gt 99 ]; then percent=99; fi
+    fi
+    say "both suites (normal, then asan) together:"
+    echo "${percent}% tests passed, ${FAILED} tests failed out of ${TOTAL}"
+    exit "$status"
+}
+
+main "$@"

@@ -1,0 +1,95 @@
+/* api: the layer between HTTP and the rest. It routes a request, enforces content types and
+ * body syntax, authenticates the caller and checks the route's roles, then hands a per-request
+ * context to one handler. Handlers validate, authorise objects and shape JSON; they end every
+ * request with exactly one api_reply_* call, which also frees the context. */
+#ifndef LOGEER_API_H
+#define LOGEER_API_H
+
+#include <cjson/cJSON.h>
+#include <stdbool.h>
+
+#include "logeer/auth.h"
+#include "logeer/db.h"
+#include "logeer/http.h"
+#include "logeer/problem.h"
+#include "logeer/router.h"
+
+struct config;
+struct metrics;
+struct workers;
+
+/* Everything a handler may reach; one per process, owned by main. */
+struct app {
+    struct event_base *base;
+    const struct config *cfg;
+    struct db_pool *db;
+    struct workers *workers;
+    struct http_server *http;
+    struct metrics *metrics;
+    int schema_version;        /* highest migration this binary knows; readyz compares */
+    bool shutting_down;
+};
+
+struct api_ctx;
+typedef void (*api_handler)(struct api_ctx *c);
+
+/* What a route needs beyond its pattern; struct route's handler points at one of these. */
+struct api_endpoint {
+    api_handler fn;
+    bool json_body;            /* a JSON object body is required */
+};
+
+/* The state of one request as it passes through callbacks. */
+struct api_ctx {
+    struct http_request *req;
+    struct app *app;
+    const struct route *route;
+    struct route_match match;
+    cJSON *body;               /* parsed request body, or NULL */
+    struct principal who;      /* valid when authenticated */
+    bool authenticated;
+    void *state;               /* handler-owned; freed with state_free at reply */
+    void (*state_free)(void *);
+};
+
+/* Installs the routes and prepares their statements; call before db_pool_start. */
+__attribute__((warn_unused_result))
+int api_init(struct app *app);
+
+/* The http_server callbacks. */
+void api_on_request(struct http_request *req, void *app);
+void api_on_done(const struct http_request *req, int status, uint64_t duration_ns, void *app);
+
+/* Replies; each ends the request and frees c. */
+void api_reply_json(struct api_ctx *c, int status, cJSON *body);  /* consumes body */
+void api_reply_raw(struct api_ctx *c, int status, const char *content_type, const char *body,
+                   size_t len);
+void api_reply_empty(struct api_ctx *c, int status);
+void api_reply_problem(struct api_ctx *c, enum problem_kind kind, const char *detail_fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* errors/extra are consumed, as in problem_render. */
+void api_reply_problem_full(struct api_ctx *c, enum problem_kind kind, const char *detail,
+                            cJSON *errors, cJSON *extra);
+/* Maps a failed query (DB_ERROR, DB_UNAVAILABLE, DB_TIMEOUT) to the right problem. */
+void api_reply_db_error(struct api_ctx *c, const struct db_result *r);
+
+/* Runs a prepared statement for this request. The callback sees only DB_OK and DB_ERROR:
+ * unavailability and time-outs are answered with 503 + Retry-After here, once. */
+typedef void (*api_query_cb)(struct api_ctx *c, const struct db_result *r);
+void api_query(struct api_ctx *c, const char *stmt, int nparams, const char *const *params,
+               api_query_cb cb);
+
+/* Registers a statement with the pool (wraps db_pool_prepare, logs failures). */
+__attribute__((warn_unused_result))
+int api_prepare(struct app *app, const char *name, const char *sql);
+
+/* Route parameter by name (never NULL for a parameter in the matched pattern). */
+const char *api_param(const struct api_ctx *c, const char *name);
+
+/* The client's IP address without port (for inet columns), or NULL when unknown. */
+const char *api_peer_address(const struct api_ctx *c, char *buf, size_t size);
+
+/* Query-string value, percent-decoded into buf; NULL when absent. */
+const char *api_query_arg(const struct api_ctx *c, const char *name, char *buf, size_t size);
+
+#endif

@@ -1,0 +1,55 @@
+/* auth: roles, principals, password hashing (Argon2id) and bearer tokens. Pure CPU work and
+ * OpenSSL randomness only: no I/O. Hashing is slow on purpose, so the api layer runs it on the
+ * worker pool (workers.h), never on the event loop. */
+#ifndef LOGEER_AUTH_H
+#define LOGEER_AUTH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+enum role {
+    ROLE_CAREGIVER = 1u << 0,
+    ROLE_PROVIDER = 1u << 1,
+    ROLE_REFERRER = 1u << 2,
+    ROLE_COORDINATOR = 1u << 3,
+    ROLE_ADMIN = 1u << 4,
+};
+#define ROLE_ANY (ROLE_CAREGIVER | ROLE_PROVIDER | ROLE_REFERRER | ROLE_COORDINATOR | ROLE_ADMIN)
+
+/* "caregiver" <-> ROLE_CAREGIVER, both ways; 0 / NULL when unknown. */
+unsigned role_from_name(const char *name);
+const char *role_name(unsigned role);
+
+/* Who is calling. Filled from the session; ids are UUID text. */
+struct principal {
+    char user_id[37];
+    char provider_id[37]; /* "" unless role is provider */
+    char municipality[8]; /* caregiver's home municipality, "" if none */
+    char email[256];
+    unsigned role;        /* exactly one ROLE_* bit */
+};
+
+/* Argon2id with OWASP's password-storage parameters (m = 19 MiB, t = 2, p = 1), encoded in the
+ * standard $argon2id$... form that carries its own salt and parameters, so they can be raised
+ * later without breaking stored hashes. */
+#define AUTH_HASH_LEN 128
+__attribute__((warn_unused_result))
+int auth_password_hash(const char *password, char out[AUTH_HASH_LEN]);
+/* Constant-time with respect to the password; false for a malformed hash. */
+bool auth_password_verify(const char *encoded, const char *password);
+/* A valid hash of a random password: verifying against it costs the same as a real one, so
+ * an unknown email takes as long as a wrong password. */
+const char *auth_dummy_hash(void);
+
+/* 256 random bits from OpenSSL, base64url without padding (43 characters). */
+#define AUTH_TOKEN_LEN 44
+__attribute__((warn_unused_result))
+int auth_token_new(char out[AUTH_TOKEN_LEN]);
+/* SHA-256 of the token as PostgreSQL bytea hex input: "\x" + 64 hex digits. Only this is
+ * stored, so a leaked sessions table does not leak usable tokens. */
+#define AUTH_TOKEN_HASH_LEN 67
+void auth_token_hash(const char *token, char out[AUTH_TOKEN_HASH_LEN]);
+/* Extracts the token from an "Authorization: Bearer <token>" value; NULL when malformed. */
+const char *auth_bearer_token(const char *authorization);
+
+#endif

@@ -1,0 +1,28 @@
+/* config: the service's settings from the environment, overridden by command-line flags
+ * (spec section 7). Read once at start-up; afterwards read-only. */
+#ifndef LOGEER_CONFIG_H
+#define LOGEER_CONFIG_H
+
+struct config {
+    char *database_url;     /* libpq conninfo; LOGEER_DATABASE_URL */
+    char *listen;           /* host:port; LOGEER_LISTEN, default 127.0.0.1:8080 */
+    char *tls_cert;         /* LOGEER_TLS_CERT; with tls_key, serve HTTPS only */
+    char *tls_key;          /* LOGEER_TLS_KEY */
+    char *migrations_dir;   /* LOGEER_MIGRATIONS_DIR, default <source>/migrations */
+    char *seed_file;        /* LOGEER_SEED_FILE, default <source>/deploy/seed/drenthe_demo.sql */
+    int hold_ttl_s;         /* LOGEER_HOLD_TTL, default 900 */
+    int stale_days;         /* LOGEER_STALE_DAYS, default 7 */
+    int db_pool_size;       /* LOGEER_DB_POOL_SIZE, default 4 */
+    int session_ttl_s;      /* LOGEER_SESSION_TTL: absolute session lifetime, default 12 h */
+    int session_idle_s;     /* LOGEER_SESSION_IDLE: idle expiry, default 30 min */
+    char *log_level;        /* LOGEER_LOG_LEVEL, default info */
+};
+
+/* Fills cfg from the environment and then from "--name value" / "--name=value" flags in argv
+ * (the flags a command does not know are left for it: they are returned compacted in argv and
+ * *argc). Returns 0, or -1 with a message on stderr for a malformed value. */
+__attribute__((warn_unused_result))
+int config_load(struct config *cfg, int *argc, char **argv);
+void config_free(struct config *cfg);
+
+#endif

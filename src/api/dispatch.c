@@ -1,0 +1,315 @@
+/* dispatch: turns a parsed HTTP request into a handler call. Owns routing, content-type and
+ * body checks, bearer authentication, role checks, the reply helpers and the per-request log
+ * line. Everything a handler needs to answer goes through here, so errors look the same on
+ * every route. */
+#include <event2/buffer.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "handlers.h"
+#include "logeer/api.h"
+#include "logeer/config.h"
+#include "logeer/jsonv.h"
+#include "logeer/log.h"
+#include "logeer/metrics.h"
+#include "logeer/query.h"
+
+/* Seconds a client should wait before retrying while the database is unreachable. */
+#define RETRY_AFTER_UNAVAILABLE "2"
+
+static void ctx_free(struct api_ctx *c)
+{
+    if (c->state_free)
+        c->state_free(c->state);
+    cJSON_Delete(c->body);
+    free(c);
+}
+
+/* The route pattern travels in req->user to the done callback, for logs and metrics. It is a
+ * static string, so it outlives the context. */
+static void finish(struct api_ctx *c, int status, const char *content_type, const char *body,
+                   size_t len)
+{
+    struct http_request *req = c->req;
+    req->user = (void *)(c->route ? c->route->pattern : NULL);
+    ctx_free(c);
+    http_reply(req, status, content_type, body, len);
+}
+
+void api_reply_raw(struct api_ctx *c, int status, const char *content_type, const char *body,
+                   size_t len)
+{
+    finish(c, status, content_type, body, len);
+}
+
+void api_reply_json(struct api_ctx *c, int status, cJSON *body)
+{
+    char *text = cJSON_PrintUnformatted(body);
+    cJSON_Delete(body);
+    if (!text) {
+        api_reply_problem(c, PROBLEM_INTERNAL, "could not encode the response");
+        return;
+    }
+    finish(c, status, "application/json", text, strlen(text));
+    cJSON_free(text);
+}
+
+void api_reply_empty(struct api_ctx *c, int status) { finish(c, status, NULL, NULL, 0); }
+
+void api_reply_problem_full(struct api_ctx *c, enum problem_kind kind, const char *detail,
+                            cJSON *errors, cJSON *extra)
+{
+    char *text = problem_render(kind, detail, errors, extra);
+    if (kind == PROBLEM_UNAVAILABLE)
+        http_reply_header(c->req, "Retry-After", RETRY_AFTER_UNAVAILABLE);
+    if (kind == PROBLEM_UNAUTHORIZED)
+        http_reply_header(c->req, "WWW-Authenticate", "Bearer realm=\"logeer\"");
+    finish(c, problem_status(kind), "application/problem+json", text, text ? strlen(text) : 0);
+    cJSON_free(text);
+}
+
+void api_reply_problem(struct api_ctx *c, enum problem_kind kind, const char *fmt, ...)
+{
+    char detail[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(detail, sizeof detail, fmt, ap);
+    va_end(ap);
+    api_reply_problem_full(c, kind, detail, NULL, NULL);
+}
+
+void api_reply_db_error(struct api_ctx *c, const struct db_result *r)
+{
+    if (r->status == DB_UNAVAILABLE || r->status == DB_TIMEOUT) {
+        api_reply_problem(c, PROBLEM_UNAVAILABLE, "the database is not reachable; try again shortly");
+        return;
+    }
+    enum problem_kind kind = problem_from_sqlstate(r->sqlstate);
+    if (kind == PROBLEM_INTERNAL)
+        log_error("query failed on %s: %s %s", c->route ? c->route->pattern : "?", r->sqlstate,
+                  r->message);
+    /* Database messages may name internals; clients get the problem's own wording. */
+    api_reply_problem(c, kind, "%s", problem_title(kind));
+}
+
+struct query_call {
+    struct api_ctx *c;
+    api_query_cb cb;
+};
+
+static void query_done(const struct db_result *r, void *arg)
+{
+    struct query_call *q = arg;
+    struct api_ctx *c = q->c;
+    api_query_cb cb = q->cb;
+    free(q);
+    if (r->status == DB_UNAVAILABLE || r->status == DB_TIMEOUT) {
+        api_reply_db_error(c, r);
+        return;
+    }
+    cb(c, r);
+}
+
+void api_query(struct api_ctx *c, const char *stmt, int nparams, const char *const *params,
+               api_query_cb cb)
+{
+    struct query_call *q = malloc(sizeof *q);
+    if (!q) {
+        api_reply_problem(c, PROBLEM_INTERNAL, "out of memory");
+        return;
+    }
+    q->c = c;
+    q->cb = cb;
+    db_query(c->app->db, stmt, nparams, params, query_done, q);
+}
+
+int api_prepare(struct app *app, const char *name, const char *sql)
+{
+    if (db_pool_prepare(app->db, name, sql) != 0) {
+        log_error("cannot register statement %s", name);
+        return -1;
+    }
+    return 0;
+}
+
+const char *api_param(const struct api_ctx *c, const char *name)
+{
+    return route_param(&c->match, name);
+}
+
+const char *api_query_arg(const struct api_ctx *c, const char *name, char *buf, size_t size)
+{
+    return query_get(c->req->query, name, buf, size, NULL);
+}
+
+const char *api_peer_address(const struct api_ctx *c, char *buf, size_t size)
+{
+    /* peer is "ip:port" or "[v6]:port"; PostgreSQL's inet wants the address alone. */
+    const char *peer = c->req->peer;
+    const char *colon = strrchr(peer, ':');
+    size_t len = colon ? (size_t)(colon - peer) : strlen(peer);
+    if (peer[0] == '[' && len >= 2 && peer[len - 1] == ']')
+        peer++, len -= 2;
+    if (len == 0 || len >= size)
+        return NULL;
+    memcpy(buf, peer, len);
+    buf[len] = '\0';
+    return buf;
+}
+
+/* "application/json" with optional parameters such as "; charset=utf-8". */
+static bool is_json_content_type(const char *ct)
+{
+    if (!ct)
+        return false;
+    while (*ct == ' ')
+        ct++;
+    size_t n = strlen("application/json");
+    return strncasecmp(ct, "application/json", n) == 0 &&
+           (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ');
+}
+
+/* Parses the body when there is one; answers 400/415 itself and returns false then. */
+static bool read_body(struct api_ctx *c, const struct api_endpoint *ep)
+{
+    struct http_request *req = c->req;
+    if (req->body_len == 0 && !ep->json_body)
+        return true;
+    if (!is_json_content_type(http_request_header(req, "Content-Type"))) {
+        api_reply_problem(c, PROBLEM_UNSUPPORTED_MEDIA,
+                          "send the request body as application/json");
+        return false;
+    }
+    const char *why = NULL;
+    c->body = jsonv_parse_object(req->body, req->body_len, &why);
+    if (!c->body) {
+        api_reply_problem(c, PROBLEM_BAD_REQUEST, "%s", why);
+        return false;
+    }
+    return true;
+}
+
+static void run_handler(struct api_ctx *c)
+{
+    const struct api_endpoint *ep = c->route->handler;
+    if (c->route->roles && !(c->route->roles & c->who.role)) {
+        api_reply_problem(c, PROBLEM_FORBIDDEN, "the role %s may not use this route",
+                          role_name(c->who.role));
+        return;
+    }
+    ep->fn(c);
+}
+
+static void session_found(struct api_ctx *c, const struct db_result *r)
+{
+    if (r->status != DB_OK) {
+        api_reply_db_error(c, r);
+        return;
+    }
+    if (PQntuples(r->res) != 1) {
+        api_reply_problem(c, PROBLEM_UNAUTHORIZED, "the session has expired or was ended; log in again");
+        return;
+    }
+    struct principal *p = &c->who;
+    snprintf(p->user_id, sizeof p->user_id, "%s", db_value(r->res, 0, 0));
+    p->role = role_from_name(db_value(r->res, 0, 1));
+    snprintf(p->provider_id, sizeof p->provider_id, "%s", db_value(r->res, 0, 2));
+    snprintf(p->municipality, sizeof p->municipality, "%s", db_value(r->res, 0, 3));
+    snprintf(p->email, sizeof p->email, "%s", db_value(r->res, 0, 4));
+    c->authenticated = p->role != 0;
+    if (!c->authenticated) {
+        api_reply_problem(c, PROBLEM_UNAUTHORIZED, "the session has no valid role");
+        return;
+    }
+    run_handler(c);
+}
+
+static void authenticate(struct api_ctx *c)
+{
+    const char *token = auth_bearer_token(http_request_header(c->req, "Authorization"));
+    if (!token) {
+        api_reply_problem(c, PROBLEM_UNAUTHORIZED,
+                          "send 'Authorization: Bearer <token>' from POST /v1/sessions");
+        return;
+    }
+    char hash[AUTH_TOKEN_HASH_LEN];
+    auth_token_hash(token, hash);
+    const char *params[] = {hash};
+    api_query(c, "session_lookup", 1, params, session_found);
+}
+
+void api_on_request(struct http_request *req, void *arg)
+{
+    struct app *app = arg;
+    struct api_ctx *c = calloc(1, sizeof *c);
+    if (!c) {
+        http_reply(req, 500, NULL, NULL, 0);
+        return;
+    }
+    c->req = req;
+    c->app = app;
+    size_t nroutes;
+    const struct route *routes = api_routes(&nroutes);
+    switch (router_match(routes, nroutes, req->method, req->path, &c->match)) {
+    case ROUTE_NOT_FOUND:
+        api_reply_problem(c, PROBLEM_NOT_FOUND, "no resource at %.200s", req->path);
+        return;
+    case ROUTE_METHOD_NOT_ALLOWED:
+        http_reply_header(req, "Allow", c->match.allow);
+        api_reply_problem(c, PROBLEM_METHOD_NOT_ALLOWED, "%s is not supported here; use %s",
+                          req->method_name, c->match.allow);
+        return;
+    case ROUTE_FOUND:
+        break;
+    }
+    c->route = c->match.route;
+    if (!read_body(c, c->route->handler))
+        return;
+    if (c->route->roles)
+        authenticate(c);
+    else
+        run_handler(c);
+}
+
+/* One JSON line per request on stdout: what an operator greps when a caregiver calls. */
+static void log_request(const struct http_request *req, const char *route, int status,
+                        double ms)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    struct tm tm;
+    gmtime_r(&ts.tv_sec, &tm);
+    char when[40];
+    size_t n = strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(when + n, sizeof when - n, ".%03ldZ", ts.tv_nsec / 1000000);
+
+    cJSON *line = cJSON_CreateObject();
+    cJSON_AddStringToObject(line, "time", when);
+    cJSON_AddStringToObject(line, "level", "info");
+    cJSON_AddStringToObject(line, "msg", "request");
+    cJSON_AddStringToObject(line, "method", req->method_name ? req->method_name : "-");
+    cJSON_AddStringToObject(line, "route", route);
+    cJSON_AddStringToObject(line, "path", req->path ? req->path : "-");
+    cJSON_AddNumberToObject(line, "status", status);
+    cJSON_AddNumberToObject(line, "duration_ms", ms);
+    cJSON_AddStringToObject(line, "request_id", req->request_id);
+    cJSON_AddStringToObject(line, "peer", req->peer);
+    char *text = cJSON_PrintUnformatted(line);
+    if (text)
+        printf("%s\n", text);
+    cJSON_free(text);
+    cJSON_Delete(line);
+}
+
+void api_on_done(const struct http_request *req, int status, uint64_t duration_ns, void *arg)
+{
+    struct app *app = arg;
+    const char *route = req->user ? (const char *)req->user : "unmatched";
+    double seconds = (double)duration_ns / 1e9;
+    metrics_observe(app->metrics, route, http_method_name(req->method), status, seconds);
+    log_request(req, route, status, seconds * 1000.0);
+}

@@ -1,0 +1,97 @@
+/* health: liveness, readiness and Prometheus metrics for operators. livez never touches the
+ * database (a live process with a dead database must not be restarted in a loop); readyz does. */
+#include <event2/buffer.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "handlers.h"
+#include "logeer/metrics.h"
+#include "logeer/workers.h"
+
+int health_prepare(struct app *app)
+{
+    return api_prepare(app, "schema_version",
+                       "SELECT coalesce(max(version), 0) FROM schema_migrations");
+}
+
+void health_livez(struct api_ctx *c)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "status", "alive");
+    api_reply_json(c, 200, o);
+}
+
+static void readyz_version(struct api_ctx *c, const struct db_result *r)
+{
+    if (r->status != DB_OK) {
+        /* No schema_migrations table at all means "not migrated", which is not ready. */
+        api_reply_problem(c, PROBLEM_UNAVAILABLE, "the database schema is not migrated");
+        return;
+    }
+    int version = atoi(db_value(r->res, 0, 0));
+    if (version != c->app->schema_version) {
+        api_reply_problem(c, PROBLEM_UNAVAILABLE,
+                          "database schema is at version %d, this binary needs %d; run "
+                          "'logeerd migrate'",
+                          version, c->app->schema_version);
+        return;
+    }
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "status", "ready");
+    cJSON_AddNumberToObject(o, "schema_version", version);
+    api_reply_json(c, 200, o);
+}
+
+void health_readyz(struct api_ctx *c)
+{
+    if (c->app->shutting_down) {
+        api_reply_problem(c, PROBLEM_UNAVAILABLE, "shutting down");
+        return;
+    }
+    api_query(c, "schema_version", 0, NULL, readyz_version);
+}
+
+static void render_pool(const struct app *app, struct evbuffer *out)
+{
+    struct db_pool_stats s;
+    db_pool_stats(app->db, &s);
+    evbuffer_add_printf(out,
+                        "# HELP logeer_db_pool_connections Database connections by state.\n"
+                        "# TYPE logeer_db_pool_connections gauge\n"
+                        "logeer_db_pool_connections{state=\"configured\"} %d\n"
+                        "logeer_db_pool_connections{state=\"connected\"} %d\n"
+                        "logeer_db_pool_connections{state=\"idle\"} %d\n"
+                        "logeer_db_pool_connections{state=\"busy\"} %d\n"
+                        "# HELP logeer_db_pool_queued Queries waiting for a connection.\n"
+                        "# TYPE logeer_db_pool_queued gauge\n"
+                        "logeer_db_pool_queued %u\n"
+                        "# TYPE logeer_db_queries_total counter\n"
+                        "logeer_db_queries_total %llu\n"
+                        "# TYPE logeer_db_errors_total counter\n"
+                        "logeer_db_errors_total %llu\n"
+                        "# TYPE logeer_db_reconnects_total counter\n"
+                        "logeer_db_reconnects_total %llu\n"
+                        "# HELP logeer_db_up 1 when at least one connection is ready.\n"
+                        "# TYPE logeer_db_up gauge\n"
+                        "logeer_db_up %d\n",
+                        s.size, s.connected, s.idle, s.busy, s.queued, s.queries_total,
+                        s.errors_total, s.reconnects_total, db_pool_healthy(app->db) ? 1 : 0);
+}
+
+void health_metrics(struct api_ctx *c)
+{
+    struct evbuffer *out = evbuffer_new();
+    metrics_render(c->app->metrics, out);
+    render_pool(c->app, out);
+    unsigned conns = 0, in_flight = 0;
+    http_server_stats(c->app->http, &conns, &in_flight);
+    evbuffer_add_printf(out,
+                        "# TYPE logeer_http_connections gauge\nlogeer_http_connections %u\n"
+                        "# TYPE logeer_http_in_flight gauge\nlogeer_http_in_flight %u\n"
+                        "# TYPE logeer_workers_pending gauge\nlogeer_workers_pending %u\n",
+                        conns, in_flight, workers_pending(c->app->workers));
+    size_t len = evbuffer_get_length(out);
+    const char *text = (const char *)evbuffer_pullup(out, -1);
+    api_reply_raw(c, 200, "text/plain; version=0.0.4", text, len);
+    evbuffer_free(out);
+}

@@ -1,0 +1,189 @@
+/* sessions: log in (POST /v1/sessions) and log out (DELETE /v1/sessions/current). Password
+ * verification runs on the worker pool; an unknown email is checked against a dummy hash so
+ * that it costs as much, and answers the same, as a wrong password. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "handlers.h"
+#include "logeer/config.h"
+#include "logeer/jsonv.h"
+#include "logeer/workers.h"
+
+int sessions_prepare(struct app *app)
+{
+    if (api_prepare(app, "session_user_by_email",
+                    "SELECT id, password_hash, role::text, coalesce(provider_id::text, ''), "
+                    "coalesce(municipality, ''), email FROM users "
+                    "WHERE lower(email) = lower($1) AND disabled_at IS NULL AND erased_at IS NULL"))
+        return -1;
+    if (api_prepare(app, "session_insert",
+                    "INSERT INTO sessions (token_hash, user_id, expires_at, idle_timeout, "
+                    "address, user_agent) VALUES ($1::bytea, $2::uuid, "
+                    "now() + make_interval(secs => $3::int), make_interval(secs => $4::int), "
+                    "$5::inet, left($6, 512)) RETURNING to_char(expires_at AT TIME ZONE 'UTC', "
+                    "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"))
+        return -1;
+    if (api_prepare(app, "session_revoke",
+                    "UPDATE sessions SET revoked_at = now() WHERE token_hash = $1::bytea "
+                    "AND revoked_at IS NULL"))
+        return -1;
+    /* Idle expiry: a session unused for longer than its idle timeout is dead even before its
+     * absolute expiry. last_seen_at is refreshed at most once a minute to spare writes. */
+    return api_prepare(app, "session_lookup",
+                       "WITH s AS (SELECT s.token_hash, u.id, u.role::text AS role, "
+                       "coalesce(u.provider_id::text, '') AS provider_id, "
+                       "coalesce(u.municipality, '') AS municipality, u.email "
+                       "FROM sessions s JOIN users u ON u.id = s.user_id "
+                       "WHERE s.token_hash = $1::bytea AND s.revoked_at IS NULL "
+                       "AND s.expires_at > now() "
+                       "AND s.last_seen_at + s.idle_timeout > now() "
+                       "AND u.disabled_at IS NULL AND u.erased_at IS NULL), "
+                       "touch AS (UPDATE sessions SET last_seen_at = now() "
+                       "WHERE token_hash = (SELECT token_hash FROM s) "
+                       "AND last_seen_at < now() - interval '60 seconds') "
+                       "SELECT id, role, provider_id, municipality, email FROM s");
+}
+
+/* What travels through the login's callbacks. */
+struct login {
+    char email[256];
+    char password[1024];
+    char hash[256];        /* stored hash, or the dummy hash when the user is unknown */
+    bool user_known;
+    bool verified;         /* set by the worker */
+    struct principal who;
+    char token[AUTH_TOKEN_LEN];
+};
+
+static void login_free(void *p)
+{
+    struct login *l = p;
+    /* The plain password must not linger in freed memory. */
+    explicit_bzero(l->password, sizeof l->password);
+    free(l);
+}
+
+static void login_session_stored(struct api_ctx *c, const struct db_result *r)
+{
+    if (r->status != DB_OK) {
+        api_reply_db_error(c, r);
+        return;
+    }
+    struct login *l = c->state;
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "token", l->token);
+    cJSON_AddStringToObject(o, "token_type", "Bearer");
+    cJSON_AddStringToObject(o, "expires_at", db_value(r->res, 0, 0));
+    cJSON *u = cJSON_AddObjectToObject(o, "user");
+    cJSON_AddStringToObject(u, "id", l->who.user_id);
+    cJSON_AddStringToObject(u, "email", l->who.email);
+    cJSON_AddStringToObject(u, "role", role_name(l->who.role));
+    if (l->who.provider_id[0])
+        cJSON_AddStringToObject(u, "provider_id", l->who.provider_id);
+    else
+        cJSON_AddNullToObject(u, "provider_id");
+    if (l->who.municipality[0])
+        cJSON_AddStringToObject(u, "municipality", l->who.municipality);
+    http_reply_header(c->req, "Cache-Control", "no-store");
+    api_reply_json(c, 201, o);
+}
+
+static void login_verify_work(void *arg)
+{
+    struct api_ctx *c = arg;
+    struct login *l = c->state;
+    bool ok = auth_password_verify(l->hash, l->password);
+    l->verified = ok && l->user_known;
+    explicit_bzero(l->password, sizeof l->password);
+}
+
+static void login_verify_done(void *arg)
+{
+    struct api_ctx *c = arg;
+    struct login *l = c->state;
+    if (!l->verified) {
+        api_reply_problem(c, PROBLEM_BAD_CREDENTIALS, "email or password is incorrect");
+        return;
+    }
+    if (auth_token_new(l->token) != 0) {
+        api_reply_problem(c, PROBLEM_INTERNAL, "could not create a session token");
+        return;
+    }
+    char hash[AUTH_TOKEN_HASH_LEN], ttl[16], idle[16], addr[64];
+    auth_token_hash(l->token, hash);
+    snprintf(ttl, sizeof ttl, "%d", c->app->cfg->session_ttl_s);
+    snprintf(idle, sizeof idle, "%d", c->app->cfg->session_idle_s);
+    const char *ua = http_request_header(c->req, "User-Agent");
+    const char *params[] = {hash, l->who.user_id, ttl, idle, api_peer_address(c, addr, sizeof addr),
+                            ua};
+    api_query(c, "session_insert", 6, params, login_session_stored);
+}
+
+static void login_user_found(struct api_ctx *c, const struct db_result *r)
+{
+    if (r->status != DB_OK) {
+        api_reply_db_error(c, r);
+        return;
+    }
+    struct login *l = c->state;
+    l->user_known = PQntuples(r->res) == 1;
+    if (l->user_known) {
+        struct principal *p = &l->who;
+        snprintf(p->user_id, sizeof p->user_id, "%s", db_value(r->res, 0, 0));
+        snprintf(l->hash, sizeof l->hash, "%s", db_value(r->res, 0, 1));
+        p->role = role_from_name(db_value(r->res, 0, 2));
+        snprintf(p->provider_id, sizeof p->provider_id, "%s", db_value(r->res, 0, 3));
+        snprintf(p->municipality, sizeof p->municipality, "%s", db_value(r->res, 0, 4));
+        snprintf(p->email, sizeof p->email, "%s", db_value(r->res, 0, 5));
+    } else {
+        snprintf(l->hash, sizeof l->hash, "%s", auth_dummy_hash());
+    }
+    workers_submit(c->app->workers, login_verify_work, login_verify_done, c);
+}
+
+void sessions_create(struct api_ctx *c)
+{
+    static const char *const known[] = {"email", "password", NULL};
+    struct jsonv v;
+    jsonv_init(&v);
+    const char *email = NULL, *password = NULL;
+    jsonv_only(&v, c->body, known);
+    jsonv_string(&v, c->body, "email", true, 3, 254, &email);
+    jsonv_string(&v, c->body, "password", true, 1, 1000, &password);
+    if (!jsonv_ok(&v)) {
+        api_reply_problem_full(c, PROBLEM_VALIDATION, "check the highlighted fields",
+                               jsonv_take_errors(&v), NULL);
+        return;
+    }
+    struct login *l = calloc(1, sizeof *l);
+    if (!l) {
+        api_reply_problem(c, PROBLEM_INTERNAL, "out of memory");
+        return;
+    }
+    snprintf(l->email, sizeof l->email, "%s", email);
+    snprintf(l->password, sizeof l->password, "%s", password);
+    c->state = l;
+    c->state_free = login_free;
+    const char *params[] = {l->email};
+    api_query(c, "session_user_by_email", 1, params, login_user_found);
+}
+
+static void logout_done(struct api_ctx *c, const struct db_result *r)
+{
+    if (r->status != DB_OK) {
+        api_reply_db_error(c, r);
+        return;
+    }
+    api_reply_empty(c, 204);
+}
+
+void sessions_delete_current(struct api_ctx *c)
+{
+    /* Authentication already proved the token valid; revoke exactly that one. */
+    const char *token = auth_bearer_token(http_request_header(c->req, "Authorization"));
+    char hash[AUTH_TOKEN_HASH_LEN];
+    auth_token_hash(token, hash);
+    const char *params[] = {hash};
+    api_query(c, "session_revoke", 1, params, logout_done);
+}

@@ -1,0 +1,134 @@
+/* auth: password hashing, tokens and the role table. Parameters follow OWASP's password
+ * storage cheat sheet for Argon2id; tokens are 256-bit random values of which only the
+ * SHA-256 is stored. */
+#include "logeer/auth.h"
+
+#include <argon2.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+
+#define ARGON2_T_COST 2
+#define ARGON2_M_COST_KIB 19456
+#define ARGON2_PARALLELISM 1
+#define ARGON2_SALT_LEN 16
+#define ARGON2_HASH_BYTES 32
+
+static const struct {
+    unsigned bit;
+    const char *name;
+} roles[] = {
+    {ROLE_CAREGIVER, "caregiver"}, {ROLE_PROVIDER, "provider"},     {ROLE_REFERRER, "referrer"},
+    {ROLE_COORDINATOR, "coordinator"}, {ROLE_ADMIN, "admin"},
+};
+
+unsigned role_from_name(const char *name)
+{
+    for (size_t i = 0; i < sizeof roles / sizeof roles[0]; i++)
+        if (name && strcmp(name, roles[i].name) == 0)
+            return roles[i].bit;
+    return 0;
+}
+
+const char *role_name(unsigned role)
+{
+    for (size_t i = 0; i < sizeof roles / sizeof roles[0]; i++)
+        if (role == roles[i].bit)
+            return roles[i].name;
+    return NULL;
+}
+
+int auth_password_hash(const char *password, char out[AUTH_HASH_LEN])
+{
+    unsigned char salt[ARGON2_SALT_LEN];
+    if (RAND_bytes(salt, sizeof salt) != 1)
+        return -1;
+    int rc = argon2id_hash_encoded(ARGON2_T_COST, ARGON2_M_COST_KIB, ARGON2_PARALLELISM,
+                                   password, strlen(password), salt, sizeof salt,
+                                   ARGON2_HASH_BYTES, out, AUTH_HASH_LEN);
+    return rc == ARGON2_OK ? 0 : -1;
+}
+
+bool auth_password_verify(const char *encoded, const char *password)
+{
+    if (!encoded || strncmp(encoded, "$argon2id$", 10) != 0)
+        return false;
+    return argon2id_verify(encoded, password, strlen(password)) == ARGON2_OK;
+}
+
+static char dummy_hash[AUTH_HASH_LEN];
+static pthread_once_t dummy_once = PTHREAD_ONCE_INIT;
+
+static void make_dummy_hash(void)
+{
+    char pw[AUTH_TOKEN_LEN];
+    if (auth_token_new(pw) != 0 || auth_password_hash(pw, dummy_hash) != 0)
+        dummy_hash[0] = '\0';
+}
+
+const char *auth_dummy_hash(void)
+{
+    pthread_once(&dummy_once, make_dummy_hash);
+    return dummy_hash;
+}
+
+static void base64url(const unsigned char *in, size_t len, char *out)
+{
+    static const char alphabet[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    size_t o = 0;
+    unsigned acc = 0;
+    int bits = 0;
+    for (size_t i = 0; i < len; i++) {
+        acc = (acc << 8) | in[i];
+        bits += 8;
+        while (bits >= 6) {
+            bits -= 6;
+            out[o++] = alphabet[(acc >> bits) & 63];
+        }
+    }
+    if (bits > 0)
+        out[o++] = alphabet[(acc << (6 - bits)) & 63];
+    out[o] = '\0';
+}
+
+int auth_token_new(char out[AUTH_TOKEN_LEN])
+{
+    unsigned char raw[32];
+    if (RAND_bytes(raw, sizeof raw) != 1)
+        return -1;
+    base64url(raw, sizeof raw, out);
+    return 0;
+}
+
+void auth_token_hash(const char *token, char out[AUTH_TOKEN_HASH_LEN])
+{
+    unsigned char digest[32];
+    unsigned int dlen = 0;
+    EVP_Digest(token, strlen(token), digest, &dlen, EVP_sha256(), NULL);
+    out[0] = '\\';
+    out[1] = 'x';
+    for (int i = 0; i < 32; i++)
+        snprintf(out + 2 + 2 * i, 3, "%02x", digest[i]);
+}
+
+const char *auth_bearer_token(const char *authorization)
+{
+    if (!authorization || strncasecmp(authorization, "Bearer ", 7) != 0)
+        return NULL;
+    const char *t = authorization + 7;
+    while (*t == ' ')
+        t++;
+    size_t len = strlen(t);
+    if (len != AUTH_TOKEN_LEN - 1)
+        return NULL;
+    for (size_t i = 0; i < len; i++) {
+        char c = t[i];
+        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+              c == '-' || c == '_'))
+            return NULL;
+    }
+    return t;
+}

@@ -1,0 +1,181 @@
+/* main: the logeerd command line (spec section 7): migrate, seed-demo, user add, serve.
+ * serve wires the modules together on one libevent loop and owns start-up and shutdown order;
+ * it contains no request logic. */
+#include <event2/event.h>
+#include <event2/thread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "logeer/api.h"
+#include "logeer/config.h"
+#include "logeer/db.h"
+#include "logeer/http.h"
+#include "logeer/log.h"
+#include "logeer/metrics.h"
+#include "logeer/migrate.h"
+#include "logeer/tls.h"
+#include "logeer/workers.h"
+
+#ifndef LOGEER_VERSION
+#define LOGEER_VERSION "dev"
+#endif
+
+/* Password hashing is the only CPU-heavy work; two threads match the target machines. */
+#define HASH_WORKERS 2
+
+static void usage(void)
+{
+    fprintf(stderr,
+            "logeerd %s: logeerzorg bed-availability booking engine\n\n"
+            "usage:\n"
+            "  logeerd migrate                  apply pending migrations\n"
+            "  logeerd seed-demo                load the Drenthe demo data (idempotent)\n"
+            "  logeerd user add --email E --role R [--provider ID] [--municipality GM....]\n"
+            "                                   add a user; password read from stdin\n"
+            "  logeerd serve                    run the service\n\n"
+            "settings (environment, or --flag value):\n"
+            "  LOGEER_DATABASE_URL --database-url   libpq connection string\n"
+            "  LOGEER_LISTEN       --listen         host:port (default 127.0.0.1:8080)\n"
+            "  LOGEER_TLS_CERT / LOGEER_TLS_KEY     serve HTTPS only with this certificate\n"
+            "  LOGEER_HOLD_TTL     --hold-ttl       seconds a hold lasts (default 900)\n"
+            "  LOGEER_STALE_DAYS   --stale-days     days before capacity counts are stale (7)\n"
+            "  LOGEER_DB_POOL_SIZE --db-pool-size   database connections (default 4)\n"
+            "  LOGEER_LOG_LEVEL    --log-level      debug, info, warn, error\n"
+            "  LOGEER_MIGRATIONS_DIR, LOGEER_SEED_FILE\n",
+            LOGEER_VERSION);
+}
+
+static void on_shutdown_done(void *arg)
+{
+    event_base_loopexit(arg, NULL);
+}
+
+static void on_signal(evutil_socket_t sig, short what, void *arg)
+{
+    struct app *app = arg;
+    if (app->shutting_down)
+        return;
+    log_info("received signal %d: finishing in-flight requests, then exiting", (int)sig);
+    app->shutting_down = true;
+    http_server_shutdown(app->http, on_shutdown_done, app->base);
+}
+
+static struct http_limits default_limits(void)
+{
+    struct http_limits l = {
+        .max_body = 1024 * 1024,
+        .max_header_bytes = 16 * 1024,
+        .max_headers = 100,
+        .header_timeout_ms = 10000,
+        .body_timeout_ms = 30000,
+        .idle_timeout_ms = 60000,
+        .write_timeout_ms = 30000,
+        .max_connections = 4096,
+    };
+    return l;
+}
+
+static int serve(const struct config *cfg)
+{
+    int schema_version = migrations_latest(cfg->migrations_dir);
+    if (schema_version < 0) {
+        log_error("cannot read migrations from %s (set LOGEER_MIGRATIONS_DIR)", cfg->migrations_dir);
+        return 1;
+    }
+    void *ssl_ctx = NULL;
+    if (cfg->tls_cert && cfg->tls_key) {
+        ssl_ctx = tls_server_context(cfg->tls_cert, cfg->tls_key);
+        if (!ssl_ctx)
+            return 1;
+    } else if (cfg->tls_cert || cfg->tls_key) {
+        log_error("set both LOGEER_TLS_CERT and LOGEER_TLS_KEY, or neither");
+        return 1;
+    }
+    evthread_use_pthreads();
+    struct app app = {0};
+    app.cfg = cfg;
+    app.schema_version = schema_version;
+    app.base = event_base_new();
+    app.metrics = metrics_new();
+    app.workers = workers_new(app.base, HASH_WORKERS);
+    struct db_pool_options dbo = {.size = cfg->db_pool_size};
+    app.db = db_pool_new(app.base, cfg->database_url, &dbo);
+    int rc = 1;
+    if (!app.base || !app.metrics || !app.workers || !app.db || api_init(&app) != 0)
+        goto out;
+    struct http_limits limits = default_limits();
+    app.http = http_server_new(app.base, &limits, api_on_request, api_on_done, &app);
+    if (!app.http || http_server_listen(app.http, cfg->listen, ssl_ctx) != 0)
+        goto out;
+    db_pool_start(app.db);
+
+    struct event *sigterm = evsignal_new(app.base, SIGTERM, on_signal, &app);
+    struct event *sigint = evsignal_new(app.base, SIGINT, on_signal, &app);
+    event_add(sigterm, NULL);
+    event_add(sigint, NULL);
+    log_info("logeerd %s listening on %s%s (schema version %d)", LOGEER_VERSION, cfg->listen,
+             ssl_ctx ? " with TLS" : "", schema_version);
+    event_base_dispatch(app.base);
+    event_free(sigterm);
+    event_free(sigint);
+    rc = 0;
+    log_info("stopped");
+out:
+    /* Teardown runs callbacks that may still reach the next module down: finished hashing
+     * jobs may queue queries, failed queries reply to requests. So free from the top of the
+     * data path down: workers, then the pool, then the server. */
+    if (app.workers)
+        workers_free(app.workers);
+    if (app.db)
+        db_pool_free(app.db);
+    if (app.http)
+        http_server_free(app.http);
+    metrics_free(app.metrics);
+    if (app.base)
+        event_base_free(app.base);
+    if (ssl_ctx)
+        tls_context_free(ssl_ctx);
+    libevent_global_shutdown();
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    /* Request logs are read line by line by log shippers and tests. */
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    signal(SIGPIPE, SIG_IGN);
+    struct config cfg;
+    if (config_load(&cfg, &argc, argv) != 0) {
+        config_free(&cfg);
+        return 2;
+    }
+    int level = log_level_from_name(cfg.log_level);
+    if (level < 0) {
+        fprintf(stderr, "logeerd: unknown log level '%s'\n", cfg.log_level);
+        config_free(&cfg);
+        return 2;
+    }
+    log_set_level((enum log_level)level);
+
+    int rc;
+    const char *cmd = argc > 1 ? argv[1] : "";
+    if (strcmp(cmd, "migrate") == 0 && argc == 2)
+        rc = migrate_command(&cfg);
+    else if (strcmp(cmd, "seed-demo") == 0 && argc == 2)
+        rc = seed_demo_command(&cfg);
+    else if (strcmp(cmd, "user") == 0)
+        rc = user_command(&cfg, argc - 2, argv + 2);
+    else if (strcmp(cmd, "serve") == 0 && argc == 2)
+        rc = serve(&cfg);
+    else if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
+        printf("logeerd %s\n", LOGEER_VERSION);
+        rc = 0;
+    } else {
+        usage();
+        rc = strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 ? 0 : 2;
+    }
+    config_free(&cfg);
+    return rc;
+}

@@ -1,0 +1,133 @@
+/* config: environment variables first, then command-line flags. Validates numbers so that a
+ * typo in a unit file fails loudly at start-up instead of running with a surprise default. */
+#include "logeer/config.h"
+
+#include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#ifndef LOGEER_SOURCE_DIR
+#define LOGEER_SOURCE_DIR "."
+#endif
+
+enum opt_type { OPT_STRING, OPT_INT };
+
+struct option_def {
+    const char *flag;  /* without the leading "--" */
+    const char *env;
+    enum opt_type type;
+    size_t offset;     /* of the field in struct config */
+    int min, max;      /* for OPT_INT */
+};
+
+#define STR_OPT(f, e, field) {f, e, OPT_STRING, offsetof(struct config, field), 0, 0}
+#define INT_OPT(f, e, field, lo, hi) {f, e, OPT_INT, offsetof(struct config, field), lo, hi}
+
+static const struct option_def options[] = {
+    STR_OPT("database-url", "LOGEER_DATABASE_URL", database_url),
+    STR_OPT("listen", "LOGEER_LISTEN", listen),
+    STR_OPT("tls-cert", "LOGEER_TLS_CERT", tls_cert),
+    STR_OPT("tls-key", "LOGEER_TLS_KEY", tls_key),
+    STR_OPT("migrations-dir", "LOGEER_MIGRATIONS_DIR", migrations_dir),
+    STR_OPT("seed-file", "LOGEER_SEED_FILE", seed_file),
+    STR_OPT("log-level", "LOGEER_LOG_LEVEL", log_level),
+    INT_OPT("hold-ttl", "LOGEER_HOLD_TTL", hold_ttl_s, 10, 86400),
+    INT_OPT("stale-days", "LOGEER_STALE_DAYS", stale_days, 1, 3650),
+    INT_OPT("db-pool-size", "LOGEER_DB_POOL_SIZE", db_pool_size, 1, 256),
+    INT_OPT("session-ttl", "LOGEER_SESSION_TTL", session_ttl_s, 60, 30 * 86400),
+    INT_OPT("session-idle", "LOGEER_SESSION_IDLE", session_idle_s, 60, 30 * 86400),
+};
+#define NOPTIONS (sizeof options / sizeof options[0])
+
+static int set_option(struct config *cfg, const struct option_def *o, const char *value,
+                      const char *origin)
+{
+    char *field = (char *)cfg + o->offset;
+    if (o->type == OPT_STRING) {
+        char **s = (char **)(void *)field;
+        free(*s);
+        *s = strdup(value);
+        return *s ? 0 : -1;
+    }
+    char *end;
+    errno = 0;
+    long v = strtol(value, &end, 10);
+    if (errno || end == value || *end != '\0' || v < o->min || v > o->max) {
+        fprintf(stderr, "logeerd: %s: '%s' is not a whole number from %d to %d\n", origin, value,
+                o->min, o->max);
+        return -1;
+    }
+    *(int *)(void *)field = (int)v;
+    return 0;
+}
+
+static void set_defaults(struct config *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    cfg->database_url = strdup("");
+    cfg->listen = strdup("127.0.0.1:8080");
+    cfg->migrations_dir = strdup(LOGEER_SOURCE_DIR "/migrations");
+    cfg->seed_file = strdup(LOGEER_SOURCE_DIR "/deploy/seed/drenthe_demo.sql");
+    cfg->log_level = strdup("info");
+    cfg->hold_ttl_s = 900;
+    cfg->stale_days = 7;
+    cfg->db_pool_size = 4;
+    cfg->session_ttl_s = 12 * 3600;
+    cfg->session_idle_s = 30 * 60;
+}
+
+static const struct option_def *find_flag(const char *name, size_t len)
+{
+    for (size_t i = 0; i < NOPTIONS; i++)
+        if (strlen(options[i].flag) == len && strncmp(options[i].flag, name, len) == 0)
+            return &options[i];
+    return NULL;
+}
+
+int config_load(struct config *cfg, int *argc, char **argv)
+{
+    set_defaults(cfg);
+    for (size_t i = 0; i < NOPTIONS; i++) {
+        const char *v = getenv(options[i].env);
+        if (v && *v && set_option(cfg, &options[i], v, options[i].env) != 0)
+            return -1;
+    }
+    int out = 1;
+    for (int i = 1; i < *argc; i++) {
+        const char *a = argv[i];
+        if (strncmp(a, "--", 2) != 0) {
+            argv[out++] = argv[i];
+            continue;
+        }
+        const char *name = a + 2;
+        const char *eq = strchr(name, '=');
+        size_t len = eq ? (size_t)(eq - name) : strlen(name);
+        const struct option_def *o = find_flag(name, len);
+        if (!o) {
+            argv[out++] = argv[i];
+            continue;
+        }
+        const char *value = eq ? eq + 1 : (i + 1 < *argc ? argv[++i] : NULL);
+        if (!value) {
+            fprintf(stderr, "logeerd: --%s needs a value\n", o->flag);
+            return -1;
+        }
+        if (set_option(cfg, o, value, a) != 0)
+            return -1;
+    }
+    argv[out] = NULL;
+    *argc = out;
+    return 0;
+}
+
+void config_free(struct config *cfg)
+{
+    for (size_t i = 0; i < NOPTIONS; i++)
+        if (options[i].type == OPT_STRING) {
+            char **s = (char **)(void *)((char *)cfg + options[i].offset);
+            free(*s);
+            *s = NULL;
+        }
+}

@@ -1,0 +1,207 @@
+/* Proves the reservation core's rules (lifecycle, roles, counter deltas) and the availability
+ * index's filters and ranking, without a socket or a database. */
+#include <stdlib.h>
+
+#include "check.h"
+#include "logeer/auth.h"
+#include "logeer/core.h"
+
+static void test_lifecycle_transitions_and_counter_deltas(void)
+{
+    struct core_transition t;
+    date_day today = date_from_ymd(2026, 12, 1);
+    CHECK(core_decide(ACT_CONFIRM, ROLE_CAREGIVER, STAY_HELD, MODE_INSTANT, today + 3, today, &t) == CORE_OK);
+    CHECK(t.to == STAY_CONFIRMED && t.held_delta == -1 && t.booked_delta == 1);
+    CHECK(core_decide(ACT_ACCEPT, ROLE_PROVIDER, STAY_REQUESTED, MODE_APPROVAL, today + 3, today, &t) == CORE_OK);
+    CHECK(t.to == STAY_CONFIRMED && t.held_delta == -1 && t.booked_delta == 1);
+    CHECK(core_decide(ACT_DECLINE, ROLE_PROVIDER, STAY_REQUESTED, MODE_APPROVAL, today + 3, today, &t) == CORE_OK);
+    CHECK(t.to == STAY_DECLINED && t.held_delta == -1 && t.booked_delta == 0 && t.reason_required);
+    CHECK(core_decide(ACT_CANCEL, ROLE_CAREGIVER, STAY_CONFIRMED, MODE_INSTANT, today + 3, today, &t) == CORE_OK);
+    CHECK(t.to == STAY_CANCELLED && t.booked_delta == -1 && !t.reason_required);
+    CHECK(core_decide(ACT_CANCEL, ROLE_PROVIDER, STAY_CONFIRMED, MODE_INSTANT, today + 3, today, &t) == CORE_OK);
+    CHECK(t.reason_required);
+    CHECK(core_decide(ACT_CANCEL, ROLE_CAREGIVER, STAY_WAITLISTED, MODE_INSTANT, today + 3, today, &t) == CORE_OK);
+    CHECK(t.held_delta == 0 && t.booked_delta == 0);
+    CHECK(core_decide(ACT_CHECK_IN, ROLE_PROVIDER, STAY_CONFIRMED, MODE_INSTANT, today, today, &t) == CORE_OK);
+    CHECK(t.to == STAY_CHECKED_IN && t.held_delta == 0 && t.booked_delta == 0);
+    CHECK(core_decide(ACT_CHECK_OUT, ROLE_PROVIDER, STAY_CHECKED_IN, MODE_INSTANT, today, today, &t) == CORE_OK);
+    CHECK(t.to == STAY_COMPLETED && t.booked_delta == 0);
+    CHECK(core_decide(ACT_NO_SHOW, ROLE_PROVIDER, STAY_CONFIRMED, MODE_INSTANT, today, today, &t) == CORE_OK);
+    CHECK(t.to == STAY_NO_SHOW && t.booked_delta == -1);
+    CHECK(core_decide(ACT_EXPIRE, 0, STAY_HELD, MODE_INSTANT, today, today, &t) == CORE_OK);
+    CHECK(t.to == STAY_EXPIRED && t.held_delta == -1);
+}
+
+static void test_illegal_transitions_are_refused(void)
+{
+    struct core_transition t;
+    date_day today = date_from_ymd(2026, 12, 1);
+    CHECK(core_decide(ACT_CONFIRM, ROLE_CAREGIVER, STAY_CONFIRMED, MODE_INSTANT, today, today, &t) == CORE_BAD_STATUS);
+    CHECK(core_decide(ACT_CONFIRM, ROLE_CAREGIVER, STAY_EXPIRED, MODE_INSTANT, today, today, &t) == CORE_BAD_STATUS);
+    CHECK(core_decide(ACT_CANCEL, ROLE_CAREGIVER, STAY_COMPLETED, MODE_INSTANT, today, today, &t) == CORE_BAD_STATUS);
+    CHECK(core_decide(ACT_CHECK_OUT, ROLE_PROVIDER, STAY_CONFIRMED, MODE_INSTANT, today, today, &t) == CORE_BAD_STATUS);
+    /* Roles that may never do an action. */
+    CHECK(core_decide(ACT_ACCEPT, ROLE_CAREGIVER, STAY_REQUESTED, MODE_APPROVAL, today, today, &t) == CORE_FORBIDDEN_ROLE);
+    CHECK(core_decide(ACT_CHECK_IN, ROLE_CAREGIVER, STAY_CONFIRMED, MODE_INSTANT, today, today, &t) == CORE_FORBIDDEN_ROLE);
+    CHECK(core_decide(ACT_EXPIRE, ROLE_COORDINATOR, STAY_HELD, MODE_INSTANT, today, today, &t) == CORE_FORBIDDEN_ROLE);
+    CHECK(core_decide(ACT_CONFIRM, ROLE_PROVIDER, STAY_HELD, MODE_INSTANT, today, today, &t) == CORE_FORBIDDEN_ROLE);
+    /* Nobody checks in, or is marked a no-show, before the stay starts. */
+    CHECK(core_decide(ACT_CHECK_IN, ROLE_PROVIDER, STAY_CONFIRMED, MODE_INSTANT, today + 1, today, &t) == CORE_TOO_EARLY);
+    CHECK(core_decide(ACT_NO_SHOW, ROLE_PROVIDER, STAY_CONFIRMED, MODE_INSTANT, today + 1, today, &t) == CORE_TOO_EARLY);
+}
+
+static void test_every_final_status_has_no_way_out(void)
+{
+    struct core_transition t;
+    for (int s = 0; s < STAY_STATUS_COUNT; s++) {
+        if (!core_status_final(s))
+            continue;
+        for (int a = 0; a < ACT_COUNT; a++)
+            for (unsigned role = 0; role <= ROLE_ADMIN; role = role ? role << 1 : 1)
+                CHECK(core_decide(a, role, s, MODE_INSTANT, 0, 100, &t) != CORE_OK);
+    }
+}
+
+static void test_name_tables(void)
+{
+    CHECK(core_name_index(core_status_names, "no_show") == STAY_NO_SHOW);
+    CHECK(core_name_index(core_action_names, "check-in") == ACT_CHECK_IN);
+    CHECK(core_name_index(core_kind_names, "crisis") == KIND_CRISIS);
+    CHECK(core_bits_from_csv(core_care_profile_names, "dementia,somatic") == 3);
+    CHECK(core_bits_from_csv(core_care_profile_names, "dementia,,somatic") == -1);
+    CHECK(core_bits_from_csv(core_care_profile_names, "alien") == -1);
+}
+
+static struct core_pool pool(const char *id, enum pool_kind kind, const char *gm, double lat,
+                             double lon)
+{
+    struct core_pool p = {0};
+    snprintf(p.id, sizeof p.id, "%s", id);
+    snprintf(p.provider_id, sizeof p.provider_id, "prov-%s", id);
+    snprintf(p.municipality, sizeof p.municipality, "%s", gm);
+    p.pool_name = (char *)"Kamers";
+    p.location_name = (char *)"Logeerhuis";
+    p.provider_name = (char *)"Zorg";
+    p.lat = lat, p.lon = lon;
+    p.kind = kind;
+    p.care_profiles = 1u << 1; /* dementia */
+    p.funding = 1u << 0 | 1u << 2; /* wmo, zvw */
+    p.wmo_municipalities = (char *)"GM0106,GM1680";
+    p.facilities = (char *)"dementia,wheelchair";
+    p.exclusions = (char *)"aggression";
+    p.min_nights = 1, p.max_nights = 14, p.horizon_days = 365;
+    p.as_of = 1000000;
+    p.active = true;
+    return p;
+}
+
+static void test_index_search_filters_and_ranks(void)
+{
+    date_day today = date_from_ymd(2026, 12, 1);
+    struct core_index *ix = core_index_new(today - 7, 400);
+    struct core_pool a = pool("a", KIND_PLANNED, "GM0106", 52.99, 6.56); /* Assen */
+    struct core_pool b = pool("b", KIND_PLANNED, "GM0114", 52.78, 6.90); /* Emmen */
+    struct core_pool c = pool("c", KIND_CRISIS, "GM0106", 52.99, 6.57);
+    struct core_pool d = pool("d", KIND_PLANNED, "GM0106", 53.00, 6.55);
+    d.as_of = 0; /* stale */
+    CHECK(core_index_put_pool(ix, &a) == 0 && core_index_put_pool(ix, &b) == 0);
+    CHECK(core_index_put_pool(ix, &c) == 0 && core_index_put_pool(ix, &d) == 0);
+    CHECK(core_index_pool_count(ix) == 4);
+    for (date_day n = today; n < today + 60; n++) {
+        core_index_set_free(ix, "a", n, 2);
+        core_index_set_free(ix, "b", n, 1);
+        core_index_set_free(ix, "c", n, 3);
+        core_index_set_free(ix, "d", n, 5);
+    }
+    core_index_set_free(ix, "a", today + 11, 0); /* a is full on one night */
+
+    struct core_search q = {.check_in = today + 10, .nights = 3, .today = today,
+                            .kinds = 1 << KIND_PLANNED, .funding = -1, .stale_days = 7,
+                            .now = 1000000 + 3600, .limit = 10, .has_point = true,
+                            .lat = 52.99, .lon = 6.56};
+    struct core_hit hits[10];
+    size_t n = core_search_run(ix, &q, hits, 10);
+    /* a is full on one night, c is crisis: b (fresh) ranks before d (stale, though nearer). */
+    CHECK(n == 2);
+    CHECK(n == 2 && strcmp(hits[0].pool->id, "b") == 0 && !hits[0].stale);
+    CHECK(n == 2 && strcmp(hits[1].pool->id, "d") == 0 && hits[1].stale);
+
+    /* Flex: a is full on night 11, so 10..12, 11..13 (+1) and 9..11 (-1) do not fit; +2
+     * (12..14) is tried before -2 and fits. */
+    q.flex_days = 2;
+    q.municipality = "GM0106";
+    n = core_search_run(ix, &q, hits, 10);
+    CHECK(n == 2 && strcmp(hits[0].pool->id, "d") == 0 && hits[0].check_in == q.check_in);
+    CHECK(n == 2 && strcmp(hits[1].pool->id, "a") == 0 && hits[1].check_in == q.check_in + 2);
+
+    /* Crisis only for those allowed; wmo only where the home municipality is contracted. */
+    q.flex_days = 0;
+    q.kinds = 1 << KIND_CRISIS;
+    n = core_search_run(ix, &q, hits, 10);
+    CHECK(n == 1 && strcmp(hits[0].pool->id, "c") == 0);
+    q.kinds = 1 << KIND_PLANNED;
+    q.municipality = NULL;
+    q.funding = 0;
+    q.home_municipality = "GM0114";
+    CHECK(core_search_run(ix, &q, hits, 10) == 0);
+    q.home_municipality = "GM1680";
+    CHECK(core_search_run(ix, &q, hits, 10) == 2);
+    /* Guest needs that a location excludes, facilities it lacks, radius, lead time. */
+    q.funding = -1;
+    q.needs = "aggression";
+    CHECK(core_search_run(ix, &q, hits, 10) == 0);
+    q.needs = "wandering_risk";
+    q.facilities = "wheelchair,dementia";
+    CHECK(core_search_run(ix, &q, hits, 10) == 2);
+    q.facilities = "night_care";
+    CHECK(core_search_run(ix, &q, hits, 10) == 0);
+    q.facilities = NULL;
+    q.radius_km = 5;
+    n = core_search_run(ix, &q, hits, 10);
+    CHECK(n == 1 && strcmp(hits[0].pool->id, "d") == 0);
+    q.radius_km = 0;
+    q.check_in = today - 1; /* in the past */
+    CHECK(core_search_run(ix, &q, hits, 10) == 0);
+    q.check_in = today + 10;
+    q.nights = 20; /* over max_nights */
+    CHECK(core_search_run(ix, &q, hits, 10) == 0);
+    /* Limit keeps the best. */
+    q.nights = 3;
+    n = core_search_run(ix, &q, hits, 1);
+    CHECK(n == 1 && strcmp(hits[0].pool->id, "b") == 0);
+    /* Replacing a pool keeps its nights. */
+    b.kind = KIND_CRISIS;
+    CHECK(core_index_put_pool(ix, &b) == 0);
+    CHECK(core_index_pool_count(ix) == 4);
+    CHECK(core_index_free_on(ix, "b", today + 10) == 1);
+    CHECK(core_index_pool(ix, "b")->kind == KIND_CRISIS);
+    CHECK(core_index_pool(ix, "zz") == NULL);
+    core_index_free(ix);
+}
+
+static void test_index_grows_to_many_pools(void)
+{
+    struct core_index *ix = core_index_new(0, 30);
+    char id[40];
+    for (int i = 0; i < 5000; i++) {
+        snprintf(id, sizeof id, "pool-%d", i);
+        struct core_pool p = pool(id, KIND_PLANNED, "GM0106", 52.9, 6.5);
+        CHECK(core_index_put_pool(ix, &p) == 0);
+        core_index_set_free(ix, id, 5, i % 3);
+    }
+    CHECK(core_index_pool_count(ix) == 5000);
+    CHECK(core_index_free_on(ix, "pool-4999", 5) == 4999 % 3);
+    CHECK(core_index_free_on(ix, "pool-4999", 99) == 0);
+    core_index_free(ix);
+}
+
+int main(void)
+{
+    test_lifecycle_transitions_and_counter_deltas();
+    test_illegal_transitions_are_refused();
+    test_every_final_status_has_no_way_out();
+    test_name_tables();
+    test_index_search_filters_and_ranks();
+    test_index_grows_to_many_pools();
+    return check_done("core");
+}

@@ -1,0 +1,23 @@
+/* Proves query-string lookup decodes values and flags malformed escapes. */
+#include "check.h"
+#include "logeer/query.h"
+
+int main(void)
+{
+    char buf[64];
+    bool bad;
+    const char *q = "check_in=2026-12-04&nights=3&municipality=GM0106&name=De+Es%20Assen&empty=&flag";
+    CHECK_STR(query_get(q, "nights", buf, sizeof buf, &bad), "3");
+    CHECK_STR(query_get(q, "name", buf, sizeof buf, &bad), "De Es Assen");
+    CHECK_STR(query_get(q, "empty", buf, sizeof buf, &bad), "");
+    CHECK_STR(query_get(q, "flag", buf, sizeof buf, &bad), "");
+    CHECK(query_get(q, "check", buf, sizeof buf, &bad) == NULL && !bad);
+    CHECK(query_get(NULL, "x", buf, sizeof buf, &bad) == NULL);
+    CHECK(query_get("x=%zz", "x", buf, sizeof buf, &bad) == NULL && bad);
+    CHECK(query_get("x=%4", "x", buf, sizeof buf, &bad) == NULL && bad);
+    CHECK(query_get("x=a%00b", "x", buf, sizeof buf, &bad) == NULL && bad);
+    CHECK(query_get("x=abcdef", "x", buf, 4, &bad) == NULL && bad);
+    CHECK_STR(query_get("a=1&x=%41%42", "x", buf, sizeof buf, &bad), "AB");
+    CHECK_STR(query_get("x=1&x=2", "x", buf, sizeof buf, &bad), "1");
+    return check_done("query");
+}
