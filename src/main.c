@@ -132,6 +132,7 @@ out:
         db_pool_free(app.db);
     if (app.http)
         http_server_free(app.http);
+    api_shutdown();
     metrics_free(app.metrics);
     if (app.base)
         event_base_free(app.base);

@@ -56,6 +56,9 @@ struct api_ctx {
 __attribute__((warn_unused_result))
 int api_init(struct app *app);
 
+/* Releases what api_init allocated. */
+void api_shutdown(void);
+
 /* The http_server callbacks. */
 void api_on_request(struct http_request *req, void *app);
 void api_on_done(const struct http_request *req, int status, uint64_t duration_ns, void *app);

@@ -1,5 +1,6 @@
-/* handlers: the api layer's internal table of handlers and statement registrations, one pair
- * per resource file. Not a public header: only src/api/ includes it. */
+/* handlers: the api layer's internal list of resource modules. Each resource file (health.c,
+ * sessions.c, ...) exports one route group: its routes, who may call them, and a function
+ * that prepares its SQL statements. Not a public header: only src/api/ includes it. */
 #ifndef LOGEER_API_HANDLERS_H
 #define LOGEER_API_HANDLERS_H
 
@@ -7,21 +8,21 @@
 
 #include "logeer/api.h"
 
+struct route_group {
+    const struct route *routes;
+    size_t nroutes;
+    int (*prepare)(struct app *app); /* registers the group's statements; NULL if none */
+};
+
+#define ROUTE_GROUP(name, routes_array, prepare_fn)                                          \
+    const struct route_group name = {routes_array, sizeof routes_array / sizeof routes_array[0], \
+                                     prepare_fn}
+
+/* All routes of all groups, in one array built by api_init. */
 const struct route *api_routes(size_t *n);
 
-/* health.c */
-int health_prepare(struct app *app);
-void health_livez(struct api_ctx *c);
-void health_readyz(struct api_ctx *c);
-void health_metrics(struct api_ctx *c);
-
-/* municipalities.c */
-int municipalities_prepare(struct app *app);
-void municipalities_list(struct api_ctx *c);
-
-/* sessions.c */
-int sessions_prepare(struct app *app);
-void sessions_create(struct api_ctx *c);
-void sessions_delete_current(struct api_ctx *c);
+extern const struct route_group health_group;         /* health.c: probes and metrics */
+extern const struct route_group municipalities_group; /* municipalities.c */
+extern const struct route_group sessions_group;       /* sessions.c: log in and out */
 
 #endif

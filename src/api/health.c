@@ -8,13 +8,13 @@
 #include "logeer/metrics.h"
 #include "logeer/workers.h"
 
-int health_prepare(struct app *app)
+static int health_prepare(struct app *app)
 {
     return api_prepare(app, "schema_version",
                        "SELECT coalesce(max(version), 0) FROM schema_migrations");
 }
 
-void health_livez(struct api_ctx *c)
+static void health_livez(struct api_ctx *c)
 {
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "status", "alive");
@@ -42,7 +42,7 @@ static void readyz_version(struct api_ctx *c, const struct db_result *r)
     api_reply_json(c, 200, o);
 }
 
-void health_readyz(struct api_ctx *c)
+static void health_readyz(struct api_ctx *c)
 {
     if (c->app->shutting_down) {
         api_reply_problem(c, PROBLEM_UNAVAILABLE, "shutting down");
@@ -78,7 +78,7 @@ static void render_pool(const struct app *app, struct evbuffer *out)
                         s.errors_total, s.reconnects_total, db_pool_healthy(app->db) ? 1 : 0);
 }
 
-void health_metrics(struct api_ctx *c)
+static void health_metrics(struct api_ctx *c)
 {
     struct evbuffer *out = evbuffer_new();
     metrics_render(c->app->metrics, out);
@@ -95,3 +95,17 @@ void health_metrics(struct api_ctx *c)
     api_reply_raw(c, 200, "text/plain; version=0.0.4", text, len);
     evbuffer_free(out);
 }
+
+static const struct api_endpoint livez = {health_livez, false};
+static const struct api_endpoint readyz = {health_readyz, false};
+static const struct api_endpoint metrics = {health_metrics, false};
+
+/* Probes need no login: orchestrators and Prometheus call them. Keep /metrics off the public
+ * interface with the reverse proxy (see docs/operations.md). */
+static const struct route health_routes[] = {
+    {HTTP_GET, "/livez", &livez, 0},
+    {HTTP_GET, "/readyz", &readyz, 0},
+    {HTTP_GET, "/metrics", &metrics, 0},
+};
+
+ROUTE_GROUP(health_group, health_routes, health_prepare);

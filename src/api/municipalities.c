@@ -4,7 +4,7 @@
 
 #include "handlers.h"
 
-int municipalities_prepare(struct app *app)
+static int municipalities_prepare(struct app *app)
 {
     return api_prepare(app, "municipalities_list",
                        "SELECT code, name, province, lat, lon FROM municipalities ORDER BY name");
@@ -32,7 +32,16 @@ static void municipalities_rows(struct api_ctx *c, const struct db_result *r)
     api_reply_json(c, 200, o);
 }
 
-void municipalities_list(struct api_ctx *c)
+static void municipalities_list(struct api_ctx *c)
 {
     api_query(c, "municipalities_list", 0, NULL, municipalities_rows);
 }
+
+static const struct api_endpoint list = {municipalities_list, false};
+
+/* Public reference data: a registration form needs it before anyone has an account. */
+static const struct route municipality_routes[] = {
+    {HTTP_GET, "/v1/municipalities", &list, 0},
+};
+
+ROUTE_GROUP(municipalities_group, municipality_routes, municipalities_prepare);

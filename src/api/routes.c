@@ -1,33 +1,52 @@
-/* routes: the table of every route the service answers, who may call it, and what it needs.
- * Reading this file tells you the whole API surface and its role rules at a glance. */
+/* routes: gathers every resource module's route group into the one table the router
+ * searches. Each group's file shows its routes and who may call them; this file shows which
+ * groups the service has. */
+#include <stdlib.h>
+#include <string.h>
+
 #include "handlers.h"
+#include "logeer/log.h"
 
-static const struct api_endpoint ep_livez = {health_livez, false};
-static const struct api_endpoint ep_readyz = {health_readyz, false};
-static const struct api_endpoint ep_metrics = {health_metrics, false};
-static const struct api_endpoint ep_municipalities = {municipalities_list, false};
-static const struct api_endpoint ep_session_create = {sessions_create, true};
-static const struct api_endpoint ep_session_delete = {sessions_delete_current, false};
-
-/* roles 0: no login needed (probes, the municipality list a registration form shows, login). */
-static const struct route routes[] = {
-    {HTTP_GET, "/livez", &ep_livez, 0},
-    {HTTP_GET, "/readyz", &ep_readyz, 0},
-    {HTTP_GET, "/metrics", &ep_metrics, 0},
-    {HTTP_GET, "/v1/municipalities", &ep_municipalities, 0},
-    {HTTP_POST, "/v1/sessions", &ep_session_create, 0},
-    {HTTP_DELETE, "/v1/sessions/current", &ep_session_delete, ROLE_ANY},
+static const struct route_group *const groups[] = {
+    &health_group,
+    &municipalities_group,
+    &sessions_group,
 };
+#define NGROUPS (sizeof groups / sizeof groups[0])
+
+static struct route *all_routes;
+static size_t nall_routes;
 
 const struct route *api_routes(size_t *n)
 {
-    *n = sizeof routes / sizeof routes[0];
-    return routes;
+    *n = nall_routes;
+    return all_routes;
+}
+
+static void free_routes(void)
+{
+    free(all_routes);
+    all_routes = NULL;
+    nall_routes = 0;
 }
 
 int api_init(struct app *app)
 {
-    if (health_prepare(app) || municipalities_prepare(app) || sessions_prepare(app))
+    size_t n = 0;
+    for (size_t g = 0; g < NGROUPS; g++)
+        n += groups[g]->nroutes;
+    free_routes();
+    all_routes = calloc(n, sizeof *all_routes);
+    if (!all_routes)
         return -1;
+    for (size_t g = 0; g < NGROUPS; g++) {
+        memcpy(all_routes + nall_routes, groups[g]->routes,
+               groups[g]->nroutes * sizeof *all_routes);
+        nall_routes += groups[g]->nroutes;
+        if (groups[g]->prepare && groups[g]->prepare(app) != 0)
+            return -1;
+    }
     return 0;
 }
+
+void api_shutdown(void) { free_routes(); }

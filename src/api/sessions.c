@@ -10,7 +10,7 @@
 #include "logeer/jsonv.h"
 #include "logeer/workers.h"
 
-int sessions_prepare(struct app *app)
+static int sessions_prepare(struct app *app)
 {
     if (api_prepare(app, "session_user_by_email",
                     "SELECT id, password_hash, role::text, coalesce(provider_id::text, ''), "
@@ -142,7 +142,7 @@ static void login_user_found(struct api_ctx *c, const struct db_result *r)
     workers_submit(c->app->workers, login_verify_work, login_verify_done, c);
 }
 
-void sessions_create(struct api_ctx *c)
+static void sessions_create(struct api_ctx *c)
 {
     static const char *const known[] = {"email", "password", NULL};
     struct jsonv v;
@@ -178,7 +178,7 @@ static void logout_done(struct api_ctx *c, const struct db_result *r)
     api_reply_empty(c, 204);
 }
 
-void sessions_delete_current(struct api_ctx *c)
+static void sessions_delete_current(struct api_ctx *c)
 {
     /* Authentication already proved the token valid; revoke exactly that one. */
     const char *token = auth_bearer_token(http_request_header(c->req, "Authorization"));
@@ -187,3 +187,13 @@ void sessions_delete_current(struct api_ctx *c)
     const char *params[] = {hash};
     api_query(c, "session_revoke", 1, params, logout_done);
 }
+
+static const struct api_endpoint create = {sessions_create, true};
+static const struct api_endpoint delete_current = {sessions_delete_current, false};
+
+static const struct route session_routes[] = {
+    {HTTP_POST, "/v1/sessions", &create, 0},
+    {HTTP_DELETE, "/v1/sessions/current", &delete_current, ROLE_ANY},
+};
+
+ROUTE_GROUP(sessions_group, session_routes, sessions_prepare);

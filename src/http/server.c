@@ -89,6 +89,7 @@ struct http_conn {
     bool chunked_body;             /* the body being read is chunked, not Content-Length */
     uint64_t body_left;            /* Content-Length bytes still to read */
     size_t scan_from;              /* where the search for the end of the head resumes */
+    uint64_t head_start_ns;        /* first byte of the current head, for error durations */
     bool tls;
     bool close_after;              /* no further request on this connection */
     bool peer_eof;                 /* the client has shut its sending side */
@@ -221,7 +222,8 @@ static struct http_exchange *ex_new(struct http_conn *conn, size_t head_len, siz
     ex->pub.headers = (struct http_header *)(block + hdr_off);
     ex->pub.body = ex->empty_body;
     ex->pub.tls = conn->tls;
-    ex->pub.start_ns = http_now_ns();
+    /* Replaced once the head is complete; until then errors count from the first byte. */
+    ex->pub.start_ns = conn->head_start_ns ? conn->head_start_ns : http_now_ns();
     memcpy(ex->pub.peer, conn->peer, sizeof(ex->pub.peer));
     block[head_off] = '\0';
     block[path_off] = '\0';
@@ -859,6 +861,7 @@ static void conn_read_idle(struct http_conn *conn)
         if (*p != '\r' && *p != '\n') {
             conn->state = CONN_HEAD;
             conn->scan_from = 0;
+            conn->head_start_ns = http_now_ns();
             conn_arm(conn, conn->srv->lim.header_timeout_ms);
             return;
         }
