@@ -10,7 +10,10 @@
 
 #include "logeer/api.h"
 #include "logeer/config.h"
+#include "logeer/core.h"
+#include "logeer/date.h"
 #include "logeer/db.h"
+#include "logeer/events.h"
 #include "logeer/http.h"
 #include "logeer/log.h"
 #include "logeer/metrics.h"
@@ -24,6 +27,11 @@
 
 /* Password hashing is the only CPU-heavy work; two threads match the target machines. */
 #define HASH_WORKERS 2
+/* The index covers yesterday (stays that began last night) through three years ahead, more
+ * than any pool's booking horizon. */
+#define INDEX_DAYS_BEFORE 1
+#define INDEX_DAYS 1100
+#define SWEEP_INTERVAL_MS 1000
 
 static void usage(void)
 {
@@ -93,23 +101,34 @@ static int serve(const struct config *cfg)
         log_error("set both LOGEER_TLS_CERT and LOGEER_TLS_KEY, or neither");
         return 1;
     }
+    /* Nights are Dutch nights: the database functions use Europe/Amsterdam too. */
+    setenv("TZ", "Europe/Amsterdam", 1);
+    tzset();
     evthread_use_pthreads();
     struct app app = {0};
+    struct sweeper *sweeper = NULL;
     app.cfg = cfg;
     app.schema_version = schema_version;
     app.base = event_base_new();
     app.metrics = metrics_new();
     app.workers = workers_new(app.base, HASH_WORKERS);
+    app.index = core_index_new(date_today_local() - INDEX_DAYS_BEFORE, INDEX_DAYS);
     struct db_pool_options dbo = {.size = cfg->db_pool_size};
     app.db = db_pool_new(app.base, cfg->database_url, &dbo);
     int rc = 1;
-    if (!app.base || !app.metrics || !app.workers || !app.db || api_init(&app) != 0)
+    if (!app.base || !app.metrics || !app.workers || !app.index || !app.db ||
+        api_init(&app) != 0 || inventory_sync_prepare(app.db) != 0 ||
+        sweeper_prepare(app.db) != 0)
         goto out;
     struct http_limits limits = default_limits();
     app.http = http_server_new(app.base, &limits, api_on_request, api_on_done, &app);
     if (!app.http || http_server_listen(app.http, cfg->listen, ssl_ctx) != 0)
         goto out;
     db_pool_start(app.db);
+    app.sync = inventory_sync_new(app.base, app.db, cfg->database_url, app.index);
+    sweeper = sweeper_new(app.base, app.db, cfg->hold_ttl_s, SWEEP_INTERVAL_MS);
+    if (!app.sync || !sweeper)
+        goto out;
 
     struct event *sigterm = evsignal_new(app.base, SIGTERM, on_signal, &app);
     struct event *sigint = evsignal_new(app.base, SIGINT, on_signal, &app);
@@ -126,12 +145,15 @@ out:
     /* Teardown runs callbacks that may still reach the next module down: finished hashing
      * jobs may queue queries, failed queries reply to requests. So free from the top of the
      * data path down: workers, then the pool, then the server. */
+    sweeper_free(sweeper);
     if (app.workers)
         workers_free(app.workers);
     if (app.db)
         db_pool_free(app.db);
+    inventory_sync_free(app.sync);
     if (app.http)
         http_server_free(app.http);
+    core_index_free(app.index);
     api_shutdown();
     metrics_free(app.metrics);
     if (app.base)

@@ -15,6 +15,8 @@
 #include "logeer/router.h"
 
 struct config;
+struct core_index;
+struct inventory_sync;
 struct metrics;
 struct workers;
 
@@ -26,6 +28,8 @@ struct app {
     struct workers *workers;
     struct http_server *http;
     struct metrics *metrics;
+    struct core_index *index;  /* availability, kept equal to the database by sync */
+    struct inventory_sync *sync;
     int schema_version;        /* highest migration this binary knows; readyz compares */
     bool shutting_down;
 };
@@ -89,10 +93,17 @@ int api_prepare(struct app *app, const char *name, const char *sql);
 /* Route parameter by name (never NULL for a parameter in the matched pattern). */
 const char *api_param(const struct api_ctx *c, const char *name);
 
+/* True for the canonical 8-4-4-4-12 hex form of a UUID. Ids that fail it cannot exist, so
+ * handlers answer 404 without asking the database. */
+bool api_is_uuid(const char *s);
+
 /* The client's IP address without port (for inet columns), or NULL when unknown. */
 const char *api_peer_address(const struct api_ctx *c, char *buf, size_t size);
 
-/* Query-string value, percent-decoded into buf; NULL when absent. */
-const char *api_query_arg(const struct api_ctx *c, const char *name, char *buf, size_t size);
+/* Query-string value, percent-decoded into buf; NULL when absent or empty. A malformed or
+ * overlong value also gives NULL and sets *malformed (which callers may OR over several
+ * arguments and answer 400 once). */
+const char *api_query_arg(const struct api_ctx *c, const char *name, char *buf, size_t size,
+                          bool *malformed);
 
 #endif

@@ -101,6 +101,8 @@ void core_index_free(struct core_index *ix);
 __attribute__((warn_unused_result))
 int core_index_put_pool(struct core_index *ix, const struct core_pool *p);
 const struct core_pool *core_index_pool(const struct core_index *ix, const char *pool_id);
+date_day core_index_first_day(const struct core_index *ix);
+int core_index_ndays(const struct core_index *ix);
 size_t core_index_pool_count(const struct core_index *ix);
 
 /* Sets the free beds (capacity - held - booked, never below 0) of one night. Nights outside

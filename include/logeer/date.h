@@ -31,6 +31,10 @@ int date_weekday(date_day d);
 /* Today's date in UTC. */
 date_day date_today_utc(void);
 
+/* Today's date in the service's zone (the process's TZ; logeerd serve sets Europe/Amsterdam,
+ * the zone the database functions use, so both agree on what "today" and "tonight" are). */
+date_day date_today_local(void);
+
 /* Formats a Unix time as RFC 3339 in UTC with a Z offset, e.g. "2026-12-04T09:15:00Z". */
 #define RFC3339_LEN 21
 void date_format_rfc3339(time_t t, char buf[RFC3339_LEN]);

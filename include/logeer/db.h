@@ -48,7 +48,8 @@ int db_pool_prepare(struct db_pool *pool, const char *name, const char *sql);
 void db_pool_start(struct db_pool *pool);
 
 /* Queues a prepared statement. params are copied (NULL entries are SQL NULL), so the caller
- * may free them on return. cb runs later on the loop, never from inside this call. */
+ * may free them on return. cb runs later on the loop, never from inside this call; cb may be
+ * NULL for a write whose outcome nobody waits for (its errors are still counted). */
 void db_query(struct db_pool *pool, const char *stmt_name, int nparams,
               const char *const *params, db_cb cb, void *arg);
 

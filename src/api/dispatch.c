@@ -141,9 +141,28 @@ const char *api_param(const struct api_ctx *c, const char *name)
     return route_param(&c->match, name);
 }
 
-const char *api_query_arg(const struct api_ctx *c, const char *name, char *buf, size_t size)
+const char *api_query_arg(const struct api_ctx *c, const char *name, char *buf, size_t size,
+                          bool *malformed)
 {
-    return query_get(c->req->query, name, buf, size, NULL);
+    bool bad = false;
+    const char *v = query_get(c->req->query, name, buf, size, &bad);
+    if (bad && malformed)
+        *malformed = true;
+    return v && *v ? v : NULL;
+}
+
+bool api_is_uuid(const char *s)
+{
+    if (!s || strlen(s) != 36)
+        return false;
+    for (int i = 0; i < 36; i++) {
+        char ch = s[i];
+        bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+        bool hex = (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f') || (ch >= 'A' && ch <= 'F');
+        if (dash ? ch != '-' : !hex)
+            return false;
+    }
+    return true;
 }
 
 const char *api_peer_address(const struct api_ctx *c, char *buf, size_t size)

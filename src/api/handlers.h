@@ -24,5 +24,7 @@ const struct route *api_routes(size_t *n);
 extern const struct route_group health_group;         /* health.c: probes and metrics */
 extern const struct route_group municipalities_group; /* municipalities.c */
 extern const struct route_group sessions_group;       /* sessions.c: log in and out */
+extern const struct route_group availability_group;   /* availability.c: search */
+extern const struct route_group stays_group;          /* stays.c: requests and lifecycle */
 
 #endif

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 
 #include "handlers.h"
+#include "logeer/events.h"
 #include "logeer/metrics.h"
 #include "logeer/workers.h"
 
@@ -34,6 +35,10 @@ static void readyz_version(struct api_ctx *c, const struct db_result *r)
                           "database schema is at version %d, this binary needs %d; run "
                           "'logeerd migrate'",
                           version, c->app->schema_version);
+        return;
+    }
+    if (!inventory_sync_ready(c->app->sync)) {
+        api_reply_problem(c, PROBLEM_UNAVAILABLE, "the availability index is still loading");
         return;
     }
     cJSON *o = cJSON_CreateObject();

@@ -11,6 +11,8 @@ static const struct route_group *const groups[] = {
     &health_group,
     &municipalities_group,
     &sessions_group,
+    &availability_group,
+    &stays_group,
 };
 #define NGROUPS (sizeof groups / sizeof groups[0])
 

@@ -160,6 +160,8 @@ const struct core_pool *core_index_pool(const struct core_index *ix, const char 
 }
 
 size_t core_index_pool_count(const struct core_index *ix) { return ix->npools; }
+date_day core_index_first_day(const struct core_index *ix) { return ix->first_day; }
+int core_index_ndays(const struct core_index *ix) { return ix->ndays; }
 
 int core_index_set_free(struct core_index *ix, const char *pool_id, date_day night, int n)
 {

@@ -110,7 +110,8 @@ static void pool_invoke(struct db_pool *p, const struct db_request *q, const str
     if (r->status != DB_OK)
         p->errors_total++;
     p->cb_depth++;
-    q->cb(r, q->arg);
+    if (q->cb) /* NULL: fire and forget (e.g. log rows written after the reply) */
+        q->cb(r, q->arg);
     p->cb_depth--;
 }
 

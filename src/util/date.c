@@ -92,6 +92,14 @@ int date_weekday(date_day d)
 
 date_day date_today_utc(void) { return (date_day)(time(NULL) / 86400); }
 
+date_day date_today_local(void)
+{
+    time_t now = time(NULL);
+    struct tm tm;
+    localtime_r(&now, &tm);
+    return date_from_ymd(tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
+}
+
 void date_format_rfc3339(time_t t, char buf[RFC3339_LEN])
 {
     struct tm tm;

@@ -1,0 +1,39 @@
+/* events: keeps the in-memory availability index equal to what PostgreSQL has committed, and
+ * runs the engine's own timed work (hold expiry). Changes reach the index only from the
+ * database after commit: at start-up by a full load, afterwards by LISTEN/NOTIFY on a
+ * dedicated connection, so every logeerd process on one database sees every other's writes. */
+#ifndef LOGEER_EVENTS_H
+#define LOGEER_EVENTS_H
+
+#include <stdbool.h>
+
+struct event_base;
+struct db_pool;
+struct core_index;
+struct inventory_sync;
+struct sweeper;
+
+/* Registers its statements with pool (call before db_pool_start). */
+__attribute__((warn_unused_result))
+int inventory_sync_prepare(struct db_pool *pool);
+
+/* Starts listening on conninfo and (re)loads the index every time the listener (re)connects. */
+struct inventory_sync *inventory_sync_new(struct event_base *base, struct db_pool *pool,
+                                          const char *conninfo, struct core_index *index);
+/* True once the first full load has been applied: searches before that would be wrong. */
+bool inventory_sync_ready(const struct inventory_sync *s);
+void inventory_sync_free(struct inventory_sync *s);
+
+/* Applies one notification payload ('n:<pool>:<date>:<free>', 'p:<pool>', 'l:<location>',
+ * 'v:<provider>'); exposed for tests. Returns false for a malformed payload. */
+bool inventory_sync_apply(struct inventory_sync *s, const char *payload);
+
+/* Hold expiry: every interval, asks the database to expire lapsed holds (several processes
+ * may sweep at once; the database hands each hold to one of them). */
+__attribute__((warn_unused_result))
+int sweeper_prepare(struct db_pool *pool);
+struct sweeper *sweeper_new(struct event_base *base, struct db_pool *pool, int hold_ttl_s,
+                            unsigned interval_ms);
+void sweeper_free(struct sweeper *s);
+
+#endif

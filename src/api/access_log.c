@@ -1,0 +1,43 @@
+/* access_log: the NEN 7513 trail. Every read or change of a stay's personal data writes who,
+ * in which role, which stay and guest, what action and from where. Written after the fact
+ * and without waiting: the log must never be the reason a caregiver gets an error. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "access_log.h"
+
+int access_log_prepare(struct app *app)
+{
+    return api_prepare(app, "access_log_stays",
+                       "INSERT INTO access_log (user_id, role, on_behalf_of, stay_id, guest_ref, "
+                       "action, request_id, address, route) "
+                       "SELECT $1::uuid, $2::user_role, s.on_behalf_of, s.id, s.guest_alias, $4, $5, "
+                       "$6::inet, $7 FROM stays s WHERE s.id = ANY($3::uuid[])");
+}
+
+void access_log_stays(struct api_ctx *c, const char *action, const char *const *stay_ids,
+                      size_t n)
+{
+    if (n == 0)
+        return;
+    /* A PostgreSQL array literal of uuids; ids come from the database or were checked to be
+     * uuid-shaped, so they need no quoting. */
+    size_t size = n * 38 + 3;
+    char *array = malloc(size);
+    if (!array)
+        return;
+    size_t len = 0;
+    array[len++] = '{';
+    for (size_t i = 0; i < n; i++)
+        len += (size_t)snprintf(array + len, size - len, "%s%.36s", i ? "," : "", stay_ids[i]);
+    array[len++] = '}';
+    array[len] = '\0';
+    char addr[64], route[160];
+    snprintf(route, sizeof route, "%s %s", http_method_name(c->req->method),
+             c->route ? c->route->pattern : "");
+    const char *params[] = {c->who.user_id, role_name(c->who.role), array, action,
+                            c->req->request_id, api_peer_address(c, addr, sizeof addr), route};
+    db_query(c->app->db, "access_log_stays", 7, params, NULL, NULL);
+    free(array);
+}

@@ -1,0 +1,16 @@
+/* access_log: writes NEN 7513 access-log rows for stays (see access_log.c). Internal to the
+ * api layer. */
+#ifndef LOGEER_API_ACCESS_LOG_H
+#define LOGEER_API_ACCESS_LOG_H
+
+#include <stddef.h>
+
+#include "logeer/api.h"
+
+int access_log_prepare(struct app *app);
+/* Logs action (e.g. "stay.read") by the caller on each stay; never waits, never fails the
+ * request. */
+void access_log_stays(struct api_ctx *c, const char *action, const char *const *stay_ids,
+                      size_t n);
+
+#endif

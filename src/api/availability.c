@@ -1,0 +1,259 @@
+/* availability: GET /v1/availability, answered from the in-memory index without touching the
+ * database (only the search log is written, after replying). Enforces who may see which
+ * kind of bed: caregivers only ever see planned beds, referrers only crisis beds. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "handlers.h"
+#include "logeer/config.h"
+#include "logeer/core.h"
+#include "logeer/events.h"
+#include "logeer/jsonv.h"
+
+#define SEARCH_MAX_LIMIT 100
+
+static int availability_prepare(struct app *app)
+{
+    /* Searches are kept (without personal data) so that the coordinator can count unmet
+     * demand: searches that found nothing never become a request. */
+    return api_prepare(app, "search_log",
+                       "INSERT INTO searches (user_id, role, check_in, nights, municipality, "
+                       "care_profile, funding, kind, flex_days, radius_km, results, params) "
+                       "VALUES ($1::uuid, $2::user_role, $3::date, $4::int, $5, $6, $7, "
+                       "$8::pool_kind, $9::int, $10::int, $11::int, $12::jsonb)");
+}
+
+/* Reads and validates the query string into q; collects field errors in v. Strings point
+ * into bufs, which the caller keeps alive. */
+struct search_args {
+    char check_in[32], nights[16], municipality[16], care_profile[32], funding[16], kind[16];
+    char flex[16], lat[32], lon[32], radius[32], needs[512], facilities[512], home[16];
+    char limit[16];
+};
+
+static bool parse_long(const char *s, long min, long max, long *out)
+{
+    if (!s)
+        return false;
+    char *end;
+    long v = strtol(s, &end, 10);
+    if (*end || end == s || v < min || v > max)
+        return false;
+    *out = v;
+    return true;
+}
+
+static bool parse_double(const char *s, double min, double max, double *out)
+{
+    if (!s)
+        return false;
+    char *end;
+    double v = strtod(s, &end);
+    if (*end || end == s || !isfinite(v) || v < min || v > max)
+        return false;
+    *out = v;
+    return true;
+}
+
+/* Comma lists of lowercase tokens, as stored for facilities and exclusions. */
+static bool token_list_ok(const char *s)
+{
+    for (const char *p = s; *p; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_' || *p == ','))
+            return false;
+    return true;
+}
+
+/* Which kinds the caller may see, given the kind asked for (NULL = all they may). Returns 0
+ * when the caller asked for a kind their role never sees. */
+static int allowed_kinds(unsigned role, int asked)
+{
+    int may = role == ROLE_CAREGIVER ? 1 << KIND_PLANNED
+              : role == ROLE_REFERRER ? 1 << KIND_CRISIS
+                                      : (1 << KIND_PLANNED) | (1 << KIND_CRISIS);
+    return asked < 0 ? may : may & (1 << asked);
+}
+
+static void log_search(struct api_ctx *c, const struct search_args *a, size_t results)
+{
+    char count[16];
+    snprintf(count, sizeof count, "%zu", results);
+    cJSON *params = cJSON_CreateObject();
+    if (a->needs[0])
+        cJSON_AddStringToObject(params, "needs", a->needs);
+    if (a->facilities[0])
+        cJSON_AddStringToObject(params, "facilities", a->facilities);
+    char *ptext = cJSON_PrintUnformatted(params);
+    cJSON_Delete(params);
+    const char *values[] = {c->who.user_id, role_name(c->who.role), a->check_in, a->nights,
+                            a->municipality[0] ? a->municipality : NULL,
+                            a->care_profile[0] ? a->care_profile : NULL,
+                            a->funding[0] ? a->funding : NULL, a->kind[0] ? a->kind : NULL,
+                            a->flex[0] ? a->flex : "0", NULL, count, ptext ? ptext : "{}"};
+    char radius[16];
+    double r;
+    if (parse_double(a->radius, 0, 1000, &r)) {
+        snprintf(radius, sizeof radius, "%d", (int)lround(r));
+        values[9] = radius;
+    }
+    /* Fire and forget: the search has been answered; a lost log row is not worth a 5xx. */
+    db_query(c->app->db, "search_log", 12, values, NULL, NULL);
+    cJSON_free(ptext);
+}
+
+static cJSON *hit_json(const struct core_hit *h, date_day asked, int nights)
+{
+    const struct core_pool *p = h->pool;
+    char ci[DATE_TEXT_LEN], co[DATE_TEXT_LEN], asof[RFC3339_LEN];
+    date_format(h->check_in, ci);
+    date_format(h->check_in + nights, co);
+    date_format_rfc3339(p->as_of, asof);
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "pool_id", p->id);
+    cJSON_AddStringToObject(o, "pool_name", p->pool_name);
+    cJSON_AddStringToObject(o, "kind", core_kind_names[p->kind]);
+    cJSON_AddStringToObject(o, "booking_mode", core_mode_names[p->mode]);
+    cJSON_AddNumberToObject(o, "free", h->free);
+    cJSON_AddStringToObject(o, "check_in", ci);
+    cJSON_AddStringToObject(o, "check_out", co);
+    cJSON_AddNumberToObject(o, "flex_shift", h->check_in - asked);
+    cJSON *loc = cJSON_AddObjectToObject(o, "location");
+    cJSON_AddStringToObject(loc, "id", p->location_id);
+    cJSON_AddStringToObject(loc, "name", p->location_name);
+    cJSON_AddStringToObject(loc, "municipality", p->municipality);
+    cJSON_AddNumberToObject(loc, "lat", p->lat);
+    cJSON_AddNumberToObject(loc, "lon", p->lon);
+    cJSON *prov = cJSON_AddObjectToObject(o, "provider");
+    cJSON_AddStringToObject(prov, "id", p->provider_id);
+    cJSON_AddStringToObject(prov, "name", p->provider_name);
+    if (h->distance_km >= 0)
+        cJSON_AddNumberToObject(o, "distance_km", round(h->distance_km * 10) / 10);
+    cJSON_AddStringToObject(o, "as_of", asof);
+    cJSON_AddBoolToObject(o, "stale", h->stale);
+    return o;
+}
+
+/* Fills q from the query string; replies itself and returns false on bad input. */
+static bool read_search(struct api_ctx *c, struct search_args *a, struct core_search *q)
+{
+    bool malformed = false;
+    const char *check_in = api_query_arg(c, "check_in", a->check_in, sizeof a->check_in, &malformed);
+    const char *nights = api_query_arg(c, "nights", a->nights, sizeof a->nights, &malformed);
+    const char *municipality = api_query_arg(c, "municipality", a->municipality, sizeof a->municipality, &malformed);
+    const char *profile = api_query_arg(c, "care_profile", a->care_profile, sizeof a->care_profile, &malformed);
+    const char *funding = api_query_arg(c, "funding", a->funding, sizeof a->funding, &malformed);
+    const char *kind = api_query_arg(c, "kind", a->kind, sizeof a->kind, &malformed);
+    const char *flex = api_query_arg(c, "flex_days", a->flex, sizeof a->flex, &malformed);
+    const char *lat = api_query_arg(c, "lat", a->lat, sizeof a->lat, &malformed);
+    const char *lon = api_query_arg(c, "lon", a->lon, sizeof a->lon, &malformed);
+    const char *radius = api_query_arg(c, "radius_km", a->radius, sizeof a->radius, &malformed);
+    const char *needs = api_query_arg(c, "needs", a->needs, sizeof a->needs, &malformed);
+    const char *facilities = api_query_arg(c, "facilities", a->facilities, sizeof a->facilities, &malformed);
+    const char *home = api_query_arg(c, "home_municipality", a->home, sizeof a->home, &malformed);
+    const char *limit = api_query_arg(c, "limit", a->limit, sizeof a->limit, &malformed);
+    if (malformed) {
+        api_reply_problem(c, PROBLEM_BAD_REQUEST,
+                          "the query string has a malformed or overlong value");
+        return false;
+    }
+    struct jsonv v;
+    jsonv_init(&v);
+    long n;
+    if (!check_in || !date_parse(check_in, &q->check_in))
+        jsonv_error(&v, "check_in", "is required as an existing date YYYY-MM-DD");
+    if (!parse_long(nights, 1, 365, &n))
+        jsonv_error(&v, "nights", "is required: a whole number from 1 to 365");
+    q->nights = (int)n;
+    q->flex_days = 0;
+    if (flex && !parse_long(flex, 0, 14, &n))
+        jsonv_error(&v, "flex_days", "must be a whole number from 0 to 14");
+    else if (flex)
+        q->flex_days = (int)n;
+    q->limit = 20;
+    if (limit && !parse_long(limit, 1, SEARCH_MAX_LIMIT, &n))
+        jsonv_error(&v, "limit", "must be a whole number from 1 to 100");
+    else if (limit)
+        q->limit = (int)n;
+    if (municipality && strlen(municipality) != 6)
+        jsonv_error(&v, "municipality", "must be a CBS code such as GM0106");
+    q->municipality = municipality;
+    q->care_profile = 0;
+    int i;
+    if (profile && (i = core_name_index(core_care_profile_names, profile)) < 0)
+        jsonv_error(&v, "care_profile", "must be somatic, dementia, disability, psychiatric or youth");
+    else if (profile)
+        q->care_profile = 1u << i;
+    q->funding = -1;
+    if (funding && (q->funding = core_name_index(core_funding_names, funding)) < 0)
+        jsonv_error(&v, "funding", "must be wmo, wlz, zvw, pgb or private");
+    int asked_kind = -1;
+    if (kind && (asked_kind = core_name_index(core_kind_names, kind)) < 0)
+        jsonv_error(&v, "kind", "must be planned or crisis");
+    q->has_point = lat || lon;
+    if (q->has_point && (!parse_double(lat, -90, 90, &q->lat) || !parse_double(lon, -180, 180, &q->lon)))
+        jsonv_error(&v, "lat", "lat and lon must both be given as decimal degrees");
+    q->radius_km = 0;
+    if (radius && (!q->has_point || !parse_double(radius, 0.1, 1000, &q->radius_km)))
+        jsonv_error(&v, "radius_km", "must be 0.1 to 1000, together with lat and lon");
+    if (needs && !token_list_ok(needs))
+        jsonv_error(&v, "needs", "must be a comma-separated list of lowercase words");
+    if (facilities && !token_list_ok(facilities))
+        jsonv_error(&v, "facilities", "must be a comma-separated list of lowercase words");
+    q->needs = needs;
+    q->facilities = facilities;
+    /* Caregivers' Wmo contracts are those of their own municipality, whatever they send. */
+    q->home_municipality = c->who.role == ROLE_CAREGIVER ? c->who.municipality : home;
+    if (!jsonv_ok(&v)) {
+        api_reply_problem_full(c, PROBLEM_VALIDATION, "check the search parameters",
+                               jsonv_take_errors(&v), NULL);
+        return false;
+    }
+    q->kinds = allowed_kinds(c->who.role, asked_kind);
+    if (!q->kinds) {
+        api_reply_problem(c, PROBLEM_FORBIDDEN, "the role %s may not search %s beds",
+                          role_name(c->who.role), kind);
+        return false;
+    }
+    q->today = date_today_local();
+    q->stale_days = c->app->cfg->stale_days;
+    q->now = time(NULL);
+    return true;
+}
+
+static void availability_search(struct api_ctx *c)
+{
+    if (!inventory_sync_ready(c->app->sync)) {
+        api_reply_problem(c, PROBLEM_UNAVAILABLE, "availability is still loading; try again shortly");
+        return;
+    }
+    struct search_args a;
+    memset(&a, 0, sizeof a);
+    struct core_search q;
+    memset(&q, 0, sizeof q);
+    if (!read_search(c, &a, &q))
+        return;
+    struct core_hit hits[SEARCH_MAX_LIMIT];
+    size_t n = core_search_run(c->app->index, &q, hits, (size_t)q.limit);
+    log_search(c, &a, n);
+
+    cJSON *o = cJSON_CreateObject();
+    char ci[DATE_TEXT_LEN];
+    date_format(q.check_in, ci);
+    cJSON_AddStringToObject(o, "check_in", ci);
+    cJSON_AddNumberToObject(o, "nights", q.nights);
+    cJSON_AddNumberToObject(o, "count", (double)n);
+    cJSON *results = cJSON_AddArrayToObject(o, "results");
+    for (size_t i = 0; i < n; i++)
+        cJSON_AddItemToArray(results, hit_json(&hits[i], q.check_in, q.nights));
+    api_reply_json(c, 200, o);
+}
+
+static const struct api_endpoint search = {availability_search, false};
+
+static const struct route availability_routes[] = {
+    {HTTP_GET, "/v1/availability", &search, ROLE_CAREGIVER | ROLE_REFERRER | ROLE_COORDINATOR},
+};
+
+ROUTE_GROUP(availability_group, availability_routes, availability_prepare);

@@ -1,0 +1,331 @@
+/* sync: feeds the availability index from PostgreSQL. A full load runs whenever the listener
+ * (re)connects, because notifications sent while it was away are lost; single pools are
+ * reloaded when their description changes. Notifications that arrive while a load is in
+ * flight are kept and replayed over its result: they arrive in commit order, so replaying
+ * them leaves every night at its newest committed value even if the load's snapshot was
+ * older. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "logeer/core.h"
+#include "logeer/db.h"
+#include "logeer/events.h"
+#include "logeer/log.h"
+
+#define SYNC_CHANNEL "logeer_inventory"
+/* Beyond this many buffered notifications a full reload is cheaper and safer. */
+#define SYNC_MAX_BUFFER 200000
+
+struct inventory_sync {
+    struct event_base *base;
+    struct db_pool *pool;
+    struct core_index *index;
+    struct db_listener *listener;
+    bool ready;               /* the first full load has been applied */
+    int loads_in_flight;      /* full or single-pool loads not yet applied */
+    char **buffer;            /* 'n:' payloads received while loads were in flight */
+    size_t nbuf, capbuf;
+    bool reload_again;        /* the buffer overflowed: do another full load afterwards */
+};
+
+/* One load: all pools (pool_id "") or one pool, or the pools of one location or provider. */
+struct load {
+    struct inventory_sync *sync;
+    char pool_id[CORE_ID_LEN], location_id[CORE_ID_LEN], provider_id[CORE_ID_LEN];
+    bool with_nights;
+};
+
+static const char pools_sql[] =
+    "SELECT p.id, p.provider_id, p.location_id, l.municipality, p.name, l.name, v.name, "
+    "l.lat, l.lon, p.kind::text, p.booking_mode::text, array_to_string(p.care_profiles, ','), "
+    "array_to_string(p.funding, ','), array_to_string(p.wmo_municipalities, ','), "
+    "array_to_string(l.facilities, ','), array_to_string(l.exclusions, ','), p.min_nights, "
+    "p.max_nights, p.lead_days, p.horizon_days, extract(epoch FROM p.as_of)::bigint, p.active "
+    "FROM pools p JOIN locations l ON l.id = p.location_id JOIN providers v ON v.id = p.provider_id "
+    "WHERE ($1::uuid IS NULL OR p.id = $1) AND ($2::uuid IS NULL OR p.location_id = $2) "
+    "AND ($3::uuid IS NULL OR p.provider_id = $3)";
+
+/* Nights as "offset:free" pairs, one row per pool: a few KiB per pool instead of one row per
+ * night keeps the national load (millions of nights) small in memory and on the wire. */
+static const char nights_sql[] =
+    "SELECT pool_id, string_agg((night - $1::date)::text || ':' || "
+    "greatest(capacity - held - booked, 0)::text, ',') FROM pool_nights "
+    "WHERE night >= $1::date AND night < $2::date AND ($3::uuid IS NULL OR pool_id = $3) "
+    "GROUP BY pool_id";
+
+int inventory_sync_prepare(struct db_pool *pool)
+{
+    if (db_pool_prepare(pool, "sync_pools", pools_sql) != 0)
+        return -1;
+    return db_pool_prepare(pool, "sync_nights", nights_sql);
+}
+
+bool inventory_sync_ready(const struct inventory_sync *s) { return s->ready; }
+
+static void start_load(struct inventory_sync *s, const char *pool_id, const char *location_id,
+                       const char *provider_id, bool with_nights);
+
+static void apply_pool_row(struct inventory_sync *s, const PGresult *r, int i)
+{
+    struct core_pool p = {0};
+    snprintf(p.id, sizeof p.id, "%s", db_value(r, i, 0));
+    snprintf(p.provider_id, sizeof p.provider_id, "%s", db_value(r, i, 1));
+    snprintf(p.location_id, sizeof p.location_id, "%s", db_value(r, i, 2));
+    snprintf(p.municipality, sizeof p.municipality, "%s", db_value(r, i, 3));
+    p.pool_name = (char *)db_value(r, i, 4);
+    p.location_name = (char *)db_value(r, i, 5);
+    p.provider_name = (char *)db_value(r, i, 6);
+    p.lat = atof(db_value(r, i, 7));
+    p.lon = atof(db_value(r, i, 8));
+    p.kind = core_name_index(core_kind_names, db_value(r, i, 9)) == KIND_CRISIS ? KIND_CRISIS
+                                                                                : KIND_PLANNED;
+    p.mode = core_name_index(core_mode_names, db_value(r, i, 10)) == MODE_INSTANT ? MODE_INSTANT
+                                                                                  : MODE_APPROVAL;
+    long profiles = core_bits_from_csv(core_care_profile_names, db_value(r, i, 11));
+    long funding = core_bits_from_csv(core_funding_names, db_value(r, i, 12));
+    p.care_profiles = profiles > 0 ? (uint32_t)profiles : 0;
+    p.funding = funding > 0 ? (uint32_t)funding : 0;
+    p.wmo_municipalities = (char *)db_value(r, i, 13);
+    p.facilities = (char *)db_value(r, i, 14);
+    p.exclusions = (char *)db_value(r, i, 15);
+    p.min_nights = atoi(db_value(r, i, 16));
+    p.max_nights = atoi(db_value(r, i, 17));
+    p.lead_days = atoi(db_value(r, i, 18));
+    p.horizon_days = atoi(db_value(r, i, 19));
+    p.as_of = (time_t)atoll(db_value(r, i, 20));
+    p.active = db_value(r, i, 21)[0] == 't';
+    if (core_index_put_pool(s->index, &p) != 0)
+        log_error("availability index: out of memory adding pool %s", p.id);
+}
+
+static void apply_nights_row(struct inventory_sync *s, date_day first, const char *pool_id,
+                             const char *pairs)
+{
+    const char *p = pairs;
+    while (*p) {
+        char *end;
+        long off = strtol(p, &end, 10);
+        if (*end != ':')
+            break;
+        long free_beds = strtol(end + 1, &end, 10);
+        core_index_set_free(s->index, pool_id, first + (date_day)off, (int)free_beds);
+        if (*end != ',')
+            break;
+        p = end + 1;
+    }
+}
+
+static void buffer_clear(struct inventory_sync *s)
+{
+    for (size_t i = 0; i < s->nbuf; i++)
+        free(s->buffer[i]);
+    s->nbuf = 0;
+}
+
+static bool apply_now(struct inventory_sync *s, const char *payload);
+
+/* A load finished (applied or failed): replay what arrived meanwhile once nothing is left. */
+static void load_finished(struct inventory_sync *s, bool ok, bool full)
+{
+    s->loads_in_flight--;
+    if (ok && full && !s->ready) {
+        s->ready = true;
+        log_info("availability index loaded: %zu pools", core_index_pool_count(s->index));
+    }
+    if (s->loads_in_flight > 0)
+        return;
+    for (size_t i = 0; i < s->nbuf; i++)
+        apply_now(s, s->buffer[i]);
+    buffer_clear(s);
+    if (s->reload_again) {
+        s->reload_again = false;
+        start_load(s, NULL, NULL, NULL, true);
+    }
+}
+
+static void nights_loaded(const struct db_result *r, void *arg)
+{
+    struct load *l = arg;
+    struct inventory_sync *s = l->sync;
+    bool ok = r->status == DB_OK;
+    if (ok) {
+        date_day first = core_index_first_day(s->index);
+        for (int i = 0; i < PQntuples(r->res); i++)
+            apply_nights_row(s, first, db_value(r->res, i, 0), db_value(r->res, i, 1));
+    } else {
+        log_warn("availability index: loading nights failed: %s", r->message);
+    }
+    bool full = !l->pool_id[0] && !l->location_id[0] && !l->provider_id[0];
+    free(l);
+    load_finished(s, ok, full);
+}
+
+static void pools_loaded(const struct db_result *r, void *arg)
+{
+    struct load *l = arg;
+    struct inventory_sync *s = l->sync;
+    bool full = !l->pool_id[0] && !l->location_id[0] && !l->provider_id[0];
+    if (r->status != DB_OK) {
+        log_warn("availability index: loading pools failed: %s", r->message);
+        free(l);
+        load_finished(s, false, full);
+        return;
+    }
+    for (int i = 0; i < PQntuples(r->res); i++)
+        apply_pool_row(s, r->res, i);
+    if (!l->with_nights) {
+        free(l);
+        load_finished(s, true, full);
+        return;
+    }
+    char from[DATE_TEXT_LEN], to[DATE_TEXT_LEN];
+    date_day first = core_index_first_day(s->index);
+    date_format(first, from);
+    date_format(first + core_index_ndays(s->index), to);
+    const char *params[] = {from, to, l->pool_id[0] ? l->pool_id : NULL};
+    db_query(s->pool, "sync_nights", 3, params, nights_loaded, l);
+}
+
+static void start_load(struct inventory_sync *s, const char *pool_id, const char *location_id,
+                       const char *provider_id, bool with_nights)
+{
+    struct load *l = calloc(1, sizeof *l);
+    if (!l)
+        return;
+    l->sync = s;
+    l->with_nights = with_nights;
+    snprintf(l->pool_id, sizeof l->pool_id, "%s", pool_id ? pool_id : "");
+    snprintf(l->location_id, sizeof l->location_id, "%s", location_id ? location_id : "");
+    snprintf(l->provider_id, sizeof l->provider_id, "%s", provider_id ? provider_id : "");
+    s->loads_in_flight++;
+    const char *params[] = {pool_id, location_id, provider_id};
+    db_query(s->pool, "sync_pools", 3, params, pools_loaded, l);
+}
+
+/* Copies the id after "x:" if it looks like a uuid. */
+static bool take_id(const char *payload, char out[CORE_ID_LEN])
+{
+    size_t len = strcspn(payload + 2, ":");
+    if (len != CORE_ID_LEN - 1)
+        return false;
+    memcpy(out, payload + 2, len);
+    out[len] = '\0';
+    return true;
+}
+
+static bool apply_night(struct inventory_sync *s, const char *payload)
+{
+    char id[CORE_ID_LEN], date[DATE_TEXT_LEN];
+    if (!take_id(payload, id))
+        return false;
+    const char *rest = payload + 2 + CORE_ID_LEN - 1;
+    if (rest[0] != ':' || strlen(rest) < 13 || rest[11] != ':')
+        return false;
+    memcpy(date, rest + 1, 10);
+    date[10] = '\0';
+    date_day night;
+    if (!date_parse(date, &night))
+        return false;
+    char *end;
+    long free_beds = strtol(rest + 12, &end, 10);
+    if (*end != '\0')
+        return false;
+    /* An unknown pool was just created: its description and nights load together. */
+    if (core_index_set_free(s->index, id, night, (int)free_beds) != 0)
+        start_load(s, id, NULL, NULL, true);
+    return true;
+}
+
+static bool apply_now(struct inventory_sync *s, const char *payload)
+{
+    char id[CORE_ID_LEN];
+    switch (payload[0] && payload[1] == ':' ? payload[0] : '\0') {
+    case 'n':
+        return apply_night(s, payload);
+    case 'p':
+        if (!take_id(payload, id))
+            return false;
+        start_load(s, id, NULL, NULL, core_index_pool(s->index, id) == NULL);
+        return true;
+    case 'l':
+        if (!take_id(payload, id))
+            return false;
+        start_load(s, NULL, id, NULL, false);
+        return true;
+    case 'v':
+        if (!take_id(payload, id))
+            return false;
+        start_load(s, NULL, NULL, id, false);
+        return true;
+    default:
+        return false;
+    }
+}
+
+bool inventory_sync_apply(struct inventory_sync *s, const char *payload)
+{
+    if (payload[0] == 'n' && s->loads_in_flight > 0) {
+        if (s->nbuf == SYNC_MAX_BUFFER) {
+            s->reload_again = true;
+            return true;
+        }
+        if (s->nbuf == s->capbuf) {
+            size_t cap = s->capbuf ? s->capbuf * 2 : 256;
+            char **b = realloc(s->buffer, cap * sizeof *b);
+            if (!b) {
+                s->reload_again = true;
+                return true;
+            }
+            s->buffer = b;
+            s->capbuf = cap;
+        }
+        char *copy = strdup(payload);
+        if (!copy) {
+            s->reload_again = true;
+            return true;
+        }
+        s->buffer[s->nbuf++] = copy;
+        return true;
+    }
+    return apply_now(s, payload);
+}
+
+static void on_notify(const char *channel, const char *payload, void *arg)
+{
+    if (!inventory_sync_apply(arg, payload))
+        log_warn("availability index: ignoring malformed notification '%.80s'", payload);
+}
+
+/* After every (re)connect: notifications sent while we were away are lost, so reload all. */
+static void on_listen(void *arg)
+{
+    start_load(arg, NULL, NULL, NULL, true);
+}
+
+struct inventory_sync *inventory_sync_new(struct event_base *base, struct db_pool *pool,
+                                          const char *conninfo, struct core_index *index)
+{
+    struct inventory_sync *s = calloc(1, sizeof *s);
+    if (!s)
+        return NULL;
+    s->base = base;
+    s->pool = pool;
+    s->index = index;
+    s->listener = db_listener_new(base, conninfo, SYNC_CHANNEL, on_notify, on_listen, s);
+    if (!s->listener) {
+        free(s);
+        return NULL;
+    }
+    return s;
+}
+
+void inventory_sync_free(struct inventory_sync *s)
+{
+    if (!s)
+        return;
+    db_listener_free(s->listener);
+    buffer_clear(s);
+    free(s->buffer);
+    free(s);
+}
