@@ -12,7 +12,7 @@ REQUIRED=(
     build-essential cmake pkg-config
     libpq-dev libevent-dev libcjson-dev libssl-dev libargon2-dev
     postgresql postgresql-15 postgresql-client-15
-    python3 curl ca-certificates clang
+    python3 curl ca-certificates clang tzdata
 )
 # Wanted for fuzzing and clang's sanitizer runtime; a failure to install them is not fatal.
 OPTIONAL=(libclang-rt-14-dev)
