@@ -8,6 +8,7 @@
 --   beheer@demo.logeer.nl                 admin        -                                     -
 --   aanjager@demo.logeer.nl               coordinator  -                                     -
 --   mantelzorger@demo.logeer.nl           caregiver    -                                     GM0106
+--   mantelzorger2@demo.logeer.nl          caregiver    -                                     GM0114
 --   huisarts@demo.logeer.nl               referrer     -                                     -
 --   planner@esdorp.demo.logeer.nl         provider     d0000000-0000-4000-a000-000000000001  -
 --   planner@hunzehof.demo.logeer.nl       provider     d0000000-0000-4000-a000-000000000002  -
@@ -203,7 +204,9 @@ SELECT v.id, v.email, nullif(current_setting('logeer.demo_password_hash', true),
     ('d4000000-0000-4000-a000-000000000005', 'planner@esdorp.demo.logeer.nl', 'provider',
      'd0000000-0000-4000-a000-000000000001', NULL, 'Planner Zorggroep Esdorp (demo)'),
     ('d4000000-0000-4000-a000-000000000006', 'planner@hunzehof.demo.logeer.nl', 'provider',
-     'd0000000-0000-4000-a000-000000000002', NULL, 'Planner Stichting Hunzehof (demo)')
+     'd0000000-0000-4000-a000-000000000002', NULL, 'Planner Stichting Hunzehof (demo)'),
+    ('d4000000-0000-4000-a000-000000000007', 'mantelzorger2@demo.logeer.nl', 'caregiver',
+     NULL, 'GM0114', 'Tweede mantelzorger (demo)')
   ) AS v (id, email, role, provider_id, municipality, display_name)
 ON CONFLICT ((lower(email))) DO UPDATE
     SET password_hash = coalesce(users.password_hash, EXCLUDED.password_hash),
@@ -265,8 +268,8 @@ SELECT v.id, p.id, p.provider_id, p.kind, v.kind::pool_kind, v.status::stay_stat
      NULL, NULL, NULL, NULL, NULL, NULL, interval '1 day 4 hours'),
     ('d3000000-0000-4000-a000-000000000007', 'd2000000-0000-4000-a000-000000000004',
      'planned', 'waitlisted', NULL, NULL, 'wlz', 'dhr. V.', 1943, 'dementia', '{night_care}',
-     'mantelzorger@demo.logeer.nl', NULL, NULL, NULL,
-     14, 45, 7, 'GM0106', NULL, NULL, interval '6 days'),
+     'mantelzorger2@demo.logeer.nl', NULL, NULL, NULL,
+     14, 45, 7, 'GM0114', NULL, NULL, interval '6 days'),
     ('d3000000-0000-4000-a000-000000000008', 'd2000000-0000-4000-a000-000000000005',
      'crisis', 'confirmed', 2, 6, 'zvw', 'dhr. S.', 1939, 'dementia', '{night_care}',
      'aanjager@demo.logeer.nl', 'huisarts Borger, voor de mantelzorger',
@@ -319,7 +322,7 @@ SELECT v.stay_id, s.created_at + v.after, a.id, a.role, v.from_status::stay_stat
      'held', 'confirmed', NULL, '{}'),
     ('d3000000-0000-4000-a000-000000000006', 3, interval '4 hours', 'planner@hunzehof.demo.logeer.nl',
      'confirmed', 'checked_in', NULL, '{}'),
-    ('d3000000-0000-4000-a000-000000000007', 1, interval '0', 'mantelzorger@demo.logeer.nl',
+    ('d3000000-0000-4000-a000-000000000007', 1, interval '0', 'mantelzorger2@demo.logeer.nl',
      NULL, 'waitlisted', 'Geen plek vrij in de gewenste week.', '{}'),
     ('d3000000-0000-4000-a000-000000000008', 1, interval '0', 'aanjager@demo.logeer.nl',
      NULL, 'held',
