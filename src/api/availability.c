@@ -160,7 +160,7 @@ static bool read_search(struct api_ctx *c, struct search_args *a, struct core_se
     }
     struct jsonv v;
     jsonv_init(&v);
-    long n;
+    long n = 0;
     if (!check_in || !date_parse(check_in, &q->check_in))
         jsonv_error(&v, "check_in", "is required as an existing date YYYY-MM-DD");
     if (!parse_long(nights, 1, 365, &n))
