@@ -18,6 +18,7 @@
 #include "logeer/log.h"
 #include "logeer/metrics.h"
 #include "logeer/migrate.h"
+#include "logeer/retention.h"
 #include "logeer/tls.h"
 #include "logeer/workers.h"
 
@@ -32,6 +33,7 @@
 #define INDEX_DAYS_BEFORE 1
 #define INDEX_DAYS 1100
 #define SWEEP_INTERVAL_MS 1000
+#define RETENTION_PERIOD_S 86400
 
 static void usage(void)
 {
@@ -50,6 +52,8 @@ static void usage(void)
             "  LOGEER_HOLD_TTL     --hold-ttl       seconds a hold lasts (default 900)\n"
             "  LOGEER_STALE_DAYS   --stale-days     days before capacity counts are stale (7)\n"
             "  LOGEER_DB_POOL_SIZE --db-pool-size   database connections (default 4)\n"
+            "  LOGEER_SESSION_TTL / LOGEER_SESSION_IDLE  session lifetime / idle limit, seconds\n"
+            "  LOGEER_RETENTION_DAYS --retention-days  guest data kept after a stay ends (365)\n"
             "  LOGEER_LOG_LEVEL    --log-level      debug, info, warn, error\n"
             "  LOGEER_MIGRATIONS_DIR, LOGEER_SEED_FILE\n",
             LOGEER_VERSION);
@@ -107,6 +111,7 @@ static int serve(const struct config *cfg)
     evthread_use_pthreads();
     struct app app = {0};
     struct sweeper *sweeper = NULL;
+    struct retention *retention = NULL;
     app.cfg = cfg;
     app.schema_version = schema_version;
     app.base = event_base_new();
@@ -118,7 +123,7 @@ static int serve(const struct config *cfg)
     int rc = 1;
     if (!app.base || !app.metrics || !app.workers || !app.index || !app.db ||
         api_init(&app) != 0 || inventory_sync_prepare(app.db) != 0 ||
-        sweeper_prepare(app.db) != 0)
+        sweeper_prepare(app.db) != 0 || retention_prepare(app.db) != 0)
         goto out;
     struct http_limits limits = default_limits();
     app.http = http_server_new(app.base, &limits, api_on_request, api_on_done, &app);
@@ -127,7 +132,8 @@ static int serve(const struct config *cfg)
     db_pool_start(app.db);
     app.sync = inventory_sync_new(app.base, app.db, cfg->database_url, app.index);
     sweeper = sweeper_new(app.base, app.db, cfg->hold_ttl_s, SWEEP_INTERVAL_MS);
-    if (!app.sync || !sweeper)
+    retention = retention_new(app.base, app.db, cfg->retention_days, RETENTION_PERIOD_S);
+    if (!app.sync || !sweeper || !retention)
         goto out;
 
     struct event *sigterm = evsignal_new(app.base, SIGTERM, on_signal, &app);
@@ -150,6 +156,7 @@ out:
         workers_free(app.workers);
     if (app.db)
         db_pool_free(app.db);
+    retention_free(retention); /* after the pool: a purge in flight still calls back */
     inventory_sync_free(app.sync);
     if (app.http)
         http_server_free(app.http);

@@ -41,6 +41,13 @@ bool auth_password_verify(const char *encoded, const char *password);
  * an unknown email takes as long as a wrong password. */
 const char *auth_dummy_hash(void);
 
+/* Password policy for passwords people choose (registration, admin-created accounts): 12 to
+ * 1000 bytes, and none of the most common passwords, compared case-insensitively. Returns
+ * NULL when acceptable, else a message for the client ("must be at least 12 characters"). */
+#define AUTH_PASSWORD_MIN 12
+#define AUTH_PASSWORD_MAX 1000
+const char *auth_password_policy(const char *password);
+
 /* 256 random bits from OpenSSL, base64url without padding (43 characters). */
 #define AUTH_TOKEN_LEN 44
 __attribute__((warn_unused_result))

@@ -15,6 +15,7 @@ struct config {
     int db_pool_size;       /* LOGEER_DB_POOL_SIZE, default 4 */
     int session_ttl_s;      /* LOGEER_SESSION_TTL: absolute session lifetime, default 12 h */
     int session_idle_s;     /* LOGEER_SESSION_IDLE: idle expiry, default 30 min */
+    int retention_days;     /* LOGEER_RETENTION_DAYS: guest data kept after a stay ends, 365 */
     char *log_level;        /* LOGEER_LOG_LEVEL, default info */
 };
 

@@ -37,7 +37,10 @@ struct http_limits {
 
 /* The request as the handler sees it. All memory belongs to the server and stays valid until
  * http_reply*() has been called, even if the client goes away meanwhile (then the reply is
- * silently dropped). */
+ * silently dropped, and on_done still reports it). The client counts as gone when its
+ * connection closes or resets, or when it shuts its sending side while the request is with
+ * the handler (nginx treats a half-close the same way); requests it pipelined behind this one
+ * are then dropped unanswered. The body is complete before the handler sees the request. */
 struct http_request {
     enum http_method method;
     char *method_name;          /* as sent, e.g. "GET" */

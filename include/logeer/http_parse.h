@@ -60,7 +60,8 @@ struct http_head {
 /* Finds the end of a request head: the length up to and including the empty line that ends
  * it (CRLFCRLF or bare-LF variants), or 0 when it is not in buf yet. Scanning starts at from,
  * so a caller waiting for more bytes passes its previous length minus 2 and scans each byte
- * about once. The caller drops empty lines before a request line itself. */
+ * about once. The caller drops empty lines before a request line itself. (The server applies
+ * the same rule directly on its input buffer, to avoid copying a head that is still growing.) */
 size_t http_head_end(const char *buf, size_t len, size_t from);
 
 /* Parses a complete request head of len bytes (as measured by http_head_end) in place: it
@@ -75,7 +76,8 @@ int http_parse_head(char *buf, size_t len, const struct http_limits *lim, struct
  * discarded. */
 enum http_chunked_state {
     HTTP_CHUNKED_SIZE,          /* hex digits of a chunk size */
-    HTTP_CHUNKED_EXT,           /* after the size, up to CR: white space and extensions */
+    HTTP_CHUNKED_SIZE_WS,       /* white space after the size, before ';' or CR */
+    HTTP_CHUNKED_EXT,           /* after ';', up to CR: extensions */
     HTTP_CHUNKED_SIZE_LF,       /* CR of the size line seen */
     HTTP_CHUNKED_DATA,          /* chunk_left data bytes to pass through */
     HTTP_CHUNKED_DATA_CR,       /* CRLF after the data */

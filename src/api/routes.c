@@ -13,6 +13,13 @@ static const struct route_group *const groups[] = {
     &sessions_group,
     &availability_group,
     &stays_group,
+    &providers_group,
+    &locations_group,
+    &pools_group,
+    &capacity_group,
+    &users_group,
+    &me_group,
+    &audit_group,
 };
 #define NGROUPS (sizeof groups / sizeof groups[0])
 

@@ -1,6 +1,7 @@
 /* sessions: log in (POST /v1/sessions) and log out (DELETE /v1/sessions/current). Password
  * verification runs on the worker pool; an unknown email is checked against a dummy hash so
- * that it costs as much, and answers the same, as a wrong password. */
+ * that it costs as much, and answers the same, as a wrong password. Repeated failures are
+ * refused per account and per address before any password is checked. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,12 +13,17 @@
 
 static int sessions_prepare(struct app *app)
 {
-    if (api_prepare(app, "session_user_by_email",
-                    "SELECT id, password_hash, role::text, coalesce(provider_id::text, ''), "
-                    "coalesce(municipality, ''), email FROM users "
-                    "WHERE lower(email) = lower($1) AND disabled_at IS NULL AND erased_at IS NULL"))
+    /* Rate limit, attempt record and account lookup in one round trip (migration 0007). */
+    if (api_prepare(app, "session_login_begin",
+                    "SELECT attempt_id, retry_after_s, u_id, u_hash, u_role, u_provider, "
+                    "u_municipality, u_email FROM logeer_login_begin($1, $2::inet, $3::int, "
+                    "$4::int, $5::int)"))
         return -1;
+    /* The attempt was recorded as a failure when it began; the session and the success are
+     * written together. */
     if (api_prepare(app, "session_insert",
+                    "WITH ok AS (UPDATE login_attempts SET success = true "
+                    "WHERE id = $7::bigint) "
                     "INSERT INTO sessions (token_hash, user_id, expires_at, idle_timeout, "
                     "address, user_agent) VALUES ($1::bytea, $2::uuid, "
                     "now() + make_interval(secs => $3::int), make_interval(secs => $4::int), "
@@ -29,7 +35,8 @@ static int sessions_prepare(struct app *app)
                     "AND revoked_at IS NULL"))
         return -1;
     /* Idle expiry: a session unused for longer than its idle timeout is dead even before its
-     * absolute expiry. last_seen_at is refreshed at most once a minute to spare writes. */
+     * absolute expiry. last_seen_at is refreshed at most once a minute to spare writes, and
+     * at least every quarter of the idle timeout, so a short timeout still sees activity. */
     return api_prepare(app, "session_lookup",
                        "WITH s AS (SELECT s.token_hash, u.id, u.role::text AS role, "
                        "coalesce(u.provider_id::text, '') AS provider_id, "
@@ -41,12 +48,20 @@ static int sessions_prepare(struct app *app)
                        "AND u.disabled_at IS NULL AND u.erased_at IS NULL), "
                        "touch AS (UPDATE sessions SET last_seen_at = now() "
                        "WHERE token_hash = (SELECT token_hash FROM s) "
-                       "AND last_seen_at < now() - interval '60 seconds') "
+                       "AND last_seen_at < now() - least(interval '60 seconds', "
+                       "idle_timeout / 4)) "
                        "SELECT id, role, provider_id, municipality, email FROM s");
 }
 
+/* Failed logins allowed per email and per client address within the window; the next
+ * attempt is answered 429 until the oldest of them leaves the window. */
+#define LOGIN_WINDOW_S 900
+#define LOGIN_EMAIL_FAILURES 5
+#define LOGIN_ADDRESS_FAILURES 20
+
 /* What travels through the login's callbacks. */
 struct login {
+    char attempt_id[24];   /* login_attempts row, turned into a success with the session */
     char email[256];
     char password[1024];
     char hash[256];        /* stored hash, or the dummy hash when the user is unknown */
@@ -116,26 +131,42 @@ static void login_verify_done(void *arg)
     snprintf(idle, sizeof idle, "%d", c->app->cfg->session_idle_s);
     const char *ua = http_request_header(c->req, "User-Agent");
     const char *params[] = {hash, l->who.user_id, ttl, idle, api_peer_address(c, addr, sizeof addr),
-                            ua};
-    api_query(c, "session_insert", 6, params, login_session_stored);
+                            ua, l->attempt_id};
+    api_query(c, "session_insert", 7, params, login_session_stored);
 }
 
-static void login_user_found(struct api_ctx *c, const struct db_result *r)
+static void login_refuse(struct api_ctx *c, const char *retry_after)
 {
-    if (r->status != DB_OK) {
+    http_reply_header(c->req, "Retry-After", retry_after);
+    cJSON *extra = cJSON_CreateObject();
+    cJSON_AddNumberToObject(extra, "retry_after", atoi(retry_after));
+    api_reply_problem_full(c, PROBLEM_RATE_LIMITED,
+                           "too many failed logins for this account or from this address; "
+                           "try again after Retry-After seconds",
+                           NULL, extra);
+}
+
+static void login_started(struct api_ctx *c, const struct db_result *r)
+{
+    if (r->status != DB_OK || PQntuples(r->res) != 1) {
         api_reply_db_error(c, r);
         return;
     }
     struct login *l = c->state;
-    l->user_known = PQntuples(r->res) == 1;
+    if (atoi(db_value(r->res, 0, 1)) > 0) {
+        login_refuse(c, db_value(r->res, 0, 1));
+        return;
+    }
+    snprintf(l->attempt_id, sizeof l->attempt_id, "%s", db_value(r->res, 0, 0));
+    l->user_known = !db_is_null(r->res, 0, 2);
     if (l->user_known) {
         struct principal *p = &l->who;
-        snprintf(p->user_id, sizeof p->user_id, "%s", db_value(r->res, 0, 0));
-        snprintf(l->hash, sizeof l->hash, "%s", db_value(r->res, 0, 1));
-        p->role = role_from_name(db_value(r->res, 0, 2));
-        snprintf(p->provider_id, sizeof p->provider_id, "%s", db_value(r->res, 0, 3));
-        snprintf(p->municipality, sizeof p->municipality, "%s", db_value(r->res, 0, 4));
-        snprintf(p->email, sizeof p->email, "%s", db_value(r->res, 0, 5));
+        snprintf(p->user_id, sizeof p->user_id, "%s", db_value(r->res, 0, 2));
+        snprintf(l->hash, sizeof l->hash, "%s", db_value(r->res, 0, 3));
+        p->role = role_from_name(db_value(r->res, 0, 4));
+        snprintf(p->provider_id, sizeof p->provider_id, "%s", db_value(r->res, 0, 5));
+        snprintf(p->municipality, sizeof p->municipality, "%s", db_value(r->res, 0, 6));
+        snprintf(p->email, sizeof p->email, "%s", db_value(r->res, 0, 7));
     } else {
         snprintf(l->hash, sizeof l->hash, "%s", auth_dummy_hash());
     }
@@ -165,8 +196,13 @@ static void sessions_create(struct api_ctx *c)
     snprintf(l->password, sizeof l->password, "%s", password);
     c->state = l;
     c->state_free = login_free;
-    const char *params[] = {l->email};
-    api_query(c, "session_user_by_email", 1, params, login_user_found);
+    char addr[64], window[16], per_email[16], per_address[16];
+    snprintf(window, sizeof window, "%d", LOGIN_WINDOW_S);
+    snprintf(per_email, sizeof per_email, "%d", LOGIN_EMAIL_FAILURES);
+    snprintf(per_address, sizeof per_address, "%d", LOGIN_ADDRESS_FAILURES);
+    const char *params[] = {l->email, api_peer_address(c, addr, sizeof addr), window, per_email,
+                            per_address};
+    api_query(c, "session_login_begin", 5, params, login_started);
 }
 
 static void logout_done(struct api_ctx *c, const struct db_result *r)

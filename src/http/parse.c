@@ -483,8 +483,8 @@ static size_t http_chunked_fail(struct http_chunked *c, int status, const char *
     return used;
 }
 
-/* A size line is complete: the size is known, so an over-long body is refused before a
- * single byte of it is buffered. */
+/* A size line is complete: a zero size is the last chunk, and trailers follow. (Sizes over
+ * the body limit were already refused digit by digit, before any of their data arrived.) */
 static void http_chunked_size_done(struct http_chunked *c)
 {
     if (c->chunk_left == 0) {
@@ -523,13 +523,30 @@ static bool http_chunked_byte(struct http_chunked *c, unsigned char ch)
             c->state = HTTP_CHUNKED_SIZE_LF;
             return true;
         }
-        if (ch == ';' || http_is_ows(ch)) {
+        if (ch == ';') {
             c->state = HTTP_CHUNKED_EXT;
+            return true;
+        }
+        if (http_is_ows(ch)) {
+            c->state = HTTP_CHUNKED_SIZE_WS;
             return true;
         }
         c->status = 400, c->detail = "chunk size is not hexadecimal";
         return false;
     }
+    case HTTP_CHUNKED_SIZE_WS:
+        if (ch == '\r') {
+            c->state = HTTP_CHUNKED_SIZE_LF;
+            return true;
+        }
+        if (ch == ';') {
+            c->state = HTTP_CHUNKED_EXT;
+            return true;
+        }
+        if (http_is_ows(ch))
+            return true;
+        c->status = 400, c->detail = "chunk size is not hexadecimal";
+        return false;
     case HTTP_CHUNKED_EXT:
         if (ch == '\r') {
             c->state = HTTP_CHUNKED_SIZE_LF;

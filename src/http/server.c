@@ -89,6 +89,7 @@ struct http_conn {
     bool chunked_body;             /* the body being read is chunked, not Content-Length */
     uint64_t body_left;            /* Content-Length bytes still to read */
     size_t scan_from;              /* where the search for the end of the head resumes */
+    size_t head_lines;             /* line ends passed before scan_from */
     uint64_t head_start_ns;        /* first byte of the current head, for error durations */
     bool tls;
     bool close_after;              /* no further request on this connection */
@@ -319,6 +320,10 @@ static void conn_add_head(struct http_conn *conn, struct http_exchange *ex, int 
         evbuffer_add_printf(out, "%s\r\n", framing);
     if (content_type)
         evbuffer_add_printf(out, "Content-Type: %s\r\n", content_type);
+    /* HSTS on every TLS response, errors included: a browser that once reached us over TLS
+     * must never again try plain HTTP, where a caregiver's token could be read. */
+    if (conn->tls)
+        evbuffer_add_printf(out, "Strict-Transport-Security: max-age=63072000\r\n");
     if (ex->reply_headers_len)
         evbuffer_add(out, ex->reply_headers, ex->reply_headers_len);
     if (closing)
@@ -733,12 +738,39 @@ static void ex_take_head(struct http_exchange *ex, const struct http_head *head)
     ex_set_request_id(ex);
 }
 
-static size_t http_count_lines(const char *p, size_t n)
+/* Looks for the empty line ending the head without copying the buffer: only bytes not seen
+ * before are searched, so a head trickled in byte by byte costs linear time. Counts the lines
+ * passed on the way (an upper bound for the header array). Returns the head's length or 0. */
+static size_t conn_find_head_end(struct http_conn *conn, struct evbuffer *in, size_t limit)
 {
-    size_t lines = 0;
-    for (const char *e = p + n; (p = memchr(p, '\n', (size_t)(e - p))) != NULL; p++)
-        lines++;
-    return lines;
+    struct evbuffer_ptr pos;
+    struct evbuffer_ptr stop;
+    if (conn->scan_from >= limit || evbuffer_ptr_set(in, &pos, conn->scan_from,
+                                                     EVBUFFER_PTR_SET) != 0 ||
+        evbuffer_ptr_set(in, &stop, limit, EVBUFFER_PTR_SET) != 0)
+        return 0;
+    for (;;) {
+        pos = evbuffer_search_range(in, "\n", 1, &pos, &stop);
+        if (pos.pos < 0) {
+            conn->scan_from = limit;
+            return 0;
+        }
+        size_t at = (size_t)pos.pos;
+        char t[3];
+        ev_ssize_t n = evbuffer_copyout_from(in, &pos, t, sizeof(t));
+        if (n >= 2 && t[1] == '\n')
+            return at + 2;
+        if (n >= 3 && t[1] == '\r' && t[2] == '\n')
+            return at + 3;
+        if (n < 2 || (n < 3 && t[1] == '\r')) {
+            conn->scan_from = at; /* undecided until the next bytes arrive */
+            return 0;
+        }
+        conn->head_lines++;
+        conn->scan_from = at + 1;
+        if (evbuffer_ptr_set(in, &pos, 1, EVBUFFER_PTR_ADD) != 0)
+            return 0;
+    }
 }
 
 static void conn_read_head(struct http_conn *conn)
@@ -747,16 +779,13 @@ static void conn_read_head(struct http_conn *conn)
     const struct http_limits *lim = &conn->srv->lim;
     size_t avail = evbuffer_get_length(in);
     size_t look = avail < lim->max_header_bytes ? avail : lim->max_header_bytes;
-    const char *p = (const char *)evbuffer_pullup(in, (ev_ssize_t)look);
-    size_t end = p ? http_head_end(p, look, conn->scan_from) : 0;
+    size_t end = conn_find_head_end(conn, in, look);
     if (!end) {
         if (avail >= lim->max_header_bytes)
             conn_fail(conn, 431, "request head larger than the limit");
-        else
-            conn->scan_from = look >= 2 ? look - 2 : 0;
         return;
     }
-    size_t lines = http_count_lines(p, end);
+    size_t lines = conn->head_lines;
     size_t cap = lines < lim->max_headers + 1 ? lines : lim->max_headers + 1;
     struct http_exchange *ex = ex_new(conn, end, cap);
     if (!ex) {
@@ -765,10 +794,10 @@ static void conn_read_head(struct http_conn *conn)
     }
     conn->ex = ex;
     char *buf = ex_head_buf(ex, cap);
-    memcpy(buf, p, end);
+    evbuffer_remove(in, buf, end);
     buf[end] = '\0';
-    evbuffer_drain(in, end);
     conn->scan_from = 0;
+    conn->head_lines = 0;
     struct http_head head = {
         .headers = ex->pub.headers,
         .headers_cap = cap,
@@ -861,6 +890,7 @@ static void conn_read_idle(struct http_conn *conn)
         if (*p != '\r' && *p != '\n') {
             conn->state = CONN_HEAD;
             conn->scan_from = 0;
+            conn->head_lines = 0;
             conn->head_start_ns = http_now_ns();
             conn_arm(conn, conn->srv->lim.header_timeout_ms);
             return;

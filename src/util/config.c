@@ -33,11 +33,13 @@ static const struct option_def options[] = {
     STR_OPT("migrations-dir", "LOGEER_MIGRATIONS_DIR", migrations_dir),
     STR_OPT("seed-file", "LOGEER_SEED_FILE", seed_file),
     STR_OPT("log-level", "LOGEER_LOG_LEVEL", log_level),
-    INT_OPT("hold-ttl", "LOGEER_HOLD_TTL", hold_ttl_s, 10, 86400),
+    INT_OPT("hold-ttl", "LOGEER_HOLD_TTL", hold_ttl_s, 1, 86400),
     INT_OPT("stale-days", "LOGEER_STALE_DAYS", stale_days, 1, 3650),
     INT_OPT("db-pool-size", "LOGEER_DB_POOL_SIZE", db_pool_size, 1, 256),
-    INT_OPT("session-ttl", "LOGEER_SESSION_TTL", session_ttl_s, 60, 30 * 86400),
-    INT_OPT("session-idle", "LOGEER_SESSION_IDLE", session_idle_s, 60, 30 * 86400),
+    /* Seconds, not minutes, as the lower bound: tests prove expiry with small values. */
+    INT_OPT("session-ttl", "LOGEER_SESSION_TTL", session_ttl_s, 1, 30 * 86400),
+    INT_OPT("session-idle", "LOGEER_SESSION_IDLE", session_idle_s, 1, 30 * 86400),
+    INT_OPT("retention-days", "LOGEER_RETENTION_DAYS", retention_days, 0, 36500),
 };
 #define NOPTIONS (sizeof options / sizeof options[0])
 
@@ -76,6 +78,7 @@ static void set_defaults(struct config *cfg)
     cfg->db_pool_size = 4;
     cfg->session_ttl_s = 12 * 3600;
     cfg->session_idle_s = 30 * 60;
+    cfg->retention_days = 365;
 }
 
 static const struct option_def *find_flag(const char *name, size_t len)

@@ -91,8 +91,13 @@ def read_response(sock, timeout):
 
 def test_sigterm_lets_in_flight_requests_finish_then_refuses_new_connections():
     server = h.Server(database())
-    login = (b'{"email":"aanjager@demo.logeer.nl","password":"' + h.DEMO_PASSWORD.encode()
-             + b'"}')
+    # Spread over the demo accounts: logins still being verified count against an account's
+    # failed-login limit (a burst of parallel guesses must not slip past it).
+    emails = sorted(h.DEMO_USERS)
+
+    def login(i):
+        return (b'{"email":"' + emails[i % len(emails)].encode() + b'","password":"'
+                + h.DEMO_PASSWORD.encode() + b'"}')
     # Keep-alive connections that the server has certainly accepted: each did one request.
     logins = [socket.create_connection(("127.0.0.1", server.port)) for _ in range(N_LOGINS)]
     lists = [socket.create_connection(("127.0.0.1", server.port)) for _ in range(8)]
@@ -108,8 +113,8 @@ def test_sigterm_lets_in_flight_requests_finish_then_refuses_new_connections():
 
     # In flight: logins (a password hash each, the slowest thing logeerd does) and
     # municipality lists (a database round trip each).
-    for sock in logins:
-        send_request(sock, "POST", "/v1/sessions", login, "application/json")
+    for i, sock in enumerate(logins):
+        send_request(sock, "POST", "/v1/sessions", login(i), "application/json")
     for sock in lists:
         send_request(sock, "GET", "/v1/municipalities")
     time.sleep(0.02)  # let the loop read them: they are in flight, not waiting in the kernel

@@ -1,0 +1,366 @@
+/* pools: POST/GET/PATCH /v1/pools[/{id}] (spec 2, 4, 6): beds of one kind at one location,
+ * with the care profiles, funding, stay lengths and booking mode they serve. Provider staff
+ * manage their own pools, admins any; the coordinator reads all. Must never let a pool with
+ * stays change kind: its stays keep the pathway they were booked under. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "handlers.h"
+#include "logeer/config.h"
+#include "logeer/core.h"
+#include "resource.h"
+
+#define MAX_NIGHTS 365
+#define MAX_LEAD_DAYS 365
+#define MAX_HORIZON_DAYS 1095
+#define MAX_WMO_MUNICIPALITIES 400
+
+/* Where the region's staleness limit (LOGEER_STALE_DAYS) goes; filled in at prepare time. */
+#define STALE_DAYS "@STALE_DAYS@"
+
+#define POOL_JSON                                                                            \
+    "json_build_object('id', r.id, 'location_id', r.location_id, 'provider_id', "            \
+    "r.provider_id, 'name', r.name, 'kind', r.kind, 'care_profiles', r.care_profiles, "       \
+    "'funding', r.funding, 'wmo_municipalities', r.wmo_municipalities, 'booking_mode', "      \
+    "r.booking_mode, 'min_nights', r.min_nights, 'max_nights', r.max_nights, 'lead_days', "   \
+    "r.lead_days, 'horizon_days', r.horizon_days, 'as_of', " RES_TS("r.as_of") ", "           \
+    "'stale', r.as_of < now() - make_interval(days => " STALE_DAYS "), 'active', r.active, 'version', r.version, 'created_at', " RES_TS("r.created_at") ", "    \
+    "'updated_at', " RES_TS("r.updated_at") ")"
+
+static const struct res_conflict pool_conflicts[] = {
+    /* stays_pool_fkey copies (pool, provider, kind) into every stay with ON UPDATE NO
+     * ACTION, so the database itself refuses a new kind once a stay refers to the pool. */
+    {"stays_pool_fkey", PROBLEM_CONFLICT, NULL,
+     "the pool has stays, so its kind cannot change: a stay keeps the pathway (planned or "
+     "crisis) it was booked under. Create a new pool of the other kind instead"},
+    {"pools_wmo_municipalities_fkey", PROBLEM_VALIDATION, "wmo_municipalities",
+     "names a municipality that is not in the region (see GET /v1/municipalities)"},
+    {"pools_wmo_needs_municipalities", PROBLEM_VALIDATION, "wmo_municipalities",
+     "must name the contracting municipalities when funding includes wmo, and be empty "
+     "otherwise"},
+    {"pools_max_nights_range", PROBLEM_VALIDATION, "max_nights",
+     "must be at least min_nights and at most 365"},
+    {"pools_min_nights_positive", PROBLEM_VALIDATION, "min_nights", "must be at least 1"},
+    {"pools_lead_days_range", PROBLEM_VALIDATION, "lead_days",
+     "must be at least 0 and less than horizon_days"},
+    {"pools_horizon_days_range", PROBLEM_VALIDATION, "horizon_days", "must be 1 to 1095"},
+    {"pools_name_present", PROBLEM_VALIDATION, "name", "must be 1 to 200 characters"},
+    {"pools_care_profiles_known", PROBLEM_VALIDATION, "care_profiles", "is not valid"},
+    {"pools_funding_known", PROBLEM_VALIDATION, "funding", "is not valid"},
+    {"pools_location_fkey", PROBLEM_NOT_FOUND, NULL, "location not found"},
+    {NULL, 0, NULL, NULL},
+};
+
+static const struct res_call pool_call = {"pool not found", "/v1/pools", "pools_get", true,
+                                          pool_conflicts};
+static const struct res_call pool_create_call = {"location not found", "/v1/pools", "pools_get",
+                                                 true, pool_conflicts};
+
+/* Prepares sql with the staleness limit in place of STALE_DAYS: the limit is fixed for the
+ * life of the process, so it belongs in the statement rather than in every call. */
+static int pools_prepare_stmt(struct app *app, const char *name, const char *sql)
+{
+    char days[16];
+    int dlen = snprintf(days, sizeof days, "%d", app->cfg->stale_days);
+    size_t mark = strlen(STALE_DAYS), n = 0;
+    for (const char *p = strstr(sql, STALE_DAYS); p; p = strstr(p + mark, STALE_DAYS))
+        n++;
+    char *out = malloc(strlen(sql) + n * (size_t)dlen + 1), *w = out;
+    if (!out)
+        return -1;
+    const char *p = sql, *hit;
+    while ((hit = strstr(p, STALE_DAYS))) {
+        memcpy(w, p, (size_t)(hit - p));
+        w += hit - p;
+        memcpy(w, days, (size_t)dlen);
+        w += dlen;
+        p = hit + mark;
+    }
+    strcpy(w, p);
+    int rc = api_prepare(app, name, out);
+    free(out);
+    return rc;
+}
+
+static int pools_prepare(struct app *app)
+{
+    /* provider_id comes from the location, never from the client: the composite foreign key
+     * would refuse a mismatch anyway, but this way there is nothing to mismatch. */
+    if (pools_prepare_stmt(app, "pools_create",
+                    RES_CREATE_SQL("pools AS r (location_id, provider_id, name, kind, "
+                                   "care_profiles, funding, wmo_municipalities, booking_mode, "
+                                   "min_nights, max_nights, lead_days, horizon_days, active)",
+                                   "SELECT l.id, l.provider_id, $1::jsonb->>'name', "
+                                   "($1::jsonb->>'kind')::pool_kind, "
+                                   RES_TEXT_ARRAY("$1::jsonb", "care_profiles") ", "
+                                   RES_TEXT_ARRAY("$1::jsonb", "funding") ", "
+                                   RES_TEXT_ARRAY("$1::jsonb", "wmo_municipalities") ", "
+                                   "($1::jsonb->>'booking_mode')::booking_mode, "
+                                   "($1::jsonb->>'min_nights')::int, "
+                                   "($1::jsonb->>'max_nights')::int, "
+                                   "($1::jsonb->>'lead_days')::int, "
+                                   "($1::jsonb->>'horizon_days')::int, "
+                                   "($1::jsonb->>'active')::boolean FROM locations l "
+                                   "WHERE l.id = ($1::jsonb->>'location_id')::uuid "
+                                   "AND ($6::uuid IS NULL OR l.provider_id = $6::uuid)",
+                                   POOL_JSON)))
+        return -1;
+    if (pools_prepare_stmt(app, "pools_get", RES_GET_SQL(POOL_JSON, "pools", "provider_id")))
+        return -1;
+    if (pools_prepare_stmt(app, "pools_list",
+                    RES_LIST_SQL("pools", POOL_JSON, "pools", "provider_id",
+                                 "($4::uuid IS NULL OR r.location_id = $4::uuid) "
+                                 "AND ($5::pool_kind IS NULL OR r.kind = $5::pool_kind) "
+                                 "AND ($6::text IS NULL OR EXISTS (SELECT 1 FROM locations l "
+                                 "WHERE l.id = r.location_id AND l.municipality = $6::text)) "
+                                 "AND ($7::uuid IS NULL OR r.provider_id = $7::uuid)",
+                                 "r.name, r.id")))
+        return -1;
+    return pools_prepare_stmt(app, "pools_patch",
+                       RES_PATCH_SQL(POOL_JSON, "pools", "provider_id",
+                                     RES_SET_TEXT("name") ", " RES_SET_CAST("kind", "pool_kind")
+                                     ", " RES_SET_ARRAY("care_profiles") ", "
+                                     RES_SET_ARRAY("funding") ", "
+                                     RES_SET_ARRAY("wmo_municipalities") ", "
+                                     RES_SET_CAST("booking_mode", "booking_mode") ", "
+                                     RES_SET_CAST("min_nights", "int") ", "
+                                     RES_SET_CAST("max_nights", "int") ", "
+                                     RES_SET_CAST("lead_days", "int") ", "
+                                     RES_SET_CAST("horizon_days", "int") ", "
+                                     RES_SET_CAST("active", "boolean"),
+                                     "r.version"));
+}
+
+/* A non-empty subset of a vocabulary (care profiles, funding routes). */
+static const cJSON *validate_subset(struct jsonv *v, const cJSON *body, const char *field,
+                                    bool required, const char *const *names, cJSON *out)
+{
+    const cJSON *list;
+    if (!jsonv_string_set(v, body, field, required, names, 16, &list))
+        return NULL;
+    if (!list->child) {
+        jsonv_error(v, field, "must name at least one");
+        return NULL;
+    }
+    cJSON_AddItemToObject(out, field, cJSON_Duplicate(list, true));
+    return list;
+}
+
+static bool contains(const cJSON *list, const char *s)
+{
+    const cJSON *e;
+    cJSON_ArrayForEach(e, list)
+    {
+        if (cJSON_IsString(e) && strcmp(e->valuestring, s) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* CBS codes of the municipalities whose Wmo contract covers the pool; whether each exists is
+ * the database's to say (pools_wmo_municipalities_fkey). */
+static const cJSON *validate_wmo(struct jsonv *v, const cJSON *body, cJSON *out, bool *ok)
+{
+    const cJSON *list;
+    const cJSON *given = cJSON_GetObjectItemCaseSensitive(body, "wmo_municipalities");
+    *ok = true;
+    if (!jsonv_string_set(v, body, "wmo_municipalities", false, NULL, MAX_WMO_MUNICIPALITIES,
+                          &list)) {
+        *ok = !given || cJSON_IsNull(given); /* absent is fine; anything else was refused */
+        return NULL;
+    }
+    const cJSON *e;
+    cJSON_ArrayForEach(e, list)
+    {
+        if (!res_is_cbs_code(e->valuestring)) {
+            jsonv_error(v, "wmo_municipalities", "must contain CBS codes such as GM0106");
+            *ok = false;
+            return NULL;
+        }
+    }
+    cJSON_AddItemToObject(out, "wmo_municipalities", cJSON_Duplicate(list, true));
+    return list;
+}
+
+/* Adds field to out when it is valid; on create an absent field gets its default. Returns
+ * true when the value in out (given or default) is known. */
+static bool validate_int(struct jsonv *v, const cJSON *body, const char *field, bool create,
+                         long min, long max, long dflt, cJSON *out, long *value)
+{
+    const cJSON *item = cJSON_GetObjectItemCaseSensitive(body, field);
+    if (!item || cJSON_IsNull(item)) {
+        if (!create)
+            return false;
+        *value = dflt;
+    } else if (!jsonv_int(v, body, field, false, min, max, value)) {
+        return false;
+    }
+    cJSON_AddNumberToObject(out, field, (double)*value);
+    return true;
+}
+
+struct pool_numbers {
+    long min_nights, max_nights, lead_days, horizon_days;
+    bool has_min, has_max, has_lead, has_horizon;
+};
+
+/* The rules between fields, where both sides are in the request (or defaults on create).
+ * A PATCH that gives only one side is checked by the schema's constraints instead. */
+static void check_relations(struct jsonv *v, const struct pool_numbers *n)
+{
+    if (n->has_min && n->has_max && n->max_nights < n->min_nights) {
+        char msg[96];
+        snprintf(msg, sizeof msg, "must be at least min_nights (%ld)", n->min_nights);
+        jsonv_error(v, "max_nights", msg);
+    }
+    if (n->has_lead && n->has_horizon && n->lead_days >= n->horizon_days) {
+        char msg[96];
+        snprintf(msg, sizeof msg, "must be less than horizon_days (%ld)", n->horizon_days);
+        jsonv_error(v, "lead_days", msg);
+    }
+}
+
+static void validate_numbers(struct jsonv *v, const cJSON *body, cJSON *out, bool create)
+{
+    struct pool_numbers n = {0};
+    n.has_min = validate_int(v, body, "min_nights", create, 1, MAX_NIGHTS, 1, out, &n.min_nights);
+    n.has_max = validate_int(v, body, "max_nights", create, 1, MAX_NIGHTS, 14, out, &n.max_nights);
+    n.has_lead = validate_int(v, body, "lead_days", create, 0, MAX_LEAD_DAYS, 0, out, &n.lead_days);
+    n.has_horizon = validate_int(v, body, "horizon_days", create, 1, MAX_HORIZON_DAYS, 365, out,
+                                 &n.horizon_days);
+    check_relations(v, &n);
+}
+
+/* The fields POST and PATCH share. On create, required fields must be there and the others
+ * get their defaults, so the document is complete. */
+static void validate_fields(struct jsonv *v, const cJSON *body, cJSON *out, bool create)
+{
+    const char *s;
+    int i;
+    bool b;
+    if (res_text(v, body, "name", create, 200, &s))
+        cJSON_AddStringToObject(out, "name", s);
+    if (jsonv_enum(v, body, "kind", create, core_kind_names, &i))
+        cJSON_AddStringToObject(out, "kind", core_kind_names[i]);
+    validate_subset(v, body, "care_profiles", create, core_care_profile_names, out);
+    const cJSON *funding = validate_subset(v, body, "funding", create, core_funding_names, out);
+    bool wmo_ok;
+    const cJSON *wmo = validate_wmo(v, body, out, &wmo_ok);
+    /* On PATCH both sides must be in the request to be compared here; otherwise the stored
+     * side is only known to the database (pools_wmo_needs_municipalities). */
+    if (funding && wmo_ok && (create || wmo)) {
+        bool wants = contains(funding, "wmo"), names = wmo && wmo->child;
+        if (wants && !names)
+            jsonv_error(v, "wmo_municipalities", "is required when funding includes wmo: the "
+                                                 "municipalities whose Wmo contract covers this pool");
+        else if (!wants && names)
+            jsonv_error(v, "wmo_municipalities", "must be empty unless funding includes wmo");
+    }
+    if (jsonv_enum(v, body, "booking_mode", false, core_mode_names, &i))
+        cJSON_AddStringToObject(out, "booking_mode", core_mode_names[i]);
+    else if (create)
+        cJSON_AddStringToObject(out, "booking_mode", "approval");
+    validate_numbers(v, body, out, create);
+    if (jsonv_bool(v, body, "active", false, &b))
+        cJSON_AddBoolToObject(out, "active", b);
+    else if (create)
+        cJSON_AddBoolToObject(out, "active", true);
+}
+
+static void pools_create(struct api_ctx *c)
+{
+    static const char *const known[] = {"location_id", "name", "kind", "care_profiles",
+                                        "funding", "wmo_municipalities", "booking_mode",
+                                        "min_nights", "max_nights", "lead_days",
+                                        "horizon_days", "active", NULL};
+    struct jsonv v;
+    jsonv_init(&v);
+    jsonv_only(&v, c->body, known);
+    cJSON *doc = cJSON_CreateObject();
+    const char *location;
+    if (jsonv_string(&v, c->body, "location_id", true, 1, 64, &location)) {
+        if (api_is_uuid(location))
+            cJSON_AddStringToObject(doc, "location_id", location);
+        else
+            jsonv_error(&v, "location_id", "must be a location id");
+    }
+    validate_fields(&v, c->body, doc, true);
+    if (!jsonv_ok(&v)) {
+        cJSON_Delete(doc);
+        res_reply_invalid(c, &v, "check the highlighted fields");
+        return;
+    }
+    res_create(c, "pools_create", doc, &pool_create_call);
+}
+
+static void pools_list(struct api_ctx *c)
+{
+    char location[64], kind[16], muni[16], provider[64];
+    bool bad = false;
+    const char *l = api_query_arg(c, "location_id", location, sizeof location, &bad);
+    const char *k = api_query_arg(c, "kind", kind, sizeof kind, &bad);
+    const char *m = api_query_arg(c, "municipality", muni, sizeof muni, &bad);
+    const char *p = api_query_arg(c, "provider_id", provider, sizeof provider, &bad);
+    struct jsonv v;
+    jsonv_init(&v);
+    if (l && !api_is_uuid(l))
+        jsonv_error(&v, "location_id", "must be a location id");
+    if (k && core_name_index(core_kind_names, k) < 0)
+        jsonv_error(&v, "kind", "must be planned or crisis");
+    if (m && !res_is_cbs_code(m))
+        jsonv_error(&v, "municipality", "must be a CBS code such as GM0106");
+    if (p && !api_is_uuid(p))
+        jsonv_error(&v, "provider_id", "must be a provider id");
+    const char *filters[] = {l, k, m, p};
+    res_list(c, "pools_list", &v, bad, filters, 4);
+}
+
+static void pools_get(struct api_ctx *c)
+{
+    const char *id = res_id(c, pool_call.missing);
+    if (id)
+        res_get(c, "pools_get", id, &pool_call);
+}
+
+static void pools_patch(struct api_ctx *c)
+{
+    static const char *const known[] = {"name", "kind", "care_profiles", "funding",
+                                        "wmo_municipalities", "booking_mode", "min_nights",
+                                        "max_nights", "lead_days", "horizon_days", "active",
+                                        "location_id", NULL};
+    const char *id = res_id(c, pool_call.missing);
+    if (!id)
+        return;
+    struct jsonv v;
+    jsonv_init(&v);
+    jsonv_only(&v, c->body, known);
+    res_refuse_nulls(&v, c->body, NULL);
+    if (cJSON_GetObjectItemCaseSensitive(c->body, "location_id"))
+        jsonv_error(&v, "location_id", "cannot be changed; create a pool at the other location");
+    cJSON *patch = cJSON_CreateObject();
+    validate_fields(&v, c->body, patch, false);
+    if (!jsonv_ok(&v)) {
+        cJSON_Delete(patch);
+        res_reply_invalid(c, &v, "check the highlighted fields");
+        return;
+    }
+    res_patch(c, "pools_patch", id, patch, &pool_call);
+}
+
+static const struct api_endpoint create = {pools_create, true};
+static const struct api_endpoint list = {pools_list, false};
+static const struct api_endpoint get = {pools_get, false};
+static const struct api_endpoint patch = {pools_patch, true};
+
+#define READERS (ROLE_PROVIDER | ROLE_COORDINATOR | ROLE_ADMIN)
+#define WRITERS (ROLE_PROVIDER | ROLE_ADMIN)
+
+static const struct route pool_routes[] = {
+    {HTTP_POST, "/v1/pools", &create, WRITERS},
+    {HTTP_GET, "/v1/pools", &list, READERS},
+    {HTTP_GET, "/v1/pools/{id}", &get, READERS},
+    {HTTP_PATCH, "/v1/pools/{id}", &patch, WRITERS},
+};
+
+ROUTE_GROUP(pools_group, pool_routes, pools_prepare);

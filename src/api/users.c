@@ -1,0 +1,395 @@
+/* users: accounts. The admin creates and lists staff accounts (POST/GET /v1/users); caregivers
+ * register themselves (POST /v1/caregivers) and log in afterwards. Passwords are hashed on the
+ * worker pool, never on the event loop, and are never stored, logged or echoed. */
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "handlers.h"
+#include "logeer/jsonv.h"
+#include "logeer/workers.h"
+
+#define USERS_LIST_MAX 200
+
+static int users_prepare(struct app *app)
+{
+    if (api_prepare(app, "users_create", "SELECT outcome, status, body, detail::text "
+                                         "FROM logeer_create_user($1::jsonb)"))
+        return -1;
+    if (api_prepare(app, "users_get", "SELECT logeer_user_json(u)::text FROM users u "
+                                      "WHERE u.id = $1::uuid"))
+        return -1;
+    return api_prepare(app, "users_list",
+                       "SELECT logeer_user_json(u)::text, count(*) OVER () FROM users u "
+                       "WHERE ($1::user_role IS NULL OR u.role = $1::user_role) "
+                       "AND ($2::uuid IS NULL OR u.provider_id = $2::uuid) "
+                       "AND ($3::text IS NULL OR lower(u.email) = lower($3)) "
+                       "ORDER BY u.created_at, u.id LIMIT $4::int OFFSET $5::int");
+}
+
+/* ---- shared by both ways of creating an account --------------------------------------- */
+
+/* An account on its way from a validated body, through the hash worker, to the database. */
+struct new_account {
+    cJSON *args;              /* logeer_create_user's argument, without the hash until hashed */
+    char password[AUTH_PASSWORD_MAX + 1];
+    char hash[AUTH_HASH_LEN];
+    int hash_rc;              /* set by the worker */
+    bool staff;               /* admin-created: Idempotency-Key, and /v1/users/{id} exists */
+};
+
+static void new_account_free(void *p)
+{
+    struct new_account *a = p;
+    explicit_bzero(a->password, sizeof a->password);
+    cJSON_Delete(a->args);
+    free(a);
+}
+
+/* An address someone can receive mail at, roughly: one '@' with something on both sides and
+ * no white space or control characters. The ".invalid" top-level domain is reserved for erased
+ * accounts ('erased-<id>@invalid'), so nobody may take such an address first. */
+static const char *users_email_problem(const char *email)
+{
+    const char *at = strchr(email, '@');
+    if (!at || at == email || !at[1] || strchr(at + 1, '@'))
+        return "must be an email address";
+    for (const char *p = email; *p; p++)
+        if ((unsigned char)*p <= ' ' || *p == 0x7f)
+            return "must be an email address without spaces";
+    size_t len = strlen(at + 1);
+    if (strcasecmp(at + 1, "invalid") == 0 ||
+        (len >= 8 && strcasecmp(at + 1 + len - 8, ".invalid") == 0))
+        return "must be an email address that can receive mail";
+    return NULL;
+}
+
+/* The fields every account has; adds their errors to v and their values to args. */
+static void users_validate_common(struct jsonv *v, const cJSON *body, cJSON *args,
+                                  const char **password)
+{
+    const char *email = NULL, *name = NULL;
+    if (jsonv_string(v, body, "email", true, 3, 254, &email)) {
+        const char *why = users_email_problem(email);
+        if (why)
+            jsonv_error(v, "email", why);
+        else
+            cJSON_AddStringToObject(args, "email", email);
+    }
+    /* Length is the policy's to judge, with its own message; the getter only types it. */
+    if (jsonv_string(v, body, "password", true, 0, (size_t)-1, password)) {
+        const char *why = auth_password_policy(*password);
+        if (why)
+            jsonv_error(v, "password", why);
+    }
+    if (jsonv_string(v, body, "display_name", false, 1, 200, &name))
+        cJSON_AddStringToObject(args, "display_name", name);
+}
+
+static void account_created(struct api_ctx *c, const struct db_result *r)
+{
+    if (r->status != DB_OK || PQntuples(r->res) != 1) {
+        api_reply_db_error(c, r);
+        return;
+    }
+    const char *outcome = db_value(r->res, 0, 0);
+    struct jsonv v;
+    jsonv_init(&v);
+    if (!strcmp(outcome, "created") || !strcmp(outcome, "replayed")) {
+        const struct new_account *a = c->state;
+        if (!strcmp(outcome, "replayed"))
+            http_reply_header(c->req, "Idempotent-Replayed", "true");
+        const char *body = db_value(r->res, 0, 2);
+        cJSON *user = cJSON_Parse(body);
+        const cJSON *id = cJSON_GetObjectItemCaseSensitive(user, "id");
+        if (a->staff && cJSON_IsString(id)) {
+            char location[80];
+            snprintf(location, sizeof location, "/v1/users/%s", id->valuestring);
+            http_reply_header(c->req, "Location", location);
+        }
+        cJSON_Delete(user);
+        api_reply_raw(c, 201, "application/json", body, strlen(body));
+        return;
+    }
+    if (!strcmp(outcome, "key_mismatch")) {
+        api_reply_problem(c, PROBLEM_IDEMPOTENCY_MISMATCH,
+                          "this Idempotency-Key was used for a different request");
+        return;
+    }
+    if (!strcmp(outcome, "key_running")) {
+        api_reply_problem(c, PROBLEM_IDEMPOTENCY_RUNNING,
+                          "the original request with this Idempotency-Key is still running");
+        return;
+    }
+    if (!strcmp(outcome, "email_taken")) {
+        api_reply_problem(c, PROBLEM_CONFLICT, "an account with this email address exists");
+        return;
+    }
+    if (!strcmp(outcome, "unknown_provider"))
+        jsonv_error(&v, "provider_id", "no provider with this id");
+    else if (!strcmp(outcome, "unknown_municipality"))
+        jsonv_error(&v, "municipality", "is not a municipality of the region");
+    else {
+        api_reply_problem(c, PROBLEM_INTERNAL, "unexpected outcome creating an account");
+        return;
+    }
+    api_reply_problem_full(c, PROBLEM_VALIDATION, "check the highlighted fields",
+                           jsonv_take_errors(&v), NULL);
+}
+
+/* Runs on a worker thread: touches only the account it was given. */
+static void account_hash_work(void *arg)
+{
+    struct api_ctx *c = arg;
+    struct new_account *a = c->state;
+    a->hash_rc = auth_password_hash(a->password, a->hash);
+    explicit_bzero(a->password, sizeof a->password);
+}
+
+static void account_hash_done(void *arg)
+{
+    struct api_ctx *c = arg;
+    struct new_account *a = c->state;
+    if (a->hash_rc != 0) {
+        api_reply_problem(c, PROBLEM_INTERNAL, "could not hash the password");
+        return;
+    }
+    cJSON_AddStringToObject(a->args, "password_hash", a->hash);
+    char *text = cJSON_PrintUnformatted(a->args);
+    explicit_bzero(a->hash, sizeof a->hash);
+    if (!text) {
+        api_reply_problem(c, PROBLEM_INTERNAL, "out of memory");
+        return;
+    }
+    const char *params[] = {text};
+    api_query(c, "users_create", 1, params, account_created);
+    explicit_bzero(text, strlen(text));
+    cJSON_free(text);
+}
+
+/* Idempotency-Key on the admin's POST /v1/users (spec 5). The fingerprint covers the
+ * validated fields but not the password: a stored SHA-256 of it would be an unsalted hash. */
+static bool users_idempotency(struct api_ctx *c, cJSON *args)
+{
+    const char *key = http_request_header(c->req, "Idempotency-Key");
+    if (!key)
+        return true;
+    size_t len = strlen(key);
+    bool ok = len >= 1 && len <= 255;
+    for (size_t i = 0; ok && i < len; i++)
+        ok = key[i] >= 0x21 && key[i] <= 0x7e;
+    if (!ok) {
+        api_reply_problem(c, PROBLEM_BAD_REQUEST,
+                          "Idempotency-Key must be 1 to 255 visible ASCII characters");
+        return false;
+    }
+    char *fields = cJSON_PrintUnformatted(args);
+    unsigned char d[32];
+    unsigned int dlen = 0;
+    char hex[65];
+    if (!fields || !EVP_Digest(fields, strlen(fields), d, &dlen, EVP_sha256(), NULL)) {
+        cJSON_free(fields);
+        api_reply_problem(c, PROBLEM_INTERNAL, "could not fingerprint the request");
+        return false;
+    }
+    cJSON_free(fields);
+    for (int i = 0; i < 32; i++)
+        snprintf(hex + 2 * i, 3, "%02x", d[i]);
+    cJSON_AddStringToObject(args, "principal_id", c->who.user_id);
+    cJSON_AddStringToObject(args, "idempotency_key", key);
+    cJSON_AddStringToObject(args, "request_hash", hex);
+    cJSON_AddStringToObject(args, "path", "/v1/users");
+    return true;
+}
+
+/* Replies 422 when v holds errors; otherwise hands the account to the hash worker. Consumes
+ * args either way. Anonymous registrations take no Idempotency-Key (keys belong to a
+ * principal); their retry is answered 409 naming the existing account's email. */
+static void account_submit(struct api_ctx *c, struct jsonv *v, cJSON *args, const char *password,
+                           bool staff)
+{
+    if (!jsonv_ok(v)) {
+        cJSON_Delete(args);
+        api_reply_problem_full(c, PROBLEM_VALIDATION, "check the highlighted fields",
+                               jsonv_take_errors(v), NULL);
+        return;
+    }
+    if (staff && !users_idempotency(c, args)) {
+        cJSON_Delete(args);
+        return;
+    }
+    struct new_account *a = calloc(1, sizeof *a);
+    if (!a) {
+        cJSON_Delete(args);
+        api_reply_problem(c, PROBLEM_INTERNAL, "out of memory");
+        return;
+    }
+    a->args = args;
+    a->staff = staff;
+    snprintf(a->password, sizeof a->password, "%s", password);
+    c->state = a;
+    c->state_free = new_account_free;
+    workers_submit(c->app->workers, account_hash_work, account_hash_done, c);
+}
+
+/* ---- POST /v1/caregivers ---------------------------------------------------------------- */
+
+static bool users_is_cbs_code(const char *s)
+{
+    if (strlen(s) != 6 || s[0] != 'G' || s[1] != 'M')
+        return false;
+    for (int i = 2; i < 6; i++)
+        if (s[i] < '0' || s[i] > '9')
+            return false;
+    return true;
+}
+
+static void caregivers_register(struct api_ctx *c)
+{
+    /* No role, provider or status here: a caregiver account is a caregiver account. */
+    static const char *const known[] = {"email", "password", "municipality", "display_name",
+                                        NULL};
+    struct jsonv v;
+    jsonv_init(&v);
+    jsonv_only(&v, c->body, known);
+    cJSON *args = cJSON_CreateObject();
+    cJSON_AddStringToObject(args, "role", "caregiver");
+    const char *password = NULL, *municipality = NULL;
+    users_validate_common(&v, c->body, args, &password);
+    if (jsonv_string(&v, c->body, "municipality", true, 1, 16, &municipality)) {
+        if (!users_is_cbs_code(municipality))
+            jsonv_error(&v, "municipality", "must be a CBS municipality code such as GM0106");
+        else
+            cJSON_AddStringToObject(args, "municipality", municipality);
+    }
+    account_submit(c, &v, args, password, false);
+}
+
+/* ---- POST /v1/users ------------------------------------------------------------------- */
+
+/* Roles the admin hands out; caregivers register themselves. */
+static const char *const staff_roles[] = {"provider", "referrer", "coordinator", "admin", NULL};
+
+static void users_create(struct api_ctx *c)
+{
+    static const char *const known[] = {"email", "password", "role", "provider_id",
+                                        "display_name", NULL};
+    struct jsonv v;
+    jsonv_init(&v);
+    jsonv_only(&v, c->body, known);
+    cJSON *args = cJSON_CreateObject();
+    const char *password = NULL, *provider = NULL;
+    users_validate_common(&v, c->body, args, &password);
+    int role = -1;
+    const cJSON *r = cJSON_GetObjectItemCaseSensitive(c->body, "role");
+    if (cJSON_IsString(r) && strcmp(r->valuestring, "caregiver") == 0)
+        jsonv_error(&v, "role", "caregivers register themselves with POST /v1/caregivers");
+    else if (jsonv_enum(&v, c->body, "role", true, staff_roles, &role))
+        cJSON_AddStringToObject(args, "role", staff_roles[role]);
+    bool has_provider = jsonv_string(&v, c->body, "provider_id", false, 1, 64, &provider);
+    if (has_provider && !api_is_uuid(provider))
+        jsonv_error(&v, "provider_id", "must be a provider id");
+    else if (has_provider && role >= 0 && strcmp(staff_roles[role], "provider") != 0)
+        jsonv_error(&v, "provider_id", "only provider staff belong to a provider");
+    else if (has_provider)
+        cJSON_AddStringToObject(args, "provider_id", provider);
+    else if (role >= 0 && strcmp(staff_roles[role], "provider") == 0)
+        jsonv_error(&v, "provider_id", "is required for provider staff");
+    account_submit(c, &v, args, password, true);
+}
+
+/* ---- GET /v1/users and /v1/users/{id} ---------------------------------------------------- */
+
+static void user_found(struct api_ctx *c, const struct db_result *r)
+{
+    if (r->status != DB_OK) {
+        api_reply_db_error(c, r);
+        return;
+    }
+    if (PQntuples(r->res) != 1) {
+        api_reply_problem(c, PROBLEM_NOT_FOUND, "no user with this id");
+        return;
+    }
+    const char *body = db_value(r->res, 0, 0);
+    api_reply_raw(c, 200, "application/json", body, strlen(body));
+}
+
+static void users_get(struct api_ctx *c)
+{
+    const char *id = api_param(c, "id");
+    if (!api_is_uuid(id)) {
+        api_reply_problem(c, PROBLEM_NOT_FOUND, "no user with this id");
+        return;
+    }
+    const char *params[] = {id};
+    api_query(c, "users_get", 1, params, user_found);
+}
+
+static void users_listed(struct api_ctx *c, const struct db_result *r)
+{
+    if (r->status != DB_OK) {
+        api_reply_db_error(c, r);
+        return;
+    }
+    int n = PQntuples(r->res);
+    cJSON *o = cJSON_CreateObject();
+    cJSON *list = cJSON_AddArrayToObject(o, "users");
+    for (int i = 0; i < n; i++)
+        cJSON_AddItemToArray(list, cJSON_Parse(db_value(r->res, i, 0)));
+    cJSON_AddNumberToObject(o, "total", n ? atof(db_value(r->res, 0, 1)) : 0);
+    api_reply_json(c, 200, o);
+}
+
+static void users_list(struct api_ctx *c)
+{
+    char role[32], provider[64], email[260], limit[16], offset[16];
+    bool bad = false;
+    const char *ro = api_query_arg(c, "role", role, sizeof role, &bad);
+    const char *pr = api_query_arg(c, "provider_id", provider, sizeof provider, &bad);
+    const char *em = api_query_arg(c, "email", email, sizeof email, &bad);
+    const char *li = api_query_arg(c, "limit", limit, sizeof limit, &bad);
+    const char *of = api_query_arg(c, "offset", offset, sizeof offset, &bad);
+    if (bad) {
+        api_reply_problem(c, PROBLEM_BAD_REQUEST, "the query string has a malformed value");
+        return;
+    }
+    struct jsonv v;
+    jsonv_init(&v);
+    if (ro && !role_from_name(ro))
+        jsonv_error(&v, "role", "is not a role");
+    if (pr && !api_is_uuid(pr))
+        jsonv_error(&v, "provider_id", "must be a provider id");
+    long lim = 50, off = 0;
+    char *end;
+    if (li && ((lim = strtol(li, &end, 10)) < 1 || lim > USERS_LIST_MAX || *end))
+        jsonv_error(&v, "limit", "must be 1 to 200");
+    if (of && ((off = strtol(of, &end, 10)) < 0 || off > 1000000 || *end))
+        jsonv_error(&v, "offset", "must be 0 or more");
+    if (!jsonv_ok(&v)) {
+        api_reply_problem_full(c, PROBLEM_VALIDATION, "check the query parameters",
+                               jsonv_take_errors(&v), NULL);
+        return;
+    }
+    char lims[16], offs[16];
+    snprintf(lims, sizeof lims, "%ld", lim);
+    snprintf(offs, sizeof offs, "%ld", off);
+    const char *params[] = {ro, pr, em, lims, offs};
+    api_query(c, "users_list", 5, params, users_listed);
+}
+
+static const struct api_endpoint create = {users_create, true};
+static const struct api_endpoint list = {users_list, false};
+static const struct api_endpoint get = {users_get, false};
+static const struct api_endpoint register_caregiver = {caregivers_register, true};
+
+static const struct route user_routes[] = {
+    {HTTP_POST, "/v1/users", &create, ROLE_ADMIN},
+    {HTTP_GET, "/v1/users", &list, ROLE_ADMIN},
+    {HTTP_GET, "/v1/users/{id}", &get, ROLE_ADMIN},
+    /* Anyone may register as a caregiver: that is how a caregiver's account comes to exist. */
+    {HTTP_POST, "/v1/caregivers", &register_caregiver, 0},
+};
+
+ROUTE_GROUP(users_group, user_routes, users_prepare);

@@ -1,0 +1,204 @@
+"""No overbooking under concurrency, on one engine process: 50 caregivers, each on its own
+connection and account, race for the last 3 beds of one night and exactly 3 win; 40 clients
+booking, confirming and cancelling random overlapping ranges in a 5-bed pool get no 5xx (no
+deadlock surfaces) and leave counters that equal what the stays table implies. The database
+is asked directly (psql) as well as the API."""
+
+import collections
+import datetime as dt
+import os
+import random
+import time
+import uuid
+
+import harness as h
+
+ESDORP = "planner@esdorp.demo.logeer.nl"
+CLIENTS = 50
+LAST_BEDS = 3
+OVERLAP_CLIENTS = 40
+OVERLAP_BEDS = 5
+OVERLAP_WINDOW = 10
+
+
+class World:
+    def __init__(self):
+        self.url = h.migrated_database(seed=True)
+        self.srv = h.Server(self.url, keep=True)
+        self.today = h.today_local(self.url)
+        started = time.monotonic()
+        self.emails = h.add_caregivers(self.url, CLIENTS, prefix="race")
+        self.tokens = h.login_many(self.srv, self.emails)
+        h.info(f"{CLIENTS} caregiver accounts created and logged in in "
+               f"{time.monotonic() - started:.1f} s")
+        self.esdorp = self.srv.login(ESDORP)
+        self.provider_id = h.DEMO_PROVIDER_IDS[ESDORP]
+
+    def day(self, offset):
+        return self.today + dt.timedelta(days=offset)
+
+
+def world():
+    return h.once("world", World)
+
+
+def summarise(results):
+    """Counts answers as "201 held", "409 no-beds", "exception ...", for the log and checks."""
+    counts = collections.Counter()
+    for r in results:
+        if isinstance(r, Exception):
+            counts[f"exception {r.__class__.__name__}: {r}"] += 1
+        elif r.status >= 400:
+            counts[f"{r.status} {h.problem_type(r)}"] += 1
+        else:
+            counts[f"{r.status} {(r.json or {}).get('status')}"] += 1
+    return counts
+
+
+def racing_post(port, tokens, bodies):
+    """Returns the action for h.race: thread i connects, waits at the barrier, then POSTs
+    bodies[i] as tokens[i] on its own connection and returns the response."""
+    def action(i, barrier):
+        client = h.Client(port, timeout=60 * h.SCALE)
+        try:
+            client.conn.connect()
+            barrier.wait()
+            return client.request("POST", "/v1/stays", bodies[i], token=tokens[i],
+                                  headers={"Idempotency-Key": uuid.uuid4().hex})
+        finally:
+            client.close()
+    return action
+
+
+def test_last_three_beds_race_gives_exactly_three_wins():
+    w = world()
+    night = w.day(7)
+    pool = h.make_pool(w.srv, w.url, w.esdorp, w.provider_id, LAST_BEDS + 1, night,
+                       night + dt.timedelta(days=1), name="Race last beds")
+    # One bed is already booked, so the race is for the last three of four.
+    first = w.srv.request("POST", "/v1/stays", h.stay_body(pool.id, night, w.day(8)),
+                          token=w.tokens[0])
+    if not h.check("a first booking takes one of the four beds (201)", first.status == 201,
+                   repr(first)):
+        return
+    resp = w.srv.request("POST", f"/v1/stays/{first.json['id']}/confirm", token=w.tokens[0])
+    h.check_equal("the first booking is confirmed (200)", resp.status, 200)
+
+    bodies = [h.stay_body(pool.id, night, w.day(8), alias=f"race {i}") for i in range(CLIENTS)]
+    started = time.monotonic()
+    results = h.race(CLIENTS, racing_post(w.srv.port, w.tokens, bodies))
+    elapsed = time.monotonic() - started
+    counts = summarise(results)
+    h.info(f"{CLIENTS} concurrent requests for the last {LAST_BEDS} beds answered in "
+           f"{elapsed:.2f} s: {dict(counts)}")
+    wins = [r for r in results if not isinstance(r, Exception) and r.status == 201]
+    losses = [r for r in results if not isinstance(r, Exception) and r.status == 409]
+    h.check_equal(f"exactly {LAST_BEDS} of {CLIENTS} racers get 201", len(wins), LAST_BEDS)
+    h.check_equal(f"the other {CLIENTS - LAST_BEDS} get 409", len(losses), CLIENTS - LAST_BEDS)
+    h.check("every 409 is of type no-beds",
+            all(h.problem_type(r) == "no-beds" for r in losses), dict(counts))
+    h.check("every 409 names the full night in 'nights'",
+            all((r.json or {}).get("nights") == [str(night)] for r in losses),
+            next((r.json for r in losses if (r.json or {}).get("nights") != [str(night)]), None))
+    h.check("every winner holds the bed (status held)",
+            all((r.json or {}).get("status") == "held" for r in wins), dict(counts))
+    h.check("no request failed at the transport level or with 5xx",
+            not any(isinstance(r, Exception) or r.status >= 500 for r in results), dict(counts))
+
+    nights = h.check_counters_match_stays("after the last-beds race", w.url, pool.id)
+    h.check_equal("pool_nights for the night: capacity 4, held 3, booked 1",
+                  nights.get(str(night)), (4, 3, 1))
+    rows = h.psql(w.url, "SELECT status, count(*) FROM stays WHERE pool_id = "
+                         f"'{pool.id}' GROUP BY status ORDER BY status")
+    h.info(f"stays table for the pool: {rows}")
+    h.check_equal("the stays table has 1 confirmed and 3 held stays in the pool",
+                  sorted((s, int(n)) for s, n in rows), [("confirmed", 1), ("held", 3)])
+    api = h.capacity_nights(w.srv, w.esdorp, pool.id, night, w.day(8))
+    h.check_equal("GET capacity agrees: capacity 4, held 3, booked 1, free 0",
+                  (api or {}).get(str(night)), (4, 3, 1, 0))
+    free = h.availability_free(w.srv, w.tokens[1], pool.id, night, 1)
+    h.check_equal("a search for that night no longer offers the pool", free, 0)
+
+
+def test_overlapping_ranges_under_concurrency_never_deadlock_or_overbook():
+    w = world()
+    start = w.day(30)
+    pool = h.make_pool(w.srv, w.url, w.esdorp, w.provider_id, OVERLAP_BEDS, start,
+                       start + dt.timedelta(days=OVERLAP_WINDOW), name="Race overlap")
+    seed = int.from_bytes(os.urandom(4), "big")
+    h.info(f"random seed {seed}: {OVERLAP_CLIENTS} clients, 3 rounds each, ranges of 1-5 "
+           f"nights in a {OVERLAP_WINDOW}-night window of a {OVERLAP_BEDS}-bed pool")
+
+    def action(i, barrier):
+        rng = random.Random(seed + i)
+        token = w.tokens[CLIENTS - 1 - i]  # the race's losers mostly: few open stays
+        client = h.Client(w.srv.port, timeout=60 * h.SCALE)
+        answers = []
+        try:
+            client.conn.connect()
+            barrier.wait()
+            for _ in range(3):
+                nights = rng.randint(1, 5)
+                first = rng.randint(0, OVERLAP_WINDOW - nights)
+                ci = start + dt.timedelta(days=first)
+                body = h.stay_body(pool.id, ci, ci + dt.timedelta(days=nights),
+                                   alias=f"overlap {i}")
+                resp = client.request("POST", "/v1/stays", body, token=token,
+                                      headers={"Idempotency-Key": uuid.uuid4().hex})
+                answers.append(("book", resp))
+                if resp.status != 201:
+                    continue
+                roll = rng.random()
+                sid = resp.json["id"]
+                if roll < 0.6:
+                    answers.append(("confirm", client.request(
+                        "POST", f"/v1/stays/{sid}/confirm", token=token)))
+                if roll >= 0.6 and roll < 0.85 or rng.random() < 0.2:
+                    answers.append(("cancel", client.request(
+                        "POST", f"/v1/stays/{sid}/cancel", {"reason": "race test"},
+                        token=token)))
+        finally:
+            client.close()
+        return answers
+
+    started = time.monotonic()
+    results = h.race(OVERLAP_CLIENTS, action)
+    elapsed = time.monotonic() - started
+    counts = collections.Counter()
+    fivexx = []
+    crashed = [r for r in results if isinstance(r, Exception)]
+    for answers in results:
+        if isinstance(answers, Exception):
+            continue
+        for what, r in answers:
+            key = f"{what} {r.status}" + (f" {h.problem_type(r)}" if r.status >= 400 else "")
+            counts[key] += 1
+            if r.status >= 500:
+                fivexx.append(r)
+    total = sum(counts.values())
+    h.info(f"{total} requests in {elapsed:.2f} s: {dict(sorted(counts.items()))}")
+    h.check("no client thread failed (transport error or timeout)", not crashed,
+            repr(crashed[:3]))
+    h.check_equal("no request answered 5xx (no deadlock or serialisation error surfaced)",
+                  len(fivexx), 0)
+    # A 409 on booking is no beds, or the 3-open-stays limit of a caregiver.
+    allowed = {"book 201", "confirm 200", "cancel 200"}
+    unexpected = {k: v for k, v in counts.items()
+                  if k not in allowed and not k.startswith("book 409")}
+    h.check("every answer is 201/200 or a 409 (no beds, too many open stays)", not unexpected,
+            unexpected)
+    h.check("some bookings succeeded and some were refused for lack of beds",
+            counts["book 201"] > 0 and counts["book 409 no-beds"] > 0, dict(counts))
+    h.check_counters_match_stays("after the overlapping-ranges race", w.url, pool.id)
+    api = h.capacity_nights(w.srv, w.esdorp, pool.id, start,
+                            start + dt.timedelta(days=OVERLAP_WINDOW))
+    db = h.db_nights(w.url, pool.id)
+    h.check("GET capacity agrees with pool_nights on every night of the window",
+            api is not None and all(api.get(n, (None,))[:3] == v for n, v in db.items()),
+            f"api {api} db {db}")
+    server_log = w.srv.stderr_text()
+    h.check("the server logged no deadlock", "deadlock" not in server_log.lower(),
+            server_log[-1500:])
+
+
+h.main(globals())
