@@ -36,7 +36,8 @@ static int stays_prepare(struct app *app)
                                              "FROM logeer_stay_transition($1::jsonb)"))
         return -1;
     if (api_prepare(app, "stays_for_action",
-                    "SELECT s.status::text, s.check_in, coalesce(p.booking_mode::text, 'approval') "
+                    "SELECT s.status::text, s.check_in, coalesce(p.booking_mode::text, 'approval'), "
+                    "s.requested_by = $2::uuid "
                     "FROM stays s LEFT JOIN pools p ON p.id = s.pool_id "
                     "WHERE s.id = $4::uuid AND " VISIBLE))
         return -1;
@@ -577,6 +578,12 @@ static void found_for_action(struct api_ctx *c, const struct db_result *r)
     if (!db_is_null(r->res, 0, 1) && !date_parse(db_value(r->res, 0, 1), &check_in))
         check_in = 0;
     enum booking_mode mode = strcmp(db_value(r->res, 0, 2), "instant") == 0 ? MODE_INSTANT : MODE_APPROVAL;
+    /* Only the requester confirms a hold: the coordinator sees every stay, but confirming
+     * a family's hold for them would be deciding for them. */
+    if (a->action == ACT_CONFIRM && db_value(r->res, 0, 3)[0] != 't') {
+        api_reply_problem(c, PROBLEM_FORBIDDEN, "only the person who asked for the stay can confirm it");
+        return;
+    }
     struct core_transition t;
     switch (core_decide(a->action, c->who.role, from, mode, check_in, date_today_local(), &t)) {
     case CORE_FORBIDDEN_ROLE:

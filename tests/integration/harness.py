@@ -516,6 +516,7 @@ class Server:
             self.port = free_port()
             self._spawn(env, extra_args)
             if self._wait_live(start_timeout or 15 * SCALE):
+                self._wait_index_loaded(start_timeout or 15 * SCALE)
                 break
             still_running = self.proc.poll() is None
             self._kill()
@@ -542,6 +543,18 @@ class Server:
             except OSError:
                 return False
         return wait_until(live, timeout) is True
+
+    def _wait_index_loaded(self, timeout):
+        """Live is not ready: the availability index loads from the database just after start.
+        Wait until /readyz no longer says it is loading (200, or 503 for another reason such
+        as an unmigrated schema, which some tests want to see)."""
+        def loaded():
+            try:
+                resp = request(self.port, "GET", "/readyz", timeout=2 * SCALE)
+            except OSError:
+                return False
+            return resp.status == 200 or b"loading" not in (resp.body or b"")
+        wait_until(loaded, timeout)
 
     @property
     def pid(self):
@@ -951,3 +964,23 @@ def race(n, action, start_timeout=30):
     for t in threads:
         t.join(start_timeout * SCALE)
     return results
+
+
+# ---------------------------------------------------------------------------------------------
+# crashes: a logeerd killed on purpose, and one restarted in its place
+
+def kill9(server, label=""):
+    """SIGKILLs a running logeerd as a crash would, and settles it with the harness: it no
+    longer counts as left running, and the sanitizer check still runs on what it printed
+    before it died (a killed process cannot report leaks, but earlier errors stay visible).
+    Returns the exit code (-9 when the kill landed)."""
+    label = label or f"logeerd on port {server.port} (killed with SIGKILL)"
+    if server.proc.poll() is None:
+        server.proc.kill()
+    rc = server.proc.wait()
+    server.stopped = True
+    server._close_files()
+    server.check_sanitizers(label)
+    if server in _servers:
+        _servers.remove(server)
+    return rc

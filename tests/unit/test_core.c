@@ -20,6 +20,9 @@ static void test_lifecycle_transitions_and_counter_deltas(void)
     CHECK(t.to == STAY_CANCELLED && t.booked_delta == -1 && !t.reason_required);
     CHECK(core_decide(ACT_CANCEL, ROLE_PROVIDER, STAY_CONFIRMED, MODE_INSTANT, today + 3, today, &t) == CORE_OK);
     CHECK(t.reason_required);
+    CHECK(core_decide(ACT_CANCEL, ROLE_COORDINATOR, STAY_CONFIRMED, MODE_INSTANT, today + 3, today, &t) == CORE_OK);
+    CHECK(t.reason_required);
+    CHECK(core_decide(ACT_CANCEL, ROLE_PROVIDER, STAY_WAITLISTED, MODE_INSTANT, today + 3, today, &t) == CORE_BAD_STATUS);
     CHECK(core_decide(ACT_CANCEL, ROLE_CAREGIVER, STAY_WAITLISTED, MODE_INSTANT, today + 3, today, &t) == CORE_OK);
     CHECK(t.held_delta == 0 && t.booked_delta == 0);
     CHECK(core_decide(ACT_CHECK_IN, ROLE_PROVIDER, STAY_CONFIRMED, MODE_INSTANT, today, today, &t) == CORE_OK);
