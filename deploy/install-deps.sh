@@ -2,7 +2,9 @@
 # install-deps.sh: installs, with apt-get, what it takes to build, run and test logeerd on
 # Debian 12. It asks dpkg first and touches apt only for what is missing, so a second run is
 # instant. It never starts or configures a system PostgreSQL service (deploy/pg.sh runs private
-# clusters instead).
+# clusters instead). The dashboard's browser test also needs Debian's Chromium, Node.js with npm,
+# and playwright-core, which `npm ci` installs into tests/browser/node_modules from the
+# committed package-lock.json (never a browser download of its own).
 set -euo pipefail
 
 PROG=install-deps.sh
@@ -13,6 +15,7 @@ REQUIRED=(
     libpq-dev libevent-dev libcjson-dev libssl-dev libargon2-dev
     postgresql postgresql-15 postgresql-client-15
     python3 curl ca-certificates clang tzdata
+    chromium
 )
 # Wanted for fuzzing and clang's sanitizer runtime; a failure to install them is not fatal.
 OPTIONAL=(libclang-rt-14-dev)
@@ -28,13 +31,39 @@ missing_of() {
     done
 }
 
+# Node.js may come from Debian (nodejs + npm) or from elsewhere with npm bundled; only the
+# commands matter.
+missing_node() {
+    command -v node >/dev/null && command -v npm >/dev/null && return 0
+    echo nodejs
+    command -v npm >/dev/null || echo npm
+}
+
+# playwright-core for tests/browser, exactly as the lock file says; skipped when the installed
+# tree already matches the lock file (npm ci would delete and reinstall it every time).
+install_browser_packages() {
+    local dir
+    dir="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/tests/browser"
+    if [ -f "$dir/node_modules/.package-lock.json" ] &&
+       [ "$dir/node_modules/.package-lock.json" -nt "$dir/package-lock.json" ] &&
+       [ -d "$dir/node_modules/playwright-core" ]; then
+        return 0
+    fi
+    echo "$PROG: npm ci in tests/browser (playwright-core)"
+    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
+}
+
 main() {
     command -v dpkg-query >/dev/null || { echo "$PROG: needs a Debian-like system (dpkg, apt-get)" >&2; exit 1; }
 
     local -a missing_required missing_optional sudo=()
     mapfile -t missing_required < <(missing_of "${REQUIRED[@]}")
     mapfile -t missing_optional < <(missing_of "${OPTIONAL[@]}")
+    local -a node_pkgs
+    mapfile -t node_pkgs < <(missing_node)
+    missing_required+=("${node_pkgs[@]}")
     if [ ${#missing_required[@]} -eq 0 ] && [ ${#missing_optional[@]} -eq 0 ]; then
+        install_browser_packages
         echo "$PROG: all dependencies are installed"
         return 0
     fi
@@ -61,11 +90,12 @@ main() {
     fi
 
     local still
-    still=$(missing_of "${REQUIRED[@]}")
-    if [ -n "$still" ]; then
+    still="$(missing_of "${REQUIRED[@]}") $(missing_node)"
+    if [ -n "${still// /}" ]; then
         echo "$PROG: still missing after apt-get: $still" >&2
         exit 1
     fi
+    install_browser_packages
     echo "$PROG: done"
 }
 

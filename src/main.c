@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "logeer/api.h"
+#include "logeer/assets.h"
 #include "logeer/config.h"
 #include "logeer/core.h"
 #include "logeer/date.h"
@@ -18,6 +19,7 @@
 #include "logeer/log.h"
 #include "logeer/metrics.h"
 #include "logeer/migrate.h"
+#include "logeer/outbox.h"
 #include "logeer/retention.h"
 #include "logeer/tls.h"
 #include "logeer/workers.h"
@@ -54,8 +56,9 @@ static void usage(void)
             "  LOGEER_DB_POOL_SIZE --db-pool-size   database connections (default 4)\n"
             "  LOGEER_SESSION_TTL / LOGEER_SESSION_IDLE  session lifetime / idle limit, seconds\n"
             "  LOGEER_RETENTION_DAYS --retention-days  guest data kept after a stay ends (365)\n"
+            "  LOGEER_HTTP_HEADER_TIMEOUT_MS, _BODY_, _IDLE_  slow-client limits, ms\n"
             "  LOGEER_LOG_LEVEL    --log-level      debug, info, warn, error\n"
-            "  LOGEER_MIGRATIONS_DIR, LOGEER_SEED_FILE\n",
+            "  LOGEER_MIGRATIONS_DIR, LOGEER_SEED_FILE, LOGEER_WEB_DIR (dashboard files)\n",
             LOGEER_VERSION);
 }
 
@@ -74,15 +77,15 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
     http_server_shutdown(app->http, on_shutdown_done, app->base);
 }
 
-static struct http_limits default_limits(void)
+static struct http_limits default_limits(const struct config *cfg)
 {
     struct http_limits l = {
         .max_body = 1024 * 1024,
         .max_header_bytes = 16 * 1024,
         .max_headers = 100,
-        .header_timeout_ms = 10000,
-        .body_timeout_ms = 30000,
-        .idle_timeout_ms = 60000,
+        .header_timeout_ms = (unsigned)cfg->http_header_timeout_ms,
+        .body_timeout_ms = (unsigned)cfg->http_body_timeout_ms,
+        .idle_timeout_ms = (unsigned)cfg->http_idle_timeout_ms,
         .write_timeout_ms = 30000,
         .max_connections = 4096,
     };
@@ -120,12 +123,14 @@ static int serve(const struct config *cfg)
     app.index = core_index_new(date_today_local() - INDEX_DAYS_BEFORE, INDEX_DAYS);
     struct db_pool_options dbo = {.size = cfg->db_pool_size};
     app.db = db_pool_new(app.base, cfg->database_url, &dbo);
+    app.web = assets_load(cfg->web_dir); /* now: the loop never reads the disk */
     int rc = 1;
-    if (!app.base || !app.metrics || !app.workers || !app.index || !app.db ||
+    if (!app.base || !app.web || !app.metrics || !app.workers || !app.index || !app.db ||
         api_init(&app) != 0 || inventory_sync_prepare(app.db) != 0 ||
-        sweeper_prepare(app.db) != 0 || retention_prepare(app.db) != 0)
+        sweeper_prepare(app.db) != 0 || retention_prepare(app.db) != 0 ||
+        outbox_feed_prepare(app.db) != 0)
         goto out;
-    struct http_limits limits = default_limits();
+    struct http_limits limits = default_limits(cfg);
     app.http = http_server_new(app.base, &limits, api_on_request, api_on_done, &app);
     if (!app.http || http_server_listen(app.http, cfg->listen, ssl_ctx) != 0)
         goto out;
@@ -133,7 +138,8 @@ static int serve(const struct config *cfg)
     app.sync = inventory_sync_new(app.base, app.db, cfg->database_url, app.index);
     sweeper = sweeper_new(app.base, app.db, cfg->hold_ttl_s, SWEEP_INTERVAL_MS);
     retention = retention_new(app.base, app.db, cfg->retention_days, RETENTION_PERIOD_S);
-    if (!app.sync || !sweeper || !retention)
+    app.outbox = outbox_feed_new(app.base, app.db, cfg->database_url);
+    if (!app.sync || !sweeper || !retention || !app.outbox)
         goto out;
 
     struct event *sigterm = evsignal_new(app.base, SIGTERM, on_signal, &app);
@@ -160,6 +166,8 @@ out:
     inventory_sync_free(app.sync);
     if (app.http)
         http_server_free(app.http);
+    outbox_feed_free(app.outbox); /* after the server: closing streams unsubscribe */
+    assets_free(app.web);
     core_index_free(app.index);
     api_shutdown();
     metrics_free(app.metrics);

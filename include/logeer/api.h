@@ -17,6 +17,8 @@
 struct config;
 struct core_index;
 struct inventory_sync;
+struct outbox_feed;
+struct assets;
 struct metrics;
 struct workers;
 
@@ -30,6 +32,8 @@ struct app {
     struct metrics *metrics;
     struct core_index *index;  /* availability, kept equal to the database by sync */
     struct inventory_sync *sync;
+    struct outbox_feed *outbox; /* the events outbox read for Server-Sent Events */
+    struct assets *web;        /* dashboard files, loaded at start-up */
     int schema_version;        /* highest migration this binary knows; readyz compares */
     bool shutting_down;
 };
@@ -72,6 +76,10 @@ void api_reply_json(struct api_ctx *c, int status, cJSON *body);  /* consumes bo
 void api_reply_raw(struct api_ctx *c, int status, const char *content_type, const char *body,
                    size_t len);
 void api_reply_empty(struct api_ctx *c, int status);
+/* For a handler that answers with a stream instead of a reply: ends the api's part (frees c,
+ * keeps the route for the access log and metrics) and hands the request over. The caller
+ * must then answer it with http_stream_start (or http_reply) and never touch c again. */
+struct http_request *api_detach(struct api_ctx *c);
 void api_reply_problem(struct api_ctx *c, enum problem_kind kind, const char *detail_fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /* errors/extra are consumed, as in problem_render. */

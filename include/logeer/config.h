@@ -10,12 +10,16 @@ struct config {
     char *tls_key;          /* LOGEER_TLS_KEY */
     char *migrations_dir;   /* LOGEER_MIGRATIONS_DIR, default <source>/migrations */
     char *seed_file;        /* LOGEER_SEED_FILE, default <source>/deploy/seed/drenthe_demo.sql */
+    char *web_dir;          /* LOGEER_WEB_DIR: dashboard files, default <source>/web */
     int hold_ttl_s;         /* LOGEER_HOLD_TTL, default 900 */
     int stale_days;         /* LOGEER_STALE_DAYS, default 7 */
     int db_pool_size;       /* LOGEER_DB_POOL_SIZE, default 4 */
     int session_ttl_s;      /* LOGEER_SESSION_TTL: absolute session lifetime, default 12 h */
     int session_idle_s;     /* LOGEER_SESSION_IDLE: idle expiry, default 30 min */
     int retention_days;     /* LOGEER_RETENTION_DAYS: guest data kept after a stay ends, 365 */
+    int http_header_timeout_ms; /* LOGEER_HTTP_HEADER_TIMEOUT_MS: whole request head, 10000 */
+    int http_body_timeout_ms;   /* LOGEER_HTTP_BODY_TIMEOUT_MS: body after the head, 30000 */
+    int http_idle_timeout_ms;   /* LOGEER_HTTP_IDLE_TIMEOUT_MS: keep-alive idle, 60000 */
     char *log_level;        /* LOGEER_LOG_LEVEL, default info */
 };
 

@@ -17,8 +17,8 @@ struct jsonv {
 };
 
 /* Parses body (len bytes, need not be NUL-terminated) into an object. Returns NULL and sets
- * *why for malformed JSON, nesting deeper than JSONV_MAX_DEPTH, invalid UTF-8, or a top level
- * that is not an object. */
+ * *why for malformed JSON, nesting deeper than JSONV_MAX_DEPTH, invalid UTF-8, an escaped NUL
+ * (\u0000, which would cut a C string short), or a top level that is not an object. */
 cJSON *jsonv_parse_object(const char *body, size_t len, const char **why);
 
 void jsonv_init(struct jsonv *v);

@@ -60,6 +60,14 @@ void api_reply_json(struct api_ctx *c, int status, cJSON *body)
 
 void api_reply_empty(struct api_ctx *c, int status) { finish(c, status, NULL, NULL, 0); }
 
+struct http_request *api_detach(struct api_ctx *c)
+{
+    struct http_request *req = c->req;
+    req->user = (void *)(c->route ? c->route->pattern : NULL);
+    ctx_free(c);
+    return req;
+}
+
 void api_reply_problem_full(struct api_ctx *c, enum problem_kind kind, const char *detail,
                             cJSON *errors, cJSON *extra)
 {

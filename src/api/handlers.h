@@ -33,5 +33,8 @@ extern const struct route_group capacity_group;       /* capacity.c: beds per ni
 extern const struct route_group users_group;          /* users.c: accounts, registration */
 extern const struct route_group me_group;             /* me.c: own account, export, erasure */
 extern const struct route_group audit_group;          /* audit.c: the access log */
+extern const struct route_group reports_group;        /* reports.c: occupancy, demand */
+extern const struct route_group events_stream_group;  /* events_stream.c: live events (SSE) */
+extern const struct route_group dashboard_group;      /* dashboard.c: the coordinator's page */
 
 #endif

@@ -3,6 +3,7 @@
  * database), so the body is screened before it is parsed. */
 #include "logeer/jsonv.h"
 
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -43,28 +44,39 @@ bool jsonv_utf8_valid(const char *s, size_t len)
     return true;
 }
 
-/* Nesting depth outside strings; cJSON recurses per level, so we bound it first. */
-static bool depth_ok(const char *s, size_t len)
+/* True when the escape starting at s[i] (a backslash) is \u0000. cJSON would decode it into
+ * a NUL that silently cuts the string short for every C consumer ("ab\u0000cd" -> "ab"). */
+static bool escapes_nul(const char *s, size_t len, size_t i)
+{
+    return len - i >= 6 && memcmp(s + i, "\\u0000", 6) == 0;
+}
+
+/* Nesting depth outside strings; cJSON recurses per level, so we bound it first. The same
+ * pass finds escaped NULs. */
+static const char *screen_syntax(const char *s, size_t len)
 {
     int depth = 0;
     bool in_string = false;
     for (size_t i = 0; i < len; i++) {
         char c = s[i];
         if (in_string) {
-            if (c == '\\')
+            if (c == '\\') {
+                if (escapes_nul(s, len, i))
+                    return "the JSON contains an escaped NUL (\\u0000)";
                 i++;
-            else if (c == '"')
+            } else if (c == '"') {
                 in_string = false;
+            }
         } else if (c == '"') {
             in_string = true;
         } else if (c == '{' || c == '[') {
             if (++depth > JSONV_MAX_DEPTH)
-                return false;
+                return "the JSON is nested too deeply";
         } else if (c == '}' || c == ']') {
             depth--;
         }
     }
-    return true;
+    return NULL;
 }
 
 cJSON *jsonv_parse_object(const char *body, size_t len, const char **why)
@@ -77,8 +89,9 @@ cJSON *jsonv_parse_object(const char *body, size_t len, const char **why)
         *why = "the request body is not valid UTF-8";
         return NULL;
     }
-    if (!depth_ok(body, len)) {
-        *why = "the JSON is nested too deeply";
+    const char *bad = screen_syntax(body, len);
+    if (bad) {
+        *why = bad;
         return NULL;
     }
     const char *end = NULL;
@@ -193,7 +206,10 @@ bool jsonv_int(struct jsonv *v, const cJSON *obj, const char *field, bool requir
         jsonv_error(v, field, "must be a whole number");
         return false;
     }
-    if (d < (double)min || d > (double)max) {
+    /* (double)LONG_MAX rounds up to 2^63, which is no long: a max of LONG_MAX would let 2^63
+     * through to the conversion below, which is undefined. -(double)LONG_MIN is that bound
+     * exactly. (Found by tests/fuzz/fuzz_jsonv.) */
+    if (d < (double)min || d > (double)max || d >= -(double)LONG_MIN) {
         char msg[96];
         snprintf(msg, sizeof msg, "must be between %ld and %ld", min, max);
         jsonv_error(v, field, msg);

@@ -20,6 +20,9 @@ static const struct route_group *const groups[] = {
     &users_group,
     &me_group,
     &audit_group,
+    &reports_group,
+    &events_stream_group,
+    &dashboard_group,
 };
 #define NGROUPS (sizeof groups / sizeof groups[0])
 

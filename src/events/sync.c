@@ -4,6 +4,7 @@
  * flight are kept and replayed over its result: they arrive in commit order, so replaying
  * them leaves every night at its newest committed value even if the load's snapshot was
  * older. */
+#include <event2/event.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,9 @@
 #define SYNC_CHANNEL "logeer_inventory"
 /* Beyond this many buffered notifications a full reload is cheaper and safer. */
 #define SYNC_MAX_BUFFER 200000
+/* A failed load is retried as a full load after this delay, doubling up to the maximum. */
+#define SYNC_RETRY_FIRST_MS 250u
+#define SYNC_RETRY_MAX_MS 5000u
 
 struct inventory_sync {
     struct event_base *base;
@@ -27,6 +31,8 @@ struct inventory_sync {
     char **buffer;            /* 'n:' payloads received while loads were in flight */
     size_t nbuf, capbuf;
     bool reload_again;        /* the buffer overflowed: do another full load afterwards */
+    struct event *retry;      /* pending while a failed load waits to be redone */
+    unsigned retry_ms;        /* delay before the next retry */
 };
 
 /* One load: all pools (pool_id "") or one pool, or the pools of one location or provider. */
@@ -125,10 +131,32 @@ static void buffer_clear(struct inventory_sync *s)
 
 static bool apply_now(struct inventory_sync *s, const char *payload);
 
+/* A failed load leaves the index without what it was to bring, and nothing else would bring
+ * it: the listener may well have reconnected before the pool's connections did (after a
+ * database restart), so its load failed at once and the next reconnect may never come. Redo
+ * it as a full load, with backoff while the database stays away. */
+static void retry_later(struct inventory_sync *s)
+{
+    if (evtimer_pending(s->retry, NULL))
+        return;
+    struct timeval tv = {.tv_sec = s->retry_ms / 1000, .tv_usec = (s->retry_ms % 1000) * 1000};
+    evtimer_add(s->retry, &tv);
+    s->retry_ms = s->retry_ms >= SYNC_RETRY_MAX_MS / 2 ? SYNC_RETRY_MAX_MS : s->retry_ms * 2;
+}
+
+static void retry_now(evutil_socket_t fd, short what, void *arg)
+{
+    start_load(arg, NULL, NULL, NULL, true);
+}
+
 /* A load finished (applied or failed): replay what arrived meanwhile once nothing is left. */
 static void load_finished(struct inventory_sync *s, bool ok, bool full)
 {
     s->loads_in_flight--;
+    if (!ok)
+        retry_later(s);
+    else if (full)
+        s->retry_ms = SYNC_RETRY_FIRST_MS;
     if (ok && full && !s->ready) {
         s->ready = true;
         log_info("availability index loaded: %zu pools", core_index_pool_count(s->index));
@@ -312,8 +340,15 @@ struct inventory_sync *inventory_sync_new(struct event_base *base, struct db_poo
     s->base = base;
     s->pool = pool;
     s->index = index;
+    s->retry_ms = SYNC_RETRY_FIRST_MS;
+    s->retry = evtimer_new(base, retry_now, s);
+    if (!s->retry) {
+        free(s);
+        return NULL;
+    }
     s->listener = db_listener_new(base, conninfo, SYNC_CHANNEL, on_notify, on_listen, s);
     if (!s->listener) {
+        event_free(s->retry);
         free(s);
         return NULL;
     }
@@ -325,6 +360,7 @@ void inventory_sync_free(struct inventory_sync *s)
     if (!s)
         return;
     db_listener_free(s->listener);
+    event_free(s->retry);
     buffer_clear(s);
     free(s->buffer);
     free(s);

@@ -35,6 +35,11 @@
 /* Input buffered beyond a request head while a handler works; reading pauses past this. */
 #define HTTP_READ_SLACK ((size_t)64 << 10)
 #define HTTP_ACCEPT_RETRY_MS 100u
+/* Connections the kernel queues for accept(). libevent's default (-1) is 128, which a burst
+ * of connects overflows while the loop is busy: the kernel then drops SYNs and every client
+ * in the burst, well-behaved ones included, waits a full second for its retransmit. The
+ * kernel caps this at net.core.somaxconn. */
+#define HTTP_LISTEN_BACKLOG 1024
 
 enum conn_state {
     CONN_IDLE,      /* between requests: idle deadline armed, no request byte yet */
@@ -1173,8 +1178,8 @@ int http_server_listen(struct http_server *srv, const char *hostport, void *ssl_
     for (struct addrinfo *ai = res; ai && !srv->listener; ai = ai->ai_next) {
         srv->listener = evconnlistener_new_bind(
             srv->base, srv_on_accept, srv,
-            LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC, -1, ai->ai_addr,
-            (int)ai->ai_addrlen);
+            LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC,
+            HTTP_LISTEN_BACKLOG, ai->ai_addr, (int)ai->ai_addrlen);
         if (!srv->listener)
             err = errno;
     }

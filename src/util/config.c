@@ -32,6 +32,7 @@ static const struct option_def options[] = {
     STR_OPT("tls-key", "LOGEER_TLS_KEY", tls_key),
     STR_OPT("migrations-dir", "LOGEER_MIGRATIONS_DIR", migrations_dir),
     STR_OPT("seed-file", "LOGEER_SEED_FILE", seed_file),
+    STR_OPT("web-dir", "LOGEER_WEB_DIR", web_dir),
     STR_OPT("log-level", "LOGEER_LOG_LEVEL", log_level),
     INT_OPT("hold-ttl", "LOGEER_HOLD_TTL", hold_ttl_s, 1, 86400),
     INT_OPT("stale-days", "LOGEER_STALE_DAYS", stale_days, 1, 3650),
@@ -40,6 +41,13 @@ static const struct option_def options[] = {
     INT_OPT("session-ttl", "LOGEER_SESSION_TTL", session_ttl_s, 1, 30 * 86400),
     INT_OPT("session-idle", "LOGEER_SESSION_IDLE", session_idle_s, 1, 30 * 86400),
     INT_OPT("retention-days", "LOGEER_RETENTION_DAYS", retention_days, 0, 36500),
+    /* Milliseconds, from 100 ms (tests prove slow-client handling with small values). */
+    INT_OPT("http-header-timeout-ms", "LOGEER_HTTP_HEADER_TIMEOUT_MS", http_header_timeout_ms,
+            100, 3600000),
+    INT_OPT("http-body-timeout-ms", "LOGEER_HTTP_BODY_TIMEOUT_MS", http_body_timeout_ms, 100,
+            3600000),
+    INT_OPT("http-idle-timeout-ms", "LOGEER_HTTP_IDLE_TIMEOUT_MS", http_idle_timeout_ms, 100,
+            3600000),
 };
 #define NOPTIONS (sizeof options / sizeof options[0])
 
@@ -72,6 +80,7 @@ static void set_defaults(struct config *cfg)
     cfg->listen = strdup("127.0.0.1:8080");
     cfg->migrations_dir = strdup(LOGEER_SOURCE_DIR "/migrations");
     cfg->seed_file = strdup(LOGEER_SOURCE_DIR "/deploy/seed/drenthe_demo.sql");
+    cfg->web_dir = strdup(LOGEER_SOURCE_DIR "/web");
     cfg->log_level = strdup("info");
     cfg->hold_ttl_s = 900;
     cfg->stale_days = 7;
@@ -79,6 +88,9 @@ static void set_defaults(struct config *cfg)
     cfg->session_ttl_s = 12 * 3600;
     cfg->session_idle_s = 30 * 60;
     cfg->retention_days = 365;
+    cfg->http_header_timeout_ms = 10000;
+    cfg->http_body_timeout_ms = 30000;
+    cfg->http_idle_timeout_ms = 60000;
 }
 
 static const struct option_def *find_flag(const char *name, size_t len)

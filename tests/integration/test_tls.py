@@ -10,6 +10,7 @@ import ssl
 import subprocess
 import tempfile
 import threading
+import warnings
 
 import harness as h
 
@@ -69,7 +70,7 @@ def tls_request(port, ctx, method, path, body=None, token=None):
 
 
 class TlsServer(h.Server):
-    """A logeerd serving HTTPS; readiness is asked over TLS."""
+    """A logeerd serving HTTPS; liveness and readiness are asked over TLS."""
 
     cafile = None
 
@@ -84,6 +85,17 @@ class TlsServer(h.Server):
             except (OSError, ssl.SSLError):
                 return False
         return h.wait_until(live, timeout) is True
+
+    def _wait_index_loaded(self, timeout):
+        ctx = client_context(self.cafile)
+
+        def loaded():
+            try:
+                resp = tls_request(self.port, ctx, "GET", "/readyz")[0]
+            except (OSError, ssl.SSLError):
+                return False
+            return resp.status == 200 or b"loading" not in (resp.body or b"")
+        h.wait_until(loaded, timeout)
 
 
 def setup():
@@ -136,8 +148,11 @@ def test_tls_1_2_is_accepted_with_a_forward_secret_aead_cipher():
 
 def tls11_context(cafile=None, server=False):
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER if server else ssl.PROTOCOL_TLS_CLIENT)
-    ctx.minimum_version = ssl.TLSVersion.TLSv1_1
-    ctx.maximum_version = ssl.TLSVersion.TLSv1_1
+    with warnings.catch_warnings():
+        # Python deprecates TLS 1.1; asking for it on purpose is the point here.
+        warnings.simplefilter("ignore", DeprecationWarning)
+        ctx.minimum_version = ssl.TLSVersion.TLSv1_1
+        ctx.maximum_version = ssl.TLSVersion.TLSv1_1
     ctx.set_ciphers("DEFAULT:@SECLEVEL=0")
     if not server:
         ctx.check_hostname = False

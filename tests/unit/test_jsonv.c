@@ -1,4 +1,5 @@
 /* Proves the request validators accept good input and name every bad field precisely. */
+#include <limits.h>
 #include <stdlib.h>
 
 #include "check.h"
@@ -30,6 +31,12 @@ static void test_parse_rejects_bad_bodies(void)
     CHECK(jsonv_parse_object(overlong, strlen(overlong), &why) == NULL);
     const char with_nul[] = "{\"a\":1}\0";
     CHECK(jsonv_parse_object(with_nul, sizeof with_nul - 1, &why) == NULL);
+    /* An escaped NUL would silently truncate "mevr.\u0000X" to "mevr.": refused instead. */
+    const char escaped_nul[] = "{\"alias\":\"mevr.\\u0000X\"}";
+    CHECK(jsonv_parse_object(escaped_nul, strlen(escaped_nul), &why) == NULL);
+    cJSON *escaped_backslash = parse("{\"alias\":\"a\\\\u0000\"}");
+    CHECK(escaped_backslash != NULL); /* "\\u0000" is a backslash and text, no NUL */
+    cJSON_Delete(escaped_backslash);
     cJSON *ok = parse(" {\"naam\":\"Zorghuis \xC3\xA9\xC3\xA9n\"} \n");
     CHECK(ok != NULL);
     cJSON_Delete(ok);
@@ -98,10 +105,27 @@ static void test_getters_accept_good_values(void)
     cJSON_Delete(o);
 }
 
+/* 2^63 is past LONG_MAX even though (double)LONG_MAX compares equal to it; converting it to
+ * long would be undefined (UBSan in the sanitizer build turns that into a failure). */
+static void test_int_refuses_two_to_the_63(void)
+{
+    cJSON *o = parse("{\"n\":9223372036854775808,\"m\":-9223372036854775808}");
+    struct jsonv v;
+    jsonv_init(&v);
+    long n = 7;
+    CHECK(!jsonv_int(&v, o, "n", true, LONG_MIN, LONG_MAX, &n));
+    CHECK(n == 7);
+    CHECK(jsonv_int(&v, o, "m", true, LONG_MIN, LONG_MAX, &n));
+    CHECK(n == LONG_MIN);
+    jsonv_free(&v);
+    cJSON_Delete(o);
+}
+
 int main(void)
 {
     test_parse_rejects_bad_bodies();
     test_getters_collect_all_field_errors();
     test_getters_accept_good_values();
+    test_int_refuses_two_to_the_63();
     return check_done("jsonv");
 }

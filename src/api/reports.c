@@ -1,0 +1,396 @@
+/* reports: GET /v1/reports/occupancy and /v1/reports/demand for the regional coordinator, as
+ * JSON or as CSV for a spreadsheet. Every figure is a SQL aggregate computed by one database
+ * function per report (migrations/0008_reports.sql); this file validates the question, picks
+ * the format and flattens the JSON into CSV columns. It never computes a figure itself. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "handlers.h"
+#include "logeer/config.h"
+#include "logeer/csv.h"
+#include "logeer/date.h"
+#include "logeer/jsonv.h"
+
+/* Windows longer than three years say nothing a coordinator can act on and cost a full scan. */
+#define REPORT_MAX_DAYS 1096
+/* Night-by-night rows multiply quickly (groups x nights); a year is plenty for a spreadsheet. */
+#define REPORT_MAX_NIGHT_DAYS 366
+#define OCCUPANCY_DEFAULT_DAYS 84
+#define DEMAND_DEFAULT_DAYS 90
+
+static int reports_prepare(struct app *app)
+{
+    if (api_prepare(app, "report_occupancy", "SELECT logeer_report_occupancy($1::jsonb)::text"))
+        return -1;
+    return api_prepare(app, "report_demand", "SELECT logeer_report_demand($1::jsonb)::text");
+}
+
+/* ---- CSV layout ------------------------------------------------------------------------- */
+
+/* A CSV file is one table: each section of the JSON (group rows, region totals, stale pools)
+ * becomes records whose first column names the section, and each column reads one member of
+ * the section's objects by a dotted path. A NULL path leaves the column empty. */
+#define MAX_COLUMNS 20
+
+struct csv_section {
+    const char *name;                 /* the value of the "section" column */
+    const char *source;               /* dotted path to an array, or to one object */
+    const char *paths[MAX_COLUMNS];   /* per column after "section" */
+};
+
+struct csv_layout {
+    const char *const *headers;       /* NULL-terminated; the first is "section" */
+    const struct csv_section *sections;
+    size_t nsections;
+};
+
+static const char *const occupancy_headers[] = {
+    "section", "group_id", "group_name", "period", "period_start", "period_end",
+    "capacity_nights", "booked_nights", "held_nights", "free_nights", "occupancy_pct", "pools",
+    "provider_id", "provider_name", "as_of", "days_stale", NULL};
+
+#define OCC_FIGURES "period", "period_start", "period_end", "capacity_nights", "booked_nights", \
+                    "held_nights", "free_nights", "occupancy_pct"
+
+static const struct csv_section occupancy_sections[] = {
+    {"group", "rows", {"group.id", "group.name", OCC_FIGURES, NULL, NULL, NULL, NULL, NULL}},
+    {"region", "totals", {NULL, NULL, OCC_FIGURES, NULL, NULL, NULL, NULL, NULL}},
+    {"region", "total", {NULL, NULL, OCC_FIGURES, NULL, NULL, NULL, NULL, NULL}},
+    {"stale", "stale", {NULL, NULL, OCC_FIGURES, "pools", NULL, NULL, NULL, NULL}},
+    {"stale_pool", "stale.list",
+     {"pool_id", "pool_name", "period", NULL, NULL, "capacity_nights", "booked_nights",
+      "held_nights", "free_nights", "occupancy_pct", NULL, "provider_id", "provider_name",
+      "as_of", "days_stale"}},
+};
+
+static const char *const demand_headers[] = {
+    "section", "group_id", "group_name", "requests", "placed", "declined", "declined_by_reason",
+    "cancelled", "no_shows", "expired_holds", "waitlisted_now", "waiting_days_median",
+    "waiting_days_max", "days_to_confirmed_median", "days_to_confirmed_p90", "searches",
+    "searches_without_result", "diversions", "diversion_nights", NULL};
+
+#define DEMAND_FIGURES "requests", "placed", "declined", "declined_by_reason", "cancelled", \
+                       "no_shows", "expired_holds", "waitlisted_now", "waiting_days_median",  \
+                       "waiting_days_max", "days_to_confirmed_median",                       \
+                       "days_to_confirmed_p90", "searches", "searches_without_result",       \
+                       "diversions", "diversion_nights"
+
+static const struct csv_section demand_sections[] = {
+    {"group", "rows", {"group.id", "group.name", DEMAND_FIGURES}},
+    {"region", "total", {NULL, NULL, DEMAND_FIGURES}},
+};
+
+static const struct csv_layout occupancy_layout = {occupancy_headers, occupancy_sections,
+                                                   sizeof occupancy_sections / sizeof occupancy_sections[0]};
+static const struct csv_layout demand_layout = {demand_headers, demand_sections,
+                                                sizeof demand_sections / sizeof demand_sections[0]};
+
+static const cJSON *json_path(const cJSON *o, const char *path)
+{
+    char part[64];
+    while (o && *path) {
+        const char *dot = strchr(path, '.');
+        size_t n = dot ? (size_t)(dot - path) : strlen(path);
+        if (n >= sizeof part)
+            return NULL;
+        memcpy(part, path, n);
+        part[n] = '\0';
+        o = cJSON_GetObjectItemCaseSensitive(o, part);
+        path += n + (dot ? 1 : 0);
+    }
+    return o;
+}
+
+/* [{"reason": "...", "count": n}] as "reason: n; reason: n", readable in one cell. */
+static void csv_reasons(struct csv *out, const cJSON *list)
+{
+    size_t size = 1;
+    const cJSON *r;
+    cJSON_ArrayForEach(r, list)
+    {
+        const cJSON *reason = cJSON_GetObjectItemCaseSensitive(r, "reason");
+        size += (cJSON_IsString(reason) ? strlen(reason->valuestring) : 0) + 32;
+    }
+    char *text = calloc(1, size);
+    if (!text) {
+        csv_text(out, NULL);
+        return;
+    }
+    size_t len = 0;
+    cJSON_ArrayForEach(r, list)
+    {
+        const cJSON *reason = cJSON_GetObjectItemCaseSensitive(r, "reason");
+        const cJSON *count = cJSON_GetObjectItemCaseSensitive(r, "count");
+        len += (size_t)snprintf(text + len, size - len, "%s%s: %d", len ? "; " : "",
+                                cJSON_IsString(reason) ? reason->valuestring : "",
+                                cJSON_IsNumber(count) ? count->valueint : 0);
+    }
+    csv_text(out, text);
+    free(text);
+}
+
+static void csv_cell(struct csv *out, const cJSON *v)
+{
+    if (cJSON_IsNumber(v))
+        csv_number(out, v->valuedouble);
+    else if (cJSON_IsString(v))
+        csv_text(out, v->valuestring);
+    else if (cJSON_IsBool(v))
+        csv_text(out, cJSON_IsTrue(v) ? "true" : "false");
+    else if (cJSON_IsArray(v))
+        csv_reasons(out, v);
+    else
+        csv_text(out, NULL);
+}
+
+static void csv_record(struct csv *out, const struct csv_layout *l, const struct csv_section *s,
+                       const cJSON *row)
+{
+    csv_text(out, s->name);
+    for (size_t col = 1; l->headers[col]; col++) {
+        const char *path = s->paths[col - 1];
+        csv_cell(out, path ? json_path(row, path) : NULL);
+    }
+    csv_end_record(out);
+}
+
+/* Returns malloc'ed CSV text, or NULL when out of memory. */
+static char *report_csv(const cJSON *report, const struct csv_layout *l, size_t *len)
+{
+    struct csv out;
+    csv_init(&out);
+    csv_bom(&out);
+    for (size_t col = 0; l->headers[col]; col++)
+        csv_text(&out, l->headers[col]);
+    csv_end_record(&out);
+    for (size_t i = 0; i < l->nsections; i++) {
+        const struct csv_section *s = &l->sections[i];
+        const cJSON *src = json_path(report, s->source);
+        if (cJSON_IsArray(src)) {
+            const cJSON *row;
+            cJSON_ArrayForEach(row, src)
+            csv_record(&out, l, s, row);
+        } else if (cJSON_IsObject(src)) {
+            csv_record(&out, l, s, src);
+        }
+    }
+    return csv_take(&out, len);
+}
+
+/* ---- the question ------------------------------------------------------------------------ */
+
+/* A report request after validation. */
+struct report_state {
+    const struct csv_layout *layout;
+    char filename[128];
+    bool csv;
+};
+
+/* True when the client asked for CSV: ?format=csv, or Accept naming text/csv without
+ * ?format=json. Answers 422 for another format and returns false through *ok. */
+static bool wants_csv(struct api_ctx *c, const char *format, struct jsonv *v)
+{
+    if (format) {
+        if (strcmp(format, "csv") == 0)
+            return true;
+        if (strcmp(format, "json") != 0)
+            jsonv_error(v, "format", "must be json or csv");
+        return false;
+    }
+    const char *accept = http_request_header(c->req, "Accept");
+    return accept && strcasestr(accept, "text/csv") != NULL;
+}
+
+static void parse_window(struct jsonv *v, const char *from, const char *to, date_day dflt_from,
+                         int dflt_days, int max_days, date_day *f, date_day *t)
+{
+    bool ok = true;
+    *f = dflt_from;
+    if (from && !date_parse(from, f)) {
+        jsonv_error(v, "from", "must be a date YYYY-MM-DD");
+        ok = false;
+    }
+    *t = *f + dflt_days;
+    if (to && !date_parse(to, t)) {
+        jsonv_error(v, "to", "must be a date YYYY-MM-DD");
+        ok = false;
+    }
+    if (!ok)
+        return;
+    if (*t <= *f) {
+        jsonv_error(v, "to", "must be after from (to is exclusive)");
+    } else if (*t - *f > max_days) {
+        char msg[96];
+        snprintf(msg, sizeof msg, "at most %d days after from", max_days);
+        jsonv_error(v, "to", msg);
+    }
+}
+
+static int name_index(const char *const *names, const char *s)
+{
+    for (int i = 0; names[i]; i++)
+        if (strcmp(names[i], s) == 0)
+            return i;
+    return -1;
+}
+
+static void report_answered(struct api_ctx *c, const struct db_result *r)
+{
+    if (r->status != DB_OK || PQntuples(r->res) != 1) {
+        api_reply_db_error(c, r);
+        return;
+    }
+    const struct report_state *st = c->state;
+    const char *json = db_value(r->res, 0, 0);
+    http_reply_header(c->req, "Cache-Control", "no-store");
+    http_reply_header(c->req, "Vary", "Accept");
+    if (!st->csv) {
+        api_reply_raw(c, 200, "application/json", json, strlen(json));
+        return;
+    }
+    cJSON *report = cJSON_Parse(json);
+    size_t len = 0;
+    char *text = report ? report_csv(report, st->layout, &len) : NULL;
+    cJSON_Delete(report);
+    if (!text) {
+        api_reply_problem(c, PROBLEM_INTERNAL, "could not write the CSV");
+        return;
+    }
+    char disposition[200];
+    snprintf(disposition, sizeof disposition, "attachment; filename=\"%s\"", st->filename);
+    http_reply_header(c->req, "Content-Disposition", disposition);
+    api_reply_raw(c, 200, "text/csv; charset=utf-8; header=present", text, len);
+    free(text);
+}
+
+/* Shared tail: the state, the argument for the database function, the query. */
+static void report_run(struct api_ctx *c, const char *stmt, cJSON *arg, bool csv,
+                       const struct csv_layout *layout, const char *filename)
+{
+    struct report_state *st = calloc(1, sizeof *st);
+    char *text = cJSON_PrintUnformatted(arg);
+    cJSON_Delete(arg);
+    if (!st || !text) {
+        free(st);
+        cJSON_free(text);
+        api_reply_problem(c, PROBLEM_INTERNAL, "out of memory");
+        return;
+    }
+    st->csv = csv;
+    st->layout = layout;
+    snprintf(st->filename, sizeof st->filename, "%s", filename);
+    c->state = st;
+    c->state_free = free;
+    const char *params[] = {text};
+    api_query(c, stmt, 1, params, report_answered);
+    cJSON_free(text);
+}
+
+static void reply_invalid(struct api_ctx *c, struct jsonv *v)
+{
+    api_reply_problem_full(c, PROBLEM_VALIDATION, "check the query parameters",
+                           jsonv_take_errors(v), NULL);
+}
+
+/* ---- GET /v1/reports/occupancy ----------------------------------------------------------- */
+
+static const char *const periods[] = {"night", "week", "month", NULL};
+static const char *const occupancy_groups[] = {"provider", "location", "municipality", "kind",
+                                               "care_profile", NULL};
+
+static void reports_occupancy(struct api_ctx *c)
+{
+    char from_b[16], to_b[16], period_b[16], group_b[24], format_b[8];
+    bool bad = false;
+    const char *from = api_query_arg(c, "from", from_b, sizeof from_b, &bad);
+    const char *to = api_query_arg(c, "to", to_b, sizeof to_b, &bad);
+    const char *period = api_query_arg(c, "period", period_b, sizeof period_b, &bad);
+    const char *group = api_query_arg(c, "group_by", group_b, sizeof group_b, &bad);
+    const char *format = api_query_arg(c, "format", format_b, sizeof format_b, &bad);
+    if (bad) {
+        api_reply_problem(c, PROBLEM_BAD_REQUEST, "the query string has a malformed or overlong value");
+        return;
+    }
+    struct jsonv v;
+    jsonv_init(&v);
+    period = period ? period : "week";
+    group = group ? group : "provider";
+    if (name_index(periods, period) < 0)
+        jsonv_error(&v, "period", "must be night, week or month");
+    if (name_index(occupancy_groups, group) < 0)
+        jsonv_error(&v, "group_by", "must be provider, location, municipality, kind or care_profile");
+    date_day f, t;
+    bool nightly = strcmp(period, "night") == 0;
+    parse_window(&v, from, to, date_today_local(), OCCUPANCY_DEFAULT_DAYS,
+                 nightly ? REPORT_MAX_NIGHT_DAYS : REPORT_MAX_DAYS, &f, &t);
+    bool csv = wants_csv(c, format, &v);
+    if (!jsonv_ok(&v)) {
+        reply_invalid(c, &v);
+        return;
+    }
+    char fs[DATE_TEXT_LEN], ts[DATE_TEXT_LEN], filename[128];
+    date_format(f, fs);
+    date_format(t, ts);
+    snprintf(filename, sizeof filename, "occupancy_%s_%s_%s_%s.csv", fs, ts, period, group);
+    cJSON *arg = cJSON_CreateObject();
+    cJSON_AddStringToObject(arg, "from", fs);
+    cJSON_AddStringToObject(arg, "to", ts);
+    cJSON_AddStringToObject(arg, "period", period);
+    cJSON_AddStringToObject(arg, "group_by", group);
+    cJSON_AddNumberToObject(arg, "stale_days", c->app->cfg->stale_days);
+    report_run(c, "report_occupancy", arg, csv, &occupancy_layout, filename);
+}
+
+/* ---- GET /v1/reports/demand ---------------------------------------------------------------- */
+
+static const char *const demand_groups[] = {"municipality", "care_profile", NULL};
+
+static void reports_demand(struct api_ctx *c)
+{
+    char from_b[16], to_b[16], group_b[24], format_b[8];
+    bool bad = false;
+    const char *from = api_query_arg(c, "from", from_b, sizeof from_b, &bad);
+    const char *to = api_query_arg(c, "to", to_b, sizeof to_b, &bad);
+    const char *group = api_query_arg(c, "group_by", group_b, sizeof group_b, &bad);
+    const char *format = api_query_arg(c, "format", format_b, sizeof format_b, &bad);
+    if (bad) {
+        api_reply_problem(c, PROBLEM_BAD_REQUEST, "the query string has a malformed or overlong value");
+        return;
+    }
+    struct jsonv v;
+    jsonv_init(&v);
+    group = group ? group : "municipality";
+    if (name_index(demand_groups, group) < 0)
+        jsonv_error(&v, "group_by", "must be municipality or care_profile");
+    /* By default the last 90 days up to and including today. */
+    date_day f, t;
+    date_day today = date_today_local();
+    parse_window(&v, from, to, today + 1 - DEMAND_DEFAULT_DAYS, DEMAND_DEFAULT_DAYS,
+                 REPORT_MAX_DAYS, &f, &t);
+    bool csv = wants_csv(c, format, &v);
+    if (!jsonv_ok(&v)) {
+        reply_invalid(c, &v);
+        return;
+    }
+    char fs[DATE_TEXT_LEN], ts[DATE_TEXT_LEN], filename[128];
+    date_format(f, fs);
+    date_format(t, ts);
+    snprintf(filename, sizeof filename, "demand_%s_%s_%s.csv", fs, ts, group);
+    cJSON *arg = cJSON_CreateObject();
+    cJSON_AddStringToObject(arg, "from", fs);
+    cJSON_AddStringToObject(arg, "to", ts);
+    cJSON_AddStringToObject(arg, "group_by", group);
+    report_run(c, "report_demand", arg, csv, &demand_layout, filename);
+}
+
+static const struct api_endpoint occupancy = {reports_occupancy, false};
+static const struct api_endpoint demand = {reports_demand, false};
+
+static const struct route report_routes[] = {
+    {HTTP_GET, "/v1/reports/occupancy", &occupancy, ROLE_COORDINATOR},
+    {HTTP_GET, "/v1/reports/demand", &demand, ROLE_COORDINATOR},
+};
+
+ROUTE_GROUP(reports_group, report_routes, reports_prepare);

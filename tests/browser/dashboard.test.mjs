@@ -1,0 +1,208 @@
+// dashboard.test.mjs: the coordinator's dashboard in a real browser (Debian's Chromium driven
+// by playwright-core) against a running logeerd with the Drenthe demo data. Proves: the page
+// loads under its Content-Security-Policy without errors, the coordinator can log in, the heat
+// map renders with filled cells, and a booking made through the API appears on the page
+// without a reload (live, through GET /v1/events). Saves a screenshot.
+//
+// Run by tests/integration/test_dashboard_browser.py, which starts the server; by hand:
+//   LOGEER_URL=http://127.0.0.1:8080 node tests/browser/dashboard.test.mjs
+// Environment: LOGEER_URL (required), LOGEER_SCREENSHOTS (comma-separated PNG paths to write),
+// CHROMIUM (default /usr/bin/chromium).
+import { chromium } from 'playwright-core';
+import { mkdtempSync, rmSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+
+const BASE = process.env.LOGEER_URL;
+const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+const SHOTS = (process.env.LOGEER_SCREENSHOTS || '').split(',').filter(Boolean);
+const COORDINATOR = { email: 'aanjager@demo.logeer.nl', password: 'logeerzorg-demo' };
+// Demo data: Logeerkamers at Logeerhuis De Es (Assen), a planned instant pool.
+const DE_ES_LOCATION = 'd1000000-0000-4000-a000-000000000001';
+const DE_ES_POOL = 'd2000000-0000-4000-a000-000000000001';
+const NIGHTS = 3;
+
+let failures = 0;
+let checks = 0;
+function check(name, ok, detail) {
+  checks++;
+  if (ok) {
+    console.log(`ok    ${name}`);
+  } else {
+    failures++;
+    console.log(`FAIL  ${name}${detail !== undefined ? ': ' + detail : ''}`);
+  }
+  return ok;
+}
+
+function amsterdamDay(offset) {
+  const today = new Intl.DateTimeFormat('en-CA', { timeZone: 'Europe/Amsterdam' }).format(new Date());
+  const d = new Date(today + 'T12:00:00Z');
+  d.setUTCDate(d.getUTCDate() + offset);
+  return d.toISOString().slice(0, 10);
+}
+
+async function api(method, path, body, token) {
+  const headers = { Accept: 'application/json' };
+  if (body) headers['Content-Type'] = 'application/json';
+  if (token) headers.Authorization = 'Bearer ' + token;
+  const resp = await fetch(BASE + path, { method, headers, body: body ? JSON.stringify(body) : undefined });
+  return { status: resp.status, json: await resp.json().catch(() => null) };
+}
+
+// A few ordinary bookings and searches first, so that the page (and the screenshot) shows a
+// region at work rather than an empty demo. Each must succeed: they are API calls like any.
+async function scenery() {
+  const tokens = {};
+  for (const email of ['huisarts@demo.logeer.nl', 'mantelzorger@demo.logeer.nl', 'mantelzorger2@demo.logeer.nl']) {
+    const s = await api('POST', '/v1/sessions', { email, password: COORDINATOR.password });
+    tokens[email] = s.json && s.json.token;
+  }
+  const guest = (profile) => ({ alias: 'demo', birth_year: 1940, care_profile: profile, needs: [] });
+  const plan = [
+    // [who, pool, first night offset, nights, funding, care profile]
+    ['huisarts@demo.logeer.nl', 'd2000000-0000-4000-a000-000000000002', 1, 6, 'zvw', 'dementia'],
+    ['huisarts@demo.logeer.nl', 'd2000000-0000-4000-a000-000000000006', 3, 9, 'zvw', 'somatic'],
+    ['huisarts@demo.logeer.nl', 'd2000000-0000-4000-a000-000000000006', 14, 7, 'zvw', 'somatic'],
+    ['huisarts@demo.logeer.nl', 'd2000000-0000-4000-a000-000000000015', 2, 7, 'zvw', 'psychiatric'],
+    ['mantelzorger2@demo.logeer.nl', 'd2000000-0000-4000-a000-000000000005', 10, 4, 'wmo', 'dementia'],
+    ['mantelzorger2@demo.logeer.nl', 'd2000000-0000-4000-a000-000000000005', 17, 4, 'wmo', 'dementia'],
+    ['mantelzorger2@demo.logeer.nl', 'd2000000-0000-4000-a000-000000000005', 31, 5, 'wmo', 'somatic'],
+    ['mantelzorger@demo.logeer.nl', 'd2000000-0000-4000-a000-000000000001', 15, 4, 'wmo', 'dementia'],
+    ['mantelzorger@demo.logeer.nl', 'd2000000-0000-4000-a000-000000000001', 22, 5, 'wmo', 'dementia'],
+    ['mantelzorger@demo.logeer.nl', 'd2000000-0000-4000-a000-000000000007', 29, 6, 'pgb', 'somatic']
+  ];
+  let made = 0;
+  for (const [who, pool, first, nights, funding, profile] of plan) {
+    const r = await api('POST', '/v1/stays', {
+      pool_id: pool, check_in: amsterdamDay(first), check_out: amsterdamDay(first + nights),
+      funding, guest: guest(profile)
+    }, tokens[who]);
+    let ok = r.status === 201;
+    if (ok && r.json.status === 'held') {
+      ok = (await api('POST', `/v1/stays/${r.json.id}/confirm`, null, tokens[who])).status === 200;
+    }
+    made += ok ? 1 : 0;
+    if (!ok) console.log(`      booking ${pool} +${first} by ${who}: ${r.status} ${JSON.stringify(r.json)}`);
+  }
+  check(`${plan.length} scenery bookings through the API succeed`, made === plan.length, `${made} made`);
+  // Two searches that find nothing: unmet demand for the report.
+  for (const q of ['care_profile=youth&municipality=GM0114', 'care_profile=psychiatric&municipality=GM0119']) {
+    await api('GET', `/v1/availability?check_in=${amsterdamDay(3)}&nights=3&${q}`, null,
+      tokens['mantelzorger2@demo.logeer.nl']);
+  }
+}
+
+async function bookedAt(page, locationId) {
+  return page.$$eval(`#heatmap g.cell[data-location-id="${locationId}"]`,
+    (cells) => cells.reduce((sum, c) => sum + Number(c.getAttribute('data-booked')), 0));
+}
+
+async function main() {
+  if (!BASE) {
+    console.log('FAIL  LOGEER_URL is set');
+    process.exit(1);
+  }
+  const profile = mkdtempSync(join(tmpdir(), 'logeer-chromium-'));
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    viewport: { width: 1366, height: 900 },
+    locale: 'nl-NL',
+    timezoneId: 'Europe/Amsterdam'
+  });
+  const problems = [];
+  try {
+    const page = context.pages()[0] || await context.newPage();
+    page.on('pageerror', (e) => problems.push('page error: ' + e.message));
+    page.on('console', (m) => { if (m.type() === 'error') problems.push('console: ' + m.text()); });
+
+    await scenery();
+    const resp = await page.goto(BASE + '/dashboard/', { waitUntil: 'load' });
+    check('GET /dashboard/ answers 200', resp.status() === 200, resp.status());
+    const csp = resp.headers()['content-security-policy'] || '';
+    check('the page comes with a strict Content-Security-Policy (no inline script)',
+      csp.includes("default-src 'none'") && csp.includes("script-src 'self'") && !csp.includes('unsafe-inline'), csp);
+    check('the login form has labelled fields', await page.$$eval('label[for=email], label[for=password]', (l) => l.length) === 2);
+
+    await page.fill('#email', COORDINATOR.email);
+    await page.fill('#password', COORDINATOR.password);
+    await page.press('#password', 'Enter');
+    await page.waitForSelector('body[data-loaded="true"]', { timeout: 15000 });
+    check('after logging in the dashboard is shown and the login form hidden',
+      await page.isVisible('#dashboard') && !(await page.isVisible('#login')));
+    const token = await page.evaluate(() => sessionStorage.getItem('logeer.token'));
+    check('the token is kept in sessionStorage', typeof token === 'string' && token.length > 20);
+
+    const cells = await page.$$eval('#heatmap g.cell', (cs) => cs.map((c) => ({
+      capacity: Number(c.getAttribute('data-capacity')), text: c.querySelector('text').textContent })));
+    const filled = cells.filter((c) => c.capacity > 0 && /%$/.test(c.text));
+    check('the heat map renders cells with percentages in them', filled.length >= 10,
+      `${filled.length} of ${cells.length} cells filled`);
+    const locations = await page.$$eval('#heat-table tbody tr', (rows) => rows.length);
+    check('the heat map has an accessible table fallback with a row per location', locations >= 5, locations);
+    const stale = await page.$$eval('#stale-table tbody tr', (rows) => rows.length);
+    check('the stale providers table lists the demo\'s two stale pools', stale === 2, stale);
+    const demandRows = await page.$$eval('#demand-table tbody tr', (rows) => rows.length);
+    check('the demand table has a row per municipality (12)', demandRows === 12, demandRows);
+
+    await page.waitForSelector('#live.on', { timeout: 10000 });
+    check('the live indicator says the event stream is connected', true);
+
+    const bookedBefore = await bookedAt(page, DE_ES_LOCATION);
+    const diversionsBefore = Number(await page.textContent('#kpi-diversions'));
+    const refreshesBefore = Number(await page.evaluate(() => document.body.dataset.refreshes));
+    await page.evaluate(() => { window.__sameDocument = 'yes'; });
+
+    // A booking through the API, made outside the page: a diversion (crisis stay in a planned
+    // pool) by the coordinator is confirmed at once, so its nights count as booked.
+    const session = await api('POST', '/v1/sessions', COORDINATOR);
+    const stay = await api('POST', '/v1/stays', {
+      pool_id: DE_ES_POOL, check_in: amsterdamDay(8), check_out: amsterdamDay(8 + NIGHTS), funding: 'zvw',
+      guest: { alias: 'dhr. T.', birth_year: 1942, care_profile: 'dementia', needs: [] },
+      diversion_reason: 'Browsertest: geen crisisbed vrij'
+    }, session.json && session.json.token);
+    check('the API confirms the booking (201 confirmed)', stay.status === 201 && stay.json && stay.json.status === 'confirmed',
+      JSON.stringify(stay));
+    const stayId = stay.json && stay.json.id;
+
+    const seen = await page.waitForSelector(`#events li[data-stay-id="${stayId}"]`, { timeout: 5000 })
+      .then(() => true, () => false);
+    check('the booking appears in the live list without a reload', seen);
+    const grew = await page.waitForFunction(([loc, want]) => {
+      const cells = document.querySelectorAll(`#heatmap g.cell[data-location-id="${loc}"]`);
+      let sum = 0;
+      cells.forEach((c) => { sum += Number(c.getAttribute('data-booked')); });
+      return sum === want;
+    }, [DE_ES_LOCATION, bookedBefore + NIGHTS], { timeout: 10000 }).then(() => true, () => false);
+    const bookedAfter = await bookedAt(page, DE_ES_LOCATION);
+    check(`the heat map row of De Es shows ${NIGHTS} more booked nights`, grew,
+      `before ${bookedBefore}, after ${bookedAfter}`);
+    const diversionsAfter = Number(await page.textContent('#kpi-diversions'));
+    check('the diversion counter went up by one', diversionsAfter === diversionsBefore + 1,
+      `${diversionsBefore} -> ${diversionsAfter}`);
+    check('the page was not reloaded (same document, reports refreshed in place)',
+      await page.evaluate(() => window.__sameDocument) === 'yes' &&
+      Number(await page.evaluate(() => document.body.dataset.refreshes)) > refreshesBefore);
+
+    for (const shot of SHOTS) {
+      mkdirSync(dirname(shot), { recursive: true });
+      await page.screenshot({ path: shot, fullPage: true });
+      console.log(`      screenshot saved to ${shot}`);
+    }
+    check('no script errors or CSP violations on the page', problems.length === 0, problems.join(' | '));
+  } finally {
+    await context.close();
+    rmSync(profile, { recursive: true, force: true });
+  }
+}
+
+main().then(() => {
+  console.log(`${checks - failures} passed, ${failures} failed`);
+  process.exit(failures ? 1 : 0);
+}, (e) => {
+  console.log(`FAIL  the browser test ran to the end: ${e && e.stack ? e.stack : e}`);
+  process.exit(1);
+});
