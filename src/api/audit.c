@@ -10,7 +10,6 @@
 #include "logeer/jsonv.h"
 
 #define AUDIT_MAX_LIMIT 500
-#define AUDIT_DEFAULT_LIMIT 100
 
 static int audit_prepare(struct app *app)
 {
@@ -87,10 +86,8 @@ static void audit_listed(struct api_ctx *c, const struct db_result *r)
         return;
     }
     int n = PQntuples(r->res);
-    size_t size = 64;
-    for (int i = 0; i < n; i++)
-        size += strlen(db_value(r->res, i, 0)) + 1;
-    char *out = malloc(size);
+    size_t len;
+    char *out = api_rows_json(r->res, 0, 2, "entries", &len);
     const char **stays = calloc((size_t)n + 1, sizeof *stays);
     if (!out || !stays) {
         free(out);
@@ -98,10 +95,8 @@ static void audit_listed(struct api_ctx *c, const struct db_result *r)
         api_reply_problem(c, PROBLEM_INTERNAL, "out of memory");
         return;
     }
-    size_t len = (size_t)snprintf(out, size, "{\"entries\":[");
     size_t nstays = 0;
     for (int i = 0; i < n; i++) {
-        len += (size_t)snprintf(out + len, size - len, "%s%s", i ? "," : "", db_value(r->res, i, 0));
         /* Each stay once, however many of its entries are on the page. */
         const char *stay = db_value(r->res, i, 1);
         bool seen = !*stay;
@@ -110,7 +105,6 @@ static void audit_listed(struct api_ctx *c, const struct db_result *r)
         if (!seen)
             stays[nstays++] = stay;
     }
-    len += (size_t)snprintf(out + len, size - len, "],\"total\":%s}", n ? db_value(r->res, 0, 2) : "0");
     access_log_stays(c, "access_log.read", stays, nstays);
     http_reply_header(c->req, "Cache-Control", "no-store");
     api_reply_raw(c, 200, "application/json", out, len);
@@ -120,20 +114,20 @@ static void audit_listed(struct api_ctx *c, const struct db_result *r)
 
 static void audit_list(struct api_ctx *c)
 {
-    char stay[64], user[64], from[64], to[64], limit[16], offset[16];
+    char stay[64], user[64], from[64], to[64], lims[API_PAGE_TEXT], offs[API_PAGE_TEXT];
     bool bad = false;
+    struct jsonv v;
+    jsonv_init(&v);
     const char *st = api_query_arg(c, "stay_id", stay, sizeof stay, &bad);
     const char *us = api_query_arg(c, "user_id", user, sizeof user, &bad);
     const char *fr = api_query_arg(c, "from", from, sizeof from, &bad);
     const char *un = api_query_arg(c, "to", to, sizeof to, &bad);
-    const char *li = api_query_arg(c, "limit", limit, sizeof limit, &bad);
-    const char *of = api_query_arg(c, "offset", offset, sizeof offset, &bad);
+    api_page(c, &v, &bad, AUDIT_MAX_LIMIT, lims, offs);
     if (bad) {
+        jsonv_free(&v);
         api_reply_problem(c, PROBLEM_BAD_REQUEST, "the query string has a malformed value");
         return;
     }
-    struct jsonv v;
-    jsonv_init(&v);
     if (st && !api_is_uuid(st))
         jsonv_error(&v, "stay_id", "must be a stay id");
     if (us && !api_is_uuid(us))
@@ -142,20 +136,11 @@ static void audit_list(struct api_ctx *c)
         jsonv_error(&v, "from", "must be a date YYYY-MM-DD or an RFC 3339 instant");
     if (un && !audit_time_ok(un))
         jsonv_error(&v, "to", "must be a date YYYY-MM-DD or an RFC 3339 instant");
-    long lim = AUDIT_DEFAULT_LIMIT, off = 0;
-    char *end;
-    if (li && ((lim = strtol(li, &end, 10)) < 1 || lim > AUDIT_MAX_LIMIT || *end))
-        jsonv_error(&v, "limit", "must be 1 to 500");
-    if (of && ((off = strtol(of, &end, 10)) < 0 || off > 10000000 || *end))
-        jsonv_error(&v, "offset", "must be 0 or more");
     if (!jsonv_ok(&v)) {
         api_reply_problem_full(c, PROBLEM_VALIDATION, "check the query parameters",
                                jsonv_take_errors(&v), NULL);
         return;
     }
-    char lims[16], offs[16];
-    snprintf(lims, sizeof lims, "%ld", lim);
-    snprintf(offs, sizeof offs, "%ld", off);
     char from_ts[64], to_ts[64];
     const char *params[] = {st, us, audit_instant(fr, from_ts, sizeof from_ts),
                             audit_instant(un, to_ts, sizeof to_ts), lims, offs};

@@ -170,26 +170,17 @@ static const struct res_call list_call = {"not found", NULL, NULL, false, NULL};
 void res_list(struct api_ctx *c, const char *stmt, struct jsonv *v, bool malformed,
               const char *const *filters, int nfilters)
 {
-    char lbuf[16], obuf[16];
-    const char *l = api_query_arg(c, "limit", lbuf, sizeof lbuf, &malformed);
-    const char *o = api_query_arg(c, "offset", obuf, sizeof obuf, &malformed);
+    char lims[API_PAGE_TEXT], offs[API_PAGE_TEXT];
+    api_page(c, v, &malformed, RES_LIMIT_MAX, lims, offs);
     if (malformed) {
         jsonv_free(v);
         api_reply_problem(c, PROBLEM_BAD_REQUEST, "the query string has a malformed or overlong value");
         return;
     }
-    long limit = RES_LIMIT_DEFAULT, offset = 0;
-    if (l && !res_parse_long(l, 1, RES_LIMIT_MAX, &limit))
-        jsonv_error(v, "limit", "must be a whole number from 1 to 200");
-    if (o && !res_parse_long(o, 0, RES_OFFSET_MAX, &offset))
-        jsonv_error(v, "offset", "must be a whole number from 0 to 1000000");
     if (!jsonv_ok(v)) {
         res_reply_invalid(c, v, "check the query parameters");
         return;
     }
-    char lims[24], offs[24];
-    snprintf(lims, sizeof lims, "%ld", limit);
-    snprintf(offs, sizeof offs, "%ld", offset);
     const char *params[3 + RES_MAX_FILTERS] = {lims, offs, res_scope(c)};
     if (nfilters > RES_MAX_FILTERS)
         nfilters = RES_MAX_FILTERS;

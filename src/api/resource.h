@@ -12,9 +12,7 @@
 #include "logeer/api.h"
 #include "logeer/jsonv.h"
 
-#define RES_LIMIT_DEFAULT 50
 #define RES_LIMIT_MAX 200
-#define RES_OFFSET_MAX 1000000
 #define RES_MAX_FILTERS 6
 
 /* ---- SQL building blocks ------------------------------------------------------------------

@@ -2,7 +2,6 @@
  * 6). The core decides what is allowed (kinds, roles, lifecycle); one database function per
  * write applies it atomically with the night counters, the history and the idempotency
  * record. Every read or change of a stay's personal data is access-logged. */
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +11,7 @@
 #include "handlers.h"
 #include "logeer/config.h"
 #include "logeer/core.h"
+#include "logeer/digest.h"
 #include "logeer/events.h"
 #include "logeer/jsonv.h"
 
@@ -94,15 +94,6 @@ static bool idempotency_key_ok(const char *key)
         if (key[i] < 0x21 || key[i] > 0x7e)
             return false;
     return true;
-}
-
-static void sha256_hex(const char *data, size_t len, char out[65])
-{
-    unsigned char d[32];
-    unsigned int dlen;
-    EVP_Digest(data, len, d, &dlen, EVP_sha256(), NULL);
-    for (int i = 0; i < 32; i++)
-        snprintf(out + 2 * i, 3, "%02x", d[i]);
 }
 
 static int current_year(void)
@@ -409,10 +400,10 @@ static void stays_create(struct api_ctx *c)
                                jsonv_take_errors(&v), NULL);
         return;
     }
-    char ci[DATE_TEXT_LEN], co[DATE_TEXT_LEN], hash[65];
+    char ci[DATE_TEXT_LEN], co[DATE_TEXT_LEN], hash[DIGEST_HEX_LEN];
     date_format(r.check_in, ci);
     date_format(r.check_out, co);
-    sha256_hex(c->req->body, c->req->body_len, hash);
+    digest_sha256_hex(c->req->body, c->req->body_len, hash);
     cJSON_AddStringToObject(p, "principal_id", c->who.user_id);
     cJSON_AddStringToObject(p, "principal_role", role_name(c->who.role));
     if (key)
@@ -470,11 +461,8 @@ static void listed(struct api_ctx *c, const struct db_result *r)
         return;
     }
     int n = PQntuples(r->res);
-    /* Assemble the list from the database's JSON texts without re-parsing each stay. */
-    size_t size = 64;
-    for (int i = 0; i < n; i++)
-        size += strlen(db_value(r->res, i, 0)) + 1;
-    char *out = malloc(size);
+    size_t len;
+    char *out = api_rows_json(r->res, 0, 2, "stays", &len);
     const char **ids = calloc((size_t)n + 1, sizeof *ids);
     if (!out || !ids) {
         free(out);
@@ -482,12 +470,8 @@ static void listed(struct api_ctx *c, const struct db_result *r)
         api_reply_problem(c, PROBLEM_INTERNAL, "out of memory");
         return;
     }
-    size_t len = (size_t)snprintf(out, size, "{\"stays\":[");
-    for (int i = 0; i < n; i++) {
-        len += (size_t)snprintf(out + len, size - len, "%s%s", i ? "," : "", db_value(r->res, i, 0));
+    for (int i = 0; i < n; i++)
         ids[i] = db_value(r->res, i, 1);
-    }
-    len += (size_t)snprintf(out + len, size - len, "],\"total\":%s}", n ? db_value(r->res, 0, 2) : "0");
     access_log_stays(c, "stay.list", ids, (size_t)n);
     api_reply_raw(c, 200, "application/json", out, len);
     free(out);
@@ -496,42 +480,33 @@ static void listed(struct api_ctx *c, const struct db_result *r)
 
 static void stays_list(struct api_ctx *c)
 {
-    char status[32], pool[64], limit[16], offset[16];
+    char status[32], pool[64], limit[API_PAGE_TEXT], offset[API_PAGE_TEXT];
     bool bad = false;
+    struct jsonv v;
+    jsonv_init(&v);
     const char *s = api_query_arg(c, "status", status, sizeof status, &bad);
     const char *p = api_query_arg(c, "pool_id", pool, sizeof pool, &bad);
-    const char *l = api_query_arg(c, "limit", limit, sizeof limit, &bad);
-    const char *o = api_query_arg(c, "offset", offset, sizeof offset, &bad);
+    api_page(c, &v, &bad, LIST_MAX_LIMIT, limit, offset);
     if (bad) {
+        jsonv_free(&v);
         api_reply_problem(c, PROBLEM_BAD_REQUEST, "the query string has a malformed value");
         return;
     }
-    struct jsonv v;
-    jsonv_init(&v);
     if (s && core_name_index(core_status_names, s) < 0)
         jsonv_error(&v, "status", "is not a stay status");
     if (p && !api_is_uuid(p))
         jsonv_error(&v, "pool_id", "must be a pool id");
-    long lim = 50, off = 0;
-    char *end;
-    if (l && ((lim = strtol(l, &end, 10)) < 1 || lim > LIST_MAX_LIMIT || *end))
-        jsonv_error(&v, "limit", "must be 1 to 200");
-    if (o && ((off = strtol(o, &end, 10)) < 0 || off > 1000000 || *end))
-        jsonv_error(&v, "offset", "must be 0 or more");
     if (!jsonv_ok(&v)) {
         api_reply_problem_full(c, PROBLEM_VALIDATION, "check the query parameters",
                                jsonv_take_errors(&v), NULL);
         return;
     }
-    char lims[16], offs[16];
-    snprintf(lims, sizeof lims, "%ld", lim);
-    snprintf(offs, sizeof offs, "%ld", off);
     const char *params[7];
     visibility_params(c, params);
     params[3] = s;
     params[4] = p;
-    params[5] = lims;
-    params[6] = offs;
+    params[5] = limit;
+    params[6] = offset;
     api_query(c, "stays_list", 7, params, listed);
 }
 

@@ -333,48 +333,40 @@ static void users_listed(struct api_ctx *c, const struct db_result *r)
         api_reply_db_error(c, r);
         return;
     }
-    int n = PQntuples(r->res);
-    cJSON *o = cJSON_CreateObject();
-    cJSON *list = cJSON_AddArrayToObject(o, "users");
-    for (int i = 0; i < n; i++)
-        cJSON_AddItemToArray(list, cJSON_Parse(db_value(r->res, i, 0)));
-    cJSON_AddNumberToObject(o, "total", n ? atof(db_value(r->res, 0, 1)) : 0);
-    api_reply_json(c, 200, o);
+    size_t len;
+    char *out = api_rows_json(r->res, 0, 1, "users", &len);
+    if (!out) {
+        api_reply_problem(c, PROBLEM_INTERNAL, "out of memory");
+        return;
+    }
+    api_reply_raw(c, 200, "application/json", out, len);
+    free(out);
 }
 
 static void users_list(struct api_ctx *c)
 {
-    char role[32], provider[64], email[260], limit[16], offset[16];
+    char role[32], provider[64], email[260], lims[API_PAGE_TEXT], offs[API_PAGE_TEXT];
     bool bad = false;
+    struct jsonv v;
+    jsonv_init(&v);
     const char *ro = api_query_arg(c, "role", role, sizeof role, &bad);
     const char *pr = api_query_arg(c, "provider_id", provider, sizeof provider, &bad);
     const char *em = api_query_arg(c, "email", email, sizeof email, &bad);
-    const char *li = api_query_arg(c, "limit", limit, sizeof limit, &bad);
-    const char *of = api_query_arg(c, "offset", offset, sizeof offset, &bad);
+    api_page(c, &v, &bad, USERS_LIST_MAX, lims, offs);
     if (bad) {
+        jsonv_free(&v);
         api_reply_problem(c, PROBLEM_BAD_REQUEST, "the query string has a malformed value");
         return;
     }
-    struct jsonv v;
-    jsonv_init(&v);
     if (ro && !role_from_name(ro))
         jsonv_error(&v, "role", "is not a role");
     if (pr && !api_is_uuid(pr))
         jsonv_error(&v, "provider_id", "must be a provider id");
-    long lim = 50, off = 0;
-    char *end;
-    if (li && ((lim = strtol(li, &end, 10)) < 1 || lim > USERS_LIST_MAX || *end))
-        jsonv_error(&v, "limit", "must be 1 to 200");
-    if (of && ((off = strtol(of, &end, 10)) < 0 || off > 1000000 || *end))
-        jsonv_error(&v, "offset", "must be 0 or more");
     if (!jsonv_ok(&v)) {
         api_reply_problem_full(c, PROBLEM_VALIDATION, "check the query parameters",
                                jsonv_take_errors(&v), NULL);
         return;
     }
-    char lims[16], offs[16];
-    snprintf(lims, sizeof lims, "%ld", lim);
-    snprintf(offs, sizeof offs, "%ld", off);
     const char *params[] = {ro, pr, em, lims, offs};
     api_query(c, "users_list", 5, params, users_listed);
 }

@@ -2,9 +2,9 @@
  * storage cheat sheet for Argon2id; tokens are 256-bit random values of which only the
  * SHA-256 is stored. */
 #include "logeer/auth.h"
+#include "logeer/digest.h"
 
 #include <argon2.h>
-#include <openssl/evp.h>
 #include <openssl/rand.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -105,13 +105,9 @@ int auth_token_new(char out[AUTH_TOKEN_LEN])
 
 void auth_token_hash(const char *token, char out[AUTH_TOKEN_HASH_LEN])
 {
-    unsigned char digest[32];
-    unsigned int dlen = 0;
-    EVP_Digest(token, strlen(token), digest, &dlen, EVP_sha256(), NULL);
     out[0] = '\\';
     out[1] = 'x';
-    for (int i = 0; i < 32; i++)
-        snprintf(out + 2 + 2 * i, 3, "%02x", digest[i]);
+    digest_sha256_hex(token, strlen(token), out + 2);
 }
 
 const char *auth_bearer_token(const char *authorization)

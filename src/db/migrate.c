@@ -5,13 +5,13 @@
 
 #include <dirent.h>
 #include <libpq-fe.h>
-#include <openssl/evp.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "logeer/config.h"
+#include "logeer/digest.h"
 
 /* Any fixed number works; it only has to be the same for every logeerd process. */
 #define MIGRATE_LOCK_KEY "7061626"
@@ -43,15 +43,6 @@ static char *read_file(const char *path, size_t *len)
     buf[n] = '\0';
     *len = n;
     return buf;
-}
-
-static void sha256_hex(const char *data, size_t len, char out[65])
-{
-    unsigned char d[32];
-    unsigned int dlen;
-    EVP_Digest(data, len, d, &dlen, EVP_sha256(), NULL);
-    for (int i = 0; i < 32; i++)
-        snprintf(out + 2 * i, 3, "%02x", d[i]);
 }
 
 /* "0003_stays.sql" -> 3; -1 for names that are not migrations. */
@@ -109,7 +100,7 @@ int migrations_load(const char *dir, struct migration **out)
             rc = -1;
             break;
         }
-        sha256_hex(m->sql, len, m->checksum);
+        digest_sha256_hex(m->sql, len, m->checksum);
     }
     closedir(d);
     if (rc == 0) {
