@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # test.sh: README's test command. Builds two trees, a normal one (build-test/) and one with
 # AddressSanitizer + UndefinedBehaviorSanitizer (build-asan/), and runs every unit and
-# integration test in each with ctest. Both suites always run; the exit status is non-zero when
-# either fails. The last line printed is a ctest-style summary over both suites, so nothing a
-# reader or CI looks for can scroll past it.
+# integration test in each with ctest. When clang and its libFuzzer runtime are installed, a
+# third tree (build-fuzz/) runs the libFuzzer harnesses of tests/fuzz for a short fixed budget.
+# Every suite always runs; the exit status is non-zero when any fails. The last line printed is
+# a ctest-style summary over all suites, so nothing a reader or CI looks for can scroll past it.
 set -uo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -57,8 +58,17 @@ run_suite() {
     return "$rc"
 }
 
+# True when clang can link a libFuzzer harness (clang plus its fuzzer runtime, e.g. Debian's
+# libclang-rt-14-dev); the fuzz suite is skipped, not failed, without them.
+fuzzer_available() {
+    command -v clang >/dev/null || return 1
+    printf 'int LLVMFuzzerTestOneInput(const unsigned char *d, unsigned long n);\n%s\n' \
+        'int LLVMFuzzerTestOneInput(const unsigned char *d, unsigned long n) { return 0; }' |
+        clang -x c -fsanitize=fuzzer,address,undefined -o "$LOG_DIR/fuzz-probe" - 2>/dev/null
+}
+
 main() {
-    local status=0
+    local status=0 suites="normal, then asan"
     "$ROOT/deploy/install-deps.sh" || exit 1
 
     run_suite normal "$ROOT/build-test" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLOGEER_SANITIZE=OFF \
@@ -69,6 +79,17 @@ main() {
     UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
         run_suite asan "$ROOT/build-asan" -DCMAKE_BUILD_TYPE=Debug -DLOGEER_SANITIZE=ON \
         || status=1
+
+    # The fuzz tree registers only the harnesses (the other trees ran the unit and integration
+    # tests); each fuzzes for LOGEER_FUZZ_SECONDS, 20 by default (tests/fuzz/README.md).
+    if fuzzer_available; then
+        suites="normal, asan, then fuzz"
+        run_suite fuzz "$ROOT/build-fuzz" -DCMAKE_C_COMPILER="$(command -v clang)" \
+            -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLOGEER_TESTS=OFF -DLOGEER_FUZZ=ON \
+            || status=1
+    else
+        say "== fuzz: skipped (clang or its libFuzzer runtime is not installed)"
+    fi
 
     [ "$FAILED" -eq 0 ] || status=1
     [ "$TOTAL" -gt 0 ] || { TOTAL=1; FAILED=1; status=1; }
@@ -84,7 +105,7 @@ main() {
         percent=$(( (passed * 100 + TOTAL / 2) / TOTAL ))
         if [ "$percent" -gt 99 ]; then percent=99; fi
     fi
-    say "both suites (normal, then asan) together:"
+    say "all suites ($suites) together:"
     echo "${percent}% tests passed, ${FAILED} tests failed out of ${TOTAL}"
     exit "$status"
 }

@@ -169,7 +169,7 @@ out:
     outbox_feed_free(app.outbox); /* after the server: closing streams unsubscribe */
     assets_free(app.web);
     core_index_free(app.index);
-    api_shutdown();
+    api_shutdown(&app);
     metrics_free(app.metrics);
     if (app.base)
         event_base_free(app.base);

@@ -151,6 +151,7 @@ static void erase_finished(struct api_ctx *c, const struct db_result *r)
         api_reply_problem(c, PROBLEM_NOT_FOUND, "the account no longer exists");
         return;
     }
+    api_session_forget_user(c->app, c->who.user_id);
     cJSON *o = cJSON_Parse(db_value(r->res, 0, 2));
     if (!o) {
         api_reply_problem(c, PROBLEM_INTERNAL, "unexpected erasure result");

@@ -61,4 +61,8 @@ int api_init(struct app *app)
     return 0;
 }
 
-void api_shutdown(void) { free_routes(); }
+void api_shutdown(struct app *app)
+{
+    free_routes();
+    api_session_cache_free(app);
+}

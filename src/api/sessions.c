@@ -40,7 +40,8 @@ static int sessions_prepare(struct app *app)
     return api_prepare(app, "session_lookup",
                        "WITH s AS (SELECT s.token_hash, u.id, u.role::text AS role, "
                        "coalesce(u.provider_id::text, '') AS provider_id, "
-                       "coalesce(u.municipality, '') AS municipality, u.email "
+                       "coalesce(u.municipality, '') AS municipality, u.email, "
+                       "extract(epoch FROM s.expires_at)::bigint AS expires_epoch "
                        "FROM sessions s JOIN users u ON u.id = s.user_id "
                        "WHERE s.token_hash = $1::bytea AND s.revoked_at IS NULL "
                        "AND s.expires_at > now() "
@@ -50,7 +51,7 @@ static int sessions_prepare(struct app *app)
                        "WHERE token_hash = (SELECT token_hash FROM s) "
                        "AND last_seen_at < now() - least(interval '60 seconds', "
                        "idle_timeout / 4)) "
-                       "SELECT id, role, provider_id, municipality, email FROM s");
+                       "SELECT id, role, provider_id, municipality, email, expires_epoch FROM s");
 }
 
 /* Failed logins allowed per email and per client address within the window; the next
@@ -220,6 +221,7 @@ static void sessions_delete_current(struct api_ctx *c)
     const char *token = auth_bearer_token(http_request_header(c->req, "Authorization"));
     char hash[AUTH_TOKEN_HASH_LEN];
     auth_token_hash(token, hash);
+    api_session_forget(c->app, hash);
     const char *params[] = {hash};
     api_query(c, "session_revoke", 1, params, logout_done);
 }

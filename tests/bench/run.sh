@@ -1,0 +1,396 @@
+#!/usr/bin/env bash
+# run.sh: the reservation core's benchmark, in one run: builds a Release logeerd, starts a private
+# PostgreSQL in a temp dir, loads a synthetic national data set (tests/bench/national.sql), then
+# measures availability search, booking through the API and booking under contention with wrk,
+# and checks afterwards that no night was overbooked and that every counter matches the stays.
+# It never touches a system PostgreSQL or the working tree beyond its build dir and out/, and
+# stops and removes everything it started on exit. A benchmark, not a test: it prints figures.
+#
+# Usage: tests/bench/run.sh          (as root or a normal user; needs wrk, curl, cmake, psql)
+# Knobs (environment): BENCH_BUILD_DIR (default build-bench/), BENCH_PORT (18480),
+# BENCH_SECONDS (15, search and booking runs), BENCH_CONTENTION_SECONDS (10),
+# BENCH_CONNECTIONS (64), BENCH_LOGINS (128 caregivers).
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+BENCH=$ROOT/tests/bench
+BUILD_DIR=${BENCH_BUILD_DIR:-$ROOT/build-bench}
+PORT=${BENCH_PORT:-18480}
+SECONDS_RUN=${BENCH_SECONDS:-15}
+SECONDS_CONTENTION=${BENCH_CONTENTION_SECONDS:-10}
+CONNS=${BENCH_CONNECTIONS:-64}
+LOGINS=${BENCH_LOGINS:-128}
+PASSWORD=bench-password-$$-$RANDOM
+BASE_URL=http://127.0.0.1:$PORT
+
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/logeer-bench.XXXXXX")
+PGDIR=$WORK/pg
+SERVE_PID=
+FLOOR=- SEARCH_CPU=- BOOK_CPU=- CONTEND_CPU=- SEARCH_SERVER=- BOOK_SERVER=- CONTEND_SERVER=- SEARCH_LOGGED=- DB_ERRORS=-
+OUT_DIR=$BENCH/out
+mkdir -p "$OUT_DIR"
+REPORT=$OUT_DIR/run-$(date -u +%Y%m%dT%H%M%SZ).txt
+
+# Everything printed also lands in out/ (gitignored), so a run can be quoted later.
+exec > >(tee "$REPORT") 2>&1
+TEE_PID=$!
+
+say() { printf '%s\n' "$*"; }
+step() { printf '\n== %s\n' "$*"; }
+now() { date +%s.%N; }
+since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
+
+cleanup() {
+    local rc=$?
+    set +e
+    if [ -n "$SERVE_PID" ] && kill -0 "$SERVE_PID" 2>/dev/null; then
+        kill -TERM "$SERVE_PID"
+        for _ in $(seq 50); do kill -0 "$SERVE_PID" 2>/dev/null || break; sleep 0.1; done
+        kill -KILL "$SERVE_PID" 2>/dev/null
+    fi
+    if [ -e "$PGDIR" ]; then
+        # pg.sh may have put the cluster under /tmp and linked it from PGDIR; remove both.
+        local real
+        real=$(readlink -f -- "$PGDIR")
+        "$ROOT/deploy/pg.sh" stop "$PGDIR" >/dev/null 2>&1
+        case $real in
+            "$WORK"/*|/tmp/logeer-pg-*) rm -rf -- "$real" ;;
+        esac
+    fi
+    rm -rf -- "$WORK"
+    [ "$rc" -eq 0 ] || say "run.sh: FAILED (exit $rc); report so far in $REPORT"
+    # Let tee write the last lines before the caller gets its prompt back.
+    exec 1>&- 2>&-
+    wait "$TEE_PID" 2>/dev/null
+    exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+need() { command -v "$1" >/dev/null || { say "run.sh: $1 is not installed"; exit 1; }; }
+for tool in wrk curl cmake psql awk; do need "$tool"; done
+
+psql_db() { psql -X -q -v ON_ERROR_STOP=1 -d "$DB_URL" "$@"; }
+# One value from the database.
+sql_value() { psql -X -qAt -v ON_ERROR_STOP=1 -d "$DB_URL" -c "$1"; }
+
+# A BENCH line's field, e.g. field "$line" rps; 0 when absent.
+field() { local v; v=$(printf '%s\n' "$1" | tr ' ' '\n' | sed -n "s/^$2=//p" | head -n1); echo "${v:-0}"; }
+
+machine() {
+    step "machine"
+    say "cpus:    $(nproc) ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'))"
+    say "memory:  $(awk '/MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)"
+    say "kernel:  $(uname -r)"
+    say "load:    $(cut -d' ' -f1-3 /proc/loadavg) (1/5/15 min, at start)"
+    say "tools:   $(wrk --version 2>&1 | head -n1 | cut -d' ' -f1-2), $(psql --version)"
+}
+
+build() {
+    step "build (Release) in $BUILD_DIR"
+    local t0; t0=$(now)
+    cmake -S "$ROOT" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release -DLOGEER_TESTS=OFF >/dev/null
+    cmake --build "$BUILD_DIR" -j"$(nproc)" >"$WORK/build.log" 2>&1 \
+        || { tail -n 40 "$WORK/build.log"; exit 1; }
+    LOGEERD=$BUILD_DIR/logeerd
+    say "built in $(since "$t0") s: $LOGEERD"
+}
+
+database() {
+    step "PostgreSQL, migrations, national data set"
+    "$ROOT/deploy/pg.sh" start "$PGDIR" >/dev/null 2>"$WORK/pg.err" || { cat "$WORK/pg.err"; exit 1; }
+    psql -X -q -d "$("$ROOT/deploy/pg.sh" url "$PGDIR" postgres)" -c 'CREATE DATABASE logeer_bench'
+    DB_URL=$("$ROOT/deploy/pg.sh" url "$PGDIR" logeer_bench)
+    export LOGEER_DATABASE_URL=$DB_URL LOGEER_MIGRATIONS_DIR=$ROOT/migrations
+    "$LOGEERD" migrate >"$WORK/migrate.log" 2>&1 || { cat "$WORK/migrate.log"; exit 1; }
+    say "schema version $(sql_value 'SELECT max(version) FROM schema_migrations' 2>/dev/null || echo '?')"
+    # The one real Argon2id hash; national.sql copies it to every other bench account.
+    printf '%s\n' "$PASSWORD" | "$LOGEERD" user add --email coordinator@bench.logeer.nl \
+        --role coordinator >/dev/null
+    local t0; t0=$(now)
+    psql_db -f "$BENCH/national.sql"
+    LOAD_S=$(since "$t0")
+    NIGHT_ROWS=$(sql_value 'SELECT count(*) FROM pool_nights')
+    say "loaded in ${LOAD_S} s: $(sql_value "SELECT format('%s municipalities, %s providers, %s locations, %s pools (%s planned, %s crisis; %s planned instant), %s caregivers',
+        (SELECT count(*) FROM municipalities), (SELECT count(*) FROM providers),
+        (SELECT count(*) FROM locations), (SELECT count(*) FROM pools),
+        (SELECT count(*) FROM pools WHERE kind = 'planned'), (SELECT count(*) FROM pools WHERE kind = 'crisis'),
+        (SELECT count(*) FROM pools WHERE kind = 'planned' AND booking_mode = 'instant'),
+        (SELECT count(*) FROM users WHERE role = 'caregiver'))"), $NIGHT_ROWS pool_nights rows"
+    say "database size $(sql_value "SELECT pg_size_pretty(pg_database_size(current_database()))")"
+}
+
+serve() {
+    step "logeerd serve on $BASE_URL (default settings otherwise)"
+    if curl -s -o /dev/null --max-time 2 "$BASE_URL/livez"; then
+        say "something already answers on $BASE_URL; set BENCH_PORT"; exit 1
+    fi
+    local t0; t0=$(now)
+    LOGEER_LISTEN=127.0.0.1:$PORT "$LOGEERD" serve >"$WORK/logeerd.out" 2>"$WORK/logeerd.err" &
+    SERVE_PID=$!
+    local deadline=$(( $(date +%s) + 240 ))
+    until curl -sf -o /dev/null "$BASE_URL/readyz"; do
+        if ! kill -0 "$SERVE_PID" 2>/dev/null; then
+            tail -n 20 "$WORK/logeerd.err"; say "logeerd exited before it was ready"; exit 1
+        fi
+        [ "$(date +%s)" -lt "$deadline" ] || { say "logeerd not ready after 240 s"; exit 1; }
+        sleep 0.05
+    done
+    READY_S=$(since "$t0")
+    RSS_READY=$(rss_mib)
+    say "ready (availability index loaded) after ${READY_S} s; VmRSS ${RSS_READY} MiB"
+}
+
+rss_mib() { awk '/^VmRSS/ { printf "%.1f", $2 / 1024 }' "/proc/$SERVE_PID/status"; }
+
+login_one() {
+    curl -s -X POST -H 'Content-Type: application/json' \
+        -d "{\"email\":\"$1\",\"password\":\"$PASSWORD\"}" "$BASE_URL/v1/sessions" \
+        | grep -o '"token":"[^"]*"' | cut -d'"' -f4
+}
+
+login_all() {
+    step "log in (POST /v1/sessions): $LOGINS caregivers, the referrer, the coordinator"
+    export -f login_one
+    export PASSWORD BASE_URL
+    local t0; t0=$(now)
+    {
+        seq -f 'caregiver caregiver-%04g@bench.logeer.nl' 1 "$LOGINS"
+        echo "referrer referrer@bench.logeer.nl"
+        echo "coordinator coordinator@bench.logeer.nl"
+    } | xargs -P 4 -L 1 bash -c 't=$(login_one "$1"); [ -n "$t" ] && echo "$0 $t"' \
+        >"$WORK/tokens"
+    LOGIN_S=$(since "$t0")
+    LOGIN_N=$(grep -c ' ' "$WORK/tokens")
+    say "$LOGIN_N sessions in ${LOGIN_S} s (Argon2id verification on the worker threads)"
+    [ "$LOGIN_N" -eq $((LOGINS + 2)) ] || { say "some logins failed"; exit 1; }
+}
+
+inputs() {
+    psql -X -qAtF' ' -d "$DB_URL" -c 'SELECT code, lat, lon FROM municipalities ORDER BY code' \
+        >"$WORK/munis"
+    psql -X -qAtF' ' -d "$DB_URL" -c "SELECT id, care_profiles[1], min_nights, lead_days FROM pools
+        WHERE kind = 'planned' AND booking_mode = 'instant' AND name NOT LIKE 'Contention %'
+        ORDER BY id" >"$WORK/pools"
+    psql -X -qAtF' ' -d "$DB_URL" -c "SELECT id, 'somatic', 1, 0 FROM pools
+        WHERE name LIKE 'Contention %' ORDER BY id" >"$WORK/contention_pools"
+    # Noon UTC of today's date in the service's zone: the Lua scripts add whole days to it.
+    TODAY_NOON=$(date -u -d "$(TZ=Europe/Amsterdam date +%F) 12:00" +%s)
+}
+
+# CPU accounting, in clock ticks: the machine's busy time, logeerd's, our PostgreSQL's (the
+# postmaster and its backends) and our children's (wrk). The machine may be shared; this says
+# how much of it the benchmark really had.
+CLK_TCK=$(getconf CLK_TCK)
+busy_ticks() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9 }' /proc/stat; }
+proc_ticks() { local p s=0; for p in "$@"; do [ -r "/proc/$p/stat" ] && s=$((s + $(awk '{ print $14 + $15 }' "/proc/$p/stat" 2>/dev/null || echo 0))); done; echo "$s"; }
+pg_pids() {
+    local pm
+    pm=$(head -n1 "$(readlink -f -- "$PGDIR")/data/postmaster.pid" 2>/dev/null) || return 0
+    echo "$pm" $(pgrep -P "$pm")
+}
+# A mark in variable $1: "busy logeerd postgres children epoch". The children's CPU (wrk's,
+# once it has been waited for) comes from `times`, which must run in this shell, not in a
+# command substitution: a forked subshell starts with no children of its own.
+cpu_mark() {
+    times >"$WORK/times"
+    local c
+    c=$(tail -n1 "$WORK/times" | awk -v hz="$CLK_TCK" '{
+        n = 0
+        for (i = 1; i <= 2; i++) { split($i, a, /[ms]/); n += (a[1] * 60 + a[2]) * hz }
+        printf "%d", n }')
+    printf -v "$1" '%s' "$(busy_ticks) $(proc_ticks "$SERVE_PID") $(proc_ticks $(pg_pids)) $c $(date +%s.%N)"
+}
+# Prints the cores each party used between two marks.
+cpu_report() {
+    read -r b0 l0 p0 c0 t0 <<<"$1"
+    read -r b1 l1 p1 c1 t1 <<<"$2"
+    awk -v hz="$CLK_TCK" -v s="$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')" \
+        -v b=$((b1 - b0)) -v l=$((l1 - l0)) -v p=$((p1 - p0)) -v c=$((c1 - c0)) -v n="$(nproc)" 'BEGIN {
+        f = hz * s
+        o = b - l - p - c; if (o < 0) o = 0
+        printf "  cpu (cores of %d): logeerd %.2f, postgres %.2f, wrk %.2f, other processes %.2f\n",
+               n, l / f, p / f, c / f, o / f }'
+}
+
+# wrk with our settings; prints wrk's own output and keeps the BENCH line in $2.
+run_wrk() {
+    local seconds=$1 var=$2 script=$3
+    shift 3
+    local out m0 m1 log0
+    log0=$(wc -l <"$WORK/logeerd.out")
+    cpu_mark m0
+    out=$(wrk -t1 -c"$CONNS" -d"${seconds}s" --latency -s "$BENCH/$script" "$BASE_URL" -- "$@" 2>&1)
+    cpu_mark m1
+    printf '%s\n' "$out" | grep -v '^BENCH' | sed 's/^/  /'
+    printf -v "$var" '%s' "$(printf '%s\n' "$out" | grep '^BENCH' | tail -n1)"
+    say "  ${!var}"
+    [ -n "${!var}" ] || { say "wrk printed no result"; exit 1; }
+    # The server's own view from its access log (time from request parsed to reply), as a
+    # cross-check of wrk's client-side figures.
+    local server
+    server=$(tail -n +"$((log0 + 1))" "$WORK/logeerd.out" | grep -ao '"duration_ms":[0-9.e+-]*' \
+        | cut -d: -f2 | sort -g | awk '{ v[NR] = $1 } END {
+            if (NR == 0) { print "no access log lines"; exit }
+            printf "p50 %.2f ms, p90 %.2f ms, p99 %.2f ms, max %.0f ms over %d requests",
+                   v[int(NR * 0.50) + 1], v[int(NR * 0.90) + 1], v[int(NR * 0.99) + 1], v[NR], NR }')
+    say "  server-side: $server"
+    # Little's law: with one request in flight per connection, throughput x mean latency can
+    # never exceed the connections. When wrk's figures break it, its latency histogram is not
+    # to be trusted for that run (seen with multi-second stalls); the server-side line is.
+    say "  consistency: rps x mean latency = $(awk -v r="$(field "${!var}" rps)" -v m="$(field "${!var}" mean_ms)" -v c="$CONNS" 'BEGIN {
+        l = r * m / 1000
+        printf "%.0f in flight for %d connections%s", l, c, (l > c * 1.1) ? " -- INCONSISTENT: distrust wrk latency here" : " (consistent)" }')"
+    printf -v "${var}_SERVER" '%s' "$server"
+    local cpu
+    cpu=$(cpu_report "$m0" "$m1")
+    say "$cpu"
+    printf -v "${var}_CPU" '%s' "$(printf '%s' "$cpu" | sed 's/^ *cpu (cores of [0-9]*): //')"
+}
+
+floor() {
+    step "HTTP floor: GET /livez (no auth, no database): wrk -t1 -c$CONNS -d5s (plain.lua)"
+    run_wrk 5 FLOOR plain.lua /livez
+}
+
+search() {
+    step "availability search: wrk -t1 -c$CONNS -d${SECONDS_RUN}s (search.lua)"
+    run_wrk "$SECONDS_RUN" SEARCH search.lua "$WORK/tokens" "$WORK/munis" "$TODAY_NOON"
+}
+
+# One booking by hand first: the stays API must answer 201 before wrk hammers it.
+stays_ready() {
+    local tok pool body code
+    tok=$(awk '$1 == "caregiver" { print $2; exit }' "$WORK/tokens")
+    read -r pool _ <<<"$(sed -n '1p' "$WORK/pools")"
+    local profile
+    profile=$(awk 'NR == 1 { print $2 }' "$WORK/pools")
+    body="{\"pool_id\":\"$pool\",\"check_in\":\"$(TZ=Europe/Amsterdam date -d '+60 days' +%F)\",\"check_out\":\"$(TZ=Europe/Amsterdam date -d '+62 days' +%F)\",\"funding\":\"pgb\",\"guest\":{\"alias\":\"probe\",\"birth_year\":1950,\"care_profile\":\"$profile\",\"needs\":[]}}"
+    code=$(curl -s -o "$WORK/probe.json" -w '%{http_code}' -X POST -H "Authorization: Bearer $tok" \
+        -H 'Content-Type: application/json' -H "Idempotency-Key: probe-$$" -d "$body" \
+        "$BASE_URL/v1/stays")
+    if [ "$code" != 201 ]; then
+        say "POST /v1/stays answered $code, not 201: $(head -c 400 "$WORK/probe.json")"
+        return 1
+    fi
+    # Give the probe's bed back so it does not count against that caregiver.
+    local id
+    id=$(grep -o '"id": *"[^"]*"' "$WORK/probe.json" | head -n1 | cut -d'"' -f4)
+    curl -s -o /dev/null -X POST -H "Authorization: Bearer $tok" -H 'Content-Type: application/json' \
+        -d '{"reason":"probe"}' "$BASE_URL/v1/stays/$id/cancel"
+}
+
+booking() {
+    step "booking: hold (POST /v1/stays) then confirm, planned instant pools: wrk -t1 -c$CONNS -d${SECONDS_RUN}s (book.lua)"
+    run_wrk "$SECONDS_RUN" BOOK book.lua "$WORK/tokens" "$WORK/pools" "$TODAY_NOON" \
+        "bench-$$-book" confirm "" booking
+}
+
+contention() {
+    step "contention: $CONNS connections on 4 pools x 2 beds, nights +30..+32, hold then cancel (${SECONDS_CONTENTION}s)"
+    run_wrk "$SECONDS_CONTENTION" CONTEND book.lua "$WORK/tokens" "$WORK/contention_pools" \
+        "$TODAY_NOON" "bench-$$-contend" cancel 30:32:2 contention
+}
+
+checks() {
+    step "overbooking and counter checks"
+    # wrk has stopped, but the last transactions may still be committing.
+    sleep 1
+    OVERBOOKED=$(sql_value 'SELECT count(*) FROM pool_nights WHERE held + booked > capacity')
+    say "nights with held + booked > capacity: $OVERBOOKED"
+    # Recount held and booked per night from the stays themselves (the rule of migration
+    # 0005: held and requested hold a bed, confirmed, checked_in and completed book one) and
+    # compare with the counters, in both directions.
+    MISMATCHED=$(sql_value "
+        WITH used AS (
+            SELECT s.pool_id, d::date AS night,
+                   count(*) FILTER (WHERE s.status IN ('held', 'requested')) AS held,
+                   count(*) FILTER (WHERE s.status IN ('confirmed', 'checked_in', 'completed')) AS booked
+              FROM stays s, generate_series(s.check_in, s.check_out - 1, interval '1 day') AS d
+             WHERE s.pool_id IS NOT NULL
+               AND s.status IN ('held', 'requested', 'confirmed', 'checked_in', 'completed')
+             GROUP BY 1, 2),
+        counted AS (SELECT pool_id, night, held, booked FROM pool_nights WHERE held > 0 OR booked > 0)
+        SELECT count(*) FROM counted c FULL JOIN used u USING (pool_id, night)
+         WHERE coalesce(c.held, 0) <> coalesce(u.held, 0) OR coalesce(c.booked, 0) <> coalesce(u.booked, 0)")
+    say "nights whose counters differ from a recount of the stays: $MISMATCHED"
+    say "counters: $(sql_value "SELECT format('held %s, booked %s bed-nights over %s nights',
+        sum(held), sum(booked), count(*)) FROM pool_nights WHERE held > 0 OR booked > 0")"
+    say "stays by status: $(sql_value "SELECT string_agg(status || ' ' || n, ', ' ORDER BY status)
+        FROM (SELECT status::text, count(*) AS n FROM stays GROUP BY 1) x")"
+    say "contention pools, fullest night: $(sql_value "SELECT format('held + booked %s of capacity %s',
+        max(held + booked), max(capacity)) FROM pool_nights n JOIN pools p ON p.id = n.pool_id
+        WHERE p.name LIKE 'Contention %'")"
+    # Every search is logged for the unmet-demand report, fire and forget through the same
+    # database queue as everything else: count how many of the answered searches made it.
+    SEARCH_LOGGED=$(sql_value 'SELECT count(*) FROM searches')
+    DB_ERRORS=$(curl -s "$BASE_URL/metrics" | awk '/^logeer_db_errors_total/ { print $2 }')
+    say "search log: $SEARCH_LOGGED rows for $(count_of "$SEARCH" 200) searches answered; logeer_db_errors_total ${DB_ERRORS:-?}"
+    RSS_END=$(rss_mib)
+    say "logeerd VmRSS after the runs: $RSS_END MiB; load $(cut -d' ' -f1-3 /proc/loadavg)"
+    if grep -q '"level":"error"' "$WORK/logeerd.err"; then
+        say "logeerd logged errors (first 5):"
+        grep '"level":"error"' "$WORK/logeerd.err" | head -n 5 | sed 's/^/  /'
+    fi
+}
+
+# Counts of one status from a BENCH line, summed over problem types: count "$line" 409.
+count_of() { printf '%s\n' "$1" | tr ' ' '\n' | sed -n "s/^count\[$2[^]]*\]=//p" | awk '{ s += $1 } END { print s + 0 }'; }
+per_s() { awk -v n="$1" -v s="$(field "$2" seconds)" 'BEGIN { printf "%.0f", (s > 0) ? n / s : 0 }'; }
+
+summary() {
+    step "summary"
+    local b201 b200 c201 c200
+    b201=$(count_of "$BOOK" 201); b200=$(count_of "$BOOK" 200)
+    c201=$(count_of "$CONTEND" 201); c200=$(count_of "$CONTEND" 200)
+    {
+        printf '%-34s %s\n' "what" "figure"
+        printf '%-34s %s\n' "data set load (national.sql)" "${LOAD_S} s, ${NIGHT_ROWS} pool_nights rows"
+        printf '%-34s %s\n' "index load to /readyz" "${READY_S} s, VmRSS ${RSS_READY} MiB (after runs ${RSS_END} MiB)"
+        printf '%-34s %s\n' "logins" "${LOGIN_N} in ${LOGIN_S} s"
+        printf '%-34s %s\n' "HTTP floor (GET /livez)" "$(field "$FLOOR" rps) req/s, p50 $(field "$FLOOR" p50_ms) ms, p99 $(field "$FLOOR" p99_ms) ms"
+        printf '%-34s %s\n' "search" "$(field "$SEARCH" rps) req/s, p50 $(field "$SEARCH" p50_ms) ms, p99 $(field "$SEARCH" p99_ms) ms, non-200 $(( $(field "$SEARCH" requests) - $(count_of "$SEARCH" 200) )), no result $(count_of "$SEARCH" empty_results)"
+        printf '%-34s %s\n' "  server-side latency" "$SEARCH_SERVER"
+        printf '%-34s %s\n' "  cpu during search (cores)" "$SEARCH_CPU"
+        printf '%-34s %s\n' "  search log rows written" "$SEARCH_LOGGED of $(count_of "$SEARCH" 200) (db errors ${DB_ERRORS:-?})"
+        printf '%-34s %s\n' "booking (hold + confirm) requests" "$(field "$BOOK" rps) req/s, p50 $(field "$BOOK" p50_ms) ms, p99 $(field "$BOOK" p99_ms) ms"
+        printf '%-34s %s\n' "booking outcomes" "201 $b201 ($(per_s "$b201" "$BOOK")/s), confirm 200 $b200 ($(per_s "$b200" "$BOOK")/s), 409 $(count_of "$BOOK" 409), other $(( $(field "$BOOK" requests) - b201 - b200 - $(count_of "$BOOK" 409) ))"
+        printf '%-34s %s\n' "  server-side latency" "$BOOK_SERVER"
+        printf '%-34s %s\n' "  cpu during booking (cores)" "$BOOK_CPU"
+        printf '%-34s %s\n' "contention (hold + cancel)" "$(field "$CONTEND" rps) req/s, p50 $(field "$CONTEND" p50_ms) ms, p99 $(field "$CONTEND" p99_ms) ms"
+        printf '%-34s %s\n' "contention outcomes" "201 $c201, cancel 200 $c200, 409 no-beds $(count_of "$CONTEND" 409_no-beds), 409 other $(( $(count_of "$CONTEND" 409) - $(count_of "$CONTEND" 409_no-beds) )), 503 $(count_of "$CONTEND" 503)"
+        printf '%-34s %s\n' "  server-side latency" "$CONTEND_SERVER"
+        printf '%-34s %s\n' "  cpu during contention (cores)" "$CONTEND_CPU"
+        printf '%-34s %s\n' "overbooked nights" "$OVERBOOKED (must be 0)"
+        printf '%-34s %s\n' "counter/stays mismatches" "$MISMATCHED (must be 0)"
+    } | sed 's/^/  /'
+    say ""
+    say "report saved in $REPORT"
+    [ "$OVERBOOKED" = 0 ] && [ "$MISMATCHED" = 0 ] || { say "INTEGRITY CHECK FAILED"; exit 3; }
+}
+
+main() {
+    local t0; t0=$(now)
+    machine
+    build
+    database
+    serve
+    login_all
+    inputs
+    floor
+    search
+    step "stays API probe"
+    if stays_ready; then
+        say "POST /v1/stays answers 201"
+        booking
+        contention
+    else
+        say "skipping the booking runs"
+        BOOK="BENCH booking skipped"; CONTEND="BENCH contention skipped"
+    fi
+    checks
+    summary
+    say "whole run: $(since "$t0") s"
+}
+
+main "$@"
