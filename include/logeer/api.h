@@ -18,6 +18,7 @@ struct config;
 struct core_index;
 struct jsonv;
 struct session_cache;
+struct search_log;
 struct inventory_sync;
 struct outbox_feed;
 struct assets;
@@ -37,6 +38,7 @@ struct app {
     struct outbox_feed *outbox; /* the events outbox read for Server-Sent Events */
     struct assets *web;        /* dashboard files, loaded at start-up */
     struct session_cache *sessions; /* recently verified bearer tokens (dispatch.c) */
+    struct search_log *search_log;  /* searches waiting to be written (availability.c) */
     int schema_version;        /* highest migration this binary knows; readyz compares */
     bool shutting_down;
 };

@@ -1,6 +1,7 @@
 /* availability: GET /v1/availability, answered from the in-memory index without touching the
  * database (only the search log is written, after replying). Enforces who may see which
  * kind of bed: caregivers only ever see planned beds, referrers only crisis beds. */
+#include <event2/event.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,8 +22,77 @@ static int availability_prepare(struct app *app)
     return api_prepare(app, "search_log",
                        "INSERT INTO searches (user_id, role, check_in, nights, municipality, "
                        "care_profile, funding, kind, flex_days, radius_km, results, params) "
-                       "VALUES ($1::uuid, $2::user_role, $3::date, $4::int, $5, $6, $7, "
-                       "$8::pool_kind, $9::int, $10::int, $11::int, $12::jsonb)");
+                       "SELECT * FROM jsonb_to_recordset($1::jsonb) AS r (user_id uuid, "
+                       "role user_role, check_in date, nights int, municipality text, "
+                       "care_profile text, funding text, kind pool_kind, flex_days int, "
+                       "radius_km int, results int, params jsonb)");
+}
+
+/* ---- the search log, written in batches ---------------------------------------------
+ * One INSERT per search would put a database round trip behind every search, queued with
+ * the requests that need an answer. Rows are kept for at most SEARCH_LOG_FLUSH_MS (or until
+ * SEARCH_LOG_BATCH of them) and written by one statement. A crash or shutdown loses at most
+ * that second of search statistics, never a booking. */
+#define SEARCH_LOG_BATCH 500
+#define SEARCH_LOG_FLUSH_MS 1000
+
+struct search_log {
+    struct db_pool *db;
+    struct event *timer;
+    cJSON *rows;               /* array of row objects, NULL when empty */
+    int nrows;
+};
+
+static void search_log_flush(evutil_socket_t fd, short what, void *arg)
+{
+    struct search_log *log = arg;
+    if (!log->rows)
+        return;
+    char *text = cJSON_PrintUnformatted(log->rows);
+    cJSON_Delete(log->rows);
+    log->rows = NULL;
+    log->nrows = 0;
+    if (text) {
+        const char *params[] = {text};
+        /* Fire and forget: the searches have been answered; a lost row is not worth a 5xx. */
+        db_query(log->db, "search_log", 1, params, NULL, NULL);
+        cJSON_free(text);
+    }
+}
+
+static void search_log_add(struct app *app, cJSON *row)
+{
+    struct search_log *log = app->search_log;
+    if (!log) {
+        log = app->search_log = calloc(1, sizeof *log);
+        if (!log) {
+            cJSON_Delete(row);
+            return;
+        }
+        log->db = app->db;
+        log->timer = evtimer_new(app->base, search_log_flush, log);
+    }
+    if (!log->rows)
+        log->rows = cJSON_CreateArray();
+    cJSON_AddItemToArray(log->rows, row);
+    if (++log->nrows >= SEARCH_LOG_BATCH) {
+        search_log_flush(-1, 0, log);
+    } else if (log->timer && !evtimer_pending(log->timer, NULL)) {
+        struct timeval tv = {SEARCH_LOG_FLUSH_MS / 1000, (SEARCH_LOG_FLUSH_MS % 1000) * 1000};
+        evtimer_add(log->timer, &tv);
+    }
+}
+
+void availability_log_free(struct app *app)
+{
+    struct search_log *log = app->search_log;
+    if (!log)
+        return;
+    if (log->timer)
+        event_free(log->timer);
+    cJSON_Delete(log->rows);
+    free(log);
+    app->search_log = NULL;
 }
 
 /* Reads and validates the query string into q; collects field errors in v. Strings point
@@ -76,31 +146,38 @@ static int allowed_kinds(unsigned role, int asked)
     return asked < 0 ? may : may & (1 << asked);
 }
 
+static void add_text(cJSON *row, const char *name, const char *value)
+{
+    if (value && *value)
+        cJSON_AddStringToObject(row, name, value);
+    else
+        cJSON_AddNullToObject(row, name);
+}
+
 static void log_search(struct api_ctx *c, const struct search_args *a, size_t results)
 {
-    char count[16];
-    snprintf(count, sizeof count, "%zu", results);
-    cJSON *params = cJSON_CreateObject();
+    cJSON *row = cJSON_CreateObject();
+    add_text(row, "user_id", c->who.user_id);
+    add_text(row, "role", role_name(c->who.role));
+    add_text(row, "check_in", a->check_in);
+    cJSON_AddNumberToObject(row, "nights", atoi(a->nights));
+    add_text(row, "municipality", a->municipality);
+    add_text(row, "care_profile", a->care_profile);
+    add_text(row, "funding", a->funding);
+    add_text(row, "kind", a->kind);
+    cJSON_AddNumberToObject(row, "flex_days", a->flex[0] ? atoi(a->flex) : 0);
+    double r;
+    if (parse_double(a->radius, 0, 1000, &r))
+        cJSON_AddNumberToObject(row, "radius_km", (double)lround(r));
+    else
+        cJSON_AddNullToObject(row, "radius_km");
+    cJSON_AddNumberToObject(row, "results", (double)results);
+    cJSON *params = cJSON_AddObjectToObject(row, "params");
     if (a->needs[0])
         cJSON_AddStringToObject(params, "needs", a->needs);
     if (a->facilities[0])
         cJSON_AddStringToObject(params, "facilities", a->facilities);
-    char *ptext = cJSON_PrintUnformatted(params);
-    cJSON_Delete(params);
-    const char *values[] = {c->who.user_id, role_name(c->who.role), a->check_in, a->nights,
-                            a->municipality[0] ? a->municipality : NULL,
-                            a->care_profile[0] ? a->care_profile : NULL,
-                            a->funding[0] ? a->funding : NULL, a->kind[0] ? a->kind : NULL,
-                            a->flex[0] ? a->flex : "0", NULL, count, ptext ? ptext : "{}"};
-    char radius[16];
-    double r;
-    if (parse_double(a->radius, 0, 1000, &r)) {
-        snprintf(radius, sizeof radius, "%d", (int)lround(r));
-        values[9] = radius;
-    }
-    /* Fire and forget: the search has been answered; a lost log row is not worth a 5xx. */
-    db_query(c->app->db, "search_log", 12, values, NULL, NULL);
-    cJSON_free(ptext);
+    search_log_add(c->app, row);
 }
 
 static cJSON *hit_json(const struct core_hit *h, date_day asked, int nights)
