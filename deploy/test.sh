@@ -16,6 +16,7 @@ say() { echo "test.sh: $*"; }
 
 TOTAL=0
 FAILED=0
+FAILED_NAMES=()
 
 # Adds one suite's ctest summary ("N% tests passed, M tests failed out of K") to the totals.
 count_summary() {
@@ -55,6 +56,11 @@ run_suite() {
     fi
     say "$name: $summary"
     count_summary "$summary"
+    # Remember which tests failed, so the end of the log names them (CI shows only its tail).
+    local failed_line
+    while IFS= read -r failed_line; do
+        FAILED_NAMES+=("$name: ${failed_line#*- }")
+    done < <(grep -E '^[[:space:]]+[0-9]+ - .*\((Failed|Timeout|Not Run|SEGFAULT|Subprocess aborted)\)' "$log")
     return "$rc"
 }
 
@@ -104,6 +110,10 @@ main() {
         FAILED=1; TOTAL=$((TOTAL + 1)); passed=$((TOTAL - FAILED))
         percent=$(( (passed * 100 + TOTAL / 2) / TOTAL ))
         if [ "$percent" -gt 99 ]; then percent=99; fi
+    fi
+    if [ ${#FAILED_NAMES[@]} -gt 0 ]; then
+        say "failed tests:"
+        printf '  %s\n' "${FAILED_NAMES[@]}"
     fi
     say "all suites ($suites) together:"
     echo "${percent}% tests passed, ${FAILED} tests failed out of ${TOTAL}"
