@@ -3,13 +3,18 @@
 # PostgreSQL in a temp dir, loads a synthetic national data set (tests/bench/national.sql), then
 # measures availability search, booking through the API and booking under contention with wrk,
 # and checks afterwards that no night was overbooked and that every counter matches the stays.
+# Two ceilings in the same run put those figures in proportion: a bare libevent server that
+# answers every request with a captured search response (ceiling_http.c), and pgbench calling
+# the booking function directly (ceiling_book.sql).
 # It never touches a system PostgreSQL or the working tree beyond its build dir and out/, and
 # stops and removes everything it started on exit. A benchmark, not a test: it prints figures.
 #
-# Usage: tests/bench/run.sh          (as root or a normal user; needs wrk, curl, cmake, psql)
+# Usage: tests/bench/run.sh          (as root or a normal user; needs wrk, curl, cmake, psql,
+#                                    pgbench, cc and pkg-config with libevent)
 # Knobs (environment): BENCH_BUILD_DIR (default build-bench/), BENCH_PORT (18480),
 # BENCH_SECONDS (15, search and booking runs), BENCH_CONTENTION_SECONDS (10),
-# BENCH_CONNECTIONS (64), BENCH_LOGINS (128 caregivers).
+# BENCH_CONNECTIONS (64), BENCH_LOGINS (128 caregivers); the search ceiling listens on
+# BENCH_PORT + 1.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -26,7 +31,10 @@ BASE_URL=http://127.0.0.1:$PORT
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/logeer-bench.XXXXXX")
 PGDIR=$WORK/pg
 SERVE_PID=
+CEIL_PID=
+CEIL_PORT=$((PORT + 1))
 FLOOR=- SEARCH_CPU=- BOOK_CPU=- CONTEND_CPU=- SEARCH_SERVER=- BOOK_SERVER=- CONTEND_SERVER=- SEARCH_LOGGED=- DB_ERRORS=-
+CEIL_SEARCH="BENCH ceiling skipped" CEIL_SEARCH_CPU=- CEIL_BODY_BYTES=- CEIL_BOOK_TPS=- CEIL_BOOK_LINE=-
 OUT_DIR=$BENCH/out
 mkdir -p "$OUT_DIR"
 REPORT=$OUT_DIR/run-$(date -u +%Y%m%dT%H%M%SZ).txt
@@ -43,6 +51,9 @@ since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
 cleanup() {
     local rc=$?
     set +e
+    if [ -n "$CEIL_PID" ] && kill -0 "$CEIL_PID" 2>/dev/null; then
+        kill -TERM "$CEIL_PID"; wait "$CEIL_PID" 2>/dev/null
+    fi
     if [ -n "$SERVE_PID" ] && kill -0 "$SERVE_PID" 2>/dev/null; then
         kill -TERM "$SERVE_PID"
         for _ in $(seq 50); do kill -0 "$SERVE_PID" 2>/dev/null || break; sleep 0.1; done
@@ -68,7 +79,7 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 need() { command -v "$1" >/dev/null || { say "run.sh: $1 is not installed"; exit 1; }; }
-for tool in wrk curl cmake psql awk; do need "$tool"; done
+for tool in wrk curl cmake psql awk pgbench cc pkg-config; do need "$tool"; done
 
 psql_db() { psql -X -q -v ON_ERROR_STOP=1 -d "$DB_URL" "$@"; }
 # One value from the database.
@@ -93,7 +104,13 @@ build() {
     cmake --build "$BUILD_DIR" -j"$(nproc)" >"$WORK/build.log" 2>&1 \
         || { tail -n 40 "$WORK/build.log"; exit 1; }
     LOGEERD=$BUILD_DIR/logeerd
-    say "built in $(since "$t0") s: $LOGEERD"
+    # The search ceiling is no part of the product: built here, beside it, not through CMake.
+    CEILING_HTTP=$BUILD_DIR/ceiling_http
+    # shellcheck disable=SC2046
+    cc -std=c17 -O2 -Wall -Wextra -Werror -o "$CEILING_HTTP" "$BENCH/ceiling_http.c" \
+        $(pkg-config --cflags --libs libevent) >>"$WORK/build.log" 2>&1 \
+        || { tail -n 20 "$WORK/build.log"; exit 1; }
+    say "built in $(since "$t0") s: $LOGEERD, $CEILING_HTTP"
 }
 
 database() {
@@ -258,6 +275,110 @@ search() {
     run_wrk "$SECONDS_RUN" SEARCH search.lua "$WORK/tokens" "$WORK/munis" "$TODAY_NOON"
 }
 
+# A few real search answers, shaped like search.lua's three kinds of query; the one of median
+# size becomes the search ceiling's fixed body, so both servers send the same bytes per reply.
+capture_search_body() {
+    local tok m lat lon day q i size
+    tok=$(awk '$1 == "caregiver" { print $2; exit }' "$WORK/tokens")
+    mkdir -p "$WORK/samples"
+    for i in $(seq 1 15); do
+        read -r m lat lon <<<"$(awk -v n=$((i * 23 % $(wc -l <"$WORK/munis") + 1)) 'NR == n' "$WORK/munis")"
+        day=$(date -u -d "@$((TODAY_NOON + (i * 37 % 600) * 86400))" +%F)
+        case $((i % 3)) in
+            0) q="check_in=$day&nights=$((i % 14 + 1))&municipality=$m" ;;
+            1) q="check_in=$day&nights=$((i % 14 + 1))&lat=$lat&lon=$lon&radius_km=25&flex_days=1&care_profile=somatic" ;;
+            2) q="check_in=$day&nights=$((i % 14 + 1))&care_profile=dementia&funding=wlz&flex_days=3" ;;
+        esac
+        curl -s -o "$WORK/samples/$i.json" -H "Authorization: Bearer $tok" "$BASE_URL/v1/availability?$q"
+    done
+    CEIL_BODY=$(for f in "$WORK"/samples/*.json; do echo "$(stat -c %s "$f") $f"; done | sort -n \
+        | awk '{ v[NR] = $2 } END { print v[int((NR + 1) / 2)] }')
+    CEIL_BODY_BYTES=$(stat -c %s "$CEIL_BODY")
+    say "  captured 15 search responses ($(for f in "$WORK"/samples/*.json; do stat -c %s "$f"; done | sort -n | tr '\n' ' ')bytes); serving the median, $CEIL_BODY_BYTES bytes"
+}
+
+# The search ceiling: the same wrk settings against a server that does nothing but send the
+# captured answer. What logeerd reaches of it is what its own work (auth, parsing, the index
+# scan, JSON, the search log) costs on top of HTTP on this machine.
+search_ceiling() {
+    step "search ceiling: bare evhttp with a fixed search body on :$CEIL_PORT, wrk -t1 -c$CONNS -d${SECONDS_RUN}s (plain.lua)"
+    capture_search_body
+    if curl -s -o /dev/null --max-time 2 "http://127.0.0.1:$CEIL_PORT/"; then
+        say "something already answers on port $CEIL_PORT; set BENCH_PORT"; exit 1
+    fi
+    "$CEILING_HTTP" "$CEIL_PORT" "$CEIL_BODY" >"$WORK/ceiling.log" 2>&1 &
+    CEIL_PID=$!
+    until curl -sf -o /dev/null "http://127.0.0.1:$CEIL_PORT/"; do
+        kill -0 "$CEIL_PID" 2>/dev/null || { cat "$WORK/ceiling.log"; say "ceiling_http exited"; exit 1; }
+        sleep 0.05
+    done
+    local out t0 c0 c1
+    c0=$(proc_ticks "$CEIL_PID"); t0=$(now)
+    out=$(wrk -t1 -c"$CONNS" -d"${SECONDS_RUN}s" --latency -s "$BENCH/plain.lua" \
+        "http://127.0.0.1:$CEIL_PORT" -- /v1/availability 2>&1)
+    c1=$(proc_ticks "$CEIL_PID")
+    CEIL_SEARCH_CPU=$(awk -v t="$(since "$t0")" -v c=$((c1 - c0)) -v hz="$CLK_TCK" 'BEGIN { printf "%.2f", c / hz / t }')
+    kill -TERM "$CEIL_PID"; wait "$CEIL_PID" 2>/dev/null || true; CEIL_PID=
+    printf '%s\n' "$out" | grep -v '^BENCH' | sed 's/^/  /'
+    CEIL_SEARCH=$(printf '%s\n' "$out" | grep '^BENCH' | tail -n1)
+    say "  $CEIL_SEARCH"
+    [ -n "$CEIL_SEARCH" ] || { say "wrk printed no result"; exit 1; }
+    say "  ceiling server cpu: $CEIL_SEARCH_CPU cores (one event loop)"
+    say "  logeerd search / ceiling: $(ratio "$(field "$SEARCH" rps)" "$(field "$CEIL_SEARCH" rps)") (target >= 0.6)"
+}
+
+# The booking ceiling: pgbench calling logeer_book_stay with the argument the API builds, on
+# random planned instant pools and dates, no idempotency key and no open-stays limit. Its
+# holds stay in the database, so the overbooking and counter checks cover them too.
+book_ceiling() {
+    step "booking ceiling: pgbench -c16 -j2 -T15 (ceiling_book.sql), logeer_book_stay directly"
+    psql_db -c "
+        CREATE TABLE bench_ceiling_pools AS
+            SELECT row_number() OVER (ORDER BY id)::int AS n, id, care_profiles[1]::text AS profile,
+                   min_nights, lead_days
+              FROM pools WHERE kind = 'planned' AND booking_mode = 'instant' AND name NOT LIKE 'Contention %';
+        ALTER TABLE bench_ceiling_pools ADD PRIMARY KEY (n);
+        CREATE TABLE bench_ceiling_caregivers AS
+            SELECT row_number() OVER (ORDER BY id)::int AS n, id FROM users WHERE role = 'caregiver';
+        ALTER TABLE bench_ceiling_caregivers ADD PRIMARY KEY (n);
+        ANALYZE bench_ceiling_pools, bench_ceiling_caregivers;"
+    local npools ncare out m0 m1 pg0 pg1 b0 l0 c0 t0 b1 l1 c1 t1
+    npools=$(sql_value 'SELECT count(*) FROM bench_ceiling_pools')
+    ncare=$(sql_value 'SELECT count(*) FROM bench_ceiling_caregivers')
+    pg0=$(pg_ticks_all)
+    cpu_mark m0
+    out=$(pgbench -n -c16 -j2 -T15 -f "$BENCH/ceiling_book.sql" -D npools="$npools" \
+        -D ncaregivers="$ncare" "$DB_URL" 2>&1) || { printf '%s\n' "$out" | tail -n 20; exit 1; }
+    # pgbench's backends come and go within the run: wait until the postmaster has reaped
+    # them, so their CPU shows in its children's times instead of in "other processes".
+    sleep 0.3
+    cpu_mark m1
+    pg1=$(pg_ticks_all)
+    read -r b0 l0 _ c0 t0 <<<"$m0"; m0="$b0 $l0 $pg0 $c0 $t0"
+    read -r b1 l1 _ c1 t1 <<<"$m1"; m1="$b1 $l1 $pg1 $c1 $t1"
+    printf '%s\n' "$out" | grep -E '^(number of|latency|tps|initial)' | sed 's/^/  /'
+    CEIL_BOOK_TPS=$(printf '%s\n' "$out" | sed -n 's/^tps = \([0-9]*\.\?[0-9]\?\).* (without initial connection time)/\1/p')
+    [ -n "$CEIL_BOOK_TPS" ] || { printf '%s\n' "$out" | tail -n 20; say "pgbench printed no tps"; exit 1; }
+    local txns held
+    txns=$(printf '%s\n' "$out" | sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p')
+    held=$(sql_value "SELECT count(*) FROM stays WHERE guest_alias = 'pgbench'")
+    CEIL_BOOK_LINE="$CEIL_BOOK_TPS tps over 16 connections, $held holds from ${txns:-?} calls, latency avg $(printf '%s\n' "$out" | sed -n 's/^latency average = //p')"
+    say "  holds made: $held of ${txns:-?} calls (the rest found no bed)"
+    cpu_report "$m0" "$m1" | sed 's/logeerd/logeerd (idle)/; s/wrk/pgbench/'
+    say "  API booking requests/s / pgbench tps: $(ratio "$(field "$BOOK" rps)" "$CEIL_BOOK_TPS") (target >= 0.5)"
+    say "  API holds (201)/s / pgbench tps: $(ratio "$(per_s "$(count_of "$BOOK" 201)" "$BOOK")" "$CEIL_BOOK_TPS")"
+}
+
+# Our PostgreSQL's CPU including backends that have already exited (the postmaster's reaped
+# children), for runs whose connections do not outlive them.
+pg_ticks_all() {
+    local pm
+    pm=$(head -n1 "$(readlink -f -- "$PGDIR")/data/postmaster.pid" 2>/dev/null) || { echo 0; return; }
+    echo $(( $(proc_ticks "$pm" $(pgrep -P "$pm")) + $(awk '{ print $16 + $17 }' "/proc/$pm/stat" 2>/dev/null || echo 0) ))
+}
+
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b + 0 > 0) printf "%.2f", a / b; else print "-" }'; }
+
 # One booking by hand first: the stays API must answer 201 before wrk hammers it.
 stays_ready() {
     local tok pool body code
@@ -352,11 +473,15 @@ summary() {
         printf '%-34s %s\n' "search" "$(field "$SEARCH" rps) req/s, p50 $(field "$SEARCH" p50_ms) ms, p99 $(field "$SEARCH" p99_ms) ms, non-200 $(( $(field "$SEARCH" requests) - $(count_of "$SEARCH" 200) )), no result $(count_of "$SEARCH" empty_results)"
         printf '%-34s %s\n' "  server-side latency" "$SEARCH_SERVER"
         printf '%-34s %s\n' "  cpu during search (cores)" "$SEARCH_CPU"
+        printf '%-34s %s\n' "search ceiling (bare evhttp)" "$(field "$CEIL_SEARCH" rps) req/s, p50 $(field "$CEIL_SEARCH" p50_ms) ms, p99 $(field "$CEIL_SEARCH" p99_ms) ms, body ${CEIL_BODY_BYTES} bytes, cpu ${CEIL_SEARCH_CPU} cores"
+        printf '%-34s %s\n' "  search / ceiling" "$(ratio "$(field "$SEARCH" rps)" "$(field "$CEIL_SEARCH" rps)") (target >= 0.6)"
         printf '%-34s %s\n' "  search log rows written" "$SEARCH_LOGGED of $(count_of "$SEARCH" 200) (db errors ${DB_ERRORS:-?})"
         printf '%-34s %s\n' "booking (hold + confirm) requests" "$(field "$BOOK" rps) req/s, p50 $(field "$BOOK" p50_ms) ms, p99 $(field "$BOOK" p99_ms) ms"
         printf '%-34s %s\n' "booking outcomes" "201 $b201 ($(per_s "$b201" "$BOOK")/s), confirm 200 $b200 ($(per_s "$b200" "$BOOK")/s), 409 $(count_of "$BOOK" 409), other $(( $(field "$BOOK" requests) - b201 - b200 - $(count_of "$BOOK" 409) ))"
         printf '%-34s %s\n' "  server-side latency" "$BOOK_SERVER"
         printf '%-34s %s\n' "  cpu during booking (cores)" "$BOOK_CPU"
+        printf '%-34s %s\n' "booking ceiling (pgbench)" "$CEIL_BOOK_LINE"
+        printf '%-34s %s\n' "  booking req/s / pgbench tps" "$(ratio "$(field "$BOOK" rps)" "$CEIL_BOOK_TPS") (target >= 0.5); holds/s / tps $(ratio "$(per_s "$b201" "$BOOK")" "$CEIL_BOOK_TPS")"
         printf '%-34s %s\n' "contention (hold + cancel)" "$(field "$CONTEND" rps) req/s, p50 $(field "$CONTEND" p50_ms) ms, p99 $(field "$CONTEND" p99_ms) ms"
         printf '%-34s %s\n' "contention outcomes" "201 $c201, cancel 200 $c200, 409 no-beds $(count_of "$CONTEND" 409_no-beds), 409 other $(( $(count_of "$CONTEND" 409) - $(count_of "$CONTEND" 409_no-beds) )), 503 $(count_of "$CONTEND" 503)"
         printf '%-34s %s\n' "  server-side latency" "$CONTEND_SERVER"
@@ -379,11 +504,13 @@ main() {
     inputs
     floor
     search
+    search_ceiling
     step "stays API probe"
     if stays_ready; then
         say "POST /v1/stays answers 201"
         booking
         contention
+        book_ceiling
     else
         say "skipping the booking runs"
         BOOK="BENCH booking skipped"; CONTEND="BENCH contention skipped"
