@@ -157,12 +157,13 @@ out:
     /* Teardown runs callbacks that may still reach the next module down: finished hashing
      * jobs may queue queries, failed queries reply to requests. So free from the top of the
      * data path down: workers, then the pool, then the server. */
-    sweeper_free(sweeper);
     if (app.workers)
         workers_free(app.workers);
     if (app.db)
         db_pool_free(app.db);
-    retention_free(retention); /* after the pool: a purge in flight still calls back */
+    /* After the pool: a sweep or purge in flight still calls back while the pool closes. */
+    sweeper_free(sweeper);
+    retention_free(retention);
     inventory_sync_free(app.sync);
     if (app.http)
         http_server_free(app.http);

@@ -882,17 +882,20 @@ def db_nights(conninfo, pool_id):
     return {r[0]: (int(r[1]), int(r[2]), int(r[3])) for r in rows}
 
 
-def stays_implied_nights(conninfo, pool_id):
-    """{night: (held, booked)} as the stays table implies them: held and requested stays hold
-    a bed; confirmed, checked_in and completed stays have one booked."""
+def nights_with_implied(conninfo, pool_id):
+    """{night: (capacity, held, booked, implied_held, implied_booked)}, read in one statement so
+    that counters and stays come from one snapshot: the hold sweeper or a waitlist offer of a
+    running logeerd may commit between two separate reads. Held and requested stays hold a bed;
+    confirmed, checked_in and completed stays have one booked."""
     rows = psql(conninfo,
-                "SELECT n.night, "
+                "SELECT n.night, n.capacity, n.held, n.booked, "
                 "count(s.id) FILTER (WHERE s.status IN ('held', 'requested')), "
                 "count(s.id) FILTER (WHERE s.status IN ('confirmed', 'checked_in', 'completed')) "
                 "FROM pool_nights n LEFT JOIN stays s ON s.pool_id = n.pool_id "
                 "AND s.check_in <= n.night AND n.night < s.check_out "
-                f"WHERE n.pool_id = {_sql_text(pool_id)} GROUP BY n.night ORDER BY n.night")
-    return {r[0]: (int(r[1]), int(r[2])) for r in rows}
+                f"WHERE n.pool_id = {_sql_text(pool_id)} "
+                "GROUP BY n.night, n.capacity, n.held, n.booked ORDER BY n.night")
+    return {r[0]: tuple(int(v) for v in r[1:]) for r in rows}
 
 
 def overbooked_night_count(conninfo):
@@ -904,8 +907,9 @@ def check_counters_match_stays(label, conninfo, pool_id):
     exactly what its stays imply. Prints the per-night figures as evidence."""
     check_equal(f"{label}: SELECT count(*) FROM pool_nights WHERE held+booked > capacity is 0",
                 overbooked_night_count(conninfo), 0)
-    nights = db_nights(conninfo, pool_id)
-    implied = stays_implied_nights(conninfo, pool_id)
+    both = nights_with_implied(conninfo, pool_id)
+    nights = {n: v[:3] for n, v in both.items()}
+    implied = {n: v[3:] for n, v in both.items()}
     used = {n: v for n, v in nights.items() if v[1] or v[2] or implied.get(n, (0, 0)) != (0, 0)}
     for night, (cap, held, booked) in sorted(used.items()):
         info(f"{night}: capacity {cap} held {held} booked {booked}; stays imply "
