@@ -79,6 +79,7 @@ struct core_pool {
     char municipality[8];       /* the location's CBS code */
     char *pool_name, *location_name, *provider_name; /* owned by the index */
     double lat, lon;
+    char lat_text[24], lon_text[24]; /* the same as shown ("%.15g"); set by the index */
     enum pool_kind kind;
     enum booking_mode mode;
     uint32_t care_profiles;     /* bits over core_care_profile_names */
@@ -88,6 +89,7 @@ struct core_pool {
     char *exclusions;           /* comma-separated tokens; owned */
     int min_nights, max_nights, lead_days, horizon_days;
     time_t as_of;               /* when the provider last confirmed its counts */
+    char as_of_text[RFC3339_LEN]; /* the same as RFC 3339; set by the index */
     bool active;
 };
 
@@ -137,6 +139,7 @@ struct core_hit {
     int free;                   /* the fewest free beds over the nights */
     double distance_km;         /* -1 when no point was given */
     bool stale;
+    uint64_t id_key;            /* the pool id's first bytes: orders ties without strcmp */
 };
 
 /* Fills up to max hits, best first: asked date before flex dates (nearest first), fresh

@@ -1,5 +1,6 @@
 /* Proves the reservation core's rules (lifecycle, roles, counter deltas) and the availability
  * index's filters and ranking, without a socket or a database. */
+#include <math.h>
 #include <stdlib.h>
 
 #include "check.h"
@@ -195,6 +196,92 @@ static void test_index_grows_to_many_pools(void)
     CHECK(core_index_pool_count(ix) == 5000);
     CHECK(core_index_free_on(ix, "pool-4999", 5) == 4999 % 3);
     CHECK(core_index_free_on(ix, "pool-4999", 99) == 0);
+    /* The nights of the first pools survived every regrowth of the night rows. */
+    CHECK(core_index_free_on(ix, "pool-1", 5) == 1 && core_index_free_on(ix, "pool-2", 5) == 2);
+    CHECK(core_index_free_on(ix, "pool-100", 5) == 100 % 3);
+    CHECK(core_index_free_on(ix, "pool-1", 4) == 0);
+    core_index_free(ix);
+}
+
+/* A pool 'km' kilometres from (lat, lon) at bearing north (0) or east (1). */
+static struct core_pool pool_at(const char *id, double lat, double lon, double km, int east)
+{
+    double dlat = east ? 0 : km / 111.195;
+    double dlon = east ? km / (111.195 * cos(lat * M_PI / 180.0)) : 0;
+    return pool(id, KIND_PLANNED, "GM0106", lat + dlat, lon + dlon);
+}
+
+static void test_index_municipality_moves_radius_edges_and_ties(void)
+{
+    date_day today = date_from_ymd(2026, 12, 1);
+    struct core_index *ix = core_index_new(today, 100);
+    struct core_pool m = pool("mover", KIND_PLANNED, "GM0106", 52.99, 6.56);
+    struct core_pool stay = pool("stayer", KIND_PLANNED, "GM0106", 52.99, 6.56);
+    CHECK(core_index_put_pool(ix, &m) == 0 && core_index_put_pool(ix, &stay) == 0);
+    core_index_set_free(ix, "mover", today + 5, 1);
+    core_index_set_free(ix, "stayer", today + 5, 1);
+    struct core_search q = {.check_in = today + 5, .nights = 1, .today = today,
+                            .kinds = 1 << KIND_PLANNED, .funding = -1, .stale_days = 7,
+                            .now = 1000000, .limit = 10, .municipality = "GM0106"};
+    struct core_hit hits[10];
+    CHECK(core_search_run(ix, &q, hits, 10) == 2);
+    /* The location moved to Emmen: it leaves Assen's list and joins Emmen's. */
+    snprintf(m.municipality, sizeof m.municipality, "GM0114");
+    CHECK(core_index_put_pool(ix, &m) == 0);
+    size_t n = core_search_run(ix, &q, hits, 10);
+    CHECK(n == 1 && strcmp(hits[0].pool->id, "stayer") == 0);
+    q.municipality = "GM0114";
+    n = core_search_run(ix, &q, hits, 10);
+    CHECK(n == 1 && strcmp(hits[0].pool->id, "mover") == 0);
+    CHECK(n == 1 && hits[0].free == 1);
+    q.municipality = "GM9999";
+    CHECK(core_search_run(ix, &q, hits, 10) == 0);
+    q.municipality = "GM01060"; /* longer than any code: matches nothing */
+    CHECK(core_search_run(ix, &q, hits, 10) == 0);
+    core_index_free(ix);
+
+    /* Radius edges, north and east, at Drenthe's latitude: 9.9 km in, 10.1 km out. */
+    ix = core_index_new(today, 100);
+    const double lat = 52.99, lon = 6.56;
+    struct core_pool ring[] = {
+        pool_at("n-in", lat, lon, 9.9, 0), pool_at("n-out", lat, lon, 10.1, 0),
+        pool_at("e-in", lat, lon, 9.9, 1), pool_at("e-out", lat, lon, 10.1, 1),
+        pool_at("s-in", lat, lon, -9.9, 0), pool_at("w-out", lat, lon, -10.1, 1),
+    };
+    for (size_t i = 0; i < sizeof ring / sizeof ring[0]; i++) {
+        CHECK(core_index_put_pool(ix, &ring[i]) == 0);
+        core_index_set_free(ix, ring[i].id, today + 5, 2);
+    }
+    q = (struct core_search){.check_in = today + 5, .nights = 1, .today = today,
+                             .kinds = 1 << KIND_PLANNED, .funding = -1, .stale_days = 7,
+                             .now = 1000000, .limit = 10, .has_point = true, .lat = lat,
+                             .lon = lon, .radius_km = 10};
+    n = core_search_run(ix, &q, hits, 10);
+    CHECK(n == 3);
+    for (size_t i = 0; i < n; i++)
+        CHECK(strstr(hits[i].pool->id, "-in") != NULL && hits[i].distance_km <= 10);
+    /* The shown coordinates and as_of are kept as text. */
+    CHECK_STR(core_index_pool(ix, "n-in")->as_of_text, "1970-01-12T13:46:40Z");
+    CHECK(fabs(strtod(core_index_pool(ix, "e-in")->lon_text, NULL) - ring[2].lon) < 1e-12);
+    core_index_free(ix);
+
+    /* Equal in everything but the id, and the ids share their first 8 bytes. */
+    ix = core_index_new(today, 100);
+    const char *ids[] = {"samepref-c", "samepref-a", "samepref-b", "samepre"};
+    for (int i = 0; i < 4; i++) {
+        struct core_pool t = pool(ids[i], KIND_PLANNED, "GM0106", lat, lon);
+        CHECK(core_index_put_pool(ix, &t) == 0);
+        core_index_set_free(ix, ids[i], today + 5, 1);
+    }
+    q = (struct core_search){.check_in = today + 5, .nights = 1, .today = today,
+                             .kinds = 1 << KIND_PLANNED, .funding = -1, .stale_days = 7,
+                             .now = 1000000, .limit = 10};
+    n = core_search_run(ix, &q, hits, 10);
+    CHECK(n == 4);
+    CHECK(n == 4 && strcmp(hits[0].pool->id, "samepre") == 0 &&
+          strcmp(hits[1].pool->id, "samepref-a") == 0 &&
+          strcmp(hits[2].pool->id, "samepref-b") == 0 &&
+          strcmp(hits[3].pool->id, "samepref-c") == 0);
     core_index_free(ix);
 }
 
@@ -206,5 +293,6 @@ int main(void)
     test_name_tables();
     test_index_search_filters_and_ranks();
     test_index_grows_to_many_pools();
+    test_index_municipality_moves_radius_edges_and_ties();
     return check_done("core");
 }
