@@ -12,6 +12,7 @@
 #include "logeer/core.h"
 #include "logeer/events.h"
 #include "logeer/jsonv.h"
+#include "logeer/jsonw.h"
 
 #define SEARCH_MAX_LIMIT 100
 
@@ -39,42 +40,44 @@ static int availability_prepare(struct app *app)
 struct search_log {
     struct db_pool *db;
     struct event *timer;
-    cJSON *rows;               /* array of row objects, NULL when empty */
+    struct jsonw rows;         /* the JSON array being filled, open: "[{...},{...}" */
     int nrows;
 };
 
 static void search_log_flush(evutil_socket_t fd, short what, void *arg)
 {
     struct search_log *log = arg;
-    if (!log->rows)
+    if (log->nrows == 0)
         return;
-    char *text = cJSON_PrintUnformatted(log->rows);
-    cJSON_Delete(log->rows);
-    log->rows = NULL;
-    log->nrows = 0;
+    jw_array_end(&log->rows);
+    const char *text = jw_text(&log->rows, NULL);
     if (text) {
         const char *params[] = {text};
-        /* Fire and forget: the searches have been answered; a lost row is not worth a 5xx. */
+        /* Fire and forget: the searches have been answered; a lost row is not worth a 5xx.
+         * db_query copies the parameters, so the buffer is reused at once. */
         db_query(log->db, "search_log", 1, params, NULL, NULL);
-        cJSON_free(text);
     }
+    jw_reset(&log->rows);
+    log->nrows = 0;
 }
 
-static void search_log_add(struct app *app, cJSON *row)
+static struct search_log *search_log_of(struct app *app)
 {
     struct search_log *log = app->search_log;
     if (!log) {
         log = app->search_log = calloc(1, sizeof *log);
-        if (!log) {
-            cJSON_Delete(row);
-            return;
-        }
+        if (!log)
+            return NULL;
         log->db = app->db;
         log->timer = evtimer_new(app->base, search_log_flush, log);
+        jw_init(&log->rows);
     }
-    if (!log->rows)
-        log->rows = cJSON_CreateArray();
-    cJSON_AddItemToArray(log->rows, row);
+    return log;
+}
+
+/* Called after a row was appended to log->rows. */
+static void search_log_added(struct search_log *log)
+{
     if (++log->nrows >= SEARCH_LOG_BATCH) {
         search_log_flush(-1, 0, log);
     } else if (log->timer && !evtimer_pending(log->timer, NULL)) {
@@ -90,7 +93,7 @@ void availability_log_free(struct app *app)
         return;
     if (log->timer)
         event_free(log->timer);
-    cJSON_Delete(log->rows);
+    jw_free(&log->rows);
     free(log);
     app->search_log = NULL;
 }
@@ -146,70 +149,85 @@ static int allowed_kinds(unsigned role, int asked)
     return asked < 0 ? may : may & (1 << asked);
 }
 
-static void add_text(cJSON *row, const char *name, const char *value)
+/* A text member, JSON null when empty. */
+static void put_text(struct jsonw *w, const char *name, const char *value)
 {
-    if (value && *value)
-        cJSON_AddStringToObject(row, name, value);
-    else
-        cJSON_AddNullToObject(row, name);
+    jw_kstring(w, name, value && *value ? value : NULL);
 }
 
 static void log_search(struct api_ctx *c, const struct search_args *a, size_t results)
 {
-    cJSON *row = cJSON_CreateObject();
-    add_text(row, "user_id", c->who.user_id);
-    add_text(row, "role", role_name(c->who.role));
-    add_text(row, "check_in", a->check_in);
-    cJSON_AddNumberToObject(row, "nights", atoi(a->nights));
-    add_text(row, "municipality", a->municipality);
-    add_text(row, "care_profile", a->care_profile);
-    add_text(row, "funding", a->funding);
-    add_text(row, "kind", a->kind);
-    cJSON_AddNumberToObject(row, "flex_days", a->flex[0] ? atoi(a->flex) : 0);
+    struct search_log *log = search_log_of(c->app);
+    if (!log)
+        return;
+    struct jsonw *w = &log->rows;
+    if (log->nrows == 0)
+        jw_array_begin(w);
+    jw_object_begin(w);
+    put_text(w, "user_id", c->who.user_id);
+    put_text(w, "role", role_name(c->who.role));
+    put_text(w, "check_in", a->check_in);
+    jw_kint(w, "nights", atoi(a->nights));
+    put_text(w, "municipality", a->municipality);
+    put_text(w, "care_profile", a->care_profile);
+    put_text(w, "funding", a->funding);
+    put_text(w, "kind", a->kind);
+    jw_kint(w, "flex_days", a->flex[0] ? atoi(a->flex) : 0);
     double r;
+    jw_key(w, "radius_km");
     if (parse_double(a->radius, 0, 1000, &r))
-        cJSON_AddNumberToObject(row, "radius_km", (double)lround(r));
+        jw_int(w, lround(r));
     else
-        cJSON_AddNullToObject(row, "radius_km");
-    cJSON_AddNumberToObject(row, "results", (double)results);
-    cJSON *params = cJSON_AddObjectToObject(row, "params");
+        jw_null(w);
+    jw_kint(w, "results", (long long)results);
+    jw_key(w, "params");
+    jw_object_begin(w);
     if (a->needs[0])
-        cJSON_AddStringToObject(params, "needs", a->needs);
+        jw_kstring(w, "needs", a->needs);
     if (a->facilities[0])
-        cJSON_AddStringToObject(params, "facilities", a->facilities);
-    search_log_add(c->app, row);
+        jw_kstring(w, "facilities", a->facilities);
+    jw_object_end(w);
+    jw_object_end(w);
+    search_log_added(log);
 }
 
-static cJSON *hit_json(const struct core_hit *h, date_day asked, int nights)
+static void hit_json(struct jsonw *w, const struct core_hit *h, date_day asked, int nights)
 {
     const struct core_pool *p = h->pool;
-    char ci[DATE_TEXT_LEN], co[DATE_TEXT_LEN], asof[RFC3339_LEN];
+    char ci[DATE_TEXT_LEN], co[DATE_TEXT_LEN];
     date_format(h->check_in, ci);
     date_format(h->check_in + nights, co);
-    date_format_rfc3339(p->as_of, asof);
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "pool_id", p->id);
-    cJSON_AddStringToObject(o, "pool_name", p->pool_name);
-    cJSON_AddStringToObject(o, "kind", core_kind_names[p->kind]);
-    cJSON_AddStringToObject(o, "booking_mode", core_mode_names[p->mode]);
-    cJSON_AddNumberToObject(o, "free", h->free);
-    cJSON_AddStringToObject(o, "check_in", ci);
-    cJSON_AddStringToObject(o, "check_out", co);
-    cJSON_AddNumberToObject(o, "flex_shift", h->check_in - asked);
-    cJSON *loc = cJSON_AddObjectToObject(o, "location");
-    cJSON_AddStringToObject(loc, "id", p->location_id);
-    cJSON_AddStringToObject(loc, "name", p->location_name);
-    cJSON_AddStringToObject(loc, "municipality", p->municipality);
-    cJSON_AddNumberToObject(loc, "lat", p->lat);
-    cJSON_AddNumberToObject(loc, "lon", p->lon);
-    cJSON *prov = cJSON_AddObjectToObject(o, "provider");
-    cJSON_AddStringToObject(prov, "id", p->provider_id);
-    cJSON_AddStringToObject(prov, "name", p->provider_name);
-    if (h->distance_km >= 0)
-        cJSON_AddNumberToObject(o, "distance_km", round(h->distance_km * 10) / 10);
-    cJSON_AddStringToObject(o, "as_of", asof);
-    cJSON_AddBoolToObject(o, "stale", h->stale);
-    return o;
+    jw_object_begin(w);
+    jw_kstring(w, "pool_id", p->id);
+    jw_kstring(w, "pool_name", p->pool_name);
+    jw_kstring(w, "kind", core_kind_names[p->kind]);
+    jw_kstring(w, "booking_mode", core_mode_names[p->mode]);
+    jw_kint(w, "free", h->free);
+    jw_kstring(w, "check_in", ci);
+    jw_kstring(w, "check_out", co);
+    jw_kint(w, "flex_shift", h->check_in - asked);
+    jw_key(w, "location");
+    jw_object_begin(w);
+    jw_kstring(w, "id", p->location_id);
+    jw_kstring(w, "name", p->location_name);
+    jw_kstring(w, "municipality", p->municipality);
+    jw_key(w, "lat");
+    jw_number_text(w, p->lat_text);
+    jw_key(w, "lon");
+    jw_number_text(w, p->lon_text);
+    jw_object_end(w);
+    jw_key(w, "provider");
+    jw_object_begin(w);
+    jw_kstring(w, "id", p->provider_id);
+    jw_kstring(w, "name", p->provider_name);
+    jw_object_end(w);
+    if (h->distance_km >= 0) {
+        jw_key(w, "distance_km");
+        jw_fixed(w, h->distance_km, 1);
+    }
+    jw_kstring(w, "as_of", p->as_of_text);
+    jw_kbool(w, "stale", h->stale);
+    jw_object_end(w);
 }
 
 /* Fills q from the query string; replies itself and returns false on bad input. */
@@ -315,16 +333,27 @@ static void availability_search(struct api_ctx *c)
     size_t n = core_search_run(c->app->index, &q, hits, (size_t)q.limit);
     log_search(c, &a, n);
 
-    cJSON *o = cJSON_CreateObject();
+    struct jsonw w;
+    jw_init(&w);
     char ci[DATE_TEXT_LEN];
     date_format(q.check_in, ci);
-    cJSON_AddStringToObject(o, "check_in", ci);
-    cJSON_AddNumberToObject(o, "nights", q.nights);
-    cJSON_AddNumberToObject(o, "count", (double)n);
-    cJSON *results = cJSON_AddArrayToObject(o, "results");
+    jw_object_begin(&w);
+    jw_kstring(&w, "check_in", ci);
+    jw_kint(&w, "nights", q.nights);
+    jw_kint(&w, "count", (long long)n);
+    jw_key(&w, "results");
+    jw_array_begin(&w);
     for (size_t i = 0; i < n; i++)
-        cJSON_AddItemToArray(results, hit_json(&hits[i], q.check_in, q.nights));
-    api_reply_json(c, 200, o);
+        hit_json(&w, &hits[i], q.check_in, q.nights);
+    jw_array_end(&w);
+    jw_object_end(&w);
+    size_t len = 0;
+    const char *text = jw_text(&w, &len);
+    if (text)
+        api_reply_raw(c, 200, "application/json", text, len);
+    else
+        api_reply_problem(c, PROBLEM_INTERNAL, "could not encode the response");
+    jw_free(&w);
 }
 
 static const struct api_endpoint search = {availability_search, false};

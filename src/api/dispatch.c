@@ -14,6 +14,7 @@
 #include "logeer/api.h"
 #include "logeer/config.h"
 #include "logeer/jsonv.h"
+#include "logeer/jsonw.h"
 #include "logeer/log.h"
 #include "logeer/metrics.h"
 #include "logeer/query.h"
@@ -446,30 +447,40 @@ void api_on_request(struct http_request *req, void *arg)
 static void log_request(const struct http_request *req, const char *route, int status,
                         double ms)
 {
+    /* The seconds part changes once a second, not once a request: format it only then.
+     * Only the loop thread logs requests, so the static is not shared. */
+    static time_t second_of;
+    static char second_text[32];
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
-    struct tm tm;
-    gmtime_r(&ts.tv_sec, &tm);
+    if (ts.tv_sec != second_of || !second_text[0]) {
+        struct tm tm;
+        gmtime_r(&ts.tv_sec, &tm);
+        strftime(second_text, sizeof second_text, "%Y-%m-%dT%H:%M:%S", &tm);
+        second_of = ts.tv_sec;
+    }
     char when[40];
-    size_t n = strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(when + n, sizeof when - n, ".%03ldZ", ts.tv_nsec / 1000000);
+    snprintf(when, sizeof when, "%s.%03dZ", second_text, (int)(ts.tv_nsec / 1000000));
 
-    cJSON *line = cJSON_CreateObject();
-    cJSON_AddStringToObject(line, "time", when);
-    cJSON_AddStringToObject(line, "level", "info");
-    cJSON_AddStringToObject(line, "msg", "request");
-    cJSON_AddStringToObject(line, "method", req->method_name ? req->method_name : "-");
-    cJSON_AddStringToObject(line, "route", route);
-    cJSON_AddStringToObject(line, "path", req->path ? req->path : "-");
-    cJSON_AddNumberToObject(line, "status", status);
-    cJSON_AddNumberToObject(line, "duration_ms", ms);
-    cJSON_AddStringToObject(line, "request_id", req->request_id);
-    cJSON_AddStringToObject(line, "peer", req->peer);
-    char *text = cJSON_PrintUnformatted(line);
+    struct jsonw w;
+    jw_init(&w);
+    jw_object_begin(&w);
+    jw_kstring(&w, "time", when);
+    jw_kstring(&w, "level", "info");
+    jw_kstring(&w, "msg", "request");
+    jw_kstring(&w, "method", req->method_name ? req->method_name : "-");
+    jw_kstring(&w, "route", route);
+    jw_kstring(&w, "path", req->path ? req->path : "-");
+    jw_kint(&w, "status", status);
+    jw_key(&w, "duration_ms");
+    jw_fixed(&w, ms, 3); /* to the microsecond */
+    jw_kstring(&w, "request_id", req->request_id);
+    jw_kstring(&w, "peer", req->peer);
+    jw_object_end(&w);
+    const char *text = jw_text(&w, NULL);
     if (text)
         printf("%s\n", text);
-    cJSON_free(text);
-    cJSON_Delete(line);
+    jw_free(&w);
 }
 
 void api_on_done(const struct http_request *req, int status, uint64_t duration_ns, void *arg)

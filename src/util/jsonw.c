@@ -1,0 +1,248 @@
+/* jsonw: the JSON text writer (see include/logeer/jsonw.h for why it exists). */
+#include "logeer/jsonw.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void jw_init(struct jsonw *w) { memset(w, 0, sizeof *w); }
+
+void jw_free(struct jsonw *w)
+{
+    free(w->buf);
+    jw_init(w);
+}
+
+void jw_reset(struct jsonw *w)
+{
+    w->len = 0;
+    w->comma = false;
+    w->failed = false;
+    if (w->buf)
+        w->buf[0] = '\0';
+}
+
+/* Room for n more bytes plus the terminating NUL. */
+static bool reserve(struct jsonw *w, size_t n)
+{
+    if (w->failed)
+        return false;
+    if (w->len + n + 1 <= w->cap)
+        return true;
+    size_t cap = w->cap ? w->cap : 256;
+    while (cap < w->len + n + 1)
+        cap *= 2;
+    char *buf = realloc(w->buf, cap);
+    if (!buf) {
+        w->failed = true;
+        return false;
+    }
+    w->buf = buf;
+    w->cap = cap;
+    return true;
+}
+
+static void put(struct jsonw *w, const char *s, size_t n)
+{
+    if (!reserve(w, n))
+        return;
+    memcpy(w->buf + w->len, s, n);
+    w->len += n;
+    w->buf[w->len] = '\0';
+}
+
+static void put_char(struct jsonw *w, char c) { put(w, &c, 1); }
+
+/* Before any value or key: the comma that separates it from the previous one. */
+static void separate(struct jsonw *w)
+{
+    if (w->comma)
+        put_char(w, ',');
+    w->comma = true;
+}
+
+static void open_container(struct jsonw *w, char c)
+{
+    separate(w);
+    put_char(w, c);
+    w->comma = false;
+}
+
+static void close_container(struct jsonw *w, char c)
+{
+    put_char(w, c);
+    w->comma = true;
+}
+
+void jw_object_begin(struct jsonw *w) { open_container(w, '{'); }
+void jw_object_end(struct jsonw *w) { close_container(w, '}'); }
+void jw_array_begin(struct jsonw *w) { open_container(w, '['); }
+void jw_array_end(struct jsonw *w) { close_container(w, ']'); }
+
+void jw_key(struct jsonw *w, const char *key)
+{
+    separate(w);
+    put_char(w, '"');
+    put(w, key, strlen(key));
+    put(w, "\":", 2);
+    w->comma = false;
+}
+
+/* Quote, backslash and the control characters, NUL included (it ends the string). */
+static const bool needs_escape[256] = {
+    [0x00] = 1, [0x01] = 1, [0x02] = 1, [0x03] = 1, [0x04] = 1, [0x05] = 1, [0x06] = 1,
+    [0x07] = 1, [0x08] = 1, [0x09] = 1, [0x0a] = 1, [0x0b] = 1, [0x0c] = 1, [0x0d] = 1,
+    [0x0e] = 1, [0x0f] = 1, [0x10] = 1, [0x11] = 1, [0x12] = 1, [0x13] = 1, [0x14] = 1,
+    [0x15] = 1, [0x16] = 1, [0x17] = 1, [0x18] = 1, [0x19] = 1, [0x1a] = 1, [0x1b] = 1,
+    [0x1c] = 1, [0x1d] = 1, [0x1e] = 1, [0x1f] = 1, ['"'] = 1, ['\\'] = 1,
+};
+
+void jw_string(struct jsonw *w, const char *s)
+{
+    if (!s) {
+        jw_null(w);
+        return;
+    }
+    separate(w);
+    put_char(w, '"');
+    const char *run = s;     /* bytes that need no escape are copied in one go */
+    for (const char *p = s;; p++) {
+        unsigned char c = (unsigned char)*p;
+        if (!needs_escape[c])
+            continue;
+        put(w, run, (size_t)(p - run));
+        if (c == '\0')
+            break;
+        char esc[8];
+        switch (c) {
+        case '"': put(w, "\\\"", 2); break;
+        case '\\': put(w, "\\\\", 2); break;
+        case '\b': put(w, "\\b", 2); break;
+        case '\f': put(w, "\\f", 2); break;
+        case '\n': put(w, "\\n", 2); break;
+        case '\r': put(w, "\\r", 2); break;
+        case '\t': put(w, "\\t", 2); break;
+        default:
+            snprintf(esc, sizeof esc, "\\u%04x", c);
+            put(w, esc, 6);
+        }
+        run = p + 1;
+    }
+    put_char(w, '"');
+}
+
+/* Decimal digits of v into the end of buf; returns where they start. */
+static char *digits(unsigned long long v, char *end)
+{
+    do {
+        *--end = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    return end;
+}
+
+void jw_int(struct jsonw *w, long long v)
+{
+    separate(w);
+    char buf[24], *end = buf + sizeof buf;
+    unsigned long long u = v < 0 ? 0ull - (unsigned long long)v : (unsigned long long)v;
+    char *p = digits(u, end);
+    if (v < 0)
+        *--p = '-';
+    put(w, p, (size_t)(end - p));
+}
+
+void jw_double(struct jsonw *w, double v)
+{
+    if (!isfinite(v)) {
+        jw_null(w);
+        return;
+    }
+    if (v == trunc(v) && fabs(v) < 1e15) {
+        jw_int(w, (long long)v);
+        return;
+    }
+    separate(w);
+    char buf[32];
+    int n = snprintf(buf, sizeof buf, "%.15g", v);
+    put(w, buf, n > 0 ? (size_t)n : 0);
+}
+
+void jw_fixed(struct jsonw *w, double v, int decimals)
+{
+    static const long long scale[] = {1, 10, 100, 1000, 10000, 100000, 1000000};
+    if (decimals < 1 || decimals > 6 || !isfinite(v) || v < 0 || v >= 1e12) {
+        jw_double(w, v);
+        return;
+    }
+    long long units = llround(v * (double)scale[decimals]);
+    long long whole = units / scale[decimals], frac = units % scale[decimals];
+    if (frac == 0) {
+        jw_int(w, whole);
+        return;
+    }
+    separate(w);
+    char buf[40], *end = buf + sizeof buf;
+    char *p = digits((unsigned long long)frac, end);
+    while (end - p < decimals)
+        *--p = '0';
+    while (end[-1] == '0') /* 12.50 -> 12.5 */
+        end--;
+    *--p = '.';
+    p = digits((unsigned long long)whole, p);
+    put(w, p, (size_t)(end - p));
+}
+
+void jw_number_text(struct jsonw *w, const char *text)
+{
+    size_t n = text ? strspn(text, "0123456789+-.eE") : 0;
+    if (n == 0 || text[n] != '\0' || !(text[0] == '-' || (text[0] >= '0' && text[0] <= '9'))) {
+        jw_null(w);
+        return;
+    }
+    separate(w);
+    put(w, text, n);
+}
+
+void jw_bool(struct jsonw *w, bool v)
+{
+    separate(w);
+    if (v)
+        put(w, "true", 4);
+    else
+        put(w, "false", 5);
+}
+
+void jw_null(struct jsonw *w)
+{
+    separate(w);
+    put(w, "null", 4);
+}
+
+void jw_kstring(struct jsonw *w, const char *key, const char *s)
+{
+    jw_key(w, key);
+    jw_string(w, s);
+}
+
+void jw_kint(struct jsonw *w, const char *key, long long v)
+{
+    jw_key(w, key);
+    jw_int(w, v);
+}
+
+void jw_kbool(struct jsonw *w, const char *key, bool v)
+{
+    jw_key(w, key);
+    jw_bool(w, v);
+}
+
+const char *jw_text(const struct jsonw *w, size_t *len)
+{
+    if (w->failed)
+        return NULL;
+    if (len)
+        *len = w->len;
+    return w->buf ? w->buf : "";
+}

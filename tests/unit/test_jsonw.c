@@ -1,0 +1,119 @@
+/* Unit tests for the JSON text writer: commas, escapes and numbers, checked as exact text and
+ * by parsing the output back with cJSON. */
+#include <cjson/cJSON.h>
+#include <math.h>
+
+#include "check.h"
+#include "logeer/jsonw.h"
+
+static void test_structure_and_commas(void)
+{
+    struct jsonw w;
+    jw_init(&w);
+    jw_object_begin(&w);
+    jw_kstring(&w, "a", "x");
+    jw_key(&w, "list");
+    jw_array_begin(&w);
+    jw_int(&w, 1);
+    jw_object_begin(&w);
+    jw_kbool(&w, "t", true);
+    jw_object_end(&w);
+    jw_array_begin(&w);
+    jw_array_end(&w);
+    jw_null(&w);
+    jw_array_end(&w);
+    jw_kint(&w, "n", -42);
+    jw_object_end(&w);
+    CHECK_STR(jw_text(&w, NULL), "{\"a\":\"x\",\"list\":[1,{\"t\":true},[],null],\"n\":-42}");
+    jw_reset(&w);
+    jw_array_begin(&w);
+    jw_array_end(&w);
+    size_t len = 0;
+    CHECK_STR(jw_text(&w, &len), "[]");
+    CHECK(len == 2);
+    jw_free(&w);
+}
+
+static void test_string_escapes(void)
+{
+    struct jsonw w;
+    jw_init(&w);
+    const char *nasty = "quote\" back\\ nl\n tab\t bell\a euro\xe2\x82\xac";
+    jw_string(&w, nasty);
+    CHECK_STR(jw_text(&w, NULL),
+              "\"quote\\\" back\\\\ nl\\n tab\\t bell\\u0007 euro\xe2\x82\xac\"");
+    cJSON *back = cJSON_Parse(jw_text(&w, NULL));
+    CHECK(cJSON_IsString(back) && strcmp(back->valuestring, nasty) == 0);
+    cJSON_Delete(back);
+    jw_reset(&w);
+    jw_string(&w, NULL);
+    CHECK_STR(jw_text(&w, NULL), "null");
+    jw_free(&w);
+}
+
+static const char *one(struct jsonw *w, void (*f)(struct jsonw *, double, int), double v, int d)
+{
+    jw_reset(w);
+    f(w, v, d);
+    return jw_text(w, NULL);
+}
+
+static void fixed(struct jsonw *w, double v, int d) { jw_fixed(w, v, d); }
+static void dbl(struct jsonw *w, double v, int d) { (void)d; jw_double(w, v); }
+
+static void test_numbers(void)
+{
+    struct jsonw w;
+    jw_init(&w);
+    CHECK_STR(one(&w, fixed, 12.34, 1), "12.3");
+    CHECK_STR(one(&w, fixed, 12.35, 1), "12.4");
+    CHECK_STR(one(&w, fixed, 3.0, 1), "3");
+    CHECK_STR(one(&w, fixed, 0.04, 1), "0");
+    CHECK_STR(one(&w, fixed, 0.05, 2), "0.05");
+    CHECK_STR(one(&w, fixed, 7.5, 3), "7.5");
+    CHECK_STR(one(&w, fixed, 0.1234567, 3), "0.123");
+    CHECK_STR(one(&w, fixed, 1000.0005, 3), "1000.001");
+    CHECK_STR(one(&w, dbl, 52.99, 0), "52.99");
+    CHECK_STR(one(&w, dbl, 6.5, 0), "6.5");
+    CHECK_STR(one(&w, dbl, 21.0, 0), "21");
+    CHECK_STR(one(&w, dbl, -3.0, 0), "-3");
+    CHECK_STR(one(&w, dbl, NAN, 0), "null");
+    CHECK_STR(one(&w, dbl, INFINITY, 0), "null");
+    jw_reset(&w);
+    jw_int(&w, -9223372036854775807LL - 1);
+    CHECK_STR(jw_text(&w, NULL), "-9223372036854775808");
+    jw_free(&w);
+}
+
+static void test_large_document_round_trips(void)
+{
+    struct jsonw w;
+    jw_init(&w);
+    jw_array_begin(&w);
+    for (int i = 0; i < 5000; i++) {
+        jw_object_begin(&w);
+        jw_kint(&w, "i", i);
+        jw_key(&w, "d");
+        jw_double(&w, i / 8.0);
+        jw_kstring(&w, "s", "Logeerhuis \"De Es\"");
+        jw_object_end(&w);
+    }
+    jw_array_end(&w);
+    cJSON *back = cJSON_Parse(jw_text(&w, NULL));
+    CHECK(cJSON_IsArray(back) && cJSON_GetArraySize(back) == 5000);
+    cJSON *last = cJSON_GetArrayItem(back, 4999);
+    CHECK(cJSON_GetObjectItem(last, "i")->valueint == 4999);
+    CHECK(cJSON_GetObjectItem(last, "d")->valuedouble == 4999 / 8.0);
+    CHECK_STR(cJSON_GetObjectItem(last, "s")->valuestring, "Logeerhuis \"De Es\"");
+    cJSON_Delete(back);
+    jw_free(&w);
+}
+
+int main(void)
+{
+    test_structure_and_commas();
+    test_string_escapes();
+    test_numbers();
+    test_large_document_round_trips();
+    return check_done("jsonw");
+}
