@@ -13,8 +13,12 @@
 #                                    pgbench, cc and pkg-config with libevent)
 # Knobs (environment): BENCH_BUILD_DIR (default build-bench/), BENCH_PORT (18480),
 # BENCH_SECONDS (15, search and booking runs), BENCH_CONTENTION_SECONDS (10),
-# BENCH_CONNECTIONS (64), BENCH_LOGINS (128 caregivers); the search ceiling listens on
-# BENCH_PORT + 1.
+# BENCH_CONNECTIONS (64), BENCH_CONNECTIONS_HIGH (256, the second search run and its
+# ceiling), BENCH_LOGINS (128 caregivers); the search ceiling listens on BENCH_PORT + 1.
+# BENCH_PROFILE=SEARCH (or FLOOR, SEARCH_HIGH, BOOK, CONTEND) samples logeerd with perf during
+# that run and prints where its CPU went (needs perf; the Release build keeps no frame
+# pointers, so the report is flat: self time per function). BENCH_SEARCH_ONLY=1 skips the
+# booking runs (for quick iterations on search).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -24,6 +28,7 @@ PORT=${BENCH_PORT:-18480}
 SECONDS_RUN=${BENCH_SECONDS:-15}
 SECONDS_CONTENTION=${BENCH_CONTENTION_SECONDS:-10}
 CONNS=${BENCH_CONNECTIONS:-64}
+CONNS_HIGH=${BENCH_CONNECTIONS_HIGH:-256}
 LOGINS=${BENCH_LOGINS:-128}
 PASSWORD=bench-password-$$-$RANDOM
 BASE_URL=http://127.0.0.1:$PORT
@@ -35,6 +40,7 @@ CEIL_PID=
 CEIL_PORT=$((PORT + 1))
 FLOOR=- SEARCH_CPU=- BOOK_CPU=- CONTEND_CPU=- SEARCH_SERVER=- BOOK_SERVER=- CONTEND_SERVER=- SEARCH_LOGGED=- DB_ERRORS=-
 CEIL_SEARCH="BENCH ceiling skipped" CEIL_SEARCH_CPU=- CEIL_BODY_BYTES=- CEIL_BOOK_TPS=- CEIL_BOOK_LINE=-
+SEARCH_HIGH="BENCH skipped" SEARCH_HIGH_SERVER=- SEARCH_HIGH_CPU=- CEIL_SEARCH_HIGH="BENCH skipped" CORE_SCALING=-
 OUT_DIR=$BENCH/out
 mkdir -p "$OUT_DIR"
 REPORT=$OUT_DIR/run-$(date -u +%Y%m%dT%H%M%SZ).txt
@@ -104,6 +110,7 @@ build() {
     cmake --build "$BUILD_DIR" -j"$(nproc)" >"$WORK/build.log" 2>&1 \
         || { tail -n 40 "$WORK/build.log"; exit 1; }
     LOGEERD=$BUILD_DIR/logeerd
+    BENCH_SEARCH=$BUILD_DIR/bench_search
     # The search ceiling is no part of the product: built here, beside it, not through CMake.
     CEILING_HTTP=$BUILD_DIR/ceiling_http
     # shellcheck disable=SC2046
@@ -230,14 +237,26 @@ cpu_report() {
                n, l / f, p / f, c / f, o / f }'
 }
 
-# wrk with our settings; prints wrk's own output and keeps the BENCH line in $2.
+# wrk with our settings (WRK_CONNS connections, CONNS unless set); prints wrk's own output
+# and keeps the BENCH line in $2.
 run_wrk() {
     local seconds=$1 var=$2 script=$3
     shift 3
-    local out m0 m1 log0
+    local out m0 m1 log0 conns=${WRK_CONNS:-$CONNS} perf_pid=
     log0=$(wc -l <"$WORK/logeerd.out")
+    if [ "${BENCH_PROFILE:-}" = "$var" ]; then
+        perf record -q -F 999 -e cpu-clock -o "$WORK/perf.data" -p "$SERVE_PID" \
+            -- sleep "$seconds" >/dev/null 2>&1 &
+        perf_pid=$!
+    fi
     cpu_mark m0
-    out=$(wrk -t1 -c"$CONNS" -d"${seconds}s" --latency -s "$BENCH/$script" "$BASE_URL" -- "$@" 2>&1)
+    out=$(wrk -t1 -c"$conns" -d"${seconds}s" --latency -s "$BENCH/$script" "$BASE_URL" -- "$@" 2>&1)
+    if [ -n "$perf_pid" ]; then
+        wait "$perf_pid" || true
+        say "  perf: logeerd's CPU during this run, self time by function (top 25)"
+        perf report -i "$WORK/perf.data" --no-children --sort dso,symbol --stdio 2>/dev/null \
+            | grep -E '^ +[0-9]' | awk 'NR <= 25 { print "    " $0 }'
+    fi
     cpu_mark m1
     printf '%s\n' "$out" | grep -v '^BENCH' | sed 's/^/  /'
     printf -v "$var" '%s' "$(printf '%s\n' "$out" | grep '^BENCH' | tail -n1)"
@@ -255,7 +274,7 @@ run_wrk() {
     # Little's law: with one request in flight per connection, throughput x mean latency can
     # never exceed the connections. When wrk's figures break it, its latency histogram is not
     # to be trusted for that run (seen with multi-second stalls); the server-side line is.
-    say "  consistency: rps x mean latency = $(awk -v r="$(field "${!var}" rps)" -v m="$(field "${!var}" mean_ms)" -v c="$CONNS" 'BEGIN {
+    say "  consistency: rps x mean latency = $(awk -v r="$(field "${!var}" rps)" -v m="$(field "${!var}" mean_ms)" -v c="$conns" 'BEGIN {
         l = r * m / 1000
         printf "%.0f in flight for %d connections%s", l, c, (l > c * 1.1) ? " -- INCONSISTENT: distrust wrk latency here" : " (consistent)" }')"
     printf -v "${var}_SERVER" '%s' "$server"
@@ -273,6 +292,20 @@ floor() {
 search() {
     step "availability search: wrk -t1 -c$CONNS -d${SECONDS_RUN}s (search.lua)"
     run_wrk "$SECONDS_RUN" SEARCH search.lua "$WORK/tokens" "$WORK/munis" "$TODAY_NOON"
+    step "availability search: wrk -t1 -c$CONNS_HIGH -d${SECONDS_RUN}s (search.lua)"
+    WRK_CONNS=$CONNS_HIGH run_wrk "$SECONDS_RUN" SEARCH_HIGH search.lua "$WORK/tokens" \
+        "$WORK/munis" "$TODAY_NOON"
+}
+
+# The index alone (no HTTP, no JSON) at 500, 5,000 and 50,000 pools: how search time grows.
+core_scaling() {
+    step "availability index alone: bench_search at 500, 5,000 and 50,000 pools"
+    local out
+    out=$("$BENCH_SEARCH" 500 5000 50000) || { say "bench_search failed"; exit 1; }
+    printf '%s\n' "$out" | sed 's/^/  /'
+    CORE_SCALING=$(printf '%s\n' "$out" | awk '/^BENCH/ {
+        for (i = 1; i <= NF; i++) { split($i, kv, "="); f[kv[1]] = kv[2] }
+        printf "%s%s pools %s us", sep, f["pools"], f["mean_us"]; sep = ", " }')
 }
 
 # A few real search answers, shaped like search.lua's three kinds of query; the one of median
@@ -318,13 +351,20 @@ search_ceiling() {
         "http://127.0.0.1:$CEIL_PORT" -- /v1/availability 2>&1)
     c1=$(proc_ticks "$CEIL_PID")
     CEIL_SEARCH_CPU=$(awk -v t="$(since "$t0")" -v c=$((c1 - c0)) -v hz="$CLK_TCK" 'BEGIN { printf "%.2f", c / hz / t }')
-    kill -TERM "$CEIL_PID"; wait "$CEIL_PID" 2>/dev/null || true; CEIL_PID=
     printf '%s\n' "$out" | grep -v '^BENCH' | sed 's/^/  /'
     CEIL_SEARCH=$(printf '%s\n' "$out" | grep '^BENCH' | tail -n1)
     say "  $CEIL_SEARCH"
     [ -n "$CEIL_SEARCH" ] || { say "wrk printed no result"; exit 1; }
     say "  ceiling server cpu: $CEIL_SEARCH_CPU cores (one event loop)"
     say "  logeerd search / ceiling: $(ratio "$(field "$SEARCH" rps)" "$(field "$CEIL_SEARCH" rps)") (target >= 0.6)"
+    say "  the same at $CONNS_HIGH connections:"
+    out=$(wrk -t1 -c"$CONNS_HIGH" -d"${SECONDS_RUN}s" --latency -s "$BENCH/plain.lua" \
+        "http://127.0.0.1:$CEIL_PORT" -- /v1/availability 2>&1)
+    kill -TERM "$CEIL_PID"; wait "$CEIL_PID" 2>/dev/null || true; CEIL_PID=
+    printf '%s\n' "$out" | grep -v '^BENCH' | sed 's/^/  /'
+    CEIL_SEARCH_HIGH=$(printf '%s\n' "$out" | grep '^BENCH' | tail -n1)
+    say "  $CEIL_SEARCH_HIGH"
+    say "  logeerd search / ceiling at $CONNS_HIGH connections: $(ratio "$(field "$SEARCH_HIGH" rps)" "$(field "$CEIL_SEARCH_HIGH" rps)") (target >= 0.6, p99 < 5 ms)"
 }
 
 # The booking ceiling: pgbench calling logeer_book_stay with the argument the API builds, on
@@ -446,7 +486,7 @@ checks() {
     # database queue as everything else: count how many of the answered searches made it.
     SEARCH_LOGGED=$(sql_value 'SELECT count(*) FROM searches')
     DB_ERRORS=$(curl -s "$BASE_URL/metrics" | awk '/^logeer_db_errors_total/ { print $2 }')
-    say "search log: $SEARCH_LOGGED rows for $(count_of "$SEARCH" 200) searches answered; logeer_db_errors_total ${DB_ERRORS:-?}"
+    say "search log: $SEARCH_LOGGED rows for $(( $(count_of "$SEARCH" 200) + $(count_of "$SEARCH_HIGH" 200) )) searches answered; logeer_db_errors_total ${DB_ERRORS:-?}"
     RSS_END=$(rss_mib)
     say "logeerd VmRSS after the runs: $RSS_END MiB; load $(cut -d' ' -f1-3 /proc/loadavg)"
     if grep -q '"level":"error"' "$WORK/logeerd.err"; then
@@ -475,7 +515,12 @@ summary() {
         printf '%-34s %s\n' "  cpu during search (cores)" "$SEARCH_CPU"
         printf '%-34s %s\n' "search ceiling (bare evhttp)" "$(field "$CEIL_SEARCH" rps) req/s, p50 $(field "$CEIL_SEARCH" p50_ms) ms, p99 $(field "$CEIL_SEARCH" p99_ms) ms, body ${CEIL_BODY_BYTES} bytes, cpu ${CEIL_SEARCH_CPU} cores"
         printf '%-34s %s\n' "  search / ceiling" "$(ratio "$(field "$SEARCH" rps)" "$(field "$CEIL_SEARCH" rps)") (target >= 0.6)"
-        printf '%-34s %s\n' "  search log rows written" "$SEARCH_LOGGED of $(count_of "$SEARCH" 200) (db errors ${DB_ERRORS:-?})"
+        printf '%-34s %s\n' "search, $CONNS_HIGH connections" "$(field "$SEARCH_HIGH" rps) req/s, p50 $(field "$SEARCH_HIGH" p50_ms) ms, p99 $(field "$SEARCH_HIGH" p99_ms) ms (target p99 < 5 ms), non-200 $(( $(field "$SEARCH_HIGH" requests) - $(count_of "$SEARCH_HIGH" 200) ))"
+        printf '%-34s %s\n' "  server-side latency" "$SEARCH_HIGH_SERVER"
+        printf '%-34s %s\n' "  cpu (cores)" "$SEARCH_HIGH_CPU"
+        printf '%-34s %s\n' "  ceiling at $CONNS_HIGH connections" "$(field "$CEIL_SEARCH_HIGH" rps) req/s, p99 $(field "$CEIL_SEARCH_HIGH" p99_ms) ms; search / ceiling $(ratio "$(field "$SEARCH_HIGH" rps)" "$(field "$CEIL_SEARCH_HIGH" rps)")"
+        printf '%-34s %s\n' "index alone, mean per search" "$CORE_SCALING"
+        printf '%-34s %s\n' "  search log rows written" "$SEARCH_LOGGED of $(( $(count_of "$SEARCH" 200) + $(count_of "$SEARCH_HIGH" 200) )) (db errors ${DB_ERRORS:-?})"
         printf '%-34s %s\n' "booking (hold + confirm) requests" "$(field "$BOOK" rps) req/s, p50 $(field "$BOOK" p50_ms) ms, p99 $(field "$BOOK" p99_ms) ms"
         printf '%-34s %s\n' "booking outcomes" "201 $b201 ($(per_s "$b201" "$BOOK")/s), confirm 200 $b200 ($(per_s "$b200" "$BOOK")/s), 409 $(count_of "$BOOK" 409), other $(( $(field "$BOOK" requests) - b201 - b200 - $(count_of "$BOOK" 409) ))"
         printf '%-34s %s\n' "  server-side latency" "$BOOK_SERVER"
@@ -502,11 +547,15 @@ main() {
     serve
     login_all
     inputs
+    core_scaling
     floor
     search
     search_ceiling
     step "stays API probe"
-    if stays_ready; then
+    if [ -n "${BENCH_SEARCH_ONLY:-}" ]; then
+        say "BENCH_SEARCH_ONLY is set: skipping the booking runs"
+        BOOK="BENCH booking skipped"; CONTEND="BENCH contention skipped"
+    elif stays_ready; then
         say "POST /v1/stays answers 201"
         booking
         contention
