@@ -1,11 +1,12 @@
 /* index: the in-memory availability index. Per pool and night, one small integer holds the
- * free beds. A search scans a dense array of each pool's filter fields (kind, profiles,
- * funding, municipality, place, night limits) and reads the free beds only of the pools that
- * pass; the free beds are stored night-major (one row of all pools per night), so a scan over
- * many pools reads each asked night as one sequential row instead of one cache line per pool.
- * The descriptions (names, ids, lists) live apart and are read only for the hits. At national
- * size (5,000 pools x 1,100 nights) that is about 20 MiB. The index is only ever changed
- * after PostgreSQL committed, by the api layer's event handling. */
+ * free beds. A search scans dense arrays of each pool's filter fields (kind, profiles,
+ * funding, night limits) and coordinates without branching, and reads the free beds only of
+ * the pools that pass; a search within one municipality visits only that municipality's
+ * pools. The free beds are stored night-major (one row of all pools per night), so a scan
+ * over many pools reads each asked night as one sequential row instead of one cache line per
+ * pool. The descriptions (names, ids, lists) live apart and are read only for the hits. At
+ * national size (5,000 pools x 1,100 nights) that is about 20 MiB. The index is only ever
+ * changed after PostgreSQL committed, by the api layer's event handling. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,10 +33,10 @@ struct pool_hot {
     int16_t min_nights, max_nights, lead_days, horizon_days;
 };
 
-/* Coordinates as floats, good to a metre: they only bound a radius; distances are computed
- * from the description's doubles. */
+/* Coordinates, apart from the rest: a search around a point scans only these (80 KB for
+ * 5,000 pools) and computes its distances from them without touching the description. */
 struct coords {
-    float lat, lon;
+    double lat, lon;
 };
 
 enum {
@@ -251,8 +252,8 @@ static void hot_from_meta(struct pool_hot *h, struct coords *c, const struct cor
 {
     const char *wmo = p->wmo_municipalities ? p->wmo_municipalities : "";
     bool many = strchr(wmo, ',') || strlen(wmo) > 8;
-    c->lat = (float)p->lat;
-    c->lon = (float)p->lon;
+    c->lat = p->lat;
+    c->lon = p->lon;
     h->as_of = (int64_t)p->as_of;
     h->id_key = pack8(p->id);
     h->wmo_only = many ? 0 : pack8(wmo);
@@ -403,6 +404,8 @@ struct scan {
     uint64_t home;              /* pack8 of the guest's municipality, when it fits */
     int64_t fresh_since;        /* as_of before this is stale */
     bool read_lists;            /* the search asks for facilities or names needs */
+    int any_care, any_funding;  /* 1 when the search does not filter on it */
+    uint32_t funding_bit;
     double min_lat, max_lat, min_lon, max_lon; /* the radius's bounding box, when one */
     bool boxed;
 };
@@ -417,6 +420,9 @@ static void scan_init(struct scan *s, const struct core_search *q)
     s->home = s->home_len <= 8 ? pack8(q->home_municipality) : 0;
     s->fresh_since = (int64_t)q->now - (int64_t)q->stale_days * 86400;
     s->read_lists = (q->needs && *q->needs) || (q->facilities && *q->facilities);
+    s->any_care = q->care_profile == 0;
+    s->any_funding = q->funding < 0;
+    s->funding_bit = q->funding >= 0 && q->funding < 32 ? 1u << q->funding : 0;
     if (q->has_point && q->radius_km > 0) {
         /* A degree of latitude is at least 110.5 km, a degree of longitude at least that
          * times the cosine of the box's highest latitude: a slightly larger box is fine,
@@ -433,29 +439,27 @@ static void scan_init(struct scan *s, const struct core_search *q)
     }
 }
 
-static bool in_box(const struct scan *s, const struct coords *c)
+/* Without branches: in a box around a point, whether the next pool is in it is a coin the
+ * branch predictor cannot call. */
+static int in_box(const struct scan *s, const struct coords *c)
 {
-    return c->lat >= s->min_lat && c->lat <= s->max_lat && c->lon >= s->min_lon &&
-           c->lon <= s->max_lon;
+    return (c->lat >= s->min_lat) & (c->lat <= s->max_lat) & (c->lon >= s->min_lon) &
+           (c->lon <= s->max_lon);
 }
 
-/* Filters on the packed fields: no pointer is followed. */
-static bool hot_matches(const struct scan *s, const struct pool_hot *h)
+/* Filters on the packed fields: no pointer is followed, and no branch is taken: in a scan
+ * over every pool, whether the next one serves the asked care profile or funding is a coin
+ * the branch predictor cannot call. */
+static int hot_matches(const struct scan *s, const struct pool_hot *h)
 {
     const struct core_search *q = s->q;
-    if (!h->active || !(q->kinds & (1 << h->kind)))
-        return false;
-    if (q->care_profile && !(h->care_profiles & q->care_profile))
-        return false;
-    if (q->funding >= 0 && !(h->funding & (1u << q->funding)))
-        return false;
-    if (q->nights < h->min_nights || q->nights > h->max_nights)
-        return false;
-    /* Wmo is contracted per municipality: only pools that contract the guest's own. */
-    if (s->wmo && (!s->home_len || (!(h->lists & LIST_WMO_MANY) &&
-                                    (!s->home || h->wmo_only != s->home))))
-        return false;
-    return true;
+    int wmo_ok = (s->home_len != 0) &
+                 (((h->lists & LIST_WMO_MANY) != 0) | ((s->home != 0) & (h->wmo_only == s->home)));
+    return (int)h->active & ((q->kinds >> h->kind) & 1) &
+           (s->any_care | ((h->care_profiles & q->care_profile) != 0)) &
+           (s->any_funding | ((h->funding & s->funding_bit) != 0)) &
+           (q->nights >= h->min_nights) & (q->nights <= h->max_nights) &
+           ((int)!s->wmo | wmo_ok);
 }
 
 /* Filters that read the description's lists: only for pools the packed fields let through,
@@ -476,9 +480,10 @@ static bool lists_match(const struct scan *s, const struct pool_hot *h, const st
 }
 
 /* Fewest free beds of pool `at` over [check_in, check_in + nights), or 0 when the stay breaks
- * the pool's lead time or horizon or leaves the indexed range. */
+ * the pool's lead time or horizon or leaves the indexed range, or as soon as it is clear that
+ * the fewest is below `need` (the caller could not use fewer). */
 static int min_free(const struct core_index *ix, size_t at, const struct pool_hot *h,
-                    const struct core_search *q, date_day check_in)
+                    const struct core_search *q, date_day check_in, int need)
 {
     if (check_in < q->today + h->lead_days || check_in + q->nights > q->today + h->horizon_days)
         return 0;
@@ -487,9 +492,12 @@ static int min_free(const struct core_index *ix, size_t at, const struct pool_ho
         return 0;
     const int16_t *cell = ix->free + (size_t)off * ix->cap + at;
     int m = INT16_MAX;
-    for (int i = 0; i < q->nights && m > 0; i++, cell += ix->cap)
+    for (int i = 0; i < q->nights; i++, cell += ix->cap) {
         if (*cell < m)
             m = *cell;
+        if (m < need)
+            return 0;
+    }
     return m;
 }
 
@@ -530,34 +538,85 @@ static void keep_best(struct core_hit *hits, size_t *n, size_t max, const struct
     hits[i] = *h;
 }
 
-/* One pool of the scan: filters, the nearest check-in that fits, and its place in the hits. */
+/* What a pool must reach to enter a full list of hits, whose worst is `worst` (NULL while
+ * the list has room). The worst is a hit on some date; a pool whose every possible hit ranks
+ * after it is passed over without reading its nights, and a pool that can only tie on date,
+ * freshness and distance need not be read past the first night with fewer free beds. The
+ * ranking itself stays keep_best's: this only skips work whose answer it would refuse. */
+struct bar {
+    bool asked_only;        /* only a hit on the asked date can rank before the worst */
+    int need;               /* fewest free beds worth reading on for */
+};
+
+static bool pass_bar(const struct core_hit *worst, date_day asked, bool stale, double dist,
+                     struct bar *b)
+{
+    b->asked_only = false;
+    b->need = 1;
+    if (!worst || worst->check_in != asked)
+        return true;
+    b->asked_only = true;
+    if (stale != worst->stale)
+        return !stale;
+    if (dist != worst->distance_km)
+        return dist < worst->distance_km;
+    b->need = worst->free > 1 ? worst->free : 1;
+    return true;
+}
+
+/* One pool that passed the packed filters: the rest of the filters, the nearest check-in that
+ * fits, and its place in the hits. */
 static void consider(const struct core_index *ix, const struct scan *s, size_t at,
                      struct core_hit *hits, size_t *n, size_t max)
 {
     const struct core_search *q = s->q;
     const struct pool_hot *h = &ix->hot[at];
-    if (!hot_matches(s, h))
-        return;
-    /* The asked date first, then +1, -1, +2, -2, ...: one hit per pool, the nearest. */
-    int f = 0, shift = 0;
-    for (int k = 0; k <= 2 * q->flex_days && f <= 0; k++) {
-        shift = (k + 1) / 2 * (k % 2 ? 1 : -1);
-        f = min_free(ix, at, h, q, q->check_in + shift);
-    }
-    if (f <= 0)
-        return;
     const struct core_pool *p = &ix->pools[at]->meta; /* read below only when needed */
     double dist = -1;
     if (q->has_point) {
-        dist = core_distance_km(q->lat, q->lon, p->lat, p->lon);
+        dist = core_distance_km(q->lat, q->lon, ix->coords[at].lat, ix->coords[at].lon);
         if (q->radius_km > 0 && dist > q->radius_km)
             return;
     }
+    bool stale = h->as_of < s->fresh_since;
+    struct bar bar;
+    if (!pass_bar(*n == max && max > 0 ? &hits[max - 1] : NULL, q->check_in, stale, dist, &bar))
+        return;
+    /* The asked date first, then +1, -1, +2, -2, ...: one hit per pool, the nearest. */
+    int f = 0, shift = 0;
+    int tries = bar.asked_only ? 1 : 2 * q->flex_days + 1;
+    for (int k = 0; k < tries && f <= 0; k++) {
+        shift = (k + 1) / 2 * (k % 2 ? 1 : -1);
+        f = min_free(ix, at, h, q, q->check_in + shift, bar.need);
+    }
+    if (f <= 0)
+        return;
     if (!lists_match(s, h, p))
         return;
-    struct core_hit hit = {p, q->check_in + shift, f, dist, h->as_of < s->fresh_since,
-                           h->id_key};
+    struct core_hit hit = {p, q->check_in + shift, f, dist, stale, h->id_key};
     keep_best(hits, n, max, &hit, q->check_in);
+}
+
+/* The pools of [*from, npools) that pass the cheap filters, up to `room` of them, into
+ * batch; moves *from past the pools looked at. Branch-free, so the scan runs at memory
+ * speed; the caller then considers the few that passed. */
+static size_t gather(const struct core_index *ix, const struct scan *s, size_t *from,
+                     size_t *batch, size_t room)
+{
+    size_t nb = 0, at = *from;
+    if (s->boxed) {
+        for (; at < ix->npools && nb < room; at++) {
+            batch[nb] = at;
+            nb += (size_t)(in_box(s, &ix->coords[at]) && hot_matches(s, &ix->hot[at]));
+        }
+    } else {
+        for (; at < ix->npools && nb < room; at++) {
+            batch[nb] = at;
+            nb += (size_t)hot_matches(s, &ix->hot[at]);
+        }
+    }
+    *from = at;
+    return nb;
 }
 
 size_t core_search_run(const struct core_index *ix, const struct core_search *q,
@@ -569,16 +628,17 @@ size_t core_search_run(const struct core_index *ix, const struct core_search *q,
     if (s.municipality) {
         const struct muni_pools *m = muni_find(ix, s.municipality);
         for (size_t i = 0; m && i < m->n; i++)
-            consider(ix, &s, m->at[i], hits, &n, max);
+            if (hot_matches(&s, &ix->hot[m->at[i]]) &&
+                (!s.boxed || in_box(&s, &ix->coords[m->at[i]])))
+                consider(ix, &s, m->at[i], hits, &n, max);
         return n;
     }
-    if (s.boxed) {
-        for (size_t at = 0; at < ix->npools; at++)
-            if (in_box(&s, &ix->coords[at]))
-                consider(ix, &s, at, hits, &n, max);
-        return n;
+    enum { BATCH = 256 };
+    size_t batch[BATCH];
+    for (size_t at = 0; at < ix->npools;) {
+        size_t nb = gather(ix, &s, &at, batch, BATCH);
+        for (size_t i = 0; i < nb; i++)
+            consider(ix, &s, batch[i], hits, &n, max);
     }
-    for (size_t at = 0; at < ix->npools; at++)
-        consider(ix, &s, at, hits, &n, max);
     return n;
 }

@@ -15,8 +15,8 @@
 # BENCH_SECONDS (15, search and booking runs), BENCH_CONTENTION_SECONDS (10),
 # BENCH_CONNECTIONS (64), BENCH_CONNECTIONS_HIGH (256, the second search run and its
 # ceiling), BENCH_LOGINS (128 caregivers); the search ceiling listens on BENCH_PORT + 1.
-# BENCH_PROFILE=SEARCH (or FLOOR, SEARCH_HIGH, BOOK, CONTEND) samples logeerd with perf during
-# that run and prints where its CPU went (needs perf; the Release build keeps no frame
+# BENCH_PROFILE=SEARCH (or FLOOR, SEARCH_HIGH, BOOK, CONTEND, or several: FLOOR,SEARCH)
+# samples logeerd with perf during that run and prints where its CPU went (needs perf; the Release build keeps no frame
 # pointers, so the report is flat: self time per function). BENCH_SEARCH_ONLY=1 skips the
 # booking runs (for quick iterations on search).
 set -euo pipefail
@@ -244,7 +244,7 @@ run_wrk() {
     shift 3
     local out m0 m1 log0 conns=${WRK_CONNS:-$CONNS} perf_pid=
     log0=$(wc -l <"$WORK/logeerd.out")
-    if [ "${BENCH_PROFILE:-}" = "$var" ]; then
+    if [[ ",${BENCH_PROFILE:-}," == *",$var,"* ]]; then
         perf record -q -F 999 -e cpu-clock -o "$WORK/perf.data" -p "$SERVE_PID" \
             -- sleep "$seconds" >/dev/null 2>&1 &
         perf_pid=$!
