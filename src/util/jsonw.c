@@ -2,6 +2,7 @@
 #include "logeer/jsonw.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -82,10 +83,17 @@ void jw_array_end(struct jsonw *w) { close_container(w, ']'); }
 
 void jw_key(struct jsonw *w, const char *key)
 {
-    separate(w);
-    put_char(w, '"');
-    put(w, key, strlen(key));
-    put(w, "\":", 2);
+    size_t n = strlen(key);
+    if (!reserve(w, n + 4))
+        return;
+    if (w->comma)
+        w->buf[w->len++] = ',';
+    w->buf[w->len++] = '"';
+    memcpy(w->buf + w->len, key, n);
+    w->len += n;
+    w->buf[w->len++] = '"';
+    w->buf[w->len++] = ':';
+    w->buf[w->len] = '\0';
     w->comma = false;
 }
 
@@ -98,6 +106,33 @@ static const bool needs_escape[256] = {
     [0x1c] = 1, [0x1d] = 1, [0x1e] = 1, [0x1f] = 1, ['"'] = 1, ['\\'] = 1,
 };
 
+/* True when none of the 8 bytes in x needs an escape: none is below 0x20, a quote or a
+ * backslash. The classic SWAR tests ("has a byte less than n", "has a zero byte" after an
+ * XOR), exact for "any byte"; bytes of 0x80 and above (UTF-8) never match. */
+static bool word_is_plain(uint64_t x)
+{
+    const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
+    uint64_t control = (x - ones * 0x20) & ~x & highs;
+    uint64_t q = x ^ (ones * '"'), b = x ^ (ones * '\\');
+    uint64_t quote = (q - ones) & ~q & highs, backslash = (b - ones) & ~b & highs;
+    return (control | quote | backslash) == 0;
+}
+
+/* Length of the prefix of s[0..len) that needs no escape, eight bytes at a time. */
+static size_t plain_prefix(const char *s, size_t len)
+{
+    size_t i = 0;
+    for (; i + 8 <= len; i += 8) {
+        uint64_t x;
+        memcpy(&x, s + i, 8);
+        if (!word_is_plain(x))
+            break;
+    }
+    while (i < len && !needs_escape[(unsigned char)s[i]])
+        i++;
+    return i;
+}
+
 void jw_string(struct jsonw *w, const char *s)
 {
     if (!s) {
@@ -105,9 +140,20 @@ void jw_string(struct jsonw *w, const char *s)
         return;
     }
     separate(w);
+    size_t len = strlen(s), plain = plain_prefix(s, len);
+    if (plain == len) { /* the usual case: one copy between the quotes */
+        if (!reserve(w, len + 2))
+            return;
+        w->buf[w->len++] = '"';
+        memcpy(w->buf + w->len, s, len);
+        w->len += len;
+        w->buf[w->len++] = '"';
+        w->buf[w->len] = '\0';
+        return;
+    }
     put_char(w, '"');
     const char *run = s;     /* bytes that need no escape are copied in one go */
-    for (const char *p = s;; p++) {
+    for (const char *p = s + plain;; p++) {
         unsigned char c = (unsigned char)*p;
         if (!needs_escape[c])
             continue;

@@ -51,6 +51,41 @@ static void test_string_escapes(void)
     jw_free(&w);
 }
 
+/* A quote, a backslash or a control character at every position of strings of 1 to 24
+ * bytes (the writer checks eight bytes at a time), between plain ASCII and UTF-8 bytes: the
+ * output always parses back to the input. */
+static void test_escapes_at_every_position(void)
+{
+    const char specials[] = {'"', '\\', '\n', '\x01', '\x1f'};
+    struct jsonw w;
+    jw_init(&w);
+    for (size_t len = 1; len <= 24; len++) {
+        for (size_t at = 0; at < len; at++) {
+            for (size_t k = 0; k < sizeof specials; k++) {
+                char text[32];
+                for (size_t i = 0; i < len; i++)
+                    text[i] = (char)(i % 3 == 2 ? 0xc3 : 'a' + (int)(i % 26));
+                for (size_t i = 0; i < len; i++) /* keep the UTF-8 valid: 0xc3 then 0xa9 */
+                    if ((unsigned char)text[i] == 0xc3 && (i + 1 == len || i + 1 == at))
+                        text[i] = 'x';
+                    else if ((unsigned char)text[i] == 0xc3)
+                        text[++i] = (char)0xa9;
+                text[at] = specials[k];
+                text[len] = '\0';
+                jw_reset(&w);
+                jw_string(&w, text);
+                cJSON *back = cJSON_Parse(jw_text(&w, NULL));
+                CHECK(cJSON_IsString(back) && strcmp(back->valuestring, text) == 0);
+                cJSON_Delete(back);
+            }
+        }
+    }
+    jw_reset(&w);
+    jw_string(&w, "Zorgcentrum De Brink \xe2\x80\x93 Logeerkamers");
+    CHECK_STR(jw_text(&w, NULL), "\"Zorgcentrum De Brink \xe2\x80\x93 Logeerkamers\"");
+    jw_free(&w);
+}
+
 static const char *one(struct jsonw *w, void (*f)(struct jsonw *, double, int), double v, int d)
 {
     jw_reset(w);
@@ -113,6 +148,7 @@ int main(void)
 {
     test_structure_and_commas();
     test_string_escapes();
+    test_escapes_at_every_position();
     test_numbers();
     test_large_document_round_trips();
     return check_done("jsonw");
