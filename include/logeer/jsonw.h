@@ -13,13 +13,16 @@ struct jsonw {
     char *buf;
     size_t len, cap;
     bool comma;     /* the next value or key in this container needs a comma first */
-    bool failed;    /* out of memory: every further call is a no-op, jw_take returns NULL */
+    bool failed;    /* out of memory: every further call is a no-op, jw_text returns NULL */
 };
 
 void jw_init(struct jsonw *w);
 void jw_free(struct jsonw *w);
 /* Empties the buffer but keeps its memory, for the next document. */
 void jw_reset(struct jsonw *w);
+/* Room for at least `bytes` more without growing: for a document whose size is known roughly,
+ * so that it is not copied on its way up. */
+void jw_reserve(struct jsonw *w, size_t bytes);
 
 void jw_object_begin(struct jsonw *w);
 void jw_object_end(struct jsonw *w);

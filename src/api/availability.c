@@ -335,6 +335,7 @@ static void availability_search(struct api_ctx *c)
 
     struct jsonw w;
     jw_init(&w);
+    jw_reserve(&w, 128 + n * 640); /* a hit is about 470 bytes with typical names */
     char ci[DATE_TEXT_LEN];
     date_format(q.check_in, ci);
     jw_object_begin(&w);

@@ -447,20 +447,8 @@ void api_on_request(struct http_request *req, void *arg)
 static void log_request(const struct http_request *req, const char *route, int status,
                         double ms)
 {
-    /* The seconds part changes once a second, not once a request: format it only then.
-     * Only the loop thread logs requests, so the static is not shared. */
-    static time_t second_of;
-    static char second_text[32];
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    if (ts.tv_sec != second_of || !second_text[0]) {
-        struct tm tm;
-        gmtime_r(&ts.tv_sec, &tm);
-        strftime(second_text, sizeof second_text, "%Y-%m-%dT%H:%M:%S", &tm);
-        second_of = ts.tv_sec;
-    }
-    char when[40];
-    snprintf(when, sizeof when, "%s.%03dZ", second_text, (int)(ts.tv_nsec / 1000000));
+    char when[LOG_TIME_LEN];
+    log_time_now(when);
 
     struct jsonw w;
     jw_init(&w);

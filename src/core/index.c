@@ -14,11 +14,6 @@
 
 #include "logeer/core.h"
 
-/* A pool's description, as given; read for hits and for the rarer filters. */
-struct pool_slot {
-    struct core_pool meta;
-};
-
 /* What a search looks at for every pool, packed so that a scan streams through 40 bytes a
  * pool and follows no pointer for a pool it does not show. */
 struct pool_hot {
@@ -55,7 +50,8 @@ struct muni_pools {
 struct core_index {
     date_day first_day;
     int ndays;
-    struct pool_slot **pools; /* dense array, in insertion order */
+    struct core_pool **pools; /* the descriptions, read for hits and the rarer filters; dense,
+                                 in insertion order, each allocated apart so pointers last */
     struct pool_hot *hot;     /* hot[i] belongs to pools[i] */
     struct coords *coords;    /* coords[i] too: a search around a point scans only these */
     size_t npools, cap;
@@ -119,7 +115,7 @@ void core_index_free(struct core_index *ix)
     if (!ix)
         return;
     for (size_t i = 0; i < ix->npools; i++) {
-        meta_free_strings(&ix->pools[i]->meta);
+        meta_free_strings(ix->pools[i]);
         free(ix->pools[i]);
     }
     for (size_t i = 0; i < ix->nmunis; i++)
@@ -141,7 +137,7 @@ static long find(const struct core_index *ix, const char *id)
         size_t e = ix->table[i];
         if (e == 0)
             return -1;
-        if (strcmp(ix->pools[e - 1]->meta.id, id) == 0)
+        if (strcmp(ix->pools[e - 1]->id, id) == 0)
             return (long)(e - 1);
     }
 }
@@ -159,7 +155,7 @@ static void table_insert(size_t *table, size_t size, const char *id, size_t entr
 static int grow_arrays(struct core_index *ix)
 {
     size_t cap = ix->cap ? ix->cap * 2 : 64;
-    struct pool_slot **pools = realloc(ix->pools, cap * sizeof *pools);
+    struct core_pool **pools = realloc(ix->pools, cap * sizeof *pools);
     if (!pools)
         return -1;
     ix->pools = pools;
@@ -192,7 +188,7 @@ static int grow(struct core_index *ix)
         if (!t)
             return -1;
         for (size_t i = 0; i < ix->npools; i++)
-            table_insert(t, size, ix->pools[i]->meta.id, i + 1);
+            table_insert(t, size, ix->pools[i]->id, i + 1);
         free(ix->table);
         ix->table = t;
         ix->table_size = size;
@@ -292,8 +288,8 @@ int core_index_put_pool(struct core_index *ix, const struct core_pool *p)
     uint64_t municipality = pack8(p->municipality);
     long at = find(ix, p->id);
     if (at >= 0) {
-        struct pool_slot *slot = ix->pools[at];
-        uint64_t before = pack8(slot->meta.municipality);
+        struct core_pool *meta = ix->pools[at];
+        uint64_t before = pack8(meta->municipality);
         if (before != municipality) {
             if (muni_add(ix, municipality, (size_t)at) != 0) {
                 meta_free_strings(&copy);
@@ -301,20 +297,20 @@ int core_index_put_pool(struct core_index *ix, const struct core_pool *p)
             }
             muni_remove(ix, before, (size_t)at);
         }
-        meta_free_strings(&slot->meta);
-        slot->meta = copy;
-        hot_from_meta(&ix->hot[at], &ix->coords[at], &slot->meta);
+        meta_free_strings(meta);
+        *meta = copy;
+        hot_from_meta(&ix->hot[at], &ix->coords[at], meta);
         return 0;
     }
-    struct pool_slot *slot = calloc(1, sizeof *slot);
-    if (!slot || grow(ix) != 0 || muni_add(ix, municipality, ix->npools) != 0) {
-        free(slot);
+    struct core_pool *meta = malloc(sizeof *meta);
+    if (!meta || grow(ix) != 0 || muni_add(ix, municipality, ix->npools) != 0) {
+        free(meta);
         meta_free_strings(&copy);
         return -1;
     }
-    slot->meta = copy;
-    ix->pools[ix->npools] = slot;
-    hot_from_meta(&ix->hot[ix->npools], &ix->coords[ix->npools], &slot->meta);
+    *meta = copy;
+    ix->pools[ix->npools] = meta;
+    hot_from_meta(&ix->hot[ix->npools], &ix->coords[ix->npools], meta);
     ix->npools++;
     table_insert(ix->table, ix->table_size, p->id, ix->npools);
     return 0;
@@ -323,7 +319,7 @@ int core_index_put_pool(struct core_index *ix, const struct core_pool *p)
 const struct core_pool *core_index_pool(const struct core_index *ix, const char *pool_id)
 {
     long at = find(ix, pool_id);
-    return at >= 0 ? &ix->pools[at]->meta : NULL;
+    return at >= 0 ? ix->pools[at] : NULL;
 }
 
 size_t core_index_pool_count(const struct core_index *ix) { return ix->npools; }
@@ -571,7 +567,7 @@ static void consider(const struct core_index *ix, const struct scan *s, size_t a
 {
     const struct core_search *q = s->q;
     const struct pool_hot *h = &ix->hot[at];
-    const struct core_pool *p = &ix->pools[at]->meta; /* read below only when needed */
+    const struct core_pool *p = ix->pools[at]; /* read below only when needed */
     double dist = -1;
     if (q->has_point) {
         dist = core_distance_km(q->lat, q->lon, ix->coords[at].lat, ix->coords[at].lon);

@@ -31,7 +31,7 @@ static bool reserve(struct jsonw *w, size_t n)
         return false;
     if (w->len + n + 1 <= w->cap)
         return true;
-    size_t cap = w->cap ? w->cap : 256;
+    size_t cap = w->cap ? w->cap : 512; /* a request log line fits */
     while (cap < w->len + n + 1)
         cap *= 2;
     char *buf = realloc(w->buf, cap);
@@ -43,6 +43,8 @@ static bool reserve(struct jsonw *w, size_t n)
     w->cap = cap;
     return true;
 }
+
+void jw_reserve(struct jsonw *w, size_t bytes) { (void)reserve(w, bytes); }
 
 static void put(struct jsonw *w, const char *s, size_t n)
 {

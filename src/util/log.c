@@ -22,6 +22,23 @@ int log_level_from_name(const char *name)
     return -1;
 }
 
+void log_time_now(char out[LOG_TIME_LEN])
+{
+    /* The seconds part changes once a second, not once a line: format it only then. Per
+     * thread, since worker threads log too. */
+    static _Thread_local time_t second_of = -1;
+    static _Thread_local char second_text[LOG_TIME_LEN];
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    if (ts.tv_sec != second_of) {
+        struct tm tm;
+        gmtime_r(&ts.tv_sec, &tm);
+        strftime(second_text, sizeof second_text, "%Y-%m-%dT%H:%M:%S", &tm);
+        second_of = ts.tv_sec;
+    }
+    snprintf(out, LOG_TIME_LEN, "%.24s.%03dZ", second_text, (int)(ts.tv_nsec / 1000000));
+}
+
 void log_msg(enum log_level level, const char *fmt, ...)
 {
     if (level < current_level)
@@ -32,13 +49,8 @@ void log_msg(enum log_level level, const char *fmt, ...)
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
 
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    struct tm tm;
-    gmtime_r(&ts.tv_sec, &tm);
-    char when[40];
-    size_t n = strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(when + n, sizeof when - n, ".%03ldZ", ts.tv_nsec / 1000000);
+    char when[LOG_TIME_LEN];
+    log_time_now(when);
 
     cJSON *line = cJSON_CreateObject();
     cJSON_AddStringToObject(line, "time", when);
