@@ -2,9 +2,9 @@
 # install-deps.sh: installs, with apt-get, what it takes to build, run and test logeerd on
 # Debian 12. It asks dpkg first and touches apt only for what is missing, so a second run is
 # instant. It never starts or configures a system PostgreSQL service (deploy/pg.sh runs private
-# clusters instead). The dashboard's browser test also needs Debian's Chromium, Node.js with npm,
-# and playwright-core, which `npm ci` installs into tests/browser/node_modules from the
-# committed package-lock.json (never a browser download of its own).
+# clusters instead). The browser and contract tests also need Debian's Chromium, Node.js with
+# npm, and the npm packages that `npm ci` installs from the committed lock files in tests/browser
+# and tests/contract (never a browser download of its own).
 set -euo pipefail
 
 PROG=install-deps.sh
@@ -15,7 +15,7 @@ REQUIRED=(
     libpq-dev libevent-dev libcjson-dev libssl-dev libargon2-dev
     postgresql postgresql-15 postgresql-client-15
     python3 curl ca-certificates clang tzdata
-    chromium
+    chromium prometheus python3-yaml python3-jsonschema
 )
 # Wanted for fuzzing and clang's sanitizer runtime; a failure to install them is not fatal.
 OPTIONAL=(libclang-rt-14-dev)
@@ -39,18 +39,21 @@ missing_node() {
     command -v npm >/dev/null || echo npm
 }
 
-# playwright-core for tests/browser, exactly as the lock file says; skipped when the installed
-# tree already matches the lock file (npm ci would delete and reinstall it every time).
-install_browser_packages() {
-    local dir
-    dir="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/tests/browser"
-    if [ -f "$dir/node_modules/.package-lock.json" ] &&
-       [ "$dir/node_modules/.package-lock.json" -nt "$dir/package-lock.json" ] &&
-       [ -d "$dir/node_modules/playwright-core" ]; then
-        return 0
-    fi
-    echo "$PROG: npm ci in tests/browser (playwright-core)"
-    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
+# The npm packages of the tests, exactly as each lock file says: playwright-core in
+# tests/browser, the contract tools (Redocly, fast-check, json-schema-faker, ajv) in
+# tests/contract. A tree that already matches its lock file is left alone (npm ci would delete
+# and reinstall it every time).
+install_test_packages() {
+    local root dir
+    root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+    for dir in "$root/tests/browser" "$root/tests/contract"; do
+        if [ -f "$dir/node_modules/.package-lock.json" ] &&
+           [ "$dir/node_modules/.package-lock.json" -nt "$dir/package-lock.json" ]; then
+            continue
+        fi
+        echo "$PROG: npm ci in ${dir#"$root"/}"
+        (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
+    done
 }
 
 main() {
@@ -63,7 +66,7 @@ main() {
     mapfile -t node_pkgs < <(missing_node)
     missing_required+=("${node_pkgs[@]}")
     if [ ${#missing_required[@]} -eq 0 ] && [ ${#missing_optional[@]} -eq 0 ]; then
-        install_browser_packages
+        install_test_packages
         echo "$PROG: all dependencies are installed"
         return 0
     fi
@@ -95,7 +98,7 @@ main() {
         echo "$PROG: still missing after apt-get: $still" >&2
         exit 1
     fi
-    install_browser_packages
+    install_test_packages
     echo "$PROG: done"
 }
 
