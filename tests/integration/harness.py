@@ -31,6 +31,8 @@ import time
 import traceback
 import uuid
 
+import contract as _contract_module
+
 SOURCE_DIR = os.environ.get("LOGEER_SOURCE_DIR") or os.path.abspath(
     os.path.join(os.path.dirname(__file__), "..", ".."))
 LOGEERD = os.environ.get("LOGEERD", "")
@@ -136,6 +138,9 @@ def main(namespace):
             _stop_leftover_servers(keep_shared=True)
         info(f"{name}: {time.monotonic() - started:.1f} s")
     _stop_leftover_servers(keep_shared=False)
+    judged = contract()
+    info(f"contract: {judged.judged} answers judged against docs/openapi.yaml, "
+         f"{len(judged.seen)} of {len(judged.operations)} operations")
     report()
 
 
@@ -392,7 +397,9 @@ class Client:
         self.conn.request(method, path, body=data, headers=headers)
         resp = self.conn.getresponse()
         payload = resp.read()
-        return Response(resp.status, resp.getheaders(), payload)
+        answer = Response(resp.status, resp.getheaders(), payload)
+        judge_answer(method, path, answer)
+        return answer
 
     def close(self):
         self.conn.close()
@@ -457,7 +464,12 @@ def raw_exchange(port, data, timeout=None, chunk_size=65536):
             if not chunk:
                 break
             received += chunk
-    return parse_raw_response(received), received, error
+    answer = parse_raw_response(received)
+    request_line = re.match(rb"([A-Z]+) (/[!-~]*) HTTP/1\.[01]\r\n", data)
+    if answer is not None and request_line:
+        judge_answer(request_line.group(1).decode(), request_line.group(2).decode("latin-1"),
+                     answer)
+    return answer, received, error
 
 
 def _raw_complete(received, resp):
@@ -466,6 +478,22 @@ def _raw_complete(received, resp):
         return False
     head_len = received.index(b"\r\n\r\n") + 4
     return len(received) - head_len >= int(length)
+
+
+# ---------------------------------------------------------------------------------------------
+# the contract: every answer a test receives is judged against docs/openapi.yaml
+
+def contract():
+    return _contract_module.shared(SOURCE_DIR)
+
+
+def judge_answer(method, target, resp):
+    """Fails the test when an answer breaks the contract: a status not documented for the
+    operation, a media type not listed, a JSON body that does not match its schema or has a
+    field the schema lacks. Silent when the answer keeps it (a test makes thousands)."""
+    for problem in contract().judge(method, target, resp.status, resp.header("content-type"),
+                                    resp.body):
+        fail(f"the answer keeps docs/openapi.yaml: {problem}", repr(resp)[:400])
 
 
 def free_port():

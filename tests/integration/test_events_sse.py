@@ -63,6 +63,9 @@ class Stream:
             self.body = self.rest
             self.sock.close()
             self.closed = True
+        if self.status is not None:
+            h.judge_answer("GET", "/v1/events", h.Response(
+                self.status, list(headers.items()), b"" if self.status == 200 else self.body))
         return headers
 
     def _run(self):
@@ -117,6 +120,11 @@ class Stream:
             if data is not None:
                 self.events.append(json.loads(data))
             self.cond.notify_all()
+        if data is not None:
+            message = json.loads(data)
+            if not str(message.get("type", "")).startswith("stream."):
+                for problem in h.contract().judge_component("Event", message):
+                    h.fail(f"each event message keeps docs/openapi.yaml: {problem}", data[:300])
 
     def wait(self, predicate, timeout):
         deadline = time.monotonic() + timeout

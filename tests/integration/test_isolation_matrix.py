@@ -460,7 +460,9 @@ def stream_status(w, path, token):
         conn.request("GET", path, headers={"Authorization": f"Bearer {token}"} if token else {})
         r = conn.getresponse()
         body = r.read() if r.status != 200 else b""
-        return h.Response(r.status, r.getheaders(), body)
+        resp = h.Response(r.status, r.getheaders(), body)
+        h.judge_answer("GET", path, resp)
+        return resp
     finally:
         conn.close()
 

@@ -40,7 +40,9 @@ def login(email, password, source):
         conn.request("POST", "/v1/sessions", body=json.dumps({"email": email, "password": password}),
                      headers={"Content-Type": "application/json"})
         r = conn.getresponse()
-        return h.Response(r.status, r.getheaders(), r.read())
+        resp = h.Response(r.status, r.getheaders(), r.read())
+        h.judge_answer("POST", "/v1/sessions", resp)
+        return resp
     finally:
         conn.close()
 

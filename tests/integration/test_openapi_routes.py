@@ -3,18 +3,18 @@ running server (called without a token and with random ids, it never answers 405
 router's own 404 "no resource at ..."; an object 404, 401, 403 or 422 is fine), secured
 operations answer 401 without a token and open ones do not; and every route the server is
 known to serve, from the list below and from the route tables in src/api/, is documented.
-The document is read line by line (standard library only): one path per line at two spaces
-under `paths:`, one method per line at four spaces, path parameter enums in flow style."""
+The document is read with a real YAML parser (PyYAML), the same reading every other test's
+answers are judged by (contract.py)."""
 
 import glob
 import os
 import re
 import uuid
 
+import contract
 import harness as h
 
 DOC = os.path.join(h.SOURCE_DIR, "docs", "openapi.yaml")
-METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
 
 # Routes the service is known to serve (spec section 4 as built so far). A route added to the
 # service belongs here and in docs/openapi.yaml.
@@ -38,55 +38,16 @@ KNOWN_ROUTES = [
 ] + [("POST", f"/v1/stays/{{id}}/{a}") for a in h.STAY_ACTIONS]
 
 
-class Operation:
-    def __init__(self, path, method, line):
-        self.path = path
-        self.method = method.upper()
-        self.line = line
-        self.open = False  # `security: []`: no login needed
-
-
-def parse_doc(text):
-    """Returns (operations, enums, header) where enums maps (path, parameter) to the values of
-    a path parameter's flow-style enum, and header holds the top-level scalar keys."""
-    ops, enums, header = [], {}, {}
-    in_paths = False
-    path = op = last_name = None
-    for number, raw in enumerate(text.splitlines(), 1):
-        line = raw.rstrip()
-        if not line.strip() or line.lstrip().startswith("#"):
-            continue
-        if not line.startswith(" "):
-            key, _, value = line.partition(":")
-            header[key.strip()] = value.strip()
-            in_paths = key.strip() == "paths"
-            path = op = None
-            continue
-        if not in_paths:
-            continue
-        m = re.match(r"^  (/\S*):\s*$", line)
-        if m:
-            path, op, last_name = m.group(1), None, None
-            continue
-        m = re.match(r"^    (\w+):\s*$", line)
-        if m and path:
-            op = None
-            if m.group(1) in METHODS:
-                op = Operation(path, m.group(1), number)
-                ops.append(op)
-            continue
-        m = re.match(r"^\s*(?:-\s+)?name:\s*['\"]?([\w-]+)['\"]?\s*$", line)
-        if m:
-            last_name = m.group(1)
-            continue
-        m = re.match(r"^\s*enum:\s*\[(.*)\]\s*$", line)
-        if m and path and last_name and f"{{{last_name}}}" in path:
-            values = [v.strip().strip("'\"") for v in m.group(1).split(",") if v.strip()]
-            enums[(path, last_name)] = values
-            continue
-        if op and re.match(r"^      security:\s*\[\]\s*$", line):
-            op.open = True
-    return ops, enums, header
+def load():
+    """(operations, enums, document): the documented operations, each path parameter's enum
+    by (path, name), and the whole document as a real YAML parser reads it."""
+    doc = contract.load_document(DOC)
+    ops = contract.operations_of(doc)
+    enums = {}
+    for op in ops:
+        for name, values in op.path_enums.items():
+            enums[(op.template, name)] = values
+    return ops, enums, doc
 
 
 def expand(path, enums):
@@ -126,24 +87,21 @@ def source_routes():
     return sorted(found)
 
 
-def load():
-    with open(DOC, encoding="utf-8") as f:
-        return parse_doc(f.read())
-
-
 def test_document_is_openapi_3_1_with_bearer_security():
-    ops, enums, header = load()
+    ops, enums, doc = load()
     h.check("docs/openapi.yaml declares openapi 3.1.x",
-            re.fullmatch(r"['\"]?3\.1\.\d+['\"]?", header.get("openapi", "")) is not None,
-            header.get("openapi"))
+            re.fullmatch(r"3\.1\.\d+", str(doc.get("openapi", ""))) is not None,
+            doc.get("openapi"))
     with open(DOC, encoding="utf-8") as f:
         text = f.read()
+    schemes = (doc.get("components") or {}).get("securitySchemes") or {}
     h.check("it defines a bearer security scheme",
-            re.search(r"^\s+type:\s*http\s*\n\s+scheme:\s*bearer", text, re.M) is not None)
+            any(s.get("type") == "http" and s.get("scheme") == "bearer"
+                for s in schemes.values()), schemes)
     h.check("it describes problem+json, Idempotency-Key, If-Match, ETag and Retry-After",
             all(word in text for word in ("application/problem+json", "Idempotency-Key",
                                           "If-Match", "ETag", "Retry-After")))
-    h.info(f"{len(ops)} documented operations on {len({o.path for o in ops})} paths")
+    h.info(f"{len(ops)} documented operations on {len({o.template for o in ops})} paths")
     action = enums.get(("/v1/stays/{id}/{action}", "action"), [])
     h.check_equal("the stay action enum lists every transition", sorted(action),
                   sorted(h.STAY_ACTIONS))
@@ -164,13 +122,13 @@ def test_every_documented_route_is_known_to_the_server():
             h.route_missing(resp), repr(resp))
     missing, wrong_auth = [], []
     for op in ops:
-        for path in expand(op.path, enums):
+        for path in expand(op.template, enums):
             body = {} if op.method in ("POST", "PUT", "PATCH") else None
             resp = srv.request(op.method, path, body=body)
             label = f"{op.method} {path}"
             h.info(f"{label} without a token: {resp.status} {h.problem_type(resp) or ''}")
             if h.route_missing(resp):
-                missing.append(f"{op.method} {op.path} (line {op.line}): {resp.status} "
+                missing.append(f"{op.method} {op.template} ({op.operation_id}): {resp.status} "
                                f"{(resp.json or {}).get('detail')}")
                 continue
             if op.open and resp.status == 401:
@@ -187,7 +145,7 @@ def test_every_documented_route_is_known_to_the_server():
 
 def test_every_served_route_is_documented():
     ops, enums, _ = load()
-    documented = [(o.method, o.path) for o in ops]
+    documented = [(o.method, o.template) for o in ops]
 
     def is_documented(method, route):
         return any(m == method and segments_match(p, route, enums) for m, p in documented)
