@@ -1,10 +1,12 @@
 /* Proves the canonical JSON form behind idempotency fingerprints: texts that differ only in key
  * order, spacing, escapes or the spelling of a number read as one; anything a handler would
- * read differently (values, array order, which duplicate comes first) stays apart. */
+ * read differently (values, array order, which duplicate comes first) stays apart. Also the
+ * fingerprint's framing and the Idempotency-Key validator. */
 #include <math.h>
 #include <stdlib.h>
 
 #include "check.h"
+#include "logeer/idempotency.h"
 #include "logeer/jsoncanon.h"
 #include "logeer/jsonv.h"
 
@@ -201,6 +203,61 @@ static void test_non_json_values_are_refused(void)
     cJSON_Delete(s);
 }
 
+static void test_fingerprint(void)
+{
+    const char *why = NULL;
+    const char *a_text = "{\"b\":[1,2],\"a\":\"\\u00e9\"}";
+    const char *b_text = " { \"a\" : \"\xC3\xA9\", \"b\" : [ 1.0, 2e0 ] } ";
+    cJSON *a = jsonv_parse_object(a_text, strlen(a_text), &why);
+    cJSON *b = jsonv_parse_object(b_text, strlen(b_text), &why);
+    char fa[DIGEST_HEX_LEN], fb[DIGEST_HEX_LEN], other[DIGEST_HEX_LEN], want[DIGEST_HEX_LEN];
+    CHECK(idem_fingerprint("POST", "/v1/stays", a, NULL, fa));
+    CHECK(idem_fingerprint("POST", "/v1/stays", b, NULL, fb));
+    CHECK_STR(fa, fb);
+    CHECK(strlen(fa) == 64);
+    /* The framing is "<method> <path>\n<canonical body>". */
+    const char framed[] = "POST /v1/stays\n{\"a\":\"\xC3\xA9\",\"b\":[1,2]}";
+    digest_sha256_hex(framed, sizeof framed - 1, want);
+    CHECK_STR(fa, want);
+    /* Another route or method is another request. */
+    CHECK(idem_fingerprint("POST", "/v1/providers", a, NULL, other));
+    CHECK(strcmp(fa, other) != 0);
+    CHECK(idem_fingerprint("PUT", "/v1/stays", a, NULL, other));
+    CHECK(strcmp(fa, other) != 0);
+    /* Omitted members do not count. */
+    static const char *const omit[] = {"a", NULL};
+    char fo[DIGEST_HEX_LEN];
+    CHECK(idem_fingerprint("POST", "/v1/stays", a, omit, fo));
+    const char only_b[] = "POST /v1/stays\n{\"b\":[1,2]}";
+    digest_sha256_hex(only_b, sizeof only_b - 1, want);
+    CHECK_STR(fo, want);
+    /* No body at all. */
+    CHECK(idem_fingerprint("POST", "/v1/x", NULL, NULL, fo));
+    digest_sha256_hex("POST /v1/x\n", 11, want);
+    CHECK_STR(fo, want);
+    cJSON_Delete(a);
+    cJSON_Delete(b);
+}
+
+static void test_key_validator(void)
+{
+    char longest[IDEM_KEY_MAX + 2];
+    memset(longest, 'k', sizeof longest);
+    longest[IDEM_KEY_MAX] = '\0';
+    CHECK(idem_key_valid(longest));
+    longest[IDEM_KEY_MAX] = 'k';
+    longest[IDEM_KEY_MAX + 1] = '\0';
+    CHECK(!idem_key_valid(longest));
+    CHECK(idem_key_valid("a"));
+    CHECK(idem_key_valid("3f1c9a7e-2b4d-4e8a-9c1f-0d2e3b4a5c6d"));
+    CHECK(idem_key_valid("!~\"#{}"));
+    CHECK(!idem_key_valid(""));
+    CHECK(!idem_key_valid("two words"));
+    CHECK(!idem_key_valid("tab\there"));
+    CHECK(!idem_key_valid("del\x7f"));
+    CHECK(!idem_key_valid("caf\xC3\xA9"));
+}
+
 int main(void)
 {
     test_key_order_and_nesting();
@@ -212,5 +269,7 @@ int main(void)
     test_omitted_members();
     test_larger_objects_and_round_trip();
     test_non_json_values_are_refused();
+    test_fingerprint();
+    test_key_validator();
     return check_done("jsoncanon");
 }
