@@ -30,6 +30,8 @@ void jw_array_begin(struct jsonw *w);
 void jw_array_end(struct jsonw *w);
 /* The key of the next member; keys are written unescaped, so they must be plain literals. */
 void jw_key(struct jsonw *w, const char *key);
+/* The same for a key that comes from input: escaped exactly as jw_string escapes a value. */
+void jw_key_escaped(struct jsonw *w, const char *key);
 
 /* Values. jw_string(NULL) writes null; text is escaped as JSON requires (quote, backslash,
  * control characters), UTF-8 passes through. */

@@ -5,17 +5,16 @@
 #include "resource.h"
 
 #include <ctype.h>
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "logeer/idempotency.h"
 #include "logeer/log.h"
 
 /* Refusals every resource can meet. */
 static const struct res_conflict shared_conflicts[] = {
-    {"idempotency_keys_pkey", PROBLEM_IDEMPOTENCY_RUNNING, NULL,
-     "the first request with this Idempotency-Key has not finished; retry shortly"},
+    {"idempotency_keys_pkey", PROBLEM_IDEMPOTENCY_RUNNING, NULL, IDEM_DETAIL_RUNNING},
     {NULL, 0, NULL, NULL},
 };
 
@@ -313,38 +312,6 @@ enum res_if_match res_if_match_parse(const char *header, long *version)
 
 /* ---- creation --------------------------------------------------------------------------- */
 
-static bool idempotency_key_ok(const char *key)
-{
-    size_t len = strlen(key);
-    if (len == 0 || len > 255)
-        return false;
-    for (size_t i = 0; i < len; i++)
-        if (key[i] < 0x21 || key[i] > 0x7e)
-            return false;
-    return true;
-}
-
-/* SHA-256 over method, path and body (as idempotency_keys.request_hash documents), so the
- * same key sent to another route is "another request", never a replay. */
-static bool request_hash(const struct api_ctx *c, char out[65])
-{
-    unsigned char d[EVP_MAX_MD_SIZE];
-    unsigned int dlen = 0;
-    const struct http_request *req = c->req;
-    EVP_MD_CTX *md = EVP_MD_CTX_new();
-    bool ok = md && EVP_DigestInit_ex(md, EVP_sha256(), NULL) &&
-              EVP_DigestUpdate(md, req->method_name, strlen(req->method_name)) &&
-              EVP_DigestUpdate(md, " ", 1) &&
-              EVP_DigestUpdate(md, req->path, strlen(req->path)) &&
-              EVP_DigestUpdate(md, "\n", 1) &&
-              EVP_DigestUpdate(md, req->body ? req->body : "", req->body_len) &&
-              EVP_DigestFinal_ex(md, d, &dlen) && dlen == 32;
-    EVP_MD_CTX_free(md);
-    for (unsigned i = 0; ok && i < 32; i++)
-        snprintf(out + 2 * i, 3, "%02x", d[i]);
-    return ok;
-}
-
 static void res_created(struct api_ctx *c, const struct db_result *r)
 {
     const struct res_call *call = c->state;
@@ -357,21 +324,17 @@ static void res_created(struct api_ctx *c, const struct db_result *r)
         return;
     }
     const char *outcome = db_value(r->res, 0, 0);
+    if (idem_reply_refusal(c, outcome))
+        return; /* key_mismatch, key_running */
     if (!strcmp(outcome, "created") || !strcmp(outcome, "replayed")) {
         char location[128];
         snprintf(location, sizeof location, "%s/%s", call->location, db_value(r->res, 0, 2));
         http_reply_header(c->req, "Location", location);
         if (!strcmp(outcome, "replayed"))
-            http_reply_header(c->req, "Idempotent-Replayed", "true");
+            idem_mark_replayed(c);
         res_etag(c, r->res, 3);
         const char *body = db_value(r->res, 0, 1);
         api_reply_raw(c, 201, "application/json", body, strlen(body));
-    } else if (!strcmp(outcome, "key_mismatch")) {
-        api_reply_problem(c, PROBLEM_IDEMPOTENCY_MISMATCH,
-                          "this Idempotency-Key was used for a different request; use a new key");
-    } else if (!strcmp(outcome, "key_running")) {
-        api_reply_problem(c, PROBLEM_IDEMPOTENCY_RUNNING,
-                          "the first request with this Idempotency-Key has not finished");
     } else {
         api_reply_problem(c, PROBLEM_NOT_FOUND, "%s", call->missing);
     }
@@ -379,22 +342,20 @@ static void res_created(struct api_ctx *c, const struct db_result *r)
 
 void res_create(struct api_ctx *c, const char *stmt, cJSON *doc, const struct res_call *call)
 {
-    const char *key = http_request_header(c->req, "Idempotency-Key");
-    if (key && !idempotency_key_ok(key)) {
+    const char *key;
+    char hash[DIGEST_HEX_LEN];
+    if (!idem_key(c, &key) || (key && !idem_request_fingerprint(c, NULL, hash))) {
         cJSON_Delete(doc);
-        api_reply_problem(c, PROBLEM_BAD_REQUEST,
-                          "Idempotency-Key must be 1 to 255 visible ASCII characters");
         return;
     }
-    char hash[65];
     char *text = cJSON_PrintUnformatted(doc);
     cJSON_Delete(doc);
-    if (!text || !request_hash(c, hash)) {
-        cJSON_free(text);
+    if (!text) {
         api_reply_problem(c, PROBLEM_INTERNAL, "could not prepare the request");
         return;
     }
-    const char *params[] = {text, c->who.user_id, hash, key, c->req->path, res_scope(c)};
+    const char *params[] = {text, c->who.user_id, key ? hash : NULL, key, c->req->path,
+                            res_scope(c)};
     res_run(c, stmt, 6, params, call, res_created);
     cJSON_free(text);
 }

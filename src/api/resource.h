@@ -21,8 +21,9 @@
  *   list:   $1 limit, $2 offset, $3 scope, $4.. filters -> one row: the whole body
  *   patch:  $1 patch (jsonb), $2 id, $3 scope, $4 If-Match version or NULL
  *                                                 -> one row: the updated JSON, its version
- *   create: $1 document (jsonb), $2 principal, $3 request hash (hex), $4 Idempotency-Key or
- *           NULL, $5 path, $6 scope               -> one row: outcome, body, id, version
+ *   create: $1 document (jsonb), $2 principal, $3 request fingerprint (hex; NULL without a
+ *           key), $4 Idempotency-Key or NULL, $5 path, $6 scope
+ *                                                 -> one row: outcome, body, id, version
  * "version" is the JSON's own "version" member (NULL for resources without one); it becomes
  * the reply's ETag, so the tag always describes exactly the body it comes with.
  * scope is the caller's provider id for provider staff and NULL for everyone else, so that

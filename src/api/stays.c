@@ -11,8 +11,8 @@
 #include "handlers.h"
 #include "logeer/config.h"
 #include "logeer/core.h"
-#include "logeer/digest.h"
 #include "logeer/events.h"
+#include "logeer/idempotency.h"
 #include "logeer/jsonv.h"
 
 /* One person cannot grab a region's beds: open holds, requests and waitlist entries. */
@@ -84,17 +84,6 @@ struct stay_request {
     const char *initial_status;
     const char *kind;
 };
-
-static bool idempotency_key_ok(const char *key)
-{
-    size_t len = strlen(key);
-    if (len == 0 || len > 255)
-        return false;
-    for (size_t i = 0; i < len; i++)
-        if (key[i] < 0x21 || key[i] > 0x7e)
-            return false;
-    return true;
-}
 
 static int current_year(void)
 {
@@ -331,9 +320,11 @@ static void booked(struct api_ctx *c, const struct db_result *r)
     int status = atoi(db_value(r->res, 0, 1));
     const char *body = db_value(r->res, 0, 2);
     const char *detail = db_value(r->res, 0, 3);
+    if (idem_reply_refusal(c, outcome))
+        return; /* key_mismatch, key_running */
     if (!strcmp(outcome, "created") || !strcmp(outcome, "waitlisted") || !strcmp(outcome, "replayed")) {
         if (!strcmp(outcome, "replayed"))
-            http_reply_header(c->req, "Idempotent-Replayed", "true");
+            idem_mark_replayed(c);
         reply_stay(c, status ? status : 201, body, "stay.create");
     } else if (!strcmp(outcome, "no_beds")) {
         reply_with_detail(c, PROBLEM_NO_BEDS,
@@ -343,11 +334,6 @@ static void booked(struct api_ctx *c, const struct db_result *r)
         reply_with_detail(c, PROBLEM_CONFLICT,
                           "you already have the most open requests allowed; confirm or cancel one "
                           "first", detail);
-    } else if (!strcmp(outcome, "key_running")) {
-        api_reply_problem(c, PROBLEM_IDEMPOTENCY_RUNNING, "the first request with this key has not finished");
-    } else if (!strcmp(outcome, "key_mismatch")) {
-        api_reply_problem(c, PROBLEM_IDEMPOTENCY_MISMATCH,
-                          "this Idempotency-Key was used for a different request; use a new key");
     } else if (!strcmp(outcome, "pool_not_found")) {
         api_reply_problem(c, PROBLEM_NOT_FOUND, "no pool with this id");
     } else {
@@ -357,11 +343,9 @@ static void booked(struct api_ctx *c, const struct db_result *r)
 
 static void stays_create(struct api_ctx *c)
 {
-    const char *key = http_request_header(c->req, "Idempotency-Key");
-    if (key && !idempotency_key_ok(key)) {
-        api_reply_problem(c, PROBLEM_BAD_REQUEST, "Idempotency-Key must be 1 to 255 visible ASCII characters");
+    const char *key;
+    if (!idem_key(c, &key))
         return;
-    }
     struct stay_request r = {0};
     const char *pool_id = NULL;
     struct jsonv v;
@@ -401,14 +385,18 @@ static void stays_create(struct api_ctx *c)
         return;
     }
     char ci[DATE_TEXT_LEN], co[DATE_TEXT_LEN], hash[DIGEST_HEX_LEN];
+    if (key && !idem_request_fingerprint(c, NULL, hash)) {
+        cJSON_Delete(p);
+        return;
+    }
     date_format(r.check_in, ci);
     date_format(r.check_out, co);
-    digest_sha256_hex(c->req->body, c->req->body_len, hash);
     cJSON_AddStringToObject(p, "principal_id", c->who.user_id);
     cJSON_AddStringToObject(p, "principal_role", role_name(c->who.role));
-    if (key)
+    if (key) {
         cJSON_AddStringToObject(p, "idempotency_key", key);
-    cJSON_AddStringToObject(p, "request_hash", hash);
+        cJSON_AddStringToObject(p, "request_hash", hash);
+    }
     cJSON_AddStringToObject(p, "method", "POST");
     cJSON_AddStringToObject(p, "path", "/v1/stays");
     cJSON_AddStringToObject(p, "pool_id", r.pool->id);

@@ -1,13 +1,13 @@
 /* users: accounts. The admin creates and lists staff accounts (POST/GET /v1/users); caregivers
  * register themselves (POST /v1/caregivers) and log in afterwards. Passwords are hashed on the
  * worker pool, never on the event loop, and are never stored, logged or echoed. */
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "handlers.h"
+#include "logeer/idempotency.h"
 #include "logeer/jsonv.h"
 #include "logeer/workers.h"
 
@@ -100,7 +100,7 @@ static void account_created(struct api_ctx *c, const struct db_result *r)
     if (!strcmp(outcome, "created") || !strcmp(outcome, "replayed")) {
         const struct new_account *a = c->state;
         if (!strcmp(outcome, "replayed"))
-            http_reply_header(c->req, "Idempotent-Replayed", "true");
+            idem_mark_replayed(c);
         const char *body = db_value(r->res, 0, 2);
         cJSON *user = cJSON_Parse(body);
         const cJSON *id = cJSON_GetObjectItemCaseSensitive(user, "id");
@@ -113,16 +113,8 @@ static void account_created(struct api_ctx *c, const struct db_result *r)
         api_reply_raw(c, 201, "application/json", body, strlen(body));
         return;
     }
-    if (!strcmp(outcome, "key_mismatch")) {
-        api_reply_problem(c, PROBLEM_IDEMPOTENCY_MISMATCH,
-                          "this Idempotency-Key was used for a different request");
-        return;
-    }
-    if (!strcmp(outcome, "key_running")) {
-        api_reply_problem(c, PROBLEM_IDEMPOTENCY_RUNNING,
-                          "the original request with this Idempotency-Key is still running");
-        return;
-    }
+    if (idem_reply_refusal(c, outcome))
+        return; /* key_mismatch, key_running */
     if (!strcmp(outcome, "email_taken")) {
         api_reply_problem(c, PROBLEM_CONFLICT, "an account with this email address exists");
         return;
@@ -169,38 +161,24 @@ static void account_hash_done(void *arg)
     cJSON_free(text);
 }
 
-/* Idempotency-Key on the admin's POST /v1/users (spec 5). The fingerprint covers the
- * validated fields but not the password: a stored SHA-256 of it would be an unsalted hash. */
+/* Idempotency-Key on the admin's POST /v1/users (spec 5). The fingerprint covers the body
+ * but not the password: a stored SHA-256 of it would be an unsalted password hash. So a retry
+ * that changes only the password replays the account as first made. */
 static bool users_idempotency(struct api_ctx *c, cJSON *args)
 {
-    const char *key = http_request_header(c->req, "Idempotency-Key");
+    static const char *const not_fingerprinted[] = {"password", NULL};
+    const char *key;
+    char hash[DIGEST_HEX_LEN];
+    if (!idem_key(c, &key))
+        return false;
     if (!key)
         return true;
-    size_t len = strlen(key);
-    bool ok = len >= 1 && len <= 255;
-    for (size_t i = 0; ok && i < len; i++)
-        ok = key[i] >= 0x21 && key[i] <= 0x7e;
-    if (!ok) {
-        api_reply_problem(c, PROBLEM_BAD_REQUEST,
-                          "Idempotency-Key must be 1 to 255 visible ASCII characters");
+    if (!idem_request_fingerprint(c, not_fingerprinted, hash))
         return false;
-    }
-    char *fields = cJSON_PrintUnformatted(args);
-    unsigned char d[32];
-    unsigned int dlen = 0;
-    char hex[65];
-    if (!fields || !EVP_Digest(fields, strlen(fields), d, &dlen, EVP_sha256(), NULL)) {
-        cJSON_free(fields);
-        api_reply_problem(c, PROBLEM_INTERNAL, "could not fingerprint the request");
-        return false;
-    }
-    cJSON_free(fields);
-    for (int i = 0; i < 32; i++)
-        snprintf(hex + 2 * i, 3, "%02x", d[i]);
     cJSON_AddStringToObject(args, "principal_id", c->who.user_id);
     cJSON_AddStringToObject(args, "idempotency_key", key);
-    cJSON_AddStringToObject(args, "request_hash", hex);
-    cJSON_AddStringToObject(args, "path", "/v1/users");
+    cJSON_AddStringToObject(args, "request_hash", hash);
+    cJSON_AddStringToObject(args, "path", c->req->path);
     return true;
 }
 

@@ -99,6 +99,13 @@ void jw_key(struct jsonw *w, const char *key)
     w->comma = false;
 }
 
+void jw_key_escaped(struct jsonw *w, const char *key)
+{
+    jw_string(w, key); /* also puts the comma before it, as for any member */
+    put_char(w, ':');
+    w->comma = false;
+}
+
 /* Quote, backslash and the control characters, NUL included (it ends the string). */
 static const bool needs_escape[256] = {
     [0x00] = 1, [0x01] = 1, [0x02] = 1, [0x03] = 1, [0x04] = 1, [0x05] = 1, [0x06] = 1,

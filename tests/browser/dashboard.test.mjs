@@ -1,8 +1,10 @@
 // dashboard.test.mjs: the coordinator's dashboard in a real browser (Debian's Chromium driven
 // by playwright-core) against a running logeerd with the Drenthe demo data. Proves: the page
-// loads under its Content-Security-Policy without errors, the coordinator can log in, the heat
-// map renders with filled cells, and a booking made through the API appears on the page
-// without a reload (live, through GET /v1/events). Saves a screenshot.
+// loads under its Content-Security-Policy without errors, the header shows only the login's
+// business before login (no live status, refresh or logout) and those controls after it, the
+// coordinator can log in, the heat map renders with filled cells, a booking made through the
+// API appears on the page without a reload (live, through GET /v1/events), and logging out
+// hides the controls again. Saves a screenshot.
 //
 // Run by tests/integration/test_dashboard_browser.py, which starts the server; by hand:
 //   LOGEER_URL=http://127.0.0.1:8080 node tests/browser/dashboard.test.mjs
@@ -93,6 +95,15 @@ async function scenery() {
   }
 }
 
+// The header's controls that belong to a logged-in session.
+const SESSION_CONTROLS = ['#session', '#live', '#refresh', '#logout'];
+
+async function visibleOf(page, selectors) {
+  const shown = [];
+  for (const sel of selectors) if (await page.isVisible(sel)) shown.push(sel);
+  return shown;
+}
+
 async function bookedAt(page, locationId) {
   return page.$$eval(`#heatmap g.cell[data-location-id="${locationId}"]`,
     (cells) => cells.reduce((sum, c) => sum + Number(c.getAttribute('data-booked')), 0));
@@ -126,6 +137,13 @@ async function main() {
     check('the page comes with a strict Content-Security-Policy (no inline script)',
       csp.includes("default-src 'none'") && csp.includes("script-src 'self'") && !csp.includes('unsafe-inline'), csp);
     check('the login form has labelled fields', await page.$$eval('label[for=email], label[for=password]', (l) => l.length) === 2);
+    check('before login the login form is shown', await page.isVisible('#login-form'));
+    const shownBefore = await visibleOf(page, SESSION_CONTROLS);
+    check('before login the header shows no live status, refresh or logout button',
+      shownBefore.length === 0, 'visible: ' + shownBefore.join(', '));
+    const textBefore = await page.innerText('body');
+    check('before login nothing on the page speaks of a connection, refreshing or logging out',
+      !/Verbind|Vernieuwen|Uitloggen|Live/.test(textBefore), JSON.stringify(textBefore.slice(0, 200)));
 
     await page.fill('#email', COORDINATOR.email);
     await page.fill('#password', COORDINATOR.password);
@@ -133,6 +151,9 @@ async function main() {
     await page.waitForSelector('body[data-loaded="true"]', { timeout: 15000 });
     check('after logging in the dashboard is shown and the login form hidden',
       await page.isVisible('#dashboard') && !(await page.isVisible('#login')));
+    const shownAfter = await visibleOf(page, SESSION_CONTROLS);
+    check('after logging in the header shows the live status, refresh and logout button',
+      shownAfter.length === SESSION_CONTROLS.length, 'visible: ' + shownAfter.join(', '));
     const token = await page.evaluate(() => sessionStorage.getItem('logeer.token'));
     check('the token is kept in sessionStorage', typeof token === 'string' && token.length > 20);
 
@@ -192,6 +213,13 @@ async function main() {
       await page.screenshot({ path: shot, fullPage: true });
       console.log(`      screenshot saved to ${shot}`);
     }
+    await page.click('#logout');
+    const loggedOut = await page.waitForSelector('#login-form', { state: 'visible', timeout: 5000 })
+      .then(() => true, () => false);
+    check('logging out shows the login form again', loggedOut && !(await page.isVisible('#dashboard')));
+    const shownOut = await visibleOf(page, SESSION_CONTROLS);
+    check('after logging out the live status, refresh and logout button are gone again',
+      shownOut.length === 0, 'visible: ' + shownOut.join(', '));
     check('no script errors or CSP violations on the page', problems.length === 0, problems.join(' | '));
   } finally {
     await context.close();

@@ -1,9 +1,14 @@
 """Idempotency-Key on POST /v1/stays: a retry with the same key and body returns the same status
 and a byte-identical body and creates nothing; the same key with another body is 422
 (idempotency-key-reused); keys belong to one principal; concurrent retries create one stay; a
-refused request stores no key, so its retry is judged afresh; a waitlisted answer replays too."""
+refused request stores no key, so its retry is judged afresh; a waitlisted answer replays too.
+"The same body" means the same JSON content: a retry that spells the same object another way
+(other key order, other spacing, escapes for raw UTF-8, 1940 as 19400e-1), as a proxy or
+another client library may, replays the stored response on every route that takes a key
+(POST /v1/stays, /v1/locations, /v1/users); a changed value is still 422."""
 
 import datetime as dt
+import json
 import time
 import uuid
 
@@ -17,7 +22,7 @@ class World:
         self.url = h.migrated_database(seed=True)
         self.srv = h.Server(self.url, keep=True)
         self.today = h.today_local(self.url)
-        self.emails = h.add_caregivers(self.url, 8, prefix="idem")
+        self.emails = h.add_caregivers(self.url, 9, prefix="idem")
         self.tokens = h.login_many(self.srv, self.emails)
         self.ids = {e: h.scalar(self.url, f"SELECT id FROM users WHERE email = '{e}'")
                     for e in self.emails}
@@ -41,6 +46,77 @@ class World:
 
 def world():
     return h.once("world", World)
+
+
+# ---- the same JSON content, spelt two ways -----------------------------------------------------
+
+def compact(value):
+    """The first spelling: keys in the order given, no spaces, raw UTF-8."""
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+def _respell_string(text, first_escaped):
+    """Every non-ASCII character as a \\u escape (surrogate pairs past U+FFFF); with
+    first_escaped also the first character, so that plain ASCII keys change spelling too."""
+    out = json.dumps(text, ensure_ascii=True)[1:-1]
+    if first_escaped and text and ord(text[0]) < 0x80 and text[0] not in '"\\':
+        out = f"\\u{ord(text[0]):04X}" + out[1:]
+    return '"' + out + '"'
+
+
+def _respell_number(value):
+    """The same double in another notation: 1940 -> 19400e-1, 52.99 -> 5299e-2."""
+    if isinstance(value, int):
+        return f"{value * 10}e-1"
+    text = repr(value)
+    if "e" in text or "." not in text:
+        return text + "e0"
+    decimals = len(text) - text.index(".") - 1
+    return f"{int(text.replace('.', ''))}e-{decimals}"
+
+
+def respelled(value, indent=0):
+    """The second spelling of the same content: keys in reverse order, spaces and line breaks
+    everywhere, escapes instead of raw UTF-8, numbers in exponent notation."""
+    pad = "\n" + "  " * (indent + 1)
+    if isinstance(value, dict):
+        members = [f"{_respell_string(k, True)} :  {respelled(v, indent + 1)}"
+                   for k, v in reversed(list(value.items()))]
+        if not members:
+            return "{ }"
+        return "{" + pad + ("," + pad).join(members) + "\n" + "  " * indent + "}"
+    if isinstance(value, list):
+        return "[ " + " ,\t".join(respelled(v, indent + 1) for v in value) + " ]"
+    if isinstance(value, str):
+        return _respell_string(value, False)
+    if isinstance(value, bool) or value is None:
+        return json.dumps(value)
+    return _respell_number(value)
+
+
+def check_spellings_differ(label, body):
+    first, second = compact(body).encode(), respelled(body).encode()
+    h.check(f"{label}: the two spellings differ as bytes but parse to the same object",
+            first != second and json.loads(first) == json.loads(second), second[:300])
+
+
+def check_replayed(label, first, again):
+    """again must be first played back: same status, byte-identical body, marked replayed."""
+    h.check_equal(f"{label}: the respelled retry has the same status", again.status, first.status)
+    h.check(f"{label}: the respelled retry's body is byte-identical to the original",
+            again.body == first.body and len(first.body) > 0,
+            f"first {first.body[:200]!r}\nretry {again.body[:200]!r}")
+    h.check_equal(f"{label}: the retry says Idempotent-Replayed: true",
+                  again.header("idempotent-replayed"), "true")
+    h.check_equal(f"{label}: the original did not say it",
+                  first.header("idempotent-replayed"), None)
+    h.check_equal(f"{label}: the retry has the same Location", again.header("location"),
+                  first.header("location"))
+
+
+def post_text(srv, path, text, token, key):
+    return srv.request("POST", path, text.encode("utf-8"), token=token,
+                       headers={"Content-Type": "application/json", "Idempotency-Key": key})
 
 
 def test_retry_with_same_key_and_body_replays_the_original():
@@ -171,6 +247,85 @@ def test_waitlisted_answer_replays_too():
     h.check("its retry is 201 with a byte-identical body",
             again.status == 201 and again.body == first.body, repr(again))
     h.check_equal("one waitlist entry exists", w.stays_of(7), 1)
+
+
+def test_stay_retry_spelt_differently_replays():
+    w = world()
+    key = uuid.uuid4().hex
+    body = h.stay_body(w.pool.id, w.day(25), w.day(27), alias="mevr. B\u00e9n\u00e9dicte \u00d6",
+                       needs=["wheelchair"])
+    check_spellings_differ("POST /v1/stays", body)
+    first = post_text(w.srv, "/v1/stays", compact(body), w.tokens[8], key)
+    if not h.check_equal("the stay request is 201", first.status, 201):
+        h.info(repr(first))
+        return
+    again = post_text(w.srv, "/v1/stays", respelled(body), w.tokens[8], key)
+    check_replayed("POST /v1/stays", first, again)
+    h.check_equal("one stay exists for the caregiver (stays table)", w.stays_of(8), 1)
+    changed = dict(body, check_out=str(w.day(28)))
+    other = post_text(w.srv, "/v1/stays", respelled(changed), w.tokens[8], key)
+    h.check("the same key, respelled, with another check_out: 422 idempotency-key-reused",
+            h.is_problem(other, 422) and h.problem_type(other) == "idempotency-key-reused",
+            repr(other))
+    changed = dict(body, guest=dict(body["guest"], birth_year=1941))
+    other = post_text(w.srv, "/v1/stays", compact(changed), w.tokens[8], key)
+    h.check("the same key with another nested value (guest.birth_year): 422",
+            h.is_problem(other, 422) and h.problem_type(other) == "idempotency-key-reused",
+            repr(other))
+    h.check_equal("still one stay", w.stays_of(8), 1)
+
+
+def test_location_retry_spelt_differently_replays():
+    w = world()
+    key = uuid.uuid4().hex
+    name = f"Logeerhuis \u00c9\u00e9n {uuid.uuid4().hex[:6]}"
+    body = {"name": name, "municipality": "GM0106", "address": "Brinkstra\u00dfe 1, Assen",
+            "lat": 52.99, "lon": 6.56, "facilities": ["dementia", "night_care"],
+            "exclusions": []}
+    check_spellings_differ("POST /v1/locations", body)
+    first = post_text(w.srv, "/v1/locations", compact(body), w.esdorp, key)
+    if not h.check_equal("provider staff POST /v1/locations is 201", first.status, 201):
+        h.info(repr(first))
+        return
+    again = post_text(w.srv, "/v1/locations", respelled(body), w.esdorp, key)
+    check_replayed("POST /v1/locations", first, again)
+    h.check_equal("the retry has the same ETag", again.header("etag"), first.header("etag"))
+    count = h.scalar(w.url, "SELECT count(*) FROM locations WHERE name = "
+                            f"'{name}'")
+    h.check_equal("one location row has that name", count, "1")
+    other = post_text(w.srv, "/v1/locations", respelled(dict(body, lat=52.98)), w.esdorp, key)
+    h.check("the same key, respelled, with another lat: 422 idempotency-key-reused",
+            h.is_problem(other, 422) and h.problem_type(other) == "idempotency-key-reused",
+            repr(other))
+    other = post_text(w.srv, "/v1/locations", compact(dict(body, facilities=["night_care",
+                                                                             "dementia"])),
+                      w.esdorp, key)
+    h.check("the same key with the facilities in another order: 422 (arrays keep their order)",
+            h.is_problem(other, 422) and h.problem_type(other) == "idempotency-key-reused",
+            repr(other))
+
+
+def test_staff_account_retry_spelt_differently_replays():
+    w = world()
+    admin = w.srv.login("beheer@demo.logeer.nl")
+    key = uuid.uuid4().hex
+    email = f"idem-{uuid.uuid4().hex[:8]}@demo.logeer.nl"
+    body = {"email": email, "password": h.TEST_PASSWORD, "role": "coordinator",
+            "display_name": "Ren\u00e9e \u00d6zt\u00fcrk"}
+    check_spellings_differ("POST /v1/users", body)
+    first = post_text(w.srv, "/v1/users", compact(body), admin, key)
+    if not h.check_equal("the admin's POST /v1/users is 201", first.status, 201):
+        h.info(repr(first))
+        return
+    again = post_text(w.srv, "/v1/users", respelled(body), admin, key)
+    check_replayed("POST /v1/users", first, again)
+    count = h.scalar(w.url, f"SELECT count(*) FROM users WHERE email = '{email}'")
+    h.check_equal("one account has that email", count, "1")
+    other = post_text(w.srv, "/v1/users", respelled(dict(body, display_name="Ren\u00e9e")),
+                      admin, key)
+    h.check("the same key, respelled, with another display_name: 422 idempotency-key-reused",
+            h.is_problem(other, 422) and h.problem_type(other) == "idempotency-key-reused",
+            repr(other))
 
 
 def test_malformed_keys_are_refused():

@@ -51,6 +51,28 @@ static void test_string_escapes(void)
     jw_free(&w);
 }
 
+/* Keys from input are escaped like values and separated like any member. */
+static void test_escaped_keys(void)
+{
+    struct jsonw w;
+    jw_init(&w);
+    jw_object_begin(&w);
+    jw_key_escaped(&w, "a\"b");
+    jw_int(&w, 1);
+    jw_key_escaped(&w, "nl\n\xc3\xa9");
+    jw_array_begin(&w);
+    jw_array_end(&w);
+    jw_key_escaped(&w, "");
+    jw_null(&w);
+    jw_object_end(&w);
+    CHECK_STR(jw_text(&w, NULL), "{\"a\\\"b\":1,\"nl\\n\xc3\xa9\":[],\"\":null}");
+    cJSON *back = cJSON_Parse(jw_text(&w, NULL));
+    CHECK(cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(back, "a\"b")));
+    CHECK(cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(back, "nl\n\xc3\xa9")));
+    cJSON_Delete(back);
+    jw_free(&w);
+}
+
 /* A quote, a backslash or a control character at every position of strings of 1 to 24
  * bytes (the writer checks eight bytes at a time), between plain ASCII and UTF-8 bytes: the
  * output always parses back to the input. */
@@ -148,6 +170,7 @@ int main(void)
 {
     test_structure_and_commas();
     test_string_escapes();
+    test_escaped_keys();
     test_escapes_at_every_position();
     test_numbers();
     test_large_document_round_trips();
