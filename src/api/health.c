@@ -60,27 +60,42 @@ static void render_pool(const struct app *app, struct evbuffer *out)
 {
     struct db_pool_stats s;
     db_pool_stats(app->db, &s);
+    metrics_family(out, "logeer_db_pool_connections", "gauge",
+                   "Database connections of the pool: configured (the pool size), connected "
+                   "(preparing, idle or busy), idle and busy.");
     evbuffer_add_printf(out,
-                        "# HELP logeer_db_pool_connections Database connections by state.\n"
-                        "# TYPE logeer_db_pool_connections gauge\n"
                         "logeer_db_pool_connections{state=\"configured\"} %d\n"
                         "logeer_db_pool_connections{state=\"connected\"} %d\n"
                         "logeer_db_pool_connections{state=\"idle\"} %d\n"
-                        "logeer_db_pool_connections{state=\"busy\"} %d\n"
-                        "# HELP logeer_db_pool_queued Queries waiting for a connection.\n"
-                        "# TYPE logeer_db_pool_queued gauge\n"
-                        "logeer_db_pool_queued %u\n"
-                        "# TYPE logeer_db_queries_total counter\n"
-                        "logeer_db_queries_total %llu\n"
-                        "# TYPE logeer_db_errors_total counter\n"
-                        "logeer_db_errors_total %llu\n"
-                        "# TYPE logeer_db_reconnects_total counter\n"
-                        "logeer_db_reconnects_total %llu\n"
-                        "# HELP logeer_db_up 1 when at least one connection is ready.\n"
-                        "# TYPE logeer_db_up gauge\n"
-                        "logeer_db_up %d\n",
-                        s.size, s.connected, s.idle, s.busy, s.queued, s.queries_total,
-                        s.errors_total, s.reconnects_total, db_pool_healthy(app->db) ? 1 : 0);
+                        "logeer_db_pool_connections{state=\"busy\"} %d\n",
+                        s.size, s.connected, s.idle, s.busy);
+    metrics_gauge(out, "logeer_db_pool_queued", "Queries waiting for a free database connection.",
+                  s.queued);
+    metrics_counter(out, "logeer_db_queries_total", "Queries handed to the database pool.",
+                    s.queries_total);
+    metrics_counter(out, "logeer_db_errors_total",
+                    "Queries that did not succeed: refused by PostgreSQL, database unavailable, "
+                    "or timed out waiting for a connection.",
+                    s.errors_total);
+    metrics_counter(out, "logeer_db_reconnects_total",
+                    "Attempts to reconnect a lost or failed database connection.",
+                    s.reconnects_total);
+    metrics_gauge(out, "logeer_db_up", "1 when at least one database connection is ready for "
+                                       "queries, else 0.",
+                  db_pool_healthy(app->db) ? 1 : 0);
+}
+
+static void render_process(const struct app *app, struct evbuffer *out)
+{
+    unsigned conns = 0, in_flight = 0;
+    http_server_stats(app->http, &conns, &in_flight);
+    metrics_gauge(out, "logeer_http_connections", "Open client connections.", conns);
+    metrics_gauge(out, "logeer_http_in_flight",
+                  "Requests received and not yet answered (open event streams included).",
+                  in_flight);
+    metrics_gauge(out, "logeer_workers_pending",
+                  "Password hashes waiting for or running on a worker thread.",
+                  workers_pending(app->workers));
 }
 
 static void health_metrics(struct api_ctx *c)
@@ -88,13 +103,7 @@ static void health_metrics(struct api_ctx *c)
     struct evbuffer *out = evbuffer_new();
     metrics_render(c->app->metrics, out);
     render_pool(c->app, out);
-    unsigned conns = 0, in_flight = 0;
-    http_server_stats(c->app->http, &conns, &in_flight);
-    evbuffer_add_printf(out,
-                        "# TYPE logeer_http_connections gauge\nlogeer_http_connections %u\n"
-                        "# TYPE logeer_http_in_flight gauge\nlogeer_http_in_flight %u\n"
-                        "# TYPE logeer_workers_pending gauge\nlogeer_workers_pending %u\n",
-                        conns, in_flight, workers_pending(c->app->workers));
+    render_process(c->app, out);
     size_t len = evbuffer_get_length(out);
     const char *text = (const char *)evbuffer_pullup(out, -1);
     api_reply_raw(c, 200, "text/plain; version=0.0.4", text, len);
