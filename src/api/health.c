@@ -3,8 +3,11 @@
 #include <event2/buffer.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include "handlers.h"
+#include "logeer/config.h"
+#include "logeer/core.h"
 #include "logeer/events.h"
 #include "logeer/metrics.h"
 #include "logeer/workers.h"
@@ -98,12 +101,31 @@ static void render_process(const struct app *app, struct evbuffer *out)
                   workers_pending(app->workers));
 }
 
+/* Stale counts mislead searchers (they are ranked last) and the coordinator's figures, and only
+ * the provider can refresh them. Read from the index, so no query; absent until it loaded. */
+static void render_inventory(const struct app *app, struct evbuffer *out)
+{
+    struct core_stale st = {0};
+    bool known = inventory_sync_ready(app->sync) &&
+                 core_index_stale(app->index, time(NULL), app->cfg->stale_days, &st) == 0;
+    metrics_family(out, "logeer_pools_stale", "gauge",
+                   "Active pools whose capacity counts were last confirmed more than "
+                   "LOGEER_STALE_DAYS days ago.");
+    if (known)
+        evbuffer_add_printf(out, "logeer_pools_stale %zu\n", st.pools);
+    metrics_family(out, "logeer_providers_stale", "gauge",
+                   "Providers with at least one active pool whose capacity counts are stale.");
+    if (known)
+        evbuffer_add_printf(out, "logeer_providers_stale %zu\n", st.providers);
+}
+
 static void health_metrics(struct api_ctx *c)
 {
     struct evbuffer *out = evbuffer_new();
     metrics_render(c->app->metrics, out);
     render_pool(c->app, out);
     render_process(c->app, out);
+    render_inventory(c->app, out);
     size_t len = evbuffer_get_length(out);
     const char *text = (const char *)evbuffer_pullup(out, -1);
     api_reply_raw(c, 200, "text/plain; version=0.0.4", text, len);
