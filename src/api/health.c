@@ -10,6 +10,7 @@
 #include "logeer/core.h"
 #include "logeer/events.h"
 #include "logeer/metrics.h"
+#include "logeer/outbox.h"
 #include "logeer/workers.h"
 
 static int health_prepare(struct app *app)
@@ -119,6 +120,16 @@ static void render_inventory(const struct app *app, struct evbuffer *out)
         evbuffer_add_printf(out, "logeer_providers_stale %zu\n", st.providers);
 }
 
+static void render_events(const struct app *app, struct evbuffer *out)
+{
+    metrics_gauge(out, "logeer_events_subscribers", "Open live event streams (GET /v1/events).",
+                  outbox_subscribers(app->outbox));
+    metrics_gauge(out, "logeer_events_feed_lag_seconds",
+                  "Seconds the live events feed has known of outbox rows it has not yet handed "
+                  "to its subscribers; 0 when caught up or when nobody subscribes.",
+                  outbox_feed_lag_seconds(app->outbox));
+}
+
 static void health_metrics(struct api_ctx *c)
 {
     struct evbuffer *out = evbuffer_new();
@@ -126,6 +137,7 @@ static void health_metrics(struct api_ctx *c)
     render_pool(c->app, out);
     render_process(c->app, out);
     render_inventory(c->app, out);
+    render_events(c->app, out);
     size_t len = evbuffer_get_length(out);
     const char *text = (const char *)evbuffer_pullup(out, -1);
     api_reply_raw(c, 200, "text/plain; version=0.0.4", text, len);
