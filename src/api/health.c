@@ -1,6 +1,9 @@
 /* health: liveness, readiness and Prometheus metrics for operators. livez never touches the
- * database (a live process with a dead database must not be restarted in a loop); readyz does. */
+ * database (a live process with a dead database must not be restarted in a loop); readyz does.
+ * Owns the readiness probe that keeps the logeer_ready gauge current without a scrape ever
+ * waiting for the database. */
 #include <event2/buffer.h>
+#include <event2/event.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
@@ -13,10 +16,86 @@
 #include "logeer/outbox.h"
 #include "logeer/workers.h"
 
+/* Readiness as a gauge. A scrape must answer at once, above all while the database is in
+ * trouble, so it cannot ask the database as /readyz does. The schema half of readiness is
+ * checked on a timer instead (every tick while not current, so recovery shows within a
+ * second; every READY_RECHECK_TICKS ticks while current, to notice another binary migrating
+ * the database) and remembered; the rest is the process's own state. */
+#define READY_TICK_MS 1000
+#define READY_RECHECK_TICKS 5
+
+struct health_probe {
+    struct app *app;
+    struct event *timer;
+    bool in_flight;        /* never two checks at once */
+    bool schema_current;   /* the last answer: the schema is at this binary's version */
+    unsigned ticks;        /* since the last check */
+};
+
+static void probe_done(const struct db_result *r, void *arg)
+{
+    struct health_probe *p = arg;
+    p->in_flight = false;
+    if (r->status == DB_OK && PQntuples(r->res) == 1)
+        p->schema_current = atoi(db_value(r->res, 0, 0)) == p->app->schema_version;
+    else if (r->status == DB_ERROR)
+        p->schema_current = false; /* no schema_migrations table: not migrated */
+    /* Unavailable or timed out: nothing learnt; logeer_db_up already says why. */
+}
+
+static void probe_tick(evutil_socket_t fd, short what, void *arg)
+{
+    struct health_probe *p = arg;
+    if (p->in_flight || !db_pool_healthy(p->app->db))
+        return;
+    if (p->schema_current && ++p->ticks < READY_RECHECK_TICKS)
+        return;
+    p->ticks = 0;
+    p->in_flight = true;
+    db_query(p->app->db, "schema_version", 0, NULL, probe_done, p);
+}
+
+static int probe_start(struct app *app)
+{
+    struct health_probe *p = calloc(1, sizeof *p);
+    if (!p)
+        return -1;
+    p->app = app;
+    p->timer = event_new(app->base, -1, EV_PERSIST, probe_tick, p);
+    if (!p->timer) {
+        free(p);
+        return -1;
+    }
+    struct timeval tv = {READY_TICK_MS / 1000, (READY_TICK_MS % 1000) * 1000};
+    event_add(p->timer, &tv);
+    app->health = p;
+    return 0;
+}
+
+/* After db_pool_free: a check still in flight has been called back by then. */
+void health_free(struct app *app)
+{
+    struct health_probe *p = app->health;
+    if (!p)
+        return;
+    event_free(p->timer);
+    free(p);
+    app->health = NULL;
+}
+
+/* What /readyz would answer now, as far as the process knows without asking. */
+static bool ready_now(const struct app *app)
+{
+    return !app->shutting_down && app->health && app->health->schema_current &&
+           db_pool_healthy(app->db) && inventory_sync_ready(app->sync);
+}
+
 static int health_prepare(struct app *app)
 {
-    return api_prepare(app, "schema_version",
-                       "SELECT coalesce(max(version), 0) FROM schema_migrations");
+    if (api_prepare(app, "schema_version",
+                    "SELECT coalesce(max(version), 0) FROM schema_migrations") != 0)
+        return -1;
+    return probe_start(app);
 }
 
 static void health_livez(struct api_ctx *c)
@@ -30,10 +109,14 @@ static void readyz_version(struct api_ctx *c, const struct db_result *r)
 {
     if (r->status != DB_OK) {
         /* No schema_migrations table at all means "not migrated", which is not ready. */
+        if (c->app->health)
+            c->app->health->schema_current = false;
         api_reply_problem(c, PROBLEM_UNAVAILABLE, "the database schema is not migrated");
         return;
     }
     int version = atoi(db_value(r->res, 0, 0));
+    if (c->app->health) /* a fresher answer than the probe's */
+        c->app->health->schema_current = version == c->app->schema_version;
     if (version != c->app->schema_version) {
         api_reply_problem(c, PROBLEM_UNAVAILABLE,
                           "database schema is at version %d, this binary needs %d; run "
@@ -91,6 +174,11 @@ static void render_pool(const struct app *app, struct evbuffer *out)
 
 static void render_process(const struct app *app, struct evbuffer *out)
 {
+    metrics_gauge(out, "logeer_ready",
+                  "1 when GET /readyz would answer 200: not shutting down, a database "
+                  "connection ready, the schema at this binary's version (checked every few "
+                  "seconds) and the availability index loaded; else 0.",
+                  ready_now(app) ? 1 : 0);
     unsigned conns = 0, in_flight = 0;
     http_server_stats(app->http, &conns, &in_flight);
     metrics_gauge(out, "logeer_http_connections", "Open client connections.", conns);
