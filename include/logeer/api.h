@@ -42,6 +42,7 @@ struct app {
     struct search_log *search_log;  /* searches waiting to be written (availability.c) */
     struct health_probe *health;    /* readiness remembered for /metrics (health.c) */
     int schema_version;        /* highest migration this binary knows; readyz compares */
+    long long tls_not_after;   /* unix time the served certificate expires; 0 without TLS */
     bool shutting_down;
 };
 

@@ -218,6 +218,16 @@ static void render_events(const struct app *app, struct evbuffer *out)
                   outbox_feed_lag_seconds(app->outbox));
 }
 
+/* Only when logeerd terminates TLS itself; behind a proxy the proxy's certificate matters. */
+static void render_tls(const struct app *app, struct evbuffer *out)
+{
+    if (app->tls_not_after > 0)
+        metrics_gauge(out, "logeer_tls_certificate_expiry_timestamp_seconds",
+                      "Unix time at which the TLS certificate logeerd serves expires (the "
+                      "certificate is read once, at start-up).",
+                      (double)app->tls_not_after);
+}
+
 static void health_metrics(struct api_ctx *c)
 {
     struct evbuffer *out = evbuffer_new();
@@ -226,6 +236,7 @@ static void health_metrics(struct api_ctx *c)
     render_process(c->app, out);
     render_inventory(c->app, out);
     render_events(c->app, out);
+    render_tls(c->app, out);
     size_t len = evbuffer_get_length(out);
     const char *text = (const char *)evbuffer_pullup(out, -1);
     api_reply_raw(c, 200, "text/plain; version=0.0.4", text, len);
