@@ -117,6 +117,10 @@ static int serve(const struct config *cfg)
     struct retention *retention = NULL;
     app.cfg = cfg;
     app.schema_version = schema_version;
+    if (ssl_ctx && (app.tls_not_after = tls_certificate_not_after(ssl_ctx)) < 0) {
+        log_warn("cannot read the TLS certificate's expiry time; it is not in /metrics");
+        app.tls_not_after = 0;
+    }
     app.base = event_base_new();
     app.metrics = metrics_new();
     app.workers = workers_new(app.base, HASH_WORKERS);

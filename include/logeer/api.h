@@ -19,6 +19,7 @@ struct core_index;
 struct jsonv;
 struct session_cache;
 struct search_log;
+struct health_probe;
 struct inventory_sync;
 struct outbox_feed;
 struct assets;
@@ -39,7 +40,9 @@ struct app {
     struct assets *web;        /* dashboard files, loaded at start-up */
     struct session_cache *sessions; /* recently verified bearer tokens (dispatch.c) */
     struct search_log *search_log;  /* searches waiting to be written (availability.c) */
+    struct health_probe *health;    /* readiness remembered for /metrics (health.c) */
     int schema_version;        /* highest migration this binary knows; readyz compares */
+    long long tls_not_after;   /* unix time the served certificate expires; 0 without TLS */
     bool shutting_down;
 };
 

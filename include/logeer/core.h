@@ -147,6 +147,15 @@ struct core_hit {
 size_t core_search_run(const struct core_index *ix, const struct core_search *q,
                        struct core_hit *hits, size_t max);
 
+/* Active pools whose counts are stale (as_of more than stale_days before now) and the
+ * providers owning at least one of them, for /metrics. Walks every pool once; -1 when out of
+ * memory (providers is then 0). */
+struct core_stale {
+    size_t pools, providers;
+};
+int core_index_stale(const struct core_index *ix, time_t now, int stale_days,
+                     struct core_stale *out);
+
 /* Great-circle distance in kilometres. */
 double core_distance_km(double lat1, double lon1, double lat2, double lon2);
 

@@ -58,4 +58,9 @@ void outbox_unsubscribe(struct outbox_sub *s);
 /* Subscriptions open now (for /metrics and tests). */
 unsigned outbox_subscribers(const struct outbox_feed *f);
 
+/* Seconds since the feed learnt of outbox rows it has not yet read and handed to its live
+ * subscribers: a failing database or a long-running transaction that holds rows back makes
+ * it grow. 0 when caught up or when nobody subscribes (then nothing is read). */
+double outbox_feed_lag_seconds(const struct outbox_feed *f);
+
 #endif

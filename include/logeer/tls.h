@@ -8,4 +8,8 @@
 void *tls_server_context(const char *cert_file, const char *key_file);
 void tls_context_free(void *ctx);
 
+/* The unix time at which the context's certificate expires (its notAfter), or -1 when it
+ * cannot be read. For the expiry gauge: the context is built once, so this is fixed too. */
+long long tls_certificate_not_after(void *ctx);
+
 #endif

@@ -22,6 +22,7 @@ struct route_group {
 const struct route *api_routes(size_t *n);
 
 extern const struct route_group health_group;         /* health.c: probes and metrics */
+void health_free(struct app *app);                    /* stops the readiness timer */
 extern const struct route_group municipalities_group; /* municipalities.c */
 extern const struct route_group sessions_group;       /* sessions.c: log in and out */
 extern const struct route_group availability_group;   /* availability.c: search */

@@ -1,18 +1,101 @@
 /* health: liveness, readiness and Prometheus metrics for operators. livez never touches the
- * database (a live process with a dead database must not be restarted in a loop); readyz does. */
+ * database (a live process with a dead database must not be restarted in a loop); readyz does.
+ * Owns the readiness probe that keeps the logeer_ready gauge current without a scrape ever
+ * waiting for the database. */
 #include <event2/buffer.h>
+#include <event2/event.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include "handlers.h"
+#include "logeer/config.h"
+#include "logeer/core.h"
 #include "logeer/events.h"
 #include "logeer/metrics.h"
+#include "logeer/outbox.h"
 #include "logeer/workers.h"
+
+/* Readiness as a gauge. A scrape must answer at once, above all while the database is in
+ * trouble, so it cannot ask the database as /readyz does. The schema half of readiness is
+ * checked on a timer instead (every tick while not current, so recovery shows within a
+ * second; every READY_RECHECK_TICKS ticks while current, to notice another binary migrating
+ * the database) and remembered; the rest is the process's own state. */
+#define READY_TICK_MS 1000
+#define READY_RECHECK_TICKS 5
+
+struct health_probe {
+    struct app *app;
+    struct event *timer;
+    bool in_flight;        /* never two checks at once */
+    bool schema_current;   /* the last answer: the schema is at this binary's version */
+    unsigned ticks;        /* since the last check */
+};
+
+static void probe_done(const struct db_result *r, void *arg)
+{
+    struct health_probe *p = arg;
+    p->in_flight = false;
+    if (r->status == DB_OK && PQntuples(r->res) == 1)
+        p->schema_current = atoi(db_value(r->res, 0, 0)) == p->app->schema_version;
+    else if (r->status == DB_ERROR)
+        p->schema_current = false; /* no schema_migrations table: not migrated */
+    /* Unavailable or timed out: nothing learnt; logeer_db_up already says why. */
+}
+
+static void probe_tick(evutil_socket_t fd, short what, void *arg)
+{
+    struct health_probe *p = arg;
+    if (p->in_flight || !db_pool_healthy(p->app->db))
+        return;
+    if (p->schema_current && ++p->ticks < READY_RECHECK_TICKS)
+        return;
+    p->ticks = 0;
+    p->in_flight = true;
+    db_query(p->app->db, "schema_version", 0, NULL, probe_done, p);
+}
+
+static int probe_start(struct app *app)
+{
+    struct health_probe *p = calloc(1, sizeof *p);
+    if (!p)
+        return -1;
+    p->app = app;
+    p->timer = event_new(app->base, -1, EV_PERSIST, probe_tick, p);
+    if (!p->timer) {
+        free(p);
+        return -1;
+    }
+    struct timeval tv = {READY_TICK_MS / 1000, (READY_TICK_MS % 1000) * 1000};
+    event_add(p->timer, &tv);
+    app->health = p;
+    return 0;
+}
+
+/* After db_pool_free: a check still in flight has been called back by then. */
+void health_free(struct app *app)
+{
+    struct health_probe *p = app->health;
+    if (!p)
+        return;
+    event_free(p->timer);
+    free(p);
+    app->health = NULL;
+}
+
+/* What /readyz would answer now, as far as the process knows without asking. */
+static bool ready_now(const struct app *app)
+{
+    return !app->shutting_down && app->health && app->health->schema_current &&
+           db_pool_healthy(app->db) && inventory_sync_ready(app->sync);
+}
 
 static int health_prepare(struct app *app)
 {
-    return api_prepare(app, "schema_version",
-                       "SELECT coalesce(max(version), 0) FROM schema_migrations");
+    if (api_prepare(app, "schema_version",
+                    "SELECT coalesce(max(version), 0) FROM schema_migrations") != 0)
+        return -1;
+    return probe_start(app);
 }
 
 static void health_livez(struct api_ctx *c)
@@ -26,10 +109,14 @@ static void readyz_version(struct api_ctx *c, const struct db_result *r)
 {
     if (r->status != DB_OK) {
         /* No schema_migrations table at all means "not migrated", which is not ready. */
+        if (c->app->health)
+            c->app->health->schema_current = false;
         api_reply_problem(c, PROBLEM_UNAVAILABLE, "the database schema is not migrated");
         return;
     }
     int version = atoi(db_value(r->res, 0, 0));
+    if (c->app->health) /* a fresher answer than the probe's */
+        c->app->health->schema_current = version == c->app->schema_version;
     if (version != c->app->schema_version) {
         api_reply_problem(c, PROBLEM_UNAVAILABLE,
                           "database schema is at version %d, this binary needs %d; run "
@@ -60,27 +147,85 @@ static void render_pool(const struct app *app, struct evbuffer *out)
 {
     struct db_pool_stats s;
     db_pool_stats(app->db, &s);
+    metrics_family(out, "logeer_db_pool_connections", "gauge",
+                   "Database connections of the pool: configured (the pool size), connected "
+                   "(preparing, idle or busy), idle and busy.");
     evbuffer_add_printf(out,
-                        "# HELP logeer_db_pool_connections Database connections by state.\n"
-                        "# TYPE logeer_db_pool_connections gauge\n"
                         "logeer_db_pool_connections{state=\"configured\"} %d\n"
                         "logeer_db_pool_connections{state=\"connected\"} %d\n"
                         "logeer_db_pool_connections{state=\"idle\"} %d\n"
-                        "logeer_db_pool_connections{state=\"busy\"} %d\n"
-                        "# HELP logeer_db_pool_queued Queries waiting for a connection.\n"
-                        "# TYPE logeer_db_pool_queued gauge\n"
-                        "logeer_db_pool_queued %u\n"
-                        "# TYPE logeer_db_queries_total counter\n"
-                        "logeer_db_queries_total %llu\n"
-                        "# TYPE logeer_db_errors_total counter\n"
-                        "logeer_db_errors_total %llu\n"
-                        "# TYPE logeer_db_reconnects_total counter\n"
-                        "logeer_db_reconnects_total %llu\n"
-                        "# HELP logeer_db_up 1 when at least one connection is ready.\n"
-                        "# TYPE logeer_db_up gauge\n"
-                        "logeer_db_up %d\n",
-                        s.size, s.connected, s.idle, s.busy, s.queued, s.queries_total,
-                        s.errors_total, s.reconnects_total, db_pool_healthy(app->db) ? 1 : 0);
+                        "logeer_db_pool_connections{state=\"busy\"} %d\n",
+                        s.size, s.connected, s.idle, s.busy);
+    metrics_gauge(out, "logeer_db_pool_queued", "Queries waiting for a free database connection.",
+                  s.queued);
+    metrics_counter(out, "logeer_db_queries_total", "Queries handed to the database pool.",
+                    s.queries_total);
+    metrics_counter(out, "logeer_db_errors_total",
+                    "Queries that did not succeed: refused by PostgreSQL, database unavailable, "
+                    "or timed out waiting for a connection.",
+                    s.errors_total);
+    metrics_counter(out, "logeer_db_reconnects_total",
+                    "Attempts to reconnect a lost or failed database connection.",
+                    s.reconnects_total);
+    metrics_gauge(out, "logeer_db_up", "1 when at least one database connection is ready for "
+                                       "queries, else 0.",
+                  db_pool_healthy(app->db) ? 1 : 0);
+}
+
+static void render_process(const struct app *app, struct evbuffer *out)
+{
+    metrics_gauge(out, "logeer_ready",
+                  "1 when GET /readyz would answer 200: not shutting down, a database "
+                  "connection ready, the schema at this binary's version (checked every few "
+                  "seconds) and the availability index loaded; else 0.",
+                  ready_now(app) ? 1 : 0);
+    unsigned conns = 0, in_flight = 0;
+    http_server_stats(app->http, &conns, &in_flight);
+    metrics_gauge(out, "logeer_http_connections", "Open client connections.", conns);
+    metrics_gauge(out, "logeer_http_in_flight",
+                  "Requests received and not yet answered (open event streams included).",
+                  in_flight);
+    metrics_gauge(out, "logeer_workers_pending",
+                  "Password hashes waiting for or running on a worker thread.",
+                  workers_pending(app->workers));
+}
+
+/* Stale counts mislead searchers (they are ranked last) and the coordinator's figures, and only
+ * the provider can refresh them. Read from the index, so no query; absent until it loaded. */
+static void render_inventory(const struct app *app, struct evbuffer *out)
+{
+    struct core_stale st = {0};
+    bool known = inventory_sync_ready(app->sync) &&
+                 core_index_stale(app->index, time(NULL), app->cfg->stale_days, &st) == 0;
+    metrics_family(out, "logeer_pools_stale", "gauge",
+                   "Active pools whose capacity counts were last confirmed more than "
+                   "LOGEER_STALE_DAYS days ago.");
+    if (known)
+        evbuffer_add_printf(out, "logeer_pools_stale %zu\n", st.pools);
+    metrics_family(out, "logeer_providers_stale", "gauge",
+                   "Providers with at least one active pool whose capacity counts are stale.");
+    if (known)
+        evbuffer_add_printf(out, "logeer_providers_stale %zu\n", st.providers);
+}
+
+static void render_events(const struct app *app, struct evbuffer *out)
+{
+    metrics_gauge(out, "logeer_events_subscribers", "Open live event streams (GET /v1/events).",
+                  outbox_subscribers(app->outbox));
+    metrics_gauge(out, "logeer_events_feed_lag_seconds",
+                  "Seconds the live events feed has known of outbox rows it has not yet handed "
+                  "to its subscribers; 0 when caught up or when nobody subscribes.",
+                  outbox_feed_lag_seconds(app->outbox));
+}
+
+/* Only when logeerd terminates TLS itself; behind a proxy the proxy's certificate matters. */
+static void render_tls(const struct app *app, struct evbuffer *out)
+{
+    if (app->tls_not_after > 0)
+        metrics_gauge(out, "logeer_tls_certificate_expiry_timestamp_seconds",
+                      "Unix time at which the TLS certificate logeerd serves expires (the "
+                      "certificate is read once, at start-up).",
+                      (double)app->tls_not_after);
 }
 
 static void health_metrics(struct api_ctx *c)
@@ -88,13 +233,10 @@ static void health_metrics(struct api_ctx *c)
     struct evbuffer *out = evbuffer_new();
     metrics_render(c->app->metrics, out);
     render_pool(c->app, out);
-    unsigned conns = 0, in_flight = 0;
-    http_server_stats(c->app->http, &conns, &in_flight);
-    evbuffer_add_printf(out,
-                        "# TYPE logeer_http_connections gauge\nlogeer_http_connections %u\n"
-                        "# TYPE logeer_http_in_flight gauge\nlogeer_http_in_flight %u\n"
-                        "# TYPE logeer_workers_pending gauge\nlogeer_workers_pending %u\n",
-                        conns, in_flight, workers_pending(c->app->workers));
+    render_process(c->app, out);
+    render_inventory(c->app, out);
+    render_events(c->app, out);
+    render_tls(c->app, out);
     size_t len = evbuffer_get_length(out);
     const char *text = (const char *)evbuffer_pullup(out, -1);
     api_reply_raw(c, 200, "text/plain; version=0.0.4", text, len);

@@ -1,6 +1,7 @@
 /* metrics: a flat table of (route, method, status) series, each with a count and a fixed-bucket
- * latency histogram. Routes are a static table, so the number of series stays small and a
- * linear search is fine; the label set cannot be blown up by clients. */
+ * latency histogram, and the text-format helpers for the other families. Routes are a static
+ * table, so the number of series stays small and a linear search is fine; the label set
+ * cannot be blown up by clients. */
 #include "logeer/metrics.h"
 
 #include <event2/buffer.h>
@@ -59,17 +60,35 @@ void metrics_observe(struct metrics *m, const char *route, const char *method, i
         }
 }
 
+void metrics_family(struct evbuffer *out, const char *name, const char *type, const char *help)
+{
+    evbuffer_add_printf(out, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+void metrics_gauge(struct evbuffer *out, const char *name, const char *help, double value)
+{
+    metrics_family(out, name, "gauge", help);
+    evbuffer_add_printf(out, "%s %.15g\n", name, value);
+}
+
+void metrics_counter(struct evbuffer *out, const char *name, const char *help,
+                     unsigned long long value)
+{
+    metrics_family(out, name, "counter", help);
+    evbuffer_add_printf(out, "%s %llu\n", name, value);
+}
+
 void metrics_render(const struct metrics *m, struct evbuffer *out)
 {
-    evbuffer_add_printf(out, "# HELP logeer_http_requests_total HTTP requests by route, method "
-                             "and status.\n# TYPE logeer_http_requests_total counter\n");
+    metrics_family(out, "logeer_http_requests_total", "counter",
+                   "HTTP requests answered, by route pattern, method and status.");
     for (size_t i = 0; i < m->n; i++)
         evbuffer_add_printf(out,
                             "logeer_http_requests_total{route=\"%s\",method=\"%s\",status=\"%d\"} %llu\n",
                             m->s[i].route, m->s[i].method, m->s[i].status, m->s[i].count);
-    evbuffer_add_printf(out, "# HELP logeer_http_request_duration_seconds Time from complete "
-                             "request head to reply.\n"
-                             "# TYPE logeer_http_request_duration_seconds histogram\n");
+    metrics_family(out, "logeer_http_request_duration_seconds", "histogram",
+                   "Time from the complete request head to the reply, by route pattern, method "
+                   "and status.");
     for (size_t i = 0; i < m->n; i++) {
         const struct series *s = &m->s[i];
         unsigned long long cum = 0;

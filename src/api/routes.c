@@ -66,4 +66,5 @@ void api_shutdown(struct app *app)
     free_routes();
     api_session_cache_free(app);
     availability_log_free(app);
+    health_free(app);
 }

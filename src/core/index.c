@@ -638,3 +638,40 @@ size_t core_search_run(const struct core_index *ix, const struct core_search *q,
     }
     return n;
 }
+
+static int cmp_id_ptr(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Distinct strings among n pointers; sorts them in place. */
+static size_t count_distinct(const char **ids, size_t n)
+{
+    qsort(ids, n, sizeof *ids, cmp_id_ptr);
+    size_t distinct = 0;
+    for (size_t i = 0; i < n; i++)
+        distinct += i == 0 || strcmp(ids[i - 1], ids[i]) != 0;
+    return distinct;
+}
+
+int core_index_stale(const struct core_index *ix, time_t now, int stale_days,
+                     struct core_stale *out)
+{
+    /* The same rule as a search's stale flag and the occupancy report's stale list. */
+    int64_t fresh_since = (int64_t)now - (int64_t)stale_days * 86400;
+    *out = (struct core_stale){0};
+    for (size_t i = 0; i < ix->npools; i++)
+        out->pools += ix->hot[i].active && ix->hot[i].as_of < fresh_since;
+    if (out->pools == 0)
+        return 0;
+    const char **providers = malloc(out->pools * sizeof *providers);
+    if (!providers)
+        return -1;
+    size_t n = 0;
+    for (size_t i = 0; i < ix->npools; i++)
+        if (ix->hot[i].active && ix->hot[i].as_of < fresh_since)
+            providers[n++] = ix->pools[i]->provider_id;
+    out->providers = count_distinct(providers, n);
+    free(providers);
+    return 0;
+}

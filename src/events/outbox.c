@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "logeer/db.h"
 #include "logeer/log.h"
@@ -67,6 +68,8 @@ struct outbox_feed {
     int dispatching;           /* > 0 while rows are handed to subscribers */
     bool failing;              /* the last query failed; logged once per streak */
     struct outbox_pos pos;     /* the last row read (everything up to it is final) */
+    bool behind;               /* knows of rows it has not read and handed out yet */
+    struct timespec behind_since; /* CLOCK_MONOTONIC: since when, for the lag gauge */
     struct outbox_sub *subs;
     unsigned nsubs;
 };
@@ -111,6 +114,16 @@ static void pos_format(struct outbox_pos p, struct pos_text *t)
 {
     snprintf(t->txid, sizeof t->txid, "%" PRIu64, p.txid);
     snprintf(t->id, sizeof t->id, "%" PRId64, p.id);
+}
+
+/* The lag an operator sees runs from the first notification, reconnect or subscriber that
+ * gave the feed something to read until a read found nothing more and nothing held back. */
+static void feed_mark_behind(struct outbox_feed *f)
+{
+    if (f->behind)
+        return;
+    f->behind = true;
+    clock_gettime(CLOCK_MONOTONIC, &f->behind_since);
 }
 
 static void feed_failed(struct outbox_feed *f, const char *what, const struct db_result *r)
@@ -303,6 +316,7 @@ static void head_done(const struct db_result *r, void *arg)
 
 static void feed_init(struct outbox_feed *f)
 {
+    feed_mark_behind(f);
     if (f->initing)
         return;
     f->initing = true;
@@ -333,9 +347,18 @@ static void feed_fanout(struct outbox_feed *f, struct outbox_pos pos, const stru
 static void held_done(const struct db_result *r, void *arg)
 {
     struct outbox_feed *f = arg;
-    if (r->status == DB_OK && PQntuples(r->res) == 1 && db_value(r->res, 0, 0)[0] == 't') {
+    if (r->status != DB_OK || PQntuples(r->res) != 1) {
+        /* Unknown whether rows wait: look again later rather than wait for a notification
+         * that may never come. */
+        feed_failed(f, "checking for held-back rows", r);
+        return;
+    }
+    f->failing = false;
+    if (db_value(r->res, 0, 0)[0] == 't') {
         struct timeval tv = {0, OUTBOX_HELD_BACK_MS * 1000};
         evtimer_add(f->timer, &tv);
+    } else if (!f->polling && !f->initing) {
+        f->behind = false; /* nothing committed is left unread */
     }
 }
 
@@ -392,8 +415,10 @@ static void feed_wake(struct outbox_feed *f)
     if (f->nsubs == 0) {
         if (!f->initing)
             f->ready = false;
+        f->behind = false; /* nobody waits for what it has not read */
         return;
     }
+    feed_mark_behind(f);
     feed_poll(f);
 }
 
@@ -460,6 +485,8 @@ struct outbox_sub *outbox_subscribe(struct outbox_feed *f, const char *provider_
         free(s);
         return NULL;
     }
+    if (f->nsubs == 0)
+        f->behind = false; /* a lag from before the last subscriber left is nobody's */
     s->feed = f;
     s->on_start = on_start;
     s->on_event = on_event;
@@ -504,4 +531,14 @@ void outbox_unsubscribe(struct outbox_sub *s)
 unsigned outbox_subscribers(const struct outbox_feed *f)
 {
     return f ? f->nsubs : 0;
+}
+
+double outbox_feed_lag_seconds(const struct outbox_feed *f)
+{
+    if (!f || !f->behind || f->nsubs == 0)
+        return 0;
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (double)(now.tv_sec - f->behind_since.tv_sec) +
+           (double)(now.tv_nsec - f->behind_since.tv_nsec) / 1e9;
 }

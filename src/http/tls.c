@@ -6,6 +6,7 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <stdio.h>
+#include <time.h>
 
 static const char intermediate_ciphers[] =
     "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
@@ -54,3 +55,12 @@ fail:
 }
 
 void tls_context_free(void *ctx) { SSL_CTX_free(ctx); }
+
+long long tls_certificate_not_after(void *ctx)
+{
+    X509 *cert = SSL_CTX_get0_certificate(ctx);
+    struct tm tm;
+    if (!cert || ASN1_TIME_to_tm(X509_get0_notAfter(cert), &tm) != 1)
+        return -1;
+    return (long long)timegm(&tm); /* ASN1 times are UTC */
+}

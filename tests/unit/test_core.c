@@ -285,6 +285,33 @@ static void test_index_municipality_moves_radius_edges_and_ties(void)
     core_index_free(ix);
 }
 
+static void test_index_counts_stale_pools_and_their_providers(void)
+{
+    struct core_index *ix = core_index_new(0, 30);
+    struct core_stale st = {1, 1};
+    CHECK(core_index_stale(ix, 1000000, 7, &st) == 0 && st.pools == 0 && st.providers == 0);
+    time_t now = 1000000 + 7 * 86400;
+    const char *ids[] = {"s1", "s2", "s3", "fresh", "gone", "edge"};
+    for (size_t i = 0; i < sizeof ids / sizeof ids[0]; i++) {
+        struct core_pool p = pool(ids[i], KIND_PLANNED, "GM0106", 52.9, 6.5);
+        p.as_of = 1000000 - 1; /* one second past the limit */
+        if (i < 2)
+            snprintf(p.provider_id, sizeof p.provider_id, "prov-shared");
+        if (strcmp(ids[i], "fresh") == 0)
+            p.as_of = now;
+        if (strcmp(ids[i], "gone") == 0)
+            p.active = false; /* an inactive pool is nobody's worry */
+        if (strcmp(ids[i], "edge") == 0)
+            p.as_of = 1000000; /* exactly stale_days old: still fresh, as in a search */
+        CHECK(core_index_put_pool(ix, &p) == 0);
+    }
+    CHECK(core_index_stale(ix, now, 7, &st) == 0);
+    CHECK(st.pools == 3);      /* s1, s2, s3 */
+    CHECK(st.providers == 2);  /* prov-shared (s1, s2) and prov-s3 */
+    CHECK(core_index_stale(ix, now, 8, &st) == 0 && st.pools == 0 && st.providers == 0);
+    core_index_free(ix);
+}
+
 int main(void)
 {
     test_lifecycle_transitions_and_counter_deltas();
@@ -294,5 +321,6 @@ int main(void)
     test_index_search_filters_and_ranks();
     test_index_grows_to_many_pools();
     test_index_municipality_moves_radius_edges_and_ties();
+    test_index_counts_stale_pools_and_their_providers();
     return check_done("core");
 }
