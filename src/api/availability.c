@@ -139,16 +139,6 @@ static bool token_list_ok(const char *s)
     return true;
 }
 
-/* Which kinds the caller may see, given the kind asked for (NULL = all they may). Returns 0
- * when the caller asked for a kind their role never sees. */
-static int allowed_kinds(unsigned role, int asked)
-{
-    int may = role == ROLE_CAREGIVER ? 1 << KIND_PLANNED
-              : role == ROLE_REFERRER ? 1 << KIND_CRISIS
-                                      : (1 << KIND_PLANNED) | (1 << KIND_CRISIS);
-    return asked < 0 ? may : may & (1 << asked);
-}
-
 /* A text member, JSON null when empty. */
 static void put_text(struct jsonw *w, const char *name, const char *value)
 {
@@ -305,7 +295,9 @@ static bool read_search(struct api_ctx *c, struct search_args *a, struct core_se
                                jsonv_take_errors(&v), NULL);
         return false;
     }
-    q->kinds = allowed_kinds(c->who.role, asked_kind);
+    q->kinds = core_kinds_visible(c->who.role);
+    if (asked_kind >= 0)
+        q->kinds &= 1 << asked_kind;
     if (!q->kinds) {
         api_reply_problem(c, PROBLEM_FORBIDDEN, "the role %s may not search %s beds",
                           role_name(c->who.role), kind);

@@ -81,6 +81,7 @@ static void visibility_params(const struct api_ctx *c, const char *params[3])
 struct stay_request {
     const struct core_pool *pool;
     date_day check_in, check_out;
+    int care_profile, funding;  /* indices in the core's name lists; -1 until valid */
     const char *initial_status;
     const char *kind;
 };
@@ -112,9 +113,8 @@ static void validate_body(struct api_ctx *c, struct jsonv *v, cJSON *out, struct
         jsonv_error(v, "check_out", "must be after check_in");
     else if (dates && r->check_out - r->check_in > MAX_STAY_NIGHTS)
         jsonv_error(v, "check_out", "a stay is at most 365 nights");
-    int funding;
-    if (jsonv_enum(v, b, "funding", true, core_funding_names, &funding))
-        cJSON_AddStringToObject(out, "funding", core_funding_names[funding]);
+    if (jsonv_enum(v, b, "funding", true, core_funding_names, &r->funding))
+        cJSON_AddStringToObject(out, "funding", core_funding_names[r->funding]);
 
     const cJSON *g = cJSON_GetObjectItemCaseSensitive(b, "guest");
     if (!cJSON_IsObject(g)) {
@@ -122,7 +122,6 @@ static void validate_body(struct api_ctx *c, struct jsonv *v, cJSON *out, struct
     } else {
         const char *alias;
         long birth_year;
-        int profile;
         const cJSON *needs = NULL;
         struct jsonv gv;
         jsonv_init(&gv);
@@ -132,8 +131,8 @@ static void validate_body(struct api_ctx *c, struct jsonv *v, cJSON *out, struct
             cJSON_AddStringToObject(guest, "alias", alias);
         if (jsonv_int(&gv, g, "birth_year", true, 1900, current_year(), &birth_year))
             cJSON_AddNumberToObject(guest, "birth_year", (double)birth_year);
-        if (jsonv_enum(&gv, g, "care_profile", true, core_care_profile_names, &profile))
-            cJSON_AddStringToObject(guest, "care_profile", core_care_profile_names[profile]);
+        if (jsonv_enum(&gv, g, "care_profile", true, core_care_profile_names, &r->care_profile))
+            cJSON_AddStringToObject(guest, "care_profile", core_care_profile_names[r->care_profile]);
         if (jsonv_string_set(&gv, g, "needs", false, NULL, 16, &needs))
             cJSON_AddItemToObject(guest, "needs", cJSON_Duplicate(needs, true));
         else
@@ -185,97 +184,74 @@ static void validate_window(struct jsonv *v, const cJSON *b, cJSON *out,
     cJSON_AddNumberToObject(out, "wait_nights", r->check_out - r->check_in);
 }
 
-/* The separation of planned and crisis beds (spec 3), decided from the caller's role and the
- * pool's kind. Replies and returns false when the request may not go ahead. */
+/* The separation of planned and crisis beds (spec 3), decided by the core from the caller's
+ * role and the pool's kind. Replies and returns false when the request may not go ahead. */
 static bool decide_pathway(struct api_ctx *c, struct stay_request *r, bool has_diversion)
 {
-    const struct core_pool *p = r->pool;
-    switch (c->who.role) {
-    case ROLE_CAREGIVER:
-        /* Caregivers never learn that a crisis pool exists. */
-        if (p->kind == KIND_CRISIS) {
-            api_reply_problem(c, PROBLEM_NOT_FOUND, "no pool with this id");
-            return false;
-        }
-        if (has_diversion) {
-            api_reply_problem(c, PROBLEM_FORBIDDEN, "only the coordinator may divert a bed");
-            return false;
-        }
-        r->kind = "planned";
-        r->initial_status = p->mode == MODE_INSTANT ? "held" : "requested";
+    struct core_pathway path;
+    switch (core_pathway(c->who.role, r->pool->kind, r->pool->mode, has_diversion, &path)) {
+    case CORE_PATH_OK:
+        r->kind = core_kind_names[path.kind];
+        r->initial_status = core_status_names[path.initial];
         return true;
-    case ROLE_REFERRER:
-        if (p->kind == KIND_PLANNED) {
-            api_reply_problem(c, PROBLEM_FORBIDDEN,
-                              "referrers place crisis stays in crisis pools; a crisis placement in "
-                              "a plannable bed needs the regional coordinator");
-            return false;
-        }
-        if (has_diversion) {
-            api_reply_problem(c, PROBLEM_FORBIDDEN, "only the coordinator may divert a bed");
-            return false;
-        }
-        break;
-    case ROLE_COORDINATOR:
-        if (p->kind == KIND_PLANNED && !has_diversion) {
-            cJSON *errors = cJSON_CreateArray();
-            cJSON *e = cJSON_CreateObject();
-            cJSON_AddStringToObject(e, "field", "diversion_reason");
-            cJSON_AddStringToObject(e, "message", "is required to place a crisis stay in a plannable bed");
-            cJSON_AddItemToArray(errors, e);
-            api_reply_problem_full(c, PROBLEM_VALIDATION, "a crisis stay in a planned pool is a diversion",
-                                   errors, NULL);
-            return false;
-        }
-        if (p->kind == KIND_CRISIS && has_diversion) {
-            api_reply_problem(c, PROBLEM_VALIDATION, "diversion_reason is only for planned pools");
-            return false;
-        }
-        break;
-    default:
-        api_reply_problem(c, PROBLEM_FORBIDDEN, "this role cannot request stays");
+    case CORE_PATH_HIDDEN:
+        api_reply_problem(c, PROBLEM_NOT_FOUND, "no pool with this id");
+        return false;
+    case CORE_PATH_WRONG_KIND:
+        api_reply_problem(c, PROBLEM_FORBIDDEN,
+                          "referrers place crisis stays in crisis pools; a crisis placement in "
+                          "a plannable bed needs the regional coordinator");
+        return false;
+    case CORE_PATH_DIVERSION_FORBIDDEN:
+        api_reply_problem(c, PROBLEM_FORBIDDEN, "only the coordinator may divert a bed");
+        return false;
+    case CORE_PATH_DIVERSION_REQUIRED: {
+        cJSON *errors = cJSON_CreateArray();
+        cJSON *e = cJSON_CreateObject();
+        cJSON_AddStringToObject(e, "field", "diversion_reason");
+        cJSON_AddStringToObject(e, "message", "is required to place a crisis stay in a plannable bed");
+        cJSON_AddItemToArray(errors, e);
+        api_reply_problem_full(c, PROBLEM_VALIDATION, "a crisis stay in a planned pool is a diversion",
+                               errors, NULL);
         return false;
     }
-    /* Crisis placements need a bed now: confirmed at once, no hold to confirm. */
-    r->kind = "crisis";
-    r->initial_status = "confirmed";
-    return true;
+    case CORE_PATH_DIVERSION_NEEDLESS:
+        api_reply_problem(c, PROBLEM_VALIDATION, "diversion_reason is only for planned pools");
+        return false;
+    case CORE_PATH_ROLE:
+        break;
+    }
+    api_reply_problem(c, PROBLEM_FORBIDDEN, "this role cannot request stays");
+    return false;
 }
 
-/* The pool's own rules: care profile, funding, nights, lead time and horizon. */
-static void check_pool_rules(struct api_ctx *c, struct jsonv *v, const struct stay_request *r,
-                             const cJSON *out)
+/* The pool's own rules, judged by the core: care profile, funding, nights, lead time and
+ * horizon. Each broken rule becomes a field error that says what the pool takes. */
+static void check_pool_rules(struct api_ctx *c, struct jsonv *v, const struct stay_request *r)
 {
     const struct core_pool *p = r->pool;
-    const cJSON *guest = cJSON_GetObjectItem(out, "guest");
-    const cJSON *profile = guest ? cJSON_GetObjectItem(guest, "care_profile") : NULL;
-    int pi = profile ? core_name_index(core_care_profile_names, profile->valuestring) : -1;
-    if (pi >= 0 && !(p->care_profiles & (1u << pi)))
+    struct core_stay_ask ask = {r->check_in, r->check_out, date_today_local(), r->care_profile,
+                                r->funding, c->who.role, c->who.municipality};
+    unsigned broken = core_stay_breaks(p, &ask);
+    char msg[96];
+    if (broken & CORE_RULE_CARE_PROFILE)
         jsonv_error(v, "guest.care_profile", "this pool does not serve that care profile");
-    const cJSON *funding = cJSON_GetObjectItem(out, "funding");
-    int fi = funding ? core_name_index(core_funding_names, funding->valuestring) : -1;
-    if (fi >= 0 && !(p->funding & (1u << fi)))
+    if (broken & CORE_RULE_FUNDING)
         jsonv_error(v, "funding", "this pool does not accept that funding");
-    else if (fi == 0 && c->who.role == ROLE_CAREGIVER &&
-             (!c->who.municipality[0] || !strstr(p->wmo_municipalities, c->who.municipality)))
+    if (broken & CORE_RULE_WMO_CONTRACT)
         jsonv_error(v, "funding", "this pool has no Wmo contract with your municipality");
-    int nights = r->check_out - r->check_in;
-    if (nights < p->min_nights || nights > p->max_nights) {
-        char msg[96];
+    if (broken & CORE_RULE_NIGHTS) {
         snprintf(msg, sizeof msg, "this pool takes stays of %d to %d nights", p->min_nights,
                  p->max_nights);
         jsonv_error(v, "check_out", msg);
     }
-    date_day today = date_today_local();
-    if (r->check_in < today)
+    if (broken & CORE_RULE_PAST)
         jsonv_error(v, "check_in", "is in the past");
-    else if (r->check_in < today + p->lead_days) {
-        char msg[96];
+    if (broken & CORE_RULE_LEAD_TIME) {
         snprintf(msg, sizeof msg, "this pool needs %d days' notice", p->lead_days);
         jsonv_error(v, "check_in", msg);
     }
-    if (r->check_out > today + p->horizon_days) {
-        char msg[96];
+    if (broken & CORE_RULE_HORIZON) {
         snprintf(msg, sizeof msg, "this pool takes bookings up to %d days ahead", p->horizon_days);
         jsonv_error(v, "check_out", msg);
     }
@@ -346,7 +322,7 @@ static void stays_create(struct api_ctx *c)
     const char *key;
     if (!idem_key(c, &key))
         return;
-    struct stay_request r = {0};
+    struct stay_request r = {.care_profile = -1, .funding = -1};
     const char *pool_id = NULL;
     struct jsonv v;
     jsonv_init(&v);
@@ -376,7 +352,7 @@ static void stays_create(struct api_ctx *c)
         cJSON_Delete(p);
         return;
     }
-    check_pool_rules(c, &v, &r, p);
+    check_pool_rules(c, &v, &r);
     validate_window(&v, c->body, p, &r);
     if (!jsonv_ok(&v)) {
         cJSON_Delete(p);
