@@ -21,6 +21,7 @@
 #include "logeer/migrate.h"
 #include "logeer/outbox.h"
 #include "logeer/retention.h"
+#include "logeer/session_cache.h"
 #include "logeer/tls.h"
 #include "logeer/workers.h"
 
@@ -124,8 +125,10 @@ static int serve(const struct config *cfg)
     struct db_pool_options dbo = {.size = cfg->db_pool_size};
     app.db = db_pool_new(app.base, cfg->database_url, &dbo);
     app.web = assets_load(cfg->web_dir); /* now: the loop never reads the disk */
+    app.sessions = session_cache_new(cfg->session_idle_s);
     int rc = 1;
     if (!app.base || !app.web || !app.metrics || !app.workers || !app.index || !app.db ||
+        !app.sessions ||
         api_init(&app) != 0 || inventory_sync_prepare(app.db) != 0 ||
         sweeper_prepare(app.db) != 0 || retention_prepare(app.db) != 0 ||
         outbox_feed_prepare(app.db) != 0)
@@ -171,6 +174,7 @@ out:
     assets_free(app.web);
     core_index_free(app.index);
     api_shutdown(&app);
+    session_cache_free(app.sessions); /* with the api: only its handlers read it */
     metrics_free(app.metrics);
     if (app.base)
         event_base_free(app.base);

@@ -37,7 +37,7 @@ struct app {
     struct inventory_sync *sync;
     struct outbox_feed *outbox; /* the events outbox read for Server-Sent Events */
     struct assets *web;        /* dashboard files, loaded at start-up */
-    struct session_cache *sessions; /* recently verified bearer tokens (dispatch.c) */
+    struct session_cache *sessions; /* recently verified bearer tokens */
     struct search_log *search_log;  /* searches waiting to be written (availability.c) */
     int schema_version;        /* highest migration this binary knows; readyz compares */
     bool shutting_down;
@@ -71,14 +71,6 @@ int api_init(struct app *app);
 
 /* Releases what api_init allocated. */
 void api_shutdown(struct app *app);
-
-/* Drops a token (its hash as from auth_token_hash) from this process's session cache, at
- * logout. Other processes notice a revoked session when their cached entry lapses (at most
- * a quarter of the idle timeout, and never more than 10 s). */
-void api_session_forget(struct app *app, const char *token_hash);
-/* Drops every cached session of a user (account erased or disabled here). */
-void api_session_forget_user(struct app *app, const char *user_id);
-void api_session_cache_free(struct app *app);
 
 /* The http_server callbacks. */
 void api_on_request(struct http_request *req, void *app);

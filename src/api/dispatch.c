@@ -8,7 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
 
 #include "handlers.h"
 #include "logeer/api.h"
@@ -18,6 +17,7 @@
 #include "logeer/log.h"
 #include "logeer/metrics.h"
 #include "logeer/query.h"
+#include "logeer/session_cache.h"
 
 /* Seconds a client should wait before retrying while the database is unreachable. */
 #define RETRY_AFTER_UNAVAILABLE "2"
@@ -272,98 +272,6 @@ static void run_handler(struct api_ctx *c)
     ep->fn(c);
 }
 
-/* ---- the session cache ----------------------------------------------------------------
- * Every authenticated request would otherwise cost a database round trip before any work is
- * done, which for an in-memory search is most of its cost. A verified token is remembered for
- * a short time: never past the session's absolute expiry, and for at most a quarter of the
- * idle timeout (so that while a session is in use the database still sees it often enough to
- * keep its idle clock fresh) and at most SESSION_CACHE_MAX_S. Logout here forgets the token at
- * once; a logout or erasure on another process takes effect here when the entry lapses. */
-#define SESSION_CACHE_SLOTS 4096 /* a power of two; a full slot is simply overwritten */
-#define SESSION_CACHE_MAX_S 10
-
-struct session_entry {
-    char hash[AUTH_TOKEN_HASH_LEN]; /* "" when empty */
-    struct principal who;
-    time_t fresh_until;             /* monotonic seconds */
-};
-
-struct session_cache {
-    struct session_entry slot[SESSION_CACHE_SLOTS];
-};
-
-static time_t monotonic_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec;
-}
-
-static struct session_entry *session_slot(struct session_cache *sc, const char *hash)
-{
-    /* The hash is SHA-256 hex after "\x": its leading digits are already uniform. */
-    unsigned long h = strtoul((char[9]){hash[2], hash[3], hash[4], hash[5], hash[6], hash[7],
-                                        hash[8], hash[9], '\0'},
-                              NULL, 16);
-    return &sc->slot[h & (SESSION_CACHE_SLOTS - 1)];
-}
-
-static bool session_cached(struct app *app, const char *hash, struct principal *out)
-{
-    if (!app->sessions)
-        return false;
-    struct session_entry *e = session_slot(app->sessions, hash);
-    if (strcmp(e->hash, hash) != 0 || monotonic_s() >= e->fresh_until)
-        return false;
-    *out = e->who;
-    return true;
-}
-
-static void session_remember(struct app *app, const char *hash, const struct principal *who,
-                             time_t expires_epoch)
-{
-    if (!app->sessions)
-        app->sessions = calloc(1, sizeof *app->sessions);
-    if (!app->sessions)
-        return;
-    long ttl = app->cfg->session_idle_s / 4;
-    if (ttl > SESSION_CACHE_MAX_S)
-        ttl = SESSION_CACHE_MAX_S;
-    long left = (long)(expires_epoch - time(NULL));
-    if (left < ttl)
-        ttl = left;
-    if (ttl <= 0)
-        return;
-    struct session_entry *e = session_slot(app->sessions, hash);
-    snprintf(e->hash, sizeof e->hash, "%s", hash);
-    e->who = *who;
-    e->fresh_until = monotonic_s() + ttl;
-}
-
-void api_session_forget(struct app *app, const char *token_hash)
-{
-    if (!app->sessions)
-        return;
-    struct session_entry *e = session_slot(app->sessions, token_hash);
-    if (strcmp(e->hash, token_hash) == 0)
-        e->hash[0] = '\0';
-}
-
-void api_session_forget_user(struct app *app, const char *user_id)
-{
-    if (!app->sessions)
-        return;
-    for (size_t i = 0; i < SESSION_CACHE_SLOTS; i++)
-        if (strcmp(app->sessions->slot[i].who.user_id, user_id) == 0)
-            app->sessions->slot[i].hash[0] = '\0';
-}
-
-void api_session_cache_free(struct app *app)
-{
-    free(app->sessions);
-    app->sessions = NULL;
-}
-
 static void session_found(struct api_ctx *c, const struct db_result *r)
 {
     if (r->status != DB_OK) {
@@ -387,7 +295,7 @@ static void session_found(struct api_ctx *c, const struct db_result *r)
     }
     char hash[AUTH_TOKEN_HASH_LEN];
     auth_token_hash(auth_bearer_token(http_request_header(c->req, "Authorization")), hash);
-    session_remember(c->app, hash, p, (time_t)atoll(db_value(r->res, 0, 5)));
+    session_cache_put(c->app->sessions, hash, p, (time_t)atoll(db_value(r->res, 0, 5)));
     run_handler(c);
 }
 
@@ -401,7 +309,7 @@ static void authenticate(struct api_ctx *c)
     }
     char hash[AUTH_TOKEN_HASH_LEN];
     auth_token_hash(token, hash);
-    if (session_cached(c->app, hash, &c->who)) {
+    if (session_cache_get(c->app->sessions, hash, &c->who)) {
         c->authenticated = true;
         run_handler(c);
         return;

@@ -10,6 +10,7 @@
 #include "handlers.h"
 #include "logeer/config.h"
 #include "logeer/core.h"
+#include "logeer/session_cache.h"
 
 /* Open stays are cancelled and re-checked in rounds; a stay opened during erasure (another
  * session, a waitlist offer) is caught by the next round. More rounds than this means
@@ -151,7 +152,7 @@ static void erase_finished(struct api_ctx *c, const struct db_result *r)
         api_reply_problem(c, PROBLEM_NOT_FOUND, "the account no longer exists");
         return;
     }
-    api_session_forget_user(c->app, c->who.user_id);
+    session_cache_forget_user(c->app->sessions, c->who.user_id);
     cJSON *o = cJSON_Parse(db_value(r->res, 0, 2));
     if (!o) {
         api_reply_problem(c, PROBLEM_INTERNAL, "unexpected erasure result");

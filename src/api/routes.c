@@ -64,6 +64,5 @@ int api_init(struct app *app)
 void api_shutdown(struct app *app)
 {
     free_routes();
-    api_session_cache_free(app);
     availability_log_free(app);
 }

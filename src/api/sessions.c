@@ -9,6 +9,7 @@
 #include "handlers.h"
 #include "logeer/config.h"
 #include "logeer/jsonv.h"
+#include "logeer/session_cache.h"
 #include "logeer/workers.h"
 
 static int sessions_prepare(struct app *app)
@@ -221,7 +222,7 @@ static void sessions_delete_current(struct api_ctx *c)
     const char *token = auth_bearer_token(http_request_header(c->req, "Authorization"));
     char hash[AUTH_TOKEN_HASH_LEN];
     auth_token_hash(token, hash);
-    api_session_forget(c->app, hash);
+    session_cache_forget(c->app->sessions, hash);
     const char *params[] = {hash};
     api_query(c, "session_revoke", 1, params, logout_done);
 }
