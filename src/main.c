@@ -21,6 +21,7 @@
 #include "logeer/migrate.h"
 #include "logeer/outbox.h"
 #include "logeer/retention.h"
+#include "logeer/search_log.h"
 #include "logeer/session_cache.h"
 #include "logeer/tls.h"
 #include "logeer/workers.h"
@@ -131,7 +132,7 @@ static int serve(const struct config *cfg)
         !app.sessions ||
         api_init(&app) != 0 || inventory_sync_prepare(app.db) != 0 ||
         sweeper_prepare(app.db) != 0 || retention_prepare(app.db) != 0 ||
-        outbox_feed_prepare(app.db) != 0)
+        outbox_feed_prepare(app.db) != 0 || search_log_prepare(app.db) != 0)
         goto out;
     struct http_limits limits = default_limits(cfg);
     app.http = http_server_new(app.base, &limits, api_on_request, api_on_done, &app);
@@ -142,7 +143,8 @@ static int serve(const struct config *cfg)
     sweeper = sweeper_new(app.base, app.db, cfg->hold_ttl_s, SWEEP_INTERVAL_MS);
     retention = retention_new(app.base, app.db, cfg->retention_days, RETENTION_PERIOD_S);
     app.outbox = outbox_feed_new(app.base, app.db, cfg->database_url);
-    if (!app.sync || !sweeper || !retention || !app.outbox)
+    app.search_log = search_log_new(app.base, app.db);
+    if (!app.sync || !sweeper || !retention || !app.outbox || !app.search_log)
         goto out;
 
     struct event *sigterm = evsignal_new(app.base, SIGTERM, on_signal, &app);
@@ -167,6 +169,7 @@ out:
     /* After the pool: a sweep or purge in flight still calls back while the pool closes. */
     sweeper_free(sweeper);
     retention_free(retention);
+    search_log_free(app.search_log); /* rows not yet sent are dropped, at most a second's */
     inventory_sync_free(app.sync);
     if (app.http)
         http_server_free(app.http);

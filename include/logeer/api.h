@@ -38,7 +38,7 @@ struct app {
     struct outbox_feed *outbox; /* the events outbox read for Server-Sent Events */
     struct assets *web;        /* dashboard files, loaded at start-up */
     struct session_cache *sessions; /* recently verified bearer tokens */
-    struct search_log *search_log;  /* searches waiting to be written (availability.c) */
+    struct search_log *search_log;  /* searches waiting to be written */
     int schema_version;        /* highest migration this binary knows; readyz compares */
     bool shutting_down;
 };

@@ -1,7 +1,7 @@
 /* availability: GET /v1/availability, answered from the in-memory index without touching the
- * database (only the search log is written, after replying). Enforces who may see which
- * kind of bed: caregivers only ever see planned beds, referrers only crisis beds. */
-#include <event2/event.h>
+ * database. Reads the question, lets the core say which kinds of bed the caller may see
+ * (caregivers only planned, referrers only crisis) and search, shapes the answer, and hands
+ * each search to the search log as one row. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,90 +13,9 @@
 #include "logeer/events.h"
 #include "logeer/jsonv.h"
 #include "logeer/jsonw.h"
+#include "logeer/search_log.h"
 
 #define SEARCH_MAX_LIMIT 100
-
-static int availability_prepare(struct app *app)
-{
-    /* Searches are kept (without personal data) so that the coordinator can count unmet
-     * demand: searches that found nothing never become a request. */
-    return api_prepare(app, "search_log",
-                       "INSERT INTO searches (user_id, role, check_in, nights, municipality, "
-                       "care_profile, funding, kind, flex_days, radius_km, results, params) "
-                       "SELECT * FROM jsonb_to_recordset($1::jsonb) AS r (user_id uuid, "
-                       "role user_role, check_in date, nights int, municipality text, "
-                       "care_profile text, funding text, kind pool_kind, flex_days int, "
-                       "radius_km int, results int, params jsonb)");
-}
-
-/* ---- the search log, written in batches ---------------------------------------------
- * One INSERT per search would put a database round trip behind every search, queued with
- * the requests that need an answer. Rows are kept for at most SEARCH_LOG_FLUSH_MS (or until
- * SEARCH_LOG_BATCH of them) and written by one statement. A crash or shutdown loses at most
- * that second of search statistics, never a booking. */
-#define SEARCH_LOG_BATCH 500
-#define SEARCH_LOG_FLUSH_MS 1000
-
-struct search_log {
-    struct db_pool *db;
-    struct event *timer;
-    struct jsonw rows;         /* the JSON array being filled, open: "[{...},{...}" */
-    int nrows;
-};
-
-static void search_log_flush(evutil_socket_t fd, short what, void *arg)
-{
-    struct search_log *log = arg;
-    if (log->nrows == 0)
-        return;
-    jw_array_end(&log->rows);
-    const char *text = jw_text(&log->rows, NULL);
-    if (text) {
-        const char *params[] = {text};
-        /* Fire and forget: the searches have been answered; a lost row is not worth a 5xx.
-         * db_query copies the parameters, so the buffer is reused at once. */
-        db_query(log->db, "search_log", 1, params, NULL, NULL);
-    }
-    jw_reset(&log->rows);
-    log->nrows = 0;
-}
-
-static struct search_log *search_log_of(struct app *app)
-{
-    struct search_log *log = app->search_log;
-    if (!log) {
-        log = app->search_log = calloc(1, sizeof *log);
-        if (!log)
-            return NULL;
-        log->db = app->db;
-        log->timer = evtimer_new(app->base, search_log_flush, log);
-        jw_init(&log->rows);
-    }
-    return log;
-}
-
-/* Called after a row was appended to log->rows. */
-static void search_log_added(struct search_log *log)
-{
-    if (++log->nrows >= SEARCH_LOG_BATCH) {
-        search_log_flush(-1, 0, log);
-    } else if (log->timer && !evtimer_pending(log->timer, NULL)) {
-        struct timeval tv = {SEARCH_LOG_FLUSH_MS / 1000, (SEARCH_LOG_FLUSH_MS % 1000) * 1000};
-        evtimer_add(log->timer, &tv);
-    }
-}
-
-void availability_log_free(struct app *app)
-{
-    struct search_log *log = app->search_log;
-    if (!log)
-        return;
-    if (log->timer)
-        event_free(log->timer);
-    jw_free(&log->rows);
-    free(log);
-    app->search_log = NULL;
-}
 
 /* Reads and validates the query string into q; collects field errors in v. Strings point
  * into bufs, which the caller keeps alive. */
@@ -145,15 +64,12 @@ static void put_text(struct jsonw *w, const char *name, const char *value)
     jw_kstring(w, name, value && *value ? value : NULL);
 }
 
+/* One row of the search log: what was asked and how many results it found. */
 static void log_search(struct api_ctx *c, const struct search_args *a, size_t results)
 {
-    struct search_log *log = search_log_of(c->app);
-    if (!log)
+    struct jsonw *w = search_log_row(c->app->search_log);
+    if (!w)
         return;
-    struct jsonw *w = &log->rows;
-    if (log->nrows == 0)
-        jw_array_begin(w);
-    jw_object_begin(w);
     put_text(w, "user_id", c->who.user_id);
     put_text(w, "role", role_name(c->who.role));
     put_text(w, "check_in", a->check_in);
@@ -177,8 +93,7 @@ static void log_search(struct api_ctx *c, const struct search_args *a, size_t re
     if (a->facilities[0])
         jw_kstring(w, "facilities", a->facilities);
     jw_object_end(w);
-    jw_object_end(w);
-    search_log_added(log);
+    search_log_row_done(c->app->search_log);
 }
 
 static void hit_json(struct jsonw *w, const struct core_hit *h, date_day asked, int nights)
@@ -355,4 +270,4 @@ static const struct route availability_routes[] = {
     {HTTP_GET, "/v1/availability", &search, ROLE_CAREGIVER | ROLE_REFERRER | ROLE_COORDINATOR},
 };
 
-ROUTE_GROUP(availability_group, availability_routes, availability_prepare);
+ROUTE_GROUP(availability_group, availability_routes, NULL);

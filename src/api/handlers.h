@@ -25,7 +25,6 @@ extern const struct route_group health_group;         /* health.c: probes and me
 extern const struct route_group municipalities_group; /* municipalities.c */
 extern const struct route_group sessions_group;       /* sessions.c: log in and out */
 extern const struct route_group availability_group;   /* availability.c: search */
-void availability_log_free(struct app *app);          /* drops searches not yet written */
 extern const struct route_group stays_group;          /* stays.c: requests and lifecycle */
 extern const struct route_group providers_group;      /* providers.c: inventory owners */
 extern const struct route_group locations_group;      /* locations.c: logeerhuizen */

@@ -64,5 +64,4 @@ int api_init(struct app *app)
 void api_shutdown(struct app *app)
 {
     free_routes();
-    availability_log_free(app);
 }
