@@ -39,6 +39,8 @@ struct app {
     struct assets *web;        /* dashboard files, loaded at start-up */
     struct session_cache *sessions; /* recently verified bearer tokens */
     struct search_log *search_log;  /* searches waiting to be written */
+    struct route *routes;      /* every route group's routes, built by api_init */
+    size_t nroutes;
     int schema_version;        /* highest migration this binary knows; readyz compares */
     bool shutting_down;
 };
@@ -65,11 +67,11 @@ struct api_ctx {
     void (*state_free)(void *);
 };
 
-/* Installs the routes and prepares their statements; call before db_pool_start. */
+/* Builds app->routes and prepares the routes' statements; call before db_pool_start. */
 __attribute__((warn_unused_result))
 int api_init(struct app *app);
 
-/* Releases what api_init allocated. */
+/* Runs every route group's shutdown hook and frees the route table. */
 void api_shutdown(struct app *app);
 
 /* The http_server callbacks. */

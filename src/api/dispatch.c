@@ -328,9 +328,7 @@ void api_on_request(struct http_request *req, void *arg)
     }
     c->req = req;
     c->app = app;
-    size_t nroutes;
-    const struct route *routes = api_routes(&nroutes);
-    switch (router_match(routes, nroutes, req->method, req->path, &c->match)) {
+    switch (router_match(app->routes, app->nroutes, req->method, req->path, &c->match)) {
     case ROUTE_NOT_FOUND:
         api_reply_problem(c, PROBLEM_NOT_FOUND, "no resource at %.200s", req->path);
         return;
