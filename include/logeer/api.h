@@ -16,7 +16,6 @@
 
 struct config;
 struct core_index;
-struct jsonv;
 struct session_cache;
 struct search_log;
 struct inventory_sync;
@@ -107,18 +106,6 @@ int api_prepare(struct app *app, const char *name, const char *sql);
 
 /* Route parameter by name (never NULL for a parameter in the matched pattern). */
 const char *api_param(const struct api_ctx *c, const char *name);
-
-/* Paging for list routes: reads ?limit= (default 50, 1..max) and ?offset= (0..1000000) into
- * their decimal texts, adding field errors to v and setting *malformed for a bad escape. */
-#define API_PAGE_TEXT 24
-void api_page(const struct api_ctx *c, struct jsonv *v, bool *malformed, long max,
-              char limit[API_PAGE_TEXT], char offset[API_PAGE_TEXT]);
-
-/* {"<key>":[<row json>,...],"total":<total>} assembled from a result whose column json_col
- * holds each row's JSON text and column total_col the count of all matches (a window
- * count), without re-parsing the rows. malloc'ed; NULL when out of memory. */
-char *api_rows_json(const PGresult *res, int json_col, int total_col, const char *key,
-                    size_t *len);
 
 /* True for the canonical 8-4-4-4-12 hex form of a UUID. Ids that fail it cannot exist, so
  * handlers answer 404 without asking the database. */

@@ -160,46 +160,6 @@ const char *api_query_arg(const struct api_ctx *c, const char *name, char *buf, 
     return v && *v ? v : NULL;
 }
 
-void api_page(const struct api_ctx *c, struct jsonv *v, bool *malformed, long max,
-              char limit[API_PAGE_TEXT], char offset[API_PAGE_TEXT])
-{
-    char lbuf[API_PAGE_TEXT], obuf[API_PAGE_TEXT];
-    const char *l = api_query_arg(c, "limit", lbuf, sizeof lbuf, malformed);
-    const char *o = api_query_arg(c, "offset", obuf, sizeof obuf, malformed);
-    long lim = 50, off = 0;
-    char *end;
-    if (max < lim)
-        lim = max;
-    if (l && ((lim = strtol(l, &end, 10)) < 1 || lim > max || *end)) {
-        char msg[64];
-        snprintf(msg, sizeof msg, "must be a whole number from 1 to %ld", max);
-        jsonv_error(v, "limit", msg);
-    }
-    if (o && ((off = strtol(o, &end, 10)) < 0 || off > 1000000 || *end))
-        jsonv_error(v, "offset", "must be a whole number from 0 to 1000000");
-    snprintf(limit, API_PAGE_TEXT, "%ld", lim);
-    snprintf(offset, API_PAGE_TEXT, "%ld", off);
-}
-
-char *api_rows_json(const PGresult *res, int json_col, int total_col, const char *key,
-                    size_t *len)
-{
-    int n = PQntuples(res);
-    size_t size = strlen(key) + 64;
-    for (int i = 0; i < n; i++)
-        size += strlen(db_value(res, i, json_col)) + 1;
-    char *out = malloc(size);
-    if (!out)
-        return NULL;
-    size_t o = (size_t)snprintf(out, size, "{\"%s\":[", key);
-    for (int i = 0; i < n; i++)
-        o += (size_t)snprintf(out + o, size - o, "%s%s", i ? "," : "", db_value(res, i, json_col));
-    o += (size_t)snprintf(out + o, size - o, "],\"total\":%s}",
-                          n ? db_value(res, 0, total_col) : "0");
-    *len = o;
-    return out;
-}
-
 bool api_is_uuid(const char *s)
 {
     if (!s || strlen(s) != 36)
