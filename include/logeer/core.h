@@ -1,5 +1,6 @@
 /* core: the reservation core's vocabulary, its rules and the in-memory availability index.
- * Decides what is allowed (kinds, roles, lifecycle, lead time, horizon) and answers searches.
+ * Decides what is allowed (which role sees and books which kind of bed, a pool's care
+ * profiles, funding, nights, lead time and horizon, the stay lifecycle) and answers searches.
  * Does no I/O and knows no HTTP and no SQL: the api layer feeds it facts and PostgreSQL
  * enforces the counters atomically, so the core can never overbook even if it were wrong. */
 #ifndef LOGEER_CORE_H

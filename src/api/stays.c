@@ -1,7 +1,8 @@
 /* stays: requesting a stay, reading stays and moving them through their lifecycle (spec 3, 4,
- * 6). The core decides what is allowed (kinds, roles, lifecycle); one database function per
- * write applies it atomically with the night counters, the history and the idempotency
- * record. Every read or change of a stay's personal data is access-logged. */
+ * 6). Validates the request and turns the core's decisions (the pathway by role and kind, the
+ * pool's own rules, the lifecycle) into answers; it decides none of them itself. One database
+ * function per write applies them atomically with the night counters, the history and the
+ * idempotency record. Every read or change of a stay's personal data is access-logged. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
