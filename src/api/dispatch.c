@@ -9,7 +9,6 @@
 #include <string.h>
 #include <strings.h>
 
-#include "handlers.h"
 #include "logeer/api.h"
 #include "logeer/config.h"
 #include "logeer/jsonv.h"
