@@ -21,6 +21,8 @@
 #include "logeer/migrate.h"
 #include "logeer/outbox.h"
 #include "logeer/retention.h"
+#include "logeer/search_log.h"
+#include "logeer/session_cache.h"
 #include "logeer/tls.h"
 #include "logeer/workers.h"
 
@@ -128,11 +130,13 @@ static int serve(const struct config *cfg)
     struct db_pool_options dbo = {.size = cfg->db_pool_size};
     app.db = db_pool_new(app.base, cfg->database_url, &dbo);
     app.web = assets_load(cfg->web_dir); /* now: the loop never reads the disk */
+    app.sessions = session_cache_new(cfg->session_idle_s);
     int rc = 1;
     if (!app.base || !app.web || !app.metrics || !app.workers || !app.index || !app.db ||
+        !app.sessions ||
         api_init(&app) != 0 || inventory_sync_prepare(app.db) != 0 ||
         sweeper_prepare(app.db) != 0 || retention_prepare(app.db) != 0 ||
-        outbox_feed_prepare(app.db) != 0)
+        outbox_feed_prepare(app.db) != 0 || search_log_prepare(app.db) != 0)
         goto out;
     struct http_limits limits = default_limits(cfg);
     app.http = http_server_new(app.base, &limits, api_on_request, api_on_done, &app);
@@ -143,7 +147,8 @@ static int serve(const struct config *cfg)
     sweeper = sweeper_new(app.base, app.db, cfg->hold_ttl_s, SWEEP_INTERVAL_MS);
     retention = retention_new(app.base, app.db, cfg->retention_days, RETENTION_PERIOD_S);
     app.outbox = outbox_feed_new(app.base, app.db, cfg->database_url);
-    if (!app.sync || !sweeper || !retention || !app.outbox)
+    app.search_log = search_log_new(app.base, app.db);
+    if (!app.sync || !sweeper || !retention || !app.outbox || !app.search_log)
         goto out;
 
     struct event *sigterm = evsignal_new(app.base, SIGTERM, on_signal, &app);
@@ -168,6 +173,7 @@ out:
     /* After the pool: a sweep or purge in flight still calls back while the pool closes. */
     sweeper_free(sweeper);
     retention_free(retention);
+    search_log_free(app.search_log); /* rows not yet sent are dropped, at most a second's */
     inventory_sync_free(app.sync);
     if (app.http)
         http_server_free(app.http);
@@ -175,6 +181,7 @@ out:
     assets_free(app.web);
     core_index_free(app.index);
     api_shutdown(&app);
+    session_cache_free(app.sessions); /* with the api: only its handlers read it */
     metrics_free(app.metrics);
     if (app.base)
         event_base_free(app.base);

@@ -16,7 +16,6 @@
 
 struct config;
 struct core_index;
-struct jsonv;
 struct session_cache;
 struct search_log;
 struct health_probe;
@@ -38,9 +37,11 @@ struct app {
     struct inventory_sync *sync;
     struct outbox_feed *outbox; /* the events outbox read for Server-Sent Events */
     struct assets *web;        /* dashboard files, loaded at start-up */
-    struct session_cache *sessions; /* recently verified bearer tokens (dispatch.c) */
-    struct search_log *search_log;  /* searches waiting to be written (availability.c) */
+    struct session_cache *sessions; /* recently verified bearer tokens */
+    struct search_log *search_log;  /* searches waiting to be written */
     struct health_probe *health;    /* readiness remembered for /metrics (health.c) */
+    struct route *routes;      /* every route group's routes, built by api_init */
+    size_t nroutes;
     int schema_version;        /* highest migration this binary knows; readyz compares */
     long long tls_not_after;   /* unix time the served certificate expires; 0 without TLS */
     bool shutting_down;
@@ -68,20 +69,12 @@ struct api_ctx {
     void (*state_free)(void *);
 };
 
-/* Installs the routes and prepares their statements; call before db_pool_start. */
+/* Builds app->routes and prepares the routes' statements; call before db_pool_start. */
 __attribute__((warn_unused_result))
 int api_init(struct app *app);
 
-/* Releases what api_init allocated. */
+/* Runs every route group's shutdown hook and frees the route table. */
 void api_shutdown(struct app *app);
-
-/* Drops a token (its hash as from auth_token_hash) from this process's session cache, at
- * logout. Other processes notice a revoked session when their cached entry lapses (at most
- * a quarter of the idle timeout, and never more than 10 s). */
-void api_session_forget(struct app *app, const char *token_hash);
-/* Drops every cached session of a user (account erased or disabled here). */
-void api_session_forget_user(struct app *app, const char *user_id);
-void api_session_cache_free(struct app *app);
 
 /* The http_server callbacks. */
 void api_on_request(struct http_request *req, void *app);
@@ -116,18 +109,6 @@ int api_prepare(struct app *app, const char *name, const char *sql);
 
 /* Route parameter by name (never NULL for a parameter in the matched pattern). */
 const char *api_param(const struct api_ctx *c, const char *name);
-
-/* Paging for list routes: reads ?limit= (default 50, 1..max) and ?offset= (0..1000000) into
- * their decimal texts, adding field errors to v and setting *malformed for a bad escape. */
-#define API_PAGE_TEXT 24
-void api_page(const struct api_ctx *c, struct jsonv *v, bool *malformed, long max,
-              char limit[API_PAGE_TEXT], char offset[API_PAGE_TEXT]);
-
-/* {"<key>":[<row json>,...],"total":<total>} assembled from a result whose column json_col
- * holds each row's JSON text and column total_col the count of all matches (a window
- * count), without re-parsing the rows. malloc'ed; NULL when out of memory. */
-char *api_rows_json(const PGresult *res, int json_col, int total_col, const char *key,
-                    size_t *len);
 
 /* True for the canonical 8-4-4-4-12 hex form of a UUID. Ids that fail it cannot exist, so
  * handlers answer 404 without asking the database. */

@@ -1,5 +1,6 @@
 /* core: the reservation core's vocabulary, its rules and the in-memory availability index.
- * Decides what is allowed (kinds, roles, lifecycle, lead time, horizon) and answers searches.
+ * Decides what is allowed (which role sees and books which kind of bed, a pool's care
+ * profiles, funding, nights, lead time and horizon, the stay lifecycle) and answers searches.
  * Does no I/O and knows no HTTP and no SQL: the api layer feeds it facts and PostgreSQL
  * enforces the counters atomically, so the core can never overbook even if it were wrong. */
 #ifndef LOGEER_CORE_H
@@ -66,6 +67,64 @@ enum core_verdict {
 enum core_verdict core_decide(enum stay_action action, unsigned role, enum stay_status from,
                               enum booking_mode mode, date_day check_in, date_day today,
                               struct core_transition *out);
+
+/* ---- who books which bed: the separation of planned and crisis beds (spec 3) ---- */
+
+/* The kinds of bed a role may search: caregivers planned beds, referrers crisis beds, every
+ * other role both. A bit set of (1 << KIND_*). */
+int core_kinds_visible(unsigned role);
+
+/* The answer to "may this role request a stay in a pool of this kind, with or without a
+ * diversion reason?". Every refusal but CORE_PATH_OK ends the request. */
+enum core_path {
+    CORE_PATH_OK,
+    CORE_PATH_HIDDEN,              /* the role never learns such a pool exists (404) */
+    CORE_PATH_WRONG_KIND,          /* a referrer in a planned pool: needs the coordinator (403) */
+    CORE_PATH_DIVERSION_FORBIDDEN, /* a diversion reason from anyone but the coordinator (403) */
+    CORE_PATH_DIVERSION_REQUIRED,  /* the coordinator in a planned pool without a reason (422) */
+    CORE_PATH_DIVERSION_NEEDLESS,  /* a diversion reason for a crisis pool (422) */
+    CORE_PATH_ROLE,                /* the role does not request stays at all (403) */
+};
+
+/* With CORE_PATH_OK: the stay's kind and the status it starts in. A crisis placement (also a
+ * diversion into a planned pool) needs a bed now, so it is confirmed at once; a planned stay
+ * starts held in an instant pool and requested in an approval pool. */
+struct core_pathway {
+    enum pool_kind kind;
+    enum stay_status initial;
+};
+
+enum core_path core_pathway(unsigned role, enum pool_kind pool_kind, enum booking_mode mode,
+                            bool diversion, struct core_pathway *out);
+
+struct core_pool;
+
+/* A stay asked for in one pool: what the pool's own rules look at. */
+struct core_stay_ask {
+    date_day check_in, check_out;  /* nights check_in <= night < check_out */
+    date_day today;
+    int care_profile;              /* index in core_care_profile_names, or -1 */
+    int funding;                   /* index in core_funding_names, or -1 */
+    unsigned role;                 /* the requester's ROLE_* bit */
+    const char *municipality;      /* the requester's home municipality (CBS code) or "" */
+};
+
+/* The pool's own rules a stay can break, in the order the api reports them. */
+enum core_stay_rule {
+    CORE_RULE_CARE_PROFILE = 1u << 0, /* the pool does not serve the guest's care profile */
+    CORE_RULE_FUNDING = 1u << 1,      /* the pool does not accept the funding */
+    CORE_RULE_WMO_CONTRACT = 1u << 2, /* Wmo for a caregiver whose municipality has no
+                                         contract with the pool */
+    CORE_RULE_NIGHTS = 1u << 3,       /* fewer than min_nights or more than max_nights */
+    CORE_RULE_PAST = 1u << 4,         /* check-in before today */
+    CORE_RULE_LEAD_TIME = 1u << 5,    /* check-in sooner than lead_days after today */
+    CORE_RULE_HORIZON = 1u << 6,      /* check-out later than horizon_days after today */
+};
+
+/* The rules of p that the stay breaks, as a bit set of CORE_RULE_*; 0 when it fits. The
+ * search (core_search_run) applies the same nights, lead time and horizon in its own
+ * branch-free form. */
+unsigned core_stay_breaks(const struct core_pool *p, const struct core_stay_ask *a);
 
 /* ---- the availability index ---- */
 

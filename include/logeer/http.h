@@ -59,9 +59,9 @@ struct http_request {
     void *user;                 /* free for the handler; the server never touches it */
 };
 
-/* Called once per complete request. The handler must call http_reply() (or http_reply_problem
- * from the api layer, which ends in http_reply) exactly once, now or later from another
- * callback on the same event loop. */
+/* Called once per complete request. The handler must answer it exactly once, now or later
+ * from another callback on the same event loop: with http_reply() (every api_reply_* of the
+ * api layer ends there) or with a stream (http_stream_start ... http_stream_end). */
 typedef void (*http_request_cb)(struct http_request *req, void *arg);
 
 /* Called after a reply has been written to the socket buffer (or dropped because the client

@@ -5,9 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "access_log.h"
 #include "handlers.h"
 #include "logeer/jsonv.h"
+#include "resource.h"
 
 #define AUDIT_MAX_LIMIT 500
 
@@ -79,72 +79,27 @@ static const char *audit_instant(const char *s, char *buf, size_t size)
     return buf;
 }
 
-static void audit_listed(struct api_ctx *c, const struct db_result *r)
-{
-    if (r->status != DB_OK) {
-        api_reply_db_error(c, r);
-        return;
-    }
-    int n = PQntuples(r->res);
-    size_t len;
-    char *out = api_rows_json(r->res, 0, 2, "entries", &len);
-    const char **stays = calloc((size_t)n + 1, sizeof *stays);
-    if (!out || !stays) {
-        free(out);
-        free(stays);
-        api_reply_problem(c, PROBLEM_INTERNAL, "out of memory");
-        return;
-    }
-    size_t nstays = 0;
-    for (int i = 0; i < n; i++) {
-        /* Each stay once, however many of its entries are on the page. */
-        const char *stay = db_value(r->res, i, 1);
-        bool seen = !*stay;
-        for (size_t k = 0; k < nstays && !seen; k++)
-            seen = strcmp(stays[k], stay) == 0;
-        if (!seen)
-            stays[nstays++] = stay;
-    }
-    access_log_stays(c, "access_log.read", stays, nstays);
-    http_reply_header(c->req, "Cache-Control", "no-store");
-    api_reply_raw(c, 200, "application/json", out, len);
-    free(out);
-    free(stays);
-}
+/* Each stay once, however many of its entries are on the page; the log is evidence, so no
+ * cache may keep a copy. */
+static const struct res_rows audit_rows = {"entries", AUDIT_MAX_LIMIT, 2, 1, "access_log.read",
+                                           true};
 
 static void audit_list(struct api_ctx *c)
 {
-    char stay[64], user[64], from[64], to[64], lims[API_PAGE_TEXT], offs[API_PAGE_TEXT];
-    bool bad = false;
-    struct jsonv v;
-    jsonv_init(&v);
-    const char *st = api_query_arg(c, "stay_id", stay, sizeof stay, &bad);
-    const char *us = api_query_arg(c, "user_id", user, sizeof user, &bad);
-    const char *fr = api_query_arg(c, "from", from, sizeof from, &bad);
-    const char *un = api_query_arg(c, "to", to, sizeof to, &bad);
-    api_page(c, &v, &bad, AUDIT_MAX_LIMIT, lims, offs);
-    if (bad) {
-        jsonv_free(&v);
-        api_reply_problem(c, PROBLEM_BAD_REQUEST, "the query string has a malformed value");
-        return;
-    }
-    if (st && !api_is_uuid(st))
-        jsonv_error(&v, "stay_id", "must be a stay id");
-    if (us && !api_is_uuid(us))
-        jsonv_error(&v, "user_id", "must be a user id");
+    struct res_args a;
+    res_args_init(&a);
+    const char *st = res_arg_id(c, &a, "stay_id", "must be a stay id");
+    const char *us = res_arg_id(c, &a, "user_id", "must be a user id");
+    const char *fr = res_arg(c, &a, "from", 64);
+    const char *un = res_arg(c, &a, "to", 64);
     if (fr && !audit_time_ok(fr))
-        jsonv_error(&v, "from", "must be a date YYYY-MM-DD or an RFC 3339 instant");
+        jsonv_error(&a.v, "from", "must be a date YYYY-MM-DD or an RFC 3339 instant");
     if (un && !audit_time_ok(un))
-        jsonv_error(&v, "to", "must be a date YYYY-MM-DD or an RFC 3339 instant");
-    if (!jsonv_ok(&v)) {
-        api_reply_problem_full(c, PROBLEM_VALIDATION, "check the query parameters",
-                               jsonv_take_errors(&v), NULL);
-        return;
-    }
+        jsonv_error(&a.v, "to", "must be a date YYYY-MM-DD or an RFC 3339 instant");
     char from_ts[64], to_ts[64];
-    const char *params[] = {st, us, audit_instant(fr, from_ts, sizeof from_ts),
-                            audit_instant(un, to_ts, sizeof to_ts), lims, offs};
-    api_query(c, "audit_list", 6, params, audit_listed);
+    const char *args[] = {st, us, audit_instant(fr, from_ts, sizeof from_ts),
+                          audit_instant(un, to_ts, sizeof to_ts)};
+    res_list_rows(c, "audit_list", &a, args, 4, &audit_rows);
 }
 
 static const struct api_endpoint list = {audit_list, false};

@@ -24,7 +24,7 @@
 #define CAP_MAX_NIGHTS_PER_CALL 1096
 #define CAP_NIGHTS_NAMED 10    /* nights spelled out in a 409's detail; all are in "nights" */
 
-static const struct res_conflict capacity_conflicts[] = {
+static const struct res_refusal capacity_refusals[] = {
     /* The function checks before it writes; should a booking slip in between anyway, the
      * overbooking guard refuses the write and nothing changes. */
     {"pool_nights_no_overbooking", PROBLEM_CONFLICT, NULL,
@@ -43,8 +43,7 @@ static int capacity_prepare(struct app *app)
                     "$2::date, $3::date) AS j FROM pools r WHERE r.id = $1::uuid "
                     "AND " RES_OWNED("provider_id", "4") ") AS s"))
         return -1;
-    return api_prepare(app, "capacity_set", "SELECT outcome, status, body, detail::text "
-                                            "FROM logeer_set_capacity($1::jsonb)");
+    return api_prepare(app, "capacity_set", RES_RESULT_SQL("logeer_set_capacity"));
 }
 
 /* What a request carries from validation to its reply: the nights to answer with. */
@@ -56,16 +55,12 @@ struct cap_state {
 static struct cap_state *cap_state_new(struct api_ctx *c, const char *id, date_day from,
                                        date_day to)
 {
-    struct cap_state *s = calloc(1, sizeof *s);
-    if (!s) {
-        api_reply_problem(c, PROBLEM_INTERNAL, "out of memory");
+    struct cap_state *s = res_state_new(c, sizeof *s, NULL);
+    if (!s)
         return NULL;
-    }
     snprintf(s->pool_id, sizeof s->pool_id, "%s", id);
     date_format(from, s->from);
     date_format(to, s->to);
-    c->state = s;
-    c->state_free = free;
     return s;
 }
 
@@ -74,7 +69,7 @@ static struct cap_state *cap_state_new(struct api_ctx *c, const char *id, date_d
 static void capacity_answer(struct api_ctx *c, const struct db_result *r)
 {
     if (r->status != DB_OK) {
-        res_reply_db_error(c, r, capacity_conflicts);
+        res_reply_db_error(c, r, capacity_refusals);
         return;
     }
     if (PQntuples(r->res) != 1) {
@@ -92,8 +87,7 @@ static void capacity_answer(struct api_ctx *c, const struct db_result *r)
         api_reply_empty(c, 304);
         return;
     }
-    const char *body = db_value(r->res, 0, 0);
-    api_reply_raw(c, 200, "application/json", body, strlen(body));
+    res_reply_body(c, 200, db_value(r->res, 0, 0));
 }
 
 static void capacity_read(struct api_ctx *c)
@@ -108,30 +102,22 @@ static void capacity_get(struct api_ctx *c)
     const char *id = res_id(c, "pool not found");
     if (!id)
         return;
-    char fbuf[32], tbuf[32];
-    bool bad = false;
-    const char *f = api_query_arg(c, "from", fbuf, sizeof fbuf, &bad);
-    const char *t = api_query_arg(c, "to", tbuf, sizeof tbuf, &bad);
-    if (bad) {
-        api_reply_problem(c, PROBLEM_BAD_REQUEST, "the query string has a malformed or overlong value");
-        return;
-    }
-    struct jsonv v;
-    jsonv_init(&v);
+    struct res_args a;
+    res_args_init(&a);
+    const char *f = res_arg(c, &a, "from", 32);
+    const char *t = res_arg(c, &a, "to", 32);
     date_day from = date_today_local(), to;
     if (f && !date_parse(f, &from))
-        jsonv_error(&v, "from", "must be an existing date as YYYY-MM-DD");
+        jsonv_error(&a.v, "from", "must be an existing date as YYYY-MM-DD");
     to = from + CAP_DEFAULT_NIGHTS;
     if (t && !date_parse(t, &to))
-        jsonv_error(&v, "to", "must be an existing date as YYYY-MM-DD");
+        jsonv_error(&a.v, "to", "must be an existing date as YYYY-MM-DD");
     else if (to <= from)
-        jsonv_error(&v, "to", "must be after from (to is exclusive)");
+        jsonv_error(&a.v, "to", "must be after from (to is exclusive)");
     else if (to - from > CAP_MAX_SPAN)
-        jsonv_error(&v, "to", "at most 731 nights can be read at once");
-    if (!jsonv_ok(&v)) {
-        res_reply_invalid(c, &v, "check the query parameters");
+        jsonv_error(&a.v, "to", "at most 731 nights can be read at once");
+    if (!res_args_ok(c, &a, "check the query parameters"))
         return;
-    }
     if (cap_state_new(c, id, from, to))
         capacity_read(c);
 }
@@ -330,39 +316,37 @@ static void reply_bad_cancel(struct api_ctx *c, cJSON *detail)
                            detail);
 }
 
+/* Outcomes answered from the function's particulars: the nights, the version, the stay. */
+static const struct {
+    const char *outcome;
+    void (*reply)(struct api_ctx *c, cJSON *detail);
+} capacity_detailed[] = {
+    {"below_reserved", reply_below_reserved},
+    {"version_mismatch", reply_version_mismatch},
+    {"bad_cancel", reply_bad_cancel},
+};
+
+/* Outcomes whose answer is the same text every time. */
+static const struct res_refusal capacity_outcomes[] = {
+    {"pool_not_found", PROBLEM_NOT_FOUND, NULL, "pool not found"},
+    {NULL, 0, NULL, NULL},
+};
+
 static void capacity_set_done(struct api_ctx *c, const struct db_result *r)
 {
-    if (r->status != DB_OK) {
-        res_reply_db_error(c, r, capacity_conflicts);
+    struct res_result res;
+    if (!res_result_read(c, r, capacity_refusals, &res))
         return;
-    }
-    if (PQntuples(r->res) != 1) {
-        api_reply_problem(c, PROBLEM_INTERNAL, "setting capacity returned no outcome");
-        return;
-    }
-    const char *outcome = db_value(r->res, 0, 0);
-    if (!strcmp(outcome, "ok")) {
+    if (!strcmp(res.outcome, "ok")) {
         capacity_read(c);
         return;
     }
-    cJSON *detail = db_is_null(r->res, 0, 3) ? NULL : cJSON_Parse(db_value(r->res, 0, 3));
-    if (detail && !cJSON_IsObject(detail)) {
-        cJSON_Delete(detail);
-        detail = NULL;
-    }
-    if (!strcmp(outcome, "below_reserved")) {
-        reply_below_reserved(c, detail);
-    } else if (!strcmp(outcome, "version_mismatch")) {
-        reply_version_mismatch(c, detail);
-    } else if (!strcmp(outcome, "bad_cancel")) {
-        reply_bad_cancel(c, detail);
-    } else if (!strcmp(outcome, "pool_not_found")) {
-        cJSON_Delete(detail);
-        api_reply_problem(c, PROBLEM_NOT_FOUND, "pool not found");
-    } else {
-        cJSON_Delete(detail);
-        api_reply_problem(c, PROBLEM_INTERNAL, "unexpected outcome of setting capacity");
-    }
+    for (size_t i = 0; i < sizeof capacity_detailed / sizeof capacity_detailed[0]; i++)
+        if (!strcmp(res.outcome, capacity_detailed[i].outcome)) {
+            capacity_detailed[i].reply(c, res_result_detail(&res));
+            return;
+        }
+    res_reply_outcome(c, &res, capacity_outcomes);
 }
 
 /* 428/400 for a missing or malformed If-Match; otherwise the precondition for the database. */
@@ -430,15 +414,7 @@ static void capacity_put(struct api_ctx *c)
     cJSON_AddStringToObject(p, "actor_id", c->who.user_id);
     cJSON_AddStringToObject(p, "actor_role", role_name(c->who.role));
     cJSON_AddNumberToObject(p, "hold_ttl_s", c->app->cfg->hold_ttl_s);
-    char *arg = cJSON_PrintUnformatted(p);
-    cJSON_Delete(p);
-    if (!arg) {
-        api_reply_problem(c, PROBLEM_INTERNAL, "out of memory");
-        return;
-    }
-    const char *params[] = {arg};
-    api_query(c, "capacity_set", 1, params, capacity_set_done);
-    cJSON_free(arg);
+    res_query_json(c, "capacity_set", p, capacity_set_done);
 }
 
 static const struct api_endpoint get = {capacity_get, false};

@@ -8,9 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
 
-#include "handlers.h"
 #include "logeer/api.h"
 #include "logeer/config.h"
 #include "logeer/jsonv.h"
@@ -18,6 +16,7 @@
 #include "logeer/log.h"
 #include "logeer/metrics.h"
 #include "logeer/query.h"
+#include "logeer/session_cache.h"
 
 /* Seconds a client should wait before retrying while the database is unreachable. */
 #define RETRY_AFTER_UNAVAILABLE "2"
@@ -160,46 +159,6 @@ const char *api_query_arg(const struct api_ctx *c, const char *name, char *buf, 
     return v && *v ? v : NULL;
 }
 
-void api_page(const struct api_ctx *c, struct jsonv *v, bool *malformed, long max,
-              char limit[API_PAGE_TEXT], char offset[API_PAGE_TEXT])
-{
-    char lbuf[API_PAGE_TEXT], obuf[API_PAGE_TEXT];
-    const char *l = api_query_arg(c, "limit", lbuf, sizeof lbuf, malformed);
-    const char *o = api_query_arg(c, "offset", obuf, sizeof obuf, malformed);
-    long lim = 50, off = 0;
-    char *end;
-    if (max < lim)
-        lim = max;
-    if (l && ((lim = strtol(l, &end, 10)) < 1 || lim > max || *end)) {
-        char msg[64];
-        snprintf(msg, sizeof msg, "must be a whole number from 1 to %ld", max);
-        jsonv_error(v, "limit", msg);
-    }
-    if (o && ((off = strtol(o, &end, 10)) < 0 || off > 1000000 || *end))
-        jsonv_error(v, "offset", "must be a whole number from 0 to 1000000");
-    snprintf(limit, API_PAGE_TEXT, "%ld", lim);
-    snprintf(offset, API_PAGE_TEXT, "%ld", off);
-}
-
-char *api_rows_json(const PGresult *res, int json_col, int total_col, const char *key,
-                    size_t *len)
-{
-    int n = PQntuples(res);
-    size_t size = strlen(key) + 64;
-    for (int i = 0; i < n; i++)
-        size += strlen(db_value(res, i, json_col)) + 1;
-    char *out = malloc(size);
-    if (!out)
-        return NULL;
-    size_t o = (size_t)snprintf(out, size, "{\"%s\":[", key);
-    for (int i = 0; i < n; i++)
-        o += (size_t)snprintf(out + o, size - o, "%s%s", i ? "," : "", db_value(res, i, json_col));
-    o += (size_t)snprintf(out + o, size - o, "],\"total\":%s}",
-                          n ? db_value(res, 0, total_col) : "0");
-    *len = o;
-    return out;
-}
-
 bool api_is_uuid(const char *s)
 {
     if (!s || strlen(s) != 36)
@@ -272,98 +231,6 @@ static void run_handler(struct api_ctx *c)
     ep->fn(c);
 }
 
-/* ---- the session cache ----------------------------------------------------------------
- * Every authenticated request would otherwise cost a database round trip before any work is
- * done, which for an in-memory search is most of its cost. A verified token is remembered for
- * a short time: never past the session's absolute expiry, and for at most a quarter of the
- * idle timeout (so that while a session is in use the database still sees it often enough to
- * keep its idle clock fresh) and at most SESSION_CACHE_MAX_S. Logout here forgets the token at
- * once; a logout or erasure on another process takes effect here when the entry lapses. */
-#define SESSION_CACHE_SLOTS 4096 /* a power of two; a full slot is simply overwritten */
-#define SESSION_CACHE_MAX_S 10
-
-struct session_entry {
-    char hash[AUTH_TOKEN_HASH_LEN]; /* "" when empty */
-    struct principal who;
-    time_t fresh_until;             /* monotonic seconds */
-};
-
-struct session_cache {
-    struct session_entry slot[SESSION_CACHE_SLOTS];
-};
-
-static time_t monotonic_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec;
-}
-
-static struct session_entry *session_slot(struct session_cache *sc, const char *hash)
-{
-    /* The hash is SHA-256 hex after "\x": its leading digits are already uniform. */
-    unsigned long h = strtoul((char[9]){hash[2], hash[3], hash[4], hash[5], hash[6], hash[7],
-                                        hash[8], hash[9], '\0'},
-                              NULL, 16);
-    return &sc->slot[h & (SESSION_CACHE_SLOTS - 1)];
-}
-
-static bool session_cached(struct app *app, const char *hash, struct principal *out)
-{
-    if (!app->sessions)
-        return false;
-    struct session_entry *e = session_slot(app->sessions, hash);
-    if (strcmp(e->hash, hash) != 0 || monotonic_s() >= e->fresh_until)
-        return false;
-    *out = e->who;
-    return true;
-}
-
-static void session_remember(struct app *app, const char *hash, const struct principal *who,
-                             time_t expires_epoch)
-{
-    if (!app->sessions)
-        app->sessions = calloc(1, sizeof *app->sessions);
-    if (!app->sessions)
-        return;
-    long ttl = app->cfg->session_idle_s / 4;
-    if (ttl > SESSION_CACHE_MAX_S)
-        ttl = SESSION_CACHE_MAX_S;
-    long left = (long)(expires_epoch - time(NULL));
-    if (left < ttl)
-        ttl = left;
-    if (ttl <= 0)
-        return;
-    struct session_entry *e = session_slot(app->sessions, hash);
-    snprintf(e->hash, sizeof e->hash, "%s", hash);
-    e->who = *who;
-    e->fresh_until = monotonic_s() + ttl;
-}
-
-void api_session_forget(struct app *app, const char *token_hash)
-{
-    if (!app->sessions)
-        return;
-    struct session_entry *e = session_slot(app->sessions, token_hash);
-    if (strcmp(e->hash, token_hash) == 0)
-        e->hash[0] = '\0';
-}
-
-void api_session_forget_user(struct app *app, const char *user_id)
-{
-    if (!app->sessions)
-        return;
-    for (size_t i = 0; i < SESSION_CACHE_SLOTS; i++)
-        if (strcmp(app->sessions->slot[i].who.user_id, user_id) == 0)
-            app->sessions->slot[i].hash[0] = '\0';
-}
-
-void api_session_cache_free(struct app *app)
-{
-    free(app->sessions);
-    app->sessions = NULL;
-}
-
 static void session_found(struct api_ctx *c, const struct db_result *r)
 {
     if (r->status != DB_OK) {
@@ -387,7 +254,7 @@ static void session_found(struct api_ctx *c, const struct db_result *r)
     }
     char hash[AUTH_TOKEN_HASH_LEN];
     auth_token_hash(auth_bearer_token(http_request_header(c->req, "Authorization")), hash);
-    session_remember(c->app, hash, p, (time_t)atoll(db_value(r->res, 0, 5)));
+    session_cache_put(c->app->sessions, hash, p, (time_t)atoll(db_value(r->res, 0, 5)));
     run_handler(c);
 }
 
@@ -401,7 +268,7 @@ static void authenticate(struct api_ctx *c)
     }
     char hash[AUTH_TOKEN_HASH_LEN];
     auth_token_hash(token, hash);
-    if (session_cached(c->app, hash, &c->who)) {
+    if (session_cache_get(c->app->sessions, hash, &c->who)) {
         c->authenticated = true;
         run_handler(c);
         return;
@@ -420,9 +287,7 @@ void api_on_request(struct http_request *req, void *arg)
     }
     c->req = req;
     c->app = app;
-    size_t nroutes;
-    const struct route *routes = api_routes(&nroutes);
-    switch (router_match(routes, nroutes, req->method, req->path, &c->match)) {
+    switch (router_match(app->routes, app->nroutes, req->method, req->path, &c->match)) {
     case ROUTE_NOT_FOUND:
         api_reply_problem(c, PROBLEM_NOT_FOUND, "no resource at %.200s", req->path);
         return;

@@ -296,10 +296,20 @@ static void events_stream(struct api_ctx *c)
     sse_write(cl, SSE_RETRY_TEXT);
 }
 
+/* The server's shutdown closes every stream, and the heartbeat goes with the last one; should
+ * a stream outlive the server, its timer must still go before the event base. */
+static void events_shutdown(struct app *app)
+{
+    if (streams.heartbeat) {
+        event_free(streams.heartbeat);
+        streams.heartbeat = NULL;
+    }
+}
+
 static const struct api_endpoint stream = {events_stream, false};
 
 static const struct route events_routes[] = {
     {HTTP_GET, "/v1/events", &stream, ROLE_COORDINATOR | ROLE_PROVIDER},
 };
 
-ROUTE_GROUP(events_stream_group, events_routes, events_prepare);
+ROUTE_GROUP_SHUTDOWN(events_stream_group, events_routes, events_prepare, events_shutdown);

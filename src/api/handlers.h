@@ -1,6 +1,7 @@
 /* handlers: the api layer's internal list of resource modules. Each resource file (health.c,
- * sessions.c, ...) exports one route group: its routes, who may call them, and a function
- * that prepares its SQL statements. Not a public header: only src/api/ includes it. */
+ * sessions.c, ...) exports one route group: its routes, who may call them, a function that
+ * prepares its SQL statements and, if it holds anything past a request, one that releases it.
+ * Not a public header: only src/api/ includes it. */
 #ifndef LOGEER_API_HANDLERS_H
 #define LOGEER_API_HANDLERS_H
 
@@ -12,21 +13,21 @@ struct route_group {
     const struct route *routes;
     size_t nroutes;
     int (*prepare)(struct app *app); /* registers the group's statements; NULL if none */
+    void (*shutdown)(struct app *app); /* releases what the group holds; NULL if nothing */
 };
 
 #define ROUTE_GROUP(name, routes_array, prepare_fn)                                          \
-    const struct route_group name = {routes_array, sizeof routes_array / sizeof routes_array[0], \
-                                     prepare_fn}
-
-/* All routes of all groups, in one array built by api_init. */
-const struct route *api_routes(size_t *n);
+    ROUTE_GROUP_SHUTDOWN(name, routes_array, prepare_fn, NULL)
+#define ROUTE_GROUP_SHUTDOWN(name, routes_array, prepare_fn, shutdown_fn)                    \
+    const struct route_group name = {.routes = routes_array,                                 \
+                                     .nroutes = sizeof routes_array / sizeof routes_array[0], \
+                                     .prepare = prepare_fn,                                  \
+                                     .shutdown = shutdown_fn}
 
 extern const struct route_group health_group;         /* health.c: probes and metrics */
-void health_free(struct app *app);                    /* stops the readiness timer */
 extern const struct route_group municipalities_group; /* municipalities.c */
 extern const struct route_group sessions_group;       /* sessions.c: log in and out */
 extern const struct route_group availability_group;   /* availability.c: search */
-void availability_log_free(struct app *app);          /* drops searches not yet written */
 extern const struct route_group stays_group;          /* stays.c: requests and lifecycle */
 extern const struct route_group providers_group;      /* providers.c: inventory owners */
 extern const struct route_group locations_group;      /* locations.c: logeerhuizen */

@@ -73,7 +73,7 @@ static int probe_start(struct app *app)
 }
 
 /* After db_pool_free: a check still in flight has been called back by then. */
-void health_free(struct app *app)
+static void health_free(struct app *app)
 {
     struct health_probe *p = app->health;
     if (!p)
@@ -255,4 +255,4 @@ static const struct route health_routes[] = {
     {HTTP_GET, "/metrics", &metrics, 0},
 };
 
-ROUTE_GROUP(health_group, health_routes, health_prepare);
+ROUTE_GROUP_SHUTDOWN(health_group, health_routes, health_prepare, health_free);

@@ -23,7 +23,7 @@
     "'facilities', r.facilities, 'exclusions', r.exclusions, "                                \
     "'created_at', " RES_TS("r.created_at") ", 'updated_at', " RES_TS("r.updated_at") ")"
 
-static const struct res_conflict location_conflicts[] = {
+static const struct res_refusal location_refusals[] = {
     {"locations_municipality_fkey", PROBLEM_VALIDATION, "municipality",
      "is not a municipality of the region (see GET /v1/municipalities)"},
     {"locations_provider_id_fkey", PROBLEM_NOT_FOUND, NULL, "provider not found"},
@@ -37,11 +37,11 @@ static const struct res_conflict location_conflicts[] = {
 };
 
 static const struct res_call location_call = {"location not found", "/v1/locations",
-                                              "locations_get", false, location_conflicts};
+                                              "locations_get", false, location_refusals};
 /* Creating a location under a provider the caller may not see: that provider "is not there". */
 static const struct res_call location_create_call = {"provider not found", "/v1/locations",
                                                      "locations_get", false,
-                                                     location_conflicts};
+                                                     location_refusals};
 
 static int locations_prepare(struct app *app)
 {
@@ -158,42 +158,30 @@ static void locations_create(struct api_ctx *c)
     const char *owner = owner_for_create(c, &v, &foreign);
     cJSON *doc = cJSON_CreateObject();
     validate_fields(&v, c->body, doc, true);
-    if (!jsonv_ok(&v)) {
-        cJSON_Delete(doc);
-        res_reply_invalid(c, &v, "check the highlighted fields");
-        return;
-    }
-    if (foreign) {
+    /* Another provider's id from staff: that provider "is not there" for them. */
+    if (foreign && jsonv_ok(&v)) {
         cJSON_Delete(doc);
         api_reply_problem(c, PROBLEM_NOT_FOUND, "%s", location_create_call.missing);
         return;
     }
-    cJSON_AddStringToObject(doc, "provider_id", owner);
-    res_create(c, "locations_create", doc, &location_create_call);
+    if (owner)
+        cJSON_AddStringToObject(doc, "provider_id", owner);
+    res_create(c, "locations_create", doc, &v, &location_create_call);
 }
 
 static void locations_list(struct api_ctx *c)
 {
-    char muni[16], provider[64];
-    bool bad = false;
-    const char *m = api_query_arg(c, "municipality", muni, sizeof muni, &bad);
-    const char *p = api_query_arg(c, "provider_id", provider, sizeof provider, &bad);
-    struct jsonv v;
-    jsonv_init(&v);
+    struct res_args a;
+    res_args_init(&a);
+    const char *m = res_arg(c, &a, "municipality", 16);
+    const char *p = res_arg_id(c, &a, "provider_id", "must be a provider id");
     if (m && !res_is_cbs_code(m))
-        jsonv_error(&v, "municipality", "must be a CBS code such as GM0106");
-    if (p && !api_is_uuid(p))
-        jsonv_error(&v, "provider_id", "must be a provider id");
+        jsonv_error(&a.v, "municipality", "must be a CBS code such as GM0106");
     const char *filters[] = {m, p};
-    res_list(c, "locations_list", &v, bad, filters, 2);
+    res_list(c, "locations_list", &a, filters, 2);
 }
 
-static void locations_get(struct api_ctx *c)
-{
-    const char *id = res_id(c, location_call.missing);
-    if (id)
-        res_get(c, "locations_get", id, &location_call);
-}
+static void locations_get(struct api_ctx *c) { res_get_id(c, &location_call); }
 
 static void locations_patch(struct api_ctx *c)
 {
@@ -213,12 +201,7 @@ static void locations_patch(struct api_ctx *c)
                                        "for good");
     cJSON *patch = cJSON_CreateObject();
     validate_fields(&v, c->body, patch, false);
-    if (!jsonv_ok(&v)) {
-        cJSON_Delete(patch);
-        res_reply_invalid(c, &v, "check the highlighted fields");
-        return;
-    }
-    res_patch(c, "locations_patch", id, patch, &location_call);
+    res_patch(c, "locations_patch", id, patch, &v, &location_call);
 }
 
 static const struct api_endpoint create = {locations_create, true};

@@ -10,6 +10,8 @@
 #include "handlers.h"
 #include "logeer/config.h"
 #include "logeer/core.h"
+#include "logeer/session_cache.h"
+#include "resource.h"
 
 /* Open stays are cancelled and re-checked in rounds; a stay opened during erasure (another
  * session, a waitlist offer) is caught by the next round. More rounds than this means
@@ -17,6 +19,7 @@
 #define ERASE_MAX_ROUNDS 3
 #define ERASE_BATCH 100
 #define ERASE_REASON "account erased"
+#define ACCOUNT_GONE "the account no longer exists"
 
 static int me_prepare(struct app *app)
 {
@@ -36,8 +39,7 @@ static int me_prepare(struct app *app)
                     "WHERE s.requested_by = $1::uuid AND logeer_stay_is_open(s) "
                     "ORDER BY s.created_at, s.id LIMIT $2::int"))
         return -1;
-    if (api_prepare(app, "me_cancel_stay", "SELECT outcome, status, body, detail::text "
-                                           "FROM logeer_stay_transition($1::jsonb)"))
+    if (api_prepare(app, "me_cancel_stay", RES_RESULT_SQL("logeer_stay_transition")))
         return -1;
     return api_prepare(app, "me_erase", "SELECT outcome, status, body, detail::text "
                                         "FROM logeer_erase_account($1::uuid, $2, $3::inet, $4)");
@@ -47,17 +49,10 @@ static int me_prepare(struct app *app)
 
 static void me_found(struct api_ctx *c, const struct db_result *r)
 {
-    if (r->status != DB_OK) {
-        api_reply_db_error(c, r);
+    if (!res_one_row(c, r, ACCOUNT_GONE))
         return;
-    }
-    if (PQntuples(r->res) != 1) {
-        api_reply_problem(c, PROBLEM_NOT_FOUND, "the account no longer exists");
-        return;
-    }
-    const char *body = db_value(r->res, 0, 0);
     http_reply_header(c->req, "Cache-Control", "no-store");
-    api_reply_raw(c, 200, "application/json", body, strlen(body));
+    res_reply_body(c, 200, db_value(r->res, 0, 0));
 }
 
 static void me_get(struct api_ctx *c)
@@ -106,7 +101,7 @@ static void me_exported(struct api_ctx *c, const struct db_result *r)
     free(array);
     http_reply_header(c->req, "Cache-Control", "no-store");
     http_reply_header(c->req, "Content-Disposition", "attachment; filename=\"logeer-export.json\"");
-    api_reply_raw(c, 200, "application/json", body, strlen(body));
+    res_reply_body(c, 200, body);
 }
 
 static void me_export(struct api_ctx *c)
@@ -137,22 +132,20 @@ static void erase_cancel_next(struct api_ctx *c);
 
 static void erase_finished(struct api_ctx *c, const struct db_result *r)
 {
-    if (r->status != DB_OK || PQntuples(r->res) != 1) {
-        api_reply_db_error(c, r);
+    struct res_result res;
+    if (!res_result_read(c, r, NULL, &res))
         return;
-    }
     struct erasure *e = c->state;
-    const char *outcome = db_value(r->res, 0, 0);
-    if (!strcmp(outcome, "open_stays")) {
+    if (!strcmp(res.outcome, "open_stays")) {
         erase_round(c); /* something opened a stay meanwhile: cancel it too */
         return;
     }
-    if (strcmp(outcome, "erased") != 0) {
-        api_reply_problem(c, PROBLEM_NOT_FOUND, "the account no longer exists");
+    if (strcmp(res.outcome, "erased") != 0) {
+        api_reply_problem(c, PROBLEM_NOT_FOUND, ACCOUNT_GONE);
         return;
     }
-    api_session_forget_user(c->app, c->who.user_id);
-    cJSON *o = cJSON_Parse(db_value(r->res, 0, 2));
+    session_cache_forget_user(c->app->sessions, c->who.user_id);
+    cJSON *o = cJSON_Parse(res.body);
     if (!o) {
         api_reply_problem(c, PROBLEM_INTERNAL, "unexpected erasure result");
         return;
@@ -173,14 +166,13 @@ static void erase_account(struct api_ctx *c)
 
 static void erase_cancelled(struct api_ctx *c, const struct db_result *r)
 {
-    if (r->status != DB_OK || PQntuples(r->res) != 1) {
-        api_reply_db_error(c, r);
+    struct res_result res;
+    if (!res_result_read(c, r, NULL, &res))
         return;
-    }
     struct erasure *e = c->state;
     /* "stale": the stay changed meanwhile (a hold lapsed, the provider acted); the next
      * round sees its new status. */
-    if (!strcmp(db_value(r->res, 0, 0), "ok")) {
+    if (!strcmp(res.outcome, "ok")) {
         const char *ids[] = {e->stays[e->next].id};
         access_log_stays(c, "stay.cancel", ids, 1);
         e->cancelled++;
@@ -212,15 +204,7 @@ static void erase_cancel_next(struct api_ctx *c)
         cJSON_AddStringToObject(p, "actor_role", role_name(ROLE_CAREGIVER));
         cJSON_AddStringToObject(p, "reason", ERASE_REASON);
         cJSON_AddNumberToObject(p, "hold_ttl_s", c->app->cfg->hold_ttl_s);
-        char *arg = cJSON_PrintUnformatted(p);
-        cJSON_Delete(p);
-        if (!arg) {
-            api_reply_problem(c, PROBLEM_INTERNAL, "out of memory");
-            return;
-        }
-        const char *params[] = {arg};
-        api_query(c, "me_cancel_stay", 1, params, erase_cancelled);
-        cJSON_free(arg);
+        res_query_json(c, "me_cancel_stay", p, erase_cancelled);
         return;
     }
     erase_account(c);
@@ -268,14 +252,8 @@ static void erase_round(struct api_ctx *c)
 
 static void me_delete(struct api_ctx *c)
 {
-    struct erasure *e = calloc(1, sizeof *e);
-    if (!e) {
-        api_reply_problem(c, PROBLEM_INTERNAL, "out of memory");
-        return;
-    }
-    c->state = e;
-    c->state_free = free;
-    erase_round(c);
+    if (res_state_new(c, sizeof(struct erasure), NULL))
+        erase_round(c);
 }
 
 static const struct api_endpoint get = {me_get, false};

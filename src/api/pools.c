@@ -28,7 +28,7 @@
     "'stale', r.as_of < now() - make_interval(days => " STALE_DAYS "), 'active', r.active, 'version', r.version, 'created_at', " RES_TS("r.created_at") ", "    \
     "'updated_at', " RES_TS("r.updated_at") ")"
 
-static const struct res_conflict pool_conflicts[] = {
+static const struct res_refusal pool_refusals[] = {
     /* stays_pool_fkey copies (pool, provider, kind) into every stay with ON UPDATE NO
      * ACTION, so the database itself refuses a new kind once a stay refers to the pool. */
     {"stays_pool_fkey", PROBLEM_CONFLICT, NULL,
@@ -53,9 +53,9 @@ static const struct res_conflict pool_conflicts[] = {
 };
 
 static const struct res_call pool_call = {"pool not found", "/v1/pools", "pools_get", true,
-                                          pool_conflicts};
+                                          pool_refusals};
 static const struct res_call pool_create_call = {"location not found", "/v1/pools", "pools_get",
-                                                 true, pool_conflicts};
+                                                 true, pool_refusals};
 
 /* Prepares sql with the staleness limit in place of STALE_DAYS: the limit is fixed for the
  * life of the process, so it belongs in the statement rather than in every call. */
@@ -286,42 +286,26 @@ static void pools_create(struct api_ctx *c)
             jsonv_error(&v, "location_id", "must be a location id");
     }
     validate_fields(&v, c->body, doc, true);
-    if (!jsonv_ok(&v)) {
-        cJSON_Delete(doc);
-        res_reply_invalid(c, &v, "check the highlighted fields");
-        return;
-    }
-    res_create(c, "pools_create", doc, &pool_create_call);
+    res_create(c, "pools_create", doc, &v, &pool_create_call);
 }
 
 static void pools_list(struct api_ctx *c)
 {
-    char location[64], kind[16], muni[16], provider[64];
-    bool bad = false;
-    const char *l = api_query_arg(c, "location_id", location, sizeof location, &bad);
-    const char *k = api_query_arg(c, "kind", kind, sizeof kind, &bad);
-    const char *m = api_query_arg(c, "municipality", muni, sizeof muni, &bad);
-    const char *p = api_query_arg(c, "provider_id", provider, sizeof provider, &bad);
-    struct jsonv v;
-    jsonv_init(&v);
-    if (l && !api_is_uuid(l))
-        jsonv_error(&v, "location_id", "must be a location id");
+    struct res_args a;
+    res_args_init(&a);
+    const char *l = res_arg_id(c, &a, "location_id", "must be a location id");
+    const char *k = res_arg(c, &a, "kind", 16);
+    const char *m = res_arg(c, &a, "municipality", 16);
+    const char *p = res_arg_id(c, &a, "provider_id", "must be a provider id");
     if (k && core_name_index(core_kind_names, k) < 0)
-        jsonv_error(&v, "kind", "must be planned or crisis");
+        jsonv_error(&a.v, "kind", "must be planned or crisis");
     if (m && !res_is_cbs_code(m))
-        jsonv_error(&v, "municipality", "must be a CBS code such as GM0106");
-    if (p && !api_is_uuid(p))
-        jsonv_error(&v, "provider_id", "must be a provider id");
+        jsonv_error(&a.v, "municipality", "must be a CBS code such as GM0106");
     const char *filters[] = {l, k, m, p};
-    res_list(c, "pools_list", &v, bad, filters, 4);
+    res_list(c, "pools_list", &a, filters, 4);
 }
 
-static void pools_get(struct api_ctx *c)
-{
-    const char *id = res_id(c, pool_call.missing);
-    if (id)
-        res_get(c, "pools_get", id, &pool_call);
-}
+static void pools_get(struct api_ctx *c) { res_get_id(c, &pool_call); }
 
 static void pools_patch(struct api_ctx *c)
 {
@@ -340,12 +324,7 @@ static void pools_patch(struct api_ctx *c)
         jsonv_error(&v, "location_id", "cannot be changed; create a pool at the other location");
     cJSON *patch = cJSON_CreateObject();
     validate_fields(&v, c->body, patch, false);
-    if (!jsonv_ok(&v)) {
-        cJSON_Delete(patch);
-        res_reply_invalid(c, &v, "check the highlighted fields");
-        return;
-    }
-    res_patch(c, "pools_patch", id, patch, &pool_call);
+    res_patch(c, "pools_patch", id, patch, &v, &pool_call);
 }
 
 static const struct api_endpoint create = {pools_create, true};

@@ -12,7 +12,7 @@
     "json_build_object('id', r.id, 'name', r.name, 'agb_code', r.agb_code, "                 \
     "'created_at', " RES_TS("r.created_at") ", 'updated_at', " RES_TS("r.updated_at") ")"
 
-static const struct res_conflict provider_conflicts[] = {
+static const struct res_refusal provider_refusals[] = {
     {"providers_agb_code_key", PROBLEM_CONFLICT, NULL,
      "another provider is already registered with this AGB code"},
     {"providers_name_present", PROBLEM_VALIDATION, "name", "must be 1 to 200 characters"},
@@ -21,7 +21,7 @@ static const struct res_conflict provider_conflicts[] = {
 };
 
 static const struct res_call provider_call = {"provider not found", "/v1/providers",
-                                              "providers_get", false, provider_conflicts};
+                                              "providers_get", false, provider_refusals};
 
 static int providers_prepare(struct app *app)
 {
@@ -84,27 +84,17 @@ static void providers_create(struct api_ctx *c)
     if (res_text(&v, c->body, "name", true, 200, &name))
         cJSON_AddStringToObject(doc, "name", name);
     validate_agb_code(&v, c->body, doc);
-    if (!jsonv_ok(&v)) {
-        cJSON_Delete(doc);
-        res_reply_invalid(c, &v, "check the highlighted fields");
-        return;
-    }
-    res_create(c, "providers_create", doc, &provider_call);
+    res_create(c, "providers_create", doc, &v, &provider_call);
 }
 
 static void providers_list(struct api_ctx *c)
 {
-    struct jsonv v;
-    jsonv_init(&v);
-    res_list(c, "providers_list", &v, false, NULL, 0);
+    struct res_args a;
+    res_args_init(&a);
+    res_list(c, "providers_list", &a, NULL, 0);
 }
 
-static void providers_get(struct api_ctx *c)
-{
-    const char *id = res_id(c, provider_call.missing);
-    if (id)
-        res_get(c, "providers_get", id, &provider_call);
-}
+static void providers_get(struct api_ctx *c) { res_get_id(c, &provider_call); }
 
 static void providers_patch(struct api_ctx *c)
 {
@@ -127,12 +117,7 @@ static void providers_patch(struct api_ctx *c)
         jsonv_error(&v, "agb_code", "only an administrator may change the AGB code");
     else
         validate_agb_code(&v, c->body, patch);
-    if (!jsonv_ok(&v)) {
-        cJSON_Delete(patch);
-        res_reply_invalid(c, &v, "check the highlighted fields");
-        return;
-    }
-    res_patch(c, "providers_patch", id, patch, &provider_call);
+    res_patch(c, "providers_patch", id, patch, &v, &provider_call);
 }
 
 static const struct api_endpoint create = {providers_create, true};

@@ -9,9 +9,11 @@
 
 #include "handlers.h"
 #include "logeer/config.h"
+#include "logeer/core.h"
 #include "logeer/csv.h"
 #include "logeer/date.h"
 #include "logeer/jsonv.h"
+#include "resource.h"
 
 /* Windows longer than three years say nothing a coordinator can act on and cost a full scan. */
 #define REPORT_MAX_DAYS 1096
@@ -189,7 +191,7 @@ struct report_state {
 };
 
 /* True when the client asked for CSV: ?format=csv, or Accept naming text/csv without
- * ?format=json. Answers 422 for another format and returns false through *ok. */
+ * ?format=json. Another format is an error in v. */
 static bool wants_csv(struct api_ctx *c, const char *format, struct jsonv *v)
 {
     if (format) {
@@ -228,14 +230,6 @@ static void parse_window(struct jsonv *v, const char *from, const char *to, date
     }
 }
 
-static int name_index(const char *const *names, const char *s)
-{
-    for (int i = 0; names[i]; i++)
-        if (strcmp(names[i], s) == 0)
-            return i;
-    return -1;
-}
-
 static void report_answered(struct api_ctx *c, const struct db_result *r)
 {
     if (r->status != DB_OK || PQntuples(r->res) != 1) {
@@ -247,7 +241,7 @@ static void report_answered(struct api_ctx *c, const struct db_result *r)
     http_reply_header(c->req, "Cache-Control", "no-store");
     http_reply_header(c->req, "Vary", "Accept");
     if (!st->csv) {
-        api_reply_raw(c, 200, "application/json", json, strlen(json));
+        res_reply_body(c, 200, json);
         return;
     }
     cJSON *report = cJSON_Parse(json);
@@ -269,29 +263,47 @@ static void report_answered(struct api_ctx *c, const struct db_result *r)
 static void report_run(struct api_ctx *c, const char *stmt, cJSON *arg, bool csv,
                        const struct csv_layout *layout, const char *filename)
 {
-    struct report_state *st = calloc(1, sizeof *st);
-    char *text = cJSON_PrintUnformatted(arg);
-    cJSON_Delete(arg);
-    if (!st || !text) {
-        free(st);
-        cJSON_free(text);
-        api_reply_problem(c, PROBLEM_INTERNAL, "out of memory");
+    struct report_state *st = res_state_new(c, sizeof *st, NULL);
+    if (!st) {
+        cJSON_Delete(arg);
         return;
     }
     st->csv = csv;
     st->layout = layout;
     snprintf(st->filename, sizeof st->filename, "%s", filename);
-    c->state = st;
-    c->state_free = free;
-    const char *params[] = {text};
-    api_query(c, stmt, 1, params, report_answered);
-    cJSON_free(text);
+    res_query_json(c, stmt, arg, report_answered);
 }
 
-static void reply_invalid(struct api_ctx *c, struct jsonv *v)
+/* What every report is asked: a window of nights, a grouping and a format. The texts live in
+ * the query arguments a. */
+struct report_question {
+    struct res_args a;
+    const char *group;                      /* group_by, or the report's default */
+    char from[DATE_TEXT_LEN], to[DATE_TEXT_LEN];
+    bool csv;
+};
+
+/* Reads the window (dflt_days from dflt_from unless given; at most max_days) and the format,
+ * then answers 400 or 422 for everything read into q->a. Returns the database function's
+ * argument with from, to and group_by, or NULL after replying. */
+static cJSON *report_window(struct api_ctx *c, struct report_question *q, date_day dflt_from,
+                            int dflt_days, int max_days)
 {
-    api_reply_problem_full(c, PROBLEM_VALIDATION, "check the query parameters",
-                           jsonv_take_errors(v), NULL);
+    const char *from = res_arg(c, &q->a, "from", 16);
+    const char *to = res_arg(c, &q->a, "to", 16);
+    const char *format = res_arg(c, &q->a, "format", 8);
+    date_day f, t;
+    parse_window(&q->a.v, from, to, dflt_from, dflt_days, max_days, &f, &t);
+    q->csv = wants_csv(c, format, &q->a.v);
+    if (!res_args_ok(c, &q->a, "check the query parameters"))
+        return NULL;
+    date_format(f, q->from);
+    date_format(t, q->to);
+    cJSON *arg = cJSON_CreateObject();
+    cJSON_AddStringToObject(arg, "from", q->from);
+    cJSON_AddStringToObject(arg, "to", q->to);
+    cJSON_AddStringToObject(arg, "group_by", q->group);
+    return arg;
 }
 
 /* ---- GET /v1/reports/occupancy ----------------------------------------------------------- */
@@ -302,45 +314,26 @@ static const char *const occupancy_groups[] = {"provider", "location", "municipa
 
 static void reports_occupancy(struct api_ctx *c)
 {
-    char from_b[16], to_b[16], period_b[16], group_b[24], format_b[8];
-    bool bad = false;
-    const char *from = api_query_arg(c, "from", from_b, sizeof from_b, &bad);
-    const char *to = api_query_arg(c, "to", to_b, sizeof to_b, &bad);
-    const char *period = api_query_arg(c, "period", period_b, sizeof period_b, &bad);
-    const char *group = api_query_arg(c, "group_by", group_b, sizeof group_b, &bad);
-    const char *format = api_query_arg(c, "format", format_b, sizeof format_b, &bad);
-    if (bad) {
-        api_reply_problem(c, PROBLEM_BAD_REQUEST, "the query string has a malformed or overlong value");
-        return;
-    }
-    struct jsonv v;
-    jsonv_init(&v);
+    struct report_question q;
+    res_args_init(&q.a);
+    const char *period = res_arg(c, &q.a, "period", 16);
+    q.group = res_arg(c, &q.a, "group_by", 24);
     period = period ? period : "week";
-    group = group ? group : "provider";
-    if (name_index(periods, period) < 0)
-        jsonv_error(&v, "period", "must be night, week or month");
-    if (name_index(occupancy_groups, group) < 0)
-        jsonv_error(&v, "group_by", "must be provider, location, municipality, kind or care_profile");
-    date_day f, t;
+    q.group = q.group ? q.group : "provider";
+    if (core_name_index(periods, period) < 0)
+        jsonv_error(&q.a.v, "period", "must be night, week or month");
+    if (core_name_index(occupancy_groups, q.group) < 0)
+        jsonv_error(&q.a.v, "group_by", "must be provider, location, municipality, kind or care_profile");
     bool nightly = strcmp(period, "night") == 0;
-    parse_window(&v, from, to, date_today_local(), OCCUPANCY_DEFAULT_DAYS,
-                 nightly ? REPORT_MAX_NIGHT_DAYS : REPORT_MAX_DAYS, &f, &t);
-    bool csv = wants_csv(c, format, &v);
-    if (!jsonv_ok(&v)) {
-        reply_invalid(c, &v);
+    cJSON *arg = report_window(c, &q, date_today_local(), OCCUPANCY_DEFAULT_DAYS,
+                               nightly ? REPORT_MAX_NIGHT_DAYS : REPORT_MAX_DAYS);
+    if (!arg)
         return;
-    }
-    char fs[DATE_TEXT_LEN], ts[DATE_TEXT_LEN], filename[128];
-    date_format(f, fs);
-    date_format(t, ts);
-    snprintf(filename, sizeof filename, "occupancy_%s_%s_%s_%s.csv", fs, ts, period, group);
-    cJSON *arg = cJSON_CreateObject();
-    cJSON_AddStringToObject(arg, "from", fs);
-    cJSON_AddStringToObject(arg, "to", ts);
+    char filename[128];
+    snprintf(filename, sizeof filename, "occupancy_%s_%s_%s_%s.csv", q.from, q.to, period, q.group);
     cJSON_AddStringToObject(arg, "period", period);
-    cJSON_AddStringToObject(arg, "group_by", group);
     cJSON_AddNumberToObject(arg, "stale_days", c->app->cfg->stale_days);
-    report_run(c, "report_occupancy", arg, csv, &occupancy_layout, filename);
+    report_run(c, "report_occupancy", arg, q.csv, &occupancy_layout, filename);
 }
 
 /* ---- GET /v1/reports/demand ---------------------------------------------------------------- */
@@ -349,40 +342,20 @@ static const char *const demand_groups[] = {"municipality", "care_profile", NULL
 
 static void reports_demand(struct api_ctx *c)
 {
-    char from_b[16], to_b[16], group_b[24], format_b[8];
-    bool bad = false;
-    const char *from = api_query_arg(c, "from", from_b, sizeof from_b, &bad);
-    const char *to = api_query_arg(c, "to", to_b, sizeof to_b, &bad);
-    const char *group = api_query_arg(c, "group_by", group_b, sizeof group_b, &bad);
-    const char *format = api_query_arg(c, "format", format_b, sizeof format_b, &bad);
-    if (bad) {
-        api_reply_problem(c, PROBLEM_BAD_REQUEST, "the query string has a malformed or overlong value");
-        return;
-    }
-    struct jsonv v;
-    jsonv_init(&v);
-    group = group ? group : "municipality";
-    if (name_index(demand_groups, group) < 0)
-        jsonv_error(&v, "group_by", "must be municipality or care_profile");
+    struct report_question q;
+    res_args_init(&q.a);
+    q.group = res_arg(c, &q.a, "group_by", 24);
+    q.group = q.group ? q.group : "municipality";
+    if (core_name_index(demand_groups, q.group) < 0)
+        jsonv_error(&q.a.v, "group_by", "must be municipality or care_profile");
     /* By default the last 90 days up to and including today. */
-    date_day f, t;
-    date_day today = date_today_local();
-    parse_window(&v, from, to, today + 1 - DEMAND_DEFAULT_DAYS, DEMAND_DEFAULT_DAYS,
-                 REPORT_MAX_DAYS, &f, &t);
-    bool csv = wants_csv(c, format, &v);
-    if (!jsonv_ok(&v)) {
-        reply_invalid(c, &v);
+    cJSON *arg = report_window(c, &q, date_today_local() + 1 - DEMAND_DEFAULT_DAYS,
+                               DEMAND_DEFAULT_DAYS, REPORT_MAX_DAYS);
+    if (!arg)
         return;
-    }
-    char fs[DATE_TEXT_LEN], ts[DATE_TEXT_LEN], filename[128];
-    date_format(f, fs);
-    date_format(t, ts);
-    snprintf(filename, sizeof filename, "demand_%s_%s_%s.csv", fs, ts, group);
-    cJSON *arg = cJSON_CreateObject();
-    cJSON_AddStringToObject(arg, "from", fs);
-    cJSON_AddStringToObject(arg, "to", ts);
-    cJSON_AddStringToObject(arg, "group_by", group);
-    report_run(c, "report_demand", arg, csv, &demand_layout, filename);
+    char filename[128];
+    snprintf(filename, sizeof filename, "demand_%s_%s_%s.csv", q.from, q.to, q.group);
+    report_run(c, "report_demand", arg, q.csv, &demand_layout, filename);
 }
 
 static const struct api_endpoint occupancy = {reports_occupancy, false};

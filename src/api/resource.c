@@ -1,7 +1,7 @@
-/* resource: the statement patterns the inventory resources share (get with ownership, list
- * with paging, partial update, idempotent create) and the mapping of their database refusals
- * to problems. Never shapes a resource's JSON and never decides who may call a route: the
- * resource's SQL and route table do. */
+/* resource: the request toolkit of the api layer (see resource.h): paging and query-argument
+ * replies, validation replies, refusal tables, rows lists with their access log, and the
+ * statement patterns the inventory resources share. Never shapes a resource's JSON and never
+ * decides who may call a route: the resource's SQL and route table do. */
 #include "resource.h"
 
 #include <ctype.h>
@@ -9,11 +9,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "access_log.h"
 #include "logeer/idempotency.h"
 #include "logeer/log.h"
 
 /* Refusals every resource can meet. */
-static const struct res_conflict shared_conflicts[] = {
+static const struct res_refusal shared_refusals[] = {
     {"idempotency_keys_pkey", PROBLEM_IDEMPOTENCY_RUNNING, NULL, IDEM_DETAIL_RUNNING},
     {NULL, 0, NULL, NULL},
 };
@@ -34,39 +35,108 @@ const char *res_id(struct api_ctx *c, const char *missing)
     return NULL;
 }
 
-static const struct res_conflict *conflict_find(const struct res_conflict *table,
-                                                const char *constraint)
+/* ---- query arguments ------------------------------------------------------------------- */
+
+void res_args_init(struct res_args *a)
 {
-    for (; table && table->constraint; table++)
-        if (strcmp(table->constraint, constraint) == 0)
+    jsonv_init(&a->v);
+    a->malformed = false;
+    a->used = 0;
+}
+
+const char *res_arg(const struct api_ctx *c, struct res_args *a, const char *name, size_t size)
+{
+    if (size > sizeof a->text - a->used) {
+        /* The handlers' arguments together fit by far; more is a mistake here, not the
+         * client's, but refusing is safe. */
+        log_error("query arguments overflow their buffer at %s", name);
+        a->malformed = true;
+        return NULL;
+    }
+    const char *v = api_query_arg(c, name, a->text + a->used, size, &a->malformed);
+    if (v)
+        a->used += strlen(v) + 1;
+    return v;
+}
+
+const char *res_arg_id(const struct api_ctx *c, struct res_args *a, const char *name,
+                       const char *message)
+{
+    const char *v = res_arg(c, a, name, 64);
+    if (v && !api_is_uuid(v))
+        jsonv_error(&a->v, name, message);
+    return v;
+}
+
+bool res_args_ok(struct api_ctx *c, struct res_args *a, const char *detail)
+{
+    if (a->malformed) {
+        jsonv_free(&a->v);
+        api_reply_problem(c, PROBLEM_BAD_REQUEST,
+                          "the query string has a malformed or overlong value");
+        return false;
+    }
+    if (!jsonv_ok(&a->v)) {
+        res_reply_invalid(c, &a->v, detail);
+        return false;
+    }
+    return true;
+}
+
+bool res_parse_long(const char *s, long min, long max, long *out)
+{
+    if (!s || !*s)
+        return false;
+    char *end;
+    long v = strtol(s, &end, 10);
+    if (*end || v < min || v > max)
+        return false;
+    *out = v;
+    return true;
+}
+
+/* ---- database refusals ---------------------------------------------------------------- */
+
+static const struct res_refusal *refusal_find(const struct res_refusal *table,
+                                              const char *name)
+{
+    for (; table && table->name; table++)
+        if (strcmp(table->name, name) == 0)
             return table;
     return NULL;
 }
 
-static void reply_conflict(struct api_ctx *c, const struct res_conflict *m)
+/* extra (consumed, may be NULL) adds its members to the problem. */
+static void reply_refusal(struct api_ctx *c, const struct res_refusal *m, cJSON *extra)
 {
+    cJSON *errors = NULL;
+    const char *detail = m->message;
     if (m->kind == PROBLEM_VALIDATION && m->field) {
         struct jsonv v;
         jsonv_init(&v);
         jsonv_error(&v, m->field, m->message);
-        res_reply_invalid(c, &v, "check the highlighted fields");
-        return;
+        errors = jsonv_take_errors(&v);
+        detail = "check the highlighted fields";
     }
-    api_reply_problem(c, m->kind, "%s", m->message);
+    api_reply_problem_full(c, m->kind, detail, errors, extra);
 }
 
 void res_reply_db_error(struct api_ctx *c, const struct db_result *r,
-                        const struct res_conflict *conflicts)
+                        const struct res_refusal *constraints)
 {
+    if (!constraints) {
+        api_reply_db_error(c, r);
+        return;
+    }
     const char *constraint = NULL;
     if (r->status == DB_ERROR && r->res)
         constraint = PQresultErrorField(r->res, PG_DIAG_CONSTRAINT_NAME);
     if (constraint) {
-        const struct res_conflict *m = conflict_find(conflicts, constraint);
+        const struct res_refusal *m = refusal_find(constraints, constraint);
         if (!m)
-            m = conflict_find(shared_conflicts, constraint);
+            m = refusal_find(shared_refusals, constraint);
         if (m) {
-            reply_conflict(c, m);
+            reply_refusal(c, m, NULL);
             return;
         }
     }
@@ -82,6 +152,96 @@ void res_reply_db_error(struct api_ctx *c, const struct db_result *r,
     }
     api_reply_db_error(c, r);
 }
+
+bool res_result_read(struct api_ctx *c, const struct db_result *r,
+                     const struct res_refusal *constraints, struct res_result *out)
+{
+    if (r->status != DB_OK) {
+        res_reply_db_error(c, r, constraints);
+        return false;
+    }
+    if (PQntuples(r->res) != 1 || PQnfields(r->res) < 4) {
+        api_reply_problem(c, PROBLEM_INTERNAL, "the database function returned no outcome");
+        return false;
+    }
+    out->outcome = db_value(r->res, 0, 0);
+    out->status = atoi(db_value(r->res, 0, 1));
+    out->body = db_value(r->res, 0, 2);
+    out->detail = db_value(r->res, 0, 3);
+    return true;
+}
+
+cJSON *res_result_detail(const struct res_result *res)
+{
+    cJSON *o = *res->detail ? cJSON_Parse(res->detail) : NULL;
+    if (o && !cJSON_IsObject(o)) {
+        cJSON_Delete(o);
+        o = NULL;
+    }
+    return o;
+}
+
+void res_reply_outcome(struct api_ctx *c, const struct res_result *res,
+                       const struct res_refusal *outcomes)
+{
+    const struct res_refusal *m = refusal_find(outcomes, res->outcome);
+    if (m) {
+        reply_refusal(c, m, res_result_detail(res));
+        return;
+    }
+    if (idem_reply_refusal(c, res->outcome))
+        return; /* key_mismatch, key_running */
+    log_error("unexpected outcome %s on %s", res->outcome, c->route ? c->route->pattern : "?");
+    api_reply_problem(c, PROBLEM_INTERNAL, "unexpected outcome of the database function");
+}
+
+/* ---- running statements --------------------------------------------------------------- */
+
+bool res_one_row(struct api_ctx *c, const struct db_result *r, const char *missing)
+{
+    if (r->status != DB_OK) {
+        api_reply_db_error(c, r);
+        return false;
+    }
+    if (PQntuples(r->res) != 1) {
+        api_reply_problem(c, PROBLEM_NOT_FOUND, "%s", missing);
+        return false;
+    }
+    return true;
+}
+
+void res_query_json(struct api_ctx *c, const char *stmt, cJSON *arg, api_query_cb cb)
+{
+    char *text = cJSON_PrintUnformatted(arg);
+    cJSON_Delete(arg);
+    if (!text) {
+        api_reply_problem(c, PROBLEM_INTERNAL, "out of memory");
+        return;
+    }
+    const char *params[] = {text};
+    api_query(c, stmt, 1, params, cb);
+    explicit_bzero(text, strlen(text));
+    cJSON_free(text);
+}
+
+void *res_state_new(struct api_ctx *c, size_t size, void (*free_fn)(void *))
+{
+    void *state = calloc(1, size);
+    if (!state) {
+        api_reply_problem(c, PROBLEM_INTERNAL, "out of memory");
+        return NULL;
+    }
+    c->state = state;
+    c->state_free = free_fn ? free_fn : free;
+    return state;
+}
+
+void res_reply_body(struct api_ctx *c, int status, const char *json)
+{
+    api_reply_raw(c, status, "application/json", json, strlen(json));
+}
+
+/* ---- the inventory statements: get, patch ---------------------------------------------- */
 
 /* Sends the object's version (column col, when the statement has one and it is not NULL)
  * as a strong ETag. */
@@ -110,7 +270,7 @@ static void res_precondition_checked(struct api_ctx *c, const struct db_result *
 {
     const struct res_call *call = c->state;
     if (r->status != DB_OK) {
-        res_reply_db_error(c, r, call->conflicts);
+        res_reply_db_error(c, r, call->refusals);
         return;
     }
     if (PQntuples(r->res) != 1) {
@@ -127,7 +287,7 @@ static void res_done(struct api_ctx *c, const struct db_result *r)
 {
     const struct res_call *call = c->state;
     if (r->status != DB_OK) {
-        res_reply_db_error(c, r, call->conflicts);
+        res_reply_db_error(c, r, call->refusals);
         return;
     }
     if (PQntuples(r->res) != 1 || db_is_null(r->res, 0, 0)) {
@@ -152,40 +312,140 @@ void res_get(struct api_ctx *c, const char *stmt, const char *id, const struct r
     res_run(c, stmt, 2, params, call, res_done);
 }
 
-bool res_parse_long(const char *s, long min, long max, long *out)
+void res_get_id(struct api_ctx *c, const struct res_call *call)
 {
-    if (!s || !*s)
-        return false;
+    const char *id = res_id(c, call->missing);
+    if (id)
+        res_get(c, call->get_stmt, id, call);
+}
+
+/* ---- lists ------------------------------------------------------------------------------ */
+
+#define RES_PAGE_TEXT 24
+#define RES_LIMIT_DEFAULT 50
+#define RES_OFFSET_MAX 1000000
+
+struct res_page {
+    char limit[RES_PAGE_TEXT], offset[RES_PAGE_TEXT];
+};
+
+/* ?limit= (default 50, 1..max) and ?offset= (0..1000000) as decimal texts for the statement;
+ * their problems go to a. */
+static void res_page_read(const struct api_ctx *c, struct res_args *a, long max,
+                          struct res_page *page)
+{
+    const char *l = res_arg(c, a, "limit", RES_PAGE_TEXT);
+    const char *o = res_arg(c, a, "offset", RES_PAGE_TEXT);
+    long lim = max < RES_LIMIT_DEFAULT ? max : RES_LIMIT_DEFAULT, off = 0;
     char *end;
-    long v = strtol(s, &end, 10);
-    if (*end || v < min || v > max)
-        return false;
-    *out = v;
-    return true;
+    if (l && ((lim = strtol(l, &end, 10)) < 1 || lim > max || *end)) {
+        char msg[64];
+        snprintf(msg, sizeof msg, "must be a whole number from 1 to %ld", max);
+        jsonv_error(&a->v, "limit", msg);
+    }
+    if (o && ((off = strtol(o, &end, 10)) < 0 || off > RES_OFFSET_MAX || *end))
+        jsonv_error(&a->v, "offset", "must be a whole number from 0 to 1000000");
+    snprintf(page->limit, sizeof page->limit, "%ld", lim);
+    snprintf(page->offset, sizeof page->offset, "%ld", off);
 }
 
 static const struct res_call list_call = {"not found", NULL, NULL, false, NULL};
 
-void res_list(struct api_ctx *c, const char *stmt, struct jsonv *v, bool malformed,
+void res_list(struct api_ctx *c, const char *stmt, struct res_args *a,
               const char *const *filters, int nfilters)
 {
-    char lims[API_PAGE_TEXT], offs[API_PAGE_TEXT];
-    api_page(c, v, &malformed, RES_LIMIT_MAX, lims, offs);
-    if (malformed) {
-        jsonv_free(v);
-        api_reply_problem(c, PROBLEM_BAD_REQUEST, "the query string has a malformed or overlong value");
+    struct res_page page;
+    res_page_read(c, a, RES_LIMIT_MAX, &page);
+    if (!res_args_ok(c, a, "check the query parameters"))
         return;
-    }
-    if (!jsonv_ok(v)) {
-        res_reply_invalid(c, v, "check the query parameters");
-        return;
-    }
-    const char *params[3 + RES_MAX_FILTERS] = {lims, offs, res_scope(c)};
+    const char *params[3 + RES_MAX_FILTERS] = {page.limit, page.offset, res_scope(c)};
     if (nfilters > RES_MAX_FILTERS)
         nfilters = RES_MAX_FILTERS;
     for (int i = 0; i < nfilters; i++)
         params[3 + i] = filters[i];
     res_run(c, stmt, 3 + nfilters, params, &list_call, res_done);
+}
+
+/* {"<key>":[<row json>,...],"total":<total>} assembled from the rows' JSON texts without
+ * parsing them again. malloc'ed; NULL when out of memory. */
+static char *res_rows_json(const PGresult *res, int total_col, const char *key, size_t *len)
+{
+    int n = PQntuples(res);
+    size_t size = strlen(key) + 64;
+    for (int i = 0; i < n; i++)
+        size += strlen(db_value(res, i, 0)) + 1;
+    char *out = malloc(size);
+    if (!out)
+        return NULL;
+    size_t o = (size_t)snprintf(out, size, "{\"%s\":[", key);
+    for (int i = 0; i < n; i++)
+        o += (size_t)snprintf(out + o, size - o, "%s%s", i ? "," : "", db_value(res, i, 0));
+    o += (size_t)snprintf(out + o, size - o, "],\"total\":%s}",
+                          n ? db_value(res, 0, total_col) : "0");
+    *len = o;
+    return out;
+}
+
+/* Access-logs each stay the rows show, once however many rows show it; false when out of
+ * memory (the rows must not be shown unlogged). */
+static bool res_log_stays(struct api_ctx *c, const PGresult *res, int col, const char *action)
+{
+    int n = PQntuples(res);
+    const char **ids = calloc((size_t)n + 1, sizeof *ids);
+    if (!ids)
+        return false;
+    size_t nids = 0;
+    for (int i = 0; i < n; i++) {
+        const char *id = db_value(res, i, col);
+        bool seen = !*id;
+        for (size_t k = 0; k < nids && !seen; k++)
+            seen = strcmp(ids[k], id) == 0;
+        if (!seen)
+            ids[nids++] = id;
+    }
+    access_log_stays(c, action, ids, nids);
+    free(ids);
+    return true;
+}
+
+static void res_rows_done(struct api_ctx *c, const struct db_result *r)
+{
+    const struct res_rows *rows = c->state;
+    if (r->status != DB_OK) {
+        api_reply_db_error(c, r);
+        return;
+    }
+    size_t len;
+    char *out = res_rows_json(r->res, rows->total_col, rows->key, &len);
+    if (!out || (rows->stay_col >= 0 && !res_log_stays(c, r->res, rows->stay_col, rows->action))) {
+        free(out);
+        api_reply_problem(c, PROBLEM_INTERNAL, "out of memory");
+        return;
+    }
+    if (rows->no_store)
+        http_reply_header(c->req, "Cache-Control", "no-store");
+    api_reply_raw(c, 200, "application/json", out, len);
+    free(out);
+}
+
+void res_list_rows(struct api_ctx *c, const char *stmt, struct res_args *a,
+                   const char *const *args, int nargs, const struct res_rows *rows)
+{
+    struct res_page page;
+    res_page_read(c, a, rows->max_limit, &page);
+    if (!res_args_ok(c, a, "check the query parameters"))
+        return;
+    const char *params[RES_MAX_ARGS + 2];
+    if (nargs > RES_MAX_ARGS)
+        nargs = RES_MAX_ARGS;
+    for (int i = 0; i < nargs; i++)
+        params[i] = args[i];
+    params[nargs] = page.limit;
+    params[nargs + 1] = page.offset;
+    /* Like calls, rows descriptions are static tables the context only borrows. */
+    c->state = (void *)rows;
+    c->state_free = NULL;
+    api_query(c, stmt, nargs + 2, params, res_rows_done);
 }
 
 /* The version a conditional PATCH must find, as text into buf; NULL for "no condition".
@@ -216,11 +476,23 @@ static bool patch_condition(struct api_ctx *c, const struct res_call *call, char
     return true;
 }
 
+/* 422 for the body's problems, consuming the document; true when there are none. */
+static bool res_body_ok(struct api_ctx *c, struct jsonv *v, cJSON *doc)
+{
+    if (jsonv_ok(v))
+        return true;
+    cJSON_Delete(doc);
+    res_reply_invalid(c, v, "check the highlighted fields");
+    return false;
+}
+
 void res_patch(struct api_ctx *c, const char *stmt, const char *id, cJSON *patch,
-               const struct res_call *call)
+               struct jsonv *v, const struct res_call *call)
 {
     char vbuf[24];
     const char *version;
+    if (!res_body_ok(c, v, patch))
+        return;
     if (!patch_condition(c, call, vbuf, sizeof vbuf, &version)) {
         cJSON_Delete(patch);
         return;
@@ -316,7 +588,7 @@ static void res_created(struct api_ctx *c, const struct db_result *r)
 {
     const struct res_call *call = c->state;
     if (r->status != DB_OK) {
-        res_reply_db_error(c, r, call->conflicts);
+        res_reply_db_error(c, r, call->refusals);
         return;
     }
     if (PQntuples(r->res) != 1) {
@@ -340,10 +612,13 @@ static void res_created(struct api_ctx *c, const struct db_result *r)
     }
 }
 
-void res_create(struct api_ctx *c, const char *stmt, cJSON *doc, const struct res_call *call)
+void res_create(struct api_ctx *c, const char *stmt, cJSON *doc, struct jsonv *v,
+                const struct res_call *call)
 {
     const char *key;
     char hash[DIGEST_HEX_LEN];
+    if (!res_body_ok(c, v, doc))
+        return;
     if (!idem_key(c, &key) || (key && !idem_request_fingerprint(c, NULL, hash))) {
         cJSON_Delete(doc);
         return;
@@ -366,6 +641,16 @@ void res_reply_invalid(struct api_ctx *c, struct jsonv *v, const char *detail)
 {
     api_reply_problem_full(c, PROBLEM_VALIDATION, detail, jsonv_take_errors(v), NULL);
 }
+
+void res_reply_field(struct api_ctx *c, const char *field, const char *message,
+                     const char *detail)
+{
+    struct jsonv v;
+    jsonv_init(&v);
+    jsonv_error(&v, field, message);
+    res_reply_invalid(c, &v, detail);
+}
+
 
 bool res_text(struct jsonv *v, const cJSON *obj, const char *field, bool required, size_t max,
               const char **out)

@@ -1,7 +1,10 @@
-/* resource: what the inventory resources (providers, locations, pools, capacity) have in
- * common: ids in paths, the caller's ownership scope, paging, idempotent creation, partial
- * updates and one way to turn a statement's JSON row into the reply. Internal to src/api/.
- * It never shapes a resource's JSON: each resource's SQL does, so a shape lives in one file. */
+/* resource: the api layer's request toolkit; every handler answers through it. Ids in paths
+ * and the caller's ownership scope; query arguments and paging, with one 400 and one 422 for
+ * them; validation replies; tables that turn database refusals (constraint names, function
+ * outcomes) into problems; the statement patterns of the inventory resources (get, list,
+ * partial update, idempotent create); lists of rows with their access log; entity tags.
+ * Internal to src/api/. It never shapes a resource's JSON (each resource's SQL does, so a
+ * shape lives in one file) and never decides who may call a route (the route tables do). */
 #ifndef LOGEER_API_RESOURCE_H
 #define LOGEER_API_RESOURCE_H
 
@@ -14,6 +17,7 @@
 
 #define RES_LIMIT_MAX 200
 #define RES_MAX_FILTERS 6
+#define RES_MAX_ARGS 8     /* a rows list's own arguments */
 
 /* ---- SQL building blocks ------------------------------------------------------------------
  * Every statement aliases its table as r. The statement families and their parameters:
@@ -95,15 +99,94 @@
     "coalesce(i.body, CASE WHEN p.same THEN p.response_body END)::json->>'version' "          \
     "FROM (SELECT 1) AS one LEFT JOIN prior p ON true LEFT JOIN ins i ON true"
 
-/* ---- running statements -------------------------------------------------------------------- */
+/* ---- query arguments ----------------------------------------------------------------------- */
 
-/* A database refusal that a client can act on, matched by constraint name. */
-struct res_conflict {
-    const char *constraint;   /* PostgreSQL constraint name; NULL ends a table */
+#define RES_ARGS_TEXT 2048
+
+/* A handler's query arguments as it reads them: their decoded texts (valid as long as this
+ * is), the problems found in them (v, for 422) and whether one was malformed (400). */
+struct res_args {
+    struct jsonv v;
+    bool malformed;
+    size_t used;
+    char text[RES_ARGS_TEXT];
+};
+
+void res_args_init(struct res_args *a);
+
+/* ?name= percent-decoded; NULL when absent or empty. A malformed value, or one that does not
+ * fit in size bytes with its NUL, sets a->malformed. */
+const char *res_arg(const struct api_ctx *c, struct res_args *a, const char *name, size_t size);
+
+/* ?name= that must be an id (the shape of a UUID) when given; otherwise message goes to a->v. */
+const char *res_arg_id(const struct api_ctx *c, struct res_args *a, const char *name,
+                       const char *message);
+
+/* After reading and checking: 400 when an argument was malformed or overlong, else 422 with
+ * a->v's errors and detail; true (nothing sent) when neither. Frees a->v's errors always. */
+bool res_args_ok(struct api_ctx *c, struct res_args *a, const char *detail);
+
+/* ---- database refusals --------------------------------------------------------------------- */
+
+/* A refusal from the database that a client can act on: a constraint that refused a write
+ * (matched by its name) or a database function's outcome (matched by the outcome). */
+struct res_refusal {
+    const char *name;         /* constraint name or outcome; NULL ends a table */
     enum problem_kind kind;
     const char *field;        /* with PROBLEM_VALIDATION: the field to name, else NULL */
     const char *message;      /* the field message or the problem's detail */
 };
+
+/* Maps a failed statement. With a table (inventory writes): its constraints and the shared
+ * ones to their problems, any other integrity violation to 422. Without one (NULL): the
+ * global mapping of api_reply_db_error, under which 23514 means no beds. */
+void res_reply_db_error(struct api_ctx *c, const struct db_result *r,
+                        const struct res_refusal *constraints);
+
+/* A database function that takes one jsonb argument ($1) and answers with logeer_result. */
+#define RES_RESULT_SQL(function)                                                             \
+    "SELECT outcome, status, body, detail::text FROM " function "($1::jsonb)"
+
+/* The one row of a database function that answers with logeer_result. */
+struct res_result {
+    const char *outcome;      /* "created", "ok", "no_beds", ... */
+    int status;               /* the HTTP status the function chose, or 0 */
+    const char *body;         /* the JSON answer, or "" */
+    const char *detail;       /* a JSON object with particulars of a refusal, or "" */
+};
+
+/* Reads that row into out; false after replying to a failed statement (mapped as
+ * res_reply_db_error with constraints) or a missing row (500). Valid until the callback
+ * returns. */
+bool res_result_read(struct api_ctx *c, const struct db_result *r,
+                     const struct res_refusal *constraints, struct res_result *out);
+
+/* The function's particulars of a refusal as a JSON object (the caller deletes it), or NULL
+ * when there are none. */
+cJSON *res_result_detail(const struct res_result *res);
+
+/* Answers an outcome that is not a success: from outcomes (a table, or NULL), with the
+ * function's detail object merged into the problem; the Idempotency-Key refusals
+ * (key_mismatch, key_running) for every route alike; 500 for anything else. */
+void res_reply_outcome(struct api_ctx *c, const struct res_result *res,
+                       const struct res_refusal *outcomes);
+
+/* ---- running statements -------------------------------------------------------------------- */
+
+/* For a callback that expects exactly one row: false after replying to a failed statement
+ * (api_reply_db_error) or to no row (404 with missing). */
+bool res_one_row(struct api_ctx *c, const struct db_result *r, const char *missing);
+
+/* Runs stmt with arg's JSON text as its one parameter (the database functions take one jsonb
+ * argument). Consumes arg; the text is wiped after use, as it may carry a password hash. */
+void res_query_json(struct api_ctx *c, const char *stmt, cJSON *arg, api_query_cb cb);
+
+/* State for the request's callbacks: size zeroed bytes in c->state, freed with free_fn (NULL:
+ * free) when the request ends. NULL after answering 500. */
+void *res_state_new(struct api_ctx *c, size_t size, void (*free_fn)(void *));
+
+/* Replies with a JSON text, typically a body the database shaped. */
+void res_reply_body(struct api_ctx *c, int status, const char *json);
 
 /* How one resource's statements become replies; handlers keep these static. */
 struct res_call {
@@ -111,7 +194,7 @@ struct res_call {
     const char *location;                 /* creates: the collection path, e.g. "/v1/pools" */
     const char *get_stmt;                 /* the resource's get statement */
     bool versioned;                       /* has "version": PATCH honours If-Match */
-    const struct res_conflict *conflicts; /* NULL or a table ending in {NULL} */
+    const struct res_refusal *refusals;   /* NULL or a table of constraints ending in {NULL} */
 };
 
 /* The caller's provider id when the caller is provider staff, else NULL (sees everything the
@@ -125,28 +208,45 @@ const char *res_id(struct api_ctx *c, const char *missing);
 /* get: replies 200 with the object, or 404 call->missing. */
 void res_get(struct api_ctx *c, const char *stmt, const char *id, const struct res_call *call);
 
-/* list: reads ?limit= (default 50, 1..200) and ?offset=, adds their problems to v and
- * answers 400 when malformed is set (or a paging argument is malformed), 422 when v has
- * errors; otherwise runs stmt with the page, the scope and nfilters filters (NULL entries
- * mean "no filter"). Frees v's errors in every case. */
-void res_list(struct api_ctx *c, const char *stmt, struct jsonv *v, bool malformed,
+/* GET <collection>/{id}: res_id, then res_get with the call's get statement. */
+void res_get_id(struct api_ctx *c, const struct res_call *call);
+
+/* list (one row holding the whole body, RES_LIST_SQL): reads ?limit= (default 50, 1..200)
+ * and ?offset= into a and answers as res_args_ok; otherwise runs stmt with the page, the scope
+ * and nfilters filters (NULL entries mean "no filter"). */
+void res_list(struct api_ctx *c, const char *stmt, struct res_args *a,
               const char *const *filters, int nfilters);
 
-/* patch: runs stmt with the patch document, or the get statement when the patch is empty
- * (nothing to change: the object comes back as it is, its version not bumped). For a
- * versioned resource an If-Match header makes the change conditional: 412 when the version
- * differs, 428 never (If-Match is optional here). Consumes patch. */
+/* A list whose statement returns one row per item: the item's JSON in column 0 and the count
+ * of all matches (count(*) OVER ()) in total_col. Handlers keep these static. */
+struct res_rows {
+    const char *key;          /* the body's list member, e.g. "stays" */
+    long max_limit;           /* the largest ?limit= */
+    int total_col;
+    int stay_col;             /* the column of the stay a row shows (access-logged), or -1 */
+    const char *action;       /* with stay_col: the access-log action, e.g. "stay.list" */
+    bool no_store;            /* the answer must not be cached */
+};
+
+/* list (rows): pages and answers as res_list, then runs stmt with the handler's nargs
+ * arguments followed by the limit and the offset, and replies {"<key>": [...], "total": n}.
+ * Each stay shown is access-logged once. */
+void res_list_rows(struct api_ctx *c, const char *stmt, struct res_args *a,
+                   const char *const *args, int nargs, const struct res_rows *rows);
+
+/* patch: 422 when v (the body's validation) holds errors. Otherwise runs stmt with the patch
+ * document, or the get statement when the patch is empty (nothing to change: the object
+ * comes back as it is, its version not bumped). For a versioned resource an If-Match header
+ * makes the change conditional: 412 when the version differs, 428 never (If-Match is
+ * optional here). Consumes patch. */
 void res_patch(struct api_ctx *c, const char *stmt, const char *id, cJSON *patch,
-               const struct res_call *call);
+               struct jsonv *v, const struct res_call *call);
 
-/* create: honours Idempotency-Key and replies 201 with a Location header, the replayed
- * response, 404 call->missing (parent not found) or the mapped problem. Consumes doc. */
-void res_create(struct api_ctx *c, const char *stmt, cJSON *doc, const struct res_call *call);
-
-/* Maps a failed statement: constraints in conflicts (then the shared ones) to their
- * problems, any other integrity violation to 422, everything else as api_reply_db_error. */
-void res_reply_db_error(struct api_ctx *c, const struct db_result *r,
-                        const struct res_conflict *conflicts);
+/* create: 422 when v holds errors. Otherwise honours Idempotency-Key and replies 201 with a
+ * Location header, the replayed response, 404 call->missing (parent not found) or the mapped
+ * problem. Consumes doc. */
+void res_create(struct api_ctx *c, const char *stmt, cJSON *doc, struct jsonv *v,
+                const struct res_call *call);
 
 /* ---- entity tags -------------------------------------------------------------------------- */
 
@@ -169,6 +269,10 @@ bool res_none_match_hits(const char *header, const char *etag);
 
 /* 422 with v's errors and detail. */
 void res_reply_invalid(struct api_ctx *c, struct jsonv *v, const char *detail);
+
+/* 422 naming one field. */
+void res_reply_field(struct api_ctx *c, const char *field, const char *message,
+                     const char *detail);
 
 /* A string of 1..max bytes that is not only white space (names, reasons). */
 bool res_text(struct jsonv *v, const cJSON *obj, const char *field, bool required, size_t max,

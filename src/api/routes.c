@@ -1,11 +1,11 @@
 /* routes: gathers every resource module's route group into the one table the router
- * searches. Each group's file shows its routes and who may call them; this file shows which
- * groups the service has. */
+ * searches (kept in struct app for dispatch), prepares each group's statements at start and
+ * calls each group's shutdown hook at the end. Each group's file shows its routes and who may
+ * call them; this file shows which groups the service has, and frees nothing but the table. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "handlers.h"
-#include "logeer/log.h"
 
 static const struct route_group *const groups[] = {
     &health_group,
@@ -26,45 +26,32 @@ static const struct route_group *const groups[] = {
 };
 #define NGROUPS (sizeof groups / sizeof groups[0])
 
-static struct route *all_routes;
-static size_t nall_routes;
-
-const struct route *api_routes(size_t *n)
-{
-    *n = nall_routes;
-    return all_routes;
-}
-
-static void free_routes(void)
-{
-    free(all_routes);
-    all_routes = NULL;
-    nall_routes = 0;
-}
-
 int api_init(struct app *app)
 {
     size_t n = 0;
     for (size_t g = 0; g < NGROUPS; g++)
         n += groups[g]->nroutes;
-    free_routes();
-    all_routes = calloc(n, sizeof *all_routes);
-    if (!all_routes)
+    app->routes = calloc(n, sizeof *app->routes);
+    app->nroutes = 0;
+    if (!app->routes)
         return -1;
     for (size_t g = 0; g < NGROUPS; g++) {
-        memcpy(all_routes + nall_routes, groups[g]->routes,
-               groups[g]->nroutes * sizeof *all_routes);
-        nall_routes += groups[g]->nroutes;
+        memcpy(app->routes + app->nroutes, groups[g]->routes,
+               groups[g]->nroutes * sizeof *app->routes);
+        app->nroutes += groups[g]->nroutes;
         if (groups[g]->prepare && groups[g]->prepare(app) != 0)
             return -1;
     }
     return 0;
 }
 
+/* Each group releases what it holds itself; this file owns only the table. */
 void api_shutdown(struct app *app)
 {
-    free_routes();
-    api_session_cache_free(app);
-    availability_log_free(app);
-    health_free(app);
+    for (size_t g = 0; g < NGROUPS; g++)
+        if (groups[g]->shutdown)
+            groups[g]->shutdown(app);
+    free(app->routes);
+    app->routes = NULL;
+    app->nroutes = 0;
 }

@@ -9,7 +9,9 @@
 #include "handlers.h"
 #include "logeer/config.h"
 #include "logeer/jsonv.h"
+#include "logeer/session_cache.h"
 #include "logeer/workers.h"
+#include "resource.h"
 
 static int sessions_prepare(struct app *app)
 {
@@ -184,19 +186,14 @@ static void sessions_create(struct api_ctx *c)
     jsonv_string(&v, c->body, "email", true, 3, 254, &email);
     jsonv_string(&v, c->body, "password", true, 1, 1000, &password);
     if (!jsonv_ok(&v)) {
-        api_reply_problem_full(c, PROBLEM_VALIDATION, "check the highlighted fields",
-                               jsonv_take_errors(&v), NULL);
+        res_reply_invalid(c, &v, "check the highlighted fields");
         return;
     }
-    struct login *l = calloc(1, sizeof *l);
-    if (!l) {
-        api_reply_problem(c, PROBLEM_INTERNAL, "out of memory");
+    struct login *l = res_state_new(c, sizeof *l, login_free);
+    if (!l)
         return;
-    }
     snprintf(l->email, sizeof l->email, "%s", email);
     snprintf(l->password, sizeof l->password, "%s", password);
-    c->state = l;
-    c->state_free = login_free;
     char addr[64], window[16], per_email[16], per_address[16];
     snprintf(window, sizeof window, "%d", LOGIN_WINDOW_S);
     snprintf(per_email, sizeof per_email, "%d", LOGIN_EMAIL_FAILURES);
@@ -221,7 +218,7 @@ static void sessions_delete_current(struct api_ctx *c)
     const char *token = auth_bearer_token(http_request_header(c->req, "Authorization"));
     char hash[AUTH_TOKEN_HASH_LEN];
     auth_token_hash(token, hash);
-    api_session_forget(c->app, hash);
+    session_cache_forget(c->app->sessions, hash);
     const char *params[] = {hash};
     api_query(c, "session_revoke", 1, params, logout_done);
 }

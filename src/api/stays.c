@@ -1,7 +1,8 @@
 /* stays: requesting a stay, reading stays and moving them through their lifecycle (spec 3, 4,
- * 6). The core decides what is allowed (kinds, roles, lifecycle); one database function per
- * write applies it atomically with the night counters, the history and the idempotency
- * record. Every read or change of a stay's personal data is access-logged. */
+ * 6). Validates the request and turns the core's decisions (the pathway by role and kind, the
+ * pool's own rules, the lifecycle) into answers; it decides none of them itself. One database
+ * function per write applies them atomically with the night counters, the history and the
+ * idempotency record. Every read or change of a stay's personal data is access-logged. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,11 +15,14 @@
 #include "logeer/events.h"
 #include "logeer/idempotency.h"
 #include "logeer/jsonv.h"
+#include "resource.h"
 
 /* One person cannot grab a region's beds: open holds, requests and waitlist entries. */
 #define MAX_OPEN_STAYS_PER_CAREGIVER 3
 #define MAX_STAY_NIGHTS 365
 #define LIST_MAX_LIMIT 200
+#define STAY_MISSING "no stay with this id"
+#define POOL_MISSING "no pool with this id"
 
 /* The stay as the caller may see it. The coordinator reads every stay in the region but not
  * care details beyond need (spec 1): on stays someone else asked for, the guest shows only
@@ -38,11 +42,9 @@ static int stays_prepare(struct app *app)
 {
     if (access_log_prepare(app))
         return -1;
-    if (api_prepare(app, "stays_book", "SELECT outcome, status, body, detail::text "
-                                       "FROM logeer_book_stay($1::jsonb)"))
+    if (api_prepare(app, "stays_book", RES_RESULT_SQL("logeer_book_stay")))
         return -1;
-    if (api_prepare(app, "stays_transition", "SELECT outcome, status, body, detail::text "
-                                             "FROM logeer_stay_transition($1::jsonb)"))
+    if (api_prepare(app, "stays_transition", RES_RESULT_SQL("logeer_stay_transition")))
         return -1;
     if (api_prepare(app, "stays_for_action",
                     "SELECT s.status::text, s.check_in, coalesce(p.booking_mode::text, 'approval'), "
@@ -81,6 +83,7 @@ static void visibility_params(const struct api_ctx *c, const char *params[3])
 struct stay_request {
     const struct core_pool *pool;
     date_day check_in, check_out;
+    int care_profile, funding;  /* indices in the core's name lists; -1 until valid */
     const char *initial_status;
     const char *kind;
 };
@@ -112,9 +115,8 @@ static void validate_body(struct api_ctx *c, struct jsonv *v, cJSON *out, struct
         jsonv_error(v, "check_out", "must be after check_in");
     else if (dates && r->check_out - r->check_in > MAX_STAY_NIGHTS)
         jsonv_error(v, "check_out", "a stay is at most 365 nights");
-    int funding;
-    if (jsonv_enum(v, b, "funding", true, core_funding_names, &funding))
-        cJSON_AddStringToObject(out, "funding", core_funding_names[funding]);
+    if (jsonv_enum(v, b, "funding", true, core_funding_names, &r->funding))
+        cJSON_AddStringToObject(out, "funding", core_funding_names[r->funding]);
 
     const cJSON *g = cJSON_GetObjectItemCaseSensitive(b, "guest");
     if (!cJSON_IsObject(g)) {
@@ -122,7 +124,6 @@ static void validate_body(struct api_ctx *c, struct jsonv *v, cJSON *out, struct
     } else {
         const char *alias;
         long birth_year;
-        int profile;
         const cJSON *needs = NULL;
         struct jsonv gv;
         jsonv_init(&gv);
@@ -132,21 +133,14 @@ static void validate_body(struct api_ctx *c, struct jsonv *v, cJSON *out, struct
             cJSON_AddStringToObject(guest, "alias", alias);
         if (jsonv_int(&gv, g, "birth_year", true, 1900, current_year(), &birth_year))
             cJSON_AddNumberToObject(guest, "birth_year", (double)birth_year);
-        if (jsonv_enum(&gv, g, "care_profile", true, core_care_profile_names, &profile))
-            cJSON_AddStringToObject(guest, "care_profile", core_care_profile_names[profile]);
+        if (jsonv_enum(&gv, g, "care_profile", true, core_care_profile_names, &r->care_profile))
+            cJSON_AddStringToObject(guest, "care_profile", core_care_profile_names[r->care_profile]);
         if (jsonv_string_set(&gv, g, "needs", false, NULL, 16, &needs))
             cJSON_AddItemToObject(guest, "needs", cJSON_Duplicate(needs, true));
         else
             cJSON_AddArrayToObject(guest, "needs");
         /* Nest the guest's errors under "guest." so the client knows where they are. */
-        cJSON *errors = jsonv_take_errors(&gv), *e;
-        cJSON_ArrayForEach(e, errors)
-        {
-            char field[96];
-            snprintf(field, sizeof field, "guest.%s", cJSON_GetObjectItem(e, "field")->valuestring);
-            jsonv_error(v, field, cJSON_GetObjectItem(e, "message")->valuestring);
-        }
-        cJSON_Delete(errors);
+        res_nest_errors(v, &gv, "guest.");
     }
     bool waitlist = false;
     jsonv_bool(v, b, "waitlist", false, &waitlist);
@@ -185,111 +179,71 @@ static void validate_window(struct jsonv *v, const cJSON *b, cJSON *out,
     cJSON_AddNumberToObject(out, "wait_nights", r->check_out - r->check_in);
 }
 
-/* The separation of planned and crisis beds (spec 3), decided from the caller's role and the
- * pool's kind. Replies and returns false when the request may not go ahead. */
+/* The separation of planned and crisis beds (spec 3), decided by the core from the caller's
+ * role and the pool's kind. Replies and returns false when the request may not go ahead. */
 static bool decide_pathway(struct api_ctx *c, struct stay_request *r, bool has_diversion)
 {
-    const struct core_pool *p = r->pool;
-    switch (c->who.role) {
-    case ROLE_CAREGIVER:
-        /* Caregivers never learn that a crisis pool exists. */
-        if (p->kind == KIND_CRISIS) {
-            api_reply_problem(c, PROBLEM_NOT_FOUND, "no pool with this id");
-            return false;
-        }
-        if (has_diversion) {
-            api_reply_problem(c, PROBLEM_FORBIDDEN, "only the coordinator may divert a bed");
-            return false;
-        }
-        r->kind = "planned";
-        r->initial_status = p->mode == MODE_INSTANT ? "held" : "requested";
+    struct core_pathway path;
+    switch (core_pathway(c->who.role, r->pool->kind, r->pool->mode, has_diversion, &path)) {
+    case CORE_PATH_OK:
+        r->kind = core_kind_names[path.kind];
+        r->initial_status = core_status_names[path.initial];
         return true;
-    case ROLE_REFERRER:
-        if (p->kind == KIND_PLANNED) {
-            api_reply_problem(c, PROBLEM_FORBIDDEN,
-                              "referrers place crisis stays in crisis pools; a crisis placement in "
-                              "a plannable bed needs the regional coordinator");
-            return false;
-        }
-        if (has_diversion) {
-            api_reply_problem(c, PROBLEM_FORBIDDEN, "only the coordinator may divert a bed");
-            return false;
-        }
-        break;
-    case ROLE_COORDINATOR:
-        if (p->kind == KIND_PLANNED && !has_diversion) {
-            cJSON *errors = cJSON_CreateArray();
-            cJSON *e = cJSON_CreateObject();
-            cJSON_AddStringToObject(e, "field", "diversion_reason");
-            cJSON_AddStringToObject(e, "message", "is required to place a crisis stay in a plannable bed");
-            cJSON_AddItemToArray(errors, e);
-            api_reply_problem_full(c, PROBLEM_VALIDATION, "a crisis stay in a planned pool is a diversion",
-                                   errors, NULL);
-            return false;
-        }
-        if (p->kind == KIND_CRISIS && has_diversion) {
-            api_reply_problem(c, PROBLEM_VALIDATION, "diversion_reason is only for planned pools");
-            return false;
-        }
-        break;
-    default:
-        api_reply_problem(c, PROBLEM_FORBIDDEN, "this role cannot request stays");
+    case CORE_PATH_HIDDEN:
+        api_reply_problem(c, PROBLEM_NOT_FOUND, POOL_MISSING);
         return false;
+    case CORE_PATH_WRONG_KIND:
+        api_reply_problem(c, PROBLEM_FORBIDDEN,
+                          "referrers place crisis stays in crisis pools; a crisis placement in "
+                          "a plannable bed needs the regional coordinator");
+        return false;
+    case CORE_PATH_DIVERSION_FORBIDDEN:
+        api_reply_problem(c, PROBLEM_FORBIDDEN, "only the coordinator may divert a bed");
+        return false;
+    case CORE_PATH_DIVERSION_REQUIRED:
+        res_reply_field(c, "diversion_reason", "is required to place a crisis stay in a plannable bed",
+                        "a crisis stay in a planned pool is a diversion");
+        return false;
+    case CORE_PATH_DIVERSION_NEEDLESS:
+        api_reply_problem(c, PROBLEM_VALIDATION, "diversion_reason is only for planned pools");
+        return false;
+    case CORE_PATH_ROLE:
+        break;
     }
-    /* Crisis placements need a bed now: confirmed at once, no hold to confirm. */
-    r->kind = "crisis";
-    r->initial_status = "confirmed";
-    return true;
+    api_reply_problem(c, PROBLEM_FORBIDDEN, "this role cannot request stays");
+    return false;
 }
 
-/* The pool's own rules: care profile, funding, nights, lead time and horizon. */
-static void check_pool_rules(struct api_ctx *c, struct jsonv *v, const struct stay_request *r,
-                             const cJSON *out)
+/* The pool's own rules, judged by the core: care profile, funding, nights, lead time and
+ * horizon. Each broken rule becomes a field error that says what the pool takes. */
+static void check_pool_rules(struct api_ctx *c, struct jsonv *v, const struct stay_request *r)
 {
     const struct core_pool *p = r->pool;
-    const cJSON *guest = cJSON_GetObjectItem(out, "guest");
-    const cJSON *profile = guest ? cJSON_GetObjectItem(guest, "care_profile") : NULL;
-    int pi = profile ? core_name_index(core_care_profile_names, profile->valuestring) : -1;
-    if (pi >= 0 && !(p->care_profiles & (1u << pi)))
+    struct core_stay_ask ask = {r->check_in, r->check_out, date_today_local(), r->care_profile,
+                                r->funding, c->who.role, c->who.municipality};
+    unsigned broken = core_stay_breaks(p, &ask);
+    char msg[96];
+    if (broken & CORE_RULE_CARE_PROFILE)
         jsonv_error(v, "guest.care_profile", "this pool does not serve that care profile");
-    const cJSON *funding = cJSON_GetObjectItem(out, "funding");
-    int fi = funding ? core_name_index(core_funding_names, funding->valuestring) : -1;
-    if (fi >= 0 && !(p->funding & (1u << fi)))
+    if (broken & CORE_RULE_FUNDING)
         jsonv_error(v, "funding", "this pool does not accept that funding");
-    else if (fi == 0 && c->who.role == ROLE_CAREGIVER &&
-             (!c->who.municipality[0] || !strstr(p->wmo_municipalities, c->who.municipality)))
+    if (broken & CORE_RULE_WMO_CONTRACT)
         jsonv_error(v, "funding", "this pool has no Wmo contract with your municipality");
-    int nights = r->check_out - r->check_in;
-    if (nights < p->min_nights || nights > p->max_nights) {
-        char msg[96];
+    if (broken & CORE_RULE_NIGHTS) {
         snprintf(msg, sizeof msg, "this pool takes stays of %d to %d nights", p->min_nights,
                  p->max_nights);
         jsonv_error(v, "check_out", msg);
     }
-    date_day today = date_today_local();
-    if (r->check_in < today)
+    if (broken & CORE_RULE_PAST)
         jsonv_error(v, "check_in", "is in the past");
-    else if (r->check_in < today + p->lead_days) {
-        char msg[96];
+    if (broken & CORE_RULE_LEAD_TIME) {
         snprintf(msg, sizeof msg, "this pool needs %d days' notice", p->lead_days);
         jsonv_error(v, "check_in", msg);
     }
-    if (r->check_out > today + p->horizon_days) {
-        char msg[96];
+    if (broken & CORE_RULE_HORIZON) {
         snprintf(msg, sizeof msg, "this pool takes bookings up to %d days ahead", p->horizon_days);
         jsonv_error(v, "check_out", msg);
     }
-}
-
-static void reply_with_detail(struct api_ctx *c, enum problem_kind kind, const char *detail,
-                              const char *detail_json)
-{
-    cJSON *extra = detail_json && *detail_json ? cJSON_Parse(detail_json) : NULL;
-    if (extra && !cJSON_IsObject(extra)) {
-        cJSON_Delete(extra);
-        extra = NULL;
-    }
-    api_reply_problem_full(c, kind, detail, NULL, extra);
 }
 
 /* Replies with a stay body from the database and logs the access. */
@@ -307,38 +261,58 @@ static void reply_stay(struct api_ctx *c, int status, const char *body, const ch
         }
     }
     cJSON_Delete(stay);
-    api_reply_raw(c, status, "application/json", body, strlen(body));
+    res_reply_body(c, status, body);
 }
+
+static const struct res_refusal booking_outcomes[] = {
+    {"no_beds", PROBLEM_NO_BEDS, NULL,
+     "no free bed on every night asked; try other dates, another pool, or join the waitlist "
+     "with \"waitlist\": true"},
+    {"too_many_open", PROBLEM_CONFLICT, NULL,
+     "you already have the most open requests allowed; confirm or cancel one first"},
+    {"pool_not_found", PROBLEM_NOT_FOUND, NULL, POOL_MISSING},
+    {NULL, 0, NULL, NULL},
+};
 
 static void booked(struct api_ctx *c, const struct db_result *r)
 {
-    if (r->status != DB_OK || PQntuples(r->res) != 1) {
-        api_reply_db_error(c, r);
+    struct res_result res;
+    if (!res_result_read(c, r, NULL, &res))
+        return;
+    if (strcmp(res.outcome, "created") != 0 && strcmp(res.outcome, "waitlisted") != 0 &&
+        strcmp(res.outcome, "replayed") != 0) {
+        res_reply_outcome(c, &res, booking_outcomes);
         return;
     }
-    const char *outcome = db_value(r->res, 0, 0);
-    int status = atoi(db_value(r->res, 0, 1));
-    const char *body = db_value(r->res, 0, 2);
-    const char *detail = db_value(r->res, 0, 3);
-    if (idem_reply_refusal(c, outcome))
-        return; /* key_mismatch, key_running */
-    if (!strcmp(outcome, "created") || !strcmp(outcome, "waitlisted") || !strcmp(outcome, "replayed")) {
-        if (!strcmp(outcome, "replayed"))
-            idem_mark_replayed(c);
-        reply_stay(c, status ? status : 201, body, "stay.create");
-    } else if (!strcmp(outcome, "no_beds")) {
-        reply_with_detail(c, PROBLEM_NO_BEDS,
-                          "no free bed on every night asked; try other dates, another pool, or "
-                          "join the waitlist with \"waitlist\": true", detail);
-    } else if (!strcmp(outcome, "too_many_open")) {
-        reply_with_detail(c, PROBLEM_CONFLICT,
-                          "you already have the most open requests allowed; confirm or cancel one "
-                          "first", detail);
-    } else if (!strcmp(outcome, "pool_not_found")) {
-        api_reply_problem(c, PROBLEM_NOT_FOUND, "no pool with this id");
-    } else {
-        api_reply_problem(c, PROBLEM_INTERNAL, "unexpected booking outcome");
+    if (!strcmp(res.outcome, "replayed"))
+        idem_mark_replayed(c);
+    reply_stay(c, res.status ? res.status : 201, res.body, "stay.create");
+}
+
+/* The database function's argument: the validated request (p, already holding the body's
+ * values), who asks, the key and what the core decided. */
+static void add_booking(struct api_ctx *c, cJSON *p, const struct stay_request *r,
+                        const char *key, const char *hash)
+{
+    char ci[DATE_TEXT_LEN], co[DATE_TEXT_LEN];
+    date_format(r->check_in, ci);
+    date_format(r->check_out, co);
+    cJSON_AddStringToObject(p, "principal_id", c->who.user_id);
+    cJSON_AddStringToObject(p, "principal_role", role_name(c->who.role));
+    if (key) {
+        cJSON_AddStringToObject(p, "idempotency_key", key);
+        cJSON_AddStringToObject(p, "request_hash", hash);
     }
+    cJSON_AddStringToObject(p, "method", "POST");
+    cJSON_AddStringToObject(p, "path", "/v1/stays");
+    cJSON_AddStringToObject(p, "pool_id", r->pool->id);
+    cJSON_AddStringToObject(p, "check_in", ci);
+    cJSON_AddStringToObject(p, "check_out", co);
+    cJSON_AddStringToObject(p, "kind", r->kind);
+    cJSON_AddStringToObject(p, "initial_status", r->initial_status);
+    cJSON_AddNumberToObject(p, "hold_ttl_s", c->app->cfg->hold_ttl_s);
+    if (c->who.role == ROLE_CAREGIVER)
+        cJSON_AddNumberToObject(p, "max_open_stays", MAX_OPEN_STAYS_PER_CAREGIVER);
 }
 
 static void stays_create(struct api_ctx *c)
@@ -346,7 +320,7 @@ static void stays_create(struct api_ctx *c)
     const char *key;
     if (!idem_key(c, &key))
         return;
-    struct stay_request r = {0};
+    struct stay_request r = {.care_profile = -1, .funding = -1};
     const char *pool_id = NULL;
     struct jsonv v;
     jsonv_init(&v);
@@ -354,8 +328,7 @@ static void stays_create(struct api_ctx *c)
     validate_body(c, &v, p, &r, &pool_id);
     if (!jsonv_ok(&v)) {
         cJSON_Delete(p);
-        api_reply_problem_full(c, PROBLEM_VALIDATION, "check the highlighted fields",
-                               jsonv_take_errors(&v), NULL);
+        res_reply_invalid(c, &v, "check the highlighted fields");
         return;
     }
     /* Until the first load, an empty index would call every pool unknown: a 404 a client takes
@@ -369,133 +342,64 @@ static void stays_create(struct api_ctx *c)
     r.pool = core_index_pool(c->app->index, pool_id);
     if (!r.pool || !r.pool->active) {
         cJSON_Delete(p);
-        api_reply_problem(c, PROBLEM_NOT_FOUND, "no pool with this id");
+        api_reply_problem(c, PROBLEM_NOT_FOUND, POOL_MISSING);
         return;
     }
     if (!decide_pathway(c, &r, cJSON_GetObjectItem(p, "diversion_reason") != NULL)) {
         cJSON_Delete(p);
         return;
     }
-    check_pool_rules(c, &v, &r, p);
+    check_pool_rules(c, &v, &r);
     validate_window(&v, c->body, p, &r);
     if (!jsonv_ok(&v)) {
         cJSON_Delete(p);
-        api_reply_problem_full(c, PROBLEM_VALIDATION, "the request does not fit this pool",
-                               jsonv_take_errors(&v), NULL);
+        res_reply_invalid(c, &v, "the request does not fit this pool");
         return;
     }
-    char ci[DATE_TEXT_LEN], co[DATE_TEXT_LEN], hash[DIGEST_HEX_LEN];
+    char hash[DIGEST_HEX_LEN];
     if (key && !idem_request_fingerprint(c, NULL, hash)) {
         cJSON_Delete(p);
         return;
     }
-    date_format(r.check_in, ci);
-    date_format(r.check_out, co);
-    cJSON_AddStringToObject(p, "principal_id", c->who.user_id);
-    cJSON_AddStringToObject(p, "principal_role", role_name(c->who.role));
-    if (key) {
-        cJSON_AddStringToObject(p, "idempotency_key", key);
-        cJSON_AddStringToObject(p, "request_hash", hash);
-    }
-    cJSON_AddStringToObject(p, "method", "POST");
-    cJSON_AddStringToObject(p, "path", "/v1/stays");
-    cJSON_AddStringToObject(p, "pool_id", r.pool->id);
-    cJSON_AddStringToObject(p, "check_in", ci);
-    cJSON_AddStringToObject(p, "check_out", co);
-    cJSON_AddStringToObject(p, "kind", r.kind);
-    cJSON_AddStringToObject(p, "initial_status", r.initial_status);
-    cJSON_AddNumberToObject(p, "hold_ttl_s", c->app->cfg->hold_ttl_s);
-    if (c->who.role == ROLE_CAREGIVER)
-        cJSON_AddNumberToObject(p, "max_open_stays", MAX_OPEN_STAYS_PER_CAREGIVER);
-    char *arg = cJSON_PrintUnformatted(p);
-    cJSON_Delete(p);
-    const char *params[] = {arg};
-    api_query(c, "stays_book", 1, params, booked);
-    cJSON_free(arg);
+    add_booking(c, p, &r, key, hash);
+    res_query_json(c, "stays_book", p, booked);
 }
 
 /* ---- GET /v1/stays and /v1/stays/{id} ------------------------------------------------- */
 
 static void got_stay(struct api_ctx *c, const struct db_result *r)
 {
-    if (r->status != DB_OK) {
-        api_reply_db_error(c, r);
-        return;
-    }
-    if (PQntuples(r->res) != 1) {
-        api_reply_problem(c, PROBLEM_NOT_FOUND, "no stay with this id");
-        return;
-    }
-    reply_stay(c, 200, db_value(r->res, 0, 0), "stay.read");
+    if (res_one_row(c, r, STAY_MISSING))
+        reply_stay(c, 200, db_value(r->res, 0, 0), "stay.read");
 }
 
 static void stays_get(struct api_ctx *c)
 {
-    const char *id = api_param(c, "id");
-    if (!api_is_uuid(id)) {
-        api_reply_problem(c, PROBLEM_NOT_FOUND, "no stay with this id");
+    const char *id = res_id(c, STAY_MISSING);
+    if (!id)
         return;
-    }
     const char *params[4];
     visibility_params(c, params);
     params[3] = id;
     api_query(c, "stays_get", 4, params, got_stay);
 }
 
-static void listed(struct api_ctx *c, const struct db_result *r)
-{
-    if (r->status != DB_OK) {
-        api_reply_db_error(c, r);
-        return;
-    }
-    int n = PQntuples(r->res);
-    size_t len;
-    char *out = api_rows_json(r->res, 0, 2, "stays", &len);
-    const char **ids = calloc((size_t)n + 1, sizeof *ids);
-    if (!out || !ids) {
-        free(out);
-        free(ids);
-        api_reply_problem(c, PROBLEM_INTERNAL, "out of memory");
-        return;
-    }
-    for (int i = 0; i < n; i++)
-        ids[i] = db_value(r->res, i, 1);
-    access_log_stays(c, "stay.list", ids, (size_t)n);
-    api_reply_raw(c, 200, "application/json", out, len);
-    free(out);
-    free(ids);
-}
+/* Each stay on the page is an access to its guest's data. */
+static const struct res_rows stay_rows = {"stays", LIST_MAX_LIMIT, 2, 1, "stay.list", false};
 
 static void stays_list(struct api_ctx *c)
 {
-    char status[32], pool[64], limit[API_PAGE_TEXT], offset[API_PAGE_TEXT];
-    bool bad = false;
-    struct jsonv v;
-    jsonv_init(&v);
-    const char *s = api_query_arg(c, "status", status, sizeof status, &bad);
-    const char *p = api_query_arg(c, "pool_id", pool, sizeof pool, &bad);
-    api_page(c, &v, &bad, LIST_MAX_LIMIT, limit, offset);
-    if (bad) {
-        jsonv_free(&v);
-        api_reply_problem(c, PROBLEM_BAD_REQUEST, "the query string has a malformed value");
-        return;
-    }
+    struct res_args a;
+    res_args_init(&a);
+    const char *s = res_arg(c, &a, "status", 32);
+    const char *p = res_arg_id(c, &a, "pool_id", "must be a pool id");
     if (s && core_name_index(core_status_names, s) < 0)
-        jsonv_error(&v, "status", "is not a stay status");
-    if (p && !api_is_uuid(p))
-        jsonv_error(&v, "pool_id", "must be a pool id");
-    if (!jsonv_ok(&v)) {
-        api_reply_problem_full(c, PROBLEM_VALIDATION, "check the query parameters",
-                               jsonv_take_errors(&v), NULL);
-        return;
-    }
-    const char *params[7];
-    visibility_params(c, params);
-    params[3] = s;
-    params[4] = p;
-    params[5] = limit;
-    params[6] = offset;
-    api_query(c, "stays_list", 7, params, listed);
+        jsonv_error(&a.v, "status", "is not a stay status");
+    const char *args[5];
+    visibility_params(c, args);
+    args[3] = s;
+    args[4] = p;
+    res_list_rows(c, "stays_list", &a, args, 5, &stay_rows);
 }
 
 /* ---- POST /v1/stays/{id}/{action} ----------------------------------------------------- */
@@ -506,26 +410,25 @@ struct action_state {
     bool has_reason;
 };
 
+static const struct res_refusal transition_outcomes[] = {
+    {"stale", PROBLEM_LIFECYCLE, NULL, "the stay changed meanwhile; reload it"},
+    {"not_found", PROBLEM_NOT_FOUND, NULL, STAY_MISSING},
+    {NULL, 0, NULL, NULL},
+};
+
 static void transitioned(struct api_ctx *c, const struct db_result *r)
 {
-    if (r->status != DB_OK || PQntuples(r->res) != 1) {
-        api_reply_db_error(c, r);
+    struct res_result res;
+    if (!res_result_read(c, r, NULL, &res))
+        return;
+    if (strcmp(res.outcome, "ok") != 0) {
+        res_reply_outcome(c, &res, transition_outcomes);
         return;
     }
-    const char *outcome = db_value(r->res, 0, 0);
-    if (!strcmp(outcome, "ok")) {
-        const struct action_state *a = c->state;
-        char action[32];
-        snprintf(action, sizeof action, "stay.%s", core_action_names[a->action]);
-        reply_stay(c, 200, db_value(r->res, 0, 2), action);
-    } else if (!strcmp(outcome, "stale")) {
-        reply_with_detail(c, PROBLEM_LIFECYCLE, "the stay changed meanwhile; reload it",
-                          db_value(r->res, 0, 3));
-    } else if (!strcmp(outcome, "not_found")) {
-        api_reply_problem(c, PROBLEM_NOT_FOUND, "no stay with this id");
-    } else {
-        api_reply_problem(c, PROBLEM_INTERNAL, "unexpected transition outcome");
-    }
+    const struct action_state *a = c->state;
+    char action[32];
+    snprintf(action, sizeof action, "stay.%s", core_action_names[a->action]);
+    reply_stay(c, 200, res.body, action);
 }
 
 static void lifecycle_conflict(struct api_ctx *c, const char *status, const char *detail)
@@ -543,14 +446,8 @@ static const char *default_reason(unsigned role)
 
 static void found_for_action(struct api_ctx *c, const struct db_result *r)
 {
-    if (r->status != DB_OK) {
-        api_reply_db_error(c, r);
+    if (!res_one_row(c, r, STAY_MISSING))
         return;
-    }
-    if (PQntuples(r->res) != 1) {
-        api_reply_problem(c, PROBLEM_NOT_FOUND, "no stay with this id");
-        return;
-    }
     struct action_state *a = c->state;
     const char *status = db_value(r->res, 0, 0);
     enum stay_status from = core_name_index(core_status_names, status);
@@ -580,12 +477,7 @@ static void found_for_action(struct api_ctx *c, const struct db_result *r)
         break;
     }
     if (t.reason_required && !a->has_reason) {
-        cJSON *errors = cJSON_CreateArray();
-        cJSON *e = cJSON_CreateObject();
-        cJSON_AddStringToObject(e, "field", "reason");
-        cJSON_AddStringToObject(e, "message", "is required: the family sees it");
-        cJSON_AddItemToArray(errors, e);
-        api_reply_problem_full(c, PROBLEM_VALIDATION, "give a reason", errors, NULL);
+        res_reply_field(c, "reason", "is required: the family sees it", "give a reason");
         return;
     }
     cJSON *p = cJSON_CreateObject();
@@ -601,33 +493,23 @@ static void found_for_action(struct api_ctx *c, const struct db_result *r)
     else if (t.to == STAY_CANCELLED)
         cJSON_AddStringToObject(p, "reason", default_reason(c->who.role));
     cJSON_AddNumberToObject(p, "hold_ttl_s", c->app->cfg->hold_ttl_s);
-    char *arg = cJSON_PrintUnformatted(p);
-    cJSON_Delete(p);
-    const char *params[] = {arg};
-    api_query(c, "stays_transition", 1, params, transitioned);
-    cJSON_free(arg);
+    res_query_json(c, "stays_transition", p, transitioned);
 }
 
 static void stays_action(struct api_ctx *c)
 {
-    const char *id = api_param(c, "id");
     int action = core_name_index(core_action_names, api_param(c, "action"));
     if (action < 0 || action == ACT_EXPIRE) {
         api_reply_problem(c, PROBLEM_NOT_FOUND, "no such action; use confirm, accept, decline, "
                                                 "cancel, check-in, check-out or no-show");
         return;
     }
-    if (!api_is_uuid(id)) {
-        api_reply_problem(c, PROBLEM_NOT_FOUND, "no stay with this id");
+    const char *id = res_id(c, STAY_MISSING);
+    if (!id)
         return;
-    }
-    struct action_state *a = calloc(1, sizeof *a);
-    if (!a) {
-        api_reply_problem(c, PROBLEM_INTERNAL, "out of memory");
+    struct action_state *a = res_state_new(c, sizeof *a, NULL);
+    if (!a)
         return;
-    }
-    c->state = a;
-    c->state_free = free;
     a->action = action;
     if (c->body) {
         static const char *const known[] = {"reason", NULL};
@@ -640,8 +522,7 @@ static void stays_action(struct api_ctx *c)
             a->has_reason = true;
         }
         if (!jsonv_ok(&v)) {
-            api_reply_problem_full(c, PROBLEM_VALIDATION, "check the highlighted fields",
-                                   jsonv_take_errors(&v), NULL);
+            res_reply_invalid(c, &v, "check the highlighted fields");
             return;
         }
     }

@@ -10,16 +10,15 @@
 #include "logeer/idempotency.h"
 #include "logeer/jsonv.h"
 #include "logeer/workers.h"
+#include "resource.h"
 
 #define USERS_LIST_MAX 200
 
 static int users_prepare(struct app *app)
 {
-    if (api_prepare(app, "users_create", "SELECT outcome, status, body, detail::text "
-                                         "FROM logeer_create_user($1::jsonb)"))
+    if (api_prepare(app, "users_create", RES_RESULT_SQL("logeer_create_user")))
         return -1;
-    if (api_prepare(app, "users_get", "SELECT logeer_user_json(u)::text FROM users u "
-                                      "WHERE u.id = $1::uuid"))
+    if (api_prepare(app, "users_get", RES_GET_SQL("logeer_user_json(r)", "users", "provider_id")))
         return -1;
     return api_prepare(app, "users_list",
                        "SELECT logeer_user_json(u)::text, count(*) OVER () FROM users u "
@@ -88,47 +87,35 @@ static void users_validate_common(struct jsonv *v, const cJSON *body, cJSON *arg
         cJSON_AddStringToObject(args, "display_name", name);
 }
 
+static const struct res_refusal account_refusals[] = {
+    {"email_taken", PROBLEM_CONFLICT, NULL, "an account with this email address exists"},
+    {"unknown_provider", PROBLEM_VALIDATION, "provider_id", "no provider with this id"},
+    {"unknown_municipality", PROBLEM_VALIDATION, "municipality",
+     "is not a municipality of the region"},
+    {NULL, 0, NULL, NULL},
+};
+
 static void account_created(struct api_ctx *c, const struct db_result *r)
 {
-    if (r->status != DB_OK || PQntuples(r->res) != 1) {
-        api_reply_db_error(c, r);
+    struct res_result res;
+    if (!res_result_read(c, r, NULL, &res))
+        return;
+    if (strcmp(res.outcome, "created") != 0 && strcmp(res.outcome, "replayed") != 0) {
+        res_reply_outcome(c, &res, account_refusals);
         return;
     }
-    const char *outcome = db_value(r->res, 0, 0);
-    struct jsonv v;
-    jsonv_init(&v);
-    if (!strcmp(outcome, "created") || !strcmp(outcome, "replayed")) {
-        const struct new_account *a = c->state;
-        if (!strcmp(outcome, "replayed"))
-            idem_mark_replayed(c);
-        const char *body = db_value(r->res, 0, 2);
-        cJSON *user = cJSON_Parse(body);
-        const cJSON *id = cJSON_GetObjectItemCaseSensitive(user, "id");
-        if (a->staff && cJSON_IsString(id)) {
-            char location[80];
-            snprintf(location, sizeof location, "/v1/users/%s", id->valuestring);
-            http_reply_header(c->req, "Location", location);
-        }
-        cJSON_Delete(user);
-        api_reply_raw(c, 201, "application/json", body, strlen(body));
-        return;
+    const struct new_account *a = c->state;
+    if (!strcmp(res.outcome, "replayed"))
+        idem_mark_replayed(c);
+    cJSON *user = cJSON_Parse(res.body);
+    const cJSON *id = cJSON_GetObjectItemCaseSensitive(user, "id");
+    if (a->staff && cJSON_IsString(id)) {
+        char location[80];
+        snprintf(location, sizeof location, "/v1/users/%s", id->valuestring);
+        http_reply_header(c->req, "Location", location);
     }
-    if (idem_reply_refusal(c, outcome))
-        return; /* key_mismatch, key_running */
-    if (!strcmp(outcome, "email_taken")) {
-        api_reply_problem(c, PROBLEM_CONFLICT, "an account with this email address exists");
-        return;
-    }
-    if (!strcmp(outcome, "unknown_provider"))
-        jsonv_error(&v, "provider_id", "no provider with this id");
-    else if (!strcmp(outcome, "unknown_municipality"))
-        jsonv_error(&v, "municipality", "is not a municipality of the region");
-    else {
-        api_reply_problem(c, PROBLEM_INTERNAL, "unexpected outcome creating an account");
-        return;
-    }
-    api_reply_problem_full(c, PROBLEM_VALIDATION, "check the highlighted fields",
-                           jsonv_take_errors(&v), NULL);
+    cJSON_Delete(user);
+    res_reply_body(c, 201, res.body);
 }
 
 /* Runs on a worker thread: touches only the account it was given. */
@@ -149,16 +136,10 @@ static void account_hash_done(void *arg)
         return;
     }
     cJSON_AddStringToObject(a->args, "password_hash", a->hash);
-    char *text = cJSON_PrintUnformatted(a->args);
     explicit_bzero(a->hash, sizeof a->hash);
-    if (!text) {
-        api_reply_problem(c, PROBLEM_INTERNAL, "out of memory");
-        return;
-    }
-    const char *params[] = {text};
-    api_query(c, "users_create", 1, params, account_created);
-    explicit_bzero(text, strlen(text));
-    cJSON_free(text);
+    cJSON *args = a->args;
+    a->args = NULL;
+    res_query_json(c, "users_create", args, account_created);
 }
 
 /* Idempotency-Key on the admin's POST /v1/users (spec 5). The fingerprint covers the body
@@ -190,39 +171,25 @@ static void account_submit(struct api_ctx *c, struct jsonv *v, cJSON *args, cons
 {
     if (!jsonv_ok(v)) {
         cJSON_Delete(args);
-        api_reply_problem_full(c, PROBLEM_VALIDATION, "check the highlighted fields",
-                               jsonv_take_errors(v), NULL);
+        res_reply_invalid(c, v, "check the highlighted fields");
         return;
     }
     if (staff && !users_idempotency(c, args)) {
         cJSON_Delete(args);
         return;
     }
-    struct new_account *a = calloc(1, sizeof *a);
+    struct new_account *a = res_state_new(c, sizeof *a, new_account_free);
     if (!a) {
         cJSON_Delete(args);
-        api_reply_problem(c, PROBLEM_INTERNAL, "out of memory");
         return;
     }
     a->args = args;
     a->staff = staff;
     snprintf(a->password, sizeof a->password, "%s", password);
-    c->state = a;
-    c->state_free = new_account_free;
     workers_submit(c->app->workers, account_hash_work, account_hash_done, c);
 }
 
 /* ---- POST /v1/caregivers ---------------------------------------------------------------- */
-
-static bool users_is_cbs_code(const char *s)
-{
-    if (strlen(s) != 6 || s[0] != 'G' || s[1] != 'M')
-        return false;
-    for (int i = 2; i < 6; i++)
-        if (s[i] < '0' || s[i] > '9')
-            return false;
-    return true;
-}
 
 static void caregivers_register(struct api_ctx *c)
 {
@@ -237,7 +204,7 @@ static void caregivers_register(struct api_ctx *c)
     const char *password = NULL, *municipality = NULL;
     users_validate_common(&v, c->body, args, &password);
     if (jsonv_string(&v, c->body, "municipality", true, 1, 16, &municipality)) {
-        if (!users_is_cbs_code(municipality))
+        if (!res_is_cbs_code(municipality))
             jsonv_error(&v, "municipality", "must be a CBS municipality code such as GM0106");
         else
             cJSON_AddStringToObject(args, "municipality", municipality);
@@ -280,73 +247,24 @@ static void users_create(struct api_ctx *c)
 
 /* ---- GET /v1/users and /v1/users/{id} ---------------------------------------------------- */
 
-static void user_found(struct api_ctx *c, const struct db_result *r)
-{
-    if (r->status != DB_OK) {
-        api_reply_db_error(c, r);
-        return;
-    }
-    if (PQntuples(r->res) != 1) {
-        api_reply_problem(c, PROBLEM_NOT_FOUND, "no user with this id");
-        return;
-    }
-    const char *body = db_value(r->res, 0, 0);
-    api_reply_raw(c, 200, "application/json", body, strlen(body));
-}
+static const struct res_call user_call = {"no user with this id", "/v1/users", "users_get", false,
+                                          NULL};
 
-static void users_get(struct api_ctx *c)
-{
-    const char *id = api_param(c, "id");
-    if (!api_is_uuid(id)) {
-        api_reply_problem(c, PROBLEM_NOT_FOUND, "no user with this id");
-        return;
-    }
-    const char *params[] = {id};
-    api_query(c, "users_get", 1, params, user_found);
-}
+static void users_get(struct api_ctx *c) { res_get_id(c, &user_call); }
 
-static void users_listed(struct api_ctx *c, const struct db_result *r)
-{
-    if (r->status != DB_OK) {
-        api_reply_db_error(c, r);
-        return;
-    }
-    size_t len;
-    char *out = api_rows_json(r->res, 0, 1, "users", &len);
-    if (!out) {
-        api_reply_problem(c, PROBLEM_INTERNAL, "out of memory");
-        return;
-    }
-    api_reply_raw(c, 200, "application/json", out, len);
-    free(out);
-}
+static const struct res_rows user_rows = {"users", USERS_LIST_MAX, 1, -1, NULL, false};
 
 static void users_list(struct api_ctx *c)
 {
-    char role[32], provider[64], email[260], lims[API_PAGE_TEXT], offs[API_PAGE_TEXT];
-    bool bad = false;
-    struct jsonv v;
-    jsonv_init(&v);
-    const char *ro = api_query_arg(c, "role", role, sizeof role, &bad);
-    const char *pr = api_query_arg(c, "provider_id", provider, sizeof provider, &bad);
-    const char *em = api_query_arg(c, "email", email, sizeof email, &bad);
-    api_page(c, &v, &bad, USERS_LIST_MAX, lims, offs);
-    if (bad) {
-        jsonv_free(&v);
-        api_reply_problem(c, PROBLEM_BAD_REQUEST, "the query string has a malformed value");
-        return;
-    }
+    struct res_args a;
+    res_args_init(&a);
+    const char *ro = res_arg(c, &a, "role", 32);
+    const char *pr = res_arg_id(c, &a, "provider_id", "must be a provider id");
+    const char *em = res_arg(c, &a, "email", 260);
     if (ro && !role_from_name(ro))
-        jsonv_error(&v, "role", "is not a role");
-    if (pr && !api_is_uuid(pr))
-        jsonv_error(&v, "provider_id", "must be a provider id");
-    if (!jsonv_ok(&v)) {
-        api_reply_problem_full(c, PROBLEM_VALIDATION, "check the query parameters",
-                               jsonv_take_errors(&v), NULL);
-        return;
-    }
-    const char *params[] = {ro, pr, em, lims, offs};
-    api_query(c, "users_list", 5, params, users_listed);
+        jsonv_error(&a.v, "role", "is not a role");
+    const char *args[] = {ro, pr, em};
+    res_list_rows(c, "users_list", &a, args, 3, &user_rows);
 }
 
 static const struct api_endpoint create = {users_create, true};

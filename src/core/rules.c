@@ -1,6 +1,8 @@
-/* rules: the vocabulary tables and the stay lifecycle. One table per enum maps it to its API
- * string both ways; one table of transitions says who may move a stay from where to where
- * and what that does to the night counters. The database applies those deltas atomically. */
+/* rules: the vocabulary tables, the stay lifecycle and the booking rules. One table per enum
+ * maps it to its API string both ways; one table of transitions says who may move a stay from
+ * where to where and what that does to the night counters; the separation of planned and
+ * crisis beds and a pool's own limits (nights, lead time, horizon) say whether a stay may be
+ * asked for at all. Pure: the api layer supplies the facts, the database applies decisions. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -135,4 +137,99 @@ enum core_verdict core_decide(enum stay_action action, unsigned role, enum stay_
         return CORE_OK;
     }
     return role_ever_allowed ? CORE_BAD_STATUS : CORE_FORBIDDEN_ROLE;
+}
+
+/* ---- who books which bed ---------------------------------------------------------------- */
+
+int core_kinds_visible(unsigned role)
+{
+    switch (role) {
+    case ROLE_CAREGIVER:
+        return 1 << KIND_PLANNED;
+    case ROLE_REFERRER:
+        return 1 << KIND_CRISIS;
+    default:
+        return (1 << KIND_PLANNED) | (1 << KIND_CRISIS);
+    }
+}
+
+/* The coordinator is the only one who may place a crisis in a plannable bed, and only with a
+ * recorded reason (the database refuses a diversion without one, too). The order of the
+ * checks decides which refusal a request that breaks two rules gets: a caregiver never learns
+ * that a crisis pool exists, whatever else they sent. */
+enum core_path core_pathway(unsigned role, enum pool_kind pool_kind, enum booking_mode mode,
+                            bool diversion, struct core_pathway *out)
+{
+    switch (role) {
+    case ROLE_CAREGIVER:
+        if (!(core_kinds_visible(role) & (1 << pool_kind)))
+            return CORE_PATH_HIDDEN;
+        if (diversion)
+            return CORE_PATH_DIVERSION_FORBIDDEN;
+        out->kind = KIND_PLANNED;
+        out->initial = mode == MODE_INSTANT ? STAY_HELD : STAY_REQUESTED;
+        return CORE_PATH_OK;
+    case ROLE_REFERRER:
+        if (pool_kind == KIND_PLANNED)
+            return CORE_PATH_WRONG_KIND;
+        if (diversion)
+            return CORE_PATH_DIVERSION_FORBIDDEN;
+        break;
+    case ROLE_COORDINATOR:
+        if (pool_kind == KIND_PLANNED && !diversion)
+            return CORE_PATH_DIVERSION_REQUIRED;
+        if (pool_kind == KIND_CRISIS && diversion)
+            return CORE_PATH_DIVERSION_NEEDLESS;
+        break;
+    default:
+        return CORE_PATH_ROLE;
+    }
+    out->kind = KIND_CRISIS;
+    out->initial = STAY_CONFIRMED;
+    return CORE_PATH_OK;
+}
+
+/* True when code is one of the comma-separated codes in list. */
+static bool list_has(const char *list, const char *code)
+{
+    size_t n = strlen(code);
+    if (n == 0)
+        return false;
+    for (const char *p = list; p; p = strchr(p, ',') ? strchr(p, ',') + 1 : NULL)
+        if (strncmp(p, code, n) == 0 && (p[n] == ',' || p[n] == '\0'))
+            return true;
+    return false;
+}
+
+/* A Wmo-funded stay is paid by the caregiver's own municipality, so the pool must hold a
+ * contract with it. Only a caregiver's home is known; professionals asking on someone's
+ * behalf are trusted to have checked. */
+static bool wmo_contract_missing(const struct core_pool *p, const struct core_stay_ask *a)
+{
+    if (a->funding < 0 || strcmp(core_funding_names[a->funding], "wmo") != 0 ||
+        a->role != ROLE_CAREGIVER)
+        return false;
+    return !a->municipality || !list_has(p->wmo_municipalities ? p->wmo_municipalities : "",
+                                         a->municipality);
+}
+
+unsigned core_stay_breaks(const struct core_pool *p, const struct core_stay_ask *a)
+{
+    unsigned broken = 0;
+    if (a->care_profile >= 0 && !(p->care_profiles & (1u << a->care_profile)))
+        broken |= CORE_RULE_CARE_PROFILE;
+    if (a->funding >= 0 && !(p->funding & (1u << a->funding)))
+        broken |= CORE_RULE_FUNDING;
+    else if (wmo_contract_missing(p, a))
+        broken |= CORE_RULE_WMO_CONTRACT;
+    int nights = a->check_out - a->check_in;
+    if (nights < p->min_nights || nights > p->max_nights)
+        broken |= CORE_RULE_NIGHTS;
+    if (a->check_in < a->today)
+        broken |= CORE_RULE_PAST;
+    else if (a->check_in < a->today + p->lead_days)
+        broken |= CORE_RULE_LEAD_TIME;
+    if (a->check_out > a->today + p->horizon_days)
+        broken |= CORE_RULE_HORIZON;
+    return broken;
 }

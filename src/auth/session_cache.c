@@ -1,0 +1,102 @@
+/* session_cache: a fixed table of recently verified tokens, indexed by the token hash. Every
+ * authenticated request would otherwise cost a database round trip before any work is done,
+ * which for an in-memory search is most of its cost. An entry is short-lived so that while a
+ * session is in use the database still sees it often enough to keep its idle clock fresh, and
+ * so that a logout or erasure handled by another process takes effect here soon. Never holds
+ * a token itself, only its hash. */
+#include "logeer/session_cache.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SESSION_CACHE_SLOTS 4096 /* a power of two; a full slot is simply overwritten */
+#define SESSION_CACHE_MAX_S 10
+
+struct session_entry {
+    char hash[AUTH_TOKEN_HASH_LEN]; /* "" when empty */
+    struct principal who;
+    time_t fresh_until;             /* monotonic seconds */
+};
+
+struct session_cache {
+    long ttl_s;                     /* a quarter of the idle timeout, at most the maximum */
+    struct session_entry slot[SESSION_CACHE_SLOTS];
+};
+
+static time_t monotonic_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec;
+}
+
+struct session_cache *session_cache_new(int idle_s)
+{
+    struct session_cache *sc = calloc(1, sizeof *sc);
+    if (!sc)
+        return NULL;
+    sc->ttl_s = idle_s / 4;
+    if (sc->ttl_s > SESSION_CACHE_MAX_S)
+        sc->ttl_s = SESSION_CACHE_MAX_S;
+    return sc;
+}
+
+void session_cache_free(struct session_cache *sc) { free(sc); }
+
+static struct session_entry *session_slot(struct session_cache *sc, const char *hash)
+{
+    /* The hash is SHA-256 hex after "\x": its leading digits are already uniform. */
+    if (strlen(hash) < 10)
+        return &sc->slot[0];
+    unsigned long h = strtoul((char[9]){hash[2], hash[3], hash[4], hash[5], hash[6], hash[7],
+                                        hash[8], hash[9], '\0'},
+                              NULL, 16);
+    return &sc->slot[h & (SESSION_CACHE_SLOTS - 1)];
+}
+
+bool session_cache_get(struct session_cache *sc, const char *token_hash, struct principal *out)
+{
+    if (!sc)
+        return false;
+    struct session_entry *e = session_slot(sc, token_hash);
+    if (strcmp(e->hash, token_hash) != 0 || monotonic_s() >= e->fresh_until)
+        return false;
+    *out = e->who;
+    return true;
+}
+
+void session_cache_put(struct session_cache *sc, const char *token_hash,
+                       const struct principal *who, time_t expires_epoch)
+{
+    if (!sc)
+        return;
+    long ttl = sc->ttl_s;
+    long left = (long)(expires_epoch - time(NULL));
+    if (left < ttl)
+        ttl = left;
+    if (ttl <= 0)
+        return;
+    struct session_entry *e = session_slot(sc, token_hash);
+    snprintf(e->hash, sizeof e->hash, "%s", token_hash);
+    e->who = *who;
+    e->fresh_until = monotonic_s() + ttl;
+}
+
+void session_cache_forget(struct session_cache *sc, const char *token_hash)
+{
+    if (!sc)
+        return;
+    struct session_entry *e = session_slot(sc, token_hash);
+    if (strcmp(e->hash, token_hash) == 0)
+        e->hash[0] = '\0';
+}
+
+void session_cache_forget_user(struct session_cache *sc, const char *user_id)
+{
+    if (!sc)
+        return;
+    for (size_t i = 0; i < SESSION_CACHE_SLOTS; i++)
+        if (strcmp(sc->slot[i].who.user_id, user_id) == 0)
+            sc->slot[i].hash[0] = '\0';
+}
