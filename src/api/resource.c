@@ -25,6 +25,45 @@ const char *res_scope(const struct api_ctx *c)
     return c->who.role == ROLE_PROVIDER ? c->who.provider_id : NULL;
 }
 
+static struct res_hooks {
+    const struct res_call *call;
+    const char *(*scope)(const struct api_ctx *c);
+    void (*seen)(struct api_ctx *c, const char *body);
+} hooks[RES_MAX_HOOKS];
+
+int res_call_hooks(const struct res_call *call, const char *(*scope)(const struct api_ctx *c),
+                   void (*seen)(struct api_ctx *c, const char *body))
+{
+    for (size_t i = 0; i < RES_MAX_HOOKS; i++)
+        if (!hooks[i].call || hooks[i].call == call) {
+            hooks[i] = (struct res_hooks){call, scope, seen};
+            return 0;
+        }
+    return -1;
+}
+
+static const struct res_hooks *hooks_of(const struct res_call *call)
+{
+    for (size_t i = 0; i < RES_MAX_HOOKS && hooks[i].call; i++)
+        if (hooks[i].call == call)
+            return &hooks[i];
+    return NULL;
+}
+
+/* The scope parameter of a call's statements for this caller. */
+static const char *call_scope(const struct api_ctx *c, const struct res_call *call)
+{
+    const struct res_hooks *h = hooks_of(call);
+    return h && h->scope ? h->scope(c) : res_scope(c);
+}
+
+static void call_seen(struct api_ctx *c, const struct res_call *call, const char *body)
+{
+    const struct res_hooks *h = hooks_of(call);
+    if (h && h->seen)
+        h->seen(c, body);
+}
+
 const char *res_id(struct api_ctx *c, const char *missing)
 {
     const char *id = api_param(c, "id");
@@ -134,7 +173,7 @@ static void res_done(struct api_ctx *c, const struct db_result *r)
         bool conditional = c->req->method == HTTP_PATCH && call->versioned &&
                            http_request_header(c->req, "If-Match");
         if (conditional) {
-            const char *params[] = {api_param(c, "id"), res_scope(c)};
+            const char *params[] = {api_param(c, "id"), call_scope(c, call)};
             res_run(c, call->get_stmt, 2, params, call, res_precondition_checked);
             return;
         }
@@ -143,12 +182,13 @@ static void res_done(struct api_ctx *c, const struct db_result *r)
     }
     res_etag(c, r->res, 1);
     const char *body = db_value(r->res, 0, 0);
+    call_seen(c, call, body);
     api_reply_raw(c, 200, "application/json", body, strlen(body));
 }
 
 void res_get(struct api_ctx *c, const char *stmt, const char *id, const struct res_call *call)
 {
-    const char *params[] = {id, res_scope(c)};
+    const char *params[] = {id, call_scope(c, call)};
     res_run(c, stmt, 2, params, call, res_done);
 }
 
@@ -169,6 +209,12 @@ static const struct res_call list_call = {"not found", NULL, NULL, false, NULL};
 void res_list(struct api_ctx *c, const char *stmt, struct jsonv *v, bool malformed,
               const char *const *filters, int nfilters)
 {
+    res_list_call(c, stmt, v, malformed, filters, nfilters, &list_call);
+}
+
+void res_list_call(struct api_ctx *c, const char *stmt, struct jsonv *v, bool malformed,
+                   const char *const *filters, int nfilters, const struct res_call *call)
+{
     char lims[API_PAGE_TEXT], offs[API_PAGE_TEXT];
     api_page(c, v, &malformed, RES_LIMIT_MAX, lims, offs);
     if (malformed) {
@@ -180,12 +226,12 @@ void res_list(struct api_ctx *c, const char *stmt, struct jsonv *v, bool malform
         res_reply_invalid(c, v, "check the query parameters");
         return;
     }
-    const char *params[3 + RES_MAX_FILTERS] = {lims, offs, res_scope(c)};
+    const char *params[3 + RES_MAX_FILTERS] = {lims, offs, call_scope(c, call)};
     if (nfilters > RES_MAX_FILTERS)
         nfilters = RES_MAX_FILTERS;
     for (int i = 0; i < nfilters; i++)
         params[3 + i] = filters[i];
-    res_run(c, stmt, 3 + nfilters, params, &list_call, res_done);
+    res_run(c, stmt, 3 + nfilters, params, call, res_done);
 }
 
 /* The version a conditional PATCH must find, as text into buf; NULL for "no condition".
@@ -236,7 +282,7 @@ void res_patch(struct api_ctx *c, const char *stmt, const char *id, cJSON *patch
         api_reply_problem(c, PROBLEM_INTERNAL, "out of memory");
         return;
     }
-    const char *params[] = {text, id, res_scope(c), version};
+    const char *params[] = {text, id, call_scope(c, call), version};
     res_run(c, stmt, 4, params, call, res_done);
     cJSON_free(text);
 }
@@ -334,6 +380,7 @@ static void res_created(struct api_ctx *c, const struct db_result *r)
             idem_mark_replayed(c);
         res_etag(c, r->res, 3);
         const char *body = db_value(r->res, 0, 1);
+        call_seen(c, call, body);
         api_reply_raw(c, 201, "application/json", body, strlen(body));
     } else {
         api_reply_problem(c, PROBLEM_NOT_FOUND, "%s", call->missing);
@@ -355,7 +402,7 @@ void res_create(struct api_ctx *c, const char *stmt, cJSON *doc, const struct re
         return;
     }
     const char *params[] = {text, c->who.user_id, key ? hash : NULL, key, c->req->path,
-                            res_scope(c)};
+                            call_scope(c, call)};
     res_run(c, stmt, 6, params, call, res_created);
     cJSON_free(text);
 }

@@ -114,6 +114,15 @@ struct res_call {
     const struct res_conflict *conflicts; /* NULL or a table ending in {NULL} */
 };
 
+/* For resources that a provider does not own (guests, intakes, allowances), registered once
+ * at prepare time for a call: scope gives the scope parameter for the caller instead of
+ * res_scope (e.g. a caregiver's own id), and seen (may be NULL) is called with every body
+ * about to be sent, so that reads of personal data reach the access log. At most
+ * RES_MAX_HOOKS calls have hooks. Returns -1 when the table is full. */
+#define RES_MAX_HOOKS 16
+int res_call_hooks(const struct res_call *call, const char *(*scope)(const struct api_ctx *c),
+                   void (*seen)(struct api_ctx *c, const char *body));
+
 /* The caller's provider id when the caller is provider staff, else NULL (sees everything the
  * route's roles allow). */
 const char *res_scope(const struct api_ctx *c);
@@ -131,6 +140,9 @@ void res_get(struct api_ctx *c, const char *stmt, const char *id, const struct r
  * mean "no filter"). Frees v's errors in every case. */
 void res_list(struct api_ctx *c, const char *stmt, struct jsonv *v, bool malformed,
               const char *const *filters, int nfilters);
+/* The same with a call's scope and seen hook (its missing, location and get_stmt unused). */
+void res_list_call(struct api_ctx *c, const char *stmt, struct jsonv *v, bool malformed,
+                   const char *const *filters, int nfilters, const struct res_call *call);
 
 /* patch: runs stmt with the patch document, or the get statement when the patch is empty
  * (nothing to change: the object comes back as it is, its version not bumped). For a

@@ -9,6 +9,7 @@
 
 #include "access_log.h"
 #include "handlers.h"
+#include "practice.h"
 #include "logeer/config.h"
 #include "logeer/core.h"
 #include "logeer/events.h"
@@ -99,8 +100,8 @@ static void validate_body(struct api_ctx *c, struct jsonv *v, cJSON *out, struct
                           const char **pool_id)
 {
     static const char *const known[] = {"pool_id", "check_in", "check_out", "funding", "guest",
-                                        "waitlist", "waitlist_window", "on_behalf_of",
-                                        "diversion_reason", NULL};
+                                        "guest_id", "waitlist", "waitlist_window",
+                                        "on_behalf_of", "diversion_reason", NULL};
     static const char *const guest_known[] = {"alias", "birth_year", "care_profile", "needs", NULL};
     const cJSON *b = c->body;
     jsonv_only(v, b, known);
@@ -117,7 +118,9 @@ static void validate_body(struct api_ctx *c, struct jsonv *v, cJSON *out, struct
         cJSON_AddStringToObject(out, "funding", core_funding_names[funding]);
 
     const cJSON *g = cJSON_GetObjectItemCaseSensitive(b, "guest");
-    if (!cJSON_IsObject(g)) {
+    if (practice_guest_id(c, v, b, out)) {
+        /* a registered guest: its fields come from the guests table */
+    } else if (!cJSON_IsObject(g)) {
         jsonv_error(v, "guest", "is required: alias, birth_year, care_profile, needs");
     } else {
         const char *alias;
@@ -336,7 +339,7 @@ static void booked(struct api_ctx *c, const struct db_result *r)
                           "first", detail);
     } else if (!strcmp(outcome, "pool_not_found")) {
         api_reply_problem(c, PROBLEM_NOT_FOUND, "no pool with this id");
-    } else {
+    } else if (!practice_booking_refused(c, outcome, detail)) {
         api_reply_problem(c, PROBLEM_INTERNAL, "unexpected booking outcome");
     }
 }
