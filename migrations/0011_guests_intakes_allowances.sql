@@ -253,6 +253,257 @@ COMMENT ON FUNCTION logeer_book_stay_guest(logeer_book_args) IS
     'SHARE) and copies its fields into the argument; NULL when there is no such guest.';
 
 -- ---------------------------------------------------------------------------------------------
+-- Intakes (kennismaking)
+-- ---------------------------------------------------------------------------------------------
+
+ALTER TABLE pools ADD COLUMN intake_required boolean NOT NULL DEFAULT false;
+COMMENT ON COLUMN pools.intake_required IS
+    'Planned stays need a valid welcome or trial_first intake of the guest at the pool''s '
+    'location (logeer_book_stay_check_intake).';
+ALTER TABLE locations ADD COLUMN intake_valid_days integer NOT NULL DEFAULT 730;
+ALTER TABLE locations ADD CONSTRAINT locations_intake_valid_days_range CHECK (
+    intake_valid_days BETWEEN 1 AND 3650);
+COMMENT ON COLUMN locations.intake_valid_days IS
+    'Days an intake outcome stays valid after the decision or the guest''s last stay at the '
+    'location, whichever is later (logeer_intake_valid_until).';
+
+CREATE TYPE intake_status AS ENUM ('requested', 'scheduled', 'decided', 'cancelled');
+CREATE TYPE intake_outcome AS ENUM ('welcome', 'trial_first', 'not_suitable');
+
+CREATE TABLE intakes (
+    id                uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+    guest_id          uuid NOT NULL REFERENCES guests (id),
+    location_id       uuid NOT NULL,
+    -- Copied from the location like pools do, so that "is this intake mine?" is a column check
+    -- for provider staff; the composite key keeps the copy right.
+    provider_id       uuid NOT NULL,
+    requested_by      uuid NOT NULL REFERENCES users (id),
+    status            intake_status NOT NULL DEFAULT 'requested',
+    moments           text,
+    scheduled_at      timestamptz,
+    outcome           intake_outcome,
+    trial_max_nights  integer,
+    reason            text,
+    notes             text,
+    decided_at        timestamptz,
+    cancel_reason     text,
+    cancelled_by_role user_role,
+    created_at        timestamptz NOT NULL DEFAULT now(),
+    updated_at        timestamptz NOT NULL DEFAULT now(),
+    version           integer NOT NULL DEFAULT 1,
+    CONSTRAINT intakes_location_fkey FOREIGN KEY (location_id, provider_id)
+        REFERENCES locations (id, provider_id) ON UPDATE CASCADE,
+    CONSTRAINT intakes_moments_length CHECK (length(btrim(moments)) BETWEEN 1 AND 500),
+    CONSTRAINT intakes_notes_length CHECK (length(btrim(notes)) BETWEEN 1 AND 1000),
+    CONSTRAINT intakes_reason_length CHECK (length(btrim(reason)) BETWEEN 1 AND 1000),
+    CONSTRAINT intakes_cancel_reason_length CHECK (length(btrim(cancel_reason)) BETWEEN 1 AND 1000),
+    -- requested -> scheduled -> decided, or cancelled before a decision.
+    CONSTRAINT intakes_scheduled_has_moment CHECK (
+        status NOT IN ('scheduled', 'decided') OR scheduled_at IS NOT NULL),
+    CONSTRAINT intakes_decided_has_outcome CHECK (
+        (status = 'decided') = (outcome IS NOT NULL AND decided_at IS NOT NULL)),
+    CONSTRAINT intakes_trial_has_nights CHECK (
+        (outcome IS NOT DISTINCT FROM 'trial_first') = (trial_max_nights IS NOT NULL)),
+    CONSTRAINT intakes_trial_nights_range CHECK (trial_max_nights BETWEEN 1 AND 28),
+    CONSTRAINT intakes_not_suitable_has_reason CHECK (
+        outcome IS DISTINCT FROM 'not_suitable' OR reason IS NOT NULL),
+    CONSTRAINT intakes_cancelled_has_role CHECK (
+        (status = 'cancelled') = (cancelled_by_role IS NOT NULL)),
+    CONSTRAINT intakes_version_positive CHECK (version >= 1)
+);
+COMMENT ON TABLE intakes IS
+    'Intake requests (kennismaking) of a guest at a location and their outcome. One open '
+    'request per guest and location (intakes_one_open).';
+COMMENT ON COLUMN intakes.moments IS 'Moments that suit the caregiver, as they wrote them.';
+COMMENT ON COLUMN intakes.trial_max_nights IS
+    'With trial_first: the longest stay allowed until the provider records a new outcome.';
+
+-- Asking twice for the same kennismaking is a mistake; a decided or cancelled one may be
+-- followed by a new request (a lapsed outcome, a second try).
+CREATE UNIQUE INDEX intakes_one_open ON intakes (guest_id, location_id)
+    WHERE status IN ('requested', 'scheduled');
+CREATE INDEX intakes_guest_location_idx ON intakes (guest_id, location_id, decided_at)
+    WHERE status = 'decided';
+CREATE INDEX intakes_provider_idx ON intakes (provider_id, created_at);
+
+CREATE TRIGGER intakes_touch BEFORE UPDATE ON intakes
+    FOR EACH ROW EXECUTE FUNCTION touch_versioned_row();
+
+-- Every transition is an event; ids and the outcome only, no personal data.
+CREATE FUNCTION logeer_intakes_outbox() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'UPDATE' AND NEW.status = OLD.status
+       AND NEW.outcome IS NOT DISTINCT FROM OLD.outcome
+       AND NEW.scheduled_at IS NOT DISTINCT FROM OLD.scheduled_at THEN
+        RETURN NULL;
+    END IF;
+    INSERT INTO events (type, provider_id, payload)
+    VALUES ('intake.' || NEW.status, NEW.provider_id,
+            jsonb_build_object('intake_id', NEW.id, 'guest_id', NEW.guest_id,
+                               'location_id', NEW.location_id, 'intake_status', NEW.status,
+                               'previous_intake_status',
+                               CASE WHEN TG_OP = 'UPDATE' THEN OLD.status END,
+                               'outcome', NEW.outcome));
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION logeer_intakes_outbox() IS
+    'Trigger: writes intake.<status> to the outbox for every new intake and every change of '
+    'its status, outcome or moment.';
+CREATE TRIGGER intakes_outbox AFTER INSERT OR UPDATE ON intakes
+    FOR EACH ROW EXECUTE FUNCTION logeer_intakes_outbox();
+
+-- Valid while the later of the decision and the guest's last stay at the location (that got
+-- its beds: confirmed, checked in or completed) plus the location's intake_valid_days is not
+-- before today. NULL for an intake without a decision.
+CREATE FUNCTION logeer_intake_valid_until(i intakes) RETURNS date
+LANGUAGE sql STABLE AS $$
+    SELECT greatest((i.decided_at AT TIME ZONE 'Europe/Amsterdam')::date,
+                    (SELECT max(s.check_out) FROM stays s JOIN pools po ON po.id = s.pool_id
+                      WHERE s.guest_id = i.guest_id AND po.location_id = i.location_id
+                        AND s.status IN ('confirmed', 'checked_in', 'completed')))
+           + l.intake_valid_days
+      FROM locations l WHERE l.id = i.location_id AND i.decided_at IS NOT NULL
+$$;
+COMMENT ON FUNCTION logeer_intake_valid_until(intakes) IS
+    'Last day a decided intake''s outcome counts: the later of decided_at and the guest''s last '
+    'stay''s check_out at the location, plus locations.intake_valid_days.';
+
+CREATE FUNCTION logeer_intake_json(i intakes) RETURNS jsonb
+LANGUAGE sql STABLE AS $$
+    SELECT jsonb_build_object(
+        'id', i.id, 'guest_id', i.guest_id,
+        'guest', (SELECT jsonb_build_object('alias', g.alias, 'birth_year', g.birth_year,
+                                            'care_profile', g.care_profile,
+                                            'needs', to_jsonb(g.needs))
+                    FROM guests g WHERE g.id = i.guest_id),
+        'location_id', i.location_id, 'provider_id', i.provider_id, 'status', i.status,
+        'moments', i.moments, 'scheduled_at', logeer_rfc3339(i.scheduled_at),
+        'outcome', i.outcome, 'trial_max_nights', i.trial_max_nights, 'reason', i.reason,
+        'notes', i.notes, 'decided_at', logeer_rfc3339(i.decided_at),
+        'valid_until', logeer_ymd(logeer_intake_valid_until(i)),
+        'lapsed', CASE WHEN i.status = 'decided'
+                       THEN logeer_intake_valid_until(i) < logeer_today() END,
+        'cancel_reason', i.cancel_reason, 'cancelled_by_role', i.cancelled_by_role,
+        'created_at', logeer_rfc3339(i.created_at), 'updated_at', logeer_rfc3339(i.updated_at),
+        'version', i.version)
+$$;
+COMMENT ON FUNCTION logeer_intake_json(intakes) IS
+    'An intake as the API shows it, with the guest''s minimal data and whether it lapsed.';
+
+-- POST /v1/intakes/{id}/{schedule,decide,cancel}: one compare-and-set on the status. The api
+-- has checked the role (schedule and decide: provider staff) and the fields.
+CREATE FUNCTION logeer_intake_transition(p jsonb) RETURNS logeer_result
+LANGUAGE plpgsql AS $$
+DECLARE
+    fn constant text := 'logeer_intake_transition';
+    v_id     uuid;
+    v_action text;
+    v_role   user_role;
+    v_scope  uuid;
+    v_from   intake_status[];
+    v_i      intakes%ROWTYPE;
+    v_cur    intakes%ROWTYPE;
+BEGIN
+    PERFORM logeer_check_object(p, fn);
+    v_id     := logeer_arg_uuid(p, 'intake_id', fn, true);
+    v_action := logeer_arg_text(p, 'action', fn, true, 16);
+    v_role   := logeer_arg_role(p, 'actor_role', fn, true);
+    v_scope  := logeer_arg_uuid(p, 'scope', fn, false);
+    v_from := CASE v_action WHEN 'schedule' THEN '{requested,scheduled}'::intake_status[]
+                            WHEN 'decide' THEN '{scheduled,decided}'::intake_status[]
+                            WHEN 'cancel' THEN '{requested,scheduled}'::intake_status[] END;
+    IF v_from IS NULL THEN
+        PERFORM logeer_bad_arg(fn, 'action must be schedule, decide or cancel');
+    END IF;
+
+    SELECT i.* INTO v_cur FROM intakes i
+      JOIN guests g ON g.id = i.guest_id
+     WHERE i.id = v_id
+       AND (v_scope IS NULL OR i.provider_id = v_scope OR g.caregiver_id = v_scope)
+       FOR UPDATE OF i;
+    IF NOT FOUND THEN
+        RETURN ROW('not_found', 0, NULL, NULL)::logeer_result;
+    END IF;
+    -- A new decision on a decided intake only after a trial (docs/practice.md).
+    IF NOT (v_cur.status = ANY (v_from))
+       OR (v_action = 'decide' AND v_cur.status = 'decided' AND v_cur.outcome <> 'trial_first') THEN
+        RETURN ROW('stale', 0, NULL,
+                   jsonb_build_object('current_status', v_cur.status))::logeer_result;
+    END IF;
+
+    UPDATE intakes i SET
+        status = CASE v_action WHEN 'schedule' THEN 'scheduled'::intake_status
+                               WHEN 'decide' THEN 'decided'::intake_status
+                               ELSE 'cancelled'::intake_status END,
+        scheduled_at = CASE WHEN v_action = 'schedule'
+                            THEN (p ->> 'at')::timestamptz ELSE i.scheduled_at END,
+        outcome = CASE WHEN v_action = 'decide' THEN (p ->> 'outcome')::intake_outcome
+                       ELSE i.outcome END,
+        trial_max_nights = CASE WHEN v_action = 'decide' THEN (p ->> 'trial_max_nights')::int
+                                ELSE i.trial_max_nights END,
+        reason = CASE WHEN v_action = 'decide' THEN p ->> 'reason' ELSE i.reason END,
+        notes = CASE WHEN p ? 'notes' THEN p ->> 'notes' ELSE i.notes END,
+        decided_at = CASE WHEN v_action = 'decide' THEN now() ELSE i.decided_at END,
+        cancel_reason = CASE WHEN v_action = 'cancel' THEN p ->> 'reason' ELSE i.cancel_reason END,
+        cancelled_by_role = CASE WHEN v_action = 'cancel' THEN v_role ELSE i.cancelled_by_role END
+     WHERE i.id = v_id
+    RETURNING * INTO v_i;
+    RETURN ROW('ok', 200, logeer_intake_json(v_i)::text, NULL)::logeer_result;
+END
+$$;
+COMMENT ON FUNCTION logeer_intake_transition(jsonb) IS
+    'Schedules, decides or cancels an intake the caller may see (scope: a provider or '
+    'caregiver id, NULL for all). Outcomes: ok (200, body = intake), not_found, stale '
+    '{current_status}.';
+
+-- The booking step: in an intake_required pool a planned stay needs the guest's latest
+-- decision at the pool's location to be welcome or trial_first and not lapsed; a trial limits
+-- the stay's nights. Crisis stays (referrers, diversions) never wait for a kennismaking. The
+-- decision is read FOR SHARE, so a concurrent new decision waits for this booking.
+CREATE FUNCTION logeer_book_stay_check_intake(arg logeer_book_args, p_location uuid,
+                                              p_required boolean)
+RETURNS logeer_result
+LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+    v_i     intakes%ROWTYPE;
+    v_until date;
+BEGIN
+    IF NOT p_required OR arg.kind <> 'planned' THEN
+        RETURN NULL;
+    END IF;
+    IF arg.guest_id IS NOT NULL THEN
+        SELECT * INTO v_i FROM intakes i
+         WHERE i.guest_id = arg.guest_id AND i.location_id = p_location AND i.status = 'decided'
+         ORDER BY i.decided_at DESC, i.id
+         LIMIT 1
+           FOR SHARE;
+        IF FOUND THEN
+            v_until := logeer_intake_valid_until(v_i);
+        END IF;
+    END IF;
+    IF v_i.id IS NULL OR v_i.outcome = 'not_suitable' OR v_until < logeer_today() THEN
+        RETURN ROW('intake_required', 0, NULL, jsonb_build_object(
+                   'location_id', p_location,
+                   'intake_id', v_i.id,
+                   'intake_outcome', v_i.outcome,
+                   'lapsed', coalesce(v_i.outcome <> 'not_suitable' AND v_until < logeer_today(),
+                                      false)))::logeer_result;
+    END IF;
+    IF v_i.outcome = 'trial_first' AND arg.check_out - arg.check_in > v_i.trial_max_nights THEN
+        RETURN ROW('trial_too_long', 0, NULL, jsonb_build_object(
+                   'trial_max_nights', v_i.trial_max_nights))::logeer_result;
+    END IF;
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION logeer_book_stay_check_intake(logeer_book_args, uuid, boolean) IS
+    'Owns the intake step of logeer_book_stay: NULL when the booking may go on, else the '
+    'outcome intake_required {location_id, intake_id, intake_outcome, lapsed} or '
+    'trial_too_long {trial_max_nights}.';
+
+-- ---------------------------------------------------------------------------------------------
 -- logeer_book_stay: 0010's steps, with the registered guest (and, below, intake and
 -- allowance) in their place. Lock order: the guest row (key share), the open-stays advisory
 -- lock, the pool (key share), the pool's nights ascending.
@@ -304,7 +555,8 @@ BEGIN
     END IF;
 
     -- 3. The pool, locked FOR KEY SHARE before any night.
-    SELECT po.id, po.provider_id, po.location_id, po.kind, po.active, po.care_profiles
+    SELECT po.id, po.provider_id, po.location_id, po.kind, po.active, po.care_profiles,
+           po.intake_required
       INTO v_pool
       FROM pools po WHERE po.id = arg.pool_id
        FOR KEY SHARE;
@@ -317,6 +569,12 @@ BEGIN
     IF arg.guest_id IS NOT NULL AND NOT (arg.guest_care_profile = ANY (v_pool.care_profiles)) THEN
         RETURN ROW('care_profile', 0, NULL,
                    jsonb_build_object('care_profile', arg.guest_care_profile))::logeer_result;
+    END IF;
+
+    -- 3b. The kennismaking, where the pool requires one.
+    v_result := logeer_book_stay_check_intake(arg, v_pool.location_id, v_pool.intake_required);
+    IF v_result.outcome IS NOT NULL THEN
+        RETURN v_result;
     END IF;
 
     -- 4. Lock the nights in ascending order and count those with a free bed (see 0010).
@@ -382,7 +640,8 @@ COMMENT ON FUNCTION logeer_book_stay(jsonb) IS
     'POST /v1/stays: takes a bed on every night or waitlists or refuses. Outcomes: created, '
     'waitlisted (201, body = stay), replayed (stored status and body), key_running, '
     'key_mismatch, too_many_open {open,max}, pool_not_found, no_beds {nights}, '
-    'guest_not_found, care_profile {care_profile}.';
+    'guest_not_found, care_profile {care_profile}, intake_required {location_id, intake_id, '
+    'intake_outcome, lapsed}, trial_too_long {trial_max_nights}.';
 
 -- ---------------------------------------------------------------------------------------------
 -- Erasure: 0007's function, erasing the account's guests as well
@@ -397,6 +656,14 @@ BEGIN
     UPDATE guests SET alias = NULL, birth_year = NULL, needs = '{}', erased_at = now()
      WHERE caregiver_id = p_user AND erased_at IS NULL;
     GET DIAGNOSTICS v_n = ROW_COUNT;
+    -- Free text about the guest goes too; the outcome itself stays for the figures (a
+    -- not_suitable outcome must keep a reason: it says that it was erased).
+    UPDATE intakes i SET moments = NULL, notes = NULL, cancel_reason = NULL,
+                         reason = CASE WHEN i.reason IS NOT NULL THEN '(gewist)' END
+      FROM guests g
+     WHERE g.id = i.guest_id AND g.caregiver_id = p_user
+       AND (i.moments IS NOT NULL OR i.notes IS NOT NULL OR i.reason IS NOT NULL
+            OR i.cancel_reason IS NOT NULL);
     RETURN v_n;
 END
 $$;

@@ -84,7 +84,8 @@ static void guests_seen(struct api_ctx *c, const char *body)
 #define GUEST_VISIBLE(n)                                                                     \
     "r.erased_at IS NULL AND ($" n "::uuid IS NULL OR r.caregiver_id = $" n "::uuid "          \
     "OR EXISTS (SELECT 1 FROM stays s WHERE s.guest_id = r.id AND s.provider_id = $" n         \
-    "::uuid))"
+    "::uuid) OR EXISTS (SELECT 1 FROM intakes i WHERE i.guest_id = r.id "                     \
+    "AND i.provider_id = $" n "::uuid))"
 
 static int guests_prepare(struct app *app)
 {

@@ -26,6 +26,16 @@ bool practice_guest_id(const struct api_ctx *c, struct jsonv *v, const cJSON *bo
     return true;
 }
 
+static cJSON *detail_object(const char *detail)
+{
+    cJSON *extra = detail && *detail ? cJSON_Parse(detail) : NULL;
+    if (extra && !cJSON_IsObject(extra)) {
+        cJSON_Delete(extra);
+        extra = NULL;
+    }
+    return extra;
+}
+
 static void field_problem(struct api_ctx *c, const char *field, const char *message)
 {
     cJSON *errors = cJSON_CreateArray();
@@ -43,6 +53,21 @@ bool practice_booking_refused(struct api_ctx *c, const char *outcome, const char
         api_reply_problem(c, PROBLEM_NOT_FOUND, "no guest with this id (see GET /v1/guests)");
     } else if (!strcmp(outcome, "care_profile")) {
         field_problem(c, "guest_id", "this pool does not serve the guest's care profile");
+    } else if (!strcmp(outcome, "intake_required")) {
+        api_reply_problem_full(c, PROBLEM_INTAKE_REQUIRED,
+                               "this pool takes guests after an intake (kennismaking) at its "
+                               "location, and the guest has no valid welcome or trial_first "
+                               "outcome there: ask for one with POST /v1/intakes {guest_id, "
+                               "location_id, moments}, or book a pool without that rule",
+                               NULL, detail_object(detail));
+    } else if (!strcmp(outcome, "trial_too_long")) {
+        cJSON *extra = detail_object(detail);
+        const cJSON *n = cJSON_GetObjectItemCaseSensitive(extra, "trial_max_nights");
+        char msg[128];
+        snprintf(msg, sizeof msg, "the intake allows a trial stay of at most %d nights first",
+                 cJSON_IsNumber(n) ? n->valueint : 0);
+        cJSON_Delete(extra);
+        field_problem(c, "check_out", msg);
     } else {
         return false;
     }

@@ -24,6 +24,7 @@ static const struct route_group *const groups[] = {
     &events_stream_group,
     &dashboard_group,
     &guests_group,
+    &intakes_group,
 };
 #define NGROUPS (sizeof groups / sizeof groups[0])
 
