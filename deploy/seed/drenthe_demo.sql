@@ -412,3 +412,24 @@ UPDATE pool_nights pn
          GROUP BY n.pool_id, n.night) AS c
  WHERE pn.pool_id = c.pool_id AND pn.night = c.night
    AND (pn.held, pn.booked) IS DISTINCT FROM (c.held::int, c.booked::int);
+
+-- ---------------------------------------------------------------------------------------------
+-- Registered guest and intake (docs/practice.md): the demo caregiver's guest, welcome at
+-- Esdorp's first location after a kennismaking last month. Fixed ids, so a rerun adds nothing.
+-- ---------------------------------------------------------------------------------------------
+
+INSERT INTO guests (id, caregiver_id, alias, birth_year, care_profile, needs, municipality)
+SELECT 'd5000000-0000-4000-a000-000000000001'::uuid, u.id, 'mevr. J.', 1941, 'dementia',
+       ARRAY['night_care'], 'GM0106'
+  FROM users u WHERE lower(u.email) = 'mantelzorger@demo.logeer.nl' AND u.erased_at IS NULL
+ON CONFLICT (id) DO NOTHING;
+
+INSERT INTO intakes (id, guest_id, location_id, provider_id, requested_by, status, moments,
+                     scheduled_at, outcome, notes, decided_at)
+SELECT 'd6000000-0000-4000-a000-000000000001'::uuid, g.id,
+       'd1000000-0000-4000-a000-000000000001'::uuid, l.provider_id, g.caregiver_id, 'decided',
+       'dinsdag- of donderdagmiddag', now() - interval '30 days', 'welcome',
+       'Kan goed in de groep; alleen weekenden.', now() - interval '30 days'
+  FROM guests g JOIN locations l ON l.id = 'd1000000-0000-4000-a000-000000000001'::uuid
+ WHERE g.id = 'd5000000-0000-4000-a000-000000000001'::uuid
+ON CONFLICT (id) DO NOTHING;

@@ -150,7 +150,13 @@ struct core_pool {
     time_t as_of;               /* when the provider last confirmed its counts */
     char as_of_text[RFC3339_LEN]; /* the same as RFC 3339; set by the index */
     bool active;
+    bool intake_required;       /* planned stays need a kennismaking first (docs/practice.md) */
 };
+
+/* How a caregiver gets into a pool, as search results say: "direct" (book at once),
+ * "approval" (the provider accepts), "intake_first" (a kennismaking comes first). The index
+ * knows pools, not guests, so a pool that requires an intake is always intake_first. */
+const char *core_pool_access(const struct core_pool *p);
 
 struct core_index;
 

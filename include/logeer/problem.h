@@ -27,6 +27,7 @@ enum problem_kind {
     PROBLEM_RATE_LIMITED,       /* 429 */
     PROBLEM_INTERNAL,           /* 500 */
     PROBLEM_UNAVAILABLE,        /* 503 database unreachable or shutting down */
+    PROBLEM_INTAKE_REQUIRED,    /* 409 the pool needs a valid kennismaking first */
     PROBLEM_KIND_COUNT
 };
 

@@ -1,5 +1,5 @@
-/* access_log: the NEN 7513 trail. Every read or change of a stay's personal data writes who,
- * in which role, which stay and guest, what action and from where. Written after the fact
+/* access_log: the NEN 7513 trail. Every read or change of a stay's or a registered guest's
+ * personal data writes who, in which role, which stay and guest, what action and from where. Written after the fact
  * and without waiting: the log must never be the reason a caregiver gets an error. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,6 +9,12 @@
 
 int access_log_prepare(struct app *app)
 {
+    if (api_prepare(app, "access_log_guests",
+                    "INSERT INTO access_log (user_id, role, guest_id, guest_ref, action, "
+                    "request_id, address, route) "
+                    "SELECT $1::uuid, $2::user_role, g.id, g.alias, $4, $5, $6::inet, $7 "
+                    "FROM guests g WHERE g.id = ANY($3::uuid[])"))
+        return -1;
     return api_prepare(app, "access_log_stays",
                        "INSERT INTO access_log (user_id, role, on_behalf_of, stay_id, guest_ref, "
                        "action, request_id, address, route) "
@@ -16,8 +22,23 @@ int access_log_prepare(struct app *app)
                        "$6::inet, $7 FROM stays s WHERE s.id = ANY($3::uuid[])");
 }
 
+static void access_log_write(struct api_ctx *c, const char *stmt, const char *action,
+                             const char *const *ids, size_t n);
+
 void access_log_stays(struct api_ctx *c, const char *action, const char *const *stay_ids,
                       size_t n)
+{
+    access_log_write(c, "access_log_stays", action, stay_ids, n);
+}
+
+void access_log_guests(struct api_ctx *c, const char *action, const char *const *guest_ids,
+                       size_t n)
+{
+    access_log_write(c, "access_log_guests", action, guest_ids, n);
+}
+
+static void access_log_write(struct api_ctx *c, const char *stmt, const char *action,
+                             const char *const *stay_ids, size_t n)
 {
     if (n == 0)
         return;
@@ -38,6 +59,6 @@ void access_log_stays(struct api_ctx *c, const char *action, const char *const *
              c->route ? c->route->pattern : "");
     const char *params[] = {c->who.user_id, role_name(c->who.role), array, action,
                             c->req->request_id, api_peer_address(c, addr, sizeof addr), route};
-    db_query(c->app->db, "access_log_stays", 7, params, NULL, NULL);
+    db_query(c->app->db, stmt, 7, params, NULL, NULL);
     free(array);
 }

@@ -1,4 +1,4 @@
-/* access_log: writes NEN 7513 access-log rows for stays (see access_log.c). Internal to the
+/* access_log: writes NEN 7513 access-log rows for stays and guests (see access_log.c). Internal to the
  * api layer. */
 #ifndef LOGEER_API_ACCESS_LOG_H
 #define LOGEER_API_ACCESS_LOG_H
@@ -12,5 +12,10 @@ int access_log_prepare(struct app *app);
  * request. */
 void access_log_stays(struct api_ctx *c, const char *action, const char *const *stay_ids,
                       size_t n);
+
+/* The same for registered guests read or changed outside a stay (guests, intakes,
+ * allowances): one row per guest id. */
+void access_log_guests(struct api_ctx *c, const char *action, const char *const *guest_ids,
+                       size_t n);
 
 #endif

@@ -96,6 +96,7 @@ static void hit_json(struct jsonw *w, const struct core_hit *h, date_day asked, 
     jw_kstring(w, "pool_name", p->pool_name);
     jw_kstring(w, "kind", core_kind_names[p->kind]);
     jw_kstring(w, "booking_mode", core_mode_names[p->mode]);
+    jw_kstring(w, "access", core_pool_access(p));
     jw_kint(w, "free", h->free);
     jw_kstring(w, "check_in", ci);
     jw_kstring(w, "check_out", co);

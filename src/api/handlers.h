@@ -39,5 +39,7 @@ extern const struct route_group audit_group;          /* audit.c: the access log
 extern const struct route_group reports_group;        /* reports.c: occupancy, demand */
 extern const struct route_group events_stream_group;  /* events_stream.c: live events (SSE) */
 extern const struct route_group dashboard_group;      /* dashboard.c: the coordinator's page */
+extern const struct route_group guests_group;         /* guests.c: registered guests */
+extern const struct route_group intakes_group;        /* intakes.c: kennismaking */
 
 #endif

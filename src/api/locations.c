@@ -36,12 +36,19 @@ static const struct res_refusal location_refusals[] = {
     {NULL, 0, NULL, NULL},
 };
 
-static const struct res_call location_call = {"location not found", "/v1/locations",
-                                              "locations_get", false, location_refusals};
+static const struct res_call location_call = {
+    .missing = "location not found",
+    .location = "/v1/locations",
+    .get_stmt = "locations_get",
+    .refusals = location_refusals,
+};
 /* Creating a location under a provider the caller may not see: that provider "is not there". */
-static const struct res_call location_create_call = {"provider not found", "/v1/locations",
-                                                     "locations_get", false,
-                                                     location_refusals};
+static const struct res_call location_create_call = {
+    .missing = "provider not found",
+    .location = "/v1/locations",
+    .get_stmt = "locations_get",
+    .refusals = location_refusals,
+};
 
 static int locations_prepare(struct app *app)
 {

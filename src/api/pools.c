@@ -24,7 +24,8 @@
     "r.provider_id, 'name', r.name, 'kind', r.kind, 'care_profiles', r.care_profiles, "       \
     "'funding', r.funding, 'wmo_municipalities', r.wmo_municipalities, 'booking_mode', "      \
     "r.booking_mode, 'min_nights', r.min_nights, 'max_nights', r.max_nights, 'lead_days', "   \
-    "r.lead_days, 'horizon_days', r.horizon_days, 'as_of', " RES_TS("r.as_of") ", "           \
+    "r.lead_days, 'horizon_days', r.horizon_days, 'intake_required', r.intake_required, "    \
+    "'as_of', " RES_TS("r.as_of") ", "                                                        \
     "'stale', r.as_of < now() - make_interval(days => " STALE_DAYS "), 'active', r.active, 'version', r.version, 'created_at', " RES_TS("r.created_at") ", "    \
     "'updated_at', " RES_TS("r.updated_at") ")"
 
@@ -52,10 +53,20 @@ static const struct res_refusal pool_refusals[] = {
     {NULL, 0, NULL, NULL},
 };
 
-static const struct res_call pool_call = {"pool not found", "/v1/pools", "pools_get", true,
-                                          pool_refusals};
-static const struct res_call pool_create_call = {"location not found", "/v1/pools", "pools_get",
-                                                 true, pool_refusals};
+static const struct res_call pool_call = {
+    .missing = "pool not found",
+    .location = "/v1/pools",
+    .get_stmt = "pools_get",
+    .versioned = true,
+    .refusals = pool_refusals,
+};
+static const struct res_call pool_create_call = {
+    .missing = "location not found",
+    .location = "/v1/pools",
+    .get_stmt = "pools_get",
+    .versioned = true,
+    .refusals = pool_refusals,
+};
 
 /* Prepares sql with the staleness limit in place of STALE_DAYS: the limit is fixed for the
  * life of the process, so it belongs in the statement rather than in every call. */
@@ -90,7 +101,8 @@ static int pools_prepare(struct app *app)
     if (pools_prepare_stmt(app, "pools_create",
                     RES_CREATE_SQL("pools AS r (location_id, provider_id, name, kind, "
                                    "care_profiles, funding, wmo_municipalities, booking_mode, "
-                                   "min_nights, max_nights, lead_days, horizon_days, active)",
+                                   "min_nights, max_nights, lead_days, horizon_days, active, "
+                                   "intake_required)",
                                    "SELECT l.id, l.provider_id, $1::jsonb->>'name', "
                                    "($1::jsonb->>'kind')::pool_kind, "
                                    RES_TEXT_ARRAY("$1::jsonb", "care_profiles") ", "
@@ -101,7 +113,8 @@ static int pools_prepare(struct app *app)
                                    "($1::jsonb->>'max_nights')::int, "
                                    "($1::jsonb->>'lead_days')::int, "
                                    "($1::jsonb->>'horizon_days')::int, "
-                                   "($1::jsonb->>'active')::boolean FROM locations l "
+                                   "($1::jsonb->>'active')::boolean, "
+                                   "($1::jsonb->>'intake_required')::boolean FROM locations l "
                                    "WHERE l.id = ($1::jsonb->>'location_id')::uuid "
                                    "AND ($6::uuid IS NULL OR l.provider_id = $6::uuid)",
                                    POOL_JSON)))
@@ -128,7 +141,8 @@ static int pools_prepare(struct app *app)
                                      RES_SET_CAST("max_nights", "int") ", "
                                      RES_SET_CAST("lead_days", "int") ", "
                                      RES_SET_CAST("horizon_days", "int") ", "
-                                     RES_SET_CAST("active", "boolean"),
+                                     RES_SET_CAST("active", "boolean") ", "
+                                     RES_SET_CAST("intake_required", "boolean"),
                                      "r.version"));
 }
 
@@ -266,6 +280,10 @@ static void validate_fields(struct jsonv *v, const cJSON *body, cJSON *out, bool
         cJSON_AddBoolToObject(out, "active", b);
     else if (create)
         cJSON_AddBoolToObject(out, "active", true);
+    if (jsonv_bool(v, body, "intake_required", false, &b))
+        cJSON_AddBoolToObject(out, "intake_required", b);
+    else if (create)
+        cJSON_AddBoolToObject(out, "intake_required", false);
 }
 
 static void pools_create(struct api_ctx *c)
@@ -273,7 +291,7 @@ static void pools_create(struct api_ctx *c)
     static const char *const known[] = {"location_id", "name", "kind", "care_profiles",
                                         "funding", "wmo_municipalities", "booking_mode",
                                         "min_nights", "max_nights", "lead_days",
-                                        "horizon_days", "active", NULL};
+                                        "horizon_days", "active", "intake_required", NULL};
     struct jsonv v;
     jsonv_init(&v);
     jsonv_only(&v, c->body, known);
@@ -312,7 +330,7 @@ static void pools_patch(struct api_ctx *c)
     static const char *const known[] = {"name", "kind", "care_profiles", "funding",
                                         "wmo_municipalities", "booking_mode", "min_nights",
                                         "max_nights", "lead_days", "horizon_days", "active",
-                                        "location_id", NULL};
+                                        "intake_required", "location_id", NULL};
     const char *id = res_id(c, pool_call.missing);
     if (!id)
         return;

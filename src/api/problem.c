@@ -34,6 +34,8 @@ static const struct problem_def problems[PROBLEM_KIND_COUNT] = {
     [PROBLEM_RATE_LIMITED] = {429, "rate-limited", "Too many requests"},
     [PROBLEM_INTERNAL] = {500, "internal", "Internal server error"},
     [PROBLEM_UNAVAILABLE] = {503, "unavailable", "Service temporarily unavailable"},
+    [PROBLEM_INTAKE_REQUIRED] = {409, "intake-required",
+                                 "An intake (kennismaking) at this location comes first"},
 };
 
 #define PROBLEM_TYPE_BASE "https://logeer.example/problems/"

@@ -20,8 +20,12 @@ static const struct res_refusal provider_refusals[] = {
     {NULL, 0, NULL, NULL},
 };
 
-static const struct res_call provider_call = {"provider not found", "/v1/providers",
-                                              "providers_get", false, provider_refusals};
+static const struct res_call provider_call = {
+    .missing = "provider not found",
+    .location = "/v1/providers",
+    .get_stmt = "providers_get",
+    .refusals = provider_refusals,
+};
 
 static int providers_prepare(struct app *app)
 {

@@ -282,6 +282,19 @@ static void res_precondition_checked(struct api_ctx *c, const struct db_result *
                       "and send its new ETag in If-Match", db_value(r->res, 0, 1));
 }
 
+/* The scope parameter of a call's statements for this caller. */
+static const char *call_scope(const struct api_ctx *c, const struct res_call *call)
+{
+    return call->scope ? call->scope(c) : res_scope(c);
+}
+
+/* Hands a body about to be sent to the call's access-log hook, if it has one. */
+static void call_seen(struct api_ctx *c, const struct res_call *call, const char *body)
+{
+    if (call->seen)
+        call->seen(c, body);
+}
+
 /* The one callback of get, list and patch: a single row whose first column is the body. */
 static void res_done(struct api_ctx *c, const struct db_result *r)
 {
@@ -294,7 +307,7 @@ static void res_done(struct api_ctx *c, const struct db_result *r)
         bool conditional = c->req->method == HTTP_PATCH && call->versioned &&
                            http_request_header(c->req, "If-Match");
         if (conditional) {
-            const char *params[] = {api_param(c, "id"), res_scope(c)};
+            const char *params[] = {api_param(c, "id"), call_scope(c, call)};
             res_run(c, call->get_stmt, 2, params, call, res_precondition_checked);
             return;
         }
@@ -303,12 +316,13 @@ static void res_done(struct api_ctx *c, const struct db_result *r)
     }
     res_etag(c, r->res, 1);
     const char *body = db_value(r->res, 0, 0);
+    call_seen(c, call, body);
     api_reply_raw(c, 200, "application/json", body, strlen(body));
 }
 
 void res_get(struct api_ctx *c, const char *stmt, const char *id, const struct res_call *call)
 {
-    const char *params[] = {id, res_scope(c)};
+    const char *params[] = {id, call_scope(c, call)};
     res_run(c, stmt, 2, params, call, res_done);
 }
 
@@ -349,21 +363,27 @@ static void res_page_read(const struct api_ctx *c, struct res_args *a, long max,
     snprintf(page->offset, sizeof page->offset, "%ld", off);
 }
 
-static const struct res_call list_call = {"not found", NULL, NULL, false, NULL};
+static const struct res_call list_call = {.missing = "not found"};
 
 void res_list(struct api_ctx *c, const char *stmt, struct res_args *a,
               const char *const *filters, int nfilters)
+{
+    res_list_call(c, stmt, a, filters, nfilters, &list_call);
+}
+
+void res_list_call(struct api_ctx *c, const char *stmt, struct res_args *a,
+                   const char *const *filters, int nfilters, const struct res_call *call)
 {
     struct res_page page;
     res_page_read(c, a, RES_LIMIT_MAX, &page);
     if (!res_args_ok(c, a, "check the query parameters"))
         return;
-    const char *params[3 + RES_MAX_FILTERS] = {page.limit, page.offset, res_scope(c)};
+    const char *params[3 + RES_MAX_FILTERS] = {page.limit, page.offset, call_scope(c, call)};
     if (nfilters > RES_MAX_FILTERS)
         nfilters = RES_MAX_FILTERS;
     for (int i = 0; i < nfilters; i++)
         params[3 + i] = filters[i];
-    res_run(c, stmt, 3 + nfilters, params, &list_call, res_done);
+    res_run(c, stmt, 3 + nfilters, params, call, res_done);
 }
 
 /* {"<key>":[<row json>,...],"total":<total>} assembled from the rows' JSON texts without
@@ -508,7 +528,7 @@ void res_patch(struct api_ctx *c, const char *stmt, const char *id, cJSON *patch
         api_reply_problem(c, PROBLEM_INTERNAL, "out of memory");
         return;
     }
-    const char *params[] = {text, id, res_scope(c), version};
+    const char *params[] = {text, id, call_scope(c, call), version};
     res_run(c, stmt, 4, params, call, res_done);
     cJSON_free(text);
 }
@@ -606,6 +626,7 @@ static void res_created(struct api_ctx *c, const struct db_result *r)
             idem_mark_replayed(c);
         res_etag(c, r->res, 3);
         const char *body = db_value(r->res, 0, 1);
+        call_seen(c, call, body);
         api_reply_raw(c, 201, "application/json", body, strlen(body));
     } else {
         api_reply_problem(c, PROBLEM_NOT_FOUND, "%s", call->missing);
@@ -630,7 +651,7 @@ void res_create(struct api_ctx *c, const char *stmt, cJSON *doc, struct jsonv *v
         return;
     }
     const char *params[] = {text, c->who.user_id, key ? hash : NULL, key, c->req->path,
-                            res_scope(c)};
+                            call_scope(c, call)};
     res_run(c, stmt, 6, params, call, res_created);
     cJSON_free(text);
 }

@@ -195,6 +195,13 @@ struct res_call {
     const char *get_stmt;                 /* the resource's get statement */
     bool versioned;                       /* has "version": PATCH honours If-Match */
     const struct res_refusal *refusals;   /* NULL or a table of constraints ending in {NULL} */
+    /* For resources a provider does not own (guests, intakes, allowances): the scope parameter
+     * of the statements for this caller instead of res_scope (e.g. a caregiver's own id);
+     * NULL means res_scope. */
+    const char *(*scope)(const struct api_ctx *c);
+    /* Called with every body about to be sent, so that reads of personal data reach the
+     * access log; NULL when the resource holds none. */
+    void (*seen)(struct api_ctx *c, const char *body);
 };
 
 /* The caller's provider id when the caller is provider staff, else NULL (sees everything the
@@ -216,6 +223,9 @@ void res_get_id(struct api_ctx *c, const struct res_call *call);
  * and nfilters filters (NULL entries mean "no filter"). */
 void res_list(struct api_ctx *c, const char *stmt, struct res_args *a,
               const char *const *filters, int nfilters);
+/* The same with a call's scope and seen hook (its missing, location and get_stmt unused). */
+void res_list_call(struct api_ctx *c, const char *stmt, struct res_args *a,
+                   const char *const *filters, int nfilters, const struct res_call *call);
 
 /* A list whose statement returns one row per item: the item's JSON in column 0 and the count
  * of all matches (count(*) OVER ()) in total_col. Handlers keep these static. */

@@ -23,6 +23,8 @@ static const struct route_group *const groups[] = {
     &reports_group,
     &events_stream_group,
     &dashboard_group,
+    &guests_group,
+    &intakes_group,
 };
 #define NGROUPS (sizeof groups / sizeof groups[0])
 

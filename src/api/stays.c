@@ -96,14 +96,37 @@ static int current_year(void)
     return tm.tm_year + 1900;
 }
 
+/* A registered guest (docs/practice.md): when the body names guest_id, checks it (exactly one
+ * of guest and guest_id; caregivers only), adds it to out and returns true; the database
+ * function copies the guest's fields into the stay. False when the body has no guest_id. */
+static bool registered_guest(const struct api_ctx *c, struct jsonv *v, const cJSON *body,
+                             cJSON *out)
+{
+    const cJSON *item = cJSON_GetObjectItemCaseSensitive(body, "guest_id");
+    if (!item)
+        return false;
+    const char *id;
+    if (cJSON_GetObjectItemCaseSensitive(body, "guest"))
+        jsonv_error(v, "guest_id", "give either guest or guest_id, not both");
+    else if (c->who.role != ROLE_CAREGIVER)
+        jsonv_error(v, "guest_id", "only a caregiver books for a registered guest; give guest");
+    else if (jsonv_string(v, body, "guest_id", true, 1, 64, &id)) {
+        if (api_is_uuid(id))
+            cJSON_AddStringToObject(out, "guest_id", id);
+        else
+            jsonv_error(v, "guest_id", "must be a guest id (see GET /v1/guests)");
+    }
+    return true;
+}
+
 /* Field-level validation of the body; values land in the request and in out (the jsonb
  * argument for the database function, built as we go). */
 static void validate_body(struct api_ctx *c, struct jsonv *v, cJSON *out, struct stay_request *r,
                           const char **pool_id)
 {
     static const char *const known[] = {"pool_id", "check_in", "check_out", "funding", "guest",
-                                        "waitlist", "waitlist_window", "on_behalf_of",
-                                        "diversion_reason", NULL};
+                                        "guest_id", "waitlist", "waitlist_window",
+                                        "on_behalf_of", "diversion_reason", NULL};
     static const char *const guest_known[] = {"alias", "birth_year", "care_profile", "needs", NULL};
     const cJSON *b = c->body;
     jsonv_only(v, b, known);
@@ -119,7 +142,9 @@ static void validate_body(struct api_ctx *c, struct jsonv *v, cJSON *out, struct
         cJSON_AddStringToObject(out, "funding", core_funding_names[r->funding]);
 
     const cJSON *g = cJSON_GetObjectItemCaseSensitive(b, "guest");
-    if (!cJSON_IsObject(g)) {
+    if (registered_guest(c, v, b, out)) {
+        /* a registered guest: its fields come from the guests table */
+    } else if (!cJSON_IsObject(g)) {
         jsonv_error(v, "guest", "is required: alias, birth_year, care_profile, needs");
     } else {
         const char *alias;
@@ -271,6 +296,15 @@ static const struct res_refusal booking_outcomes[] = {
     {"too_many_open", PROBLEM_CONFLICT, NULL,
      "you already have the most open requests allowed; confirm or cancel one first"},
     {"pool_not_found", PROBLEM_NOT_FOUND, NULL, POOL_MISSING},
+    {"guest_not_found", PROBLEM_NOT_FOUND, NULL, "no guest with this id (see GET /v1/guests)"},
+    {"care_profile", PROBLEM_VALIDATION, "guest_id",
+     "this pool does not serve the guest's care profile"},
+    {"intake_required", PROBLEM_INTAKE_REQUIRED, NULL,
+     "this pool takes guests after an intake (kennismaking) at its location, and the guest has "
+     "no valid welcome or trial_first outcome there: ask for one with POST /v1/intakes "
+     "{guest_id, location_id, moments}, or book a pool without that rule"},
+    {"trial_too_long", PROBLEM_VALIDATION, "check_out",
+     "the intake allows a shorter trial stay first: at most trial_max_nights nights"},
     {NULL, 0, NULL, NULL},
 };
 

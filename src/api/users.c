@@ -247,8 +247,11 @@ static void users_create(struct api_ctx *c)
 
 /* ---- GET /v1/users and /v1/users/{id} ---------------------------------------------------- */
 
-static const struct res_call user_call = {"no user with this id", "/v1/users", "users_get", false,
-                                          NULL};
+static const struct res_call user_call = {
+    .missing = "no user with this id",
+    .location = "/v1/users",
+    .get_stmt = "users_get",
+};
 
 static void users_get(struct api_ctx *c) { res_get_id(c, &user_call); }
 

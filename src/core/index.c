@@ -316,6 +316,13 @@ int core_index_put_pool(struct core_index *ix, const struct core_pool *p)
     return 0;
 }
 
+const char *core_pool_access(const struct core_pool *p)
+{
+    if (p->kind == KIND_PLANNED && p->intake_required)
+        return "intake_first";
+    return p->kind == KIND_PLANNED && p->mode == MODE_APPROVAL ? "approval" : "direct";
+}
+
 const struct core_pool *core_index_pool(const struct core_index *ix, const char *pool_id)
 {
     long at = find(ix, pool_id);

@@ -47,7 +47,8 @@ static const char pools_sql[] =
     "l.lat, l.lon, p.kind::text, p.booking_mode::text, array_to_string(p.care_profiles, ','), "
     "array_to_string(p.funding, ','), array_to_string(p.wmo_municipalities, ','), "
     "array_to_string(l.facilities, ','), array_to_string(l.exclusions, ','), p.min_nights, "
-    "p.max_nights, p.lead_days, p.horizon_days, extract(epoch FROM p.as_of)::bigint, p.active "
+    "p.max_nights, p.lead_days, p.horizon_days, extract(epoch FROM p.as_of)::bigint, p.active, "
+    "p.intake_required "
     "FROM pools p JOIN locations l ON l.id = p.location_id JOIN providers v ON v.id = p.provider_id "
     "WHERE ($1::uuid IS NULL OR p.id = $1) AND ($2::uuid IS NULL OR p.location_id = $2) "
     "AND ($3::uuid IS NULL OR p.provider_id = $3)";
@@ -101,6 +102,7 @@ static void apply_pool_row(struct inventory_sync *s, const PGresult *r, int i)
     p.horizon_days = atoi(db_value(r, i, 19));
     p.as_of = (time_t)atoll(db_value(r, i, 20));
     p.active = db_value(r, i, 21)[0] == 't';
+    p.intake_required = db_value(r, i, 22)[0] == 't';
     if (core_index_put_pool(s->index, &p) != 0)
         log_error("availability index: out of memory adding pool %s", p.id);
 }

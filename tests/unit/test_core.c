@@ -312,6 +312,24 @@ static void test_index_counts_stale_pools_and_their_providers(void)
     core_index_free(ix);
 }
 
+/* The access a search result shows: a required intake wins over the booking mode, and crisis
+ * pools (which never wait for a kennismaking) are direct. */
+static void test_pool_access(void)
+{
+    struct core_pool p = {0};
+    p.kind = KIND_PLANNED;
+    p.mode = MODE_INSTANT;
+    CHECK(strcmp(core_pool_access(&p), "direct") == 0);
+    p.mode = MODE_APPROVAL;
+    CHECK(strcmp(core_pool_access(&p), "approval") == 0);
+    p.intake_required = true;
+    CHECK(strcmp(core_pool_access(&p), "intake_first") == 0);
+    p.mode = MODE_INSTANT;
+    CHECK(strcmp(core_pool_access(&p), "intake_first") == 0);
+    p.kind = KIND_CRISIS;
+    CHECK(strcmp(core_pool_access(&p), "direct") == 0);
+}
+
 int main(void)
 {
     test_lifecycle_transitions_and_counter_deltas();
@@ -322,5 +340,6 @@ int main(void)
     test_index_grows_to_many_pools();
     test_index_municipality_moves_radius_edges_and_ties();
     test_index_counts_stale_pools_and_their_providers();
+    test_pool_access();
     return check_done("core");
 }
