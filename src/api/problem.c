@@ -24,22 +24,35 @@ static const struct problem_def problems[PROBLEM_KIND_COUNT] = {
     [PROBLEM_LIFECYCLE] = {409, "invalid-transition", "Not possible in the stay's current status"},
     [PROBLEM_IDEMPOTENCY_RUNNING] = {409, "idempotency-in-progress",
                                      "The original request with this Idempotency-Key is still running"},
+    [PROBLEM_REQUEST_TIMEOUT] = {408, "request-timeout", "Request not received in time"},
     [PROBLEM_PRECONDITION_FAILED] = {412, "precondition-failed", "The resource has changed"},
     [PROBLEM_TOO_LARGE] = {413, "payload-too-large", "Request body too large"},
+    [PROBLEM_URI_TOO_LONG] = {414, "uri-too-long", "Request target too long"},
     [PROBLEM_UNSUPPORTED_MEDIA] = {415, "unsupported-media-type", "Unsupported media type"},
     [PROBLEM_VALIDATION] = {422, "validation", "Invalid values"},
     [PROBLEM_IDEMPOTENCY_MISMATCH] = {422, "idempotency-key-reused",
                                       "Idempotency-Key was used for a different request"},
     [PROBLEM_PRECONDITION_REQUIRED] = {428, "precondition-required", "If-Match header required"},
     [PROBLEM_RATE_LIMITED] = {429, "rate-limited", "Too many requests"},
+    [PROBLEM_HEADERS_TOO_LARGE] = {431, "header-fields-too-large", "Request head too large"},
     [PROBLEM_INTERNAL] = {500, "internal", "Internal server error"},
+    [PROBLEM_NOT_IMPLEMENTED] = {501, "not-implemented", "Not implemented"},
     [PROBLEM_UNAVAILABLE] = {503, "unavailable", "Service temporarily unavailable"},
+    [PROBLEM_HTTP_VERSION] = {505, "http-version-not-supported", "HTTP version not supported"},
 };
 
 #define PROBLEM_TYPE_BASE "https://logeer.example/problems/"
 
 int problem_status(enum problem_kind kind) { return problems[kind].status; }
 const char *problem_title(enum problem_kind kind) { return problems[kind].title; }
+
+enum problem_kind problem_for_status(int status)
+{
+    for (int k = 0; k < PROBLEM_KIND_COUNT; k++)
+        if (problems[k].status == status)
+            return (enum problem_kind)k;
+    return status >= 400 && status < 500 ? PROBLEM_BAD_REQUEST : PROBLEM_INTERNAL;
+}
 
 char *problem_render(enum problem_kind kind, const char *detail, cJSON *errors, cJSON *extra)
 {
