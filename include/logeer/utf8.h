@@ -11,6 +11,10 @@
  * surrogates, nothing past U+10FFFF) without a NUL byte. */
 bool utf8_valid(const char *s, size_t len);
 
+/* Length of the longest prefix of s (len bytes) that is whole, valid UTF-8: where to cut text
+ * that was shortened at a byte count ("%.200s") so that no sequence is left half. */
+size_t utf8_valid_prefix(const char *s, size_t len);
+
 /* The same check a byte at a time, for text that only exists as it is decoded (a
  * percent-encoded query string). Start from a zeroed scan; feed every byte; the text is valid
  * when no byte was refused and utf8_scan_complete is true at its end. */

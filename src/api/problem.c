@@ -3,7 +3,10 @@
 #include "logeer/problem.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include "logeer/utf8.h"
 
 struct problem_def {
     int status;
@@ -54,6 +57,21 @@ enum problem_kind problem_for_status(int status)
     return status >= 400 && status < 500 ? PROBLEM_BAD_REQUEST : PROBLEM_INTERNAL;
 }
 
+/* Details quote the request ("no resource at %.200s") and may be cut at a byte count; a
+ * sequence cut in half would make the whole body invalid UTF-8, so the text ends before it. */
+static void problem_add_text(cJSON *o, const char *key, const char *text)
+{
+    size_t len = strlen(text);
+    size_t keep = utf8_valid_prefix(text, len);
+    if (keep == len) {
+        cJSON_AddStringToObject(o, key, text);
+        return;
+    }
+    char *copy = strndup(text, keep);
+    cJSON_AddStringToObject(o, key, copy ? copy : "");
+    free(copy);
+}
+
 char *problem_render(enum problem_kind kind, const char *detail, cJSON *errors, cJSON *extra)
 {
     const struct problem_def *d = &problems[kind];
@@ -64,7 +82,7 @@ char *problem_render(enum problem_kind kind, const char *detail, cJSON *errors, 
     cJSON_AddStringToObject(o, "type", type);
     cJSON_AddStringToObject(o, "title", d->title);
     cJSON_AddNumberToObject(o, "status", d->status);
-    cJSON_AddStringToObject(o, "detail", detail ? detail : d->title);
+    problem_add_text(o, "detail", detail ? detail : d->title);
     if (errors)
         cJSON_AddItemToObject(o, "errors", errors);
     if (extra) {

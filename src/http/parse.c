@@ -182,8 +182,8 @@ static int http_parse_version(const char *v, struct http_head *out)
 }
 
 /* Decodes %XX escapes of the path part of the target into path_buf. A decoded NUL would cut
- * the path short for every C consumer, so it is refused like a malformed escape; so is a path
- * that does not decode to UTF-8, which no handler or database could use. */
+ * the path short for every C consumer, so it is refused like a malformed escape; so are an
+ * encoded '/' and a path that does not decode to UTF-8, which no handler or database could use. */
 static int http_decode_path(const char *raw, size_t len, struct http_head *out)
 {
     if (!out->path_buf || out->path_cap < len + 1)
@@ -201,6 +201,10 @@ static int http_decode_path(const char *raw, size_t len, struct http_head *out)
         int c = hi * 16 + lo;
         if (c == 0)
             return http_fail(out, 400, "encoded NUL in path");
+        /* Routing works on the decoded path, where an encoded '/' would pass for a segment
+         * separator: /v1/stays/a%2Fconfirm would reach a stay transition. */
+        if (c == '/')
+            return http_fail(out, 400, "encoded '/' (%2F) in path");
         *w++ = (char)c;
         i += 2;
     }

@@ -36,16 +36,23 @@ bool utf8_scan_byte(struct utf8_scan *u, unsigned char c)
 
 bool utf8_scan_complete(const struct utf8_scan *u) { return u->need == 0; }
 
-bool utf8_valid(const char *s, size_t len)
+size_t utf8_valid_prefix(const char *s, size_t len)
 {
     struct utf8_scan u = {0};
+    size_t whole = 0; /* end of the last complete character */
     for (size_t i = 0; i < len; i++) {
         unsigned char c = (unsigned char)s[i];
         /* Plain ASCII outside a sequence is the common case: no state to update. */
-        if (c - 1u < 0x7Fu && u.need == 0)
+        if (c - 1u < 0x7Fu && u.need == 0) {
+            whole = i + 1;
             continue;
+        }
         if (!utf8_scan_byte(&u, c))
-            return false;
+            return whole;
+        if (utf8_scan_complete(&u))
+            whole = i + 1;
     }
-    return utf8_scan_complete(&u);
+    return whole;
 }
+
+bool utf8_valid(const char *s, size_t len) { return utf8_valid_prefix(s, len) == len; }

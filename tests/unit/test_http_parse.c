@@ -308,8 +308,11 @@ static void test_targets_and_percent_decoding(void)
     CHECK(strcmp(P.head.path, "/a b/\xc3\xa9") == 0, "decoded path '%s'", P.head.path);
     CHECK(strcmp(P.head.query, "q=%20x") == 0, "raw query kept");
     CHECK(strcmp(P.head.target, "/a%20b/%C3%A9?q=%20x") == 0, "raw target kept");
-    EXPECT_STATUS("GET /a+b%2fc HTTP/1.1\r\nHost: a\r\n\r\n", 0, "plus and lower-case hex");
-    CHECK(strcmp(P.head.path, "/a+b/c") == 0, "path '%s'", P.head.path);
+    EXPECT_STATUS("GET /a+b%2cc HTTP/1.1\r\nHost: a\r\n\r\n", 0, "plus and lower-case hex");
+    CHECK(strcmp(P.head.path, "/a+b,c") == 0, "path '%s'", P.head.path);
+    EXPECT_STATUS("GET /v1/stays/a%2fconfirm HTTP/1.1\r\nHost: a\r\n\r\n", 400,
+                  "an encoded '/' would pass for a separator");
+    EXPECT_STATUS("GET /v1/stays/a%2Fconfirm HTTP/1.1\r\nHost: a\r\n\r\n", 400, "%2F");
     EXPECT_STATUS("GET /x? HTTP/1.1\r\nHost: a\r\n\r\n", 0, "empty query");
     CHECK(P.head.query && P.head.query[0] == '\0', "empty query is \"\"");
     EXPECT_STATUS("GET /a%00b HTTP/1.1\r\nHost: a\r\n\r\n", 400, "%00");

@@ -75,6 +75,14 @@ static void test_kind_for_status(void)
     cJSON_free(text);
 }
 
+/* A detail cut at a byte count in the middle of a character still renders valid UTF-8. */
+static void test_detail_cut_inside_a_character(void)
+{
+    char *text = problem_render(PROBLEM_NOT_FOUND, "no resource at /x/caf\xc3", NULL, NULL);
+    CHECK(strstr(text, "\"detail\":\"no resource at /x/caf\"") != NULL);
+    cJSON_free(text);
+}
+
 int main(void)
 {
     test_render_has_standard_members();
@@ -82,5 +90,6 @@ int main(void)
     test_every_kind_has_a_status_and_title();
     test_sqlstate_mapping();
     test_kind_for_status();
+    test_detail_cut_inside_a_character();
     return check_done("problem");
 }

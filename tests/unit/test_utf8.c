@@ -37,5 +37,11 @@ int main(void)
     INVALID("\xf4\x90\x80\x80");          /* U+110000 */
     INVALID("\xf8\x88\x80\x80\x80");      /* five-byte form */
     INVALID("a\0b");                      /* NUL */
+    /* Where text cut at a byte count may end: before a half sequence, never inside one. */
+    CHECK(utf8_valid_prefix("caf\xc3\xa9", 5) == 5);
+    CHECK(utf8_valid_prefix("caf\xc3\xa9", 4) == 3);
+    CHECK(utf8_valid_prefix("\xf0\x9f\x98\x80\xf0\x9f\x98", 7) == 4);
+    CHECK(utf8_valid_prefix("ab\xff", 3) == 2);
+    CHECK(utf8_valid_prefix("", 0) == 0);
     return check_done("utf8");
 }
