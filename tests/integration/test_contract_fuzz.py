@@ -8,8 +8,8 @@ up (counters equal a recount of the stays, no night over capacity, no idempotenc
 half done), and every answer that showed a guest's data is in the access log under its
 request id.
 
-CI runs a fixed seed and a bounded count (FUZZ_RUNS spoiled requests per operation; fewer in
-the sanitizer build, where every request is several times slower). A longer run on demand:
+CI runs a fixed seed and a bounded count (FUZZ_RUNS spoiled requests per operation; half as
+many in the sanitizer build, where every request is several times slower). A longer run on demand:
     FUZZ_SECONDS=600 FUZZ_SEED=7 ctest -R contract_fuzz --output-on-failure
 A missing Node.js or contract package is a failure, never a skip: deploy/install-deps.sh
 installs them."""
@@ -26,9 +26,9 @@ CONTRACT_DIR = os.path.join(h.SOURCE_DIR, "tests", "contract")
 SCRIPT = os.path.join(CONTRACT_DIR, "fuzz.mjs")
 PACKAGES = ("fast-check", "ajv", "ajv-formats", "@redocly/cli")
 DEFAULT_SEED = "20261204"
-# Spoiled requests per operation: about 20 s of fuzzing in the normal build; the sanitized
-# server is several times slower, so it gets a fifth of the requests (and more patience).
-DEFAULT_RUNS = "40" if h.SANITIZED else "200"
+# Spoiled requests per operation: about 25 s of fuzzing in the normal build; the sanitized
+# server is several times slower, so it gets half the requests (and more patience).
+DEFAULT_RUNS = "100" if h.SANITIZED else "200"
 TIMEOUT_MS = "60000" if h.SANITIZED else "15000"
 
 COUNTING = "('held', 'requested', 'confirmed', 'checked_in', 'completed')"
