@@ -61,7 +61,7 @@ function signature(opId, f, answer) {
   return `${opId}|${f.check}|${answer?.status ?? answer?.error ?? ''}`;
 }
 
-function record(f, { numShrinks, seed, property }) {
+function record(f, { numShrinks, seed, property, input }) {
   const { req, wire, answer } = f;
   const entry = {
     ...describe(req, wire),
@@ -72,6 +72,7 @@ function record(f, { numShrinks, seed, property }) {
     property,
     seed,
     shrinks: numShrinks,
+    input,
   };
   findings.push(entry);
   signatures.add(signature(req.op.id, f, answer));
@@ -82,12 +83,13 @@ function record(f, { numShrinks, seed, property }) {
   if (entry.body !== null) log(`    body:     ${entry.body}`);
   if (entry.mutation) log(`    mutation: ${entry.mutation}`);
   log(`    answer:   ${entry.answer}`);
+  if (input) log(`    input:    ${input}`);
   log(`    (${property}, seed ${seed}, shrunk ${numShrinks} times)`);
 }
 
 // Runs one property to its end or to a new kind of finding, which fast-check then shrinks.
 // exec(value) sends what value describes and returns the findings of its answer(s).
-async function runProperty(property, arb, exec, { seed, numRuns, deadline }) {
+async function runProperty(property, arb, exec, { seed, numRuns, deadline, show }) {
   for (let repeat = 0; repeat < MAX_REPEATS; repeat++) {
     let smallest = null;
     const prop = fc.asyncProperty(arb, async (value) => {
@@ -99,7 +101,8 @@ async function runProperty(property, arb, exec, { seed, numRuns, deadline }) {
     const details = await fc.check(prop, { seed: seed + repeat * 7919, numRuns, interruptAfterTimeLimit: remaining });
     if (!details.failed) return;
     if (!smallest) throw new Error(`${property}: ${details.errorInstance?.stack || details.error}`);
-    for (const f of smallest) record(f, { numShrinks: details.numShrinks, seed: details.seed, property });
+    const input = show && details.counterexample ? show(details.counterexample[0]) : undefined;
+    for (const f of smallest) record(f, { numShrinks: details.numShrinks, seed: details.seed, property, input });
   }
 }
 
@@ -125,6 +128,7 @@ async function runSequences(ctx, round) {
   const before = ctx.world.sent;
   const exec = (plan) => seq.run(plan);
   await runProperty('stateful lifecycle', planArb(), exec, { seed: CONFIG.seed + round, numRuns: CONFIG.sequences,
+    show: (plan) => `plan ${JSON.stringify(plan)}`,
     deadline: CONFIG.seconds ? started + CONFIG.seconds * 1000 : undefined });
   log(`  stateful lifecycle: ${CONFIG.sequences} runs, ${ctx.world.sent - before} requests`);
 }

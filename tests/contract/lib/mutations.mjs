@@ -46,7 +46,7 @@ const JSON_VALUES = [
   'a'.repeat(100000), 'é'.repeat(500), '😀', '\u0001', [], {}, [null], { a: 1 }, ['a', 'a'],
   raw('1e999'), raw('-1e999'), raw('123456789012345678901234567890'), raw('-0'), raw('0.0000001'),
   raw('1E2'), raw('"\\ud800"', '"\\ud800" (lone surrogate escape)'), raw('"\\udc00x"', '"\\udc00x"'),
-  raw('"a\\u0000b"', '"a\\u0000b" (escaped NUL)'), raw('"\\uD83D\\uDE00"'), raw('"\\/\\b\\f"'),
+  raw('"a\\u0000b"', '"a\\u0000b" (escaped NUL)'), raw('"a\x00b"', '"a NUL b" (a raw NUL byte)'), raw('"\\uD83D\\uDE00"'), raw('"\\/\\b\\f"'),
   bad(Buffer.concat([Buffer.from('"'), Buffer.from([0xff, 0xfe]), Buffer.from('"')]), '"\\xFF\\xFE" (raw invalid UTF-8)'),
   bad(Buffer.concat([Buffer.from('"caf'), Buffer.from([0xe9]), Buffer.from('"')]), '"caf\\xE9" (Latin-1)'),
   raw('[' .repeat(40) + ']'.repeat(40), '40 nested arrays'), raw('{"a":'.repeat(40) + '1' + '}'.repeat(40), '40 nested objects'),

@@ -114,6 +114,7 @@ export class Sequence {
         booking_mode: plan.mode, min_nights: 1, max_nights: 21, lead_days: 0, horizon_days: 365 } });
     const pool = created.json;
     this.pool = pool.id;
+    this.capacityEtag = null;
     this.range = { from: checkIn, to: checkOut };
     await this.step('setCapacity', 'provider', { path: { id: pool.id }, headers: { 'If-Match': '*' }, expect: [200], why: 'setCapacity',
       body: { ranges: [{ from: isoDate(w.today + (plan.start - 1) * DAY), to: isoDate(w.today + (plan.start + plan.nights + 1) * DAY), beds: plan.beds }] } });
@@ -190,7 +191,12 @@ export class Sequence {
   async #checkCounters(plan, stays, when) {
     const held = stays.filter((s) => HOLDING.has(s.status)).length;
     const booked = stays.filter((s) => BOOKED.has(s.status)).length;
-    const { json } = await this.step('getCapacity', 'provider', { path: { id: this.pool }, query: this.range, expect: [200], why: `getCapacity ${when}` });
+    // Revalidating with the ETag of an earlier read must still bring the current counts: the
+    // pool's version does not change with a booking, so it can never mean "not modified".
+    const headers = this.capacityEtag ? { 'If-None-Match': this.capacityEtag } : {};
+    const { json, answer } = await this.step('getCapacity', 'provider', { path: { id: this.pool }, query: this.range, headers,
+      expect: [200], why: `getCapacity ${when}` });
+    this.capacityEtag ||= answer.headers?.etag;
     for (const n of json?.nights || []) {
       if (n.capacity !== plan.beds || n.held !== held || n.booked !== booked || n.free !== plan.beds - held - booked) {
         this.model(`${when}: night ${n.date} shows capacity ${n.capacity} held ${n.held} booked ${n.booked} free ${n.free}; the stays imply ${plan.beds}/${held}/${booked}/${plan.beds - held - booked}`);
