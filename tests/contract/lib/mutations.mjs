@@ -121,10 +121,10 @@ function setHeader(req, name, value) {
 // objects and arrays on the way when the valid body did not have them.
 function setField(body, path, value) {
   let node = body;
-  for (const key of path.slice(0, -1)) {
-    if (node[key] === null || typeof node[key] !== 'object') node[key] = typeof key === 'number' ? [] : {};
+  path.slice(0, -1).forEach((key, i) => {
+    if (node[key] === null || typeof node[key] !== 'object') node[key] = typeof path[i + 1] === 'number' ? [] : {};
     node = node[key];
-  }
+  });
   const last = path[path.length - 1];
   if (value === undefined) delete node[last];
   else node[last] = value;
