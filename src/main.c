@@ -140,7 +140,10 @@ static int serve(const struct config *cfg)
         goto out;
     struct http_limits limits = default_limits(cfg);
     app.http = http_server_new(app.base, &limits, api_on_request, api_on_done, &app);
-    if (!app.http || http_server_listen(app.http, cfg->listen, ssl_ctx) != 0)
+    if (!app.http)
+        goto out;
+    http_server_set_problem_body(app.http, api_problem_body);
+    if (http_server_listen(app.http, cfg->listen, ssl_ctx) != 0)
         goto out;
     db_pool_start(app.db);
     app.sync = inventory_sync_new(app.base, app.db, cfg->database_url, app.index);

@@ -79,6 +79,9 @@ void api_shutdown(struct app *app);
 /* The http_server callbacks. */
 void api_on_request(struct http_request *req, void *app);
 void api_on_done(const struct http_request *req, int status, uint64_t duration_ns, void *app);
+/* The http_problem_cb for the HTTP layer's own error answers: the same problem table as
+ * every other answer, chosen by status. */
+size_t api_problem_body(int status, const char *detail, char *buf, size_t size);
 
 /* Replies; each ends the request and frees c. */
 void api_reply_json(struct api_ctx *c, int status, cJSON *body);  /* consumes body */

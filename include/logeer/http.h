@@ -66,7 +66,7 @@ typedef void (*http_request_cb)(struct http_request *req, void *arg);
 
 /* Called after a reply has been written to the socket buffer (or dropped because the client
  * left): status and duration, for access logs and metrics. Exactly once per request handed to
- * the handler, and also for the errors the server answers itself (400, 408, 413, 431, 501,
+ * the handler, and also for the errors the server answers itself (400, 408, 413, 414, 431, 501,
  * 503, 505); for those that came before a head could be parsed, method is HTTP_METHOD_OTHER
  * and method_name, target and path are NULL. */
 typedef void (*http_done_cb)(const struct http_request *req, int status, uint64_t duration_ns,
@@ -74,6 +74,15 @@ typedef void (*http_done_cb)(const struct http_request *req, int status, uint64_
 
 struct http_server *http_server_new(struct event_base *base, const struct http_limits *limits,
                                     http_request_cb on_request, http_done_cb on_done, void *arg);
+
+/* Renders the application/problem+json body of an answer the server gives itself (a
+ * malformed or oversized head, a body over the limit, a timeout, a shutdown, too many
+ * connections) into buf, NUL-terminated, and returns its length (0 when it does not fit). The
+ * api layer supplies it, so that these answers use the same problem types as every other. */
+typedef size_t (*http_problem_cb)(int status, const char *detail, char *buf, size_t size);
+
+/* Without a renderer the server's own error answers have no body. */
+void http_server_set_problem_body(struct http_server *srv, http_problem_cb cb);
 
 /* Binds "host:port" and starts accepting. ssl_ctx (an SSL_CTX *, or NULL for plain HTTP)
  * makes every connection TLS-only. Returns 0 or -1 with a message on stderr. */

@@ -18,21 +18,31 @@ enum problem_kind {
     PROBLEM_NO_BEDS,            /* 409 not enough free beds for every night asked */
     PROBLEM_LIFECYCLE,          /* 409 the stay's status does not allow this transition */
     PROBLEM_IDEMPOTENCY_RUNNING,/* 409 the original request with this key is still running */
+    PROBLEM_REQUEST_TIMEOUT,    /* 408 the request head or body did not arrive in time */
     PROBLEM_PRECONDITION_FAILED,/* 412 If-Match does not match */
     PROBLEM_TOO_LARGE,          /* 413 */
+    PROBLEM_URI_TOO_LONG,       /* 414 request line longer than the head limit */
     PROBLEM_UNSUPPORTED_MEDIA,  /* 415 */
     PROBLEM_VALIDATION,         /* 422 well-formed but invalid values; see "errors" */
     PROBLEM_IDEMPOTENCY_MISMATCH,/* 422 same Idempotency-Key, different request */
     PROBLEM_PRECONDITION_REQUIRED,/* 428 If-Match required */
     PROBLEM_RATE_LIMITED,       /* 429 */
+    PROBLEM_HEADERS_TOO_LARGE,  /* 431 request head over its byte or line limit */
     PROBLEM_INTERNAL,           /* 500 */
+    PROBLEM_NOT_IMPLEMENTED,    /* 501 a transfer coding the server does not know */
     PROBLEM_UNAVAILABLE,        /* 503 database unreachable or shutting down */
     PROBLEM_INTAKE_REQUIRED,    /* 409 the pool needs a valid kennismaking first */
+    PROBLEM_HTTP_VERSION,       /* 505 */
     PROBLEM_KIND_COUNT
 };
 
 int problem_status(enum problem_kind kind);
 const char *problem_title(enum problem_kind kind);
+
+/* The general problem for an HTTP status, for answers that have only a status to go by (the
+ * HTTP layer's own refusals): the first kind in the table with that status, else bad-request
+ * for other 4xx and internal for anything else. */
+enum problem_kind problem_for_status(int status);
 
 /* Returns a malloc'ed JSON text. detail may be NULL. errors (an array of {"field","message"})
  * and extra (an object whose members are copied into the top level, e.g. "nights" or

@@ -16,4 +16,9 @@ const char *query_get(const char *query, const char *name, char *buf, size_t siz
  * or -1 on a malformed escape, an encoded NUL or when it does not fit. */
 long query_decode(const char *in, size_t len, char *out, size_t size, bool plus_is_space);
 
+/* NULL when every name and value of query (may be NULL) percent-decodes without a malformed
+ * escape or a NUL into valid UTF-8; otherwise a static text saying what is wrong. The HTTP
+ * parser refuses a request with such a query before any handler sees it. */
+const char *query_problem(const char *query);
+
 #endif

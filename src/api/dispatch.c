@@ -80,6 +80,18 @@ void api_reply_problem_full(struct api_ctx *c, enum problem_kind kind, const cha
     cJSON_free(text);
 }
 
+size_t api_problem_body(int status, const char *detail, char *buf, size_t size)
+{
+    char *text = problem_render(problem_for_status(status), detail, NULL, NULL);
+    size_t n = text ? strlen(text) : 0;
+    if (n >= size)
+        n = 0;
+    if (n)
+        memcpy(buf, text, n + 1);
+    cJSON_free(text);
+    return n;
+}
+
 void api_reply_problem(struct api_ctx *c, enum problem_kind kind, const char *fmt, ...)
 {
     char detail[512];

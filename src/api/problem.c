@@ -3,7 +3,10 @@
 #include "logeer/problem.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include "logeer/utf8.h"
 
 struct problem_def {
     int status;
@@ -24,24 +27,52 @@ static const struct problem_def problems[PROBLEM_KIND_COUNT] = {
     [PROBLEM_LIFECYCLE] = {409, "invalid-transition", "Not possible in the stay's current status"},
     [PROBLEM_IDEMPOTENCY_RUNNING] = {409, "idempotency-in-progress",
                                      "The original request with this Idempotency-Key is still running"},
+    [PROBLEM_REQUEST_TIMEOUT] = {408, "request-timeout", "Request not received in time"},
     [PROBLEM_PRECONDITION_FAILED] = {412, "precondition-failed", "The resource has changed"},
     [PROBLEM_TOO_LARGE] = {413, "payload-too-large", "Request body too large"},
+    [PROBLEM_URI_TOO_LONG] = {414, "uri-too-long", "Request target too long"},
     [PROBLEM_UNSUPPORTED_MEDIA] = {415, "unsupported-media-type", "Unsupported media type"},
     [PROBLEM_VALIDATION] = {422, "validation", "Invalid values"},
     [PROBLEM_IDEMPOTENCY_MISMATCH] = {422, "idempotency-key-reused",
                                       "Idempotency-Key was used for a different request"},
     [PROBLEM_PRECONDITION_REQUIRED] = {428, "precondition-required", "If-Match header required"},
     [PROBLEM_RATE_LIMITED] = {429, "rate-limited", "Too many requests"},
+    [PROBLEM_HEADERS_TOO_LARGE] = {431, "header-fields-too-large", "Request head too large"},
     [PROBLEM_INTERNAL] = {500, "internal", "Internal server error"},
+    [PROBLEM_NOT_IMPLEMENTED] = {501, "not-implemented", "Not implemented"},
     [PROBLEM_UNAVAILABLE] = {503, "unavailable", "Service temporarily unavailable"},
     [PROBLEM_INTAKE_REQUIRED] = {409, "intake-required",
                                  "An intake (kennismaking) at this location comes first"},
+    [PROBLEM_HTTP_VERSION] = {505, "http-version-not-supported", "HTTP version not supported"},
 };
 
 #define PROBLEM_TYPE_BASE "https://logeer.example/problems/"
 
 int problem_status(enum problem_kind kind) { return problems[kind].status; }
 const char *problem_title(enum problem_kind kind) { return problems[kind].title; }
+
+enum problem_kind problem_for_status(int status)
+{
+    for (int k = 0; k < PROBLEM_KIND_COUNT; k++)
+        if (problems[k].status == status)
+            return (enum problem_kind)k;
+    return status >= 400 && status < 500 ? PROBLEM_BAD_REQUEST : PROBLEM_INTERNAL;
+}
+
+/* Details quote the request ("no resource at %.200s") and may be cut at a byte count; a
+ * sequence cut in half would make the whole body invalid UTF-8, so the text ends before it. */
+static void problem_add_text(cJSON *o, const char *key, const char *text)
+{
+    size_t len = strlen(text);
+    size_t keep = utf8_valid_prefix(text, len);
+    if (keep == len) {
+        cJSON_AddStringToObject(o, key, text);
+        return;
+    }
+    char *copy = strndup(text, keep);
+    cJSON_AddStringToObject(o, key, copy ? copy : "");
+    free(copy);
+}
 
 char *problem_render(enum problem_kind kind, const char *detail, cJSON *errors, cJSON *extra)
 {
@@ -53,7 +84,7 @@ char *problem_render(enum problem_kind kind, const char *detail, cJSON *errors, 
     cJSON_AddStringToObject(o, "type", type);
     cJSON_AddStringToObject(o, "title", d->title);
     cJSON_AddNumberToObject(o, "status", d->status);
-    cJSON_AddStringToObject(o, "detail", detail ? detail : d->title);
+    problem_add_text(o, "detail", detail ? detail : d->title);
     if (errors)
         cJSON_AddItemToObject(o, "errors", errors);
     if (extra) {

@@ -568,18 +568,6 @@ static const char *etag_next(const char *p, const char **tag, size_t *len, bool 
     return p;
 }
 
-bool res_none_match_hits(const char *header, const char *etag)
-{
-    const char *tag;
-    size_t len;
-    bool weak, malformed = false;
-    for (const char *p = header; (p = etag_next(p, &tag, &len, &weak, &malformed));) {
-        if ((len == 1 && *tag == '*') || (len == strlen(etag) && !strncmp(tag, etag, len)))
-            return true;
-    }
-    return false;
-}
-
 enum res_if_match res_if_match_parse(const char *header, long *version)
 {
     const char *tag;

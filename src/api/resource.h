@@ -272,9 +272,6 @@ enum res_if_match {
  * again and retries. */
 enum res_if_match res_if_match_parse(const char *header, long *version);
 
-/* If-None-Match uses the weak comparison: W/"7" matches the tag "7"; "*" matches anything. */
-bool res_none_match_hits(const char *header, const char *etag);
-
 /* ---- validation ---------------------------------------------------------------------------- */
 
 /* 422 with v's errors and detail. */

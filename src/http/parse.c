@@ -6,6 +6,9 @@
 #include <string.h>
 #include <strings.h>
 
+#include "logeer/query.h"
+#include "logeer/utf8.h"
+
 void http_limits_resolve(const struct http_limits *in, struct http_limits *out)
 {
     struct http_limits l = {0};
@@ -77,6 +80,7 @@ const char *http_status_reason(int status)
     case 410: return "Gone";
     case 412: return "Precondition Failed";
     case 413: return "Content Too Large";
+    case 414: return "URI Too Long";
     case 415: return "Unsupported Media Type";
     case 422: return "Unprocessable Content";
     case 428: return "Precondition Required";
@@ -178,7 +182,8 @@ static int http_parse_version(const char *v, struct http_head *out)
 }
 
 /* Decodes %XX escapes of the path part of the target into path_buf. A decoded NUL would cut
- * the path short for every C consumer, so it is refused like a malformed escape. */
+ * the path short for every C consumer, so it is refused like a malformed escape; so are an
+ * encoded '/' and a path that does not decode to UTF-8, which no handler or database could use. */
 static int http_decode_path(const char *raw, size_t len, struct http_head *out)
 {
     if (!out->path_buf || out->path_cap < len + 1)
@@ -196,10 +201,16 @@ static int http_decode_path(const char *raw, size_t len, struct http_head *out)
         int c = hi * 16 + lo;
         if (c == 0)
             return http_fail(out, 400, "encoded NUL in path");
+        /* Routing works on the decoded path, where an encoded '/' would pass for a segment
+         * separator: /v1/stays/a%2Fconfirm would reach a stay transition. */
+        if (c == '/')
+            return http_fail(out, 400, "encoded '/' (%2F) in path");
         *w++ = (char)c;
         i += 2;
     }
     *w = '\0';
+    if (!utf8_valid(out->path_buf, (size_t)(w - out->path_buf)))
+        return http_fail(out, 400, "the path is not valid UTF-8");
     out->path = out->path_buf;
     return 0;
 }
@@ -230,6 +241,11 @@ static int http_parse_target(char *target, struct http_head *out)
     size_t path_len = q ? (size_t)(q - target) : strlen(target);
     if (q)
         out->query = q + 1;
+    /* The query stays encoded for the handlers, but it is checked here once, so that no
+     * handler ever meets a malformed escape, a NUL or bytes that are not UTF-8 in it. */
+    const char *why = query_problem(out->query);
+    if (why)
+        return http_fail(out, 400, why);
     return http_decode_path(target, path_len, out);
 }
 
@@ -283,6 +299,10 @@ static int http_parse_header_line(char *line, size_t len, struct http_head *out)
         v++;
     while (end > v && http_is_ows((unsigned char)end[-1]))
         end--;
+    /* RFC 9110 lets values carry any octets above 0x7F; this service speaks UTF-8 only, and
+     * values end up in logs and the database (User-Agent of a session). */
+    if (!utf8_valid(v, (size_t)(end - v)))
+        return http_fail(out, 400, "a header value is not valid UTF-8");
     *colon = '\0';
     *end = '\0';
     struct http_header *h = &out->headers[out->nheaders++];

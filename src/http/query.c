@@ -1,8 +1,11 @@
 /* query: query-string lookup and percent-decoding, shared by the router's callers and the
- * HTTP parser. Strict on malformed escapes so that "%zz" never silently becomes data. */
+ * HTTP parser. Strict on malformed escapes so that "%zz" never silently becomes data, and on
+ * encodings: every name and value must decode to UTF-8 text. */
 #include "logeer/query.h"
 
 #include <string.h>
+
+#include "logeer/utf8.h"
 
 static int hexval(char c)
 {
@@ -72,4 +75,36 @@ const char *query_get(const char *query, const char *name, char *buf, size_t siz
         p = amp + 1;
     }
     return NULL;
+}
+
+/* Decodes as it scans, so that no buffer is needed however long the query is. A '&' or '='
+ * ends a name or value; a multi-byte sequence cut by one is invalid like any other. */
+const char *query_problem(const char *query)
+{
+    if (!query)
+        return NULL;
+    struct utf8_scan u = {0};
+    for (const char *p = query; *p; p++) {
+        unsigned char c = (unsigned char)*p;
+        if (c == '&' || c == '=') {
+            if (!utf8_scan_complete(&u))
+                return "the query string is not valid UTF-8";
+            continue;
+        }
+        if (c == '%') {
+            int hi = hexval(p[1]);
+            int lo = hi < 0 ? -1 : hexval(p[2]);
+            if (hi < 0 || lo < 0)
+                return "malformed percent-encoding in the query string";
+            c = (unsigned char)(hi * 16 + lo);
+            if (c == 0)
+                return "encoded NUL in the query string";
+            p += 2;
+        } else if (c == '+') {
+            c = ' ';
+        }
+        if (!utf8_scan_byte(&u, c))
+            return "the query string is not valid UTF-8";
+    }
+    return utf8_scan_complete(&u) ? NULL : "the query string is not valid UTF-8";
 }

@@ -1,6 +1,7 @@
 /* http/server.c: connections, limits, deadlines and responses of the HTTP/1.1 server on
  * libevent bufferevents. It hands each complete request to one callback and writes exactly one
- * reply for it; it never interprets routes, JSON or the database, and never blocks the loop. */
+ * reply for it; it never interprets routes, JSON or the database, and never blocks the loop.
+ * The bodies of the errors it answers itself come from the caller's problem renderer. */
 #include "logeer/http.h"
 
 #include <arpa/inet.h>
@@ -123,6 +124,9 @@ struct http_server {
     void *done_arg;
     struct event *done_ev;
     uint64_t rng;                  /* request id generator state; not cryptographic */
+    http_problem_cb problem_body;  /* renders the bodies of our own error answers */
+    char refusal[512];             /* the whole 503 for connections over the limit */
+    size_t refusal_len;
     time_t date_sec;               /* second the cached Date value was formatted for */
     char date[40];
 };
@@ -309,9 +313,11 @@ static bool conn_will_close(const struct http_conn *conn, const struct http_exch
     return !ex->keep_alive || conn->close_after || conn->peer_eof || conn->srv->shutting_down;
 }
 
-/* Writes the status line and headers. length < 0 means none (streaming or no-body status). */
+/* Writes the status line and headers. length < 0 means none (streaming or no-body status).
+ * extra_line (may be NULL) is one more header line of the server's own, such as the chunked
+ * framing of a stream. */
 static void conn_add_head(struct http_conn *conn, struct http_exchange *ex, int status,
-                          const char *content_type, long long length, const char *framing)
+                          const char *content_type, long long length, const char *extra_line)
 {
     struct evbuffer *out = bufferevent_get_output(conn->bev);
     bool closing = conn_will_close(conn, ex);
@@ -321,8 +327,8 @@ static void conn_add_head(struct http_conn *conn, struct http_exchange *ex, int 
                         http_status_reason(status), srv_date(conn->srv), ex->pub.request_id);
     if (length >= 0)
         evbuffer_add_printf(out, "Content-Length: %lld\r\n", length);
-    if (framing)
-        evbuffer_add_printf(out, "%s\r\n", framing);
+    if (extra_line)
+        evbuffer_add_printf(out, "%s\r\n", extra_line);
     if (content_type)
         evbuffer_add_printf(out, "Content-Type: %s\r\n", content_type);
     /* HSTS on every TLS response, errors included: a browser that once reached us over TLS
@@ -339,22 +345,14 @@ static void conn_add_head(struct http_conn *conn, struct http_exchange *ex, int 
         evbuffer_add(out, "\r\n", 2);
 }
 
-/* JSON string escaping for the server's own problem details. */
-static void http_json_escape(char *dst, size_t size, const char *src)
+/* The body of one of our own error answers, or 0 bytes when no renderer was set. */
+static size_t srv_problem_body(const struct http_server *srv, int status, const char *detail,
+                               char *buf, size_t size)
 {
-    size_t o = 0;
-    for (; *src && o + 7 < size; src++) {
-        unsigned char c = (unsigned char)*src;
-        if (c == '"' || c == '\\') {
-            dst[o++] = '\\';
-            dst[o++] = (char)c;
-        } else if (c < 0x20) {
-            o += (size_t)snprintf(dst + o, size - o, "\\u%04x", c);
-        } else {
-            dst[o++] = (char)c;
-        }
-    }
-    dst[o] = '\0';
+    if (!srv->problem_body)
+        return 0;
+    size_t n = srv->problem_body(status, detail ? detail : "", buf, size);
+    return n < size ? n : 0;
 }
 
 /* Answers a protocol error as problem+json and closes after flushing. The exchange may be one
@@ -371,23 +369,19 @@ static void conn_fail(struct http_conn *conn, int status, const char *detail)
         ex_set_request_id(ex);
         conn->ex = ex;
     }
-    char esc[256];
-    char body[512];
-    http_json_escape(esc, sizeof(esc), detail ? detail : "");
-    int n = snprintf(body, sizeof(body),
-                     "{\"type\":\"about:blank\",\"title\":\"%s\",\"status\":%d,\"detail\":\"%s\"}",
-                     http_status_reason(status), status, esc);
-    if (n < 0 || (size_t)n >= sizeof(body))
-        n = 0;
+    char body[1024];
+    size_t n = srv_problem_body(conn->srv, status, detail, body, sizeof(body));
     ex->status = status;
     ex->state = EX_REPLIED;
     ex->reply_headers_len = 0;
     conn->close_after = true;
     conn->state = CONN_CLOSING;
     evtimer_del(conn->timer);
-    conn_add_head(conn, ex, status, "application/problem+json", n, NULL);
-    if (ex->pub.method != HTTP_HEAD)
-        evbuffer_add(bufferevent_get_output(conn->bev), body, (size_t)n);
+    /* Only a shutdown answers 503 here; a client may come back a moment later. */
+    conn_add_head(conn, ex, status, n ? "application/problem+json" : NULL, (long long)n,
+                  status == 503 ? "Retry-After: 1" : NULL);
+    if (n && ex->pub.method != HTTP_HEAD)
+        evbuffer_add(bufferevent_get_output(conn->bev), body, n);
 }
 
 void http_reply_header(struct http_request *req, const char *name, const char *value)
@@ -778,6 +772,16 @@ static size_t conn_find_head_end(struct http_conn *conn, struct evbuffer *in, si
     }
 }
 
+/* Over the head limit without its end in sight. When no line end was passed at all, the
+ * request line alone (in practice its target) is too long: RFC 9112 answers that with 414. */
+static void conn_fail_head_too_large(struct http_conn *conn)
+{
+    if (conn->head_lines == 0)
+        conn_fail(conn, 414, "request line longer than the limit");
+    else
+        conn_fail(conn, 431, "request head larger than the limit");
+}
+
 static void conn_read_head(struct http_conn *conn)
 {
     struct evbuffer *in = bufferevent_get_input(conn->bev);
@@ -787,7 +791,7 @@ static void conn_read_head(struct http_conn *conn)
     size_t end = conn_find_head_end(conn, in, look);
     if (!end) {
         if (avail >= lim->max_header_bytes)
-            conn_fail(conn, 431, "request head larger than the limit");
+            conn_fail_head_too_large(conn);
         return;
     }
     size_t lines = conn->head_lines;
@@ -997,24 +1001,28 @@ static void http_format_peer(const struct sockaddr *sa, char *out, size_t size)
     }
 }
 
-/* Over the connection limit there is no memory to spend on the client: a fixed 503 goes out
- * with a single non-blocking send, then the socket closes. */
-static void http_refuse(evutil_socket_t fd, bool tls)
+/* Over the connection limit there is no memory to spend on the client: the 503 made when the
+ * renderer was set goes out with a single non-blocking send, then the socket closes. */
+static void http_refuse(const struct http_server *srv, evutil_socket_t fd)
 {
-#define HTTP_REFUSE_BODY                                                                  \
-    "{\"type\":\"about:blank\",\"title\":\"Service Unavailable\",\"status\":503,"   \
-    "\"detail\":\"too many connections\"}"
-    static const char msg[] =
-        "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/problem+json\r\n"
-        "Content-Length: 97\r\nRetry-After: 1\r\nConnection: close\r\n\r\n" HTTP_REFUSE_BODY;
-    _Static_assert(sizeof(HTTP_REFUSE_BODY) - 1 == 97, "Content-Length of the refusal");
-#undef HTTP_REFUSE_BODY
-    if (!tls) {
-        ssize_t r = send(fd, msg, sizeof(msg) - 1, MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (!srv->ssl_ctx) {
+        ssize_t r = send(fd, srv->refusal, srv->refusal_len, MSG_DONTWAIT | MSG_NOSIGNAL);
         (void)r;
         shutdown(fd, SHUT_WR);
     }
     evutil_closesocket(fd);
+}
+
+/* Formats the refusal once, so that refusing costs no allocation and no rendering. */
+static void srv_make_refusal(struct http_server *srv)
+{
+    char body[384];
+    size_t n = srv_problem_body(srv, 503, "too many connections", body, sizeof(body));
+    int len = snprintf(srv->refusal, sizeof(srv->refusal),
+                       "HTTP/1.1 503 Service Unavailable\r\n%sContent-Length: %zu\r\n"
+                       "Retry-After: 1\r\nConnection: close\r\n\r\n%.*s",
+                       n ? "Content-Type: application/problem+json\r\n" : "", n, (int)n, body);
+    srv->refusal_len = len > 0 && (size_t)len < sizeof(srv->refusal) ? (size_t)len : 0;
 }
 
 static struct bufferevent *srv_make_bev(struct http_server *srv, evutil_socket_t fd)
@@ -1040,7 +1048,7 @@ static void srv_on_accept(struct evconnlistener *l, evutil_socket_t fd, struct s
 {
     struct http_server *srv = arg;
     if (srv->nconns >= srv->lim.max_connections || srv->shutting_down) {
-        http_refuse(fd, srv->ssl_ctx != NULL);
+        http_refuse(srv, fd);
         return;
     }
     int one = 1;
@@ -1114,9 +1122,16 @@ struct http_server *http_server_new(struct event_base *base, const struct http_l
         return NULL;
     }
     srv_seed(srv);
+    srv_make_refusal(srv);
     /* A peer that vanishes while we write would otherwise kill the process with SIGPIPE. */
     signal(SIGPIPE, SIG_IGN);
     return srv;
+}
+
+void http_server_set_problem_body(struct http_server *srv, http_problem_cb cb)
+{
+    srv->problem_body = cb;
+    srv_make_refusal(srv);
 }
 
 static int http_split_hostport(const char *hostport, char *host, size_t hsize, char *port,

@@ -8,41 +8,9 @@
 #include <stdio.h>
 #include <string.h>
 
-bool jsonv_utf8_valid(const char *s, size_t len)
-{
-    const unsigned char *p = (const unsigned char *)s, *end = p + len;
-    while (p < end) {
-        unsigned c = *p;
-        if (c == 0)
-            return false;
-        if (c < 0x80) {
-            p++;
-            continue;
-        }
-        int n;
-        unsigned cp, min;
-        if ((c & 0xE0) == 0xC0)
-            n = 1, cp = c & 0x1F, min = 0x80;
-        else if ((c & 0xF0) == 0xE0)
-            n = 2, cp = c & 0x0F, min = 0x800;
-        else if ((c & 0xF8) == 0xF0)
-            n = 3, cp = c & 0x07, min = 0x10000;
-        else
-            return false;
-        if (end - p <= n)
-            return false;
-        for (int i = 1; i <= n; i++) {
-            if ((p[i] & 0xC0) != 0x80)
-                return false;
-            cp = (cp << 6) | (p[i] & 0x3F);
-        }
-        /* Overlong forms, UTF-16 surrogates and values past U+10FFFF are all invalid. */
-        if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-            return false;
-        p += n + 1;
-    }
-    return true;
-}
+#include "logeer/utf8.h"
+
+bool jsonv_utf8_valid(const char *s, size_t len) { return utf8_valid(s, len); }
 
 /* True when the escape starting at s[i] (a backslash) is \u0000. cJSON would decode it into
  * a NUL that silently cuts the string short for every C consumer ("ab\u0000cd" -> "ab"). */

@@ -6,6 +6,8 @@
 #include <string.h>
 
 #include "logeer/http_parse.h"
+#include "logeer/query.h"
+#include "logeer/utf8.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -57,6 +59,11 @@ static void fuzz_check_head(const struct http_head *h, int rc, size_t cap)
     fuzz_assert(h->version_minor == 0 || h->version_minor == 1);
     for (size_t i = 0; i < h->nheaders; i++)
         fuzz_assert(h->headers[i].name[0] != '\0' && h->headers[i].value != NULL);
+    /* Whatever parses is text a handler and the database can take: UTF-8 throughout. */
+    fuzz_assert(utf8_valid(h->path, strlen(h->path)));
+    fuzz_assert(query_problem(h->query) == NULL);
+    for (size_t i = 0; i < h->nheaders; i++)
+        fuzz_assert(utf8_valid(h->headers[i].value, strlen(h->headers[i].value)));
 }
 
 /* Parses a head laid out the way the server lays it out: head, NUL, then the path buffer. */

@@ -1,10 +1,10 @@
 """Inventory API (spec 2, 4, 6): providers, locations, pools and nightly capacity. Each route's
 happy path; every field validated with the field named in a 422; unknown fields refused;
 malformed JSON is 400; another provider's objects answer 404 (never 403); roles that may not
-use a route get 403. Capacity reads carry the pool version as a strong ETag (304 on
-If-None-Match), writes need If-Match (428 without, 412 when stale), and lowering capacity below
-what is held or booked is refused with 409 naming the nights, changing nothing, until the
-provider names the stays to cancel."""
+use a route get 403. Capacity reads carry the pool version as a strong ETag (for If-Match; never
+a 304, since counts change without it), writes need If-Match (428 without, 412 when stale), and
+lowering capacity below what is held or booked is refused with 409 naming the nights, changing
+nothing, until the provider names the stays to cancel."""
 
 import datetime as dt
 import re
@@ -578,15 +578,13 @@ def test_capacity_reads_carry_an_etag_and_writes_need_if_match():
     etag = default.header("etag")
     h.check_equal("ETag is the pool version, strong and quoted", etag,
                   f'"{default.json.get("version")}"')
-    not_modified = capacity(e, pid, e.esdorp, e.day(0), e.day(28),
-                            headers={"If-None-Match": etag})
-    h.check("If-None-Match with the current ETag: 304 with the ETag and no body",
-            not_modified.status == 304 and not_modified.header("etag") == etag
-            and not_modified.body == b"", repr(not_modified))
-    weak = capacity(e, pid, e.esdorp, e.day(0), e.day(28), headers={"If-None-Match": "W/" + etag})
-    h.check_equal("If-None-Match compares weakly: W/ tag gives 304", weak.status, 304)
-    other = capacity(e, pid, e.esdorp, e.day(0), e.day(28), headers={"If-None-Match": '"999"'})
-    h.check_equal("If-None-Match with another tag: 200", other.status, 200)
+    # The version is no cache validator: bookings change held and booked but not the
+    # version, so a 304 would hand out stale counts.
+    current = capacity(e, pid, e.esdorp, e.day(0), e.day(28), headers={"If-None-Match": etag})
+    h.check("If-None-Match with the current ETag: still 200 with the nights (no 304)",
+            current.status == 200 and current.header("etag") == etag
+            and isinstance(current.json, dict) and len(current.json.get("nights", [])) == 28,
+            repr(current))
     check_invalid("from = to", capacity(e, pid, e.esdorp, e.day(3), e.day(3)), "to")
     check_invalid("to before from", capacity(e, pid, e.esdorp, e.day(3), e.day(1)), "to")
     check_invalid("732 nights", capacity(e, pid, e.esdorp, e.day(0), e.day(732)), "to")
@@ -627,9 +625,6 @@ def test_capacity_reads_carry_an_etag_and_writes_need_if_match():
         h.check("as_of moved", done.json["as_of"] >= pool["as_of"], done.json)
     h.check_equal("the old ETag now misses: 412",
                   put_capacity(e, pid, e.esdorp, body, if_match=etag).status, 412)
-    h.check_equal("If-None-Match with the old ETag: 200",
-                  capacity(e, pid, e.esdorp, e.day(0), e.day(28),
-                           headers={"If-None-Match": etag}).status, 200)
     star = put_capacity(e, pid, e.esdorp,
                         {"ranges": [{"from": e.day(2), "to": e.day(4), "beds": 5},
                                     {"from": e.day(10), "to": e.day(12), "beds": 0}]},

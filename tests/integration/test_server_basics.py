@@ -1,7 +1,8 @@
 """logeerd serve, the basics an operator and a client rely on: liveness, readiness, Prometheus
 metrics that count requests, the public municipalities list, RFC 9457 problems for every kind of
-bad request (404, 405 with Allow, 400, 413, 415, Content-Length with Transfer-Encoding), a
-request id on every response, and one JSON log line per request on stdout."""
+bad request (404, 405 with Allow, 400, 413, 415, Content-Length with Transfer-Encoding, text
+that is not UTF-8) in one vocabulary of problem types, a request id on every response, and one
+JSON log line per request on stdout."""
 
 import json
 import re
@@ -173,6 +174,28 @@ def test_content_length_with_transfer_encoding_is_400():
     if resp is not None:
         h.check_problem("a request with both Content-Length and Transfer-Encoding is a "
                         "400 problem+json", resp, 400)
+        h.check_equal("the HTTP layer's own 400 uses the API's problem types",
+                      (resp.json or {}).get("type"), "https://logeer.example/problems/bad-request")
+
+
+def test_text_that_is_not_utf8_is_400_before_any_handler():
+    """Invalid UTF-8 in a query filter used to reach PostgreSQL and come back as a 500. It is
+    refused with the head, before routing or authentication, wherever it is."""
+    cases = [("/v1/users?email=%FF%FE", b"", "in a query value"),
+             ("/v1/municipalities?x=%C3", b"", "cut short in a query value"),
+             ("/v1/stays/%FF%FE", b"", "in the path"),
+             ("/dashboard/%C0%AF", b"", "overlong, in the path"),
+             ("/livez", b"User-Agent: caf\xe9\r\n", "in a header value")]
+    for path, extra, where in cases:
+        data = (f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n".encode() + extra
+                + b"Connection: close\r\n\r\n")
+        resp, raw, error = get_server().raw(data)
+        what = f"GET {path}: invalid UTF-8 {where}"
+        h.check(f"{what} is a 400 problem+json", resp is not None and h.is_problem(resp, 400),
+                f"{resp!r} {error or ''}")
+        if resp is not None:
+            h.check_equal(f"{what}: its type is bad-request", (resp.json or {}).get("type"),
+                          "https://logeer.example/problems/bad-request")
 
 
 def test_request_id_is_echoed_or_generated():

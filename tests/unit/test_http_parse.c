@@ -308,15 +308,19 @@ static void test_targets_and_percent_decoding(void)
     CHECK(strcmp(P.head.path, "/a b/\xc3\xa9") == 0, "decoded path '%s'", P.head.path);
     CHECK(strcmp(P.head.query, "q=%20x") == 0, "raw query kept");
     CHECK(strcmp(P.head.target, "/a%20b/%C3%A9?q=%20x") == 0, "raw target kept");
-    EXPECT_STATUS("GET /a+b%2fc HTTP/1.1\r\nHost: a\r\n\r\n", 0, "plus and lower-case hex");
-    CHECK(strcmp(P.head.path, "/a+b/c") == 0, "path '%s'", P.head.path);
+    EXPECT_STATUS("GET /a+b%2cc HTTP/1.1\r\nHost: a\r\n\r\n", 0, "plus and lower-case hex");
+    CHECK(strcmp(P.head.path, "/a+b,c") == 0, "path '%s'", P.head.path);
+    EXPECT_STATUS("GET /v1/stays/a%2fconfirm HTTP/1.1\r\nHost: a\r\n\r\n", 400,
+                  "an encoded '/' would pass for a separator");
+    EXPECT_STATUS("GET /v1/stays/a%2Fconfirm HTTP/1.1\r\nHost: a\r\n\r\n", 400, "%2F");
     EXPECT_STATUS("GET /x? HTTP/1.1\r\nHost: a\r\n\r\n", 0, "empty query");
     CHECK(P.head.query && P.head.query[0] == '\0', "empty query is \"\"");
     EXPECT_STATUS("GET /a%00b HTTP/1.1\r\nHost: a\r\n\r\n", 400, "%00");
     EXPECT_STATUS("GET /a%zzb HTTP/1.1\r\nHost: a\r\n\r\n", 400, "bad hex");
     EXPECT_STATUS("GET /a%4 HTTP/1.1\r\nHost: a\r\n\r\n", 400, "truncated escape");
     EXPECT_STATUS("GET /a% HTTP/1.1\r\nHost: a\r\n\r\n", 400, "lone percent");
-    EXPECT_STATUS("GET /a?%zz HTTP/1.1\r\nHost: a\r\n\r\n", 0, "query is not decoded here");
+    EXPECT_STATUS("GET /a?q=%C3%A9+x&b HTTP/1.1\r\nHost: a\r\n\r\n", 0, "UTF-8 query");
+    CHECK(strcmp(P.head.query, "q=%C3%A9+x&b") == 0, "query stays encoded");
     EXPECT_STATUS("GET http://h/x HTTP/1.1\r\nHost: a\r\n\r\n", 400, "absolute form");
     EXPECT_STATUS("GET x HTTP/1.1\r\nHost: a\r\n\r\n", 400, "relative target");
     EXPECT_STATUS("GET /a#frag HTTP/1.1\r\nHost: a\r\n\r\n", 400, "fragment");
@@ -326,11 +330,37 @@ static void test_targets_and_percent_decoding(void)
     EXPECT_STATUS("GET * HTTP/1.1\r\nHost: a\r\n\r\n", 400, "asterisk for GET");
 }
 
+static void test_text_that_is_not_utf8_is_400(void)
+{
+    printf("path, query and header values must be UTF-8; malformed query escapes -> 400\n");
+    EXPECT_STATUS("GET /v1/x/%FF%FE HTTP/1.1\r\nHost: a\r\n\r\n", 400, "%FF%FE in the path");
+    CHECK(strstr(P.head.detail, "UTF-8") != NULL, "named: %s", P.head.detail);
+    EXPECT_STATUS("GET /%C0%AF HTTP/1.1\r\nHost: a\r\n\r\n", 400, "overlong in the path");
+    EXPECT_STATUS("GET /%ED%A0%80 HTTP/1.1\r\nHost: a\r\n\r\n", 400, "surrogate in the path");
+    EXPECT_STATUS("GET /%C3 HTTP/1.1\r\nHost: a\r\n\r\n", 400, "cut sequence in the path");
+    EXPECT_STATUS("GET /v1/users?email=%FF%FE HTTP/1.1\r\nHost: a\r\n\r\n", 400,
+                  "%FF%FE in a query value");
+    CHECK(strstr(P.head.detail, "query") != NULL, "named: %s", P.head.detail);
+    EXPECT_STATUS("GET /a?%FF=1 HTTP/1.1\r\nHost: a\r\n\r\n", 400, "in a query name");
+    EXPECT_STATUS("GET /a?q=%C3&r=%A9 HTTP/1.1\r\nHost: a\r\n\r\n", 400,
+                  "a sequence cut by '&'");
+    EXPECT_STATUS("GET /a?q=%00 HTTP/1.1\r\nHost: a\r\n\r\n", 400, "%00 in the query");
+    EXPECT_STATUS("GET /a?x=%zz HTTP/1.1\r\nHost: a\r\n\r\n", 400, "bad escape in the query");
+    EXPECT_STATUS("GET /a?x=%4 HTTP/1.1\r\nHost: a\r\n\r\n", 400, "truncated query escape");
+    EXPECT_STATUS("GET / HTTP/1.1\r\nHost: a\r\nUser-Agent: caf\xe9\r\n\r\n", 400,
+                  "Latin-1 in a header value");
+    CHECK(strstr(P.head.detail, "header") != NULL, "named: %s", P.head.detail);
+    EXPECT_STATUS("GET / HTTP/1.1\r\nHost: a\r\nX-A: \xf0\x9f\x98\r\n\r\n", 400,
+                  "cut 4-byte sequence in a header value");
+    EXPECT_STATUS("GET / HTTP/1.1\r\nHost: a\r\nX-A: \xf0\x9f\x98\x80 ok\r\n\r\n", 0,
+                  "an emoji in a header value is fine");
+}
+
 static void test_status_reasons(void)
 {
     printf("every status we use has its reason phrase\n");
     int codes[] = {100, 200, 201, 202, 204, 301, 304, 400, 401, 403, 404, 405, 406, 408, 409,
-                   410, 412, 413, 415, 422, 428, 429, 431, 500, 501, 502, 503, 504, 505};
+                   410, 412, 413, 414, 415, 422, 428, 429, 431, 500, 501, 502, 503, 504, 505};
     for (size_t i = 0; i < sizeof(codes) / sizeof(codes[0]); i++)
         CHECK(strcmp(http_status_reason(codes[i]), "Unknown") != 0, "reason for %d", codes[i]);
     CHECK(strcmp(http_status_reason(413), "Content Too Large") == 0, "413 phrase");
@@ -479,6 +509,7 @@ int main(void)
     test_header_syntax_errors();
     test_header_limits_answer_431();
     test_targets_and_percent_decoding();
+    test_text_that_is_not_utf8_is_400();
     test_status_reasons();
     test_limits_defaults();
     test_chunked_decodes_in_every_split();

@@ -58,11 +58,38 @@ static void test_sqlstate_mapping(void)
     CHECK(problem_from_sqlstate(NULL) == PROBLEM_INTERNAL);
 }
 
+/* The HTTP layer's own answers have only a status; each must find a kind with that very
+ * status, so the body never contradicts the status line. */
+static void test_kind_for_status(void)
+{
+    int own[] = {400, 408, 413, 414, 431, 501, 503, 505};
+    for (size_t i = 0; i < sizeof own / sizeof own[0]; i++)
+        CHECK(problem_status(problem_for_status(own[i])) == own[i]);
+    CHECK(problem_for_status(400) == PROBLEM_BAD_REQUEST);
+    CHECK(problem_for_status(431) == PROBLEM_HEADERS_TOO_LARGE);
+    CHECK(problem_for_status(418) == PROBLEM_BAD_REQUEST);
+    CHECK(problem_for_status(599) == PROBLEM_INTERNAL);
+    char *text = problem_render(problem_for_status(408), "request head not received in time",
+                                NULL, NULL);
+    CHECK(strstr(text, "\"type\":\"https://logeer.example/problems/request-timeout\"") != NULL);
+    cJSON_free(text);
+}
+
+/* A detail cut at a byte count in the middle of a character still renders valid UTF-8. */
+static void test_detail_cut_inside_a_character(void)
+{
+    char *text = problem_render(PROBLEM_NOT_FOUND, "no resource at /x/caf\xc3", NULL, NULL);
+    CHECK(strstr(text, "\"detail\":\"no resource at /x/caf\"") != NULL);
+    cJSON_free(text);
+}
+
 int main(void)
 {
     test_render_has_standard_members();
     test_render_with_errors_and_extra_cannot_override_status();
     test_every_kind_has_a_status_and_title();
     test_sqlstate_mapping();
+    test_kind_for_status();
+    test_detail_cut_inside_a_character();
     return check_done("problem");
 }

@@ -19,5 +19,17 @@ int main(void)
     CHECK(query_get("x=abcdef", "x", buf, 4, &bad) == NULL && bad);
     CHECK_STR(query_get("a=1&x=%41%42", "x", buf, sizeof buf, &bad), "AB");
     CHECK_STR(query_get("x=1&x=2", "x", buf, sizeof buf, &bad), "1");
+    CHECK(query_problem(NULL) == NULL);
+    CHECK(query_problem("") == NULL);
+    CHECK(query_problem(q) == NULL);
+    CHECK(query_problem("a=%C3%A9&b=caf%C3%A9+au+lait&c") == NULL);
+    CHECK(query_problem("email=%FF%FE") != NULL);
+    CHECK(query_problem("%C3=1") != NULL);
+    CHECK(query_problem("a=%C3&b=%A9") != NULL);
+    CHECK(query_problem("a=%C3") != NULL);
+    CHECK(query_problem("a=%00") != NULL);
+    CHECK(query_problem("a=%zz") != NULL);
+    CHECK(query_problem("a=%") != NULL);
+    CHECK(query_problem("a=%4") != NULL);
     return check_done("query");
 }
