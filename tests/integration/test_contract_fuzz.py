@@ -86,24 +86,28 @@ def check_counters_add_up(url):
 
 def check_guest_views_logged(url, views):
     """Every answer that showed a guest's data (a stay with its guest, an access-log entry
-    naming one) has access-log rows under its request id for each of those stays. The rows are
-    written after the reply without waiting, so they get a moment to arrive."""
+    naming one, a registered guest, an intake) has access-log rows under its request id: for
+    each stay by its id, for each registered guest by the guest's id. The rows are written
+    after the reply without waiting, so they get a moment to arrive."""
     if not h.check("the run showed guest data (so the access-log check means something)",
                    len(views) > 0, "no answer showed a guest"):
         return
-    wanted = {(v["request_id"], s) for v in views for s in v["stays"]}
+    wanted = {(v["request_id"], "stay", s) for v in views for s in v.get("stays", [])}
+    wanted |= {(v["request_id"], "guest", g) for v in views for g in v.get("guests", [])}
     ids = sorted({v["request_id"] for v in views})
     id_list = ",".join(h._sql_text(i) for i in ids)
 
     def logged():
-        rows = h.psql(url, f"SELECT DISTINCT request_id, stay_id FROM access_log "
-                           f"WHERE request_id IN ({id_list})")
-        return {(r[0], r[1]) for r in rows}
+        rows = h.psql(url, f"SELECT DISTINCT request_id, 'stay', stay_id FROM access_log "
+                           f"WHERE request_id IN ({id_list}) AND stay_id IS NOT NULL "
+                           f"UNION SELECT DISTINCT request_id, 'guest', guest_id FROM access_log "
+                           f"WHERE request_id IN ({id_list}) AND guest_id IS NOT NULL")
+        return {(r[0], r[1], r[2]) for r in rows}
 
     h.wait_until(lambda: wanted <= logged(), 10 * h.SLACK)
     missing = sorted(wanted - logged())
-    h.check(f"all {len(views)} answers that showed guest data ({len(wanted)} stay views) are "
-            "in the access log under their request id", not missing,
+    h.check(f"all {len(views)} answers that showed guest data ({len(wanted)} stay and guest "
+            "views) are in the access log under their request id", not missing,
             f"{len(missing)} missing, e.g. {missing[:5]}")
 
 

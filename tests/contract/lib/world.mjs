@@ -63,8 +63,11 @@ export class World {
     m.set(status, (m.get(status) || 0) + 1);
   }
 
-  // Stays shown with their guest (an object with a guest member), and access-log entries
-  // naming a guest (guest_ref): each must be in the access log under this request's id.
+  // Guest data shown: a stay with its guest (an object with a guest member and a pool or
+  // dates), an access-log entry naming a guest (guest_ref), a guest itself (alias and
+  // birth_year beside its id) or another object carrying a guest and its guest_id (an intake).
+  // Each must be in the access log under this request's id: stays by stay id, the others by
+  // guest id.
   #noteGuestViews(op, answer) {
     if (!/json/.test(answer.headers['content-type'] || '')) return;
     let value;
@@ -74,15 +77,23 @@ export class World {
       return;
     }
     const stays = new Set();
+    const guests = new Set();
     const walk = (v) => {
       if (Array.isArray(v)) return v.forEach(walk);
       if (!v || typeof v !== 'object') return undefined;
-      if ('guest' in v && typeof v.id === 'string') stays.add(v.id);
+      const isStay = 'guest' in v && typeof v.id === 'string' && ('pool_id' in v || 'check_in' in v);
+      if (isStay) stays.add(v.id);
+      else if ('guest' in v && typeof v.guest_id === 'string') guests.add(v.guest_id);
       if (v.guest_ref && typeof v.stay_id === 'string') stays.add(v.stay_id);
+      if (typeof v.id === 'string' && 'alias' in v && 'birth_year' in v && !('guest' in v)) guests.add(v.id);
       return Object.values(v).forEach(walk);
     };
     walk(value);
-    if (stays.size) this.guestViews.push({ request_id: answer.headers['x-request-id'], operation: op.id, stays: [...stays] });
+    if (stays.size || guests.size) {
+      this.guestViews.push({
+        request_id: answer.headers['x-request-id'], operation: op.id, stays: [...stays], guests: [...guests],
+      });
+    }
   }
 
   // A plain API call for setup and sequences: JSON in, { status, headers, json } out.
