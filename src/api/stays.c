@@ -16,8 +16,6 @@
 #include "logeer/idempotency.h"
 #include "logeer/jsonv.h"
 
-/* One person cannot grab a region's beds: open holds, requests and waitlist entries. */
-#define MAX_OPEN_STAYS_PER_CAREGIVER 3
 #define MAX_STAY_NIGHTS 365
 #define LIST_MAX_LIMIT 200
 
@@ -409,7 +407,7 @@ static void stays_create(struct api_ctx *c)
     cJSON_AddStringToObject(p, "initial_status", r.initial_status);
     cJSON_AddNumberToObject(p, "hold_ttl_s", c->app->cfg->hold_ttl_s);
     if (c->who.role == ROLE_CAREGIVER)
-        cJSON_AddNumberToObject(p, "max_open_stays", MAX_OPEN_STAYS_PER_CAREGIVER);
+        cJSON_AddNumberToObject(p, "max_open_stays", c->app->cfg->max_open_stays);
     char *arg = cJSON_PrintUnformatted(p);
     cJSON_Delete(p);
     const char *params[] = {arg};
