@@ -68,6 +68,18 @@ bool practice_booking_refused(struct api_ctx *c, const char *outcome, const char
                  cJSON_IsNumber(n) ? n->valueint : 0);
         cJSON_Delete(extra);
         field_problem(c, "check_out", msg);
+    } else if (!strcmp(outcome, "allowance_required")) {
+        api_reply_problem_full(c, PROBLEM_ALLOWANCE_REQUIRED,
+                               "this funding route (wmo, wlz, pgb) needs the guest's allowance "
+                               "for it, valid on every night of the stay: register the grant "
+                               "with POST /v1/allowances, or choose zvw or private",
+                               NULL, detail_object(detail));
+    } else if (!strcmp(outcome, "allowance_exceeded")) {
+        api_reply_problem_full(c, PROBLEM_ALLOWANCE_EXCEEDED,
+                               "the guest's allowance has too few nights left in a week or year "
+                               "of this stay (remaining per period); shorten the stay, pick "
+                               "other dates or another funding route",
+                               NULL, detail_object(detail));
     } else {
         return false;
     }
