@@ -54,6 +54,7 @@ static void usage(void)
             "  LOGEER_LISTEN       --listen         host:port (default 127.0.0.1:8080)\n"
             "  LOGEER_TLS_CERT / LOGEER_TLS_KEY     serve HTTPS only with this certificate\n"
             "  LOGEER_HOLD_TTL     --hold-ttl       seconds a hold lasts (default 900)\n"
+            "  LOGEER_MAX_OPEN_STAYS --max-open-stays  a caregiver's open requests (default 3)\n"
             "  LOGEER_STALE_DAYS   --stale-days     days before capacity counts are stale (7)\n"
             "  LOGEER_DB_POOL_SIZE --db-pool-size   database connections (default 4)\n"
             "  LOGEER_SESSION_TTL / LOGEER_SESSION_IDLE  session lifetime / idle limit, seconds\n"

@@ -433,3 +433,14 @@ SELECT 'd6000000-0000-4000-a000-000000000001'::uuid, g.id,
   FROM guests g JOIN locations l ON l.id = 'd1000000-0000-4000-a000-000000000001'::uuid
  WHERE g.id = 'd5000000-0000-4000-a000-000000000001'::uuid
 ON CONFLICT (id) DO NOTHING;
+
+-- The guest's Wmo allowance from Assen: 3 nights a week, 18 a year, this calendar year and
+-- the next (valid_to included). No demo stay counts against it yet, so no usage rows.
+INSERT INTO allowances (id, guest_id, funding, nights_per_week, nights_per_year, valid_from,
+                        valid_to, municipality, reference, created_by)
+SELECT 'd7000000-0000-4000-a000-000000000001'::uuid, g.id, 'wmo', 3, 18,
+       date_trunc('year', logeer_today())::date,
+       (date_trunc('year', logeer_today()) + interval '2 years - 1 day')::date,
+       'GM0106', 'Wmo-beschikking Assen 0042', g.caregiver_id
+  FROM guests g WHERE g.id = 'd5000000-0000-4000-a000-000000000001'::uuid
+ON CONFLICT (id) DO NOTHING;

@@ -12,6 +12,7 @@ struct config {
     char *seed_file;        /* LOGEER_SEED_FILE, default <source>/deploy/seed/drenthe_demo.sql */
     char *web_dir;          /* LOGEER_WEB_DIR: dashboard files, default <source>/web */
     int hold_ttl_s;         /* LOGEER_HOLD_TTL, default 900 */
+    int max_open_stays;     /* LOGEER_MAX_OPEN_STAYS: a caregiver's open requests, default 3 */
     int stale_days;         /* LOGEER_STALE_DAYS, default 7 */
     int db_pool_size;       /* LOGEER_DB_POOL_SIZE, default 4 */
     int session_ttl_s;      /* LOGEER_SESSION_TTL: absolute session lifetime, default 12 h */

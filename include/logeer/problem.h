@@ -33,6 +33,8 @@ enum problem_kind {
     PROBLEM_UNAVAILABLE,        /* 503 database unreachable or shutting down */
     PROBLEM_INTAKE_REQUIRED,    /* 409 the pool needs a valid kennismaking first */
     PROBLEM_HTTP_VERSION,       /* 505 */
+    PROBLEM_ALLOWANCE_REQUIRED, /* 409 the funding route needs a registered allowance */
+    PROBLEM_ALLOWANCE_EXCEEDED, /* 409 the allowance has too few nights left in a period */
     PROBLEM_KIND_COUNT
 };
 

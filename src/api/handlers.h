@@ -41,5 +41,6 @@ extern const struct route_group events_stream_group;  /* events_stream.c: live e
 extern const struct route_group dashboard_group;      /* dashboard.c: the coordinator's page */
 extern const struct route_group guests_group;         /* guests.c: registered guests */
 extern const struct route_group intakes_group;        /* intakes.c: kennismaking */
+extern const struct route_group allowances_group;     /* allowances.c: grants of nights */
 
 #endif

@@ -44,6 +44,10 @@ static const struct problem_def problems[PROBLEM_KIND_COUNT] = {
     [PROBLEM_INTAKE_REQUIRED] = {409, "intake-required",
                                  "An intake (kennismaking) at this location comes first"},
     [PROBLEM_HTTP_VERSION] = {505, "http-version-not-supported", "HTTP version not supported"},
+    [PROBLEM_ALLOWANCE_REQUIRED] = {409, "allowance-required",
+                                    "This funding route needs a registered allowance"},
+    [PROBLEM_ALLOWANCE_EXCEEDED] = {409, "allowance-exceeded",
+                                    "Not enough nights left in the allowance"},
 };
 
 #define PROBLEM_TYPE_BASE "https://logeer.example/problems/"

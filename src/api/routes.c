@@ -25,6 +25,7 @@ static const struct route_group *const groups[] = {
     &dashboard_group,
     &guests_group,
     &intakes_group,
+    &allowances_group,
 };
 #define NGROUPS (sizeof groups / sizeof groups[0])
 

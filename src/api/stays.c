@@ -17,8 +17,6 @@
 #include "logeer/jsonv.h"
 #include "resource.h"
 
-/* One person cannot grab a region's beds: open holds, requests and waitlist entries. */
-#define MAX_OPEN_STAYS_PER_CAREGIVER 3
 #define MAX_STAY_NIGHTS 365
 #define LIST_MAX_LIMIT 200
 #define STAY_MISSING "no stay with this id"
@@ -305,6 +303,12 @@ static const struct res_refusal booking_outcomes[] = {
      "{guest_id, location_id, moments}, or book a pool without that rule"},
     {"trial_too_long", PROBLEM_VALIDATION, "check_out",
      "the intake allows a shorter trial stay first: at most trial_max_nights nights"},
+    {"allowance_required", PROBLEM_ALLOWANCE_REQUIRED, NULL,
+     "this funding route (wmo, wlz, pgb) needs the guest's allowance for it, valid on every "
+     "night of the stay: register the grant with POST /v1/allowances, or choose zvw or private"},
+    {"allowance_exceeded", PROBLEM_ALLOWANCE_EXCEEDED, NULL,
+     "the guest's allowance has too few nights left in a week or year of this stay (remaining "
+     "per period); shorten the stay, pick other dates or another funding route"},
     {NULL, 0, NULL, NULL},
 };
 
@@ -346,7 +350,7 @@ static void add_booking(struct api_ctx *c, cJSON *p, const struct stay_request *
     cJSON_AddStringToObject(p, "initial_status", r->initial_status);
     cJSON_AddNumberToObject(p, "hold_ttl_s", c->app->cfg->hold_ttl_s);
     if (c->who.role == ROLE_CAREGIVER)
-        cJSON_AddNumberToObject(p, "max_open_stays", MAX_OPEN_STAYS_PER_CAREGIVER);
+        cJSON_AddNumberToObject(p, "max_open_stays", c->app->cfg->max_open_stays);
 }
 
 static void stays_create(struct api_ctx *c)

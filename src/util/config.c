@@ -35,6 +35,7 @@ static const struct option_def options[] = {
     STR_OPT("web-dir", "LOGEER_WEB_DIR", web_dir),
     STR_OPT("log-level", "LOGEER_LOG_LEVEL", log_level),
     INT_OPT("hold-ttl", "LOGEER_HOLD_TTL", hold_ttl_s, 1, 86400),
+    INT_OPT("max-open-stays", "LOGEER_MAX_OPEN_STAYS", max_open_stays, 1, 1000),
     INT_OPT("stale-days", "LOGEER_STALE_DAYS", stale_days, 1, 3650),
     INT_OPT("db-pool-size", "LOGEER_DB_POOL_SIZE", db_pool_size, 1, 256),
     /* Seconds, not minutes, as the lower bound: tests prove expiry with small values. */
@@ -83,6 +84,7 @@ static void set_defaults(struct config *cfg)
     cfg->web_dir = strdup(LOGEER_SOURCE_DIR "/web");
     cfg->log_level = strdup("info");
     cfg->hold_ttl_s = 900;
+    cfg->max_open_stays = 3;
     cfg->stale_days = 7;
     cfg->db_pool_size = 4;
     cfg->session_ttl_s = 12 * 3600;

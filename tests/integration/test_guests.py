@@ -111,7 +111,7 @@ def test_who_sees_a_guest():
                     w.srv.get(f"/v1/guests/{gid}", token=w.esdorp), 404)
     h.check_problem("a malformed id is 404", w.srv.get("/v1/guests/nope", token=w.cg1), 404)
     body = {"pool_id": w.pool.id, "check_in": w.day(2), "check_out": w.day(4),
-            "funding": "wlz", "guest_id": gid}
+            "funding": "zvw", "guest_id": gid}
     resp = w.srv.request("POST", "/v1/stays", body, token=w.cg1)
     h.check("a stay for the registered guest is 201 with guest_id and the guest's fields",
             resp.status == 201 and resp.json.get("guest_id") == gid

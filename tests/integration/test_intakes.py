@@ -47,7 +47,7 @@ class World:
 
     def book(self, guest_id, first, last, token=None):
         body = {"pool_id": self.pool.id, "check_in": self.day(first), "check_out": self.day(last),
-                "funding": "wlz", "guest_id": guest_id}
+                "funding": "zvw", "guest_id": guest_id}
         return self.srv.request("POST", "/v1/stays", body, token=token or self.cg,
                                 headers={"Idempotency-Key": uuid.uuid4().hex})
 

@@ -58,6 +58,14 @@ def test_seed_describes_the_drenthe_region():
     stays = int(h.scalar(url, "SELECT count(*) FROM stays"))
     h.check(f"a few demo stays exist ({stays})", stays >= 1)
 
+    grant = h.psql(url, "SELECT a.funding, a.municipality, a.nights_per_week, a.nights_per_year, "
+                        "a.valid_from <= current_date AND a.valid_to >= current_date "
+                        "FROM allowances a JOIN guests g ON g.id = a.guest_id "
+                        "JOIN users u ON u.id = g.caregiver_id "
+                        "WHERE u.email = 'mantelzorger@demo.logeer.nl'")
+    h.check_equal("the demo caregiver's guest has a Wmo allowance from Assen, 3 a week, 18 a "
+                  "year, valid today", grant, [["wmo", "GM0106", "3", "18", "t"]])
+
     roles = dict(h.psql(url, "SELECT email, role FROM users WHERE email LIKE '%demo.logeer.nl'"))
     for email, role in h.DEMO_USERS.items():
         h.check_equal(f"demo user {email} has role {role}", roles.get(email), role)
