@@ -285,52 +285,13 @@ static void allowances_patch(struct api_ctx *c)
     const char *id = res_id(c, allowance_call.missing);
     if (!id)
         return;
-    char vbuf[24];
-    const char *version = NULL;
-    const char *header = http_request_header(c->req, "If-Match");
-    if (header) {
-        long n = 0;
-        switch (res_if_match_parse(header, &n)) {
-        case RES_MATCH_MALFORMED:
-            api_reply_problem(c, PROBLEM_BAD_REQUEST,
-                              "If-Match must be * or an entity tag in quotes, such as \"7\"");
-            return;
-        case RES_MATCH_ANY:
-            break;
-        case RES_MATCH_NEVER:
-            n = 0; /* versions start at 1: never matches */
-            /* fall through */
-        case RES_MATCH_VERSION:
-            snprintf(vbuf, sizeof vbuf, "%ld", n);
-            version = vbuf;
-            break;
-        }
-    }
     struct jsonv v;
     jsonv_init(&v);
     jsonv_only(&v, c->body, known);
     res_refuse_nulls(&v, c->body, nullable);
     cJSON *patch = cJSON_CreateObject();
     validate_fields(&v, c->body, patch, false);
-    if (!jsonv_ok(&v)) {
-        cJSON_Delete(patch);
-        res_reply_invalid(c, &v, "check the highlighted fields");
-        return;
-    }
-    if (!patch->child) { /* nothing to change: the allowance as it is */
-        cJSON_Delete(patch);
-        res_get(c, "allowances_get", id, &allowance_call);
-        return;
-    }
-    char *text = cJSON_PrintUnformatted(patch);
-    cJSON_Delete(patch);
-    if (!text) {
-        api_reply_problem(c, PROBLEM_INTERNAL, "out of memory");
-        return;
-    }
-    const char *params[] = {text, id, guests_scope(c), version};
-    api_query(c, "allowances_patch", 4, params, patched);
-    cJSON_free(text);
+    res_patch_then(c, "allowances_patch", id, patch, &v, &allowance_call, patched);
 }
 
 static const struct api_endpoint create = {allowances_create, true};

@@ -470,8 +470,8 @@ void res_list_rows(struct api_ctx *c, const char *stmt, struct res_args *a,
 
 /* The version a conditional PATCH must find, as text into buf; NULL for "no condition".
  * Replies 400 and returns false for a malformed If-Match. */
-static bool patch_condition(struct api_ctx *c, const struct res_call *call, char *buf,
-                            size_t size, const char **out)
+static bool res_patch_condition(struct api_ctx *c, const struct res_call *call, char *buf,
+                                size_t size, const char **out)
 {
     const char *header = http_request_header(c->req, "If-Match");
     *out = NULL;
@@ -509,11 +509,17 @@ static bool res_body_ok(struct api_ctx *c, struct jsonv *v, cJSON *doc)
 void res_patch(struct api_ctx *c, const char *stmt, const char *id, cJSON *patch,
                struct jsonv *v, const struct res_call *call)
 {
+    res_patch_then(c, stmt, id, patch, v, call, res_done);
+}
+
+void res_patch_then(struct api_ctx *c, const char *stmt, const char *id, cJSON *patch,
+                    struct jsonv *v, const struct res_call *call, api_query_cb done)
+{
     char vbuf[24];
     const char *version;
     if (!res_body_ok(c, v, patch))
         return;
-    if (!patch_condition(c, call, vbuf, sizeof vbuf, &version)) {
+    if (!res_patch_condition(c, call, vbuf, sizeof vbuf, &version)) {
         cJSON_Delete(patch);
         return;
     }
@@ -529,7 +535,7 @@ void res_patch(struct api_ctx *c, const char *stmt, const char *id, cJSON *patch
         return;
     }
     const char *params[] = {text, id, call_scope(c, call), version};
-    res_run(c, stmt, 4, params, call, res_done);
+    res_run(c, stmt, 4, params, call, done);
     cJSON_free(text);
 }
 

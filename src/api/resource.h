@@ -251,6 +251,10 @@ void res_list_rows(struct api_ctx *c, const char *stmt, struct res_args *a,
  * optional here). Consumes patch. */
 void res_patch(struct api_ctx *c, const char *stmt, const char *id, cJSON *patch,
                struct jsonv *v, const struct res_call *call);
+/* The same, answered by done instead of the one-row reply: for a statement that decides more
+ * than "changed or not" (e.g. refuses a limit below what is used). */
+void res_patch_then(struct api_ctx *c, const char *stmt, const char *id, cJSON *patch,
+                    struct jsonv *v, const struct res_call *call, api_query_cb done);
 
 /* create: 422 when v holds errors. Otherwise honours Idempotency-Key and replies 201 with a
  * Location header, the replayed response, 404 call->missing (parent not found) or the mapped
