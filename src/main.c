@@ -55,6 +55,9 @@ static void usage(void)
             "  LOGEER_TLS_CERT / LOGEER_TLS_KEY     serve HTTPS only with this certificate\n"
             "  LOGEER_HOLD_TTL     --hold-ttl       seconds a hold lasts (default 900)\n"
             "  LOGEER_MAX_OPEN_STAYS --max-open-stays  a caregiver's open requests (default 3)\n"
+            "  LOGEER_GUARANTEE_DAYS --guarantee-days  planned-stay guarantee, days ahead (42; 0 off)\n"
+            "  LOGEER_GUARANTEE_ESCALATE_DAYS        escalate this many days before check-in (14)\n"
+            "  LOGEER_GUARANTEE_CHECK_S              seconds between escalation checks (60)\n"
             "  LOGEER_STALE_DAYS   --stale-days     days before capacity counts are stale (7)\n"
             "  LOGEER_DB_POOL_SIZE --db-pool-size   database connections (default 4)\n"
             "  LOGEER_SESSION_TTL / LOGEER_SESSION_IDLE  session lifetime / idle limit, seconds\n"
@@ -117,6 +120,7 @@ static int serve(const struct config *cfg)
     evthread_use_pthreads();
     struct app app = {0};
     struct sweeper *sweeper = NULL;
+    struct guarantee_job *guarantee = NULL;
     struct retention *retention = NULL;
     app.cfg = cfg;
     app.schema_version = schema_version;
@@ -136,7 +140,8 @@ static int serve(const struct config *cfg)
     if (!app.base || !app.web || !app.metrics || !app.workers || !app.index || !app.db ||
         !app.sessions ||
         api_init(&app) != 0 || inventory_sync_prepare(app.db) != 0 ||
-        sweeper_prepare(app.db) != 0 || retention_prepare(app.db) != 0 ||
+        sweeper_prepare(app.db) != 0 || guarantee_job_prepare(app.db) != 0 ||
+        retention_prepare(app.db) != 0 ||
         outbox_feed_prepare(app.db) != 0 || search_log_prepare(app.db) != 0)
         goto out;
     struct http_limits limits = default_limits(cfg);
@@ -149,10 +154,11 @@ static int serve(const struct config *cfg)
     db_pool_start(app.db);
     app.sync = inventory_sync_new(app.base, app.db, cfg->database_url, app.index);
     sweeper = sweeper_new(app.base, app.db, cfg->hold_ttl_s, SWEEP_INTERVAL_MS);
+    guarantee = guarantee_job_new(app.base, app.db, (unsigned)cfg->guarantee_check_s);
     retention = retention_new(app.base, app.db, cfg->retention_days, RETENTION_PERIOD_S);
     app.outbox = outbox_feed_new(app.base, app.db, cfg->database_url);
     app.search_log = search_log_new(app.base, app.db);
-    if (!app.sync || !sweeper || !retention || !app.outbox || !app.search_log)
+    if (!app.sync || !sweeper || !guarantee || !retention || !app.outbox || !app.search_log)
         goto out;
 
     struct event *sigterm = evsignal_new(app.base, SIGTERM, on_signal, &app);
@@ -174,8 +180,10 @@ out:
         workers_free(app.workers);
     if (app.db)
         db_pool_free(app.db);
-    /* After the pool: a sweep or purge in flight still calls back while the pool closes. */
+    /* After the pool: a sweep, escalation check or purge in flight still calls back while the
+     * pool closes. */
     sweeper_free(sweeper);
+    guarantee_job_free(guarantee);
     retention_free(retention);
     search_log_free(app.search_log); /* rows not yet sent are dropped, at most a second's */
     inventory_sync_free(app.sync);

@@ -1,5 +1,5 @@
 /* events: keeps the in-memory availability index equal to what PostgreSQL has committed, and
- * runs the engine's own timed work (hold expiry). Changes reach the index only from the
+ * runs the engine's own timed work (hold expiry, guarantee escalations). Changes reach the index only from the
  * database after commit: at start-up by a full load, afterwards by LISTEN/NOTIFY on a
  * dedicated connection, so every logeerd process on one database sees every other's writes. */
 #ifndef LOGEER_EVENTS_H
@@ -12,6 +12,7 @@ struct db_pool;
 struct core_index;
 struct inventory_sync;
 struct sweeper;
+struct guarantee_job;
 
 /* Registers its statements with pool (call before db_pool_start). */
 __attribute__((warn_unused_result))
@@ -35,5 +36,14 @@ int sweeper_prepare(struct db_pool *pool);
 struct sweeper *sweeper_new(struct event_base *base, struct db_pool *pool, int hold_ttl_s,
                             unsigned interval_ms);
 void sweeper_free(struct sweeper *s);
+
+/* The planned-stay guarantee: every interval, asks the database to open an escalation for
+ * each guaranteed request still unplaced at its deadline (once per request, whichever
+ * process runs first). */
+__attribute__((warn_unused_result))
+int guarantee_job_prepare(struct db_pool *pool);
+struct guarantee_job *guarantee_job_new(struct event_base *base, struct db_pool *pool,
+                                        unsigned interval_s);
+void guarantee_job_free(struct guarantee_job *g);
 
 #endif

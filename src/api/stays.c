@@ -40,7 +40,7 @@ static int stays_prepare(struct app *app)
 {
     if (access_log_prepare(app))
         return -1;
-    if (api_prepare(app, "stays_book", RES_RESULT_SQL("logeer_book_stay")))
+    if (api_prepare(app, "stays_book", RES_RESULT_SQL("logeer_request_stay")))
         return -1;
     if (api_prepare(app, "stays_transition", RES_RESULT_SQL("logeer_stay_transition")))
         return -1;
@@ -351,6 +351,9 @@ static void add_booking(struct api_ctx *c, cJSON *p, const struct stay_request *
     cJSON_AddNumberToObject(p, "hold_ttl_s", c->app->cfg->hold_ttl_s);
     if (c->who.role == ROLE_CAREGIVER)
         cJSON_AddNumberToObject(p, "max_open_stays", c->app->cfg->max_open_stays);
+    /* Whether a waitlist request is guaranteed is decided as it is made (docs/practice.md). */
+    cJSON_AddNumberToObject(p, "guarantee_days", c->app->cfg->guarantee_days);
+    cJSON_AddNumberToObject(p, "guarantee_escalate_days", c->app->cfg->guarantee_escalate_days);
 }
 
 static void stays_create(struct api_ctx *c)

@@ -36,6 +36,11 @@ static const struct option_def options[] = {
     STR_OPT("log-level", "LOGEER_LOG_LEVEL", log_level),
     INT_OPT("hold-ttl", "LOGEER_HOLD_TTL", hold_ttl_s, 1, 86400),
     INT_OPT("max-open-stays", "LOGEER_MAX_OPEN_STAYS", max_open_stays, 1, 1000),
+    INT_OPT("guarantee-days", "LOGEER_GUARANTEE_DAYS", guarantee_days, 0, 3650),
+    INT_OPT("guarantee-escalate-days", "LOGEER_GUARANTEE_ESCALATE_DAYS", guarantee_escalate_days,
+            0, 3650),
+    /* Seconds from 1: tests make deadlines arrive and want the job to see them at once. */
+    INT_OPT("guarantee-check-s", "LOGEER_GUARANTEE_CHECK_S", guarantee_check_s, 1, 86400),
     INT_OPT("stale-days", "LOGEER_STALE_DAYS", stale_days, 1, 3650),
     INT_OPT("db-pool-size", "LOGEER_DB_POOL_SIZE", db_pool_size, 1, 256),
     /* Seconds, not minutes, as the lower bound: tests prove expiry with small values. */
@@ -85,6 +90,9 @@ static void set_defaults(struct config *cfg)
     cfg->log_level = strdup("info");
     cfg->hold_ttl_s = 900;
     cfg->max_open_stays = 3;
+    cfg->guarantee_days = 42;
+    cfg->guarantee_escalate_days = 14;
+    cfg->guarantee_check_s = 60;
     cfg->stale_days = 7;
     cfg->db_pool_size = 4;
     cfg->session_ttl_s = 12 * 3600;
