@@ -42,5 +42,6 @@ extern const struct route_group dashboard_group;      /* dashboard.c: the coordi
 extern const struct route_group guests_group;         /* guests.c: registered guests */
 extern const struct route_group intakes_group;        /* intakes.c: kennismaking */
 extern const struct route_group allowances_group;     /* allowances.c: grants of nights */
+extern const struct route_group escalations_group;    /* escalations.c: the guarantee */
 
 #endif

@@ -26,6 +26,7 @@ static const struct route_group *const groups[] = {
     &guests_group,
     &intakes_group,
     &allowances_group,
+    &escalations_group,
 };
 #define NGROUPS (sizeof groups / sizeof groups[0])
 
