@@ -185,6 +185,18 @@ SELECT v.id, v.location_id, l.provider_id, v.name, v.kind::pool_kind, v.care_pro
   JOIN locations l ON l.id = v.location_id
 ON CONFLICT (id) DO NOTHING;
 
+-- Logeerkamers Meppel takes stays in blocks (docs/practice.md): Monday to Wednesday, Wednesday
+-- to Friday and Friday to Monday, or chains of them; guests arrive 14:00-17:00 and leave
+-- 10:00-12:00. Set only on the pool as first seeded (version 1: nobody has changed it, and
+-- this update makes it 2), so a rerun changes nothing and a provider's own rules stay.
+UPDATE pools
+   SET blocks = '[{"arrive": 1, "nights": 2}, {"arrive": 3, "nights": 2},
+                  {"arrive": 5, "nights": 3}]'::jsonb,
+       check_in_window = '14:00-17:00', check_out_window = '10:00-12:00'
+ WHERE id = 'd2000000-0000-4000-a000-000000000009'
+   AND version = 1 AND blocks = '[]'::jsonb AND cardinality(arrival_weekdays) = 0
+   AND check_in_window IS NULL AND check_out_window IS NULL;
+
 -- ---------------------------------------------------------------------------------------------
 -- Demo accounts (see the table at the top). Fixed ids only when this file creates them.
 -- ---------------------------------------------------------------------------------------------

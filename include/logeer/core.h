@@ -119,16 +119,43 @@ enum core_stay_rule {
     CORE_RULE_PAST = 1u << 4,         /* check-in before today */
     CORE_RULE_LEAD_TIME = 1u << 5,    /* check-in sooner than lead_days after today */
     CORE_RULE_HORIZON = 1u << 6,      /* check-out later than horizon_days after today */
+    CORE_RULE_ARRIVAL = 1u << 7,      /* check-in on a weekday the pool takes no arrivals */
+    CORE_RULE_BLOCKS = 1u << 8,       /* the nights are not one block or a chain of blocks */
 };
 
 /* The rules of p that the stay breaks, as a bit set of CORE_RULE_*; 0 when it fits. The
  * search (core_search_run) applies the same nights, lead time and horizon in its own
- * branch-free form. */
+ * branch-free form, and the arrival rules through core_arrival_breaks. */
 unsigned core_stay_breaks(const struct core_pool *p, const struct core_stay_ask *a);
+
+/* A pool's arrival rules alone (docs/practice.md, "Blocks and arrival rules"): 0 when the
+ * nights [check_in, check_in + nights) fit, CORE_RULE_ARRIVAL when check_in falls on a
+ * weekday on which no stay may start (not in arrival_days, or no block arrives that day),
+ * else CORE_RULE_BLOCKS when blocks are set and the nights are not one block or a chain of
+ * blocks, each arriving on the day the one before leaves. */
+unsigned core_arrival_breaks(const struct core_pool *p, date_day check_in, int nights);
+
+/* The weekdays on which a stay may start, as bits (1 << (ISO weekday - 1)): arrival_days
+ * (all when empty), and with blocks only the days some block arrives. */
+unsigned core_arrival_days(const struct core_pool *p);
+
+/* The arrival rules in Dutch for a caregiver, e.g. "aankomst op maandag, woensdag of vrijdag;
+ * blokken ma–wo (2 nachten), wo–vr (2), vr–ma (3)"; "" when the pool has none. Writes at most
+ * size bytes (always terminated) and returns the length it needed, like snprintf. */
+size_t core_arrival_text(const struct core_pool *p, char *buf, size_t size);
 
 /* ---- the availability index ---- */
 
 #define CORE_ID_LEN 37
+#define CORE_MAX_BLOCKS 14      /* blocks a pool may set */
+#define CORE_BLOCK_MAX_NIGHTS 28
+#define CORE_WINDOW_LEN 12      /* "HH:MM-HH:MM" and its NUL */
+
+/* A block: a stay pattern that starts on one weekday and lasts a fixed number of nights. */
+struct core_block {
+    uint8_t arrive;             /* ISO weekday: 1 = Monday .. 7 = Sunday */
+    uint8_t nights;             /* 1 .. CORE_BLOCK_MAX_NIGHTS */
+};
 
 /* What the index knows about one pool: enough to filter and to show a search result. */
 struct core_pool {
@@ -151,6 +178,11 @@ struct core_pool {
     char as_of_text[RFC3339_LEN]; /* the same as RFC 3339; set by the index */
     bool active;
     bool intake_required;       /* planned stays need a kennismaking first (docs/practice.md) */
+    uint8_t arrival_days;       /* bits 1 << (ISO weekday - 1) on which stays may start; 0 = any */
+    uint8_t nblocks;            /* 0 = no blocks: any length within the night limits */
+    struct core_block blocks[CORE_MAX_BLOCKS];
+    char check_in_window[CORE_WINDOW_LEN];  /* "HH:MM-HH:MM" or "": shown, not enforced */
+    char check_out_window[CORE_WINDOW_LEN];
 };
 
 /* How a caregiver gets into a pool, as search results say: "direct" (book at once),

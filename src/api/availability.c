@@ -1,6 +1,7 @@
 /* availability: GET /v1/availability, answered from the in-memory index without touching the
  * database. Reads the question, lets the core say which kinds of bed the caller may see
- * (caregivers only planned, referrers only crisis) and search, shapes the answer, and hands
+ * (caregivers only planned, referrers only crisis) and search (which keeps each pool's arrival
+ * days and blocks), shapes the answer with the pool's windows and blocks, and hands
  * each search to the search log as one row. */
 #include <math.h>
 #include <stdio.h>
@@ -122,6 +123,24 @@ static void hit_json(struct jsonw *w, const struct core_hit *h, date_day asked, 
     }
     jw_kstring(w, "as_of", p->as_of_text);
     jw_kbool(w, "stale", h->stale);
+    /* When to come and go, and the patterns a stay follows (docs/practice.md). */
+    put_text(w, "check_in_window", p->check_in_window);
+    put_text(w, "check_out_window", p->check_out_window);
+    jw_key(w, "arrival_weekdays");
+    jw_array_begin(w);
+    for (int d = 0; d < 7; d++)
+        if (p->arrival_days & (1u << d))
+            jw_int(w, d + 1);
+    jw_array_end(w);
+    jw_key(w, "blocks");
+    jw_array_begin(w);
+    for (int i = 0; i < p->nblocks; i++) {
+        jw_object_begin(w);
+        jw_kint(w, "arrive", p->blocks[i].arrive);
+        jw_kint(w, "nights", p->blocks[i].nights);
+        jw_object_end(w);
+    }
+    jw_array_end(w);
     jw_object_end(w);
 }
 

@@ -1,7 +1,9 @@
 /* pools: POST/GET/PATCH /v1/pools[/{id}] (spec 2, 4, 6): beds of one kind at one location,
- * with the care profiles, funding, stay lengths and booking mode they serve. Provider staff
+ * with the care profiles, funding, stay lengths, arrival days, blocks, check-in and check-out
+ * windows and booking mode they serve. Provider staff
  * manage their own pools, admins any; the coordinator reads all. Must never let a pool with
  * stays change kind: its stays keep the pathway they were booked under. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +18,16 @@
 #define MAX_HORIZON_DAYS 1095
 #define MAX_WMO_MUNICIPALITIES 400
 
+#define ARRIVAL_MESSAGE "must list distinct ISO weekdays, 1 (Monday) to 7 (Sunday)"
+#define BLOCKS_MESSAGE                                                                       \
+    "must list at most 14 distinct blocks {\"arrive\": ISO weekday 1..7, \"nights\": 1..28}"
+#define WINDOW_MESSAGE "must be a time window \"HH:MM-HH:MM\" whose start is before its end, or null"
+
+/* arrival_weekdays in a jsonb document as smallint[], in order (empty when absent). */
+#define WEEKDAYS_ARRAY(doc)                                                                  \
+    "ARRAY(SELECT e::smallint FROM jsonb_array_elements_text(" doc "->'arrival_weekdays') "   \
+    "WITH ORDINALITY AS t (e, i) ORDER BY i)"
+
 /* Where the region's staleness limit (LOGEER_STALE_DAYS) goes; filled in at prepare time. */
 #define STALE_DAYS "@STALE_DAYS@"
 
@@ -25,6 +37,8 @@
     "'funding', r.funding, 'wmo_municipalities', r.wmo_municipalities, 'booking_mode', "      \
     "r.booking_mode, 'min_nights', r.min_nights, 'max_nights', r.max_nights, 'lead_days', "   \
     "r.lead_days, 'horizon_days', r.horizon_days, 'intake_required', r.intake_required, "    \
+    "'arrival_weekdays', r.arrival_weekdays, 'blocks', r.blocks, 'check_in_window', "         \
+    "r.check_in_window, 'check_out_window', r.check_out_window, "                             \
     "'as_of', " RES_TS("r.as_of") ", "                                                        \
     "'stale', r.as_of < now() - make_interval(days => " STALE_DAYS "), 'active', r.active, 'version', r.version, 'created_at', " RES_TS("r.created_at") ", "    \
     "'updated_at', " RES_TS("r.updated_at") ")"
@@ -50,6 +64,10 @@ static const struct res_refusal pool_refusals[] = {
     {"pools_care_profiles_known", PROBLEM_VALIDATION, "care_profiles", "is not valid"},
     {"pools_funding_known", PROBLEM_VALIDATION, "funding", "is not valid"},
     {"pools_location_fkey", PROBLEM_NOT_FOUND, NULL, "location not found"},
+    {"pools_arrival_weekdays_shape", PROBLEM_VALIDATION, "arrival_weekdays", ARRIVAL_MESSAGE},
+    {"pools_blocks_shape", PROBLEM_VALIDATION, "blocks", BLOCKS_MESSAGE},
+    {"pools_check_in_window_shape", PROBLEM_VALIDATION, "check_in_window", WINDOW_MESSAGE},
+    {"pools_check_out_window_shape", PROBLEM_VALIDATION, "check_out_window", WINDOW_MESSAGE},
     {NULL, 0, NULL, NULL},
 };
 
@@ -102,7 +120,8 @@ static int pools_prepare(struct app *app)
                     RES_CREATE_SQL("pools AS r (location_id, provider_id, name, kind, "
                                    "care_profiles, funding, wmo_municipalities, booking_mode, "
                                    "min_nights, max_nights, lead_days, horizon_days, active, "
-                                   "intake_required)",
+                                   "intake_required, arrival_weekdays, blocks, "
+                                   "check_in_window, check_out_window)",
                                    "SELECT l.id, l.provider_id, $1::jsonb->>'name', "
                                    "($1::jsonb->>'kind')::pool_kind, "
                                    RES_TEXT_ARRAY("$1::jsonb", "care_profiles") ", "
@@ -114,7 +133,11 @@ static int pools_prepare(struct app *app)
                                    "($1::jsonb->>'lead_days')::int, "
                                    "($1::jsonb->>'horizon_days')::int, "
                                    "($1::jsonb->>'active')::boolean, "
-                                   "($1::jsonb->>'intake_required')::boolean FROM locations l "
+                                   "($1::jsonb->>'intake_required')::boolean, "
+                                   WEEKDAYS_ARRAY("$1::jsonb") ", "
+                                   "coalesce($1::jsonb->'blocks', '[]'::jsonb), "
+                                   "$1::jsonb->>'check_in_window', "
+                                   "$1::jsonb->>'check_out_window' FROM locations l "
                                    "WHERE l.id = ($1::jsonb->>'location_id')::uuid "
                                    "AND ($6::uuid IS NULL OR l.provider_id = $6::uuid)",
                                    POOL_JSON)))
@@ -142,7 +165,14 @@ static int pools_prepare(struct app *app)
                                      RES_SET_CAST("lead_days", "int") ", "
                                      RES_SET_CAST("horizon_days", "int") ", "
                                      RES_SET_CAST("active", "boolean") ", "
-                                     RES_SET_CAST("intake_required", "boolean"),
+                                     RES_SET_CAST("intake_required", "boolean") ", "
+                                     "arrival_weekdays = CASE WHEN $1::jsonb ? "
+                                     "'arrival_weekdays' THEN " WEEKDAYS_ARRAY("$1::jsonb")
+                                     " ELSE r.arrival_weekdays END, "
+                                     "blocks = CASE WHEN $1::jsonb ? 'blocks' THEN "
+                                     "$1::jsonb->'blocks' ELSE r.blocks END, "
+                                     RES_SET_TEXT("check_in_window") ", "
+                                     RES_SET_TEXT("check_out_window"),
                                      "r.version"));
 }
 
@@ -246,6 +276,123 @@ static void validate_numbers(struct jsonv *v, const cJSON *body, cJSON *out, boo
     check_relations(v, &n);
 }
 
+/* arrival_weekdays: distinct ISO weekdays, stored in ascending order. */
+static void validate_weekdays(struct jsonv *v, const cJSON *body, cJSON *out)
+{
+    const cJSON *list = cJSON_GetObjectItemCaseSensitive(body, "arrival_weekdays");
+    if (!list || cJSON_IsNull(list))
+        return;
+    unsigned seen = 0;
+    const cJSON *e;
+    bool ok = cJSON_IsArray(list);
+    const cJSON *array = ok ? list : NULL;
+    cJSON_ArrayForEach(e, array)
+    {
+        double d = e->valuedouble;
+        int day = cJSON_IsNumber(e) && d == floor(d) && d >= 1 && d <= 7 ? (int)d : 0;
+        if (!day || (seen & (1u << day))) {
+            ok = false;
+            break;
+        }
+        seen |= 1u << day;
+    }
+    if (!ok) {
+        jsonv_error(v, "arrival_weekdays", ARRIVAL_MESSAGE);
+        return;
+    }
+    cJSON *days = cJSON_AddArrayToObject(out, "arrival_weekdays");
+    for (int day = 1; day <= 7; day++)
+        if (seen & (1u << day))
+            cJSON_AddItemToArray(days, cJSON_CreateNumber(day));
+}
+
+/* blocks: at most CORE_MAX_BLOCKS distinct {arrive, nights}; errors name the block, e.g.
+ * "blocks[1].nights". */
+static void validate_blocks(struct jsonv *v, const cJSON *body, cJSON *out)
+{
+    static const char *const block_known[] = {"arrive", "nights", NULL};
+    const cJSON *list = cJSON_GetObjectItemCaseSensitive(body, "blocks");
+    if (!list || cJSON_IsNull(list))
+        return;
+    if (!cJSON_IsArray(list) || cJSON_GetArraySize(list) > CORE_MAX_BLOCKS) {
+        jsonv_error(v, "blocks", BLOCKS_MESSAGE);
+        return;
+    }
+    cJSON *blocks = cJSON_CreateArray();
+    unsigned char seen[8][CORE_BLOCK_MAX_NIGHTS + 1] = {{0}};
+    bool ok = true;
+    int i = 0;
+    const cJSON *e;
+    cJSON_ArrayForEach(e, list)
+    {
+        char prefix[24];
+        snprintf(prefix, sizeof prefix, "blocks[%d].", i++);
+        if (!cJSON_IsObject(e)) {
+            char field[24];
+            snprintf(field, sizeof field, "blocks[%d]", i - 1);
+            jsonv_error(v, field, "must be an object {\"arrive\": 1..7, \"nights\": 1..28}");
+            ok = false;
+            continue;
+        }
+        struct jsonv bv;
+        jsonv_init(&bv);
+        jsonv_only(&bv, e, block_known);
+        long arrive = 0, nights = 0;
+        bool has = jsonv_int(&bv, e, "arrive", true, 1, 7, &arrive);
+        has &= jsonv_int(&bv, e, "nights", true, 1, CORE_BLOCK_MAX_NIGHTS, &nights);
+        if (has && jsonv_ok(&bv) && seen[arrive][nights]) {
+            char field[24];
+            snprintf(field, sizeof field, "blocks[%d]", i - 1);
+            jsonv_error(v, field, "is the same block as one before it");
+            ok = false;
+        } else if (has && jsonv_ok(&bv)) {
+            seen[arrive][nights] = 1;
+            cJSON *b = cJSON_CreateObject();
+            cJSON_AddNumberToObject(b, "arrive", (double)arrive);
+            cJSON_AddNumberToObject(b, "nights", (double)nights);
+            cJSON_AddItemToArray(blocks, b);
+        }
+        ok &= jsonv_ok(&bv);
+        res_nest_errors(v, &bv, prefix);
+    }
+    if (ok)
+        cJSON_AddItemToObject(out, "blocks", blocks);
+    else
+        cJSON_Delete(blocks);
+}
+
+/* "HH:MM-HH:MM" on a 24-hour clock, the start before the end (as logeer_window_valid). */
+static bool window_ok(const char *s)
+{
+    static const int at[4] = {0, 3, 6, 9}; /* HH, MM, HH, MM */
+    if (strlen(s) != 11 || s[2] != ':' || s[5] != '-' || s[8] != ':')
+        return false;
+    int t[4];
+    for (int k = 0; k < 4; k++) {
+        const char *p = s + at[k];
+        if (p[0] < '0' || p[0] > '9' || p[1] < '0' || p[1] > '9')
+            return false;
+        t[k] = (p[0] - '0') * 10 + (p[1] - '0');
+    }
+    if (t[0] > 23 || t[2] > 23 || t[1] > 59 || t[3] > 59)
+        return false;
+    return t[0] * 60 + t[1] < t[2] * 60 + t[3];
+}
+
+/* A window, or null to have none (on PATCH: to clear it). */
+static void validate_window(struct jsonv *v, const cJSON *body, const char *field, cJSON *out)
+{
+    const cJSON *item = cJSON_GetObjectItemCaseSensitive(body, field);
+    if (!item)
+        return;
+    if (cJSON_IsNull(item))
+        cJSON_AddNullToObject(out, field);
+    else if (!cJSON_IsString(item) || !window_ok(item->valuestring))
+        jsonv_error(v, field, WINDOW_MESSAGE);
+    else
+        cJSON_AddStringToObject(out, field, item->valuestring);
+}
+
 /* The fields POST and PATCH share. On create, required fields must be there and the others
  * get their defaults, so the document is complete. */
 static void validate_fields(struct jsonv *v, const cJSON *body, cJSON *out, bool create)
@@ -284,6 +431,10 @@ static void validate_fields(struct jsonv *v, const cJSON *body, cJSON *out, bool
         cJSON_AddBoolToObject(out, "intake_required", b);
     else if (create)
         cJSON_AddBoolToObject(out, "intake_required", false);
+    validate_weekdays(v, body, out);
+    validate_blocks(v, body, out);
+    validate_window(v, body, "check_in_window", out);
+    validate_window(v, body, "check_out_window", out);
 }
 
 static void pools_create(struct api_ctx *c)
@@ -291,7 +442,9 @@ static void pools_create(struct api_ctx *c)
     static const char *const known[] = {"location_id", "name", "kind", "care_profiles",
                                         "funding", "wmo_municipalities", "booking_mode",
                                         "min_nights", "max_nights", "lead_days",
-                                        "horizon_days", "active", "intake_required", NULL};
+                                        "horizon_days", "active", "intake_required",
+                                        "arrival_weekdays", "blocks", "check_in_window",
+                                        "check_out_window", NULL};
     struct jsonv v;
     jsonv_init(&v);
     jsonv_only(&v, c->body, known);
@@ -330,14 +483,17 @@ static void pools_patch(struct api_ctx *c)
     static const char *const known[] = {"name", "kind", "care_profiles", "funding",
                                         "wmo_municipalities", "booking_mode", "min_nights",
                                         "max_nights", "lead_days", "horizon_days", "active",
-                                        "intake_required", "location_id", NULL};
+                                        "intake_required", "arrival_weekdays", "blocks",
+                                        "check_in_window", "check_out_window", "location_id",
+                                        NULL};
+    static const char *const nullable[] = {"check_in_window", "check_out_window", NULL};
     const char *id = res_id(c, pool_call.missing);
     if (!id)
         return;
     struct jsonv v;
     jsonv_init(&v);
     jsonv_only(&v, c->body, known);
-    res_refuse_nulls(&v, c->body, NULL);
+    res_refuse_nulls(&v, c->body, nullable);
     if (cJSON_GetObjectItemCaseSensitive(c->body, "location_id"))
         jsonv_error(&v, "location_id", "cannot be changed; create a pool at the other location");
     cJSON *patch = cJSON_CreateObject();

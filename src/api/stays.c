@@ -237,8 +237,9 @@ static bool decide_pathway(struct api_ctx *c, struct stay_request *r, bool has_d
     return false;
 }
 
-/* The pool's own rules, judged by the core: care profile, funding, nights, lead time and
- * horizon. Each broken rule becomes a field error that says what the pool takes. */
+/* The pool's own rules, judged by the core: care profile, funding, nights, lead time,
+ * horizon, arrival days and blocks. Each broken rule becomes a field error that says what the
+ * pool takes. */
 static void check_pool_rules(struct api_ctx *c, struct jsonv *v, const struct stay_request *r)
 {
     const struct core_pool *p = r->pool;
@@ -266,6 +267,18 @@ static void check_pool_rules(struct api_ctx *c, struct jsonv *v, const struct st
     if (broken & CORE_RULE_HORIZON) {
         snprintf(msg, sizeof msg, "this pool takes bookings up to %d days ahead", p->horizon_days);
         jsonv_error(v, "check_out", msg);
+    }
+    if (broken & (CORE_RULE_ARRIVAL | CORE_RULE_BLOCKS)) {
+        /* The allowed patterns in the caregiver's words, e.g. "aankomst op maandag of
+         * vrijdag; blokken ma–vr (4 nachten), vr–ma (3)". */
+        char rules[400], text[512];
+        core_arrival_text(p, rules, sizeof rules);
+        if (broken & CORE_RULE_ARRIVAL)
+            snprintf(text, sizeof text, "this pool takes no arrivals on that day: %s", rules);
+        else
+            snprintf(text, sizeof text, "the stay must be one block or a chain of blocks: %s",
+                     rules);
+        jsonv_error(v, broken & CORE_RULE_ARRIVAL ? "check_in" : "check_out", text);
     }
 }
 

@@ -1,8 +1,9 @@
 /* index: the in-memory availability index. Per pool and night, one small integer holds the
  * free beds. A search scans dense arrays of each pool's filter fields (kind, profiles,
  * funding, night limits) and coordinates without branching, and reads the free beds only of
- * the pools that pass; a search within one municipality visits only that municipality's
- * pools. The free beds are stored night-major (one row of all pools per night), so a scan
+ * the pools that pass; it proposes only stays that keep a pool's arrival days and blocks
+ * (with flex_days, the nearest arrival that does). A search within one municipality visits
+ * only that municipality's pools. The free beds are stored night-major (one row of all pools per night), so a scan
  * over many pools reads each asked night as one sequential row instead of one cache line per
  * pool. The descriptions (names, ids, lists) live apart and are read only for the hits. At
  * national size (5,000 pools x 1,100 nights) that is about 20 MiB. The index is only ever
@@ -37,6 +38,7 @@ struct coords {
 enum {
     LIST_EXCLUSIONS = 1,        /* the pool excludes something */
     LIST_WMO_MANY = 2,          /* Wmo contracts too many or too long for wmo_only */
+    LIST_ARRIVAL = 4,           /* arrival days or blocks: a stay's dates are judged */
 };
 
 /* The pools of one municipality, by position in the dense arrays: a search within one
@@ -254,7 +256,8 @@ static void hot_from_meta(struct pool_hot *h, struct coords *c, const struct cor
     h->id_key = pack8(p->id);
     h->wmo_only = many ? 0 : pack8(wmo);
     h->lists = (p->exclusions && *p->exclusions ? LIST_EXCLUSIONS : 0) |
-               (many ? LIST_WMO_MANY : 0);
+               (many ? LIST_WMO_MANY : 0) |
+               (p->arrival_days || p->nblocks ? LIST_ARRIVAL : 0);
     h->care_profiles = p->care_profiles;
     h->funding = (uint8_t)p->funding;
     h->min_nights = clamp16(p->min_nights);
@@ -483,12 +486,16 @@ static bool lists_match(const struct scan *s, const struct pool_hot *h, const st
 }
 
 /* Fewest free beds of pool `at` over [check_in, check_in + nights), or 0 when the stay breaks
- * the pool's lead time or horizon or leaves the indexed range, or as soon as it is clear that
- * the fewest is below `need` (the caller could not use fewer). */
+ * the pool's lead time, horizon or arrival rules or leaves the indexed range, or as soon as it
+ * is clear that the fewest is below `need` (the caller could not use fewer). */
 static int min_free(const struct core_index *ix, size_t at, const struct pool_hot *h,
                     const struct core_search *q, date_day check_in, int need)
 {
     if (check_in < q->today + h->lead_days || check_in + q->nights > q->today + h->horizon_days)
+        return 0;
+    /* The same rule as a booking's (core_stay_breaks), read from the description only for
+     * the few pools that have arrival days or blocks. */
+    if ((h->lists & LIST_ARRIVAL) && core_arrival_breaks(ix->pools[at], check_in, q->nights))
         return 0;
     long off = (long)check_in - ix->first_day;
     if (off < 0 || off + q->nights > ix->ndays)

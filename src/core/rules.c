@@ -1,8 +1,11 @@
 /* rules: the vocabulary tables, the stay lifecycle and the booking rules. One table per enum
  * maps it to its API string both ways; one table of transitions says who may move a stay from
  * where to where and what that does to the night counters; the separation of planned and
- * crisis beds and a pool's own limits (nights, lead time, horizon) say whether a stay may be
- * asked for at all. Pure: the api layer supplies the facts, the database applies decisions. */
+ * crisis beds and a pool's own limits (nights, lead time, horizon, arrival days and blocks)
+ * say whether a stay may be asked for at all. Pure: the api layer supplies the facts, the
+ * database applies decisions. */
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -231,5 +234,107 @@ unsigned core_stay_breaks(const struct core_pool *p, const struct core_stay_ask 
         broken |= CORE_RULE_LEAD_TIME;
     if (a->check_out > a->today + p->horizon_days)
         broken |= CORE_RULE_HORIZON;
+    if (nights > 0)
+        broken |= core_arrival_breaks(p, a->check_in, nights);
     return broken;
+}
+
+/* ---- arrival days and blocks ------------------------------------------------------------- */
+
+#define ALL_DAYS 0x7fu
+
+unsigned core_arrival_days(const struct core_pool *p)
+{
+    unsigned days = p->arrival_days ? p->arrival_days & ALL_DAYS : ALL_DAYS;
+    if (p->nblocks) {
+        unsigned arrive = 0;
+        for (int i = 0; i < p->nblocks && i < CORE_MAX_BLOCKS; i++)
+            if (p->blocks[i].arrive >= 1 && p->blocks[i].arrive <= 7)
+                arrive |= 1u << (p->blocks[i].arrive - 1);
+        days &= arrive;
+    }
+    return days;
+}
+
+/* Whether [check_in, check_in + nights) is a chain of blocks: a walk over the days where a
+ * day is reached when a chain of blocks from check_in ends there. A block is at most
+ * CORE_BLOCK_MAX_NIGHTS long, so a ring of 32 days is enough, for a stay of any length. */
+static bool blocks_chain(const struct core_pool *p, date_day check_in, int nights)
+{
+    enum { RING = 32 };
+    bool reached[RING] = {false};
+    reached[0] = true;
+    int weekday = date_weekday(check_in); /* 0 = Monday */
+    for (int d = 0; d < nights; d++, weekday = weekday == 6 ? 0 : weekday + 1) {
+        if (!reached[d % RING])
+            continue;
+        reached[d % RING] = false;
+        for (int i = 0; i < p->nblocks && i < CORE_MAX_BLOCKS; i++) {
+            const struct core_block *b = &p->blocks[i];
+            if (b->arrive == weekday + 1 && b->nights >= 1 && b->nights < RING &&
+                d + b->nights <= nights)
+                reached[(d + b->nights) % RING] = true;
+        }
+    }
+    return reached[nights % RING];
+}
+
+unsigned core_arrival_breaks(const struct core_pool *p, date_day check_in, int nights)
+{
+    if (!p->arrival_days && !p->nblocks)
+        return 0;
+    if (!(core_arrival_days(p) & (1u << date_weekday(check_in))))
+        return CORE_RULE_ARRIVAL;
+    if (p->nblocks && (nights <= 0 || !blocks_chain(p, check_in, nights)))
+        return CORE_RULE_BLOCKS;
+    return 0;
+}
+
+static const char *const day_names[] = {"maandag", "dinsdag", "woensdag", "donderdag",
+                                        "vrijdag", "zaterdag", "zondag"};
+static const char *const day_short[] = {"ma", "di", "wo", "do", "vr", "za", "zo"};
+
+/* Appends to buf like snprintf at *len, which counts what was needed. */
+static void append(char *buf, size_t size, size_t *len, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(*len < size ? buf + *len : NULL, *len < size ? size - *len : 0, fmt, ap);
+    va_end(ap);
+    if (n > 0)
+        *len += (size_t)n;
+}
+
+size_t core_arrival_text(const struct core_pool *p, char *buf, size_t size)
+{
+    size_t len = 0;
+    if (size)
+        buf[0] = '\0';
+    if (!p->arrival_days && !p->nblocks)
+        return 0;
+    unsigned days = core_arrival_days(p);
+    int count = 0, seen = 0;
+    for (int d = 0; d < 7; d++)
+        count += (days >> d) & 1;
+    if (count == 0)
+        append(buf, size, &len, "geen aankomstdag mogelijk");
+    else
+        append(buf, size, &len, "aankomst op ");
+    for (int d = 0; d < 7; d++) {
+        if (!((days >> d) & 1))
+            continue;
+        seen++;
+        append(buf, size, &len, "%s%s", seen == 1 ? "" : seen == count ? " of " : ", ",
+               day_names[d]);
+    }
+    for (int i = 0; i < p->nblocks && i < CORE_MAX_BLOCKS; i++) {
+        const struct core_block *b = &p->blocks[i];
+        if (b->arrive < 1 || b->arrive > 7)
+            continue;
+        int leave = (b->arrive - 1 + b->nights) % 7;
+        append(buf, size, &len, "%s%s\u2013%s (%d%s)", i == 0 ? "; blokken " : ", ",
+               day_short[b->arrive - 1], day_short[leave], b->nights,
+               i == 0 ? (b->nights == 1 ? " nacht" : " nachten") : "");
+    }
+    return len;
 }

@@ -1,4 +1,5 @@
-/* sync: feeds the availability index from PostgreSQL. A full load runs whenever the listener
+/* sync: feeds the availability index from PostgreSQL: pools with their rules (arrival days,
+ * blocks, windows included) and their free beds per night. A full load runs whenever the listener
  * (re)connects, because notifications sent while it was away are lost; single pools are
  * reloaded when their description changes. Notifications that arrive while a load is in
  * flight are kept and replayed over its result: they arrive in commit order, so replaying
@@ -48,7 +49,10 @@ static const char pools_sql[] =
     "array_to_string(p.funding, ','), array_to_string(p.wmo_municipalities, ','), "
     "array_to_string(l.facilities, ','), array_to_string(l.exclusions, ','), p.min_nights, "
     "p.max_nights, p.lead_days, p.horizon_days, extract(epoch FROM p.as_of)::bigint, p.active, "
-    "p.intake_required "
+    "p.intake_required, array_to_string(p.arrival_weekdays, ','), "
+    "(SELECT string_agg((b->>'arrive') || ':' || (b->>'nights'), ',' ORDER BY i) "
+    "FROM jsonb_array_elements(p.blocks) WITH ORDINALITY AS t (b, i)), "
+    "p.check_in_window, p.check_out_window "
     "FROM pools p JOIN locations l ON l.id = p.location_id JOIN providers v ON v.id = p.provider_id "
     "WHERE ($1::uuid IS NULL OR p.id = $1) AND ($2::uuid IS NULL OR p.location_id = $2) "
     "AND ($3::uuid IS NULL OR p.provider_id = $3)";
@@ -72,6 +76,36 @@ bool inventory_sync_ready(const struct inventory_sync *s) { return s->ready; }
 
 static void start_load(struct inventory_sync *s, const char *pool_id, const char *location_id,
                        const char *provider_id, bool with_nights);
+
+/* Arrival days "1,5" as bits 1 << (ISO weekday - 1). */
+static uint8_t weekday_bits(const char *csv)
+{
+    unsigned bits = 0;
+    for (const char *p = csv; *p; p++)
+        if (*p >= '1' && *p <= '7')
+            bits |= 1u << (*p - '1');
+    return (uint8_t)bits;
+}
+
+/* Blocks "1:2,3:2,5:3" (arrive:nights, as pools_sql writes them); the database checked them
+ * (pools_blocks_shape), anything else is skipped. */
+static void parse_blocks(struct core_pool *p, const char *text)
+{
+    const char *s = text;
+    p->nblocks = 0;
+    while (*s && p->nblocks < CORE_MAX_BLOCKS) {
+        char *end;
+        long arrive = strtol(s, &end, 10);
+        if (*end != ':')
+            break;
+        long nights = strtol(end + 1, &end, 10);
+        if (arrive >= 1 && arrive <= 7 && nights >= 1 && nights <= CORE_BLOCK_MAX_NIGHTS)
+            p->blocks[p->nblocks++] = (struct core_block){(uint8_t)arrive, (uint8_t)nights};
+        if (*end != ',')
+            break;
+        s = end + 1;
+    }
+}
 
 static void apply_pool_row(struct inventory_sync *s, const PGresult *r, int i)
 {
@@ -103,6 +137,10 @@ static void apply_pool_row(struct inventory_sync *s, const PGresult *r, int i)
     p.as_of = (time_t)atoll(db_value(r, i, 20));
     p.active = db_value(r, i, 21)[0] == 't';
     p.intake_required = db_value(r, i, 22)[0] == 't';
+    p.arrival_days = weekday_bits(db_value(r, i, 23));
+    parse_blocks(&p, db_value(r, i, 24));
+    snprintf(p.check_in_window, sizeof p.check_in_window, "%s", db_value(r, i, 25));
+    snprintf(p.check_out_window, sizeof p.check_out_window, "%s", db_value(r, i, 26));
     if (core_index_put_pool(s->index, &p) != 0)
         log_error("availability index: out of memory adding pool %s", p.id);
 }

@@ -25,8 +25,8 @@ LOCATION_KEYS = {"id", "provider_id", "name", "municipality", "address", "lat", 
                  "facilities", "exclusions", "created_at", "updated_at"}
 POOL_KEYS = {"id", "location_id", "provider_id", "name", "kind", "care_profiles", "funding",
              "wmo_municipalities", "booking_mode", "min_nights", "max_nights", "lead_days",
-             "horizon_days", "intake_required", "as_of", "active", "version", "created_at",
-             "updated_at"}
+             "horizon_days", "intake_required", "arrival_weekdays", "blocks", "check_in_window",
+             "check_out_window", "as_of", "active", "version", "created_at", "updated_at"}
 
 
 class Env:

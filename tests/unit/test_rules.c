@@ -1,7 +1,7 @@
 /* Proves the booking rules of the core without a server: who may request which kind of bed
  * (role x pool kind x diversion), and a pool's own limits (care profile, funding and Wmo
- * contract, nights, lead time, horizon). Also that the search applies the same nights, lead
- * time and horizon as a booking, so a bed a search shows can be asked for. */
+ * contract, nights, lead time, horizon, arrival days and blocks). Also that the search applies
+ * the same limits as a booking, so a bed a search shows can be asked for. */
 #include <string.h>
 
 #include "check.h"
@@ -197,6 +197,182 @@ static void test_search_and_booking_agree(void)
     core_index_free(ix);
 }
 
+/* The demo pattern: ma-wo (2 nights), wo-vr (2), vr-ma (3). */
+static struct core_pool block_pool(void)
+{
+    struct core_pool p = pool();
+    p.min_nights = 1, p.max_nights = 28, p.lead_days = 0, p.horizon_days = 400;
+    p.nblocks = 3;
+    p.blocks[0] = (struct core_block){1, 2};
+    p.blocks[1] = (struct core_block){3, 2};
+    p.blocks[2] = (struct core_block){5, 3};
+    return p;
+}
+
+static unsigned breaks_on(const struct core_pool *p, date_day today, date_day check_in,
+                          int nights)
+{
+    struct core_stay_ask a = ask(today, 0, nights);
+    a.check_in = check_in;
+    a.check_out = check_in + nights;
+    return core_stay_breaks(p, &a);
+}
+
+static void test_blocks(void)
+{
+    struct core_pool p = block_pool();
+    date_day today = date_from_ymd(2026, 12, 1);
+    date_day mon = date_from_ymd(2026, 12, 7), wed = mon + 2, fri = mon + 4;
+    CHECK(date_weekday(mon) == 0);
+    /* single blocks */
+    CHECK(breaks_on(&p, today, mon, 2) == 0);
+    CHECK(breaks_on(&p, today, wed, 2) == 0);
+    CHECK(breaks_on(&p, today, fri, 3) == 0);
+    /* chains: each next block arrives the day the previous one leaves */
+    CHECK(breaks_on(&p, today, mon, 4) == 0);          /* ma-wo + wo-vr */
+    CHECK(breaks_on(&p, today, mon, 7) == 0);          /* a whole week, ma-ma */
+    CHECK(breaks_on(&p, today, wed, 5) == 0);          /* wo-vr + vr-ma */
+    CHECK(breaks_on(&p, today, fri, 5) == 0);          /* vr-ma + ma-wo */
+    CHECK(breaks_on(&p, today, mon, 21) == 0);         /* three weeks */
+    /* lengths that end inside a block */
+    CHECK(breaks_on(&p, today, mon, 1) == CORE_RULE_BLOCKS);
+    CHECK(breaks_on(&p, today, mon, 3) == CORE_RULE_BLOCKS);
+    CHECK(breaks_on(&p, today, fri, 2) == CORE_RULE_BLOCKS);
+    CHECK(breaks_on(&p, today, wed, 3) == CORE_RULE_BLOCKS);
+    CHECK(breaks_on(&p, today, mon, 8) == CORE_RULE_BLOCKS);
+    /* no block arrives on Tuesday, Thursday or the weekend */
+    for (int d = 0; d < 7; d++) {
+        bool arrives = d == 0 || d == 2 || d == 4;
+        CHECK((breaks_on(&p, today, mon + d, 2) == CORE_RULE_ARRIVAL) == !arrives);
+    }
+    /* the other rules still apply, and are all reported */
+    p.max_nights = 4;
+    CHECK(breaks_on(&p, today, mon, 7) == CORE_RULE_NIGHTS);
+    CHECK(breaks_on(&p, today, mon + 1, 7) == (CORE_RULE_NIGHTS | CORE_RULE_ARRIVAL));
+    /* a stay across the turn of the year: Wed 30 Dec + Fri 1 Jan to Mon 4 Jan */
+    p = block_pool();
+    date_day wed30 = date_from_ymd(2026, 12, 30);
+    CHECK(date_weekday(wed30) == 2);
+    CHECK(breaks_on(&p, today, wed30, 5) == 0);
+    CHECK(breaks_on(&p, today, wed30, 2) == 0);
+    CHECK(breaks_on(&p, today, wed30, 4) == CORE_RULE_BLOCKS);
+    CHECK(breaks_on(&p, today, date_from_ymd(2027, 1, 1), 3) == 0);
+    CHECK(breaks_on(&p, today, date_from_ymd(2026, 12, 31), 2) == CORE_RULE_ARRIVAL);
+    /* a pool with one weekly block: only whole weeks from Friday */
+    p.nblocks = 1;
+    p.blocks[0] = (struct core_block){5, 7};
+    CHECK(breaks_on(&p, today, fri, 7) == 0);
+    CHECK(breaks_on(&p, today, fri, 14) == 0);
+    CHECK(breaks_on(&p, today, fri, 10) == CORE_RULE_BLOCKS);
+    CHECK(breaks_on(&p, today, mon, 7) == CORE_RULE_ARRIVAL);
+}
+
+static void test_arrival_days(void)
+{
+    date_day today = date_from_ymd(2026, 12, 1);
+    date_day mon = date_from_ymd(2026, 12, 7);
+    /* empty rules: every day and every length within the limits */
+    struct core_pool p = pool();
+    p.lead_days = 0;
+    for (int d = 0; d < 7; d++)
+        for (int n = 2; n <= 7; n++)
+            CHECK(breaks_on(&p, today, mon + d, n) == 0);
+    CHECK(core_arrival_days(&p) == 0x7f);
+    /* arrival days only: Monday and Friday, any length */
+    p.arrival_days = 1u << 0 | 1u << 4;
+    for (int d = 0; d < 7; d++)
+        for (int n = 2; n <= 7; n++)
+            CHECK(breaks_on(&p, today, mon + d, n) ==
+                  (d == 0 || d == 4 ? 0u : (unsigned)CORE_RULE_ARRIVAL));
+    /* arrival days and blocks: only the blocks arriving on an allowed day start a stay, but a
+     * chain goes on through the others (vr-ma then ma-wo) */
+    struct core_pool b = block_pool();
+    b.arrival_days = 1u << 4; /* Friday */
+    CHECK(core_arrival_days(&b) == 1u << 4);
+    CHECK(breaks_on(&b, today, mon + 4, 3) == 0);
+    CHECK(breaks_on(&b, today, mon + 4, 5) == 0);
+    CHECK(breaks_on(&b, today, mon, 2) == CORE_RULE_ARRIVAL);
+    CHECK(breaks_on(&b, today, mon + 2, 2) == CORE_RULE_ARRIVAL);
+    /* arrival days that no block arrives on leave no day at all */
+    b.arrival_days = 1u << 1; /* Tuesday */
+    CHECK(core_arrival_days(&b) == 0);
+    for (int d = 0; d < 7; d++)
+        CHECK(breaks_on(&b, today, mon + d, 2) == CORE_RULE_ARRIVAL);
+}
+
+static void test_arrival_text(void)
+{
+    struct core_pool p = block_pool();
+    char buf[200];
+    size_t n = core_arrival_text(&p, buf, sizeof buf);
+    CHECK(strcmp(buf, "aankomst op maandag, woensdag of vrijdag; blokken "
+                      "ma\u2013wo (2 nachten), wo\u2013vr (2), vr\u2013ma (3)") == 0);
+    CHECK(n == strlen(buf));
+    /* cut short: still terminated, and says how much it needed */
+    char small[10];
+    CHECK(core_arrival_text(&p, small, sizeof small) == n);
+    CHECK(strlen(small) == sizeof small - 1);
+    p = pool();
+    CHECK(core_arrival_text(&p, buf, sizeof buf) == 0 && buf[0] == '\0');
+    p.arrival_days = 1u << 0 | 1u << 4;
+    core_arrival_text(&p, buf, sizeof buf);
+    CHECK(strcmp(buf, "aankomst op maandag of vrijdag") == 0);
+    p.arrival_days = 1u << 6;
+    core_arrival_text(&p, buf, sizeof buf);
+    CHECK(strcmp(buf, "aankomst op zondag") == 0);
+}
+
+/* With blocks, arrival days or both, over every start around two weeks and the turn of the
+ * year and every length up to three weeks: a pool is a search hit exactly when a booking of
+ * those nights fits. With flex_days a search moves the arrival to the nearest day that fits,
+ * and never proposes one that does not. */
+static void test_search_and_booking_agree_on_blocks(void)
+{
+    date_day today = date_from_ymd(2026, 12, 1);
+    struct core_index *ix = core_index_new(today, 120);
+    struct core_pool p = block_pool();
+    p.horizon_days = 110;
+    for (int variant = 0; variant < 3; variant++) {
+        if (variant == 1)
+            p.arrival_days = 1u << 0 | 1u << 4;
+        if (variant == 2)
+            p.nblocks = 0;
+        CHECK(core_index_put_pool(ix, &p) == 0);
+        for (date_day d = today; d < today + 120; d++)
+            core_index_set_free(ix, "p", d, 1);
+        struct core_hit hits[1];
+        for (int from = 0; from <= 40; from++)
+            for (int nights = 1; nights <= 21; nights++)
+                for (int flex = 0; flex <= 3; flex += 3) {
+                    struct core_search q = {.check_in = today + from, .nights = nights,
+                                            .flex_days = flex, .today = today,
+                                            .kinds = 1 << KIND_PLANNED, .funding = -1,
+                                            .stale_days = 7, .now = p.as_of, .limit = 1};
+                    size_t n = core_search_run(ix, &q, hits, 1);
+                    if (flex == 0) {
+                        bool fits = breaks_on(&p, today, today + from, nights) == 0;
+                        CHECK(fits == (n == 1));
+                        continue;
+                    }
+                    /* the nearest fitting arrival within the flex days, if any */
+                    date_day best = 0;
+                    bool found = false;
+                    for (int k = 0; k <= 2 * flex && !found; k++) {
+                        int shift = (k + 1) / 2 * (k % 2 ? 1 : -1);
+                        date_day ci = today + from + shift;
+                        if (ci >= today && breaks_on(&p, today, ci, nights) == 0)
+                            best = ci, found = true;
+                    }
+                    CHECK(found == (n == 1));
+                    if (n == 1) {
+                        CHECK(hits[0].check_in == best);
+                        CHECK(breaks_on(&p, today, hits[0].check_in, nights) == 0);
+                    }
+                }
+    }
+    core_index_free(ix);
+}
+
 int main(void)
 {
     test_kinds_visible();
@@ -205,5 +381,9 @@ int main(void)
     test_nights_lead_time_and_horizon();
     test_care_profile_funding_and_wmo();
     test_search_and_booking_agree();
+    test_blocks();
+    test_arrival_days();
+    test_arrival_text();
+    test_search_and_booking_agree_on_blocks();
     return check_done("rules");
 }
