@@ -55,6 +55,10 @@ run_suite() {
         return 1
     fi
     say "$name: $summary"
+    # The contract fuzz's own summary (requests, operations, findings) is in the test log
+    # even when the test passed; show it, since CI's output keeps only failures.
+    grep -hoE 'fuzz: [0-9]+ requests, .*' "$dir/Testing/Temporary/LastTest.log" 2>/dev/null |
+        sed "s/^/test.sh: $name: /"
     count_summary "$summary"
     # Remember which tests failed, so the end of the log names them (CI shows only its tail).
     local failed_line
