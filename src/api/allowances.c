@@ -106,7 +106,7 @@ static int allowances_prepare(struct app *app)
                     "'[]'::json), 'total', (SELECT count(*) FROM f))::text"))
         return -1;
     return api_prepare(app, "allowances_patch",
-                       "SELECT outcome, body, body::json->>'version', detail::text "
+                       "SELECT outcome, status, body, detail::text, body::json->>'version' "
                        "FROM logeer_allowance_patch($1::jsonb, $2::uuid, $3::uuid, $4::int)");
 }
 
@@ -240,40 +240,34 @@ static void allowances_get(struct api_ctx *c)
 
 /* ---- PATCH ------------------------------------------------------------------------------ */
 
+static const struct res_refusal patch_outcomes[] = {
+    {"stale", PROBLEM_PRECONDITION_FAILED, NULL,
+     "it changed since it was read; read it again and send its new ETag in If-Match"},
+    {"below_used", PROBLEM_CONFLICT, NULL,
+     "stays already use more nights than the new limit in the periods listed; cancel or "
+     "shorten stays first, or keep the limit"},
+    {"outside_validity", PROBLEM_CONFLICT, NULL,
+     "the stays listed count against this allowance and lie outside the new validity; cancel "
+     "them first, or keep the dates"},
+    {"not_found", PROBLEM_NOT_FOUND, NULL, "allowance not found"},
+    {NULL, 0, NULL, NULL},
+};
+
+/* logeer_allowance_patch's answer; its fifth column is the new version, sent as the ETag. */
 static void patched(struct api_ctx *c, const struct db_result *r)
 {
-    if (r->status != DB_OK || PQntuples(r->res) != 1) {
-        res_reply_db_error(c, r, allowance_conflicts);
+    struct res_result res;
+    if (!res_result_read(c, r, allowance_conflicts, &res))
+        return;
+    if (strcmp(res.outcome, "ok") != 0) {
+        res_reply_outcome(c, &res, patch_outcomes);
         return;
     }
-    const char *outcome = db_value(r->res, 0, 0);
-    cJSON *extra = db_is_null(r->res, 0, 3) ? NULL : cJSON_Parse(db_value(r->res, 0, 3));
-    if (!strcmp(outcome, "ok")) {
-        cJSON_Delete(extra);
-        const char *body = db_value(r->res, 0, 1);
-        char etag[32];
-        snprintf(etag, sizeof etag, "\"%s\"", db_value(r->res, 0, 2));
-        http_reply_header(c->req, "ETag", etag);
-        guests_log_seen(c, body, "allowances", "guest_id", "allowance.update");
-        api_reply_raw(c, 200, "application/json", body, strlen(body));
-    } else if (!strcmp(outcome, "stale")) {
-        api_reply_problem_full(c, PROBLEM_PRECONDITION_FAILED,
-                               "it changed since it was read; read it again and send its new "
-                               "ETag in If-Match", NULL, extra);
-    } else if (!strcmp(outcome, "below_used")) {
-        api_reply_problem_full(c, PROBLEM_CONFLICT,
-                               "stays already use more nights than the new limit in the periods "
-                               "listed; cancel or shorten stays first, or keep the limit",
-                               NULL, extra);
-    } else if (!strcmp(outcome, "outside_validity")) {
-        api_reply_problem_full(c, PROBLEM_CONFLICT,
-                               "the stays listed count against this allowance and lie outside "
-                               "the new validity; cancel them first, or keep the dates",
-                               NULL, extra);
-    } else {
-        cJSON_Delete(extra);
-        api_reply_problem(c, PROBLEM_NOT_FOUND, "%s", allowance_call.missing);
-    }
+    char etag[32];
+    snprintf(etag, sizeof etag, "\"%s\"", db_value(r->res, 0, 4));
+    http_reply_header(c->req, "ETag", etag);
+    guests_log_seen(c, res.body, "allowances", "guest_id", "allowance.update");
+    res_reply_body(c, 200, res.body);
 }
 
 static void allowances_patch(struct api_ctx *c)

@@ -151,24 +151,23 @@ static void intakes_get(struct api_ctx *c)
 
 /* ---- POST /v1/intakes/{id}/{schedule,decide,cancel} ------------------------------------ */
 
+static const struct res_refusal transition_outcomes[] = {
+    {"stale", PROBLEM_CONFLICT, NULL, "not possible in the intake's current status"},
+    {"not_found", PROBLEM_NOT_FOUND, NULL, "intake not found"},
+    {NULL, 0, NULL, NULL},
+};
+
 static void transitioned(struct api_ctx *c, const struct db_result *r)
 {
-    if (r->status != DB_OK || PQntuples(r->res) != 1) {
-        res_reply_db_error(c, r, intake_conflicts);
+    struct res_result res;
+    if (!res_result_read(c, r, intake_conflicts, &res))
+        return;
+    if (strcmp(res.outcome, "ok") != 0) {
+        res_reply_outcome(c, &res, transition_outcomes);
         return;
     }
-    const char *outcome = db_value(r->res, 0, 0);
-    if (!strcmp(outcome, "ok")) {
-        const char *body = db_value(r->res, 0, 2);
-        guests_log_seen(c, body, "intakes", "guest_id", "intake.update");
-        api_reply_raw(c, 200, "application/json", body, strlen(body));
-    } else if (!strcmp(outcome, "stale")) {
-        cJSON *extra = cJSON_Parse(db_value(r->res, 0, 3));
-        api_reply_problem_full(c, PROBLEM_CONFLICT,
-                               "not possible in the intake's current status", NULL, extra);
-    } else {
-        api_reply_problem(c, PROBLEM_NOT_FOUND, "%s", intake_call.missing);
-    }
+    guests_log_seen(c, res.body, "intakes", "guest_id", "intake.update");
+    res_reply_body(c, 200, res.body);
 }
 
 /* An RFC 3339 instant's shape (2027-03-01T10:30:00Z, with optional fraction and offset);
