@@ -103,6 +103,7 @@ class Contract:
         self.doc = load_document(path)
         self.operations = operations_of(self.doc)
         self._validators = {}
+        self._component_refs = {}
         self._lock = threading.Lock()
         self.seen = set()  # operation ids with at least one judged answer
         self.judged = 0
@@ -159,7 +160,8 @@ class Contract:
     def judge_component(self, name, instance):
         """Problems of one JSON value against components/schemas/<name> (e.g. each message
         of the event stream against Event), in the same words as judge's."""
-        schema = {"$ref": f"#/components/schemas/{name}"}
+        with self._lock:
+            schema = self._component_refs.setdefault(name, {"$ref": f"#/components/schemas/{name}"})
         return [f"{name}: {problem}" for problem in self._check_body(schema, instance)]
 
     @staticmethod
@@ -183,7 +185,9 @@ class Contract:
         return problems
 
     def _validator(self, schema):
-        key = json.dumps(schema, sort_keys=True)
+        # Schemas are objects of the document (or of _component_refs), which live as long as
+        # the contract: their identity is the key, so no answer pays for serialising one.
+        key = id(schema)
         with self._lock:
             validator = self._validators.get(key)
             if validator is None:
