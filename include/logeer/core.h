@@ -144,6 +144,14 @@ unsigned core_arrival_days(const struct core_pool *p);
  * size bytes (always terminated) and returns the length it needed, like snprintf. */
 size_t core_arrival_text(const struct core_pool *p, char *buf, size_t size);
 
+/* Transport (docs/practice.md, "Companion places, transport"): whether a time "HH:MM" lies
+ * inside a window "HH:MM-HH:MM", both ends included. An empty window takes any time; a
+ * malformed time or window is outside. */
+bool core_time_in_window(const char *window, const char *time);
+
+/* A time "HH:MM" on a 24-hour clock. */
+bool core_time_valid(const char *time);
+
 /* ---- the availability index ---- */
 
 #define CORE_ID_LEN 37
@@ -181,8 +189,11 @@ struct core_pool {
     uint8_t arrival_days;       /* bits 1 << (ISO weekday - 1) on which stays may start; 0 = any */
     uint8_t nblocks;            /* 0 = no blocks: any length within the night limits */
     struct core_block blocks[CORE_MAX_BLOCKS];
-    char check_in_window[CORE_WINDOW_LEN];  /* "HH:MM-HH:MM" or "": shown, not enforced */
+    char check_in_window[CORE_WINDOW_LEN];  /* "HH:MM-HH:MM" or "": shown, and transport
+                                               times must lie inside (core_time_in_window) */
     char check_out_window[CORE_WINDOW_LEN];
+    int companion_places;       /* places for a caregiver staying along, every night; 0 = none */
+    int free_cancel_days;       /* free cancellation until this many days before; -1 = always */
 };
 
 /* How a caregiver gets into a pool, as search results say: "direct" (book at once),

@@ -112,32 +112,6 @@ static int allowances_prepare(struct app *app)
 
 static const char *const funding_names[] = {"wmo", "wlz", "pgb", "zvw", "private", NULL};
 
-/* The BSN eleven-test on 9 digits (migrations/0012_allowances.sql, logeer_is_bsn, agrees). */
-static bool is_bsn(const char *d)
-{
-    int sum = 0;
-    for (int i = 0; i < 8; i++)
-        sum += (9 - i) * (d[i] - '0');
-    return (sum - (d[8] - '0')) % 11 == 0;
-}
-
-/* True when a run of exactly 9 digits in s passes the eleven-test. */
-static bool text_has_bsn(const char *s)
-{
-    while (*s) {
-        if (!isdigit((unsigned char)*s)) {
-            s++;
-            continue;
-        }
-        const char *start = s;
-        while (isdigit((unsigned char)*s))
-            s++;
-        if (s - start == 9 && is_bsn(start))
-            return true;
-    }
-    return false;
-}
-
 static void add_date(cJSON *out, const char *field, date_day d)
 {
     char text[DATE_TEXT_LEN];
@@ -190,7 +164,7 @@ static void validate_fields(struct jsonv *v, const cJSON *body, cJSON *out, bool
     if (cJSON_IsNull(ref)) {
         cJSON_AddNullToObject(out, "reference");
     } else if (res_text(v, body, "reference", false, 100, &s)) {
-        if (text_has_bsn(s))
+        if (res_text_has_bsn(s))
             jsonv_error(v, "reference", BSN_MESSAGE);
         else
             cJSON_AddStringToObject(out, "reference", s);

@@ -141,6 +141,14 @@ static void hit_json(struct jsonw *w, const struct core_hit *h, date_day asked, 
         jw_object_end(w);
     }
     jw_array_end(w);
+    /* Whether a companion place is free on these nights is not in the index (it counts beds);
+     * the booking answers that. */
+    jw_kint(w, "companion_places", p->companion_places);
+    jw_key(w, "free_cancel_days");
+    if (p->free_cancel_days < 0)
+        jw_null(w);
+    else
+        jw_int(w, p->free_cancel_days);
     jw_object_end(w);
 }
 

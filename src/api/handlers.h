@@ -43,5 +43,6 @@ extern const struct route_group guests_group;         /* guests.c: registered gu
 extern const struct route_group intakes_group;        /* intakes.c: kennismaking */
 extern const struct route_group allowances_group;     /* allowances.c: grants of nights */
 extern const struct route_group escalations_group;    /* escalations.c: the guarantee */
+extern const struct route_group arrivals_group;       /* arrivals.c: who comes and goes */
 
 #endif

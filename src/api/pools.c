@@ -1,6 +1,6 @@
 /* pools: POST/GET/PATCH /v1/pools[/{id}] (spec 2, 4, 6): beds of one kind at one location,
  * with the care profiles, funding, stay lengths, arrival days, blocks, check-in and check-out
- * windows and booking mode they serve. Provider staff
+ * windows, companion places, cancellation policy and booking mode they serve. Provider staff
  * manage their own pools, admins any; the coordinator reads all. Must never let a pool with
  * stays change kind: its stays keep the pathway they were booked under. */
 #include <math.h>
@@ -17,6 +17,8 @@
 #define MAX_LEAD_DAYS 365
 #define MAX_HORIZON_DAYS 1095
 #define MAX_WMO_MUNICIPALITIES 400
+#define MAX_COMPANION_PLACES 50   /* pools_companion_places_range */
+#define MAX_FREE_CANCEL_DAYS 365  /* pools_free_cancel_days_range */
 
 #define ARRIVAL_MESSAGE "must list distinct ISO weekdays, 1 (Monday) to 7 (Sunday)"
 #define BLOCKS_MESSAGE                                                                       \
@@ -39,6 +41,7 @@
     "r.lead_days, 'horizon_days', r.horizon_days, 'intake_required', r.intake_required, "    \
     "'arrival_weekdays', r.arrival_weekdays, 'blocks', r.blocks, 'check_in_window', "         \
     "r.check_in_window, 'check_out_window', r.check_out_window, "                             \
+    "'companion_places', r.companion_places, 'free_cancel_days', r.free_cancel_days, "       \
     "'as_of', " RES_TS("r.as_of") ", "                                                        \
     "'stale', r.as_of < now() - make_interval(days => " STALE_DAYS "), 'active', r.active, 'version', r.version, 'created_at', " RES_TS("r.created_at") ", "    \
     "'updated_at', " RES_TS("r.updated_at") ")"
@@ -68,6 +71,13 @@ static const struct res_refusal pool_refusals[] = {
     {"pools_blocks_shape", PROBLEM_VALIDATION, "blocks", BLOCKS_MESSAGE},
     {"pools_check_in_window_shape", PROBLEM_VALIDATION, "check_in_window", WINDOW_MESSAGE},
     {"pools_check_out_window_shape", PROBLEM_VALIDATION, "check_out_window", WINDOW_MESSAGE},
+    {"pools_companion_places_range", PROBLEM_VALIDATION, "companion_places", "must be 0 to 50"},
+    {"pools_free_cancel_days_range", PROBLEM_VALIDATION, "free_cancel_days",
+     "must be 0 to 365, or null (always free)"},
+    /* The trigger of that name: stays hold more companion places on some night from today. */
+    {"pools_companion_places_below_taken", PROBLEM_CONFLICT, NULL,
+     "stays hold more companion places than that on some night from today on; lower it after "
+     "those stays, or cancel them first"},
     {NULL, 0, NULL, NULL},
 };
 
@@ -121,7 +131,8 @@ static int pools_prepare(struct app *app)
                                    "care_profiles, funding, wmo_municipalities, booking_mode, "
                                    "min_nights, max_nights, lead_days, horizon_days, active, "
                                    "intake_required, arrival_weekdays, blocks, "
-                                   "check_in_window, check_out_window)",
+                                   "check_in_window, check_out_window, companion_places, "
+                                   "free_cancel_days)",
                                    "SELECT l.id, l.provider_id, $1::jsonb->>'name', "
                                    "($1::jsonb->>'kind')::pool_kind, "
                                    RES_TEXT_ARRAY("$1::jsonb", "care_profiles") ", "
@@ -137,7 +148,9 @@ static int pools_prepare(struct app *app)
                                    WEEKDAYS_ARRAY("$1::jsonb") ", "
                                    "coalesce($1::jsonb->'blocks', '[]'::jsonb), "
                                    "$1::jsonb->>'check_in_window', "
-                                   "$1::jsonb->>'check_out_window' FROM locations l "
+                                   "$1::jsonb->>'check_out_window', "
+                                   "($1::jsonb->>'companion_places')::int, "
+                                   "($1::jsonb->>'free_cancel_days')::int FROM locations l "
                                    "WHERE l.id = ($1::jsonb->>'location_id')::uuid "
                                    "AND ($6::uuid IS NULL OR l.provider_id = $6::uuid)",
                                    POOL_JSON)))
@@ -172,7 +185,9 @@ static int pools_prepare(struct app *app)
                                      "blocks = CASE WHEN $1::jsonb ? 'blocks' THEN "
                                      "$1::jsonb->'blocks' ELSE r.blocks END, "
                                      RES_SET_TEXT("check_in_window") ", "
-                                     RES_SET_TEXT("check_out_window"),
+                                     RES_SET_TEXT("check_out_window") ", "
+                                     RES_SET_CAST("companion_places", "int") ", "
+                                     RES_SET_CAST("free_cancel_days", "int"),
                                      "r.version"));
 }
 
@@ -435,6 +450,14 @@ static void validate_fields(struct jsonv *v, const cJSON *body, cJSON *out, bool
     validate_blocks(v, body, out);
     validate_window(v, body, "check_in_window", out);
     validate_window(v, body, "check_out_window", out);
+    long n;
+    validate_int(v, body, "companion_places", create, 0, MAX_COMPANION_PLACES, 0, out, &n);
+    /* null means "always free" (the default), so it is kept as a JSON null, not a default. */
+    const cJSON *fc = cJSON_GetObjectItemCaseSensitive(body, "free_cancel_days");
+    if (cJSON_IsNull(fc))
+        cJSON_AddNullToObject(out, "free_cancel_days");
+    else if (fc && jsonv_int(v, body, "free_cancel_days", false, 0, MAX_FREE_CANCEL_DAYS, &n))
+        cJSON_AddNumberToObject(out, "free_cancel_days", (double)n);
 }
 
 static void pools_create(struct api_ctx *c)
@@ -444,7 +467,8 @@ static void pools_create(struct api_ctx *c)
                                         "min_nights", "max_nights", "lead_days",
                                         "horizon_days", "active", "intake_required",
                                         "arrival_weekdays", "blocks", "check_in_window",
-                                        "check_out_window", NULL};
+                                        "check_out_window", "companion_places",
+                                        "free_cancel_days", NULL};
     struct jsonv v;
     jsonv_init(&v);
     jsonv_only(&v, c->body, known);
@@ -485,8 +509,9 @@ static void pools_patch(struct api_ctx *c)
                                         "max_nights", "lead_days", "horizon_days", "active",
                                         "intake_required", "arrival_weekdays", "blocks",
                                         "check_in_window", "check_out_window", "location_id",
-                                        NULL};
-    static const char *const nullable[] = {"check_in_window", "check_out_window", NULL};
+                                        "companion_places", "free_cancel_days", NULL};
+    static const char *const nullable[] = {"check_in_window", "check_out_window",
+                                           "free_cancel_days", NULL};
     const char *id = res_id(c, pool_call.missing);
     if (!id)
         return;

@@ -1,5 +1,6 @@
-/* reports: GET /v1/reports/occupancy and /v1/reports/demand for the regional coordinator, as
- * JSON or as CSV for a spreadsheet. Every figure is a SQL aggregate computed by one database
+/* reports: GET /v1/reports/occupancy and /v1/reports/demand for the regional coordinator, and
+ * /v1/reports/cancellations for the coordinator and provider staff (their own), as JSON or as
+ * CSV for a spreadsheet. Every figure is a SQL aggregate computed by one database
  * function per report (migrations/0008_reports.sql); this file validates the question, picks
  * the format and flattens the JSON into CSV columns. It never computes a figure itself. */
 #include <stdio.h>
@@ -22,11 +23,15 @@
 #define OCCUPANCY_DEFAULT_DAYS 84
 #define DEMAND_DEFAULT_DAYS 90
 
+static int cancellations_prepare(struct app *app);
+
 static int reports_prepare(struct app *app)
 {
     if (api_prepare(app, "report_occupancy", "SELECT logeer_report_occupancy($1::jsonb)::text"))
         return -1;
-    return api_prepare(app, "report_demand", "SELECT logeer_report_demand($1::jsonb)::text");
+    if (api_prepare(app, "report_demand", "SELECT logeer_report_demand($1::jsonb)::text"))
+        return -1;
+    return cancellations_prepare(app);
 }
 
 /* ---- CSV layout ------------------------------------------------------------------------- */
@@ -358,12 +363,67 @@ static void reports_demand(struct api_ctx *c)
     report_run(c, "report_demand", arg, q.csv, &demand_layout, filename);
 }
 
+/* ---- GET /v1/reports/cancellations ------------------------------------------------------- */
+
+#define CANCELLATIONS_DEFAULT_DAYS 90
+
+static const char *const cancellation_headers[] = {
+    "section", "pool_id", "pool_name", "provider_id", "provider_name", "free_cancel_days",
+    "month", "cancellations", "by_requester", "by_provider", "late", "no_shows",
+    "nights_released", NULL};
+
+#define CANCEL_FIGURES "cancellations", "by_requester", "by_provider", "late", "no_shows", \
+                       "nights_released"
+
+static const struct csv_section cancellation_sections[] = {
+    {"pool", "rows", {"pool.id", "pool.name", "provider.id", "provider.name",
+                      "pool.free_cancel_days", "month", CANCEL_FIGURES}},
+    {"total", "total", {NULL, NULL, NULL, NULL, NULL, NULL, CANCEL_FIGURES}},
+};
+
+static const struct csv_layout cancellation_layout = {
+    cancellation_headers, cancellation_sections,
+    sizeof cancellation_sections / sizeof cancellation_sections[0]};
+
+static int cancellations_prepare(struct app *app)
+{
+    return api_prepare(app, "report_cancellations",
+                       "SELECT logeer_report_cancellations($1::jsonb)::text");
+}
+
+/* Provider staff see their own provider's pools only: another provider_id is 404 (spec 1). */
+static void reports_cancellations(struct api_ctx *c)
+{
+    struct report_question q;
+    res_args_init(&q.a);
+    q.group = "pool";
+    const char *provider = res_arg_id(c, &q.a, "provider_id", "must be a provider id");
+    const char *scope = res_scope(c);
+    if (scope && provider && strcmp(provider, scope) != 0) {
+        api_reply_problem(c, PROBLEM_NOT_FOUND, "no provider with this id");
+        return;
+    }
+    /* By default the last 90 days up to and including today. */
+    cJSON *arg = report_window(c, &q, date_today_local() + 1 - CANCELLATIONS_DEFAULT_DAYS,
+                               CANCELLATIONS_DEFAULT_DAYS, REPORT_MAX_DAYS);
+    if (!arg)
+        return;
+    cJSON_DeleteItemFromObject(arg, "group_by");
+    if (scope || provider)
+        cJSON_AddStringToObject(arg, "provider_id", scope ? scope : provider);
+    char filename[128];
+    snprintf(filename, sizeof filename, "cancellations_%s_%s.csv", q.from, q.to);
+    report_run(c, "report_cancellations", arg, q.csv, &cancellation_layout, filename);
+}
+
 static const struct api_endpoint occupancy = {reports_occupancy, false};
 static const struct api_endpoint demand = {reports_demand, false};
+static const struct api_endpoint cancellations = {reports_cancellations, false};
 
 static const struct route report_routes[] = {
     {HTTP_GET, "/v1/reports/occupancy", &occupancy, ROLE_COORDINATOR},
     {HTTP_GET, "/v1/reports/demand", &demand, ROLE_COORDINATOR},
+    {HTTP_GET, "/v1/reports/cancellations", &cancellations, ROLE_COORDINATOR | ROLE_PROVIDER},
 };
 
 ROUTE_GROUP(reports_group, report_routes, reports_prepare);

@@ -720,3 +720,28 @@ void res_nest_errors(struct jsonv *v, struct jsonv *inner, const char *prefix)
     }
     cJSON_Delete(errors);
 }
+
+/* The BSN eleven-test on 9 digits. */
+static bool res_is_bsn(const char *d)
+{
+    int sum = 0;
+    for (int i = 0; i < 8; i++)
+        sum += (9 - i) * (d[i] - '0');
+    return (sum - (d[8] - '0')) % 11 == 0;
+}
+
+bool res_text_has_bsn(const char *s)
+{
+    while (*s) {
+        if (*s < '0' || *s > '9') {
+            s++;
+            continue;
+        }
+        const char *start = s;
+        while (*s >= '0' && *s <= '9')
+            s++;
+        if (s - start == 9 && res_is_bsn(start))
+            return true;
+    }
+    return false;
+}

@@ -299,6 +299,11 @@ void res_refuse_nulls(struct jsonv *v, const cJSON *obj, const char *const *null
 /* Moves inner's errors into v, each field prefixed (e.g. "ranges[2]." + "from"). */
 void res_nest_errors(struct jsonv *v, struct jsonv *inner, const char *prefix);
 
+/* True when a run of exactly 9 digits in s passes the eleven-test of a citizen service
+ * number (BSN); logeer_text_has_bsn in migrations/0012_allowances.sql agrees. Free text
+ * (references, notes) must never carry one. */
+bool res_text_has_bsn(const char *s);
+
 /* A whole number in a query argument within [min, max]. */
 bool res_parse_long(const char *s, long min, long max, long *out);
 

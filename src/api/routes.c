@@ -27,6 +27,7 @@ static const struct route_group *const groups[] = {
     &intakes_group,
     &allowances_group,
     &escalations_group,
+    &arrivals_group,
 };
 #define NGROUPS (sizeof groups / sizeof groups[0])
 

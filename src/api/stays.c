@@ -1,8 +1,9 @@
-/* stays: requesting a stay, reading stays and moving them through their lifecycle (spec 3, 4,
- * 6). Validates the request and turns the core's decisions (the pathway by role and kind, the
- * pool's own rules, the lifecycle) into answers; it decides none of them itself. One database
- * function per write applies them atomically with the night counters, the history and the
- * idempotency record. Every read or change of a stay's personal data is access-logged. */
+/* stays: requesting a stay, reading stays, moving them through their lifecycle (spec 3, 4,
+ * 6) and changing their transport. Validates the request and turns the core's decisions (the
+ * pathway by role and kind, the pool's own rules and windows, the lifecycle) into answers; it
+ * decides none of them itself. One database function per write applies them atomically with
+ * the night and companion counters, the history and the idempotency record. Every read or
+ * change of a stay's personal data is access-logged. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,9 @@
 #define LIST_MAX_LIMIT 200
 #define STAY_MISSING "no stay with this id"
 #define POOL_MISSING "no pool with this id"
+#define COMPANION_NONE                                                                       \
+    "this pool has no place for a caregiver staying along (companion_places is 0); book "   \
+    "without companion or choose a pool that offers one"
 
 /* The stay as the caller may see it. The coordinator reads every stay in the region but not
  * care details beyond need (spec 1): on stays someone else asked for, the guest shows only
@@ -43,6 +47,12 @@ static int stays_prepare(struct app *app)
     if (api_prepare(app, "stays_book", RES_RESULT_SQL("logeer_request_stay")))
         return -1;
     if (api_prepare(app, "stays_transition", RES_RESULT_SQL("logeer_stay_transition")))
+        return -1;
+    if (api_prepare(app, "stays_set_transport", RES_RESULT_SQL("logeer_stay_set_transport")))
+        return -1;
+    if (api_prepare(app, "stays_for_transport",
+                    "SELECT s.status::text, s.pool_id, s.version, s.requested_by = $2::uuid "
+                    "FROM stays s WHERE s.id = $4::uuid AND " VISIBLE))
         return -1;
     if (api_prepare(app, "stays_for_action",
                     "SELECT s.status::text, s.check_in, coalesce(p.booking_mode::text, 'approval'), "
@@ -117,14 +127,104 @@ static bool registered_guest(const struct api_ctx *c, struct jsonv *v, const cJS
     return true;
 }
 
+/* ---- transport (docs/practice.md, "Companion places, transport") ---------------------- */
+
+static const char *const transport_by_names[] = {"caregiver", "provider", "other", NULL};
+
+#define TRANSPORT_NOTE_MAX 300
+
+/* arrival or departure: {by, time?, note?} (Transport in the contract). Adds the checked
+ * object to out (a JSON null with allow_null, to clear it) and points *time at its time, or
+ * NULL. Errors name the member, e.g. "arrival.time". The window is checked apart
+ * (check_transport_windows), once the pool is known. */
+static void validate_transport(struct jsonv *v, const cJSON *body, const char *field,
+                               bool allow_null, cJSON *out, const char **time)
+{
+    static const char *const known[] = {"by", "time", "note", NULL};
+    const cJSON *t = cJSON_GetObjectItemCaseSensitive(body, field);
+    *time = NULL;
+    if (!t)
+        return;
+    if (cJSON_IsNull(t) && allow_null) {
+        cJSON_AddNullToObject(out, field);
+        return;
+    }
+    if (!cJSON_IsObject(t)) {
+        jsonv_error(v, field, "must be an object {\"by\": caregiver, provider or other, "
+                              "\"time\": \"HH:MM\", \"note\": text}");
+        return;
+    }
+    struct jsonv tv;
+    jsonv_init(&tv);
+    jsonv_only(&tv, t, known);
+    cJSON *o = cJSON_CreateObject();
+    int by;
+    const char *s;
+    if (jsonv_enum(&tv, t, "by", true, transport_by_names, &by))
+        cJSON_AddStringToObject(o, "by", transport_by_names[by]);
+    if (jsonv_string(&tv, t, "time", false, 5, 5, &s)) {
+        if (core_time_valid(s)) {
+            cJSON_AddStringToObject(o, "time", s);
+            *time = cJSON_GetObjectItemCaseSensitive(o, "time")->valuestring;
+        } else {
+            jsonv_error(&tv, "time", "must be a time \"HH:MM\" on a 24-hour clock");
+        }
+    }
+    if (res_text(&tv, t, "note", false, TRANSPORT_NOTE_MAX, &s)) {
+        /* Practical arrangements only: health data stays out of free text, and the one
+         * identifier we can recognise is refused outright. */
+        if (res_text_has_bsn(s))
+            jsonv_error(&tv, "note", "must not hold a citizen service number (BSN); write only "
+                                     "practical arrangements, no health data");
+        else
+            cJSON_AddStringToObject(o, "note", s);
+    }
+    char prefix[24];
+    snprintf(prefix, sizeof prefix, "%s.", field);
+    bool ok = jsonv_ok(&tv);
+    res_nest_errors(v, &tv, prefix);
+    if (ok)
+        cJSON_AddItemToObject(out, field, o);
+    else {
+        cJSON_Delete(o);
+        *time = NULL;
+    }
+}
+
+/* The times against the pool's windows, named in Dutch for the caregiver ("aankomst tussen
+ * 14:00 en 17:00"). */
+static void check_transport_windows(struct jsonv *v, const struct core_pool *p,
+                                    const char *arrival, const char *departure)
+{
+    char msg[160];
+    const char *w = p->check_in_window;
+    if (arrival && !core_time_in_window(w, arrival)) {
+        snprintf(msg, sizeof msg, "must lie inside the pool's check-in window: aankomst tussen "
+                 "%.5s en %.5s", w, w + 6);
+        jsonv_error(v, "arrival.time", msg);
+    }
+    w = p->check_out_window;
+    if (departure && !core_time_in_window(w, departure)) {
+        snprintf(msg, sizeof msg, "must lie inside the pool's check-out window: vertrek tussen "
+                 "%.5s en %.5s", w, w + 6);
+        jsonv_error(v, "departure.time", msg);
+    }
+}
+
+/* The request's transport times, kept until the pool is known. */
+struct transport_times {
+    const char *arrival, *departure;
+};
+
 /* Field-level validation of the body; values land in the request and in out (the jsonb
  * argument for the database function, built as we go). */
 static void validate_body(struct api_ctx *c, struct jsonv *v, cJSON *out, struct stay_request *r,
-                          const char **pool_id)
+                          const char **pool_id, struct transport_times *times)
 {
     static const char *const known[] = {"pool_id", "check_in", "check_out", "funding", "guest",
                                         "guest_id", "waitlist", "waitlist_window",
-                                        "on_behalf_of", "diversion_reason", NULL};
+                                        "on_behalf_of", "diversion_reason", "companion",
+                                        "arrival", "departure", NULL};
     static const char *const guest_known[] = {"alias", "birth_year", "care_profile", "needs", NULL};
     const cJSON *b = c->body;
     jsonv_only(v, b, known);
@@ -173,6 +273,11 @@ static void validate_body(struct api_ctx *c, struct jsonv *v, cJSON *out, struct
         cJSON_AddStringToObject(out, "on_behalf_of", text);
     if (jsonv_string(v, b, "diversion_reason", false, 1, 1000, &text))
         cJSON_AddStringToObject(out, "diversion_reason", text);
+    bool companion = false;
+    jsonv_bool(v, b, "companion", false, &companion);
+    cJSON_AddBoolToObject(out, "companion", companion);
+    validate_transport(v, b, "arrival", false, out, &times->arrival);
+    validate_transport(v, b, "departure", false, out, &times->departure);
 }
 
 /* The waitlist window defaults to exactly the asked dates. */
@@ -240,7 +345,8 @@ static bool decide_pathway(struct api_ctx *c, struct stay_request *r, bool has_d
 /* The pool's own rules, judged by the core: care profile, funding, nights, lead time,
  * horizon, arrival days and blocks. Each broken rule becomes a field error that says what the
  * pool takes. */
-static void check_pool_rules(struct api_ctx *c, struct jsonv *v, const struct stay_request *r)
+static void check_pool_rules(struct api_ctx *c, struct jsonv *v, const struct stay_request *r,
+                             const cJSON *p_out, const struct transport_times *times)
 {
     const struct core_pool *p = r->pool;
     struct core_stay_ask ask = {r->check_in, r->check_out, date_today_local(), r->care_profile,
@@ -280,6 +386,10 @@ static void check_pool_rules(struct api_ctx *c, struct jsonv *v, const struct st
                      rules);
         jsonv_error(v, broken & CORE_RULE_ARRIVAL ? "check_in" : "check_out", text);
     }
+    if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(p_out, "companion")) &&
+        p->companion_places == 0)
+        jsonv_error(v, "companion", COMPANION_NONE);
+    check_transport_windows(v, p, times->arrival, times->departure);
 }
 
 /* Replies with a stay body from the database and logs the access. */
@@ -319,6 +429,10 @@ static const struct res_refusal booking_outcomes[] = {
     {"allowance_required", PROBLEM_ALLOWANCE_REQUIRED, NULL,
      "this funding route (wmo, wlz, pgb) needs the guest's allowance for it, valid on every "
      "night of the stay: register the grant with POST /v1/allowances, or choose zvw or private"},
+    {"no_companion_offered", PROBLEM_VALIDATION, "companion", COMPANION_NONE},
+    {"no_companion_place", PROBLEM_NO_COMPANION_PLACE, NULL,
+     "the caregiver's place (companion) is taken on some nights asked (nights); book without "
+     "companion, pick other dates, or join the waitlist with \"waitlist\": true"},
     {"allowance_exceeded", PROBLEM_ALLOWANCE_EXCEEDED, NULL,
      "the guest's allowance has too few nights left in a week or year of this stay (remaining "
      "per period); shorten the stay, pick other dates or another funding route"},
@@ -376,10 +490,11 @@ static void stays_create(struct api_ctx *c)
         return;
     struct stay_request r = {.care_profile = -1, .funding = -1};
     const char *pool_id = NULL;
+    struct transport_times times = {NULL, NULL};
     struct jsonv v;
     jsonv_init(&v);
     cJSON *p = cJSON_CreateObject();
-    validate_body(c, &v, p, &r, &pool_id);
+    validate_body(c, &v, p, &r, &pool_id, &times);
     if (!jsonv_ok(&v)) {
         cJSON_Delete(p);
         res_reply_invalid(c, &v, "check the highlighted fields");
@@ -403,7 +518,7 @@ static void stays_create(struct api_ctx *c)
         cJSON_Delete(p);
         return;
     }
-    check_pool_rules(c, &v, &r);
+    check_pool_rules(c, &v, &r, p, &times);
     validate_window(&v, c->body, p, &r);
     if (!jsonv_ok(&v)) {
         cJSON_Delete(p);
@@ -586,10 +701,151 @@ static void stays_action(struct api_ctx *c)
     api_query(c, "stays_for_action", 4, params, found_for_action);
 }
 
+/* ---- PATCH /v1/stays/{id}: transport ------------------------------------------------- */
+
+/* The validated change, kept while the stay is read. */
+struct transport_state {
+    cJSON *patch;             /* {arrival?, departure?}, each an object or null */
+    long if_match;            /* the client's version, or 0 without If-Match */
+};
+
+static void transport_state_free(void *p)
+{
+    struct transport_state *t = p;
+    cJSON_Delete(t->patch);
+    free(t);
+}
+
+static const struct res_refusal transport_outcomes[] = {
+    {"not_found", PROBLEM_NOT_FOUND, NULL, STAY_MISSING},
+    {"stale", PROBLEM_LIFECYCLE, NULL, "the stay changed meanwhile; read it again"},
+    {NULL, 0, NULL, NULL},
+};
+
+static void transport_set(struct api_ctx *c, const struct db_result *r)
+{
+    struct res_result res;
+    if (!res_result_read(c, r, NULL, &res))
+        return;
+    if (!strcmp(res.outcome, "too_late")) {
+        cJSON *d = res_result_detail(&res);
+        const cJSON *st = cJSON_GetObjectItemCaseSensitive(d, "current_status");
+        lifecycle_conflict(c, cJSON_IsString(st) ? st->valuestring : "checked_in",
+                           "transport can change only until check-in");
+        cJSON_Delete(d);
+        return;
+    }
+    if (strcmp(res.outcome, "ok") != 0) {
+        res_reply_outcome(c, &res, transport_outcomes);
+        return;
+    }
+    reply_stay(c, 200, res.body, "stay.transport");
+}
+
+static void found_for_transport(struct api_ctx *c, const struct db_result *r)
+{
+    if (!res_one_row(c, r, STAY_MISSING))
+        return;
+    struct transport_state *t = c->state;
+    const char *status = db_value(r->res, 0, 0);
+    long version = atol(db_value(r->res, 0, 2));
+    if (db_value(r->res, 0, 3)[0] != 't') {
+        api_reply_problem(c, PROBLEM_FORBIDDEN,
+                          "only the person who asked for the stay can change its transport");
+        return;
+    }
+    if (t->if_match && t->if_match != version) {
+        api_reply_problem(c, PROBLEM_PRECONDITION_FAILED,
+                          "it changed since it was read (it is now at version %ld); read it "
+                          "again and send its new ETag in If-Match", version);
+        return;
+    }
+    int st = core_name_index(core_status_names, status);
+    if (st != STAY_WAITLISTED && st != STAY_HELD && st != STAY_REQUESTED && st != STAY_CONFIRMED) {
+        lifecycle_conflict(c, status, "transport can change only until check-in");
+        return;
+    }
+    /* The windows are the pool's as the index knows them now (like the booking's rules). */
+    const struct core_pool *pool =
+        db_is_null(r->res, 0, 1) ? NULL : core_index_pool(c->app->index, db_value(r->res, 0, 1));
+    if (pool) {
+        const cJSON *a = cJSON_GetObjectItemCaseSensitive(t->patch, "arrival");
+        const cJSON *d = cJSON_GetObjectItemCaseSensitive(t->patch, "departure");
+        const cJSON *at = cJSON_GetObjectItemCaseSensitive(a, "time");
+        const cJSON *dt = cJSON_GetObjectItemCaseSensitive(d, "time");
+        struct jsonv v;
+        jsonv_init(&v);
+        check_transport_windows(&v, pool, cJSON_IsString(at) ? at->valuestring : NULL,
+                                cJSON_IsString(dt) ? dt->valuestring : NULL);
+        if (!jsonv_ok(&v)) {
+            res_reply_invalid(c, &v, "the times do not fit this pool");
+            return;
+        }
+    }
+    cJSON *p = cJSON_Duplicate(t->patch, true);
+    cJSON_AddStringToObject(p, "stay_id", api_param(c, "id"));
+    cJSON_AddStringToObject(p, "actor_id", c->who.user_id);
+    /* The version read: the change applies only to the row the windows were checked on. */
+    cJSON_AddNumberToObject(p, "version", (double)version);
+    res_query_json(c, "stays_set_transport", p, transport_set);
+}
+
+static void stays_patch(struct api_ctx *c)
+{
+    static const char *const known[] = {"arrival", "departure", NULL};
+    const char *id = res_id(c, STAY_MISSING);
+    if (!id)
+        return;
+    long if_match = 0;
+    const char *header = http_request_header(c->req, "If-Match");
+    if (header) {
+        switch (res_if_match_parse(header, &if_match)) {
+        case RES_MATCH_MALFORMED:
+            api_reply_problem(c, PROBLEM_BAD_REQUEST,
+                              "If-Match must be * or an entity tag in quotes, such as \"7\"");
+            return;
+        case RES_MATCH_ANY:
+            if_match = 0;
+            break;
+        case RES_MATCH_NEVER:
+            if_match = -1; /* matches no version: 412 once the stay is found */
+            break;
+        case RES_MATCH_VERSION:
+            break;
+        }
+    }
+    struct jsonv v;
+    jsonv_init(&v);
+    jsonv_only(&v, c->body, known);
+    cJSON *patch = cJSON_CreateObject();
+    const char *unused;
+    validate_transport(&v, c->body, "arrival", true, patch, &unused);
+    validate_transport(&v, c->body, "departure", true, patch, &unused);
+    if (jsonv_ok(&v) && !patch->child)
+        jsonv_error(&v, "arrival", "give arrival and/or departure");
+    if (!jsonv_ok(&v)) {
+        cJSON_Delete(patch);
+        res_reply_invalid(c, &v, "check the highlighted fields");
+        return;
+    }
+    struct transport_state *t = res_state_new(c, sizeof *t, transport_state_free);
+    if (!t) {
+        cJSON_Delete(patch);
+        return;
+    }
+    t->patch = patch;
+    t->if_match = if_match;
+    const char *params[4];
+    visibility_params(c, params);
+    params[3] = id;
+    api_query(c, "stays_for_transport", 4, params, found_for_transport);
+}
+
 static const struct api_endpoint create = {stays_create, true};
 static const struct api_endpoint list = {stays_list, false};
 static const struct api_endpoint get = {stays_get, false};
 static const struct api_endpoint action = {stays_action, false};
+static const struct api_endpoint patch = {stays_patch, true};
 
 #define STAY_ROLES (ROLE_CAREGIVER | ROLE_PROVIDER | ROLE_REFERRER | ROLE_COORDINATOR)
 
@@ -597,6 +853,7 @@ static const struct route stay_routes[] = {
     {HTTP_POST, "/v1/stays", &create, ROLE_CAREGIVER | ROLE_REFERRER | ROLE_COORDINATOR},
     {HTTP_GET, "/v1/stays", &list, STAY_ROLES},
     {HTTP_GET, "/v1/stays/{id}", &get, STAY_ROLES},
+    {HTTP_PATCH, "/v1/stays/{id}", &patch, STAY_ROLES},
     {HTTP_POST, "/v1/stays/{id}/{action}", &action, STAY_ROLES},
 };
 

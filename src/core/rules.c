@@ -338,3 +338,29 @@ size_t core_arrival_text(const struct core_pool *p, char *buf, size_t size)
     }
     return len;
 }
+
+/* ---- transport times (docs/practice.md, "Companion places, transport") ---- */
+
+/* Minutes since midnight of "HH:MM" at s, or -1. */
+static int clock_minutes(const char *s)
+{
+    if (!s || s[0] < '0' || s[0] > '9' || s[1] < '0' || s[1] > '9' || s[2] != ':' ||
+        s[3] < '0' || s[3] > '9' || s[4] < '0' || s[4] > '9')
+        return -1;
+    int h = (s[0] - '0') * 10 + (s[1] - '0'), m = (s[3] - '0') * 10 + (s[4] - '0');
+    return h > 23 || m > 59 ? -1 : h * 60 + m;
+}
+
+bool core_time_valid(const char *time) { return time && strlen(time) == 5 && clock_minutes(time) >= 0; }
+
+bool core_time_in_window(const char *window, const char *time)
+{
+    if (!core_time_valid(time))
+        return false;
+    if (!window || !*window)
+        return true;
+    if (strlen(window) != 11 || window[5] != '-')
+        return false;
+    int from = clock_minutes(window), to = clock_minutes(window + 6), t = clock_minutes(time);
+    return from >= 0 && to >= 0 && t >= from && t <= to;
+}

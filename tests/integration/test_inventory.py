@@ -26,7 +26,8 @@ LOCATION_KEYS = {"id", "provider_id", "name", "municipality", "address", "lat", 
 POOL_KEYS = {"id", "location_id", "provider_id", "name", "kind", "care_profiles", "funding",
              "wmo_municipalities", "booking_mode", "min_nights", "max_nights", "lead_days",
              "horizon_days", "intake_required", "arrival_weekdays", "blocks", "check_in_window",
-             "check_out_window", "as_of", "active", "version", "created_at", "updated_at"}
+             "check_out_window", "companion_places", "free_cancel_days", "as_of", "active",
+             "version", "created_at", "updated_at"}
 
 
 class Env:

@@ -373,6 +373,24 @@ static void test_search_and_booking_agree_on_blocks(void)
     core_index_free(ix);
 }
 
+/* Transport times lie inside the pool's window, both ends included; no window takes any
+ * valid time; a malformed time is never inside. */
+static void test_transport_times(void)
+{
+    CHECK(core_time_in_window("14:00-17:00", "14:00"));
+    CHECK(core_time_in_window("14:00-17:00", "17:00"));
+    CHECK(core_time_in_window("14:00-17:00", "15:30"));
+    CHECK(!core_time_in_window("14:00-17:00", "13:59"));
+    CHECK(!core_time_in_window("14:00-17:00", "17:01"));
+    CHECK(!core_time_in_window("14:00-17:00", "18:00"));
+    CHECK(core_time_in_window("", "03:00"));
+    CHECK(!core_time_in_window("", "24:00"));
+    CHECK(!core_time_in_window("14:00-17:00", "1500"));
+    CHECK(!core_time_in_window("14:00-17:00", NULL));
+    CHECK(core_time_valid("00:00") && core_time_valid("23:59"));
+    CHECK(!core_time_valid("23:60") && !core_time_valid("7:30") && !core_time_valid("07:30:00"));
+}
+
 int main(void)
 {
     test_kinds_visible();
@@ -385,5 +403,6 @@ int main(void)
     test_arrival_days();
     test_arrival_text();
     test_search_and_booking_agree_on_blocks();
+    test_transport_times();
     return check_done("rules");
 }
