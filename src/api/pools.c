@@ -1,6 +1,7 @@
 /* pools: POST/GET/PATCH /v1/pools[/{id}] (spec 2, 4, 6): beds of one kind at one location,
  * with the care profiles, funding, stay lengths, arrival days, blocks, check-in and check-out
- * windows and booking mode they serve. Provider staff
+ * windows, booking mode and whether public routes need a registered guest's allowance
+ * (allowance_required). Provider staff
  * manage their own pools, admins any; the coordinator reads all. Must never let a pool with
  * stays change kind: its stays keep the pathway they were booked under. */
 #include <math.h>
@@ -37,6 +38,7 @@
     "'funding', r.funding, 'wmo_municipalities', r.wmo_municipalities, 'booking_mode', "      \
     "r.booking_mode, 'min_nights', r.min_nights, 'max_nights', r.max_nights, 'lead_days', "   \
     "r.lead_days, 'horizon_days', r.horizon_days, 'intake_required', r.intake_required, "    \
+    "'allowance_required', r.allowance_required, "                                            \
     "'arrival_weekdays', r.arrival_weekdays, 'blocks', r.blocks, 'check_in_window', "         \
     "r.check_in_window, 'check_out_window', r.check_out_window, "                             \
     "'as_of', " RES_TS("r.as_of") ", "                                                        \
@@ -68,6 +70,11 @@ static const struct res_refusal pool_refusals[] = {
     {"pools_blocks_shape", PROBLEM_VALIDATION, "blocks", BLOCKS_MESSAGE},
     {"pools_check_in_window_shape", PROBLEM_VALIDATION, "check_in_window", WINDOW_MESSAGE},
     {"pools_check_out_window_shape", PROBLEM_VALIDATION, "check_out_window", WINDOW_MESSAGE},
+    /* Refused rather than accepted with a warning: a pool where no stay can start is never
+     * what a provider means, and search would silently never show it. */
+    {"pools_arrival_possible", PROBLEM_VALIDATION, "blocks",
+     "no block arrives on one of arrival_weekdays, so no stay could start: let a block arrive "
+     "on an allowed day or widen arrival_weekdays"},
     {NULL, 0, NULL, NULL},
 };
 
@@ -121,7 +128,7 @@ static int pools_prepare(struct app *app)
                                    "care_profiles, funding, wmo_municipalities, booking_mode, "
                                    "min_nights, max_nights, lead_days, horizon_days, active, "
                                    "intake_required, arrival_weekdays, blocks, "
-                                   "check_in_window, check_out_window)",
+                                   "check_in_window, check_out_window, allowance_required)",
                                    "SELECT l.id, l.provider_id, $1::jsonb->>'name', "
                                    "($1::jsonb->>'kind')::pool_kind, "
                                    RES_TEXT_ARRAY("$1::jsonb", "care_profiles") ", "
@@ -137,7 +144,8 @@ static int pools_prepare(struct app *app)
                                    WEEKDAYS_ARRAY("$1::jsonb") ", "
                                    "coalesce($1::jsonb->'blocks', '[]'::jsonb), "
                                    "$1::jsonb->>'check_in_window', "
-                                   "$1::jsonb->>'check_out_window' FROM locations l "
+                                   "$1::jsonb->>'check_out_window', "
+                                   "($1::jsonb->>'allowance_required')::boolean FROM locations l "
                                    "WHERE l.id = ($1::jsonb->>'location_id')::uuid "
                                    "AND ($6::uuid IS NULL OR l.provider_id = $6::uuid)",
                                    POOL_JSON)))
@@ -166,6 +174,7 @@ static int pools_prepare(struct app *app)
                                      RES_SET_CAST("horizon_days", "int") ", "
                                      RES_SET_CAST("active", "boolean") ", "
                                      RES_SET_CAST("intake_required", "boolean") ", "
+                                     RES_SET_CAST("allowance_required", "boolean") ", "
                                      "arrival_weekdays = CASE WHEN $1::jsonb ? "
                                      "'arrival_weekdays' THEN " WEEKDAYS_ARRAY("$1::jsonb")
                                      " ELSE r.arrival_weekdays END, "
@@ -431,6 +440,10 @@ static void validate_fields(struct jsonv *v, const cJSON *body, cJSON *out, bool
         cJSON_AddBoolToObject(out, "intake_required", b);
     else if (create)
         cJSON_AddBoolToObject(out, "intake_required", false);
+    if (jsonv_bool(v, body, "allowance_required", false, &b))
+        cJSON_AddBoolToObject(out, "allowance_required", b);
+    else if (create)
+        cJSON_AddBoolToObject(out, "allowance_required", false);
     validate_weekdays(v, body, out);
     validate_blocks(v, body, out);
     validate_window(v, body, "check_in_window", out);
@@ -443,8 +456,8 @@ static void pools_create(struct api_ctx *c)
                                         "funding", "wmo_municipalities", "booking_mode",
                                         "min_nights", "max_nights", "lead_days",
                                         "horizon_days", "active", "intake_required",
-                                        "arrival_weekdays", "blocks", "check_in_window",
-                                        "check_out_window", NULL};
+                                        "allowance_required", "arrival_weekdays", "blocks",
+                                        "check_in_window", "check_out_window", NULL};
     struct jsonv v;
     jsonv_init(&v);
     jsonv_only(&v, c->body, known);
@@ -483,8 +496,9 @@ static void pools_patch(struct api_ctx *c)
     static const char *const known[] = {"name", "kind", "care_profiles", "funding",
                                         "wmo_municipalities", "booking_mode", "min_nights",
                                         "max_nights", "lead_days", "horizon_days", "active",
-                                        "intake_required", "arrival_weekdays", "blocks",
-                                        "check_in_window", "check_out_window", "location_id",
+                                        "intake_required", "allowance_required",
+                                        "arrival_weekdays", "blocks", "check_in_window",
+                                        "check_out_window", "location_id",
                                         NULL};
     static const char *const nullable[] = {"check_in_window", "check_out_window", NULL};
     const char *id = res_id(c, pool_call.missing);
