@@ -107,6 +107,7 @@ struct core_stay_ask {
     int funding;                   /* index in core_funding_names, or -1 */
     unsigned role;                 /* the requester's ROLE_* bit */
     const char *municipality;      /* the requester's home municipality (CBS code) or "" */
+    bool inline_guest;             /* a planned stay for a guest given inline, not registered */
 };
 
 /* The pool's own rules a stay can break, in the order the api reports them. */
@@ -121,6 +122,8 @@ enum core_stay_rule {
     CORE_RULE_HORIZON = 1u << 6,      /* check-out later than horizon_days after today */
     CORE_RULE_ARRIVAL = 1u << 7,      /* check-in on a weekday the pool takes no arrivals */
     CORE_RULE_BLOCKS = 1u << 8,       /* the nights are not one block or a chain of blocks */
+    CORE_RULE_INLINE_GUEST = 1u << 9, /* a public route for an inline guest in a pool that
+                                       * checks allowances (allowance_required) */
 };
 
 /* The rules of p that the stay breaks, as a bit set of CORE_RULE_*; 0 when it fits. The
@@ -186,6 +189,7 @@ struct core_pool {
     char as_of_text[RFC3339_LEN]; /* the same as RFC 3339; set by the index */
     bool active;
     bool intake_required;       /* planned stays need a kennismaking first (docs/practice.md) */
+    bool allowance_required;    /* public routes only for a registered guest (checked grant) */
     uint8_t arrival_days;       /* bits 1 << (ISO weekday - 1) on which stays may start; 0 = any */
     uint8_t nblocks;            /* 0 = no blocks: any length within the night limits */
     struct core_block blocks[CORE_MAX_BLOCKS];

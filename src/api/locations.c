@@ -1,6 +1,7 @@
 /* locations: POST/GET/PATCH /v1/locations[/{id}] (spec 2, 4, 6). Provider staff manage their
  * own provider's locations, admins any; the coordinator reads all. A location never changes
- * provider, and another provider's location answers 404, never 403. */
+ * provider, and another provider's location answers 404, never 403. A location also says how
+ * long an intake outcome there holds without a stay (intake_valid_days). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,7 @@
     "json_build_object('id', r.id, 'provider_id', r.provider_id, 'name', r.name, "           \
     "'municipality', r.municipality, 'address', r.address, 'lat', r.lat, 'lon', r.lon, "      \
     "'facilities', r.facilities, 'exclusions', r.exclusions, "                                \
+    "'intake_valid_days', r.intake_valid_days, "                                              \
     "'created_at', " RES_TS("r.created_at") ", 'updated_at', " RES_TS("r.updated_at") ")"
 
 static const struct res_refusal location_refusals[] = {
@@ -33,6 +35,8 @@ static const struct res_refusal location_refusals[] = {
     {"locations_lon_in_nl", PROBLEM_VALIDATION, "lon", "must lie in the Netherlands (3.2 to 7.3)"},
     {"locations_facilities_tokens", PROBLEM_VALIDATION, "facilities", "must be lowercase tokens"},
     {"locations_exclusions_tokens", PROBLEM_VALIDATION, "exclusions", "must be lowercase tokens"},
+    {"locations_intake_valid_days_range", PROBLEM_VALIDATION, "intake_valid_days",
+     "must be a whole number of days from 1 to 3650"},
     {NULL, 0, NULL, NULL},
 };
 
@@ -54,12 +58,13 @@ static int locations_prepare(struct app *app)
 {
     if (api_prepare(app, "locations_create",
                     RES_CREATE_SQL("locations AS r (provider_id, name, municipality, address, lat, "
-                                   "lon, facilities, exclusions)",
+                                   "lon, facilities, exclusions, intake_valid_days)",
                                    "SELECT v.id, $1::jsonb->>'name', $1::jsonb->>'municipality', "
                                    "$1::jsonb->>'address', ($1::jsonb->>'lat')::float8, "
                                    "($1::jsonb->>'lon')::float8, "
                                    RES_TEXT_ARRAY("$1::jsonb", "facilities") ", "
-                                   RES_TEXT_ARRAY("$1::jsonb", "exclusions")
+                                   RES_TEXT_ARRAY("$1::jsonb", "exclusions") ", "
+                                   "coalesce(($1::jsonb->>'intake_valid_days')::int, 730)"
                                    " FROM providers v WHERE v.id = ($1::jsonb->>'provider_id')::uuid "
                                    "AND ($6::uuid IS NULL OR v.id = $6::uuid)",
                                    LOCATION_JSON)))
@@ -77,7 +82,8 @@ static int locations_prepare(struct app *app)
                                      RES_SET_TEXT("name") ", " RES_SET_TEXT("municipality") ", "
                                      RES_SET_TEXT("address") ", " RES_SET_CAST("lat", "float8") ", "
                                      RES_SET_CAST("lon", "float8") ", " RES_SET_ARRAY("facilities")
-                                     ", " RES_SET_ARRAY("exclusions"),
+                                     ", " RES_SET_ARRAY("exclusions") ", "
+                                     RES_SET_CAST("intake_valid_days", "int"),
                                      "NULL"));
 }
 
@@ -136,6 +142,11 @@ static void validate_fields(struct jsonv *v, const cJSON *body, cJSON *out, bool
         cJSON_AddNumberToObject(out, "lon", d);
     validate_tokens(v, body, "facilities", out);
     validate_tokens(v, body, "exclusions", out);
+    /* How long an intake outcome holds without a stay (docs/practice.md); 730 days unless
+     * the location says otherwise. */
+    long days;
+    if (jsonv_int(v, body, "intake_valid_days", false, 1, 3650, &days))
+        cJSON_AddNumberToObject(out, "intake_valid_days", (double)days);
 }
 
 /* Staff create under their own provider (provider_id may be left out); an admin names one. */
@@ -157,7 +168,8 @@ static const char *owner_for_create(struct api_ctx *c, struct jsonv *v, bool *fo
 static void locations_create(struct api_ctx *c)
 {
     static const char *const known[] = {"provider_id", "name", "municipality", "address", "lat",
-                                        "lon", "facilities", "exclusions", NULL};
+                                        "lon", "facilities", "exclusions",
+                                        "intake_valid_days", NULL};
     struct jsonv v;
     jsonv_init(&v);
     jsonv_only(&v, c->body, known);
@@ -193,7 +205,8 @@ static void locations_get(struct api_ctx *c) { res_get_id(c, &location_call); }
 static void locations_patch(struct api_ctx *c)
 {
     static const char *const known[] = {"name", "municipality", "address", "lat", "lon",
-                                        "facilities", "exclusions", "provider_id", NULL};
+                                        "facilities", "exclusions", "intake_valid_days",
+                                        "provider_id", NULL};
     static const char *const nullable[] = {"address", NULL};
     const char *id = res_id(c, location_call.missing);
     if (!id)

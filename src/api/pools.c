@@ -1,6 +1,7 @@
 /* pools: POST/GET/PATCH /v1/pools[/{id}] (spec 2, 4, 6): beds of one kind at one location,
  * with the care profiles, funding, stay lengths, arrival days, blocks, check-in and check-out
- * windows, companion places, cancellation policy and booking mode they serve. Provider staff
+ * windows, companion places, cancellation policy, booking mode and whether public routes need
+ * a registered guest's allowance (allowance_required). Provider staff
  * manage their own pools, admins any; the coordinator reads all. Must never let a pool with
  * stays change kind: its stays keep the pathway they were booked under. */
 #include <math.h>
@@ -39,6 +40,7 @@
     "'funding', r.funding, 'wmo_municipalities', r.wmo_municipalities, 'booking_mode', "      \
     "r.booking_mode, 'min_nights', r.min_nights, 'max_nights', r.max_nights, 'lead_days', "   \
     "r.lead_days, 'horizon_days', r.horizon_days, 'intake_required', r.intake_required, "    \
+    "'allowance_required', r.allowance_required, "                                            \
     "'arrival_weekdays', r.arrival_weekdays, 'blocks', r.blocks, 'check_in_window', "         \
     "r.check_in_window, 'check_out_window', r.check_out_window, "                             \
     "'companion_places', r.companion_places, 'free_cancel_days', r.free_cancel_days, "       \
@@ -78,6 +80,11 @@ static const struct res_refusal pool_refusals[] = {
     {"pools_companion_places_below_taken", PROBLEM_CONFLICT, NULL,
      "stays hold more companion places than that on some night from today on; lower it after "
      "those stays, or cancel them first"},
+    /* Refused rather than accepted with a warning: a pool where no stay can start is never
+     * what a provider means, and search would silently never show it. */
+    {"pools_arrival_possible", PROBLEM_VALIDATION, "blocks",
+     "no block arrives on one of arrival_weekdays, so no stay could start: let a block arrive "
+     "on an allowed day or widen arrival_weekdays"},
     {NULL, 0, NULL, NULL},
 };
 
@@ -132,7 +139,7 @@ static int pools_prepare(struct app *app)
                                    "min_nights, max_nights, lead_days, horizon_days, active, "
                                    "intake_required, arrival_weekdays, blocks, "
                                    "check_in_window, check_out_window, companion_places, "
-                                   "free_cancel_days)",
+                                   "free_cancel_days, allowance_required)",
                                    "SELECT l.id, l.provider_id, $1::jsonb->>'name', "
                                    "($1::jsonb->>'kind')::pool_kind, "
                                    RES_TEXT_ARRAY("$1::jsonb", "care_profiles") ", "
@@ -150,7 +157,8 @@ static int pools_prepare(struct app *app)
                                    "$1::jsonb->>'check_in_window', "
                                    "$1::jsonb->>'check_out_window', "
                                    "($1::jsonb->>'companion_places')::int, "
-                                   "($1::jsonb->>'free_cancel_days')::int FROM locations l "
+                                   "($1::jsonb->>'free_cancel_days')::int, "
+                                   "($1::jsonb->>'allowance_required')::boolean FROM locations l "
                                    "WHERE l.id = ($1::jsonb->>'location_id')::uuid "
                                    "AND ($6::uuid IS NULL OR l.provider_id = $6::uuid)",
                                    POOL_JSON)))
@@ -179,6 +187,7 @@ static int pools_prepare(struct app *app)
                                      RES_SET_CAST("horizon_days", "int") ", "
                                      RES_SET_CAST("active", "boolean") ", "
                                      RES_SET_CAST("intake_required", "boolean") ", "
+                                     RES_SET_CAST("allowance_required", "boolean") ", "
                                      "arrival_weekdays = CASE WHEN $1::jsonb ? "
                                      "'arrival_weekdays' THEN " WEEKDAYS_ARRAY("$1::jsonb")
                                      " ELSE r.arrival_weekdays END, "
@@ -446,6 +455,10 @@ static void validate_fields(struct jsonv *v, const cJSON *body, cJSON *out, bool
         cJSON_AddBoolToObject(out, "intake_required", b);
     else if (create)
         cJSON_AddBoolToObject(out, "intake_required", false);
+    if (jsonv_bool(v, body, "allowance_required", false, &b))
+        cJSON_AddBoolToObject(out, "allowance_required", b);
+    else if (create)
+        cJSON_AddBoolToObject(out, "allowance_required", false);
     validate_weekdays(v, body, out);
     validate_blocks(v, body, out);
     validate_window(v, body, "check_in_window", out);
@@ -466,8 +479,8 @@ static void pools_create(struct api_ctx *c)
                                         "funding", "wmo_municipalities", "booking_mode",
                                         "min_nights", "max_nights", "lead_days",
                                         "horizon_days", "active", "intake_required",
-                                        "arrival_weekdays", "blocks", "check_in_window",
-                                        "check_out_window", "companion_places",
+                                        "allowance_required", "arrival_weekdays", "blocks",
+                                        "check_in_window", "check_out_window", "companion_places",
                                         "free_cancel_days", NULL};
     struct jsonv v;
     jsonv_init(&v);
@@ -507,9 +520,10 @@ static void pools_patch(struct api_ctx *c)
     static const char *const known[] = {"name", "kind", "care_profiles", "funding",
                                         "wmo_municipalities", "booking_mode", "min_nights",
                                         "max_nights", "lead_days", "horizon_days", "active",
-                                        "intake_required", "arrival_weekdays", "blocks",
-                                        "check_in_window", "check_out_window", "location_id",
-                                        "companion_places", "free_cancel_days", NULL};
+                                        "intake_required", "allowance_required",
+                                        "arrival_weekdays", "blocks", "check_in_window",
+                                        "check_out_window", "location_id", "companion_places",
+                                        "free_cancel_days", NULL};
     static const char *const nullable[] = {"check_in_window", "check_out_window",
                                            "free_cancel_days", NULL};
     const char *id = res_id(c, pool_call.missing);

@@ -1,8 +1,10 @@
-/* reports: GET /v1/reports/occupancy and /v1/reports/demand for the regional coordinator, and
+/* reports: GET /v1/reports/occupancy, demand, intakes, first-stay, allowance-use and
+ * guarantee for the regional coordinator (intakes also for provider staff, their own), and
  * /v1/reports/cancellations for the coordinator and provider staff (their own), as JSON or as
- * CSV for a spreadsheet. Every figure is a SQL aggregate computed by one database
- * function per report (migrations/0008_reports.sql); this file validates the question, picks
- * the format and flattens the JSON into CSV columns. It never computes a figure itself. */
+ * CSV for a spreadsheet. Every figure is a SQL aggregate computed by one database function per
+ * report (migrations/0008_reports.sql, 0015_companion_cancellation.sql,
+ * 0016_reports_guarantee.sql); this file validates the question, picks the format and
+ * flattens the JSON into CSV columns. It never computes a figure itself. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,7 +33,17 @@ static int reports_prepare(struct app *app)
         return -1;
     if (api_prepare(app, "report_demand", "SELECT logeer_report_demand($1::jsonb)::text"))
         return -1;
-    return cancellations_prepare(app);
+    if (cancellations_prepare(app))
+        return -1;
+    if (api_prepare(app, "report_intakes", "SELECT logeer_report_intakes($1::jsonb)::text"))
+        return -1;
+    if (api_prepare(app, "report_first_stay",
+                    "SELECT logeer_report_first_stay($1::jsonb)::text"))
+        return -1;
+    if (api_prepare(app, "report_allowance_use",
+                    "SELECT logeer_report_allowance_use($1::jsonb)::text"))
+        return -1;
+    return api_prepare(app, "report_guarantee", "SELECT logeer_report_guarantee($1::jsonb)::text");
 }
 
 /* ---- CSV layout ------------------------------------------------------------------------- */
@@ -283,7 +295,7 @@ static void report_run(struct api_ctx *c, const char *stmt, cJSON *arg, bool csv
  * the query arguments a. */
 struct report_question {
     struct res_args a;
-    const char *group;                      /* group_by, or the report's default */
+    const char *group;                      /* group_by, the report's default, or NULL */
     char from[DATE_TEXT_LEN], to[DATE_TEXT_LEN];
     bool csv;
 };
@@ -307,7 +319,8 @@ static cJSON *report_window(struct api_ctx *c, struct report_question *q, date_d
     cJSON *arg = cJSON_CreateObject();
     cJSON_AddStringToObject(arg, "from", q->from);
     cJSON_AddStringToObject(arg, "to", q->to);
-    cJSON_AddStringToObject(arg, "group_by", q->group);
+    if (q->group)
+        cJSON_AddStringToObject(arg, "group_by", q->group);
     return arg;
 }
 
@@ -416,14 +429,176 @@ static void reports_cancellations(struct api_ctx *c)
     report_run(c, "report_cancellations", arg, q.csv, &cancellation_layout, filename);
 }
 
+/* ---- GET /v1/reports/intakes ------------------------------------------------------------- */
+
+/* Provider staff see the intakes at their own locations: the figures of their own work. */
+static const char *const intakes_headers[] = {
+    "section", "month", "provider_id", "provider_name", "location_id", "location_name",
+    "municipality", "asked", "scheduled", "decided", "welcome", "trial_first", "not_suitable",
+    "not_suitable_reasons", "cancelled", "open", NULL};
+
+#define INTAKE_FIGURES "asked", "scheduled", "decided", "welcome", "trial_first", \
+                       "not_suitable", "not_suitable_reasons", "cancelled", "open"
+
+static const struct csv_section intakes_sections[] = {
+    {"row", "rows", {"month", "provider.id", "provider.name", "location.id", "location.name",
+                     "location.municipality", INTAKE_FIGURES}},
+    {"total", "total", {NULL, NULL, NULL, NULL, NULL, NULL, INTAKE_FIGURES}},
+};
+
+static const struct csv_layout intakes_layout = {intakes_headers, intakes_sections,
+                                                 sizeof intakes_sections / sizeof intakes_sections[0]};
+
+#define INTAKES_DEFAULT_DAYS 365
+
+static void reports_intakes(struct api_ctx *c)
+{
+    struct report_question q = {.group = NULL};
+    res_args_init(&q.a);
+    /* By default the last year up to and including today. */
+    cJSON *arg = report_window(c, &q, date_today_local() + 1 - INTAKES_DEFAULT_DAYS,
+                               INTAKES_DEFAULT_DAYS, REPORT_MAX_DAYS);
+    if (!arg)
+        return;
+    const char *scope = res_scope(c);
+    if (scope)
+        cJSON_AddStringToObject(arg, "provider_id", scope);
+    char filename[128];
+    snprintf(filename, sizeof filename, "intakes_%s_%s.csv", q.from, q.to);
+    report_run(c, "report_intakes", arg, q.csv, &intakes_layout, filename);
+}
+
+/* ---- GET /v1/reports/first-stay ---------------------------------------------------------- */
+
+static const char *const first_stay_headers[] = {
+    "section", "quarter", "municipality", "municipality_name", "guests", "with_first_stay",
+    "still_waiting", "days_median", "days_p90", NULL};
+
+#define FIRST_STAY_FIGURES "guests", "with_first_stay", "still_waiting", "days_median", "days_p90"
+
+static const struct csv_section first_stay_sections[] = {
+    {"row", "rows", {"quarter", "municipality.code", "municipality.name", FIRST_STAY_FIGURES}},
+    {"total", "total", {NULL, NULL, NULL, FIRST_STAY_FIGURES}},
+};
+
+static const struct csv_layout first_stay_layout = {
+    first_stay_headers, first_stay_sections,
+    sizeof first_stay_sections / sizeof first_stay_sections[0]};
+
+#define FIRST_STAY_DEFAULT_DAYS 365
+
+static void reports_first_stay(struct api_ctx *c)
+{
+    struct report_question q = {.group = NULL};
+    res_args_init(&q.a);
+    cJSON *arg = report_window(c, &q, date_today_local() + 1 - FIRST_STAY_DEFAULT_DAYS,
+                               FIRST_STAY_DEFAULT_DAYS, REPORT_MAX_DAYS);
+    if (!arg)
+        return;
+    char filename[128];
+    snprintf(filename, sizeof filename, "first_stay_%s_%s.csv", q.from, q.to);
+    report_run(c, "report_first_stay", arg, q.csv, &first_stay_layout, filename);
+}
+
+/* ---- GET /v1/reports/allowance-use ------------------------------------------------------- */
+
+static const char *const allowance_headers[] = {
+    "section", "period", "funding", "municipality", "municipality_name", "allowances",
+    "granted_nights", "held_nights", "confirmed_nights", "completed_nights", "used_nights",
+    "used_pct", "refused_no_allowance", "refused_exceeded", NULL};
+
+#define ALLOWANCE_NIGHTS "held_nights", "confirmed_nights", "completed_nights", "used_nights"
+
+static const struct csv_section allowance_sections[] = {
+    {"month", "months", {"month", "funding", "municipality.code", "municipality.name", NULL, NULL,
+                         ALLOWANCE_NIGHTS, NULL, "refused_no_allowance", "refused_exceeded"}},
+    {"year", "years", {"year", "funding", "municipality.code", "municipality.name", "allowances",
+                       "granted_nights", ALLOWANCE_NIGHTS, "used_pct", "refused_no_allowance",
+                       "refused_exceeded"}},
+};
+
+static const struct csv_layout allowance_layout = {
+    allowance_headers, allowance_sections,
+    sizeof allowance_sections / sizeof allowance_sections[0]};
+
+/* A calendar year, because yearly limits (the grants the figures are held against) count per
+ * calendar year. */
+static void reports_allowance_use(struct api_ctx *c)
+{
+    struct res_args a;
+    res_args_init(&a);
+    const char *year_text = res_arg(c, &a, "year", 8);
+    const char *format = res_arg(c, &a, "format", 8);
+    int y, m, d;
+    date_to_ymd(date_today_local(), &y, &m, &d);
+    long year = y;
+    if (year_text && !res_parse_long(year_text, 2000, 2100, &year))
+        jsonv_error(&a.v, "year", "must be a year from 2000 to 2100");
+    bool csv = wants_csv(c, format, &a.v);
+    if (!res_args_ok(c, &a, "check the query parameters"))
+        return;
+    cJSON *arg = cJSON_CreateObject();
+    cJSON_AddNumberToObject(arg, "year", (double)year);
+    char filename[64];
+    snprintf(filename, sizeof filename, "allowance_use_%ld.csv", year);
+    report_run(c, "report_allowance_use", arg, csv, &allowance_layout, filename);
+}
+
+/* ---- GET /v1/reports/guarantee ----------------------------------------------------------- */
+
+static const char *const guarantee_headers[] = {
+    "section", "quarter", "municipality", "municipality_name", "guaranteed",
+    "placed_before_deadline", "escalated", "escalations_open", "resolved_placed",
+    "resolved_offered_alternative", "resolved_not_possible", "closed", "withdrawn", "pending",
+    "met", "share_met_pct", NULL};
+
+#define GUARANTEE_FIGURES "guaranteed", "placed_before_deadline", "escalated", \
+                          "escalations_open", "resolved_placed",              \
+                          "resolved_offered_alternative", "resolved_not_possible", "closed", \
+                          "withdrawn", "pending", "met", "share_met_pct"
+
+static const struct csv_section guarantee_sections[] = {
+    {"row", "rows", {"quarter", "municipality.code", "municipality.name", GUARANTEE_FIGURES}},
+    {"total", "total", {NULL, NULL, NULL, GUARANTEE_FIGURES}},
+};
+
+static const struct csv_layout guarantee_layout = {
+    guarantee_headers, guarantee_sections,
+    sizeof guarantee_sections / sizeof guarantee_sections[0]};
+
+/* The window is over deadlines (when a guarantee is judged); by default this calendar year,
+ * so that its quarters are whole. */
+static void reports_guarantee(struct api_ctx *c)
+{
+    struct report_question q = {.group = NULL};
+    res_args_init(&q.a);
+    int y, m, d;
+    date_to_ymd(date_today_local(), &y, &m, &d);
+    date_day jan1 = date_from_ymd(y, 1, 1);
+    cJSON *arg = report_window(c, &q, jan1, date_from_ymd(y + 1, 1, 1) - jan1, REPORT_MAX_DAYS);
+    if (!arg)
+        return;
+    char filename[128];
+    snprintf(filename, sizeof filename, "guarantee_%s_%s.csv", q.from, q.to);
+    report_run(c, "report_guarantee", arg, q.csv, &guarantee_layout, filename);
+}
+
 static const struct api_endpoint occupancy = {reports_occupancy, false};
 static const struct api_endpoint demand = {reports_demand, false};
 static const struct api_endpoint cancellations = {reports_cancellations, false};
+static const struct api_endpoint intakes = {reports_intakes, false};
+static const struct api_endpoint first_stay = {reports_first_stay, false};
+static const struct api_endpoint allowance_use = {reports_allowance_use, false};
+static const struct api_endpoint guarantee = {reports_guarantee, false};
 
 static const struct route report_routes[] = {
     {HTTP_GET, "/v1/reports/occupancy", &occupancy, ROLE_COORDINATOR},
     {HTTP_GET, "/v1/reports/demand", &demand, ROLE_COORDINATOR},
     {HTTP_GET, "/v1/reports/cancellations", &cancellations, ROLE_COORDINATOR | ROLE_PROVIDER},
+    {HTTP_GET, "/v1/reports/intakes", &intakes, ROLE_COORDINATOR | ROLE_PROVIDER},
+    {HTTP_GET, "/v1/reports/first-stay", &first_stay, ROLE_COORDINATOR},
+    {HTTP_GET, "/v1/reports/allowance-use", &allowance_use, ROLE_COORDINATOR},
+    {HTTP_GET, "/v1/reports/guarantee", &guarantee, ROLE_COORDINATOR},
 };
 
 ROUTE_GROUP(reports_group, report_routes, reports_prepare);

@@ -92,6 +92,7 @@ struct stay_request {
     const struct core_pool *pool;
     date_day check_in, check_out;
     int care_profile, funding;  /* indices in the core's name lists; -1 until valid */
+    bool inline_guest;          /* the guest is given inline, not as guest_id */
     const char *initial_status;
     const char *kind;
 };
@@ -224,7 +225,7 @@ static void validate_body(struct api_ctx *c, struct jsonv *v, cJSON *out, struct
     static const char *const known[] = {"pool_id", "check_in", "check_out", "funding", "guest",
                                         "guest_id", "waitlist", "waitlist_window",
                                         "on_behalf_of", "diversion_reason", "companion",
-                                        "arrival", "departure", NULL};
+                                        "arrival", "departure", "wait_municipality", NULL};
     static const char *const guest_known[] = {"alias", "birth_year", "care_profile", "needs", NULL};
     const cJSON *b = c->body;
     jsonv_only(v, b, known);
@@ -240,8 +241,10 @@ static void validate_body(struct api_ctx *c, struct jsonv *v, cJSON *out, struct
         cJSON_AddStringToObject(out, "funding", core_funding_names[r->funding]);
 
     const cJSON *g = cJSON_GetObjectItemCaseSensitive(b, "guest");
+    r->inline_guest = true;
     if (registered_guest(c, v, b, out)) {
         /* a registered guest: its fields come from the guests table */
+        r->inline_guest = false;
     } else if (!cJSON_IsObject(g)) {
         jsonv_error(v, "guest", "is required: alias, birth_year, care_profile, needs");
     } else {
@@ -278,6 +281,17 @@ static void validate_body(struct api_ctx *c, struct jsonv *v, cJSON *out, struct
     cJSON_AddBoolToObject(out, "companion", companion);
     validate_transport(v, b, "arrival", false, out, &times->arrival);
     validate_transport(v, b, "departure", false, out, &times->departure);
+    /* Where the caregiver wants the guest to stay: the escalation options of a guaranteed
+     * request look there first. Only a waitlist request has one; without it the database
+     * takes the guest's (else the caregiver's) home municipality. */
+    if (jsonv_string(v, b, "wait_municipality", false, 1, 16, &text)) {
+        if (!res_is_cbs_code(text))
+            jsonv_error(v, "wait_municipality", "must be a CBS code such as GM0106");
+        else if (!waitlist)
+            jsonv_error(v, "wait_municipality", "is only for a waitlist request (\"waitlist\": true)");
+        else
+            cJSON_AddStringToObject(out, "wait_municipality", text);
+    }
 }
 
 /* The waitlist window defaults to exactly the asked dates. */
@@ -342,15 +356,17 @@ static bool decide_pathway(struct api_ctx *c, struct stay_request *r, bool has_d
     return false;
 }
 
-/* The pool's own rules, judged by the core: care profile, funding, nights, lead time,
- * horizon, arrival days and blocks. Each broken rule becomes a field error that says what the
+/* The pool's own rules, judged by the core: care profile, funding (for an inline guest of a
+ * planned stay, private only where the pool checks allowances), nights, lead time, horizon,
+ * arrival days and blocks. Each broken rule becomes a field error that says what the
  * pool takes. */
 static void check_pool_rules(struct api_ctx *c, struct jsonv *v, const struct stay_request *r,
                              const cJSON *p_out, const struct transport_times *times)
 {
     const struct core_pool *p = r->pool;
     struct core_stay_ask ask = {r->check_in, r->check_out, date_today_local(), r->care_profile,
-                                r->funding, c->who.role, c->who.municipality};
+                                r->funding, c->who.role, c->who.municipality,
+                                r->inline_guest && strcmp(r->kind, "planned") == 0};
     unsigned broken = core_stay_breaks(p, &ask);
     char msg[96];
     if (broken & CORE_RULE_CARE_PROFILE)
@@ -359,6 +375,11 @@ static void check_pool_rules(struct api_ctx *c, struct jsonv *v, const struct st
         jsonv_error(v, "funding", "this pool does not accept that funding");
     if (broken & CORE_RULE_WMO_CONTRACT)
         jsonv_error(v, "funding", "this pool has no Wmo contract with your municipality");
+    if (broken & CORE_RULE_INLINE_GUEST)
+        jsonv_error(v, "funding",
+                    "this pool checks allowances: wmo, wlz, zvw and pgb are only for a "
+                    "registered guest. Register the guest (POST /v1/guests) and the allowance "
+                    "(POST /v1/allowances) and book with guest_id, or choose private");
     if (broken & CORE_RULE_NIGHTS) {
         snprintf(msg, sizeof msg, "this pool takes stays of %d to %d nights", p->min_nights,
                  p->max_nights);

@@ -225,6 +225,11 @@ unsigned core_stay_breaks(const struct core_pool *p, const struct core_stay_ask 
         broken |= CORE_RULE_FUNDING;
     else if (wmo_contract_missing(p, a))
         broken |= CORE_RULE_WMO_CONTRACT;
+    /* A public route is paid against a grant the booking checks, and only a registered guest
+     * has grants; an inline guest can therefore only pay privately in such a pool. */
+    if (p->allowance_required && a->inline_guest && a->funding >= 0 &&
+        strcmp(core_funding_names[a->funding], "private") != 0)
+        broken |= CORE_RULE_INLINE_GUEST;
     int nights = a->check_out - a->check_in;
     if (nights < p->min_nights || nights > p->max_nights)
         broken |= CORE_RULE_NIGHTS;

@@ -53,7 +53,7 @@ static const char pools_sql[] =
     "(SELECT string_agg((b->>'arrive') || ':' || (b->>'nights'), ',' ORDER BY i) "
     "FROM jsonb_array_elements(p.blocks) WITH ORDINALITY AS t (b, i)), "
     "p.check_in_window, p.check_out_window, p.companion_places, "
-    "coalesce(p.free_cancel_days, -1) "
+    "coalesce(p.free_cancel_days, -1), p.allowance_required "
     "FROM pools p JOIN locations l ON l.id = p.location_id JOIN providers v ON v.id = p.provider_id "
     "WHERE ($1::uuid IS NULL OR p.id = $1) AND ($2::uuid IS NULL OR p.location_id = $2) "
     "AND ($3::uuid IS NULL OR p.provider_id = $3)";
@@ -144,6 +144,7 @@ static void apply_pool_row(struct inventory_sync *s, const PGresult *r, int i)
     snprintf(p.check_out_window, sizeof p.check_out_window, "%s", db_value(r, i, 26));
     p.companion_places = atoi(db_value(r, i, 27));
     p.free_cancel_days = atoi(db_value(r, i, 28));
+    p.allowance_required = db_value(r, i, 29)[0] == 't';
     if (core_index_put_pool(s->index, &p) != 0)
         log_error("availability index: out of memory adding pool %s", p.id);
 }

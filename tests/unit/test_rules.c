@@ -174,6 +174,27 @@ static void test_care_profile_funding_and_wmo(void)
     CHECK(core_stay_breaks(&p, &a) == 0);
 }
 
+/* In a pool that checks allowances, an inline guest pays privately: every public route needs
+ * the grant of a registered guest. Registered guests and other pools are not affected. */
+static void test_inline_guest_in_allowance_pool(void)
+{
+    struct core_pool p = pool();
+    p.funding = 0x1fu; /* every route */
+    date_day today = date_from_ymd(2026, 12, 1);
+    struct core_stay_ask a = ask(today, 10, 3);
+    a.inline_guest = true;
+    CHECK(core_stay_breaks(&p, &a) == 0); /* the pool does not check allowances */
+    p.allowance_required = true;
+    for (int f = 0; core_funding_names[f]; f++) {
+        a.funding = f;
+        bool private = strcmp(core_funding_names[f], "private") == 0;
+        CHECK(core_stay_breaks(&p, &a) == (private ? 0u : (unsigned)CORE_RULE_INLINE_GUEST));
+    }
+    a.funding = 2;
+    a.inline_guest = false;
+    CHECK(core_stay_breaks(&p, &a) == 0);
+}
+
 /* For every start and length around the limits, a pool is a search hit exactly when a
  * booking of those nights keeps its nights, lead time and horizon. */
 static void test_search_and_booking_agree(void)
@@ -398,6 +419,7 @@ int main(void)
     test_caregivers_never_see_crisis_beds();
     test_nights_lead_time_and_horizon();
     test_care_profile_funding_and_wmo();
+    test_inline_guest_in_allowance_pool();
     test_search_and_booking_agree();
     test_blocks();
     test_arrival_days();
