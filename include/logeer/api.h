@@ -36,7 +36,7 @@ struct app {
     struct core_index *index;  /* availability, kept equal to the database by sync */
     struct inventory_sync *sync;
     struct outbox_feed *outbox; /* the events outbox read for Server-Sent Events */
-    struct assets *web;        /* dashboard files, loaded at start-up */
+    struct assets *web;        /* the web pages (web/<folder>/), loaded at start-up */
     struct session_cache *sessions; /* recently verified bearer tokens */
     struct search_log *search_log;  /* searches waiting to be written */
     struct health_probe *health;    /* readiness remembered for /metrics (health.c) */
@@ -65,6 +65,8 @@ struct api_ctx {
     cJSON *body;               /* parsed request body, or NULL */
     struct principal who;      /* valid when authenticated */
     bool authenticated;
+    bool by_cookie;            /* the session came in the cookie, not as a bearer token */
+    char token_hash[AUTH_TOKEN_HASH_LEN]; /* the session's token hash, when one was sent */
     void *state;               /* handler-owned; freed with state_free at reply */
     void (*state_free)(void *);
 };
@@ -97,6 +99,12 @@ void api_reply_problem(struct api_ctx *c, enum problem_kind kind, const char *de
 /* errors/extra are consumed, as in problem_render. */
 void api_reply_problem_full(struct api_ctx *c, enum problem_kind kind, const char *detail,
                             cJSON *errors, cJSON *extra);
+/* The web pages' cookie session (web.c): sets the session and CSRF cookies for a new session
+ * of max_age_s seconds, or clears both (logout, or a cookie that no longer names a session).
+ * Call before the reply. */
+void api_session_cookies_set(struct api_ctx *c, const char *token, int max_age_s);
+void api_session_cookies_clear(struct api_ctx *c);
+
 /* Maps a failed query (DB_ERROR, DB_UNAVAILABLE, DB_TIMEOUT) to the right problem. */
 void api_reply_db_error(struct api_ctx *c, const struct db_result *r);
 

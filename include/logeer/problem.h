@@ -36,6 +36,7 @@ enum problem_kind {
     PROBLEM_ALLOWANCE_REQUIRED, /* 409 the funding route needs a registered allowance */
     PROBLEM_ALLOWANCE_EXCEEDED, /* 409 the allowance has too few nights left in a period */
     PROBLEM_NO_COMPANION_PLACE, /* 409 no companion place free on some night asked */
+    PROBLEM_CSRF,               /* 403 cookie session without the right X-CSRF-Token */
     PROBLEM_KIND_COUNT
 };
 

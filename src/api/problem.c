@@ -50,6 +50,8 @@ static const struct problem_def problems[PROBLEM_KIND_COUNT] = {
                                     "Not enough nights left in the allowance"},
     [PROBLEM_NO_COMPANION_PLACE] = {409, "no-companion-place",
                                     "No place for the caregiver to stay along"},
+    [PROBLEM_CSRF] = {403, "csrf-failed",
+                      "The X-CSRF-Token header is missing or does not match the session"},
 };
 
 #define PROBLEM_TYPE_BASE "https://logeer.example/problems/"
