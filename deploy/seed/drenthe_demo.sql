@@ -9,6 +9,8 @@
 --   aanjager@demo.logeer.nl               coordinator  -                                     -
 --   mantelzorger@demo.logeer.nl           caregiver    -                                     GM0106
 --   mantelzorger2@demo.logeer.nl          caregiver    -                                     GM0114
+--   mantelzorger.gm<code>@demo.logeer.nl  caregiver    -                                     one per
+--     (twelve: the region's other families, e.g. mantelzorger.gm0118@…)                     municipality
 --   huisarts@demo.logeer.nl               referrer     -                                     -
 --   planner@esdorp.demo.logeer.nl         provider     d0000000-0000-4000-a000-000000000001  -
 --   planner@hunzehof.demo.logeer.nl       provider     d0000000-0000-4000-a000-000000000002  -
@@ -218,7 +220,33 @@ SELECT v.id, v.email, nullif(current_setting('logeer.demo_password_hash', true),
     ('d4000000-0000-4000-a000-000000000006', 'planner@hunzehof.demo.logeer.nl', 'provider',
      'd0000000-0000-4000-a000-000000000002', NULL, 'Planner Stichting Hunzehof (demo)'),
     ('d4000000-0000-4000-a000-000000000007', 'mantelzorger2@demo.logeer.nl', 'caregiver',
-     NULL, 'GM0114', 'Tweede mantelzorger (demo)')
+     NULL, 'GM0114', 'Tweede mantelzorger (demo)'),
+    -- The region's other families: one caregiver per municipality, whose stays fill the demo
+    -- (see "The region at work" below).
+    ('d4000000-0000-4000-a000-000000000101', 'mantelzorger.gm1680@demo.logeer.nl', 'caregiver',
+     NULL, 'GM1680', 'Mantelzorger uit Aa en Hunze (demo)'),
+    ('d4000000-0000-4000-a000-000000000102', 'mantelzorger.gm0106@demo.logeer.nl', 'caregiver',
+     NULL, 'GM0106', 'Mantelzorger uit Assen (demo)'),
+    ('d4000000-0000-4000-a000-000000000103', 'mantelzorger.gm1681@demo.logeer.nl', 'caregiver',
+     NULL, 'GM1681', 'Mantelzorger uit Borger-Odoorn (demo)'),
+    ('d4000000-0000-4000-a000-000000000104', 'mantelzorger.gm0109@demo.logeer.nl', 'caregiver',
+     NULL, 'GM0109', 'Mantelzorger uit Coevorden (demo)'),
+    ('d4000000-0000-4000-a000-000000000105', 'mantelzorger.gm1690@demo.logeer.nl', 'caregiver',
+     NULL, 'GM1690', 'Mantelzorger uit De Wolden (demo)'),
+    ('d4000000-0000-4000-a000-000000000106', 'mantelzorger.gm0114@demo.logeer.nl', 'caregiver',
+     NULL, 'GM0114', 'Mantelzorger uit Emmen (demo)'),
+    ('d4000000-0000-4000-a000-000000000107', 'mantelzorger.gm0118@demo.logeer.nl', 'caregiver',
+     NULL, 'GM0118', 'Mantelzorger uit Hoogeveen (demo)'),
+    ('d4000000-0000-4000-a000-000000000108', 'mantelzorger.gm0119@demo.logeer.nl', 'caregiver',
+     NULL, 'GM0119', 'Mantelzorger uit Meppel (demo)'),
+    ('d4000000-0000-4000-a000-000000000109', 'mantelzorger.gm1731@demo.logeer.nl', 'caregiver',
+     NULL, 'GM1731', 'Mantelzorger uit Midden-Drenthe (demo)'),
+    ('d4000000-0000-4000-a000-000000000110', 'mantelzorger.gm1699@demo.logeer.nl', 'caregiver',
+     NULL, 'GM1699', 'Mantelzorger uit Noordenveld (demo)'),
+    ('d4000000-0000-4000-a000-000000000111', 'mantelzorger.gm1730@demo.logeer.nl', 'caregiver',
+     NULL, 'GM1730', 'Mantelzorger uit Tynaarlo (demo)'),
+    ('d4000000-0000-4000-a000-000000000112', 'mantelzorger.gm1701@demo.logeer.nl', 'caregiver',
+     NULL, 'GM1701', 'Mantelzorger uit Westerveld (demo)')
   ) AS v (id, email, role, provider_id, municipality, display_name)
 ON CONFLICT ((lower(email))) DO UPDATE
     SET password_hash = coalesce(users.password_hash, EXCLUDED.password_hash),
@@ -349,8 +377,8 @@ SELECT v.stay_id, s.created_at + v.after, a.id, a.role, v.from_status::stay_stat
  ORDER BY v.stay_id, v.seq;
 
 -- ---------------------------------------------------------------------------------------------
--- Capacity: the next 120 nights for every demo pool, plus the nights of demo stays that lie
--- outside that window (the completed stay is in the past). Existing rows are never touched, so
+-- Capacity: the past 28 and the next 120 nights for every demo pool (the past weeks carry
+-- the region's history), plus the nights of demo stays that lie outside that window. Existing rows are never touched, so
 -- a rerun cannot reset counters or a provider's own changes. Beds: a base per pool, for
 -- planned pools one more on Friday and Saturday nights and one fewer on Wednesdays (weekend
 -- respite is most asked for); crisis beds are staffed the same every night.
@@ -377,7 +405,7 @@ base (pool_id, beds, weekly) AS (VALUES
     ('d2000000-0000-4000-a000-000000000016', 1, true)),
 nights AS (
     SELECT b.pool_id, t.today + i AS night
-      FROM base b CROSS JOIN t CROSS JOIN generate_series(0, 119) AS i
+      FROM base b CROSS JOIN t CROSS JOIN generate_series(-28, 119) AS i
     UNION
     SELECT s.pool_id, s.check_in + i
       FROM stays s JOIN base b ON b.pool_id = s.pool_id
@@ -456,3 +484,523 @@ SELECT 'd7000000-0000-4000-a000-000000000001'::uuid, g.id, 'wmo', 3, 18,
        'GM0106', 'Wmo-beschikking Assen 0042', g.caregiver_id
   FROM guests g WHERE g.id = 'd5000000-0000-4000-a000-000000000001'::uuid
 ON CONFLICT (id) DO NOTHING;
+
+-- =============================================================================================
+-- The region at work (Drenthe's story): the shortage, the waiting, the crises, the intakes.
+-- Everything below books through the reservation core's own functions (logeer_book_stay,
+-- logeer_stay_transition, logeer_escalate_due), so pool_nights, allowance_usage, the history
+-- and the outbox stay exactly as the service would have left them. Dates are relative to
+-- "today" in Europe/Amsterdam (logeer_today()).
+--
+-- Rerunning, by part:
+--   * guests, intakes, allowances, searches: fixed ids or a guard, created once;
+--   * the story stays (A): booked once, when no stay of guest d5...0002 exists yet;
+--   * the fill (B): a top-up to a fixpoint. For every planned pool except the care farm that
+--     asks for a kennismaking, each night from 28 days ago to 5-8 weeks ahead (the pool's
+--     fill horizon) gets stays until its beds are taken, except a bed kept free on a few
+--     nights picked by the calendar date (so a one-night request still finds a gap). A stay
+--     starts on a night that still has a bed and takes the first length (from a fixed set
+--     per pool) whose every night has a bed. Once a run has finished, no night has both a
+--     bed and a fitting stay, and booking only takes beds away, so a second run the same day
+--     books nothing. A run on a later day tops up the nights that have come into the
+--     horizon since (and any beds freed meanwhile), and leaves everything else alone.
+--     Stays of the fill that lie in the past when they are booked are checked in and
+--     completed; nobody moves the ones booked earlier when their days pass.
+--   * the waiting list and the escalation (C): created once, when guest d5...0007 has no
+--     stay; they ask for nights the fill has already taken, so they wait.
+-- Stays, history and outbox rows carry the time of the run that made them (the functions
+-- stamp now()); only the waiting requests are dated back (stays.created_at), so the demand
+-- report shows how long people have waited.
+-- =============================================================================================
+
+-- ---------------------------------------------------------------------------------------------
+-- Registered guests of the region's families (fixed ids; one per family that has a story).
+-- ---------------------------------------------------------------------------------------------
+
+INSERT INTO guests (id, caregiver_id, alias, birth_year, care_profile, needs, municipality)
+SELECT v.id, u.id, v.alias, v.birth_year, v.profile, v.needs::text[], u.municipality
+  FROM (VALUES
+    ('d5000000-0000-4000-a000-000000000002'::uuid, 'mantelzorger.gm0109@demo.logeer.nl',
+     'dhr. A.', 1939, 'dementia', '{night_care}'),
+    ('d5000000-0000-4000-a000-000000000003', 'mantelzorger.gm1701@demo.logeer.nl',
+     'mevr. L.', 1944, 'dementia', '{}'),
+    ('d5000000-0000-4000-a000-000000000004', 'mantelzorger.gm1690@demo.logeer.nl',
+     'dhr. W.', 1947, 'dementia', '{night_care}'),
+    ('d5000000-0000-4000-a000-000000000005', 'mantelzorger.gm1681@demo.logeer.nl',
+     'mevr. Y.', 1950, 'dementia', '{}'),
+    ('d5000000-0000-4000-a000-000000000006', 'mantelzorger.gm0119@demo.logeer.nl',
+     'dhr. R.', 1942, 'dementia', '{}'),
+    ('d5000000-0000-4000-a000-000000000007', 'mantelzorger.gm1730@demo.logeer.nl',
+     'mevr. T.', 1940, 'dementia', '{night_care}'),
+    ('d5000000-0000-4000-a000-000000000008', 'mantelzorger.gm0118@demo.logeer.nl',
+     'dhr. E.', 1936, 'somatic', '{wheelchair}'),
+    ('d5000000-0000-4000-a000-000000000009', 'mantelzorger.gm0114@demo.logeer.nl',
+     'mevr. P.', 1945, 'somatic', '{}'),
+    ('d5000000-0000-4000-a000-000000000010', 'mantelzorger.gm1731@demo.logeer.nl',
+     'Sem', 2009, 'disability', '{}')
+  ) AS v (id, email, alias, birth_year, profile, needs)
+  JOIN users u ON lower(u.email) = v.email AND u.erased_at IS NULL AND u.role = 'caregiver'
+ON CONFLICT (id) DO NOTHING;
+
+-- ---------------------------------------------------------------------------------------------
+-- Kennismaking first: the care farm in Dwingeloo (Logeren op de boerderij) takes a guest only
+-- after an intake. Set once, on the pool as first seeded (version 1), like the blocks above.
+-- ---------------------------------------------------------------------------------------------
+
+UPDATE pools SET intake_required = true
+ WHERE id = 'd2000000-0000-4000-a000-000000000011' AND version = 1 AND NOT intake_required;
+
+-- Intakes at Logeerboerderij Het Dwingelderveld in every state: welcome, trial first, not
+-- suitable (with the reason the caregiver reads), asked and scheduled.
+INSERT INTO intakes (id, guest_id, location_id, provider_id, requested_by, status, moments,
+                     scheduled_at, outcome, trial_max_nights, reason, notes, decided_at,
+                     created_at)
+SELECT v.id, g.id, l.id, l.provider_id, g.caregiver_id, v.status::intake_status, v.moments,
+       now() + v.scheduled, v.outcome::intake_outcome, v.trial, v.reason, v.notes,
+       now() + v.decided, now() + v.asked
+  FROM (VALUES
+    ('d6000000-0000-4000-a000-000000000002'::uuid, 'd5000000-0000-4000-a000-000000000002'::uuid,
+     'decided', 'Liefst op een woensdagmiddag.', interval '-60 days', 'welcome', NULL::int,
+     NULL::text, 'Voelt zich thuis tussen de dieren; graag zijn eigen stoel meenemen.',
+     interval '-60 days', interval '-75 days'),
+    ('d6000000-0000-4000-a000-000000000003', 'd5000000-0000-4000-a000-000000000003',
+     'decided', 'Maandag of dinsdag, na de dagbesteding.', interval '-10 days', 'trial_first', 3,
+     NULL, 'Eerst een proefverblijf van hoogstens drie nachten.',
+     interval '-10 days', interval '-24 days'),
+    ('d6000000-0000-4000-a000-000000000004', 'd5000000-0000-4000-a000-000000000004',
+     'decided', 'Elke ochtend behalve vrijdag.', interval '-20 days', 'not_suitable', NULL,
+     'Meneer loopt ''s nachts veel rond en ons erf is niet afgesloten. Wij kunnen hem hier '
+     || 'niet veilig laten logeren. Logeerhuis De Es in Assen heeft nachtzorg; bel ons gerust '
+     || 'als u wilt overleggen.',
+     NULL, interval '-20 days', interval '-35 days'),
+    ('d6000000-0000-4000-a000-000000000005', 'd5000000-0000-4000-a000-000000000005',
+     'requested', 'Maandag- of woensdagochtend; mijn dochter rijdt.', NULL, NULL, NULL,
+     NULL, NULL, NULL, interval '-3 days'),
+    ('d6000000-0000-4000-a000-000000000006', 'd5000000-0000-4000-a000-000000000006',
+     'scheduled', 'Donderdagmiddag.', interval '5 days 14 hours', NULL, NULL,
+     NULL, NULL, NULL, interval '-8 days')
+  ) AS v (id, guest_id, status, moments, scheduled, outcome, trial, reason, notes, decided, asked)
+  JOIN guests g ON g.id = v.guest_id
+  JOIN locations l ON l.id = 'd1000000-0000-4000-a000-000000000010'::uuid
+ON CONFLICT (id) DO NOTHING;
+
+-- ---------------------------------------------------------------------------------------------
+-- Allowances: Wmo decisions of four municipalities (each with its own rule), a Wlz short-stay
+-- indication and a pgb budget. Valid this calendar year and the next.
+-- ---------------------------------------------------------------------------------------------
+
+INSERT INTO allowances (id, guest_id, funding, nights_per_week, nights_per_year, valid_from,
+                        valid_to, municipality, reference, created_by)
+SELECT v.id, g.id, v.funding, v.week, v.year,
+       date_trunc('year', logeer_today())::date,
+       (date_trunc('year', logeer_today()) + interval '2 years - 1 day')::date,
+       v.municipality, v.reference, g.caregiver_id
+  FROM (VALUES
+    ('d7000000-0000-4000-a000-000000000002'::uuid, 'd5000000-0000-4000-a000-000000000002'::uuid,
+     'wlz', 3, 156, NULL::text, 'Wlz-indicatie kortdurend verblijf CIZ-2291'),
+    ('d7000000-0000-4000-a000-000000000003', 'd5000000-0000-4000-a000-000000000007',
+     'wmo', 3, 18, 'GM1730', 'Wmo-beschikking Tynaarlo 2025-118'),
+    ('d7000000-0000-4000-a000-000000000004', 'd5000000-0000-4000-a000-000000000008',
+     'wmo', 3, NULL, 'GM0118', 'Wmo-beschikking Hoogeveen HV-3307'),
+    ('d7000000-0000-4000-a000-000000000005', 'd5000000-0000-4000-a000-000000000009',
+     'wmo', NULL, 18, 'GM0114', 'Wmo-beschikking Emmen EM-0815'),
+    ('d7000000-0000-4000-a000-000000000006', 'd5000000-0000-4000-a000-000000000010',
+     'pgb', NULL, 58, NULL, 'Pgb-budget logeren (jeugd) 2025-07')
+  ) AS v (id, guest_id, funding, week, year, municipality, reference)
+  JOIN guests g ON g.id = v.guest_id
+ON CONFLICT (id) DO NOTHING;
+
+-- ---------------------------------------------------------------------------------------------
+-- Helpers for this file only (temporary: gone at the end of the seeding session).
+-- ---------------------------------------------------------------------------------------------
+
+-- Books one stay through the core and insists that it worked: a refusal here is a bug in
+-- this file, and must fail the whole seed rather than leave a half story.
+CREATE FUNCTION pg_temp.demo_book(p jsonb, want text DEFAULT 'created') RETURNS uuid
+LANGUAGE plpgsql AS $$
+DECLARE
+    r logeer_result;
+BEGIN
+    r := logeer_book_stay(p);
+    IF r.outcome IS DISTINCT FROM want THEN
+        RAISE EXCEPTION 'demo booking % gave % %', p, r.outcome, r.detail;
+    END IF;
+    RETURN (r.body::jsonb ->> 'id')::uuid;
+END
+$$;
+
+-- Moves a stay along its lifecycle through the core (deltas by the night-usage rule).
+CREATE FUNCTION pg_temp.demo_move(p_stay uuid, p_to stay_status, p_actor text DEFAULT NULL,
+                                  p_reason text DEFAULT NULL) RETURNS void
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_from stay_status;
+    v_user users%ROWTYPE;
+    r      logeer_result;
+BEGIN
+    SELECT s.status INTO v_from FROM stays s WHERE s.id = p_stay;
+    SELECT * INTO v_user FROM users u WHERE lower(u.email) = p_actor;
+    r := logeer_stay_transition(jsonb_strip_nulls(jsonb_build_object(
+             'stay_id', p_stay, 'from_status', v_from, 'to_status', p_to,
+             'held_delta', logeer_uses_held(p_to) - logeer_uses_held(v_from),
+             'booked_delta', logeer_uses_booked(p_to) - logeer_uses_booked(v_from),
+             'actor_id', v_user.id, 'actor_role', v_user.role, 'reason', p_reason)));
+    IF r.outcome <> 'ok' THEN
+        RAISE EXCEPTION 'demo transition % -> % of % gave % %', v_from, p_to, p_stay,
+                        r.outcome, r.detail;
+    END IF;
+END
+$$;
+
+-- Checks in and completes what has already happened: a stay whose nights are all past is
+-- completed, one that started is checked in.
+CREATE FUNCTION pg_temp.demo_catch_up(p_stay uuid, p_actor text DEFAULT NULL) RETURNS void
+LANGUAGE plpgsql AS $$
+DECLARE
+    s stays%ROWTYPE;
+BEGIN
+    SELECT * INTO s FROM stays WHERE id = p_stay;
+    IF s.status = 'confirmed' AND s.check_in <= logeer_today() THEN
+        PERFORM pg_temp.demo_move(p_stay, 'checked_in', p_actor);
+        IF s.check_out <= logeer_today() THEN
+            PERFORM pg_temp.demo_move(p_stay, 'completed', p_actor);
+        END IF;
+    END IF;
+END
+$$;
+
+CREATE FUNCTION pg_temp.demo_user(p_email text) RETURNS uuid
+LANGUAGE sql STABLE AS $$ SELECT id FROM users WHERE lower(email) = p_email $$;
+
+-- ---------------------------------------------------------------------------------------------
+-- (A) The story stays, once: crises, diversions, the care farm's guests, a Wmo stay.
+-- ---------------------------------------------------------------------------------------------
+
+DO $story$
+DECLARE
+    t      constant date := logeer_today();
+    v_gp   constant uuid := pg_temp.demo_user('huisarts@demo.logeer.nl');
+    v_co   constant uuid := pg_temp.demo_user('aanjager@demo.logeer.nl');
+    v_id   uuid;
+    c      record;
+BEGIN
+    IF EXISTS (SELECT 1 FROM stays WHERE guest_id = 'd5000000-0000-4000-a000-000000000002')
+       OR NOT EXISTS (SELECT 1 FROM guests WHERE id = 'd5000000-0000-4000-a000-000000000002')
+       OR v_gp IS NULL OR v_co IS NULL THEN
+        RETURN;
+    END IF;
+
+    -- Crisis placements by the GP: some behind us, two guests in a crisis bed today. The
+    -- 1-bed Crisisopvang in Hoogeveen is left free from tomorrow on.
+    FOR c IN SELECT * FROM (VALUES
+        ('d2000000-0000-4000-a000-000000000002'::uuid, -16, -11, 'wlz', 'mevr. O.', 1933,
+         'dementia', 'mantelzorger (dochter) met griep'),
+        ('d2000000-0000-4000-a000-000000000002', -2, 4, 'zvw', 'dhr. N.', 1941, 'somatic',
+         'partner gevallen, ligt in het ziekenhuis'),
+        ('d2000000-0000-4000-a000-000000000006', -26, -19, 'wlz', 'mevr. U.', 1938, 'dementia',
+         'mantelzorger overbelast'),
+        ('d2000000-0000-4000-a000-000000000006', -9, -3, 'zvw', 'dhr. Y.', 1944, 'somatic',
+         'mantelzorger onverwacht opgenomen'),
+        ('d2000000-0000-4000-a000-000000000014', -12, -5, 'zvw', 'dhr. I.', 1968,
+         'psychiatric', 'woonsituatie onhoudbaar'),
+        ('d2000000-0000-4000-a000-000000000014', -3, 5, 'wmo', 'mevr. Z.', 1975, 'psychiatric',
+         'mantelzorger uitgeput'),
+        ('d2000000-0000-4000-a000-000000000015', -21, -16, 'zvw', 'dhr. C.', 1937, 'somatic',
+         'partner met spoed geopereerd')
+      ) AS v (pool, din, dout, funding, alias, born, profile, why)
+    LOOP
+        v_id := pg_temp.demo_book(jsonb_build_object(
+            'principal_id', v_gp, 'principal_role', 'referrer', 'pool_id', c.pool,
+            'check_in', t + c.din, 'check_out', t + c.dout, 'kind', 'crisis',
+            'funding', c.funding, 'on_behalf_of', c.why, 'initial_status', 'confirmed',
+            'guest', jsonb_build_object('alias', c.alias, 'birth_year', c.born,
+                                        'care_profile', c.profile, 'needs', '[]'::jsonb)));
+        PERFORM pg_temp.demo_catch_up(v_id);
+    END LOOP;
+
+    -- Diversions: crisis stays the coordinator placed in a planned bed, with the reason.
+    v_id := pg_temp.demo_book(jsonb_build_object(
+        'principal_id', v_co, 'principal_role', 'coordinator',
+        'pool_id', 'd2000000-0000-4000-a000-000000000007', 'check_in', t - 9, 'check_out', t - 5,
+        'kind', 'crisis', 'funding', 'zvw', 'initial_status', 'confirmed',
+        'on_behalf_of', 'wijkverpleging Hoogeveen',
+        'diversion_reason', 'Crisisopvang Hoogeveen vol; mantelzorger met spoed opgenomen.',
+        'guest', '{"alias": "mevr. H.", "birth_year": 1935, "care_profile": "somatic", "needs": []}'::jsonb));
+    PERFORM pg_temp.demo_catch_up(v_id);
+    v_id := pg_temp.demo_book(jsonb_build_object(
+        'principal_id', v_co, 'principal_role', 'coordinator',
+        'pool_id', 'd2000000-0000-4000-a000-000000000001', 'check_in', t, 'check_out', t + 3,
+        'kind', 'crisis', 'funding', 'wlz', 'initial_status', 'confirmed',
+        'on_behalf_of', 'casemanager dementie Assen',
+        'diversion_reason', 'Crisisbed De Es bezet; geen crisisbed vrij in de regio Assen.',
+        'guest', '{"alias": "dhr. M.", "birth_year": 1940, "care_profile": "dementia", "needs": ["night_care"]}'::jsonb));
+
+    -- The care farm (kennismaking first). dhr. A. (welcome, Wlz): a stay behind him, one
+    -- accepted, one waiting for the farm's answer. mevr. L. (trial first): a two-night trial.
+    v_id := pg_temp.demo_book(jsonb_build_object(
+        'principal_id', pg_temp.demo_user('mantelzorger.gm0109@demo.logeer.nl'),
+        'principal_role', 'caregiver', 'guest_id', 'd5000000-0000-4000-a000-000000000002',
+        'pool_id', 'd2000000-0000-4000-a000-000000000011', 'check_in', t - 20,
+        'check_out', t - 17, 'kind', 'planned', 'funding', 'wlz', 'initial_status', 'requested'));
+    PERFORM pg_temp.demo_move(v_id, 'confirmed');
+    PERFORM pg_temp.demo_catch_up(v_id);
+    v_id := pg_temp.demo_book(jsonb_build_object(
+        'principal_id', pg_temp.demo_user('mantelzorger.gm0109@demo.logeer.nl'),
+        'principal_role', 'caregiver', 'guest_id', 'd5000000-0000-4000-a000-000000000002',
+        'pool_id', 'd2000000-0000-4000-a000-000000000011', 'check_in', t + 9,
+        'check_out', t + 12, 'kind', 'planned', 'funding', 'wlz', 'initial_status', 'requested'));
+    PERFORM pg_temp.demo_move(v_id, 'confirmed');
+    PERFORM pg_temp.demo_book(jsonb_build_object(
+        'principal_id', pg_temp.demo_user('mantelzorger.gm0109@demo.logeer.nl'),
+        'principal_role', 'caregiver', 'guest_id', 'd5000000-0000-4000-a000-000000000002',
+        'pool_id', 'd2000000-0000-4000-a000-000000000011', 'check_in', t + 30,
+        'check_out', t + 33, 'kind', 'planned', 'funding', 'wlz', 'initial_status', 'requested'));
+    v_id := pg_temp.demo_book(jsonb_build_object(
+        'principal_id', pg_temp.demo_user('mantelzorger.gm1701@demo.logeer.nl'),
+        'principal_role', 'caregiver', 'guest_id', 'd5000000-0000-4000-a000-000000000003',
+        'pool_id', 'd2000000-0000-4000-a000-000000000011', 'check_in', t + 16,
+        'check_out', t + 18, 'kind', 'planned', 'funding', 'private', 'initial_status', 'requested'));
+    PERFORM pg_temp.demo_move(v_id, 'confirmed');
+
+    -- dhr. E. from Hoogeveen: three Wmo nights next week (counted against his 3 a week), and
+    -- a stay last month he did not turn up for.
+    PERFORM pg_temp.demo_book(jsonb_build_object(
+        'principal_id', pg_temp.demo_user('mantelzorger.gm0118@demo.logeer.nl'),
+        'principal_role', 'caregiver', 'guest_id', 'd5000000-0000-4000-a000-000000000008',
+        'pool_id', 'd2000000-0000-4000-a000-000000000007', 'check_in', t + 7 - extract(isodow FROM t)::int + 1,
+        'check_out', t + 7 - extract(isodow FROM t)::int + 4, 'kind', 'planned', 'funding', 'wmo',
+        'initial_status', 'confirmed'));
+    v_id := pg_temp.demo_book(jsonb_build_object(
+        'principal_id', pg_temp.demo_user('mantelzorger.gm0118@demo.logeer.nl'),
+        'principal_role', 'caregiver', 'guest_id', 'd5000000-0000-4000-a000-000000000008',
+        'pool_id', 'd2000000-0000-4000-a000-000000000007', 'check_in', t - 24,
+        'check_out', t - 22, 'kind', 'planned', 'funding', 'private',
+        'initial_status', 'confirmed'));
+    PERFORM pg_temp.demo_move(v_id, 'no_show', NULL, 'Niet gekomen; mantelzorger niet bereikbaar.');
+END
+$story$;
+
+-- ---------------------------------------------------------------------------------------------
+-- (B) The fill: planned beds mostly taken for the coming five to eight weeks (see the rules at
+-- the top of this part). Every rule below depends on the calendar date and the pool, never on
+-- the run, so the fixpoint holds. Guests are inline (initials only), each stay requested by
+-- one of the region's families, preferably from a municipality the pool has a Wmo contract
+-- with; the funding route and care profile cycle through what the pool accepts.
+-- ---------------------------------------------------------------------------------------------
+
+DO $fill$
+DECLARE
+    t        constant date := logeer_today();
+    c_epoch  constant date := '2024-01-01';   -- a Monday: calendar rules count days from it
+    c_lens   constant int[] := '{3,4,2,5,3,7,4,2,6,3,5,4}';
+    c_aliases constant text[] := '{mevr. A.,dhr. B.,mevr. C.,dhr. D.,mevr. E.,dhr. F.,mevr. G.,'
+                                  'dhr. H.,mevr. I.,dhr. J.,mevr. K.,dhr. L.,mevr. M.,dhr. N.,'
+                                  'mevr. O.,dhr. P.,mevr. R.,dhr. S.,mevr. V.,dhr. W.}';
+    p        record;
+    d        date;
+    n        integer;          -- the pool's booking count in this run: picks guest and family
+    v_free   integer;
+    v_len    integer;
+    v_pref   integer;
+    v_fam    uuid[];
+    v_id     uuid;
+    v_status text;
+BEGIN
+    FOR p IN
+        SELECT po.id, po.min_nights, po.max_nights, po.care_profiles, po.funding,
+               po.booking_mode, po.blocks <> '[]'::jsonb AS has_blocks,
+               right(po.id::text, 2)::int AS no,
+               -- Fill horizon: 5, 6, 7 or 8 weeks, by pool (a few small houses have room
+               -- sooner than the big ones).
+               35 + 7 * (right(po.id::text, 2)::int % 4) AS horizon,
+               ARRAY(SELECT u.id FROM users u
+                      WHERE u.email LIKE 'mantelzorger.gm____@demo.logeer.nl'
+                        AND u.role = 'caregiver' AND u.erased_at IS NULL
+                        AND (u.municipality = ANY (po.wmo_municipalities)
+                             OR cardinality(po.wmo_municipalities) = 0)
+                      ORDER BY u.email) AS near,
+               ARRAY(SELECT u.id FROM users u
+                      WHERE u.email LIKE 'mantelzorger.gm____@demo.logeer.nl'
+                        AND u.role = 'caregiver' AND u.erased_at IS NULL
+                      ORDER BY u.email) AS everyone
+          FROM pools po
+         WHERE po.id BETWEEN 'd2000000-0000-4000-a000-000000000001'
+                         AND 'd2000000-0000-4000-a000-000000000016'
+           AND po.kind = 'planned' AND po.active AND NOT po.intake_required
+         ORDER BY po.id
+    LOOP
+        v_fam := CASE WHEN cardinality(p.near) > 0 THEN p.near ELSE p.everyone END;
+        CONTINUE WHEN cardinality(v_fam) = 0;
+        n := 0;
+        d := t - 28;
+        WHILE d < t + p.horizon LOOP
+            LOOP
+                -- A night keeps one bed free when the calendar says so (about one in eleven
+                -- nights, a different one per pool) and it has more than two beds.
+                SELECT pn.capacity - pn.held - pn.booked
+                       - CASE WHEN pn.capacity > 2 AND ((d - c_epoch) + p.no * 5) % 11 = 0
+                              THEN 1 ELSE 0 END
+                  INTO v_free
+                  FROM pool_nights pn WHERE pn.pool_id = p.id AND pn.night = d;
+                EXIT WHEN coalesce(v_free, 0) <= 0;
+                -- The candidate lengths: a pool with blocks arrives Monday (2 nights),
+                -- Wednesday (2) or Friday (3); others any length from the pool's minimum to
+                -- its maximum (at most 7), preferring one picked by the date.
+                v_pref := greatest(p.min_nights, least(p.max_nights, 7,
+                                   c_lens[1 + ((d - c_epoch) + p.no) % 12]));
+                SELECT l.len INTO v_len
+                  FROM (SELECT g AS len FROM generate_series(p.min_nights, least(p.max_nights, 7)) g
+                         WHERE NOT p.has_blocks
+                        UNION ALL
+                        SELECT CASE extract(isodow FROM d) WHEN 1 THEN 2 WHEN 3 THEN 2 ELSE 3 END
+                         WHERE p.has_blocks AND extract(isodow FROM d) IN (1, 3, 5)) AS l
+                 WHERE (SELECT count(*) FROM pool_nights pn
+                         WHERE pn.pool_id = p.id AND pn.night >= d AND pn.night < d + l.len
+                           AND pn.capacity - pn.held - pn.booked
+                               - CASE WHEN pn.capacity > 2
+                                           AND ((pn.night - c_epoch) + p.no * 5) % 11 = 0
+                                      THEN 1 ELSE 0 END > 0) = l.len
+                 ORDER BY l.len = v_pref DESC, l.len < v_pref DESC, abs(l.len - v_pref)
+                 LIMIT 1;
+                EXIT WHEN v_len IS NULL;
+                -- Approval pools: a few requests further ahead still wait for the provider.
+                v_status := CASE WHEN p.booking_mode = 'approval' AND d > t + 14 AND n % 5 = 2
+                                 THEN 'requested' ELSE 'confirmed' END;
+                v_id := pg_temp.demo_book(jsonb_build_object(
+                    'principal_id', v_fam[1 + n % cardinality(v_fam)],
+                    'principal_role', 'caregiver', 'pool_id', p.id,
+                    'check_in', d, 'check_out', d + v_len, 'kind', 'planned',
+                    'funding', p.funding[1 + n % cardinality(p.funding)],
+                    'initial_status', v_status,
+                    'guest', jsonb_build_object(
+                        'alias', c_aliases[1 + (n * 7 + p.no) % 20],
+                        'birth_year', CASE p.care_profiles[1 + n % cardinality(p.care_profiles)]
+                                          WHEN 'youth' THEN 2008 + (n * 7 + p.no) % 10
+                                          WHEN 'disability' THEN 1970 + (n * 7 + p.no) % 40
+                                          ELSE 1930 + (n * 7 + p.no) % 25 END,
+                        'care_profile', p.care_profiles[1 + n % cardinality(p.care_profiles)],
+                        'needs', '[]'::jsonb)));
+                PERFORM pg_temp.demo_catch_up(v_id);
+                n := n + 1;
+            END LOOP;
+            d := d + 1;
+        END LOOP;
+    END LOOP;
+END
+$fill$;
+
+-- ---------------------------------------------------------------------------------------------
+-- (C) Caregivers waiting, once. Each asks for nights the fill has taken (the first stay of
+-- the asked length from the given day on with a full night in it), so logeer_book_stay puts
+-- the request on the waiting list; the requests are dated back to when they were made.
+-- mevr. T. asked 33 days ago for three nights at De Es in a four-week window starting 45 days
+-- ahead: guaranteed (six weeks), her
+-- deadline (14 days before the earliest check-in) passed two days ago and nothing freed up,
+-- so the guarantee job opens her escalation now, with the options it finds today.
+-- ---------------------------------------------------------------------------------------------
+
+DO $waiting$
+DECLARE
+    t    constant date := logeer_today();
+    w    record;
+    v_in date;
+    v_id uuid;
+BEGIN
+    IF EXISTS (SELECT 1 FROM stays WHERE guest_id = 'd5000000-0000-4000-a000-000000000007')
+       OR NOT EXISTS (SELECT 1 FROM guests WHERE id = 'd5000000-0000-4000-a000-000000000007') THEN
+        RETURN;
+    END IF;
+    FOR w IN SELECT * FROM (VALUES
+        -- guest, caregiver, pool, funding, from (days ahead), nights, window (days), asked
+        -- (days ago), guaranteed
+        ('d5000000-0000-4000-a000-000000000007'::uuid, 'mantelzorger.gm1730@demo.logeer.nl',
+         'd2000000-0000-4000-a000-000000000001'::uuid, 'wmo', 12, 3, 28, 33, true),
+        ('d5000000-0000-4000-a000-000000000008', 'mantelzorger.gm0118@demo.logeer.nl',
+         'd2000000-0000-4000-a000-000000000007', 'wmo', 14, 3, 21, 12, false),
+        ('d5000000-0000-4000-a000-000000000009', 'mantelzorger.gm0114@demo.logeer.nl',
+         'd2000000-0000-4000-a000-000000000005', 'wmo', 7, 5, 21, 19, false),
+        ('d5000000-0000-4000-a000-000000000010', 'mantelzorger.gm1731@demo.logeer.nl',
+         'd2000000-0000-4000-a000-000000000012', 'pgb', 10, 2, 28, 26, false)
+      ) AS v (guest, email, pool, funding, from_day, nights, win, asked, guaranteed)
+    LOOP
+        SELECT min(g.d) INTO v_in
+          FROM generate_series(t + w.from_day, t + w.from_day + w.win - w.nights, interval '1 day')
+               AS g (d)
+         WHERE EXISTS (SELECT 1 FROM pool_nights pn
+                        WHERE pn.pool_id = w.pool AND pn.night >= g.d::date
+                          AND pn.night < g.d::date + w.nights
+                          AND pn.held + pn.booked >= pn.capacity);
+        IF v_in IS NULL THEN
+            RAISE EXCEPTION 'demo waiting list: pool % has room for % nights from day %',
+                            w.pool, w.nights, w.from_day;
+        END IF;
+        v_id := pg_temp.demo_book(jsonb_build_object(
+            'principal_id', pg_temp.demo_user(w.email), 'principal_role', 'caregiver',
+            'guest_id', w.guest, 'pool_id', w.pool, 'check_in', v_in,
+            'check_out', v_in + w.nights, 'kind', 'planned', 'funding', w.funding,
+            'initial_status', 'confirmed', 'waitlist', true,
+            'wait_earliest_check_in', t + w.from_day,
+            'wait_latest_check_out', t + w.from_day + w.win, 'wait_nights', w.nights),
+            'waitlisted');
+        UPDATE stays s
+           SET created_at = now() - make_interval(days => w.asked),
+               wait_municipality = (SELECT g.municipality FROM guests g WHERE g.id = w.guest),
+               guaranteed = w.guaranteed,
+               guarantee_deadline = CASE WHEN w.guaranteed THEN t + w.from_day - 14 END
+         WHERE s.id = v_id;
+    END LOOP;
+    -- What the guarantee job (src/events/guarantee.c) would do within a minute of starting.
+    PERFORM logeer_escalate_due('{}'::jsonb);
+END
+$waiting$;
+
+-- ---------------------------------------------------------------------------------------------
+-- Searches of the past four weeks, once: what caregivers and referrers looked for, and how
+-- often they found nothing (the unmet demand in the demand report). No guest data, like the
+-- service's own search log. Marked params.source = 'demo' so that a rerun adds none.
+-- ---------------------------------------------------------------------------------------------
+
+INSERT INTO searches (at, user_id, role, check_in, nights, municipality, care_profile, funding,
+                      kind, flex_days, radius_km, results, params)
+SELECT now() - make_interval(days => 28 - i % 28, hours => (i * 5) % 11),
+       u.id, u.role, logeer_today() - 28 + i % 28 + q.lead, q.nights, q.municipality,
+       q.profile, q.funding, q.kind::pool_kind, q.flex, q.radius,
+       -- Near dates find nothing; further out some do.
+       CASE WHEN q.always_empty OR q.lead < 42 THEN 0 ELSE 1 + i % 3 END,
+       '{"source": "demo"}'::jsonb
+  FROM generate_series(0, 83) AS i
+  JOIN (VALUES
+    (0, 'GM0106', 'dementia', 'wmo', 'planned', 7, 3, 14, NULL::int, false,
+     'mantelzorger.gm0106@demo.logeer.nl'),
+    (1, 'GM0114', 'somatic', 'wmo', 'planned', 14, 5, 7, 25, false,
+     'mantelzorger.gm0114@demo.logeer.nl'),
+    (2, 'GM0114', 'youth', 'pgb', 'planned', 10, 2, 28, NULL, true,
+     'mantelzorger2@demo.logeer.nl'),
+    (3, 'GM0119', 'psychiatric', 'wmo', 'planned', 21, 4, 14, 30, true,
+     'mantelzorger.gm0119@demo.logeer.nl'),
+    (4, 'GM1730', 'dementia', 'wlz', 'planned', 28, 7, 0, NULL, false,
+     'mantelzorger.gm1730@demo.logeer.nl'),
+    (5, 'GM0118', 'somatic', 'wmo', 'planned', 49, 3, 7, NULL, false,
+     'mantelzorger.gm0118@demo.logeer.nl'),
+    (6, 'GM1690', 'dementia', 'wmo', 'planned', 5, 2, 0, NULL, false,
+     'mantelzorger.gm1690@demo.logeer.nl'),
+    (7, 'GM0109', 'dementia', 'zvw', 'crisis', 0, 3, 0, 40, false, 'huisarts@demo.logeer.nl'),
+    (8, 'GM1731', 'disability', 'pgb', 'planned', 56, 2, 14, NULL, false,
+     'mantelzorger.gm1731@demo.logeer.nl'),
+    (9, 'GM1699', 'somatic', 'wmo', 'planned', 14, 4, 7, 20, false,
+     'mantelzorger.gm1699@demo.logeer.nl'),
+    (10, 'GM1681', 'dementia', 'wmo', 'planned', 35, 5, 14, NULL, false,
+     'mantelzorger.gm1681@demo.logeer.nl'),
+    (11, 'GM1701', 'dementia', 'private', 'planned', 63, 3, 7, 30, false,
+     'mantelzorger.gm1701@demo.logeer.nl')
+  ) AS q (k, municipality, profile, funding, kind, lead, nights, flex, radius, always_empty,
+          email)
+    ON q.k = i % 12
+  JOIN users u ON lower(u.email) = q.email
+ WHERE NOT EXISTS (SELECT 1 FROM searches s WHERE s.params ->> 'source' = 'demo')
+ ORDER BY i;
+
+DROP FUNCTION pg_temp.demo_book(jsonb, text);
+DROP FUNCTION pg_temp.demo_move(uuid, stay_status, text, text);
+DROP FUNCTION pg_temp.demo_catch_up(uuid, text);
+DROP FUNCTION pg_temp.demo_user(text);

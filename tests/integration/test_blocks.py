@@ -194,7 +194,8 @@ def test_search_results_show_the_windows_and_blocks():
             r is not None and r.get("check_in_window") == "14:00-17:00"
             and r.get("check_out_window") == "10:00-12:00" and r.get("blocks") == BLOCKS
             and r.get("arrival_weekdays") == [], repr(r))
-    others = [x for x in w.search(w.next_weekday(1), 2) if x["pool_id"] != w.pool.id]
+    # Eleven weeks ahead: the demo has taken the Assen beds of the coming weeks.
+    others = [x for x in w.search(w.next_weekday(1, 77), 2) if x["pool_id"] != w.pool.id]
     h.check("pools without rules show empty blocks and null windows", others and all(
         x.get("blocks") == [] and x.get("check_in_window") is None for x in others), others[:1])
 

@@ -96,7 +96,9 @@ def test_referrer_sees_only_crisis_and_coordinator_both():
     resp = w.srv.request("GET", f"/v1/availability?check_in={w.day(1)}&nights=1&kind=planned",
                          token=w.referrer)
     h.check_problem("kind=planned as a referrer is a 403 problem", resp, 403)
-    resp = w.srv.request("GET", f"/v1/availability?check_in={w.day(2)}&nights=1&limit=100",
+    # Day 20, two nights: inside the crisis pools' horizon, and the demo leaves planned beds
+    # free then only in a few pools (the care farm that asks for an intake first).
+    resp = w.srv.request("GET", f"/v1/availability?check_in={w.day(20)}&nights=2&limit=100",
                          token=w.coordinator)
     kinds = {r.get("kind") for r in (resp.json or {}).get("results", [])}
     h.check("a coordinator's search shows both kinds",
@@ -147,7 +149,8 @@ def test_referrer_books_a_crisis_pool_confirmed_at_once():
 
 def test_coordinator_diversion_is_recorded():
     w = world()
-    body = h.stay_body(PLANNED_HOOGEVEEN, w.day(20), w.day(22), funding="wlz",
+    # Eleven weeks ahead: the demo has taken Hoogeveen's planned beds of the coming weeks.
+    body = h.stay_body(PLANNED_HOOGEVEEN, w.day(80), w.day(82), funding="wlz",
                        care_profile="somatic", on_behalf_of="huisarts Hoogeveen")
     resp = w.srv.request("POST", "/v1/stays", body, token=w.coordinator)
     h.check("a crisis in a planned pool without diversion_reason is 422",

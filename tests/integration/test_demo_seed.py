@@ -1,0 +1,160 @@
+"""The Drenthe demo tells the region's story: planned beds mostly taken for the coming weeks
+with free nights further out, caregivers waiting, searches that found nothing, diversions,
+intakes in every state, allowances, one open escalation. Proves that the seed's bookings went
+through the core (every pool night's held and booked counts equal the stays that cover it and
+never exceed capacity; allowance usage equals the nights of the stays that count against it)
+and that running seed-demo again books nothing more."""
+
+import harness as h
+
+PLANNED = "kind = 'planned'"
+
+
+def counter_mismatches(url):
+    """Pool nights whose counters differ from the stays covering them, or that overbook."""
+    return h.psql(url, """
+        SELECT n.pool_id, n.night, n.capacity, n.held, n.booked, c.held, c.booked
+          FROM pool_nights n
+          LEFT JOIN LATERAL (
+              SELECT count(*) FILTER (WHERE s.status IN ('held', 'requested')) AS held,
+                     count(*) FILTER (WHERE s.status IN ('confirmed', 'checked_in',
+                                                          'completed')) AS booked
+                FROM stays s
+               WHERE s.pool_id = n.pool_id AND s.check_in <= n.night
+                 AND n.night < s.check_out) AS c ON true
+         WHERE n.held <> c.held OR n.booked <> c.booked OR n.held + n.booked > n.capacity
+         ORDER BY 1, 2 LIMIT 10""")
+
+
+def usage_mismatches(url):
+    """Allowance usage rows whose used count differs from the nights of the stays that count."""
+    return h.psql(url, """
+        SELECT u.allowance_id, u.period_start, u.used, coalesce(c.nights, 0)
+          FROM allowance_usage u
+          LEFT JOIN LATERAL (
+              SELECT count(*) AS nights
+                FROM stays s
+               CROSS JOIN LATERAL generate_series(s.check_in, s.check_out - 1,
+                                                  interval '1 day') AS g (night)
+               WHERE s.allowance_id = u.allowance_id
+                 AND s.status IN ('held', 'requested', 'confirmed', 'checked_in', 'completed')
+                 AND g.night >= u.period_start
+                 AND g.night < u.period_start + CASE u.kind WHEN 'week' THEN interval '7 days'
+                                                           ELSE interval '1 year' END) AS c ON true
+         WHERE u.used <> coalesce(c.nights, 0)
+         LIMIT 10""")
+
+
+def occupancy(url, lo, hi):
+    """Booked + held share of planned beds over days [lo, hi) from today, in percent."""
+    return float(h.scalar(url, f"""
+        SELECT round(100.0 * sum(n.held + n.booked) / nullif(sum(n.capacity), 0), 1)
+          FROM pool_nights n JOIN pools p ON p.id = n.pool_id
+         WHERE p.{PLANNED} AND n.night >= logeer_today() + {lo}
+           AND n.night < logeer_today() + {hi}"""))
+
+
+def test_demo_counters_match_the_stays_and_a_second_run_books_nothing():
+    url = h.migrated_database(seed=True)
+    h.check_equal("after seed-demo every pool night's held and booked equal the stays covering "
+                  "it, within capacity", counter_mismatches(url), [])
+    h.check_equal("every allowance usage row equals the nights of the stays counting against it",
+                  usage_mismatches(url), [])
+    before = h.psql(url, "SELECT (SELECT count(*) FROM stays), (SELECT count(*) FROM stay_events),"
+                         " (SELECT count(*) FROM events), (SELECT count(*) FROM escalations),"
+                         " (SELECT count(*) FROM searches), (SELECT sum(held + booked) "
+                         "FROM pool_nights), (SELECT coalesce(sum(used), 0) FROM allowance_usage)")
+    proc = h.seed_demo(url)
+    h.check("a second seed-demo exits 0", proc.returncode == 0, h._describe(proc))
+    after = h.psql(url, "SELECT (SELECT count(*) FROM stays), (SELECT count(*) FROM stay_events),"
+                        " (SELECT count(*) FROM events), (SELECT count(*) FROM escalations),"
+                        " (SELECT count(*) FROM searches), (SELECT sum(held + booked) "
+                        "FROM pool_nights), (SELECT coalesce(sum(used), 0) FROM allowance_usage)")
+    h.check_equal("a second run adds no stay, history, event, escalation or search and takes no "
+                  "bed or allowance night", after, before)
+    h.check_equal("the counters still match the stays after the second run",
+                  counter_mismatches(url), [])
+
+
+def test_demo_shows_the_shortage_and_free_nights_further_out():
+    url = h.migrated_database(seed=True)
+    soon = occupancy(url, 0, 42)
+    h.check(f"planned beds are mostly taken for the next 6 weeks ({soon} %, want > 70 %)",
+            soon > 70)
+    later = occupancy(url, 70, 112)
+    h.check(f"planned beds are mostly free from week 10 on ({later} %, want < 30 %)", later < 30)
+    free_later = int(h.scalar(url, f"""
+        SELECT count(*) FROM pool_nights n JOIN pools p ON p.id = n.pool_id
+         WHERE p.{PLANNED} AND n.night >= logeer_today() + 56
+           AND n.capacity > n.held + n.booked"""))
+    h.check(f"free planned nights exist after 8 weeks ({free_later})", free_later > 100)
+    past = occupancy(url, -28, 0)
+    h.check(f"the past four weeks have history ({past} % of planned beds used)", past > 50)
+    states = dict(h.psql(url, "SELECT status, count(*) FROM stays GROUP BY 1"))
+    for status in ("confirmed", "requested", "checked_in", "completed", "waitlisted",
+                   "cancelled", "no_show", "held"):
+        h.check(f"the demo has {status} stays ({states.get(status, 0)})",
+                int(states.get(status, 0)) >= 1)
+    h.info(f"occupancy: past 4 weeks {past} %, next 6 weeks {soon} %, weeks 10-16 {later} %; "
+           f"stays by status {states}")
+
+
+def test_demo_has_waiting_unmet_demand_diversions_crises_and_practice():
+    url = h.migrated_database(seed=True)
+    waiting = int(h.scalar(url, "SELECT count(DISTINCT requested_by) FROM stays "
+                                "WHERE status = 'waitlisted'"))
+    h.check(f"several caregivers wait ({waiting})", waiting >= 4)
+    unmet = int(h.scalar(url, "SELECT count(*) FROM searches WHERE results = 0 "
+                              "AND at >= logeer_local_start(logeer_today() - 28)"))
+    h.check(f"searches that found nothing in the past four weeks ({unmet})", unmet >= 20)
+    report = h.scalar(url, "SELECT logeer_report_demand(jsonb_build_object("
+                           "'from', logeer_ymd(logeer_today() - 28), "
+                           "'to', logeer_ymd(logeer_today() + 1), 'group_by', 'municipality'))"
+                           " -> 'total'")
+    h.check("the demand report counts them as searches without result",
+            '"searches_without_result": ' + str(unmet) in report, report)
+    diversions = int(h.scalar(url, "SELECT count(*) FROM stays WHERE kind = 'crisis' "
+                                   "AND pool_kind = 'planned' AND diversion_reason IS NOT NULL "
+                                   "AND requested_by_role = 'coordinator'"))
+    h.check(f"diversions by the coordinator, with a reason ({diversions})", diversions >= 2)
+    crisis = int(h.scalar(url, "SELECT count(*) FROM stays WHERE pool_kind = 'crisis' "
+                               "AND status = 'checked_in'"))
+    h.check(f"crisis beds are in use today ({crisis})", crisis >= 2)
+
+    intakes = dict(h.psql(url, "SELECT coalesce(outcome::text, status::text), count(*) "
+                               "FROM intakes GROUP BY 1"))
+    for state in ("requested", "scheduled", "welcome", "trial_first", "not_suitable"):
+        h.check(f"an intake in state {state} ({intakes.get(state, 0)})",
+                int(intakes.get(state, 0)) >= 1)
+    h.check("the not-suitable intake says why",
+            h.scalar(url, "SELECT bool_and(length(reason) > 20) FROM intakes "
+                          "WHERE outcome = 'not_suitable'") == "t")
+    h.check("a pool asks for a kennismaking first",
+            int(h.scalar(url, "SELECT count(*) FROM pools WHERE intake_required")) >= 1)
+    routes = {tuple(r) for r in h.psql(url, "SELECT funding, coalesce(municipality, '-') "
+                                            "FROM allowances")}
+    wmo_munis = {m for f, m in routes if f == "wmo"}
+    h.check(f"Wmo allowances from several municipalities ({sorted(wmo_munis)})",
+            len(wmo_munis) >= 3)
+    h.check("a Wlz allowance exists", any(f == "wlz" for f, _ in routes), routes)
+    used = int(h.scalar(url, "SELECT coalesce(sum(used), 0) FROM allowance_usage"))
+    h.check(f"demo stays count against allowances ({used} period-nights)", used > 0)
+    h.check("a pool books in fixed blocks",
+            int(h.scalar(url, "SELECT count(*) FROM pools WHERE blocks <> '[]'::jsonb")) >= 1)
+
+    esc = h.psql(url, "SELECT e.status, e.deadline < logeer_today(), s.status, s.guaranteed, "
+                      "jsonb_typeof(e.options -> 'pools') FROM escalations e "
+                      "JOIN stays s ON s.id = e.stay_id")
+    h.check_equal("one open escalation: a guaranteed request still waiting past its deadline",
+                  esc, [["open", "t", "waitlisted", "t", "array"]])
+
+    server = h.Server(url)
+    token = server.login("aanjager@demo.logeer.nl", h.DEMO_PASSWORD)
+    resp = server.request("GET", "/v1/escalations?status=open", token=token)
+    items = (resp.json or {}).get("items") or (resp.json or {}).get("escalations") or []
+    h.check("the coordinator sees the open escalation through the API",
+            resp.status == 200 and len(items) == 1, repr(resp))
+    server.stop()
+
+
+h.main(globals())
