@@ -72,10 +72,17 @@ def confirm(w, stay):
 def test_search_says_intake_first():
     w = world()
     found = None
-    resp = w.srv.get(f"/v1/availability?check_in={w.day(3)}&nights=2&limit=100", token=w.cg)
-    for r in (resp.json or {}).get("results", []):
-        if r["pool_id"] == w.pool.id:
-            found = r
+
+    def intake_first_shown():
+        # The index follows the pool's row through NOTIFY, a moment after the PATCH commits.
+        nonlocal found
+        resp = w.srv.get(f"/v1/availability?check_in={w.day(3)}&nights=2&limit=100",
+                         token=w.cg)
+        found = next((r for r in (resp.json or {}).get("results", [])
+                      if r["pool_id"] == w.pool.id), None)
+        return found is not None and found.get("access") == "intake_first"
+
+    h.wait_until(intake_first_shown, 5 * h.SCALE)
     h.check("the pool is found with access intake_first", found is not None
             and found.get("access") == "intake_first", repr(found))
     # Other pools, where the demo has free beds (its planned beds are taken for the coming
