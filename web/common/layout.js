@@ -1,0 +1,78 @@
+// common/layout.js: the page frame every portal page shares: the header with the service
+// name, the menu and who is logged in (with a log-out button). The menu lives here once, so a
+// new page is added to it in one place. Pages call initPage() first.
+
+import { currentUser, logout } from './api.js';
+
+// The caregiver portal's menu. 'in': only when logged in, 'out': only when not, 'all': always.
+const PORTAAL_MENU = [
+  { href: '/zoeken.html', text: 'Zoeken', show: 'all' },
+  { href: '/mijn-logeerplekken.html', text: 'Mijn logeerplekken', show: 'in' },
+  { href: '/persoon.html', text: 'Mijn naaste', show: 'in' },
+  { href: '/mijn-gegevens.html', text: 'Mijn gegevens', show: 'in' },
+  { href: '/inloggen.html', text: 'Inloggen', show: 'out' },
+  { href: '/registreren.html', text: 'Account maken', show: 'out' }
+];
+
+function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (v === null || v === undefined || v === false) continue;
+    if (k === 'class') node.className = v; else node.setAttribute(k, v === true ? '' : v);
+  }
+  node.append(...children);
+  return node;
+}
+
+// Where to go after logging in: only a path on this site, never another origin.
+export function returnPath(fallback = '/') {
+  const p = new URLSearchParams(location.search).get('terug');
+  return p && p.startsWith('/') && !p.startsWith('//') && !p.includes('\\') ? p : fallback;
+}
+
+export function loginUrl() {
+  return '/inloggen.html?terug=' + encodeURIComponent(location.pathname + location.search);
+}
+
+function currentPath() {
+  return location.pathname === '/' ? '/index.html' : location.pathname;
+}
+
+function renderHeader(header, user) {
+  const here = currentPath();
+  const items = PORTAAL_MENU.filter((m) => m.show === 'all' || (m.show === 'in') === Boolean(user));
+  const list = el('ul', { class: 'nav__list' }, ...items.map((m) => el('li', { class: 'nav__item' },
+    el('a', { class: 'nav__link', href: m.href, 'aria-current': m.href === here ? 'page' : null }, m.text))));
+  const inner = el('div', { class: 'page-header__inner' },
+    el('a', { class: 'page-header__logo', href: '/' }, 'Logeerzorg Drenthe'));
+  if (user) {
+    const button = el('button', { type: 'button', class: 'button button--secondary button--small', id: 'uitloggen' }, 'Uitloggen');
+    button.addEventListener('click', async () => {
+      button.disabled = true;
+      try { await logout(); } finally { location.assign('/?uitgelogd=1'); }
+    });
+    inner.append(el('p', { class: 'page-header__user' }, 'Ingelogd als ',
+      el('strong', { id: 'ingelogd-als' }, user.display_name || user.email), ' ', button));
+  }
+  inner.append(el('nav', { class: 'nav', 'aria-label': 'Hoofdmenu' }, list));
+  header.replaceChildren(el('a', { class: 'skip-link', href: '#main' }, 'Direct naar de inhoud'), inner);
+}
+
+// Draws the header and resolves to the logged-in account or null. With { requireLogin: true }
+// a visitor who is not logged in is sent to the login page (and back here afterwards).
+export async function initPage(options = {}) {
+  let user = null;
+  try {
+    user = await currentUser();
+  } catch (e) {
+    user = null; // the page still works for what needs no login
+  }
+  const header = document.querySelector('header.page-header');
+  if (header) renderHeader(header, user);
+  if (!user && options.requireLogin) {
+    location.replace(loginUrl());
+    return new Promise(() => {}); // the page is being left
+  }
+  document.body.dataset.ready = 'true';
+  return user;
+}

@@ -1,0 +1,113 @@
+// common/problems.js: the one table that turns the API's problem types and field errors into
+// plain Dutch (B1) sentences. api.js uses it for every error; pages add texts for their own
+// fields with addFieldTexts() rather than writing their own tables.
+
+export const NETWORK_MESSAGE =
+  'Er is geen verbinding met de server. Controleer uw internet en probeer het opnieuw.';
+
+// Keyed by the last segment of the problem type URI (see docs/openapi.yaml, Problem).
+const BY_TYPE = {
+  'bad-request': 'Er ging iets mis met uw verzoek. Laad de pagina opnieuw en probeer het nog eens.',
+  'unauthorized': 'U bent niet (meer) ingelogd. Log opnieuw in.',
+  'bad-credentials': 'Het e-mailadres of het wachtwoord klopt niet.',
+  'forbidden': 'U mag dit niet doen met dit account.',
+  'csrf-failed': 'Uw sessie is niet meer geldig voor deze pagina. Laad de pagina opnieuw.',
+  'not-found': 'Dit hebben we niet gevonden. Misschien is het al verwijderd.',
+  'method-not-allowed': 'Dit kan hier niet.',
+  'not-acceptable': 'Dit kan hier niet.',
+  'conflict': 'Dit bestaat al of is net veranderd. Laad de pagina opnieuw.',
+  'no-beds': 'Er is net geen plek meer vrij op deze data.',
+  'invalid-transition': 'Dit kan niet meer: de logeerplek is ondertussen veranderd.',
+  'idempotency-in-progress': 'Uw vorige verzoek is nog bezig. Wacht even en probeer het opnieuw.',
+  'idempotency-key-reused': 'Er ging iets mis met uw verzoek. Laad de pagina opnieuw.',
+  'request-timeout': 'Het duurde te lang. Probeer het opnieuw.',
+  'precondition-failed': 'De gegevens zijn net veranderd. Laad de pagina opnieuw.',
+  'precondition-required': 'De gegevens zijn net veranderd. Laad de pagina opnieuw.',
+  'payload-too-large': 'U heeft te veel tekst ingevuld. Maak het korter.',
+  'uri-too-long': 'Uw zoekvraag is te lang. Maak het korter.',
+  'header-fields-too-large': 'Er ging iets mis met uw verzoek. Laad de pagina opnieuw.',
+  'unsupported-media-type': 'Er ging iets mis met uw verzoek. Laad de pagina opnieuw.',
+  'validation': 'Niet alles is goed ingevuld. Kijk de velden hieronder na.',
+  'rate-limited': 'U heeft het te vaak geprobeerd. Wacht een paar minuten en probeer het opnieuw.',
+  'intake-required': 'Deze logeerplek wil eerst kennismaken met de gast. Neem contact op met de aanbieder.',
+  'allowance-required': 'Voor deze betaling is eerst een toekenning (indicatie) nodig.',
+  'allowance-exceeded': 'Er zijn niet genoeg nachten over in uw toekenning.',
+  'internal': 'Er ging iets mis bij ons. Probeer het later opnieuw.',
+  'not-implemented': 'Er ging iets mis met uw verzoek. Laad de pagina opnieuw.',
+  'unavailable': 'De dienst is even niet bereikbaar. Probeer het over een paar minuten opnieuw.',
+  'http-version-not-supported': 'Er ging iets mis met uw verzoek. Laad de pagina opnieuw.'
+};
+
+// When the type is unknown (or missing), the status decides.
+const BY_STATUS = {
+  400: BY_TYPE['bad-request'], 401: BY_TYPE.unauthorized, 403: BY_TYPE.forbidden,
+  404: BY_TYPE['not-found'], 409: BY_TYPE.conflict, 422: BY_TYPE.validation,
+  429: BY_TYPE['rate-limited'], 503: BY_TYPE.unavailable
+};
+const FALLBACK = 'Er ging iets mis. Probeer het later opnieuw.';
+
+export function problemType(problem) {
+  const t = problem && typeof problem.type === 'string' ? problem.type : '';
+  return t.slice(t.lastIndexOf('/') + 1);
+}
+
+export function problemMessage(problem, status) {
+  return BY_TYPE[problemType(problem)] || BY_STATUS[status] ||
+    (status >= 500 ? BY_TYPE.internal : FALLBACK);
+}
+
+// Field texts: { field: { required, invalid, <english-message-start>: text } }. The API's
+// own messages are English and technical; 'required' answers "is required", a key that the
+// English message starts with answers that message, 'invalid' answers everything else.
+const FIELD_TEXTS = {
+  email: {
+    required: 'Vul uw e-mailadres in.',
+    invalid: 'Vul een geldig e-mailadres in, zoals naam@voorbeeld.nl.'
+  },
+  password: {
+    required: 'Vul uw wachtwoord in.',
+    'must be at least': 'Kies een wachtwoord van minstens 12 tekens.',
+    invalid: 'Kies een ander wachtwoord: dit wachtwoord is te bekend of te kort.'
+  },
+  municipality: {
+    required: 'Kies uw gemeente.',
+    invalid: 'Kies een gemeente uit de lijst.'
+  },
+  display_name: { invalid: 'Vul een naam in van hoogstens 200 tekens.' },
+  check_in: { required: 'Kies een aankomstdatum.', invalid: 'Vul een bestaande datum in.' },
+  check_out: { required: 'Kies een vertrekdatum.', invalid: 'Vul een bestaande datum in.' },
+  nights: { required: 'Vul het aantal nachten in.', invalid: 'Vul een aantal nachten in.' },
+  funding: { required: 'Kies hoe de logeerzorg betaald wordt.', invalid: 'Kies een betaling uit de lijst.' },
+  care_profile: { required: 'Kies het soort zorg.', invalid: 'Kies een soort zorg uit de lijst.' },
+  'guest.alias': { required: 'Vul een roepnaam of initialen in.', invalid: 'Vul een roepnaam of initialen in van hoogstens 200 tekens.' },
+  'guest.birth_year': { required: 'Vul het geboortejaar in.', invalid: 'Vul een geboortejaar in van vier cijfers.' },
+  'guest.care_profile': { required: 'Kies het soort zorg.', invalid: 'Kies een soort zorg uit de lijst.' }
+};
+
+const GENERIC_REQUIRED = 'Vul dit veld in.';
+const GENERIC_INVALID = 'Dit is niet goed ingevuld.';
+
+// Pages add texts for their own fields; later additions win.
+export function addFieldTexts(texts) {
+  for (const [field, t] of Object.entries(texts)) FIELD_TEXTS[field] = { ...(FIELD_TEXTS[field] || {}), ...t };
+}
+
+export function fieldMessage(field, english) {
+  const t = FIELD_TEXTS[field] || {};
+  const msg = typeof english === 'string' ? english : '';
+  if (msg === 'is required') return t.required || GENERIC_REQUIRED;
+  for (const [start, text] of Object.entries(t))
+    if (start !== 'required' && start !== 'invalid' && msg.startsWith(start)) return text;
+  return t.invalid || GENERIC_INVALID;
+}
+
+// problem.errors [{field, message}] -> { field: Dutch sentence } (first message per field).
+export function fieldMessages(problem) {
+  const out = {};
+  const list = problem && Array.isArray(problem.errors) ? problem.errors : [];
+  for (const e of list) {
+    if (!e || typeof e.field !== 'string' || out[e.field]) continue;
+    out[e.field] = fieldMessage(e.field, e.message);
+  }
+  return out;
+}
