@@ -4,7 +4,7 @@ after the booked nights, never inside a pool's lead time, never on a day its arr
 blocks refuse, within the window; and every date it proposes really books. GET
 /v1/stays/{id}/calendar.ics is an RFC 5545 file (CRLF, folded at 75 octets, escaped text, a
 stable UID, whole days or the pool's windows in Europe/Amsterdam) for exactly those who may
-read the stay, and each download is access-logged."""
+read the stay, and each download is access-logged. Stays read back say where they are."""
 
 import datetime as dt
 import uuid
@@ -286,6 +286,15 @@ def test_calendar_file_of_a_stay():
     stay = w.book(w.plain, w.day(40), 3, cg=2, confirm=True)
     h.check("a stay to put in the calendar is confirmed", stay.status == 200, repr(stay))
     sid = stay.json["id"]
+    resp = w.srv.get(f"/v1/stays/{sid}", token=w.cgs[2])
+    h.check("GET /v1/stays/{id} says where: the location's name, municipality and address",
+            resp.status == 200 and resp.json.get("pool_name") == "Gewoon"
+            and resp.json.get("location") == {"id": w.location, "name": LOCATION_NAME,
+                                              "municipality": "GM0106", "address": ADDRESS},
+            repr(resp)[:400])
+    listed = w.srv.get("/v1/stays?limit=5", token=w.cgs[2]).json["stays"]
+    h.check("so does the list", any(x["id"] == sid and x["location"]["name"] == LOCATION_NAME
+                                    for x in listed), repr(listed)[:300])
     resp = w.srv.get(f"/v1/stays/{sid}/calendar.ics", token=w.cgs[2])
     h.check("GET /v1/stays/{id}/calendar.ics is 200 text/calendar; charset=utf-8",
             resp.status == 200 and resp.header("content-type") == "text/calendar; charset=utf-8",
