@@ -70,8 +70,8 @@ enum core_verdict core_decide(enum stay_action action, unsigned role, enum stay_
 
 /* ---- who books which bed: the separation of planned and crisis beds (spec 3) ---- */
 
-/* The kinds of bed a role may search: caregivers planned beds, referrers crisis beds, every
- * other role both. A bit set of (1 << KIND_*). */
+/* The kinds of bed a role may search: caregivers (and visitors, role 0) planned beds,
+ * referrers crisis beds, every other role both. A bit set of (1 << KIND_*). */
 int core_kinds_visible(unsigned role);
 
 /* The answer to "may this role request a stay in a pool of this kind, with or without a

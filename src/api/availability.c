@@ -222,7 +222,8 @@ static int read_filters(struct api_ctx *c, struct search_args *a, struct core_se
         jsonv_error(v, "facilities", "must be a comma-separated list of lowercase words");
     q->needs = a->needs;
     q->facilities = a->facilities;
-    /* Caregivers' Wmo contracts are those of their own municipality, whatever they send. */
+    /* Caregivers' Wmo contracts are those of their own municipality, whatever they send;
+     * visitors and professionals name one. */
     q->home_municipality = c->who.role == ROLE_CAREGIVER ? c->who.municipality : a->home;
     return asked_kind;
 }
@@ -239,7 +240,7 @@ static bool search_allowed(struct api_ctx *c, struct search_args *a, struct core
         q->kinds &= 1 << asked_kind;
     if (!q->kinds) {
         api_reply_problem(c, PROBLEM_FORBIDDEN, "the role %s may not search %s beds",
-                          role_name(c->who.role), a->kind);
+                          c->who.role ? role_name(c->who.role) : "visitor", a->kind);
         return false;
     }
     q->today = date_today_local();
@@ -413,10 +414,13 @@ static void availability_earliest(struct api_ctx *c)
 static const struct api_endpoint search = {availability_search, false};
 static const struct api_endpoint earliest = {availability_earliest, false};
 
+/* Visitors may search before they make an account (issue 12): they see planned beds only, as
+ * caregivers do, and name their own municipality for Wmo with home_municipality. */
+#define SEARCHERS (ROLE_CAREGIVER | ROLE_REFERRER | ROLE_COORDINATOR | ROUTE_VISITORS)
+
 static const struct route availability_routes[] = {
-    {HTTP_GET, "/v1/availability", &search, ROLE_CAREGIVER | ROLE_REFERRER | ROLE_COORDINATOR},
-    {HTTP_GET, "/v1/availability/earliest", &earliest,
-     ROLE_CAREGIVER | ROLE_REFERRER | ROLE_COORDINATOR},
+    {HTTP_GET, "/v1/availability", &search, SEARCHERS},
+    {HTTP_GET, "/v1/availability/earliest", &earliest, SEARCHERS},
 };
 
 ROUTE_GROUP(availability_group, availability_routes, NULL);

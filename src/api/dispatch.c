@@ -273,6 +273,13 @@ static void session_found(struct api_ctx *c, const struct db_result *r)
 static void authenticate(struct api_ctx *c)
 {
     const char *token = auth_bearer_token(http_request_header(c->req, "Authorization"));
+    /* A visitor who sent nothing at all may try what the route offers visitors (a search
+     * before making an account); a wrong or stale token still gets its 401. */
+    if (!token && (c->route->roles & ROUTE_VISITORS) &&
+        !http_request_header(c->req, "Authorization")) {
+        ((const struct api_endpoint *)c->route->handler)->fn(c);
+        return;
+    }
     if (!token) {
         api_reply_problem(c, PROBLEM_UNAUTHORIZED,
                           "send 'Authorization: Bearer <token>' from POST /v1/sessions");

@@ -211,8 +211,25 @@ def test_earliest_is_validated_and_authorised():
     h.check("per_pool above 10: 422", h.is_problem(resp, 422), repr(resp))
     resp = w.earliest("nights=2&kind=crisis")
     h.check("a caregiver asking for crisis beds: 403", h.is_problem(resp, 403), repr(resp))
-    resp = w.srv.get("/v1/availability/earliest?nights=2")
-    h.check("without a session: 401", h.is_problem(resp, 401), repr(resp))
+    resp = w.srv.get(f"/v1/availability/earliest?nights=3&from={w.day(6)}&facilities={w.token}")
+    h.check("a visitor without login gets the same dates as a caregiver",
+            resp.status == 200 and w.dates(resp, w.plain) == [w.day(n) for n in range(12, 15)],
+            repr(resp)[:300])
+    resp = w.srv.get(f"/v1/availability?check_in={w.day(30)}&nights=2&facilities={w.token}")
+    h.check("a visitor may search too", resp.status == 200 and {r["pool_id"] for r in
+            resp.json["results"]} >= {w.plain, w.lead}, repr(resp)[:300])
+    crisis = h.make_pool(w.srv, w.url, w.esdorp, h.DEMO_PROVIDER_IDS[ESDORP], 2, w.today,
+                         w.day(60), kind="crisis", location_id=w.location, name="Spoed")
+    resp = w.srv.get(f"/v1/availability?check_in={w.day(30)}&nights=2&facilities={w.token}"
+                     "&limit=100")
+    h.check("a visitor never sees crisis beds", resp.status == 200 and crisis.id not in
+            {r["pool_id"] for r in resp.json["results"]}, repr(resp)[:300])
+    resp = w.srv.get("/v1/availability?check_in=2030-01-01&nights=2&kind=crisis")
+    h.check("a visitor asking for crisis beds: 403", h.is_problem(resp, 403)
+            and "visitor" in resp.json.get("detail", ""), repr(resp))
+    resp = w.srv.get("/v1/availability/earliest?nights=2",
+                     headers={"Authorization": "Bearer " + "x" * 43})
+    h.check("a wrong token is 401, not a visitor", h.is_problem(resp, 401), repr(resp))
 
 
 # ---- the calendar file --------------------------------------------------------------------
