@@ -39,8 +39,8 @@ missing_node() {
     command -v npm >/dev/null || echo npm
 }
 
-# The npm packages of the tests, exactly as each lock file says: playwright-core in
-# tests/browser, the contract tools (Redocly, fast-check, json-schema-faker, ajv) in
+# The npm packages of the tests, exactly as each lock file says: playwright-core and
+# @axe-core/playwright (axe-core, the accessibility checks) in tests/browser, the contract tools (Redocly, fast-check, json-schema-faker, ajv) in
 # tests/contract. A tree that already matches its lock file is left alone (npm ci would delete
 # and reinstall it every time).
 install_test_packages() {

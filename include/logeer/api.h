@@ -69,6 +69,8 @@ struct api_ctx {
     cJSON *body;               /* parsed request body, or NULL */
     struct principal who;      /* valid when authenticated */
     bool authenticated;
+    bool by_cookie;            /* the session came in the cookie, not as a bearer token */
+    char token_hash[AUTH_TOKEN_HASH_LEN]; /* the session's token hash, when one was sent */
     void *state;               /* handler-owned; freed with state_free at reply */
     void (*state_free)(void *);
 };
@@ -101,6 +103,12 @@ void api_reply_problem(struct api_ctx *c, enum problem_kind kind, const char *de
 /* errors/extra are consumed, as in problem_render. */
 void api_reply_problem_full(struct api_ctx *c, enum problem_kind kind, const char *detail,
                             cJSON *errors, cJSON *extra);
+/* The web pages' cookie session (web.c): sets the session and CSRF cookies for a new session
+ * of max_age_s seconds, or clears both (logout, or a cookie that no longer names a session).
+ * Call before the reply. */
+void api_session_cookies_set(struct api_ctx *c, const char *token, int max_age_s);
+void api_session_cookies_clear(struct api_ctx *c);
+
 /* Maps a failed query (DB_ERROR, DB_UNAVAILABLE, DB_TIMEOUT) to the right problem. */
 void api_reply_db_error(struct api_ctx *c, const struct db_result *r);
 

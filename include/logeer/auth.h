@@ -59,4 +59,19 @@ void auth_token_hash(const char *token, char out[AUTH_TOKEN_HASH_LEN]);
 /* Extracts the token from an "Authorization: Bearer <token>" value; NULL when malformed. */
 const char *auth_bearer_token(const char *authorization);
 
+/* The web pages' cookie session (spec section 8): the same token as a bearer token, sent in
+ * the HttpOnly cookie AUTH_SESSION_COOKIE, and a CSRF token in AUTH_CSRF_COOKIE that script
+ * reads and repeats in the AUTH_CSRF_HEADER of every unsafe request. */
+#define AUTH_SESSION_COOKIE "logeer_session"
+#define AUTH_CSRF_COOKIE "logeer_csrf"
+#define AUTH_CSRF_HEADER "X-CSRF-Token"
+/* Copies the value of cookie name from a Cookie header into out when it is token-shaped;
+ * false when absent or malformed. */
+bool auth_cookie_token(const char *cookie_header, const char *name, char out[AUTH_TOKEN_LEN]);
+/* The session's CSRF token: HMAC-SHA256 of a fixed label keyed with the session token,
+ * base64url (43 characters); it proves the sender could read this origin's cookies. */
+void auth_csrf_token(const char *token, char out[AUTH_TOKEN_LEN]);
+/* Constant-time comparison of a sent X-CSRF-Token (may be NULL) with the session's. */
+bool auth_csrf_ok(const char *token, const char *header);
+
 #endif

@@ -35,6 +35,7 @@ enum problem_kind {
     PROBLEM_HTTP_VERSION,       /* 505 */
     PROBLEM_ALLOWANCE_REQUIRED, /* 409 the funding route needs a registered allowance */
     PROBLEM_ALLOWANCE_EXCEEDED, /* 409 the allowance has too few nights left in a period */
+    PROBLEM_CSRF,               /* 403 cookie session without the right X-CSRF-Token */
     PROBLEM_KIND_COUNT
 };
 

@@ -1,5 +1,6 @@
 /* dispatch: turns a parsed HTTP request into a handler call. Owns routing, content-type and
- * body checks, bearer authentication, role checks, the reply helpers and the per-request log
+ * body checks, authentication (bearer token, or the pages' cookie session with its CSRF
+ * check), role checks, the reply helpers and the per-request log
  * line. Everything a handler needs to answer goes through here, so errors look the same on
  * every route. */
 #include <event2/buffer.h>
@@ -76,6 +77,10 @@ void api_reply_problem_full(struct api_ctx *c, enum problem_kind kind, const cha
         http_reply_header(c->req, "Retry-After", RETRY_AFTER_UNAVAILABLE);
     if (kind == PROBLEM_UNAUTHORIZED)
         http_reply_header(c->req, "WWW-Authenticate", "Bearer realm=\"logeer\"");
+    /* A cookie that names no live session is useless to the browser; dropping it lets the
+     * page see plainly that nobody is logged in. */
+    if (kind == PROBLEM_UNAUTHORIZED && c->by_cookie)
+        api_session_cookies_clear(c);
     finish(c, problem_status(kind), "application/problem+json", text, text ? strlen(text) : 0);
     cJSON_free(text);
 }
@@ -264,19 +269,32 @@ static void session_found(struct api_ctx *c, const struct db_result *r)
         api_reply_problem(c, PROBLEM_UNAUTHORIZED, "the session has no valid role");
         return;
     }
-    char hash[AUTH_TOKEN_HASH_LEN];
-    auth_token_hash(auth_bearer_token(http_request_header(c->req, "Authorization")), hash);
-    session_cache_put(c->app->sessions, hash, p, (time_t)atoll(db_value(r->res, 0, 5)));
+    session_cache_put(c->app->sessions, c->token_hash, p, (time_t)atoll(db_value(r->res, 0, 5)));
     run_handler(c);
 }
 
+/* Methods a page may be tricked into sending by another site; everything but GET and HEAD. */
+static bool method_is_unsafe(enum http_method m) { return m != HTTP_GET && m != HTTP_HEAD; }
+
+/* An Authorization header decides alone (API clients); without one, the session cookie of the
+ * web pages is taken. A browser adds that cookie to requests another site makes it send, so
+ * an unsafe request by cookie must also carry the session's CSRF token, which only a page of
+ * this origin can read (SameSite=Strict is the first guard, this the second). */
 static void authenticate(struct api_ctx *c)
 {
-    const char *token = auth_bearer_token(http_request_header(c->req, "Authorization"));
+    const char *authorization = http_request_header(c->req, "Authorization");
+    char from_cookie[AUTH_TOKEN_LEN];
+    const char *token = NULL;
+    if (authorization) {
+        token = auth_bearer_token(authorization);
+    } else if (auth_cookie_token(http_request_header(c->req, "Cookie"), AUTH_SESSION_COOKIE,
+                                 from_cookie)) {
+        token = from_cookie;
+        c->by_cookie = true;
+    }
     /* A visitor who sent nothing at all may try what the route offers visitors (a search
-     * before making an account); a wrong or stale token still gets its 401. */
-    if (!token && (c->route->roles & ROUTE_VISITORS) &&
-        !http_request_header(c->req, "Authorization")) {
+     * before making an account); a wrong or stale token or cookie still gets its 401. */
+    if (!token && !authorization && (c->route->roles & ROUTE_VISITORS)) {
         ((const struct api_endpoint *)c->route->handler)->fn(c);
         return;
     }
@@ -285,14 +303,20 @@ static void authenticate(struct api_ctx *c)
                           "send 'Authorization: Bearer <token>' from POST /v1/sessions");
         return;
     }
-    char hash[AUTH_TOKEN_HASH_LEN];
-    auth_token_hash(token, hash);
-    if (session_cache_get(c->app->sessions, hash, &c->who)) {
+    if (c->by_cookie && method_is_unsafe(c->req->method) &&
+        !auth_csrf_ok(token, http_request_header(c->req, AUTH_CSRF_HEADER))) {
+        api_reply_problem(c, PROBLEM_CSRF,
+                          "a request by cookie session must repeat the " AUTH_CSRF_COOKIE
+                          " cookie in the " AUTH_CSRF_HEADER " header");
+        return;
+    }
+    auth_token_hash(token, c->token_hash);
+    if (session_cache_get(c->app->sessions, c->token_hash, &c->who)) {
         c->authenticated = true;
         run_handler(c);
         return;
     }
-    const char *params[] = {hash};
+    const char *params[] = {c->token_hash};
     api_query(c, "session_lookup", 1, params, session_found);
 }
 

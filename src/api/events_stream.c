@@ -268,9 +268,8 @@ static void events_stream(struct api_ctx *c)
         return;
     }
     cl->app = app;
-    /* The route's authentication already found this token valid, so it is there. */
-    const char *token = auth_bearer_token(http_request_header(c->req, "Authorization"));
-    auth_token_hash(token ? token : "", cl->token_hash);
+    /* The route's authentication found this session valid (bearer token or cookie). */
+    snprintf(cl->token_hash, sizeof cl->token_hash, "%s", c->token_hash);
     const char *provider = c->who.role == ROLE_PROVIDER ? c->who.provider_id : NULL;
     cl->sub = outbox_subscribe(app->outbox, provider, http_request_header(c->req, "Last-Event-ID"),
                                sse_on_start, sse_on_event, cl);

@@ -38,10 +38,10 @@ extern const struct route_group me_group;             /* me.c: own account, expo
 extern const struct route_group audit_group;          /* audit.c: the access log */
 extern const struct route_group reports_group;        /* reports.c: occupancy, demand */
 extern const struct route_group events_stream_group;  /* events_stream.c: live events (SSE) */
-extern const struct route_group dashboard_group;      /* dashboard.c: the coordinator's page */
 extern const struct route_group guests_group;         /* guests.c: registered guests */
 extern const struct route_group intakes_group;        /* intakes.c: kennismaking */
 extern const struct route_group allowances_group;     /* allowances.c: grants of nights */
 extern const struct route_group escalations_group;    /* escalations.c: the guarantee */
+extern const struct route_group web_group;            /* web.c: the pages; last, see there */
 
 #endif

@@ -48,6 +48,8 @@ static const struct problem_def problems[PROBLEM_KIND_COUNT] = {
                                     "This funding route needs a registered allowance"},
     [PROBLEM_ALLOWANCE_EXCEEDED] = {409, "allowance-exceeded",
                                     "Not enough nights left in the allowance"},
+    [PROBLEM_CSRF] = {403, "csrf-failed",
+                      "The X-CSRF-Token header is missing or does not match the session"},
 };
 
 #define PROBLEM_TYPE_BASE "https://logeer.example/problems/"

@@ -22,11 +22,12 @@ static const struct route_group *const groups[] = {
     &audit_group,
     &reports_group,
     &events_stream_group,
-    &dashboard_group,
     &guests_group,
     &intakes_group,
     &allowances_group,
     &escalations_group,
+    /* Last: its /{file} would otherwise shadow one-segment routes such as /livez. */
+    &web_group,
 };
 #define NGROUPS (sizeof groups / sizeof groups[0])
 

@@ -70,6 +70,7 @@ struct login {
     char hash[256];        /* stored hash, or the dummy hash when the user is unknown */
     bool user_known;
     bool verified;         /* set by the worker */
+    bool cookie;           /* the web pages' login: the token goes into cookies, not the body */
     struct principal who;
     char token[AUTH_TOKEN_LEN];
 };
@@ -90,8 +91,14 @@ static void login_session_stored(struct api_ctx *c, const struct db_result *r)
     }
     struct login *l = c->state;
     cJSON *o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "token", l->token);
-    cJSON_AddStringToObject(o, "token_type", "Bearer");
+    if (l->cookie) {
+        /* Script never sees the session token: it is only in the HttpOnly cookie. */
+        api_session_cookies_set(c, l->token, c->app->cfg->session_ttl_s);
+        cJSON_AddStringToObject(o, "token_type", "Cookie");
+    } else {
+        cJSON_AddStringToObject(o, "token", l->token);
+        cJSON_AddStringToObject(o, "token_type", "Bearer");
+    }
     cJSON_AddStringToObject(o, "expires_at", db_value(r->res, 0, 0));
     cJSON *u = cJSON_AddObjectToObject(o, "user");
     cJSON_AddStringToObject(u, "id", l->who.user_id);
@@ -178,13 +185,15 @@ static void login_started(struct api_ctx *c, const struct db_result *r)
 
 static void sessions_create(struct api_ctx *c)
 {
-    static const char *const known[] = {"email", "password", NULL};
+    static const char *const known[] = {"email", "password", "cookie", NULL};
     struct jsonv v;
     jsonv_init(&v);
     const char *email = NULL, *password = NULL;
+    bool cookie = false;
     jsonv_only(&v, c->body, known);
     jsonv_string(&v, c->body, "email", true, 3, 254, &email);
     jsonv_string(&v, c->body, "password", true, 1, 1000, &password);
+    jsonv_bool(&v, c->body, "cookie", false, &cookie);
     if (!jsonv_ok(&v)) {
         res_reply_invalid(c, &v, "check the highlighted fields");
         return;
@@ -192,6 +201,7 @@ static void sessions_create(struct api_ctx *c)
     struct login *l = res_state_new(c, sizeof *l, login_free);
     if (!l)
         return;
+    l->cookie = cookie;
     snprintf(l->email, sizeof l->email, "%s", email);
     snprintf(l->password, sizeof l->password, "%s", password);
     char addr[64], window[16], per_email[16], per_address[16];
@@ -209,17 +219,17 @@ static void logout_done(struct api_ctx *c, const struct db_result *r)
         api_reply_db_error(c, r);
         return;
     }
+    if (c->by_cookie)
+        api_session_cookies_clear(c);
     api_reply_empty(c, 204);
 }
 
 static void sessions_delete_current(struct api_ctx *c)
 {
-    /* Authentication already proved the token valid; revoke exactly that one. */
-    const char *token = auth_bearer_token(http_request_header(c->req, "Authorization"));
-    char hash[AUTH_TOKEN_HASH_LEN];
-    auth_token_hash(token, hash);
-    session_cache_forget(c->app->sessions, hash);
-    const char *params[] = {hash};
+    /* Authentication already proved the session valid (bearer token or cookie); revoke
+     * exactly that one. */
+    session_cache_forget(c->app->sessions, c->token_hash);
+    const char *params[] = {c->token_hash};
     api_query(c, "session_revoke", 1, params, logout_done);
 }
 

@@ -5,6 +5,9 @@
 #include "logeer/digest.h"
 
 #include <argon2.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <openssl/rand.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -110,6 +113,20 @@ void auth_token_hash(const char *token, char out[AUTH_TOKEN_HASH_LEN])
     digest_sha256_hex(token, strlen(token), out + 2);
 }
 
+/* True for exactly AUTH_TOKEN_LEN - 1 base64url characters, up to len. */
+static bool token_shaped(const char *t, size_t len)
+{
+    if (len != AUTH_TOKEN_LEN - 1)
+        return false;
+    for (size_t i = 0; i < len; i++) {
+        char c = t[i];
+        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+              c == '-' || c == '_'))
+            return false;
+    }
+    return true;
+}
+
 const char *auth_bearer_token(const char *authorization)
 {
     if (!authorization || strncasecmp(authorization, "Bearer ", 7) != 0)
@@ -117,14 +134,56 @@ const char *auth_bearer_token(const char *authorization)
     const char *t = authorization + 7;
     while (*t == ' ')
         t++;
-    size_t len = strlen(t);
-    if (len != AUTH_TOKEN_LEN - 1)
-        return NULL;
-    for (size_t i = 0; i < len; i++) {
-        char c = t[i];
-        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-              c == '-' || c == '_'))
-            return NULL;
+    return token_shaped(t, strlen(t)) ? t : NULL;
+}
+
+bool auth_cookie_token(const char *cookie_header, const char *name, char out[AUTH_TOKEN_LEN])
+{
+    size_t nlen = strlen(name);
+    for (const char *p = cookie_header; p && *p;) {
+        while (*p == ' ' || *p == ';')
+            p++;
+        const char *end = strchr(p, ';');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        if (len > nlen && memcmp(p, name, nlen) == 0 && p[nlen] == '=') {
+            const char *v = p + nlen + 1;
+            size_t vlen = len - nlen - 1;
+            while (vlen && v[vlen - 1] == ' ')
+                vlen--;
+            if (!token_shaped(v, vlen))
+                return false;
+            memcpy(out, v, vlen);
+            out[vlen] = '\0';
+            return true;
+        }
+        p += len;
     }
-    return t;
+    return false;
+}
+
+/* The CSRF token is a MAC of a fixed label under the session token as key: anyone who can
+ * compute it already holds the session, and it reveals nothing about the session token, so
+ * it may live in a cookie that script reads. No server key is needed, so every process and
+ * every restart computes the same token for the same session. */
+void auth_csrf_token(const char *token, char out[AUTH_TOKEN_LEN])
+{
+    static const char label[] = "logeer csrf v1";
+    unsigned char mac[EVP_MAX_MD_SIZE];
+    unsigned int mac_len = 0;
+    if (!HMAC(EVP_sha256(), token, (int)strlen(token), (const unsigned char *)label,
+              sizeof label - 1, mac, &mac_len) ||
+        mac_len != 32) {
+        out[0] = '\0'; /* never equal to a header the client sends: the check fails closed */
+        return;
+    }
+    base64url(mac, 32, out);
+}
+
+bool auth_csrf_ok(const char *token, const char *header)
+{
+    char want[AUTH_TOKEN_LEN];
+    auth_csrf_token(token, want);
+    if (!want[0] || !header || strlen(header) != strlen(want))
+        return false;
+    return CRYPTO_memcmp(want, header, strlen(want)) == 0;
 }

@@ -1,5 +1,6 @@
-/* assets: loads the dashboard's files once, before the event loop runs. Owns the file list
- * and their bytes; never reads the disk after assets_load returns. */
+/* assets: loads the web pages' files (one folder per audience under web/) once, before the
+ * event loop runs. Owns the file list and their bytes; never reads the disk after assets_load
+ * returns, and never follows a link or descends more than one level. */
 #include "logeer/assets.h"
 
 #include <dirent.h>
@@ -17,6 +18,7 @@
 struct assets {
     struct asset files[ASSETS_MAX_FILES];
     size_t n;
+    size_t nfolders;          /* folders that were read, empty ones included */
 };
 
 static const struct {
@@ -72,7 +74,8 @@ static void asset_etag(struct asset *a)
 }
 
 /* Reads one file whole; returns 0, or -1 with a message. */
-static int asset_read(struct asset *a, int dirfd, const char *name, const char *dir)
+static int asset_read(struct asset *a, int dirfd, const char *folder, const char *name,
+                      const char *dir)
 {
     int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
     struct stat st;
@@ -87,6 +90,7 @@ static int asset_read(struct asset *a, int dirfd, const char *name, const char *
         close(fd);
         return -1;
     }
+    a->folder = strdup(folder);
     a->name = strdup(name);
     a->data = malloc((size_t)st.st_size + 1);
     size_t got = 0;
@@ -100,7 +104,7 @@ static int asset_read(struct asset *a, int dirfd, const char *name, const char *
         got += (size_t)n;
     }
     close(fd);
-    if (!a->name || !a->data || got != (size_t)st.st_size) {
+    if (!a->folder || !a->name || !a->data || got != (size_t)st.st_size) {
         fprintf(stderr, "logeerd: cannot read %s/%s whole\n", dir, name);
         return -1;
     }
@@ -111,11 +115,42 @@ static int asset_read(struct asset *a, int dirfd, const char *name, const char *
     return 0;
 }
 
-/* Regular files only: a symbolic link or a subdirectory could lead outside dir. */
-static bool is_regular(int dirfd, const char *name)
+/* Regular files and real directories only (lstat semantics): a symbolic link could lead
+ * outside the web directory. */
+static bool is_type(int dirfd, const char *name, mode_t type)
 {
     struct stat st;
-    return fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode);
+    return fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && (st.st_mode & S_IFMT) == type;
+}
+
+/* Reads the plain regular files of one folder; 0, or -1 with a message. Anything else in the
+ * folder (dotfiles, links, deeper directories) is left alone: no request can name it. */
+static int assets_load_folder(struct assets *a, int parentfd, const char *folder, const char *dir)
+{
+    int fd = openat(parentfd, folder, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+    if (!d) {
+        fprintf(stderr, "logeerd: cannot open %s/%s: %s\n", dir, folder, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    a->nfolders++;
+    struct dirent *e;
+    int rc = 0;
+    while (rc == 0 && (e = readdir(d)) != NULL) {
+        if (!assets_name_ok(e->d_name) || !is_type(fd, e->d_name, S_IFREG))
+            continue;
+        if (a->n == ASSETS_MAX_FILES) {
+            fprintf(stderr, "logeerd: %s has more than %d files\n", dir, ASSETS_MAX_FILES);
+            rc = -1;
+            break;
+        }
+        rc = asset_read(&a->files[a->n], fd, folder, e->d_name, dir);
+        a->n++;
+    }
+    closedir(d);
+    return rc;
 }
 
 struct assets *assets_load(const char *dir)
@@ -125,23 +160,15 @@ struct assets *assets_load(const char *dir)
         return NULL;
     DIR *d = opendir(dir);
     if (!d) {
-        log_warn("no dashboard files: cannot open %s: %s (set LOGEER_WEB_DIR)", dir, strerror(errno));
+        log_warn("no web pages: cannot open %s: %s (set LOGEER_WEB_DIR)", dir, strerror(errno));
         return a;
     }
     int dirfd_ = dirfd(d);
     struct dirent *e;
     int rc = 0;
-    while (rc == 0 && (e = readdir(d)) != NULL) {
-        if (!assets_name_ok(e->d_name) || !is_regular(dirfd_, e->d_name))
-            continue;
-        if (a->n == ASSETS_MAX_FILES) {
-            fprintf(stderr, "logeerd: %s has more than %d files\n", dir, ASSETS_MAX_FILES);
-            rc = -1;
-            break;
-        }
-        rc = asset_read(&a->files[a->n], dirfd_, e->d_name, dir);
-        a->n++;
-    }
+    while (rc == 0 && (e = readdir(d)) != NULL)
+        if (assets_name_ok(e->d_name) && is_type(dirfd_, e->d_name, S_IFDIR))
+            rc = assets_load_folder(a, dirfd_, e->d_name, dir);
     closedir(d);
     if (rc != 0) {
         assets_free(a);
@@ -150,14 +177,22 @@ struct assets *assets_load(const char *dir)
     return a;
 }
 
-const struct asset *assets_find(const struct assets *a, const char *name)
+const struct asset *assets_find(const struct assets *a, const char *folder, const char *name)
 {
-    if (!a || !name)
+    if (!a || !folder || !name)
         return NULL;
     for (size_t i = 0; i < a->n; i++)
-        if (strcmp(a->files[i].name, name) == 0)
+        if (strcmp(a->files[i].folder, folder) == 0 && strcmp(a->files[i].name, name) == 0)
             return &a->files[i];
     return NULL;
+}
+
+size_t assets_folder_count(const struct assets *a, const char *folder)
+{
+    size_t n = 0;
+    for (size_t i = 0; a && i < a->n; i++)
+        n += strcmp(a->files[i].folder, folder) == 0;
+    return n;
 }
 
 size_t assets_count(const struct assets *a)
@@ -170,6 +205,7 @@ void assets_free(struct assets *a)
     if (!a)
         return;
     for (size_t i = 0; i < a->n; i++) {
+        free(a->files[i].folder);
         free(a->files[i].name);
         free(a->files[i].data);
     }

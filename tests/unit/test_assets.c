@@ -1,6 +1,7 @@
-/* test_assets: the dashboard's file store takes exactly the plain regular files of its
- * directory into memory (no dotfiles, links or subdirectories), with content types and
- * stable ETags, and refuses request names that could leave the directory. */
+/* test_assets: the web pages' file store takes exactly the plain regular files of the real
+ * folders of its directory into memory (no dotfiles, links, files at the top or deeper
+ * directories), with content types and stable ETags, and refuses request names that could
+ * leave a folder. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,6 +37,15 @@ static void write_file(const char *dir, const char *name, const char *text)
     fclose(f);
 }
 
+static void make_dir(char *out, size_t size, const char *parent, const char *name)
+{
+    snprintf(out, size, "%s/%s", parent, name);
+    if (mkdir(out, 0700) != 0) {
+        perror(out);
+        exit(2);
+    }
+}
+
 int main(void)
 {
     char dir[] = "/tmp/logeer-assets-XXXXXX";
@@ -43,37 +53,56 @@ int main(void)
         perror("mkdtemp");
         return 2;
     }
-    char path[512], target[512];
-    write_file(dir, "index.html", "<!doctype html><title>x</title>");
-    write_file(dir, "app.js", "console.log(1);");
-    write_file(dir, "style.css", "body{}");
-    write_file(dir, ".secret", "no");
-    snprintf(path, sizeof path, "%s/sub", dir);
-    mkdir(path, 0700);
-    write_file(path, "inner.txt", "no");
-    snprintf(target, sizeof target, "%s/index.html", dir);
-    snprintf(path, sizeof path, "%s/link.html", dir);
+    char dash[256], common[256], deep[384], hidden[256], path[512], target[512];
+    make_dir(dash, sizeof dash, dir, "dashboard");
+    make_dir(common, sizeof common, dir, "common");
+    make_dir(deep, sizeof deep, dash, "sub");
+    make_dir(hidden, sizeof hidden, dir, ".git");
+    write_file(dash, "index.html", "<!doctype html><title>x</title>");
+    write_file(dash, "app.js", "console.log(1);");
+    write_file(common, "style.css", "body{}");
+    write_file(common, "index.html", "<!doctype html><title>common</title>");
+    write_file(dash, ".secret", "no");
+    write_file(deep, "inner.txt", "no");
+    write_file(hidden, "config", "no");
+    write_file(dir, "top.html", "no");
+    snprintf(target, sizeof target, "%s/index.html", dash);
+    snprintf(path, sizeof path, "%s/link.html", dash);
     if (symlink(target, path) != 0)
+        perror("symlink");
+    snprintf(path, sizeof path, "%s/portaal", dir);
+    if (symlink(dash, path) != 0) /* a linked folder is not followed either */
         perror("symlink");
 
     struct assets *a = assets_load(dir);
-    CHECK(a != NULL, "a directory with plain files loads");
-    CHECK(assets_count(a) == 3, "only the three plain regular files are taken");
-    const struct asset *idx = assets_find(a, "index.html");
+    CHECK(a != NULL, "a directory of folders with plain files loads");
+    CHECK(assets_count(a) == 4, "only the four plain regular files in real folders are taken");
+    CHECK(assets_folder_count(a, "dashboard") == 2 && assets_folder_count(a, "common") == 2 &&
+              assets_folder_count(a, "portaal") == 0,
+          "files are counted per folder; a linked folder has none");
+    const struct asset *idx = assets_find(a, "dashboard", "index.html");
     CHECK(idx && idx->len == strlen("<!doctype html><title>x</title>") &&
-              memcmp(idx->data, "<!doctype", 9) == 0, "index.html is in memory, whole");
+              memcmp(idx->data, "<!doctype", 9) == 0, "dashboard/index.html is in memory, whole");
     CHECK(idx && strcmp(idx->content_type, "text/html; charset=utf-8") == 0,
           "index.html is text/html; charset=utf-8");
-    const struct asset *js = assets_find(a, "app.js");
+    const struct asset *cidx = assets_find(a, "common", "index.html");
+    CHECK(idx && cidx && cidx != idx && strstr(cidx->data, "common"),
+          "the same name in two folders is two files");
+    const struct asset *js = assets_find(a, "dashboard", "app.js");
     CHECK(js && strcmp(js->content_type, "text/javascript; charset=utf-8") == 0,
           "app.js is text/javascript");
     CHECK(idx && js && idx->etag[0] == '"' && strlen(idx->etag) == 18 &&
               strcmp(idx->etag, js->etag) != 0, "ETags are quoted hashes that differ per content");
-    CHECK(!assets_find(a, ".secret") && !assets_find(a, "link.html") && !assets_find(a, "sub"),
-          "dotfiles, symbolic links and subdirectories are not served");
+    CHECK(!assets_find(a, "dashboard", ".secret") && !assets_find(a, "dashboard", "link.html") &&
+              !assets_find(a, "dashboard", "sub") && !assets_find(a, "sub", "inner.txt") &&
+              !assets_find(a, ".git", "config") && !assets_find(a, "portaal", "index.html") &&
+              !assets_find(a, "common", "app.js"),
+          "dotfiles, links, linked folders and deeper directories are not served");
+    CHECK(!assets_find(a, "", "top.html") && !assets_find(a, ".", "top.html"),
+          "files directly in the web directory are not served");
 
     struct assets *b = assets_load(dir);
-    const struct asset *idx2 = assets_find(b, "index.html");
+    const struct asset *idx2 = assets_find(b, "dashboard", "index.html");
     CHECK(idx && idx2 && strcmp(idx->etag, idx2->etag) == 0, "the same bytes give the same ETag");
     assets_free(b);
 

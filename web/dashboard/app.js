@@ -1,12 +1,12 @@
-/* The coordinator's dashboard: logs in through POST /v1/sessions (token in sessionStorage,
- * gone when the tab closes), draws the reports as plain SVG and tables, and follows
- * GET /v1/events live. The event stream is read with fetch() rather than EventSource because
- * EventSource cannot send an Authorization header, and a token in the URL would end up in
- * logs and browser history. No libraries, no build step. */
-'use strict';
+/* The coordinator's dashboard: logs in with the cookie session through common/api.js (the
+ * token lives only in an HttpOnly cookie, never in web storage or script), draws the reports
+ * as plain SVG and tables, and follows GET /v1/events live. The event stream is read with
+ * fetch() so that a 401 can be told apart from a broken connection and the page can show the
+ * login again. No libraries, no build step. */
+import { api as call, ApiError, currentUser, login as apiLogin, logout as apiLogout } from '/common/api.js';
+import { stayStatusText } from '/common/status.js';
 
-(function () {
-  const TOKEN_KEY = 'logeer.token';
+{
   const SVG_NS = 'http://www.w3.org/2000/svg';
   const WEEKS_AHEAD = 12;
   const WEEKS_BACK = 4;
@@ -14,16 +14,10 @@
   const REFRESH_DEBOUNCE_MS = 400;
   const MAX_EVENTS_SHOWN = 50;
 
-  const STATUS_NL = {
-    waitlisted: 'op de wachtlijst', held: 'vastgehouden', requested: 'aangevraagd',
-    confirmed: 'bevestigd', declined: 'afgewezen', checked_in: 'ingecheckt',
-    completed: 'afgerond', cancelled: 'geannuleerd', expired: 'verlopen',
-    no_show: 'niet verschenen'
-  };
   const KIND_NL = { planned: 'Planbare logeerbedden', crisis: 'Crisisbedden' };
 
   const state = {
-    token: sessionStorage.getItem(TOKEN_KEY),
+    loggedIn: false,
     lastEventId: null,
     stream: null,          // AbortController of the open event stream
     refreshTimer: null,
@@ -104,28 +98,24 @@
 
   // ---- API ------------------------------------------------------------------------------------
 
-  class ApiError extends Error {}
-
-  async function api(path, options) {
-    const opts = options || {};
-    const headers = Object.assign({ Accept: 'application/json' }, opts.headers || {});
-    if (state.token) headers.Authorization = 'Bearer ' + state.token;
-    const resp = await fetch(path, Object.assign({}, opts, { headers, cache: 'no-store' }));
-    if (resp.status === 401) {
-      showLogin('Uw sessie is verlopen. Log opnieuw in.');
-      throw new ApiError('unauthorized');
+  // GET through common/api.js; a 401 (session ended) shows the login again.
+  async function api(path) {
+    try {
+      return await call('GET', path);
+    } catch (e) {
+      if (e instanceof ApiError && e.status === 401) {
+        showLogin('Uw sessie is verlopen. Log opnieuw in.');
+        throw new ApiError(401, e.problem, 'unauthorized', {});
+      }
+      throw e;
     }
-    const body = await resp.json().catch(() => null);
-    if (!resp.ok) throw new ApiError((body && body.detail) || ('HTTP ' + resp.status));
-    return body;
   }
 
   // ---- login -----------------------------------------------------------------------------------
 
   function showLogin(message) {
     stopLive();
-    state.token = null;
-    sessionStorage.removeItem(TOKEN_KEY);
+    state.loggedIn = false;
     $('dashboard').hidden = true;
     $('session').hidden = true;
     $('login').hidden = false;
@@ -148,20 +138,11 @@
     }
     $('login-submit').disabled = true;
     try {
-      const resp = await fetch('/v1/sessions', {
-        method: 'POST',
-        headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
-        body: JSON.stringify({ email, password })
-      });
-      const body = await resp.json().catch(() => null);
-      if (resp.status === 429) throw new ApiError('Te veel pogingen. Probeer het over een paar minuten opnieuw.');
-      if (resp.status !== 201 || !body || !body.token) throw new ApiError('E-mailadres of wachtwoord klopt niet.');
-      if (!body.user || body.user.role !== 'coordinator') {
-        await fetch('/v1/sessions/current', { method: 'DELETE', headers: { Authorization: 'Bearer ' + body.token } });
-        throw new ApiError('Dit dashboard is alleen voor de aanjager (coördinator).');
+      const body = await apiLogin(email, password);
+      if (!body || !body.user || body.user.role !== 'coordinator') {
+        await apiLogout().catch(() => {});
+        throw new ApiError(403, null, 'Dit dashboard is alleen voor de aanjager (coördinator).', {});
       }
-      state.token = body.token;
-      sessionStorage.setItem(TOKEN_KEY, body.token);
       $('password').value = '';
       start();
     } catch (e) {
@@ -173,11 +154,8 @@
   }
 
   async function logout() {
-    const token = state.token;
     showLogin('U bent uitgelogd.');
-    if (token) {
-      await fetch('/v1/sessions/current', { method: 'DELETE', headers: { Authorization: 'Bearer ' + token } }).catch(() => {});
-    }
+    await apiLogout().catch(() => {});
   }
 
   // ---- loading the reports ---------------------------------------------------------------------
@@ -438,7 +416,7 @@
     const pool = ev.pool_id ? (state.pools[ev.pool_id] || 'pool ' + ev.pool_id.slice(0, 8)) : '';
     const nights = ev.nights ? ' (' + shortDate(ev.nights.from) + ' – ' + shortDate(ev.nights.to) + ')' : '';
     if (ev.type === 'capacity.updated') return 'Capaciteit bijgewerkt: ' + pool + nights;
-    const status = STATUS_NL[ev.status] || ev.status || ev.type;
+    const status = ev.status ? stayStatusText(ev.status) : ev.type;
     const crisis = ev.kind === 'crisis' ? 'Crisisverblijf' : 'Verblijf';
     return crisis + ' ' + status + ': ' + pool + nights;
   }
@@ -497,9 +475,9 @@
   }
 
   async function followEvents(ctrl) {
-    const headers = { Authorization: 'Bearer ' + state.token, Accept: 'text/event-stream' };
+    const headers = { Accept: 'text/event-stream' };
     if (state.lastEventId !== null) headers['Last-Event-ID'] = state.lastEventId;
-    const resp = await fetch('/v1/events', { headers, signal: ctrl.signal, cache: 'no-store' });
+    const resp = await fetch('/v1/events', { headers, signal: ctrl.signal, cache: 'no-store', credentials: 'same-origin' });
     if (resp.status === 401) {
       showLogin('Uw sessie is verlopen. Log opnieuw in.');
       return false;
@@ -526,13 +504,13 @@
     stopLive();
     const ctrl = new AbortController();
     state.stream = ctrl;
-    while (!ctrl.signal.aborted && state.token) {
+    while (!ctrl.signal.aborted && state.loggedIn) {
       try {
         if (!(await followEvents(ctrl))) return;
       } catch (e) {
         if (ctrl.signal.aborted) return;
       }
-      if (ctrl.signal.aborted || !state.token) return;
+      if (ctrl.signal.aborted || !state.loggedIn) return;
       setLive(false);
       await new Promise((r) => setTimeout(r, RECONNECT_MS));
       // What happened while the stream was down arrives on resume; refresh the rest.
@@ -543,6 +521,7 @@
   // ---- start -----------------------------------------------------------------------------------
 
   function start() {
+    state.loggedIn = true;
     $('login').hidden = true;
     $('dashboard').hidden = false;
     $('session').hidden = false;
@@ -557,10 +536,12 @@
     $('main').focus();
   }
 
-  document.addEventListener('DOMContentLoaded', () => {
-    $('login-form').addEventListener('submit', login);
-    $('logout').addEventListener('click', logout);
-    $('refresh').addEventListener('click', () => refresh());
-    if (state.token) start(); else $('email').focus();
-  });
-})();
+  // Module scripts run after the document is parsed. A cookie session that is still alive
+  // (a reload) goes straight to the figures.
+  $('login-form').addEventListener('submit', login);
+  $('logout').addEventListener('click', logout);
+  $('refresh').addEventListener('click', () => refresh());
+  const user = await currentUser().catch(() => null);
+  if (user && user.role === 'coordinator') start(); else $('email').focus();
+  document.body.dataset.ready = 'true';
+}
