@@ -5,6 +5,7 @@
 import { api, ApiError } from '/common/api.js';
 import { initPage } from '/common/layout.js';
 import { formatDateShort, formatDateTime, stayStatusText } from '/common/status.js';
+import { isOffer } from './aanbod.js';
 import { el, loadMunicipalities, municipalityName, rangeText } from './plek.js';
 
 // What the caregiver may still do, per status.
@@ -23,8 +24,6 @@ const EXPLAIN = {
 await initPage({ requireLogin: true });
 await loadMunicipalities();
 const note = document.getElementById('melding');
-
-function isOffer(s) { return s.status === 'held' && s.waitlist; }
 
 function where(s) {
   if (!s.location) return 'Nog geen vaste plek';

@@ -48,7 +48,7 @@ if (person) {
   if (person.funding) form.funding.value = person.funding;
   if (person.municipality) form.municipality.value = person.municipality;
   const note = document.getElementById('persoon-melding');
-  note.textContent = `U zoekt voor ${person.alias}. We houden rekening met wat u over ${person.alias} vertelde.`;
+  note.textContent = `U zoekt een plek voor: ${person.alias}. We houden rekening met wat u over deze persoon vertelde.`;
   note.hidden = false;
 }
 for (const name of FIELDS) {
