@@ -64,7 +64,7 @@ static void usage(void)
             "  LOGEER_RETENTION_DAYS --retention-days  guest data kept after a stay ends (365)\n"
             "  LOGEER_HTTP_HEADER_TIMEOUT_MS, _BODY_, _IDLE_  slow-client limits, ms\n"
             "  LOGEER_LOG_LEVEL    --log-level      debug, info, warn, error\n"
-            "  LOGEER_MIGRATIONS_DIR, LOGEER_SEED_FILE, LOGEER_WEB_DIR (dashboard files)\n",
+            "  LOGEER_MIGRATIONS_DIR, LOGEER_SEED_FILE, LOGEER_WEB_DIR (web pages)\n",
             LOGEER_VERSION);
 }
 

@@ -36,7 +36,7 @@ struct app {
     struct core_index *index;  /* availability, kept equal to the database by sync */
     struct inventory_sync *sync;
     struct outbox_feed *outbox; /* the events outbox read for Server-Sent Events */
-    struct assets *web;        /* dashboard files, loaded at start-up */
+    struct assets *web;        /* the web pages (web/<folder>/), loaded at start-up */
     struct session_cache *sessions; /* recently verified bearer tokens */
     struct search_log *search_log;  /* searches waiting to be written */
     struct health_probe *health;    /* readiness remembered for /metrics (health.c) */
