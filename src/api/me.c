@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "access_log.h"
+#include "guests.h"
 #include "handlers.h"
 #include "logeer/config.h"
 #include "logeer/core.h"
@@ -100,6 +101,8 @@ static void me_exported(struct api_ctx *c, const struct db_result *r)
     }
     free(ids);
     free(array);
+    /* So does every registered guest it lists. */
+    guests_log_seen(c, body, "guests", "id", "guest.export");
     http_reply_header(c->req, "Cache-Control", "no-store");
     http_reply_header(c->req, "Content-Disposition", "attachment; filename=\"logeer-export.json\"");
     res_reply_body(c, 200, body);
