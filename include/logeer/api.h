@@ -51,6 +51,10 @@ struct api_ctx;
 typedef void (*api_handler)(struct api_ctx *c);
 
 /* What a route needs beyond its pattern; struct route's handler points at one of these. */
+/* In a route's roles: the route also serves a request that sent no credentials at all, as a
+ * visitor (who.role 0); credentials that are sent must still be valid. */
+#define ROUTE_VISITORS (1u << 31)
+
 struct api_endpoint {
     api_handler fn;
     bool json_body;            /* a JSON object body is required */
