@@ -43,5 +43,7 @@ extern const struct route_group guests_group;         /* guests.c: registered gu
 extern const struct route_group intakes_group;        /* intakes.c: kennismaking */
 extern const struct route_group allowances_group;     /* allowances.c: grants of nights */
 extern const struct route_group escalations_group;    /* escalations.c: the guarantee */
+extern const struct route_group webhook_endpoints_group; /* webhook_endpoints.c: webhooks */
+extern const struct route_group notification_prefs_group; /* notification_prefs.c: emails */
 
 #endif

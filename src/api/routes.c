@@ -27,6 +27,8 @@ static const struct route_group *const groups[] = {
     &intakes_group,
     &allowances_group,
     &escalations_group,
+    &webhook_endpoints_group,
+    &notification_prefs_group,
 };
 #define NGROUPS (sizeof groups / sizeof groups[0])
 
