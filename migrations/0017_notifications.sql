@@ -168,8 +168,9 @@ BEGIN
     v_hook := CASE e.type
         WHEN 'stay.requested' THEN 'stay.requested'
         -- A request in an approval pool may be created requested: no transition follows.
-        WHEN 'stay.created' THEN CASE WHEN e.payload->>'status' = 'requested'
-                                      THEN 'stay.requested' END
+        WHEN 'stay.created' THEN CASE e.payload->>'status'
+                                      WHEN 'requested' THEN 'stay.requested'
+                                      WHEN 'confirmed' THEN 'stay.confirmed' END
         WHEN 'stay.confirmed' THEN 'stay.confirmed'
         WHEN 'stay.declined' THEN 'stay.declined'
         WHEN 'stay.cancelled' THEN 'stay.cancelled'
@@ -208,7 +209,8 @@ BEGIN
            OR (e.type = 'stay.created' AND e.payload->>'status' = 'requested') THEN
             PERFORM logeer_notify_email(e, v_cg, 'request_received', v_data);
             PERFORM logeer_notify_staff(e, 'request_pending', v_data);
-        ELSIF e.type = 'stay.confirmed' THEN
+        ELSIF e.type = 'stay.confirmed'
+              OR (e.type = 'stay.created' AND e.payload->>'status' = 'confirmed') THEN
             PERFORM logeer_notify_email(e, v_cg, CASE WHEN v_from = 'requested'
                                                       THEN 'request_approved'
                                                       ELSE 'booking_confirmed' END, v_data);

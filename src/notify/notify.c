@@ -265,6 +265,13 @@ static void drain_finish(struct notify *n)
         cb(n->drained_arg);
 }
 
+/* Drained once nothing is claimed, in flight or being claimed. */
+static void drain_check(struct notify *n)
+{
+    if (n->stopping && n->drained && n->inflight == 0 && !n->claiming)
+        drain_finish(n);
+}
+
 static void recorded(const struct db_result *r, void *arg)
 {
     struct job *j = arg;
@@ -284,8 +291,8 @@ static void recorded(const struct db_result *r, void *arg)
     job_free(j);
     if (!n->stopping)
         notify_kick(n);
-    else if (n->inflight == 0 && n->drained)
-        drain_finish(n);
+    else
+        drain_check(n);
 }
 
 static void record(struct job *j)
@@ -330,10 +337,16 @@ static void claimed(const struct db_result *r, void *arg)
     n->claiming = false;
     if (r->status != DB_OK) {
         statement_failed(n, "claiming messages", r);
+        drain_check(n);
         return;
     }
     n->failing = false;
     int rows = PQntuples(r->res);
+    if (n->stopping || !n->workers) {
+        /* Claimed while shutting down: left unsent, claimed again when the lease ends. */
+        drain_check(n);
+        return;
+    }
     for (int i = 0; i < rows; i++) {
         struct job *j = calloc(1, sizeof *j);
         if (!j)
@@ -513,7 +526,7 @@ struct notify *notify_new(struct event_base *base, struct db_pool *pool,
 
 static void drain_now(evutil_socket_t fd, short what, void *arg)
 {
-    drain_finish(arg);
+    drain_check(arg);
 }
 
 void notify_drain(struct notify *n, void (*done)(void *), void *arg)
@@ -526,7 +539,7 @@ void notify_drain(struct notify *n, void (*done)(void *), void *arg)
     event_del(n->timer);
     n->drained = done;
     n->drained_arg = arg;
-    if (n->inflight == 0 || !n->workers) {
+    if ((n->inflight == 0 && !n->claiming) || !n->workers) {
         /* From the loop, never inside the caller's own callback. */
         n->drain_ev = evtimer_new(n->base, drain_now, n);
         struct timeval tv = {0, 0};
