@@ -24,6 +24,7 @@ struct outbox_feed;
 struct assets;
 struct metrics;
 struct workers;
+struct notify;
 
 /* Everything a handler may reach; one per process, owned by main. */
 struct app {
@@ -40,6 +41,7 @@ struct app {
     struct session_cache *sessions; /* recently verified bearer tokens */
     struct search_log *search_log;  /* searches waiting to be written */
     struct health_probe *health;    /* readiness remembered for /metrics (health.c) */
+    struct notify *notify;          /* the delivery worker, for its metrics */
     struct route *routes;      /* every route group's routes, built by api_init */
     size_t nroutes;
     int schema_version;        /* highest migration this binary knows; readyz compares */
