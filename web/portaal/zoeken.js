@@ -48,7 +48,9 @@ if (person) {
   if (person.funding) form.funding.value = person.funding;
   if (person.municipality) form.municipality.value = person.municipality;
   const note = document.getElementById('persoon-melding');
-  note.textContent = `U zoekt een plek voor: ${person.alias}. We houden rekening met wat u over deze persoon vertelde.`;
+  // An alias such as "mevr. B." ends in its own full stop; do not add a second one.
+  const alias = person.alias.endsWith('.') ? person.alias : `${person.alias}.`;
+  note.textContent = `U zoekt een plek voor: ${alias} We houden rekening met wat u over deze persoon vertelde.`;
   note.hidden = false;
 }
 for (const name of FIELDS) {
