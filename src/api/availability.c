@@ -206,11 +206,11 @@ static int read_filters(struct api_ctx *c, struct search_args *a, struct core_se
         jsonv_error(v, "municipality", "must be a CBS code such as GM0106");
     q->municipality = a->municipality;
     q->care_profile = 0;
-    int i;
-    if (a->care_profile && (i = core_name_index(core_care_profile_names, a->care_profile)) < 0)
+    int profile = a->care_profile ? core_name_index(core_care_profile_names, a->care_profile) : -1;
+    if (a->care_profile && profile < 0)
         jsonv_error(v, "care_profile", "must be somatic, dementia, disability, psychiatric or youth");
-    else if (a->care_profile)
-        q->care_profile = 1u << i;
+    else if (profile >= 0)
+        q->care_profile = 1u << profile;
     q->funding = -1;
     if (a->funding && (q->funding = core_name_index(core_funding_names, a->funding)) < 0)
         jsonv_error(v, "funding", "must be wmo, wlz, zvw, pgb or private");

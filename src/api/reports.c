@@ -412,15 +412,17 @@ static void reports_cancellations(struct api_ctx *c)
     q.group = "pool";
     const char *provider = res_arg_id(c, &q.a, "provider_id", "must be a provider id");
     const char *scope = res_scope(c);
-    if (scope && provider && strcmp(provider, scope) != 0) {
-        api_reply_problem(c, PROBLEM_NOT_FOUND, "no provider with this id");
-        return;
-    }
-    /* By default the last 90 days up to and including today. */
+    /* By default the last 90 days up to and including today. The window also checks (and
+     * releases) the arguments, so a bad provider_id is a 422 before anything else. */
     cJSON *arg = report_window(c, &q, date_today_local() + 1 - CANCELLATIONS_DEFAULT_DAYS,
                                CANCELLATIONS_DEFAULT_DAYS, REPORT_MAX_DAYS);
     if (!arg)
         return;
+    if (scope && provider && strcmp(provider, scope) != 0) {
+        cJSON_Delete(arg);
+        api_reply_problem(c, PROBLEM_NOT_FOUND, "no provider with this id");
+        return;
+    }
     cJSON_DeleteItemFromObject(arg, "group_by");
     if (scope || provider)
         cJSON_AddStringToObject(arg, "provider_id", scope ? scope : provider);
