@@ -1,5 +1,5 @@
 /* capacity: GET/PUT /v1/pools/{id}/capacity (spec 2, 4, 6): staffed beds per night, with
- * what is held and booked. Reads carry the pool's version as a strong ETag; writes need
+ * what is held and booked, and POST .../capacity/confirm ("alles klopt nog"). Reads carry the pool's version as a strong ETag; writes need
  * If-Match, so two planners cannot overwrite each other's counts unseen. The database
  * function applies a write atomically; it never lowers capacity below what is held or
  * booked unless the provider names the stays to cancel. */
@@ -42,6 +42,13 @@ static int capacity_prepare(struct app *app)
                     "SELECT j::text, j->>'version' FROM (SELECT logeer_capacity_json(r.id, "
                     "$2::date, $3::date) AS j FROM pools r WHERE r.id = $1::uuid "
                     "AND " RES_OWNED("provider_id", "4") ") AS s"))
+        return -1;
+    /* Confirming moves as_of and nothing else; pools_touch bumps the version, so a write
+     * prepared before the confirmation still needs a fresh read, as after any other write.
+     * The pools_notify trigger tells every process's index that the pool is fresh again. */
+    if (api_prepare(app, "capacity_confirm",
+                    "UPDATE pools r SET as_of = now() WHERE r.id = $1::uuid AND "
+                    RES_OWNED("provider_id", "2") " RETURNING r.id"))
         return -1;
     return api_prepare(app, "capacity_set", RES_RESULT_SQL("logeer_set_capacity"));
 }
@@ -413,13 +420,45 @@ static void capacity_put(struct api_ctx *c)
     res_query_json(c, "capacity_set", p, capacity_set_done);
 }
 
+/* ---- POST .../confirm -------------------------------------------------------------------- */
+
+static void capacity_confirmed(struct api_ctx *c, const struct db_result *r)
+{
+    if (r->status != DB_OK) {
+        res_reply_db_error(c, r, capacity_refusals);
+        return;
+    }
+    if (PQntuples(r->res) != 1) {
+        api_reply_problem(c, PROBLEM_NOT_FOUND, "pool not found");
+        return;
+    }
+    capacity_read(c);
+}
+
+/* The planner says today's counts are still right: as_of becomes now, no night changes, so
+ * the pool leaves the stale report without anyone retyping a number. No If-Match: nothing a
+ * colleague wrote can be overwritten by saying the counts are current. */
+static void capacity_confirm(struct api_ctx *c)
+{
+    const char *id = res_id(c, "pool not found");
+    if (!id)
+        return;
+    date_day today = date_today_local();
+    if (!cap_state_new(c, id, today, today + CAP_DEFAULT_NIGHTS))
+        return;
+    const char *params[] = {id, res_scope(c)};
+    api_query(c, "capacity_confirm", 2, params, capacity_confirmed);
+}
+
 static const struct api_endpoint get = {capacity_get, false};
 static const struct api_endpoint put = {capacity_put, true};
+static const struct api_endpoint confirm = {capacity_confirm, false};
 
 /* Only the pool's own staff set its counts; the coordinator reads them for the region. */
 static const struct route capacity_routes[] = {
     {HTTP_GET, "/v1/pools/{id}/capacity", &get, ROLE_PROVIDER | ROLE_COORDINATOR},
     {HTTP_PUT, "/v1/pools/{id}/capacity", &put, ROLE_PROVIDER},
+    {HTTP_POST, "/v1/pools/{id}/capacity/confirm", &confirm, ROLE_PROVIDER},
 };
 
 ROUTE_GROUP(capacity_group, capacity_routes, capacity_prepare);
