@@ -7,9 +7,10 @@
 // nothing is overwritten until the planner saves again; lowering below what is booked is
 // refused with the night and the stay named; "alles klopt nog" makes every pool fresh; a
 // request is accepted and another declined with a reason the caregiver reads back through
-// the API; a guest is checked in and out after a confirmation; the edit flow works by keyboard
+// the API; a guest is checked in and out after a confirmation, another marked no-show, an
+// accepted stay cancelled with a reason the caregiver reads; the edit flow works by keyboard
 // alone (Tab, arrow keys, Enter); 0 axe violations in every state, at desktop and tablet
-// width; the Hunzehof planner sees none of Esdorp's pools or stays.
+// width and at 320 px (no sideways page scroll); the Hunzehof planner sees none of Esdorp's pools or stays.
 //
 // Run by tests/integration/test_board_browser.py; by hand it needs the BORD_* variables that
 // script sets.
@@ -47,11 +48,14 @@ async function nightsOf(pool, from, to) {
   return Object.fromEntries(r.json.nights.map((n) => [n.date, n.capacity]));
 }
 
-async function shoot(page, suffix) {
+// The visible part of the page (the board is long), scrolled to what the state is about.
+async function shoot(page, suffix, selector) {
+  if (selector) await page.evaluate((sel) => document.querySelector(sel).scrollIntoView({ block: 'start' }), selector);
+  else await page.evaluate(() => window.scrollTo(0, 0));
   for (const shot of SHOTS) {
     const path = shot.replace(/\.png$/, `-${suffix}.png`);
     mkdirSync(dirname(path), { recursive: true });
-    await page.screenshot({ path, fullPage: true });
+    await page.screenshot({ path });
     console.log(`      screenshot saved to ${path}`);
   }
 }
@@ -104,8 +108,8 @@ run(async (context) => {
     tables.length === 8 && tables.every((t) => t.cols === 8 && t.rows > 0 && /^Week \d+/.test(t.caption)),
     JSON.stringify(tables.slice(0, 2)));
   const cellText = await page.textContent(`button.cel[data-pool="${INSTANT}"][data-date="${TODAY}"]`);
-  check('a night shows free, capacity, booked and held (3 beds, 1 booked today)',
-    /2 vrij/.test(cellText) && /3 bedden, 1 geboekt, 0 vastgehouden/.test(cellText), cellText);
+  check('a night shows free, capacity, booked and held (3 beds, 2 booked today)',
+    /1 vrij/.test(cellText) && /3 bedden, 2 geboekt, 0 vastgehouden/.test(cellText), cellText);
   const staleRow = await page.textContent('#verouderd');
   check('a pool older than the stale limit is marked in words (Respijtkamers, 20 days)',
     /Respijtkamers/.test(staleRow) && /niet bevestigd sinds 20 dagen/.test(staleRow), staleRow);
@@ -153,7 +157,7 @@ run(async (context) => {
   check('nothing was overwritten: the colleague\'s 5 stands', Object.values(nights).every((c) => c === 5), JSON.stringify(nights));
   check('the message takes focus', await page.evaluate(() => document.activeElement.id) === 'wijzig-resultaat');
   await expectNoAxeViolations(check, page, 'board with a colleague\'s change reported');
-  await shoot(page, 'tussentijd');
+  await shoot(page, 'tussentijd', '#wijzigen');
   n = await loads(page);
   await page.click('#opslaan');
   await page.waitForSelector('#opgeslagen');
@@ -166,7 +170,7 @@ run(async (context) => {
   await page.waitForSelector('#bezette-nachten');
   const refusal = await page.textContent('#wijzig-resultaat');
   check('lowering below what is booked is refused with the night and the stay named',
-    /1 geboekt/.test(refusal) && /mevr\. Vandaag/.test(refusal) && /niets veranderd/.test(refusal), refusal);
+    /2 geboekt/.test(refusal) && /mevr\. Vandaag/.test(refusal) && /dhr\. Weg/.test(refusal) && /niets veranderd/.test(refusal), refusal);
   check('and nothing changed', (await nightsOf(INSTANT, TODAY, addDays(TODAY, 1)))[TODAY] === 3);
   await expectNoAxeViolations(check, page, 'board with a refused lowering');
 
@@ -251,8 +255,25 @@ run(async (context) => {
   await page.waitForFunction(() => /vertrokken/.test(document.getElementById('melding').textContent));
   stay = await apiAs(E.BORD_CAREGIVER_TOKEN, 'GET', `/v1/stays/${arriving}`);
   check('the guest is checked out: the stay is completed', stay.json.status === 'completed', stay.json.status);
+
+  // ---- no-show and a cancellation by the provider, with a reason ----
+  await page.click(`button[data-actie="no-show"][data-stay="${E.BORD_STAY_NO_SHOW}"]`);
+  await page.waitForSelector('#bevestig[open]');
+  await page.click('#bevestig-ja');
+  await page.waitForFunction(() => /niet gekomen/.test(document.getElementById('melding').textContent));
+  stay = await apiAs(E.BORD_CAREGIVER_TOKEN, 'GET', `/v1/stays/${E.BORD_STAY_NO_SHOW}`);
+  check('a guest who did not come is marked no-show', stay.json.status === 'no_show', stay.json.status);
+  const CANCEL = 'De logeerkamer heeft een lekkage en moet dicht.';
+  await page.click(`button[data-actie="cancel"][data-stay="${E.BORD_STAY_ACCEPT}"]`);
+  await page.waitForSelector('#bevestig[open]');
+  await page.fill('#reden', CANCEL);
+  await page.click('#bevestig-ja');
+  await page.waitForFunction(() => /geannuleerd/.test(document.getElementById('melding').textContent));
+  stay = await apiAs(E.BORD_CAREGIVER_TOKEN, 'GET', `/v1/stays/${E.BORD_STAY_ACCEPT}`);
+  check('the provider cancels an accepted stay; the caregiver reads the reason',
+    stay.json.status === 'cancelled' && stay.json.cancel_reason === CANCEL, JSON.stringify(stay.json.cancel_reason));
   await expectNoAxeViolations(check, page, 'board after the stay actions');
-  await shoot(page, 'verblijven');
+  await shoot(page, 'verblijven', '#aanvragen');
 
   // ---- tablet width ----
   const tablet = await openPage(context, problems, { width: 768, height: 1024 });
@@ -263,12 +284,19 @@ run(async (context) => {
   const fits = await tablet.evaluate(() => document.documentElement.scrollWidth <= document.documentElement.clientWidth);
   check('at tablet width the page itself does not scroll sideways (only a table may)', fits);
   await shoot(tablet, 'tablet');
+  await tablet.setViewportSize({ width: 320, height: 640 });
+  const wide = await tablet.evaluate(() => [...document.querySelectorAll('body *')]
+    .filter((e) => e.getBoundingClientRect().right > document.documentElement.clientWidth + 1 && !(e.parentElement && e.parentElement.closest('.table-scroll')))
+    .slice(0, 5).map((e) => e.tagName + '#' + e.id + '.' + e.className).join(' '));
+  check('at 320 px the page does not scroll sideways (the tables scroll in their own box)',
+    await tablet.evaluate(() => document.documentElement.scrollWidth <= document.documentElement.clientWidth), wide);
+  await expectNoAxeViolations(check, tablet, 'board at 320 px');
   await tablet.close();
 
   // ---- the other provider sees none of it ----
   const esdorpPools = new Set(pools.map((p) => p.id));
   const esdorpStays = new Set(((await apiAs(E.BORD_COLLEAGUE_TOKEN, 'GET', '/v1/stays?limit=200')).json.stays || []).map((s) => s.id));
-  [E.BORD_STAY_ACCEPT, E.BORD_STAY_DECLINE, arriving].forEach((id) => esdorpStays.add(id));
+  [E.BORD_STAY_ACCEPT, E.BORD_STAY_DECLINE, E.BORD_STAY_NO_SHOW, arriving].forEach((id) => esdorpStays.add(id));
   await Promise.all([page.waitForURL(/uitgelogd=1/), page.click('#uitloggen')]);
   await login(page, 'planner@hunzehof.demo.logeer.nl');
   const seenPools = await page.$$eval('[data-pool]', (bs) => [...new Set(bs.map((b) => b.dataset.pool))]);

@@ -5,7 +5,7 @@ tests/browser/board.test.mjs (Debian's Chromium driven by playwright-core, axe-c
 planner logs in, sees the board, changes a range, is told of a colleague's change made
 meanwhile, is refused a lowering below what is booked with the nights and the stay named,
 confirms "alles klopt nog", accepts one request and declines another with a reason (read back
-through the caregiver's own API view), checks a guest in and out, runs the edit flow by
+through the caregiver's own API view), checks a guest in and out, marks another no-show, cancels a stay with a reason, runs the edit flow by
 keyboard alone, and the other provider's planner sees none of it. 0 axe violations in every
 state. Screenshots go to artifacts/aanbieder-*.png in the test's working directory; with
 LOGEER_UPDATE_SCREENSHOT=1 also to docs/aanbieder-*.png.
@@ -73,6 +73,11 @@ def test_board_in_chromium():
                    and (resp.json or {}).get("status") == "confirmed", repr(resp)):
         raise RuntimeError("the browser test needs this stay")
 
+    no_show = book(srv, caregiver, instant.id, today, day(1), "dhr. Weg", "held")
+    resp = srv.request("POST", f"/v1/stays/{no_show}/confirm", token=caregiver)
+    if not h.check("set-up: dhr. Weg's stay is confirmed", resp.status == 200, repr(resp)):
+        raise RuntimeError("the browser test needs this stay")
+
     artifacts = os.environ.get("LOGEER_TEST_ARTIFACTS") or os.path.join(os.getcwd(), "artifacts")
     shots = [os.path.join(artifacts, "aanbieder.png")]
     if os.environ.get("LOGEER_UPDATE_SCREENSHOT") == "1":
@@ -81,6 +86,7 @@ def test_board_in_chromium():
                LOGEER_SCREENSHOTS=",".join(shots), BORD_TODAY=str(today),
                BORD_POOL_APPROVAL=approval.id, BORD_POOL_INSTANT=instant.id,
                BORD_STAY_ACCEPT=accept, BORD_STAY_DECLINE=decline, BORD_STAY_ARRIVING=arriving,
+               BORD_STAY_NO_SHOW=no_show,
                BORD_CAREGIVER_TOKEN=caregiver, BORD_COLLEAGUE_TOKEN=colleague)
     proc = subprocess.run([node, SCRIPT], cwd=BROWSER_DIR, env=env, capture_output=True,
                           text=True, timeout=400)

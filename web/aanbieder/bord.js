@@ -12,7 +12,7 @@ import {
   stayStatusText, today
 } from '/common/status.js';
 import {
-  ACTIONS, DAYS, KIND, MOVEMENT, NOT_PROVIDER, bedsText, detailText, freeText, staleText
+  ACTIONS, DAYS, KIND, MOVEMENT, NOT_PROVIDER, bedsText, detailText, freeText, needsText, staleText
 } from './texts.js';
 
 const WEEKS = 4;
@@ -412,7 +412,7 @@ async function onConfirmAll() {
 
 function guestCell(g) {
   if (!g) return el('td', {}, '–');
-  const needs = (g.needs || []).length ? 'Let op: ' + g.needs.join(', ') : null;
+  const needs = (g.needs || []).length ? 'Let op: ' + needsText(g.needs) : null;
   return el('td', {}, el('strong', {}, g.alias || 'onbekend'),
     el('span', { class: 'regel' }, g.birth_year ? 'geboren in ' + g.birth_year : ''),
     el('span', { class: 'regel' }, careProfileText(g.care_profile)),
@@ -428,7 +428,7 @@ function actionButton(action, label, stay, secondary) {
   return el('button', {
     type: 'button', class: 'button--small' + (secondary ? ' button--secondary' : ''),
     'data-actie': action, 'data-stay': stay.id, 'data-gast': guestName(stay.guest)
-  }, label);
+  }, label, el('span', { class: 'visually-hidden' }, ': ' + guestName(stay.guest)));
 }
 
 async function loadRequests() {
@@ -541,16 +541,19 @@ async function onStayAction(ev) {
     if (answer.reason) body = { reason: answer.reason };
   }
   button.disabled = true;
+  let message;
   try {
     await api('POST', `/v1/stays/${id}/${action}`, body);
-    say(ACTIONS[action].done(guest));
+    message = ACTIONS[action].done(guest);
   } catch (e) {
     if (!(e instanceof ApiError)) throw e;
     if (e.status === 401) return fail(e);
-    say(e.message);
+    message = e.message;
   }
+  // The lists first, then the message: what it says is already true on the page.
   await reloadStays();
   await refreshBoard(false).catch(fail);
+  say(message);
   $('melding').focus();
 }
 

@@ -70,3 +70,15 @@ export const ACTIONS = {
     done: (g) => 'Het logeren van ' + g + ' is geannuleerd. De mantelzorger krijgt uw reden te zien.'
   }
 };
+
+// Needs are free tokens (facilities the guest needs, risks a location may exclude); the known
+// ones in words, any other as given.
+const NEEDS = {
+  wheelchair: 'rolstoel', hoist: 'tillift', night_care: 'zorg in de nacht',
+  sensory_room: 'snoezelruimte', dementia: 'dementie', garden: 'tuin', animals: 'dieren',
+  partner_can_stay: 'partner blijft mee', psychiatric_care: 'psychische zorg',
+  wandering_risk: 'kan weglopen', aggression: 'kan agressief zijn'
+};
+export function needsText(list) {
+  return list.map((n) => NEEDS[n] || n.replace(/_/g, ' ')).join(', ');
+}
