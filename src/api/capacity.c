@@ -475,6 +475,7 @@ struct import_row {
 
 struct import_state {
     bool apply;                 /* false: check and answer, write nothing (a preview) */
+    cJSON *early;               /* lines refused while reading, before the database's checks */
     int nrows;
     struct import_row rows[IMPORT_MAX_ROWS];
 };
@@ -707,15 +708,26 @@ static void import_parse(char *text, struct import_state *s, cJSON *lines)
     free(sorted);
 }
 
+static void import_state_free(void *p)
+{
+    struct import_state *s = p;
+    cJSON_Delete(s->early);
+    free(s);
+}
+
 static void import_done(struct api_ctx *c, const struct db_result *r)
 {
-    const struct import_state *s = c->state;
+    struct import_state *s = c->state;
     struct res_result res;
     if (!res_result_read(c, r, capacity_refusals, &res))
         return;
     cJSON *detail = res_result_detail(&res);
-    if (!strcmp(res.outcome, "refused")) {
-        cJSON *lines = cJSON_CreateArray();
+    bool early = cJSON_GetArraySize(s->early) > 0;
+    if (!strcmp(res.outcome, "refused") || early) {
+        /* One answer names every bad line: those refused while reading and those the
+         * database refused among the others (checked without writing). */
+        cJSON *lines = s->early;
+        s->early = NULL;
         const cJSON *l;
         cJSON_ArrayForEach(l, cJSON_GetObjectItem(detail, "lines"))
         {
@@ -796,7 +808,7 @@ static void capacity_import(struct api_ctx *c)
         res_reply_invalid(c, &v, "send {\"csv\": \"...\", \"apply\": false} to check, true to write");
         return;
     }
-    struct import_state *s = res_state_new(c, sizeof *s, NULL);
+    struct import_state *s = res_state_new(c, sizeof *s, import_state_free);
     char *text = strdup(csv);
     if (!s || !text) {
         free(text);
@@ -804,21 +816,24 @@ static void capacity_import(struct api_ctx *c)
             api_reply_problem(c, PROBLEM_INTERNAL, "out of memory");
         return;
     }
-    s->apply = apply;
-    cJSON *lines = cJSON_CreateArray();
-    import_parse(text, s, lines);
+    s->early = cJSON_CreateArray();
+    import_parse(text, s, s->early);
     free(text);
-    if (cJSON_GetArraySize(lines) > 0) {
+    bool early = cJSON_GetArraySize(s->early) > 0;
+    if (early && s->nrows == 0) {
+        cJSON *lines = s->early;
+        s->early = NULL;
         import_reply_refused(c, lines);
         return;
     }
-    cJSON_Delete(lines);
+    /* With lines already refused, the others still get the database's checks, never a write. */
+    s->apply = apply && !early;
     cJSON *p = cJSON_CreateObject();
     cJSON_AddStringToObject(p, "provider_id", c->who.provider_id);
     cJSON_AddStringToObject(p, "actor_id", c->who.user_id);
     cJSON_AddStringToObject(p, "actor_role", role_name(c->who.role));
     cJSON_AddNumberToObject(p, "hold_ttl_s", c->app->cfg->hold_ttl_s);
-    cJSON_AddBoolToObject(p, "apply", apply);
+    cJSON_AddBoolToObject(p, "apply", s->apply);
     cJSON *rows = cJSON_AddArrayToObject(p, "rows");
     for (int i = 0; i < s->nrows; i++) {
         char d[DATE_TEXT_LEN];

@@ -10,11 +10,12 @@
 // the API; a guest is checked in and out after a confirmation, another marked no-show, an
 // accepted stay cancelled with a reason the caregiver reads; the edit flow works by keyboard
 // alone (Tab, arrow keys, Enter); 0 axe violations in every state, at desktop and tablet
-// width and at 320 px (no sideways page scroll); the Hunzehof planner sees none of Esdorp's pools or stays.
+// width and at 320 px (no sideways page scroll); a CSV import with two bad lines is refused
+// with both named and nothing written, a good one is previewed and then written; the Hunzehof planner sees none of Esdorp's pools or stays.
 //
 // Run by tests/integration/test_board_browser.py; by hand it needs the BORD_* variables that
 // script sets.
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { expectNoAxeViolations } from './lib/axe.mjs';
 import { BASE, check, openPage, run } from './lib/run.mjs';
@@ -203,6 +204,43 @@ run(async (context) => {
   check('typing a number and Enter saves it', (await nightsOf(APPROVAL, left, addDays(left, 1)))[left] === 1);
   await expectNoAxeViolations(check, page, 'board after a keyboard edit');
 
+  // ---- CSV import: a template, a file with two bad lines (nothing written), then a good one ----
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click('#sjabloon')]);
+  const template = readFileSync(await download.path(), 'utf8');
+  check('the template names the own pools with their codes and the four columns',
+    template.startsWith('pool_id,first_night,last_night,beds') && template.includes(APPROVAL) && template.includes(INSTANT),
+    template.slice(0, 120));
+  const iFrom = addDays(TODAY, 40), iTo = addDays(TODAY, 42);
+  const badCsv = 'pool_id;first_night;last_night;beds\n' +
+    `${APPROVAL};${iFrom};${iTo};1\n` +
+    `00000000-0000-4000-a000-00000000beef;${iFrom};${iTo};1\n` +
+    `${INSTANT};${iFrom};${iTo};veel\n`;
+  await page.setInputFiles('#bestand', { name: 'bedden.csv', mimeType: 'text/csv', buffer: Buffer.from(badCsv) });
+  await page.click('#controleren');
+  await page.waitForSelector('#import-fouten');
+  const wrong = await page.$$eval('#import-fouten li', (lis) => lis.map((li) => li.dataset.regel + ' ' + li.textContent));
+  check('both bad lines are named by number with a reason in Dutch (3: unknown group, 4: beds)',
+    wrong.length === 2 && /^3 Regel 3: deze groep kennen we niet/.test(wrong[0]) && /^4 Regel 4: het aantal bedden/.test(wrong[1]), wrong.join(' | '));
+  check('nothing of the bad file was written', Object.values(await nightsOf(APPROVAL, iFrom, addDays(iTo, 1))).every((c) => c === 3));
+  await expectNoAxeViolations(check, page, 'import with bad lines');
+  await shoot(page, 'inlezen', '#inlezen');
+  const goodCsv = 'pool_id,first_night,last_night,beds\n' +
+    `${APPROVAL},${iFrom},${iTo},1\n` + `${INSTANT},${iFrom},${iTo},2\n`;
+  await page.setInputFiles('#bestand', { name: 'bedden.csv', mimeType: 'text/csv', buffer: Buffer.from(goodCsv) });
+  await page.click('#controleren');
+  await page.waitForSelector('#import-regels');
+  check('a good file first shows what will change, and writes nothing yet',
+    (await page.$$('#import-regels tbody tr')).length === 2 &&
+    Object.values(await nightsOf(APPROVAL, iFrom, addDays(iTo, 1))).every((c) => c === 3));
+  await expectNoAxeViolations(check, page, 'import preview');
+  n = await loads(page);
+  await page.click('#inlezen-knop');
+  await page.waitForSelector('#ingelezen');
+  await afterReload(page, n);
+  check('"Inlezen" writes every line',
+    Object.values(await nightsOf(APPROVAL, iFrom, addDays(iTo, 1))).every((c) => c === 1) &&
+    Object.values(await nightsOf(INSTANT, iFrom, addDays(iTo, 1))).every((c) => c === 2));
+
   // ---- alles klopt nog ----
   n = await loads(page);
   await page.click('#alles-klopt');
@@ -309,6 +347,14 @@ run(async (context) => {
   const text = await page.textContent('main');
   check('no Esdorp name or guest shows anywhere', !/Bordtest|Respijtkamers|Esdorp|mevr\. Vandaag|Akkoord/.test(text));
   await expectNoAxeViolations(check, page, 'the other provider\'s board');
+  await page.setInputFiles('#bestand', { name: 'bedden.csv', mimeType: 'text/csv',
+    buffer: Buffer.from(`pool_id,first_night,last_night,beds\n${APPROVAL},${iFrom},${iTo},9\n`) });
+  await page.click('#controleren');
+  await page.waitForSelector('#import-fouten');
+  check('importing into an Esdorp pool is refused as an unknown group, nothing about it shown',
+    /Regel 2: deze groep kennen we niet/.test(await page.textContent('#import-fouten')) &&
+    !/Bordtest/.test(await page.textContent('main')) &&
+    Object.values(await nightsOf(APPROVAL, iFrom, addDays(iTo, 1))).every((c) => c === 1));
 
   check('no script errors or CSP violations on any page', problems.length === 0, problems.join(' | '));
 });

@@ -92,6 +92,14 @@ def test_import_all_or_nothing():
             == ["unknown_pool"], repr(resp))
     h.check("and nothing changed", nights(a.id, 1, 1) == [4])
 
+    mixed = ("pool_id,first_night,last_night,beds\n"
+             f"00000000-0000-4000-a000-00000000beef,{day(1)},{day(2)},1\n"
+             f"{a.id},{day(1)},{day(2)},-1\n")
+    resp = send(mixed, True)
+    h.check("a line only the database can refuse is named beside a line refused on reading",
+            resp.status == 422 and [(l["line"], l["code"]) for l in resp.json.get("lines", [])]
+            == [(2, "unknown_pool"), (3, "beds")], repr(resp))
+
     for what, csv, code in (("no header", f"{a.id},{day(1)},{day(1)},1\n", "columns"),
                             ("no rows", "pool_id,first_night,last_night,beds\n", "empty"),
                             ("the past", "pool_id,first_night,last_night,beds\n"

@@ -12,7 +12,7 @@ import {
   stayStatusText, today
 } from '/common/status.js';
 import {
-  ACTIONS, DAYS, KIND, MOVEMENT, NOT_PROVIDER, bedsText, detailText, freeText, needsText, staleText
+  ACTIONS, DAYS, IMPORT_CODES, KIND, MOVEMENT, NOT_PROVIDER, bedsText, detailText, freeText, needsText, staleText
 } from './texts.js';
 
 const WEEKS = 4;
@@ -562,6 +562,74 @@ async function reloadStays() {
   document.body.dataset.verblijven = String(Number(document.body.dataset.verblijven || 0) + 1);
 }
 
+// ---- CSV import ----------------------------------------------------------------------------------
+
+// The template holds the planner's own pools, so the codes are right from the start.
+function templateCsv() {
+  const rows = ['pool_id,first_night,last_night,beds,pool_name'];
+  for (const p of state.pools) rows.push([p.id, addDays(today(), 1), addDays(today(), 7), 2, '"' + poolLabel(p).replace(/"/g, '') + '"'].join(','));
+  return rows.join('\r\n') + '\r\n';
+}
+
+function importBox(kind, ...children) {
+  const box = $('import-resultaat');
+  box.replaceChildren(el('div', { class: 'alert' + (kind ? ' alert--' + kind : ''), role: kind === 'error' ? 'alert' : 'status' }, ...children));
+  box.focus();
+}
+
+function importRows(rows) {
+  return el('div', { class: 'table-scroll' }, el('table', { id: 'import-regels' },
+    el('caption', { class: 'visually-hidden' }, 'Wat er verandert'),
+    el('thead', {}, el('tr', {}, ...['Regel', 'Groep', 'Van', 'Tot en met', 'Bedden'].map((h) => el('th', { scope: 'col' }, h)))),
+    el('tbody', {}, ...rows.map((r) => el('tr', {}, el('td', {}, String(r.line)), el('td', {}, poolName(r.pool_id, r.pool_name)),
+      el('td', {}, formatDate(r.first_night)), el('td', {}, formatDate(r.last_night)), el('td', {}, String(r.beds)))))));
+}
+
+let pendingCsv = null;      // the file's text that the preview was made of
+
+async function sendImport(apply) {
+  try {
+    const body = await api('POST', '/v1/capacity/import', { csv: pendingCsv, apply });
+    if (!apply) {
+      const go = el('button', { type: 'button', id: 'inlezen-knop' }, 'Inlezen');
+      go.addEventListener('click', () => { go.disabled = true; sendImport(true).catch(fail); });
+      importBox(null, el('h3', {}, 'Controle: alles klopt'),
+        el('p', {}, body.rows.length + (body.rows.length === 1 ? ' regel' : ' regels') + ', samen ' + nightsText(body.nights) +
+          '. Er is nog niets opgeslagen.'), importRows(body.rows), el('div', { class: 'button-group' }, go));
+      return;
+    }
+    pendingCsv = null;
+    importBox('ok', el('p', { id: 'ingelezen' }, 'Ingelezen: ' + body.rows.length + (body.rows.length === 1 ? ' regel' : ' regels') +
+      ', samen ' + nightsText(body.nights) + '.'));
+    $('import-form').reset();
+    await refreshBoard(false);
+  } catch (e) {
+    if (!(e instanceof ApiError)) throw e;
+    if (e.status === 401) return fail(e);
+    const lines = e.problem && Array.isArray(e.problem.lines) ? e.problem.lines : null;
+    if (!lines) return importBox('error', el('p', {}, e.message));
+    importBox('error', el('h3', {}, 'Niet ingelezen'),
+      el('p', {}, lines.length === 1 ? 'Eén regel klopt niet:' : lines.length + ' regels kloppen niet:'),
+      el('ul', { id: 'import-fouten' }, ...lines.map((l) => el('li', { 'data-regel': String(l.line) },
+        'Regel ' + l.line + ': ' + (IMPORT_CODES[l.code] || 'deze regel klopt niet.') +
+        (l.code === 'below_reserved' && Array.isArray(l.nights) ? ' (' + l.nights.map((n) => formatDate(n.date) + ': ' + n.booked + ' geboekt, ' + n.held + ' vastgehouden').join('; ') + ')' : '')))),
+      el('p', {}, 'Er is niets opgeslagen. Verbeter het bestand en kies het opnieuw.'));
+  }
+}
+
+async function onImport(ev) {
+  ev.preventDefault();
+  const form = ev.target;
+  clearErrors(form);
+  $('import-resultaat').replaceChildren();
+  const missing = missingFields(form);
+  if (Object.keys(missing).length) return showErrors(form, { fields: missing, status: 422 });
+  const file = form.elements.bestand.files[0];
+  if (file.size > 200000) return showErrors(form, { fields: { bestand: 'Het bestand is te groot. Gebruik hoogstens 500 regels per keer.' }, status: 422 });
+  pendingCsv = await file.text();
+  await whileBusy(form, () => sendImport(false));
+}
+
 // ---- start ------------------------------------------------------------------------------------
 
 async function start() {
@@ -599,6 +667,11 @@ async function start() {
   });
   $('wijzig-form').addEventListener('submit', (ev) => { onEdit(ev).catch(fail); });
   $('alles-klopt').addEventListener('click', onConfirmAll);
+  $('import-form').addEventListener('submit', (ev) => { onImport(ev).catch(fail); });
+  $('sjabloon').addEventListener('click', () => {
+    // A fresh file each time: the pools may have changed since the page loaded.
+    $('sjabloon').href = URL.createObjectURL(new Blob([templateCsv()], { type: 'text/csv' }));
+  });
   $('aanvragen-lijst').addEventListener('click', (ev) => { onStayAction(ev).catch(fail); });
   $('av-lijst').addEventListener('click', (ev) => { onStayAction(ev).catch(fail); });
 }

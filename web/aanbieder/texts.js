@@ -82,3 +82,19 @@ const NEEDS = {
 export function needsText(list) {
   return list.map((n) => NEEDS[n] || n.replace(/_/g, ' ')).join(', ');
 }
+
+// Why a line of an imported CSV was refused (the codes of POST /v1/capacity/import).
+export const IMPORT_CODES = {
+  columns: 'de kolommen kloppen niet. De eerste regel moet pool_id, first_night, last_night en beds noemen.',
+  unknown_pool: 'deze groep kennen we niet bij uw organisatie. Gebruik de code uit het voorbeeldbestand.',
+  date: 'dit is geen bestaande datum. Schrijf datums als 2026-12-31.',
+  past: 'de eerste nacht ligt in het verleden.',
+  order: 'de laatste nacht ligt voor de eerste nacht.',
+  too_long: 'één regel mag hoogstens 731 nachten beslaan.',
+  too_far: 'zo ver vooruit kan niemand boeken.',
+  beds: 'het aantal bedden moet een heel getal zijn van 0 tot en met 500.',
+  overlap: 'deze nachten staan al in een andere regel voor dezelfde groep.',
+  too_many: 'het bestand is te lang. Gebruik hoogstens 500 regels per keer.',
+  empty: 'er staan geen regels onder de eerste regel.',
+  below_reserved: 'op deze nachten zijn al meer bedden geboekt of vastgehouden.'
+};

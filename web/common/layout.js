@@ -41,6 +41,7 @@ function currentPath() {
 // The provider's bed board is one page; its menu jumps to the page's parts.
 export const AANBIEDER_MENU = [
   { href: '/aanbieder/#bord', text: 'Beddenbord', show: 'in' },
+  { href: '/aanbieder/#inlezen', text: 'Bestand inlezen', show: 'in' },
   { href: '/aanbieder/#aanvragen', text: 'Aanvragen', show: 'in' },
   { href: '/aanbieder/#aankomst-vertrek', text: 'Aankomst en vertrek', show: 'in' },
   { href: '/inloggen.html?terug=%2Faanbieder%2F', text: 'Inloggen', show: 'out' }
