@@ -9,6 +9,11 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BUILD_DIR=${LOGEER_BUILD_DIR:-$ROOT/build}
 export LOGEER_LISTEN=${LOGEER_LISTEN:-127.0.0.1:8080}
 export LOGEER_MIGRATIONS_DIR=${LOGEER_MIGRATIONS_DIR:-$ROOT/migrations}
+# The demo has no SMTP server: every email becomes a .eml file here (open one in a mail program).
+if [ -z "${LOGEER_SMTP_URL:-}" ]; then
+    export LOGEER_MAIL_DIR=${LOGEER_MAIL_DIR:-$ROOT/.local/mail}
+fi
+export LOGEER_PUBLIC_URL=${LOGEER_PUBLIC_URL:-http://$LOGEER_LISTEN}
 
 say() { echo "run.sh: $*" >&2; }
 
@@ -72,6 +77,7 @@ main() {
        curl -s -X POST -H 'Content-Type: application/json' \\
             -d '{"email":"aanjager@demo.logeer.nl","password":"logeerzorg-demo"}' \\
             http://$LOGEER_LISTEN/v1/sessions
+  Emails: ${LOGEER_MAIL_DIR:-sent through $LOGEER_SMTP_URL} (one .eml file per message)
   Stop with Ctrl-C.
 
 EOF

@@ -1,6 +1,7 @@
 /* main: the logeerd command line (spec section 7): migrate, seed-demo, user add, serve.
  * serve wires the modules together on one libevent loop and owns start-up and shutdown order;
  * it contains no request logic. */
+#include <curl/curl.h>
 #include <event2/event.h>
 #include <event2/thread.h>
 #include <signal.h>
@@ -19,11 +20,13 @@
 #include "logeer/log.h"
 #include "logeer/metrics.h"
 #include "logeer/migrate.h"
+#include "logeer/notify.h"
 #include "logeer/outbox.h"
 #include "logeer/retention.h"
 #include "logeer/search_log.h"
 #include "logeer/session_cache.h"
 #include "logeer/tls.h"
+#include "logeer/webhook.h"
 #include "logeer/workers.h"
 
 #ifndef LOGEER_VERSION
@@ -63,14 +66,24 @@ static void usage(void)
             "  LOGEER_SESSION_TTL / LOGEER_SESSION_IDLE  session lifetime / idle limit, seconds\n"
             "  LOGEER_RETENTION_DAYS --retention-days  guest data kept after a stay ends (365)\n"
             "  LOGEER_HTTP_HEADER_TIMEOUT_MS, _BODY_, _IDLE_  slow-client limits, ms\n"
+            "  LOGEER_SMTP_URL, LOGEER_MAIL_FROM, LOGEER_MAIL_DIR, LOGEER_PUBLIC_URL  email\n"
+            "  LOGEER_WEBHOOK_KEY, LOGEER_WEBHOOK_ALLOW_PRIVATE  webhooks; LOGEER_NOTIFY_*: delivery\n"
             "  LOGEER_LOG_LEVEL    --log-level      debug, info, warn, error\n"
             "  LOGEER_MIGRATIONS_DIR, LOGEER_SEED_FILE, LOGEER_WEB_DIR (web pages)\n",
             LOGEER_VERSION);
 }
 
-static void on_shutdown_done(void *arg)
+static void on_notify_drained(void *arg)
 {
     event_base_loopexit(arg, NULL);
+}
+
+/* Requests are answered; the notification attempts in flight finish and are recorded while
+ * the loop still runs, so none of them is sent twice after a restart. */
+static void on_shutdown_done(void *arg)
+{
+    struct app *app = arg;
+    notify_drain(app->notify, on_notify_drained, app->base);
 }
 
 static void on_signal(evutil_socket_t sig, short what, void *arg)
@@ -80,7 +93,7 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
         return;
     log_info("received signal %d: finishing in-flight requests, then exiting", (int)sig);
     app->shutting_down = true;
-    http_server_shutdown(app->http, on_shutdown_done, app->base);
+    http_server_shutdown(app->http, on_shutdown_done, app);
 }
 
 static struct http_limits default_limits(const struct config *cfg)
@@ -118,6 +131,12 @@ static int serve(const struct config *cfg)
     setenv("TZ", "Europe/Amsterdam", 1);
     tzset();
     evthread_use_pthreads();
+    /* libcurl's global state before any thread exists (notify's workers send with it). */
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0) {
+        log_error("cannot initialise libcurl");
+        return 1;
+    }
+    webhook_key_init(cfg->webhook_key);
     struct app app = {0};
     struct sweeper *sweeper = NULL;
     struct guarantee_job *guarantee = NULL;
@@ -142,7 +161,8 @@ static int serve(const struct config *cfg)
         api_init(&app) != 0 || inventory_sync_prepare(app.db) != 0 ||
         sweeper_prepare(app.db) != 0 || guarantee_job_prepare(app.db) != 0 ||
         retention_prepare(app.db) != 0 ||
-        outbox_feed_prepare(app.db) != 0 || search_log_prepare(app.db) != 0)
+        outbox_feed_prepare(app.db) != 0 || search_log_prepare(app.db) != 0 ||
+        notify_prepare(app.db) != 0)
         goto out;
     struct http_limits limits = default_limits(cfg);
     app.http = http_server_new(app.base, &limits, api_on_request, api_on_done, &app);
@@ -158,7 +178,24 @@ static int serve(const struct config *cfg)
     retention = retention_new(app.base, app.db, cfg->retention_days, RETENTION_PERIOD_S);
     app.outbox = outbox_feed_new(app.base, app.db, cfg->database_url);
     app.search_log = search_log_new(app.base, app.db);
-    if (!app.sync || !sweeper || !guarantee || !retention || !app.outbox || !app.search_log)
+    struct notify_settings ns = {
+        .smtp_url = cfg->smtp_url,
+        .starttls_required = cfg->smtp_starttls && strcmp(cfg->smtp_starttls, "required") == 0,
+        .mail_from = cfg->mail_from,
+        .mail_dir = cfg->mail_dir,
+        .public_url = cfg->public_url,
+        .webhook_allow_private = cfg->webhook_allow_private == 1,
+        .threads = cfg->notify_workers,
+        .poll_ms = cfg->notify_poll_ms,
+        .retry_base_s = cfg->notify_retry_base_s,
+        .retry_max_s = cfg->notify_retry_max_s,
+        .give_up_s = cfg->notify_give_up_s,
+        .lease_s = cfg->notify_lease_s,
+        .timeout_s = cfg->notify_timeout_s,
+    };
+    app.notify = notify_new(app.base, app.db, &ns);
+    if (!app.sync || !sweeper || !guarantee || !retention || !app.outbox || !app.search_log ||
+        !app.notify)
         goto out;
 
     struct event *sigterm = evsignal_new(app.base, SIGTERM, on_signal, &app);
@@ -178,8 +215,10 @@ out:
      * data path down: workers, then the pool, then the server. */
     if (app.workers)
         workers_free(app.workers);
+    notify_stop(app.notify); /* its last outcomes still need the pool */
     if (app.db)
         db_pool_free(app.db);
+    notify_free(app.notify);
     /* After the pool: a sweep, escalation check or purge in flight still calls back while the
      * pool closes. */
     sweeper_free(sweeper);
@@ -200,6 +239,7 @@ out:
     if (ssl_ctx)
         tls_context_free(ssl_ctx);
     libevent_global_shutdown();
+    curl_global_cleanup();
     return rc;
 }
 

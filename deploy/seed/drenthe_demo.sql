@@ -1004,3 +1004,12 @@ DROP FUNCTION pg_temp.demo_book(jsonb, text);
 DROP FUNCTION pg_temp.demo_move(uuid, stay_status, text, text);
 DROP FUNCTION pg_temp.demo_catch_up(uuid, text);
 DROP FUNCTION pg_temp.demo_user(text);
+
+-- The region's history made above is not news to anyone: the notification producer starts
+-- after this transaction's own outbox rows, so a demo does not mail every demo caregiver and
+-- planner about stays that were "booked" weeks ago. Only moves the cursor forward, and only
+-- when this run wrote events (a second run that books nothing leaves it alone).
+UPDATE notify_cursor c
+   SET txid = pg_current_xact_id(), event_id = m.id, updated_at = now()
+  FROM (SELECT max(id) AS id FROM events WHERE txid = pg_current_xact_id()) m
+ WHERE m.id IS NOT NULL AND (c.txid, c.event_id) < (pg_current_xact_id(), m.id);

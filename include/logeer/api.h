@@ -24,6 +24,7 @@ struct outbox_feed;
 struct assets;
 struct metrics;
 struct workers;
+struct notify;
 
 /* Everything a handler may reach; one per process, owned by main. */
 struct app {
@@ -40,6 +41,7 @@ struct app {
     struct session_cache *sessions; /* recently verified bearer tokens */
     struct search_log *search_log;  /* searches waiting to be written */
     struct health_probe *health;    /* readiness remembered for /metrics (health.c) */
+    struct notify *notify;          /* the delivery worker, for its metrics */
     struct route *routes;      /* every route group's routes, built by api_init */
     size_t nroutes;
     int schema_version;        /* highest migration this binary knows; readyz compares */
@@ -51,6 +53,10 @@ struct api_ctx;
 typedef void (*api_handler)(struct api_ctx *c);
 
 /* What a route needs beyond its pattern; struct route's handler points at one of these. */
+/* In a route's roles: the route also serves a request that sent no credentials at all, as a
+ * visitor (who.role 0); credentials that are sent must still be valid. */
+#define ROUTE_VISITORS (1u << 31)
+
 struct api_endpoint {
     api_handler fn;
     bool json_body;            /* a JSON object body is required */

@@ -25,6 +25,21 @@ struct config {
     int http_body_timeout_ms;   /* LOGEER_HTTP_BODY_TIMEOUT_MS: body after the head, 30000 */
     int http_idle_timeout_ms;   /* LOGEER_HTTP_IDLE_TIMEOUT_MS: keep-alive idle, 60000 */
     char *log_level;        /* LOGEER_LOG_LEVEL, default info */
+    /* Notifications (docs/operations.md) */
+    char *smtp_url;         /* LOGEER_SMTP_URL: smtp[s]://[user:password@]host[:port] */
+    char *smtp_starttls;    /* LOGEER_SMTP_STARTTLS: "try" (default) or "required" */
+    char *mail_from;        /* LOGEER_MAIL_FROM */
+    char *mail_dir;         /* LOGEER_MAIL_DIR: one .eml per message when there is no SMTP */
+    char *public_url;       /* LOGEER_PUBLIC_URL: base of links in messages */
+    char *webhook_key;      /* LOGEER_WEBHOOK_KEY: seals webhook secrets at rest */
+    int webhook_allow_private; /* LOGEER_WEBHOOK_ALLOW_PRIVATE: 1 lets webhooks reach private nets */
+    int notify_workers;     /* LOGEER_NOTIFY_WORKERS: sending threads, default 2 */
+    int notify_poll_ms;     /* LOGEER_NOTIFY_POLL_MS: look for work, default 1000 */
+    int notify_retry_base_s; /* LOGEER_NOTIFY_RETRY_BASE_S: first retry delay, default 30 */
+    int notify_retry_max_s; /* LOGEER_NOTIFY_RETRY_MAX_S: longest retry delay, default 6 h */
+    int notify_give_up_s;   /* LOGEER_NOTIFY_GIVE_UP_S: then failed, default 26 h */
+    int notify_lease_s;     /* LOGEER_NOTIFY_LEASE_S: a claim's lifetime, default 60 */
+    int notify_timeout_s;   /* LOGEER_NOTIFY_TIMEOUT_S: one attempt at most, default 10 */
 };
 
 /* Fills cfg from the environment and then from "--name value" / "--name=value" flags in argv

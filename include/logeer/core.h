@@ -70,8 +70,8 @@ enum core_verdict core_decide(enum stay_action action, unsigned role, enum stay_
 
 /* ---- who books which bed: the separation of planned and crisis beds (spec 3) ---- */
 
-/* The kinds of bed a role may search: caregivers planned beds, referrers crisis beds, every
- * other role both. A bit set of (1 << KIND_*). */
+/* The kinds of bed a role may search: caregivers (and visitors, role 0) planned beds,
+ * referrers crisis beds, every other role both. A bit set of (1 << KIND_*). */
 int core_kinds_visible(unsigned role);
 
 /* The answer to "may this role request a stay in a pool of this kind, with or without a
@@ -258,6 +258,34 @@ struct core_hit {
  * before stale, then nearest, then most free beds. Returns the number of hits. */
 size_t core_search_run(const struct core_index *ix, const struct core_search *q,
                        struct core_hit *hits, size_t max);
+
+/* The earliest fitting dates: when the asked dates are full, the first check-in dates on
+ * which a stay of q->nights fits, per pool, so that nobody tries dates one by one. The same
+ * filters as core_search_run (kind, care profile, funding and Wmo contract, nights, needs and
+ * facilities, municipality or radius) and the same rules per date (lead time, horizon,
+ * arrival days and blocks, a free bed every night). q->check_in is the earliest check-in;
+ * q->flex_days and q->limit are not used. */
+#define CORE_EARLIEST_MAX_DATES 10
+
+struct core_early {
+    const struct core_pool *pool;
+    double distance_km;         /* -1 when no point was given */
+    bool stale;
+    uint64_t id_key;            /* orders ties without strcmp */
+    int ndates;                 /* 1 .. per_pool */
+    date_day check_in[CORE_EARLIEST_MAX_DATES]; /* ascending */
+    int free[CORE_EARLIEST_MAX_DATES];          /* fewest free beds over that stay's nights */
+};
+
+/* Fills up to max pools, each with up to per_pool (1 .. CORE_EARLIEST_MAX_DATES) check-in
+ * dates in ascending order whose stay ends by latest_check_out; pools ordered by their first
+ * date, then fresh before stale, then nearest, then most free beds. Work is bounded by the
+ * index: dates past its last night, or past a pool's horizon, are never looked at, and once
+ * max pools are found a pool is read only up to the date it would have to beat. Returns the
+ * number of pools. */
+size_t core_earliest_run(const struct core_index *ix, const struct core_search *q,
+                         date_day latest_check_out, int per_pool, struct core_early *out,
+                         size_t max);
 
 /* Active pools whose counts are stale (as_of more than stale_days before now) and the
  * providers owning at least one of them, for /metrics. Walks every pool once; -1 when out of

@@ -1,8 +1,9 @@
-/* availability: GET /v1/availability, answered from the in-memory index without touching the
- * database. Reads the question, lets the core say which kinds of bed the caller may see
- * (caregivers only planned, referrers only crisis) and search (which keeps each pool's arrival
- * days and blocks), shapes the answer with the pool's windows and blocks, and hands
- * each search to the search log as one row. */
+/* availability: GET /v1/availability and its follow-up GET /v1/availability/earliest (the
+ * earliest dates that fit when the asked ones are full), answered from the in-memory index
+ * without touching the database. Reads the question, lets the core say which kinds of bed the
+ * caller may see (caregivers only planned, referrers only crisis) and search (which keeps each
+ * pool's arrival days and blocks), shapes the answer with the pool's windows and blocks, and
+ * hands each search to the search log as one row. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -86,22 +87,35 @@ static void log_search(struct api_ctx *c, const struct search_args *a, size_t re
     search_log_row_done(c->app->search_log);
 }
 
-static void hit_json(struct jsonw *w, const struct core_hit *h, date_day asked, int nights)
+/* A comma list as a JSON array of its tokens. */
+static void put_tokens(struct jsonw *w, const char *name, const char *csv)
 {
-    const struct core_pool *p = h->pool;
-    char ci[DATE_TEXT_LEN], co[DATE_TEXT_LEN];
-    date_format(h->check_in, ci);
-    date_format(h->check_in + nights, co);
-    jw_object_begin(w);
+    jw_key(w, name);
+    jw_array_begin(w);
+    for (const char *p = csv; p && *p;) {
+        const char *comma = strchr(p, ',');
+        size_t n = comma ? (size_t)(comma - p) : strlen(p);
+        char token[64];
+        if (n > 0 && n < sizeof token) {
+            memcpy(token, p, n);
+            token[n] = '\0';
+            jw_string(w, token);
+        }
+        p = comma ? comma + 1 : NULL;
+    }
+    jw_array_end(w);
+}
+
+/* The members every answer shows of a pool: what it is, where, whose, how fresh, and the
+ * patterns a stay follows. The caller has opened the object. */
+static void pool_members(struct jsonw *w, const struct core_pool *p, double distance_km,
+                         bool stale)
+{
     jw_kstring(w, "pool_id", p->id);
     jw_kstring(w, "pool_name", p->pool_name);
     jw_kstring(w, "kind", core_kind_names[p->kind]);
     jw_kstring(w, "booking_mode", core_mode_names[p->mode]);
     jw_kstring(w, "access", core_pool_access(p));
-    jw_kint(w, "free", h->free);
-    jw_kstring(w, "check_in", ci);
-    jw_kstring(w, "check_out", co);
-    jw_kint(w, "flex_shift", h->check_in - asked);
     jw_key(w, "location");
     jw_object_begin(w);
     jw_kstring(w, "id", p->location_id);
@@ -111,18 +125,19 @@ static void hit_json(struct jsonw *w, const struct core_hit *h, date_day asked, 
     jw_number_text(w, p->lat_text);
     jw_key(w, "lon");
     jw_number_text(w, p->lon_text);
+    put_tokens(w, "facilities", p->facilities);
     jw_object_end(w);
     jw_key(w, "provider");
     jw_object_begin(w);
     jw_kstring(w, "id", p->provider_id);
     jw_kstring(w, "name", p->provider_name);
     jw_object_end(w);
-    if (h->distance_km >= 0) {
+    if (distance_km >= 0) {
         jw_key(w, "distance_km");
-        jw_fixed(w, h->distance_km, 1);
+        jw_fixed(w, distance_km, 1);
     }
     jw_kstring(w, "as_of", p->as_of_text);
-    jw_kbool(w, "stale", h->stale);
+    jw_kbool(w, "stale", stale);
     /* When to come and go, and the patterns a stay follows (docs/practice.md). */
     put_text(w, "check_in_window", p->check_in_window);
     put_text(w, "check_out_window", p->check_out_window);
@@ -149,44 +164,44 @@ static void hit_json(struct jsonw *w, const struct core_hit *h, date_day asked, 
         jw_null(w);
     else
         jw_int(w, p->free_cancel_days);
+}
+
+static void hit_json(struct jsonw *w, const struct core_hit *h, date_day asked, int nights)
+{
+    char ci[DATE_TEXT_LEN], co[DATE_TEXT_LEN];
+    date_format(h->check_in, ci);
+    date_format(h->check_in + nights, co);
+    jw_object_begin(w);
+    pool_members(w, h->pool, h->distance_km, h->stale);
+    jw_kint(w, "free", h->free);
+    jw_kstring(w, "check_in", ci);
+    jw_kstring(w, "check_out", co);
+    jw_kint(w, "flex_shift", h->check_in - asked);
     jw_object_end(w);
 }
 
-/* Fills q from the query string; replies itself and returns false on bad input. */
-static bool read_search(struct api_ctx *c, struct search_args *a, struct core_search *q)
+/* The filters both questions share (nights, area, care profile, funding, kind, needs,
+ * facilities) from the query string into a and q; problems go to a->args.v. Returns the kind
+ * asked for, or -1. */
+static int read_filters(struct api_ctx *c, struct search_args *a, struct core_search *q)
 {
     struct res_args *args = &a->args;
-    a->check_in = res_arg(c, args, "check_in", 32);
     a->nights = res_arg(c, args, "nights", 16);
     a->municipality = res_arg(c, args, "municipality", 16);
     a->care_profile = res_arg(c, args, "care_profile", 32);
     a->funding = res_arg(c, args, "funding", 16);
     a->kind = res_arg(c, args, "kind", 16);
-    a->flex = res_arg(c, args, "flex_days", 16);
     a->lat = res_arg(c, args, "lat", 32);
     a->lon = res_arg(c, args, "lon", 32);
     a->radius = res_arg(c, args, "radius_km", 32);
     a->needs = res_arg(c, args, "needs", 512);
     a->facilities = res_arg(c, args, "facilities", 512);
     a->home = res_arg(c, args, "home_municipality", 16);
-    a->limit = res_arg(c, args, "limit", 16);
     struct jsonv *v = &args->v;
     long n = 0;
-    if (!a->check_in || !date_parse(a->check_in, &q->check_in))
-        jsonv_error(v, "check_in", "is required as an existing date YYYY-MM-DD");
     if (!res_parse_long(a->nights, 1, 365, &n))
         jsonv_error(v, "nights", "is required: a whole number from 1 to 365");
     q->nights = (int)n;
-    q->flex_days = 0;
-    if (a->flex && !res_parse_long(a->flex, 0, 14, &n))
-        jsonv_error(v, "flex_days", "must be a whole number from 0 to 14");
-    else if (a->flex)
-        q->flex_days = (int)n;
-    q->limit = 20;
-    if (a->limit && !res_parse_long(a->limit, 1, SEARCH_MAX_LIMIT, &n))
-        jsonv_error(v, "limit", "must be a whole number from 1 to 100");
-    else if (a->limit)
-        q->limit = (int)n;
     if (a->municipality && strlen(a->municipality) != 6)
         jsonv_error(v, "municipality", "must be a CBS code such as GM0106");
     q->municipality = a->municipality;
@@ -215,22 +230,56 @@ static bool read_search(struct api_ctx *c, struct search_args *a, struct core_se
         jsonv_error(v, "facilities", "must be a comma-separated list of lowercase words");
     q->needs = a->needs;
     q->facilities = a->facilities;
-    /* Caregivers' Wmo contracts are those of their own municipality, whatever they send. */
+    /* Caregivers' Wmo contracts are those of their own municipality, whatever they send;
+     * visitors and professionals name one. */
     q->home_municipality = c->who.role == ROLE_CAREGIVER ? c->who.municipality : a->home;
-    if (!res_args_ok(c, args, "check the search parameters"))
+    return asked_kind;
+}
+
+/* After the arguments were read: 400/422 for bad ones, 403 for a kind the role may not see;
+ * otherwise fills the rest of q and returns true. */
+static bool search_allowed(struct api_ctx *c, struct search_args *a, struct core_search *q,
+                           int asked_kind)
+{
+    if (!res_args_ok(c, &a->args, "check the search parameters"))
         return false;
     q->kinds = core_kinds_visible(c->who.role);
     if (asked_kind >= 0)
         q->kinds &= 1 << asked_kind;
     if (!q->kinds) {
         api_reply_problem(c, PROBLEM_FORBIDDEN, "the role %s may not search %s beds",
-                          role_name(c->who.role), a->kind);
+                          c->who.role ? role_name(c->who.role) : "visitor", a->kind);
         return false;
     }
     q->today = date_today_local();
     q->stale_days = c->app->cfg->stale_days;
     q->now = time(NULL);
     return true;
+}
+
+/* Fills q from the query string; replies itself and returns false on bad input. */
+static bool read_search(struct api_ctx *c, struct search_args *a, struct core_search *q)
+{
+    struct res_args *args = &a->args;
+    a->check_in = res_arg(c, args, "check_in", 32);
+    a->flex = res_arg(c, args, "flex_days", 16);
+    a->limit = res_arg(c, args, "limit", 16);
+    int asked_kind = read_filters(c, a, q);
+    struct jsonv *v = &args->v;
+    long n = 0;
+    if (!a->check_in || !date_parse(a->check_in, &q->check_in))
+        jsonv_error(v, "check_in", "is required as an existing date YYYY-MM-DD");
+    q->flex_days = 0;
+    if (a->flex && !res_parse_long(a->flex, 0, 14, &n))
+        jsonv_error(v, "flex_days", "must be a whole number from 0 to 14");
+    else if (a->flex)
+        q->flex_days = (int)n;
+    q->limit = 20;
+    if (a->limit && !res_parse_long(a->limit, 1, SEARCH_MAX_LIMIT, &n))
+        jsonv_error(v, "limit", "must be a whole number from 1 to 100");
+    else if (a->limit)
+        q->limit = (int)n;
+    return search_allowed(c, a, q, asked_kind);
 }
 
 static void availability_search(struct api_ctx *c)
@@ -274,10 +323,112 @@ static void availability_search(struct api_ctx *c)
     jw_free(&w);
 }
 
+/* ---- GET /v1/availability/earliest ---------------------------------------------------- */
+
+#define EARLIEST_MAX_LIMIT 50
+/* Without ?until=, the window runs this long: a season ahead is what a family plans. */
+#define EARLIEST_DEFAULT_DAYS 180
+
+/* The earliest fitting dates per pool: what a caregiver sees when the asked dates are full
+ * (issue 12). A question of its own rather than a part of every search answer: the search
+ * stays as cheap as it is measured to be, and a client asks this one with its own window
+ * (from, until) when it needs it. Not written to the search log: the search before it was. */
+static void availability_earliest(struct api_ctx *c)
+{
+    if (!inventory_sync_ready(c->app->sync)) {
+        api_reply_problem(c, PROBLEM_UNAVAILABLE, "availability is still loading; try again shortly");
+        return;
+    }
+    struct search_args a;
+    memset(&a, 0, sizeof a);
+    res_args_init(&a.args);
+    struct core_search q;
+    memset(&q, 0, sizeof q);
+    const char *from = res_arg(c, &a.args, "from", 32);
+    const char *until = res_arg(c, &a.args, "until", 32);
+    const char *limit = res_arg(c, &a.args, "limit", 16);
+    const char *per_pool = res_arg(c, &a.args, "per_pool", 16);
+    int asked_kind = read_filters(c, &a, &q);
+    struct jsonv *v = &a.args.v;
+    date_day today = date_today_local(), last_day = today, latest = 0;
+    long n = 0, lim = 10, per = 3;
+    q.check_in = today;
+    if (from && !date_parse(from, &q.check_in))
+        jsonv_error(v, "from", "must be an existing date YYYY-MM-DD");
+    if (until && !date_parse(until, &latest))
+        jsonv_error(v, "until", "must be an existing date YYYY-MM-DD");
+    else if (until && latest <= q.check_in)
+        jsonv_error(v, "until", "must be after from: the latest check-out");
+    if (limit && !res_parse_long(limit, 1, EARLIEST_MAX_LIMIT, &lim))
+        jsonv_error(v, "limit", "must be a whole number from 1 to 50");
+    if (per_pool && !res_parse_long(per_pool, 1, CORE_EARLIEST_MAX_DATES, &per))
+        jsonv_error(v, "per_pool", "must be a whole number from 1 to 10");
+    if (!search_allowed(c, &a, &q, asked_kind))
+        return;
+    /* Nobody checks in before today; the window ends by ?until= (the latest check-out) or a
+     * season ahead, and never past the index's last night: that bounds the work. */
+    if (q.check_in < today)
+        q.check_in = today;
+    if (!until)
+        latest = q.check_in + EARLIEST_DEFAULT_DAYS;
+    last_day = core_index_first_day(c->app->index) + core_index_ndays(c->app->index);
+    if (latest > last_day)
+        latest = last_day;
+    struct core_early found[EARLIEST_MAX_LIMIT];
+    n = (long)core_earliest_run(c->app->index, &q, latest, (int)per, found, (size_t)lim);
+
+    struct jsonw w;
+    jw_init(&w);
+    jw_reserve(&w, 128 + (size_t)n * 900);
+    char d[DATE_TEXT_LEN];
+    jw_object_begin(&w);
+    date_format(q.check_in, d);
+    jw_kstring(&w, "from", d);
+    date_format(latest, d);
+    jw_kstring(&w, "until", d);
+    jw_kint(&w, "nights", q.nights);
+    jw_kint(&w, "count", n);
+    jw_key(&w, "results");
+    jw_array_begin(&w);
+    for (long i = 0; i < n; i++) {
+        const struct core_early *e = &found[i];
+        jw_object_begin(&w);
+        pool_members(&w, e->pool, e->distance_km, e->stale);
+        jw_key(&w, "dates");
+        jw_array_begin(&w);
+        for (int k = 0; k < e->ndates; k++) {
+            jw_object_begin(&w);
+            date_format(e->check_in[k], d);
+            jw_kstring(&w, "check_in", d);
+            date_format(e->check_in[k] + q.nights, d);
+            jw_kstring(&w, "check_out", d);
+            jw_kint(&w, "free", e->free[k]);
+            jw_object_end(&w);
+        }
+        jw_array_end(&w);
+        jw_object_end(&w);
+    }
+    jw_array_end(&w);
+    jw_object_end(&w);
+    size_t len = 0;
+    const char *text = jw_text(&w, &len);
+    if (text)
+        api_reply_raw(c, 200, "application/json", text, len);
+    else
+        api_reply_problem(c, PROBLEM_INTERNAL, "could not encode the response");
+    jw_free(&w);
+}
+
 static const struct api_endpoint search = {availability_search, false};
+static const struct api_endpoint earliest = {availability_earliest, false};
+
+/* Visitors may search before they make an account (issue 12): they see planned beds only, as
+ * caregivers do, and name their own municipality for Wmo with home_municipality. */
+#define SEARCHERS (ROLE_CAREGIVER | ROLE_REFERRER | ROLE_COORDINATOR | ROUTE_VISITORS)
 
 static const struct route availability_routes[] = {
-    {HTTP_GET, "/v1/availability", &search, ROLE_CAREGIVER | ROLE_REFERRER | ROLE_COORDINATOR},
+    {HTTP_GET, "/v1/availability", &search, SEARCHERS},
+    {HTTP_GET, "/v1/availability/earliest", &earliest, SEARCHERS},
 };
 
 ROUTE_GROUP(availability_group, availability_routes, NULL);

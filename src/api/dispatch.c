@@ -292,6 +292,12 @@ static void authenticate(struct api_ctx *c)
         token = from_cookie;
         c->by_cookie = true;
     }
+    /* A visitor who sent nothing at all may try what the route offers visitors (a search
+     * before making an account); a wrong or stale token or cookie still gets its 401. */
+    if (!token && !authorization && (c->route->roles & ROUTE_VISITORS)) {
+        ((const struct api_endpoint *)c->route->handler)->fn(c);
+        return;
+    }
     if (!token) {
         api_reply_problem(c, PROBLEM_UNAUTHORIZED,
                           "send 'Authorization: Bearer <token>' from POST /v1/sessions");

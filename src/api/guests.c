@@ -16,7 +16,8 @@
 #define GUEST_JSON                                                                           \
     "json_build_object('id', r.id, 'caregiver_id', r.caregiver_id, 'alias', r.alias, "       \
     "'birth_year', r.birth_year, 'care_profile', r.care_profile, 'needs', r.needs, "          \
-    "'municipality', r.municipality, 'created_at', " RES_TS("r.created_at") ", "              \
+    "'municipality', r.municipality, 'funding', r.funding, "                                  \
+    "'created_at', " RES_TS("r.created_at") ", "                                                \
     "'updated_at', " RES_TS("r.updated_at") ", 'version', r.version)"
 
 static const struct res_refusal guest_conflicts[] = {
@@ -27,6 +28,7 @@ static const struct res_refusal guest_conflicts[] = {
      "must be lower snake_case tokens such as night_care"},
     {"guests_municipality_fkey", PROBLEM_VALIDATION, "municipality",
      "is not a municipality of the region (see GET /v1/municipalities)"},
+    {"guests_funding_known", PROBLEM_VALIDATION, "funding", "must be wmo, wlz, zvw, pgb or private"},
     {"guests_owner_is_caregiver", PROBLEM_FORBIDDEN, NULL, "only caregivers register guests"},
     {NULL, 0, NULL, NULL},
 };
@@ -104,11 +106,11 @@ static int guests_prepare(struct app *app)
 {
     if (api_prepare(app, "guests_create",
                     RES_CREATE_SQL("guests AS r (caregiver_id, alias, birth_year, care_profile, "
-                                   "needs, municipality)",
+                                   "needs, municipality, funding)",
                                    "SELECT $2::uuid, btrim($1::jsonb->>'alias'), "
                                    "($1::jsonb->>'birth_year')::int, $1::jsonb->>'care_profile', "
                                    RES_TEXT_ARRAY("$1::jsonb", "needs") ", "
-                                   "$1::jsonb->>'municipality' "
+                                   "$1::jsonb->>'municipality', $1::jsonb->>'funding' "
                                    "WHERE $6::uuid IS NOT DISTINCT FROM $2::uuid",
                                    GUEST_JSON)))
         return -1;
@@ -130,7 +132,8 @@ static int guests_prepare(struct app *app)
                                      "btrim($1::jsonb->>'alias') ELSE r.alias END, "
                                      RES_SET_CAST("birth_year", "int") ", "
                                      RES_SET_TEXT("care_profile") ", " RES_SET_ARRAY("needs")
-                                     ", " RES_SET_TEXT("municipality"),
+                                     ", " RES_SET_TEXT("municipality") ", "
+                                     RES_SET_TEXT("funding"),
                                      "r.version"));
 }
 
@@ -159,6 +162,12 @@ static void validate_fields(struct jsonv *v, const cJSON *body, cJSON *out, bool
         cJSON_AddItemToObject(out, "needs", cJSON_Duplicate(needs, true));
     else if (create)
         cJSON_AddArrayToObject(out, "needs");
+    /* The funding route the family prefers, offered again for the next request. */
+    const cJSON *f = cJSON_GetObjectItemCaseSensitive(body, "funding");
+    if (cJSON_IsNull(f))
+        cJSON_AddNullToObject(out, "funding");
+    else if (jsonv_enum(v, body, "funding", false, core_funding_names, &i))
+        cJSON_AddStringToObject(out, "funding", core_funding_names[i]);
     const cJSON *m = cJSON_GetObjectItemCaseSensitive(body, "municipality");
     if (cJSON_IsNull(m)) {
         cJSON_AddNullToObject(out, "municipality");
@@ -173,7 +182,7 @@ static void validate_fields(struct jsonv *v, const cJSON *body, cJSON *out, bool
 static void guests_create(struct api_ctx *c)
 {
     static const char *const known[] = {"alias", "birth_year", "care_profile", "needs",
-                                        "municipality", NULL};
+                                        "municipality", "funding", NULL};
     struct jsonv v;
     jsonv_init(&v);
     jsonv_only(&v, c->body, known);
@@ -199,8 +208,8 @@ static void guests_get(struct api_ctx *c)
 static void guests_patch(struct api_ctx *c)
 {
     static const char *const known[] = {"alias", "birth_year", "care_profile", "needs",
-                                        "municipality", NULL};
-    static const char *const nullable[] = {"municipality", NULL};
+                                        "municipality", "funding", NULL};
+    static const char *const nullable[] = {"municipality", "funding", NULL};
     const char *id = res_id(c, guest_call.missing);
     if (!id)
         return;

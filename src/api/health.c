@@ -13,6 +13,7 @@
 #include "logeer/core.h"
 #include "logeer/events.h"
 #include "logeer/metrics.h"
+#include "logeer/notify.h"
 #include "logeer/outbox.h"
 #include "logeer/workers.h"
 
@@ -237,6 +238,7 @@ static void health_metrics(struct api_ctx *c)
     render_inventory(c->app, out);
     render_events(c->app, out);
     render_tls(c->app, out);
+    notify_metrics(c->app->notify, out);
     size_t len = evbuffer_get_length(out);
     const char *text = (const char *)evbuffer_pullup(out, -1);
     api_reply_raw(c, 200, "text/plain; version=0.0.4", text, len);

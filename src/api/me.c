@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "access_log.h"
+#include "guests.h"
 #include "handlers.h"
 #include "logeer/config.h"
 #include "logeer/core.h"
@@ -27,7 +28,8 @@ static int me_prepare(struct app *app)
                                    "WHERE u.id = $1::uuid"))
         return -1;
     if (api_prepare(app, "me_export",
-                    "SELECT logeer_account_export($1::uuid)::text, "
+                    "SELECT (logeer_account_export($1::uuid) || jsonb_build_object('guests', "
+                    "logeer_account_export_guests($1::uuid)))::text, "
                     "(SELECT coalesce(array_agg(s.id ORDER BY s.id), '{}') FROM stays s "
                     "JOIN users u ON u.id = s.requested_by "
                     "WHERE s.requested_by = $1::uuid AND u.role = 'caregiver')::text"))
@@ -99,6 +101,8 @@ static void me_exported(struct api_ctx *c, const struct db_result *r)
     }
     free(ids);
     free(array);
+    /* So does every registered guest it lists. */
+    guests_log_seen(c, body, "guests", "id", "guest.export");
     http_reply_header(c->req, "Cache-Control", "no-store");
     http_reply_header(c->req, "Content-Disposition", "attachment; filename=\"logeer-export.json\"");
     res_reply_body(c, 200, body);

@@ -27,6 +27,8 @@ static const struct route_group *const groups[] = {
     &allowances_group,
     &escalations_group,
     &arrivals_group,
+    &webhook_endpoints_group,
+    &notification_prefs_group,
     /* Last: its /{file} would otherwise shadow one-segment routes such as /livez. */
     &web_group,
 };

@@ -7,7 +7,8 @@
  * over many pools reads each asked night as one sequential row instead of one cache line per
  * pool. The descriptions (names, ids, lists) live apart and are read only for the hits. At
  * national size (5,000 pools x 1,100 nights) that is about 20 MiB. The index is only ever
- * changed after PostgreSQL committed, by the api layer's event handling. */
+ * changed after PostgreSQL committed, by the api layer's event handling. The earliest fitting
+ * dates (core_earliest_run) pass the same filters and then walk a pool's nights once. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -649,6 +650,136 @@ size_t core_search_run(const struct core_index *ix, const struct core_search *q,
         size_t nb = gather(ix, &s, &at, batch, BATCH);
         for (size_t i = 0; i < nb; i++)
             consider(ix, &s, batch[i], hits, &n, max);
+    }
+    return n;
+}
+
+/* ---- the earliest fitting dates ---------------------------------------------------------- */
+
+static int early_cmp(const struct core_early *a, const struct core_early *b)
+{
+    if (a->check_in[0] != b->check_in[0])
+        return a->check_in[0] < b->check_in[0] ? -1 : 1;
+    if (a->stale != b->stale)
+        return a->stale ? 1 : -1;
+    if (a->distance_km != b->distance_km)
+        return a->distance_km < b->distance_km ? -1 : 1;
+    if (a->free[0] != b->free[0])
+        return a->free[0] > b->free[0] ? -1 : 1;
+    if (a->id_key != b->id_key)
+        return a->id_key < b->id_key ? -1 : 1;
+    return strcmp(a->pool->id, b->pool->id);
+}
+
+/* Keeps the best max pools in out[0..*n) sorted, as keep_best does for hits. */
+static void early_keep(struct core_early *out, size_t *n, size_t max, const struct core_early *e)
+{
+    size_t i = *n;
+    if (i == max) {
+        if (max == 0 || early_cmp(e, &out[max - 1]) >= 0)
+            return;
+        i = max - 1;
+    } else {
+        (*n)++;
+    }
+    while (i > 0 && early_cmp(e, &out[i - 1]) < 0) {
+        out[i] = out[i - 1];
+        i--;
+    }
+    out[i] = *e;
+}
+
+/* The first check-ins of pool `at` in [first, last] (last: the latest check-in the window,
+ * the pool's horizon and the index allow) on which every night has a free bed and the
+ * arrival rules hold; none when the first of them would come after first_by. One pass over
+ * the nights: `run` counts the free nights in a row up to the night looked at, so a check-in
+ * fits when the run reaches the stay's length. */
+static void early_dates(const struct core_index *ix, size_t at, const struct core_search *q,
+                        date_day first, date_day last, date_day first_by, int per_pool,
+                        struct core_early *e)
+{
+    const struct pool_hot *h = &ix->hot[at];
+    int run = 0;
+    e->ndates = 0;
+    for (date_day night = first; night < last + q->nights && e->ndates < per_pool; night++) {
+        run = ix->free[(size_t)(night - ix->first_day) * ix->cap + at] > 0 ? run + 1 : 0;
+        if (run < q->nights)
+            continue;
+        date_day check_in = night - q->nights + 1;
+        if (e->ndates == 0 && check_in > first_by)
+            return;
+        if ((h->lists & LIST_ARRIVAL) && core_arrival_breaks(ix->pools[at], check_in, q->nights))
+            continue;
+        int m = INT16_MAX;
+        for (date_day n = check_in; n <= night; n++) {
+            int f = ix->free[(size_t)(n - ix->first_day) * ix->cap + at];
+            m = f < m ? f : m;
+        }
+        e->check_in[e->ndates] = check_in;
+        e->free[e->ndates++] = m;
+    }
+}
+
+/* One pool that passed the packed filters: its distance, the rest of the filters, its dates. */
+static void early_consider(const struct core_index *ix, const struct scan *s, size_t at,
+                           date_day latest_check_out, int per_pool, struct core_early *out,
+                           size_t *n, size_t max)
+{
+    const struct core_search *q = s->q;
+    const struct pool_hot *h = &ix->hot[at];
+    struct core_early e = {.pool = ix->pools[at], .distance_km = -1, .id_key = h->id_key};
+    if (q->has_point) {
+        e.distance_km = core_distance_km(q->lat, q->lon, ix->coords[at].lat, ix->coords[at].lon);
+        if (q->radius_km > 0 && e.distance_km > q->radius_km)
+            return;
+    }
+    e.stale = h->as_of < s->fresh_since;
+    if (!lists_match(s, h, e.pool))
+        return;
+    date_day first = q->check_in, last = latest_check_out - q->nights;
+    if (first < q->today + h->lead_days)
+        first = q->today + h->lead_days;
+    if (first < ix->first_day)
+        first = ix->first_day;
+    if (last > q->today + h->horizon_days - q->nights)
+        last = q->today + h->horizon_days - q->nights;
+    if (last > ix->first_day + ix->ndays - q->nights)
+        last = ix->first_day + ix->ndays - q->nights;
+    /* With the list full, a pool whose first date comes after the worst one's cannot enter:
+     * its nights are read no further than needed to learn that. */
+    date_day first_by = *n == max && max > 0 ? out[max - 1].check_in[0] : last;
+    if (first > last || first > first_by)
+        return;
+    early_dates(ix, at, q, first, last, first_by, per_pool, &e);
+    if (e.ndates > 0)
+        early_keep(out, n, max, &e);
+}
+
+size_t core_earliest_run(const struct core_index *ix, const struct core_search *q,
+                         date_day latest_check_out, int per_pool, struct core_early *out,
+                         size_t max)
+{
+    if (per_pool < 1 || q->nights < 1)
+        return 0;
+    if (per_pool > CORE_EARLIEST_MAX_DATES)
+        per_pool = CORE_EARLIEST_MAX_DATES;
+    struct scan s;
+    scan_init(&s, q);
+    size_t n = 0;
+    if (s.municipality) {
+        const struct muni_pools *m = muni_find(ix, s.municipality);
+        for (size_t i = 0; m && i < m->n; i++)
+            if (hot_matches(&s, &ix->hot[m->at[i]]) &&
+                (!s.boxed || in_box(&s, &ix->coords[m->at[i]])))
+                early_consider(ix, &s, m->at[i], latest_check_out, per_pool, out, &n, max);
+        return n;
+    }
+    enum { BATCH = 256 };
+    size_t batch[BATCH];
+    for (size_t at = 0; at < ix->npools;) {
+        size_t nb = gather(ix, &s, &at, batch, BATCH);
+        for (size_t i = 0; i < nb; i++)
+            early_consider(ix, &s, batch[i], latest_check_out, per_pool, out, &n, max);
     }
     return n;
 }

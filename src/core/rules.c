@@ -147,6 +147,7 @@ enum core_verdict core_decide(enum stay_action action, unsigned role, enum stay_
 int core_kinds_visible(unsigned role)
 {
     switch (role) {
+    case 0:              /* a visitor without an account sees what a caregiver sees */
     case ROLE_CAREGIVER:
         return 1 << KIND_PLANNED;
     case ROLE_REFERRER:

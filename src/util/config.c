@@ -34,6 +34,21 @@ static const struct option_def options[] = {
     STR_OPT("seed-file", "LOGEER_SEED_FILE", seed_file),
     STR_OPT("web-dir", "LOGEER_WEB_DIR", web_dir),
     STR_OPT("log-level", "LOGEER_LOG_LEVEL", log_level),
+    STR_OPT("smtp-url", "LOGEER_SMTP_URL", smtp_url),
+    STR_OPT("smtp-starttls", "LOGEER_SMTP_STARTTLS", smtp_starttls),
+    STR_OPT("mail-from", "LOGEER_MAIL_FROM", mail_from),
+    STR_OPT("mail-dir", "LOGEER_MAIL_DIR", mail_dir),
+    STR_OPT("public-url", "LOGEER_PUBLIC_URL", public_url),
+    STR_OPT("webhook-key", "LOGEER_WEBHOOK_KEY", webhook_key),
+    INT_OPT("webhook-allow-private", "LOGEER_WEBHOOK_ALLOW_PRIVATE", webhook_allow_private, 0, 1),
+    INT_OPT("notify-workers", "LOGEER_NOTIFY_WORKERS", notify_workers, 1, 64),
+    /* Small values are for tests, which want retries and polls within seconds. */
+    INT_OPT("notify-poll-ms", "LOGEER_NOTIFY_POLL_MS", notify_poll_ms, 50, 60000),
+    INT_OPT("notify-retry-base-s", "LOGEER_NOTIFY_RETRY_BASE_S", notify_retry_base_s, 1, 86400),
+    INT_OPT("notify-retry-max-s", "LOGEER_NOTIFY_RETRY_MAX_S", notify_retry_max_s, 1, 86400),
+    INT_OPT("notify-give-up-s", "LOGEER_NOTIFY_GIVE_UP_S", notify_give_up_s, 1, 30 * 86400),
+    INT_OPT("notify-lease-s", "LOGEER_NOTIFY_LEASE_S", notify_lease_s, 3, 3600),
+    INT_OPT("notify-timeout-s", "LOGEER_NOTIFY_TIMEOUT_S", notify_timeout_s, 1, 300),
     INT_OPT("hold-ttl", "LOGEER_HOLD_TTL", hold_ttl_s, 1, 86400),
     INT_OPT("max-open-stays", "LOGEER_MAX_OPEN_STAYS", max_open_stays, 1, 1000),
     INT_OPT("guarantee-days", "LOGEER_GUARANTEE_DAYS", guarantee_days, 0, 3650),
@@ -101,6 +116,16 @@ static void set_defaults(struct config *cfg)
     cfg->http_header_timeout_ms = 10000;
     cfg->http_body_timeout_ms = 30000;
     cfg->http_idle_timeout_ms = 60000;
+    cfg->smtp_starttls = strdup("try");
+    cfg->mail_from = strdup("Logeerzorg Drenthe <noreply@logeerzorg.invalid>");
+    cfg->public_url = strdup("http://127.0.0.1:8080");
+    cfg->notify_workers = 2;
+    cfg->notify_poll_ms = 1000;
+    cfg->notify_retry_base_s = 30;
+    cfg->notify_retry_max_s = 6 * 3600;
+    cfg->notify_give_up_s = 26 * 3600; /* Standard Webhooks: retry for at least a day */
+    cfg->notify_lease_s = 60;
+    cfg->notify_timeout_s = 10;
 }
 
 static const struct option_def *find_flag(const char *name, size_t len)

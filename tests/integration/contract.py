@@ -38,7 +38,10 @@ class Operation:
         self.method = method.upper()
         self.spec = spec
         self.operation_id = spec.get("operationId", f"{self.method} {template}")
-        self.open = spec.get("security", doc.get("security")) == []
+        # Open: no requirement at all, or an empty one among the alternatives (a visitor
+        # without credentials is served too, e.g. the search).
+        security = spec.get("security", doc.get("security"))
+        self.open = security == [] or {} in (security or [])
         self.segments = template.strip("/").split("/") if template != "/" else [""]
         self.trailing_slash = template.endswith("/") and template != "/"
         params = list(doc["paths"][template].get("parameters", [])) + spec.get("parameters", [])

@@ -74,6 +74,10 @@ def test_demo_counters_match_the_stays_and_a_second_run_books_nothing():
                   "bed or allowance night", after, before)
     h.check_equal("the counters still match the stays after the second run",
                   counter_mismatches(url), [])
+    behind = h.scalar(url, "SELECT count(*) FROM events e, notify_cursor c "
+                           "WHERE (e.txid, e.id) > (c.txid, c.event_id)")
+    h.check_equal("the notification producer starts after the demo's history (no mail about "
+                  "stays the seed made)", int(behind), 0)
 
 
 def test_demo_shows_the_shortage_and_free_nights_further_out():

@@ -150,4 +150,34 @@ def test_erasure_erases_the_guests():
                     w.srv.get(f"/v1/guests/{gid}", token=w.coord), 404)
 
 
+def test_preferred_funding_is_kept_exported_and_erased():
+    w = world()
+    email = h.add_caregivers(w.url, 1, prefix="gf")[0]
+    token = h.login_many(w.srv, [email])[0]
+    resp = create_guest(w, token, dict(GUEST, funding="wlz"))
+    h.check("a guest is registered with a preferred funding route", resp.status == 201
+            and resp.json.get("funding") == "wlz", repr(resp))
+    gid = resp.json["id"]
+    resp = create_guest(w, token, dict(GUEST, funding="cash"))
+    h.check("an unknown funding route is 422 on funding", h.is_problem(resp, 422) and any(
+        e.get("field") == "funding" for e in resp.json.get("errors", [])), repr(resp))
+    resp = w.srv.request("PATCH", f"/v1/guests/{gid}", {"funding": "zvw"}, token=token)
+    h.check("PATCH changes it", resp.status == 200 and resp.json.get("funding") == "zvw",
+            repr(resp))
+    resp = w.srv.request("PATCH", f"/v1/guests/{gid}", {"funding": None}, token=token)
+    h.check("PATCH with null clears it", resp.status == 200 and resp.json.get("funding") is None,
+            repr(resp))
+    w.srv.request("PATCH", f"/v1/guests/{gid}", {"funding": "pgb"}, token=token)
+    resp = w.srv.get("/v1/me/export", token=token)
+    guests = (resp.json or {}).get("guests", [])
+    h.check("the export lists the registered guest with its funding route",
+            resp.status == 200 and [(g["id"], g["alias"], g["funding"]) for g in guests]
+            == [(gid, GUEST["alias"], "pgb")], repr(resp)[:400])
+    h.check("DELETE /v1/me answers 200",
+            w.srv.request("DELETE", "/v1/me", token=token).status == 200)
+    h.check_equal("erasure clears the funding route too", h.psql(
+        w.url, f"SELECT funding IS NULL, erased_at IS NOT NULL FROM guests WHERE id = '{gid}'"),
+        [["t", "t"]])
+
+
 h.main(globals())

@@ -222,8 +222,14 @@ def rows(w):
         Row("GET /v1/events", "GET", "/v1/events",
             roles(403, provider_a=OK, provider_b=OK, coordinator=OK), stream=True),
         # Search
+        # Visitors may search without an account (the portal lets them try first).
         Row("GET /v1/availability", "GET", f"/v1/availability?check_in={day}&nights=1",
-            roles(403, caregiver_a=OK, caregiver_b=OK, referrer=OK, coordinator=OK)),
+            roles(403, anonymous=OK, caregiver_a=OK, caregiver_b=OK, referrer=OK,
+                  coordinator=OK)),
+        Row("GET /v1/availability/earliest", "GET", "/v1/availability/earliest?nights=1",
+            roles(403, anonymous=OK, caregiver_a=OK, caregiver_b=OK, referrer=OK,
+                  coordinator=OK)),
+
         # Stays
         Row("POST /v1/stays (planned / crisis pool by role)", "POST", "/v1/stays",
             roles(403, caregiver_a=OK, caregiver_b=OK, referrer=OK, coordinator=OK),
@@ -235,6 +241,10 @@ def rows(w):
             roles(403, caregiver_a=OK, caregiver_b=OK, provider_a=OK, provider_b=OK, referrer=OK,
                   coordinator=OK)),
         Row("GET /v1/stays/{caregiver A's, pool A}", "GET", f"/v1/stays/{w.sa}",
+            roles(403, caregiver_a=OK, caregiver_b=404, provider_a=OK, provider_b=404,
+                  referrer=404, coordinator=OK)),
+        Row("GET /v1/stays/{caregiver A's, pool A}/calendar.ics", "GET",
+            f"/v1/stays/{w.sa}/calendar.ics",
             roles(403, caregiver_a=OK, caregiver_b=404, provider_a=OK, provider_b=404,
                   referrer=404, coordinator=OK)),
         Row("GET /v1/stays/{caregiver B's, pool B}", "GET", f"/v1/stays/{w.sb}",

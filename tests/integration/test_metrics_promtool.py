@@ -40,6 +40,10 @@ FAMILIES = {
     "logeer_providers_stale": "gauge",
     "logeer_events_subscribers": "gauge",
     "logeer_events_feed_lag_seconds": "gauge",
+    "logeer_notify_queue_depth": "gauge",
+    "logeer_notify_oldest_pending_seconds": "gauge",
+    "logeer_notify_failed_messages": "gauge",
+    "logeer_notify_attempts_total": "counter",
 }
 TLS_FAMILY = "logeer_tls_certificate_expiry_timestamp_seconds"
 # What the alerts stand on; alerts.yml is also read, so a new rule is covered by itself.

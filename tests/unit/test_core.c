@@ -330,6 +330,144 @@ static void test_pool_access(void)
     CHECK(strcmp(core_pool_access(&p), "direct") == 0);
 }
 
+/* The earliest check-ins of one pool the slow way: every date in the window, asking the
+ * booking rules (core_stay_breaks) and every night's free beds. */
+static int brute_earliest(const struct core_index *ix, const struct core_pool *p, date_day from,
+                          date_day latest_check_out, int nights, date_day today,
+                          date_day *dates, int max)
+{
+    int n = 0;
+    for (date_day ci = from; ci + nights <= latest_check_out && n < max; ci++) {
+        struct core_stay_ask ask = {ci, ci + nights, today, -1, -1, ROLE_CAREGIVER, "GM0106", false};
+        if (core_stay_breaks(p, &ask))
+            continue;
+        bool free = true;
+        for (date_day d = ci; d < ci + nights; d++)
+            free = free && core_index_free_on(ix, p->id, d) > 0;
+        if (free)
+            dates[n++] = ci;
+    }
+    return n;
+}
+
+static void test_earliest_dates_skip_full_nights_and_follow_the_pool_rules(void)
+{
+    date_day today = date_from_ymd(2026, 12, 1);
+    struct core_index *ix = core_index_new(today - 1, 200);
+    struct core_pool a = pool("a", KIND_PLANNED, "GM0106", 52.99, 6.56);
+    struct core_pool b = pool("b", KIND_PLANNED, "GM0106", 52.99, 6.60);
+    struct core_pool c = pool("c", KIND_CRISIS, "GM0106", 52.99, 6.56);
+    struct core_pool d = pool("d", KIND_PLANNED, "GM0106", 52.99, 6.56);
+    /* Blocks mon-wed (2 nights), wed-fri (2), fri-mon (3): only those arrivals. */
+    d.nblocks = 3;
+    d.blocks[0] = (struct core_block){1, 2};
+    d.blocks[1] = (struct core_block){3, 2};
+    d.blocks[2] = (struct core_block){5, 3};
+    CHECK(core_index_put_pool(ix, &a) == 0 && core_index_put_pool(ix, &b) == 0);
+    CHECK(core_index_put_pool(ix, &c) == 0 && core_index_put_pool(ix, &d) == 0);
+    for (date_day n = today; n < today + 150; n++) {
+        core_index_set_free(ix, "a", n, n >= today + 10 && n <= today + 20 ? 0 : 2);
+        core_index_set_free(ix, "b", n, n >= today + 15 ? 1 : 0);
+        core_index_set_free(ix, "c", n, 5);
+        core_index_set_free(ix, "d", n, n >= today + 30 ? 1 : 0);
+    }
+    core_index_set_free(ix, "a", today + 23, 0); /* a gap: 21-22 fit 2 nights, not 3 */
+    struct core_search q = {.check_in = today + 10, .nights = 3, .today = today,
+                            .kinds = 1 << KIND_PLANNED, .funding = -1, .stale_days = 7,
+                            .now = 1000000};
+    struct core_early out[4];
+    size_t n = core_earliest_run(ix, &q, today + 120, 3, out, 4);
+    /* b from day 15; a only after its gap on day 23; d on block arrivals from day 30; never
+     * the crisis pool. */
+    CHECK(n == 3);
+    CHECK(n == 3 && strcmp(out[0].pool->id, "b") == 0 && out[0].ndates == 3);
+    CHECK(n == 3 && out[0].check_in[0] == today + 15 && out[0].check_in[2] == today + 17);
+    CHECK(n == 3 && out[0].free[0] == 1);
+    CHECK(n == 3 && strcmp(out[1].pool->id, "a") == 0 && out[1].check_in[0] == today + 24);
+    CHECK(n == 3 && out[1].free[0] == 2);
+    CHECK(n == 3 && strcmp(out[2].pool->id, "d") == 0);
+    for (size_t i = 0; i < n; i++) {
+        date_day want[CORE_EARLIEST_MAX_DATES];
+        int m = brute_earliest(ix, out[i].pool, q.check_in, today + 120, q.nights, today, want, 3);
+        CHECK(m == out[i].ndates);
+        for (int k = 0; k < m && k < out[i].ndates; k++)
+            CHECK(want[k] == out[i].check_in[k]);
+    }
+    /* d's dates are block arrivals of 3 nights: Fridays only. */
+    for (int k = 0; n == 3 && k < out[2].ndates; k++)
+        CHECK(date_weekday(out[2].check_in[k]) == 4);
+
+    /* The window's end: a stay must check out by latest_check_out. */
+    n = core_earliest_run(ix, &q, today + 19, 10, out, 4);
+    CHECK(n == 1 && strcmp(out[0].pool->id, "b") == 0 && out[0].ndates == 2);
+    /* Lead time and horizon of the pool itself. */
+    a.lead_days = 40;
+    b.horizon_days = 20;
+    CHECK(core_index_put_pool(ix, &a) == 0 && core_index_put_pool(ix, &b) == 0);
+    n = core_earliest_run(ix, &q, today + 120, 10, out, 4);
+    CHECK(n == 3);
+    CHECK(n == 3 && strcmp(out[0].pool->id, "b") == 0 && out[0].ndates == 3 &&
+          out[0].check_in[2] == today + 17); /* checks out on day 20 at the latest */
+    CHECK(n == 3 && strcmp(out[2].pool->id, "a") == 0 && out[2].check_in[0] == today + 40);
+    /* A full list reads a pool only as far as the date it would have to beat, and still gives
+     * a pool that does enter all its dates, also those after that date. */
+    struct core_index *small = core_index_new(today, 100);
+    struct core_pool late = pool("late", KIND_PLANNED, "GM0106", 52.99, 6.56);
+    struct core_pool early = pool("early", KIND_PLANNED, "GM0106", 52.99, 6.56);
+    CHECK(core_index_put_pool(small, &late) == 0 && core_index_put_pool(small, &early) == 0);
+    for (date_day night = today; night < today + 100; night++) {
+        core_index_set_free(small, "late", night, night >= today + 20);
+        core_index_set_free(small, "early", night, night == today + 10 || night >= today + 30);
+    }
+    struct core_search one = {.check_in = today, .nights = 1, .today = today,
+                              .kinds = 1 << KIND_PLANNED, .funding = -1, .stale_days = 7,
+                              .now = 1000000};
+    n = core_earliest_run(small, &one, today + 100, 10, out, 1);
+    CHECK(n == 1 && strcmp(out[0].pool->id, "early") == 0 && out[0].ndates == 10);
+    CHECK(n == 1 && out[0].check_in[0] == today + 10 && out[0].check_in[1] == today + 30);
+    core_index_free(small);
+    /* The search's filters: a care profile no pool serves, a need a pool excludes. */
+    q.care_profile = 1u << 4;
+    CHECK(core_earliest_run(ix, &q, today + 120, 3, out, 4) == 0);
+    q.care_profile = 0;
+    q.needs = "aggression";
+    CHECK(core_earliest_run(ix, &q, today + 120, 3, out, 4) == 0);
+    q.needs = NULL;
+    /* Longer than max_nights: no pool fits at all. */
+    q.nights = 15;
+    CHECK(core_earliest_run(ix, &q, today + 120, 3, out, 4) == 0);
+    /* A window past the index's last night is cut there. */
+    q.nights = 3;
+    q.check_in = today + 190;
+    CHECK(core_earliest_run(ix, &q, today + 5000, 3, out, 4) == 0);
+    core_index_free(ix);
+
+    /* Random nights and arrival days against the slow way. */
+    ix = core_index_new(today, 120);
+    struct core_pool r = pool("r", KIND_PLANNED, "GM0106", 52.99, 6.56);
+    r.arrival_days = 1u << 0 | 1u << 3 | 1u << 5; /* monday, thursday, saturday */
+    r.lead_days = 3;
+    r.horizon_days = 100;
+    CHECK(core_index_put_pool(ix, &r) == 0);
+    srand(12);
+    for (int round = 0; round < 50; round++) {
+        for (date_day night = today; night < today + 120; night++)
+            core_index_set_free(ix, "r", night, rand() % 4 == 0 ? 0 : rand() % 3);
+        q = (struct core_search){.check_in = today + rand() % 30, .nights = 1 + rand() % 5,
+                                 .today = today, .kinds = 1 << KIND_PLANNED, .funding = -1,
+                                 .stale_days = 7, .now = 1000000};
+        date_day latest = q.check_in + 10 + rand() % 100;
+        n = core_earliest_run(ix, &q, latest, CORE_EARLIEST_MAX_DATES, out, 4);
+        date_day want[CORE_EARLIEST_MAX_DATES];
+        int m = brute_earliest(ix, &r, q.check_in, latest, q.nights, today, want,
+                               CORE_EARLIEST_MAX_DATES);
+        CHECK((int)n == (m > 0));
+        for (int k = 0; n == 1 && k < m; k++)
+            CHECK(out[0].ndates == m && out[0].check_in[k] == want[k]);
+    }
+    core_index_free(ix);
+}
+
 int main(void)
 {
     test_lifecycle_transitions_and_counter_deltas();
@@ -341,5 +479,6 @@ int main(void)
     test_index_municipality_moves_radius_edges_and_ties();
     test_index_counts_stale_pools_and_their_providers();
     test_pool_access();
+    test_earliest_dates_skip_full_nights_and_follow_the_pool_rules();
     return check_done("core");
 }

@@ -14,6 +14,7 @@ static const unsigned roles[] = {ROLE_CAREGIVER, ROLE_PROVIDER, ROLE_REFERRER, R
 
 static void test_kinds_visible(void)
 {
+    CHECK(core_kinds_visible(0) == 1 << KIND_PLANNED); /* a visitor: never crisis beds */
     CHECK(core_kinds_visible(ROLE_CAREGIVER) == 1 << KIND_PLANNED);
     CHECK(core_kinds_visible(ROLE_REFERRER) == 1 << KIND_CRISIS);
     CHECK(core_kinds_visible(ROLE_COORDINATOR) == ((1 << KIND_PLANNED) | (1 << KIND_CRISIS)));

@@ -1,0 +1,622 @@
+/* notify: the message pipeline of one process. The loop runs three kinds of statement (produce,
+ * claim, record an outcome) and never blocks; a worker thread per attempt renders and sends,
+ * touching only its own job. A failed statement is retried from the timer, never from its own
+ * callback. Outcomes that cannot be recorded (database down) are kept and recorded later, so an
+ * outage does not turn every message in flight into a duplicate. */
+#include "logeer/notify.h"
+
+#include <cjson/cJSON.h>
+#include <curl/curl.h>
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <openssl/rand.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "logeer/db.h"
+#include "logeer/log.h"
+#include "logeer/mail.h"
+#include "logeer/notify_text.h"
+#include "logeer/webhook.h"
+#include "logeer/workers.h"
+
+#define PRODUCE_BATCH "200"
+#define PRODUCE_BATCH_N 200
+#define STATS_EVERY_MS 5000
+#define ERR_LEN 300
+
+enum channel { CH_EMAIL, CH_WEBHOOK, NCHANNELS };
+static const char *const channel_names[NCHANNELS] = {"email", "webhook"};
+
+enum outcome { OUT_SENT, OUT_RETRY, OUT_FAILED };
+
+/* One claimed message on its way through a worker thread and back. Strings are copies: the
+ * worker thread may touch nothing else. */
+struct job {
+    struct notify *n;
+    struct job *next;          /* in n->unrecorded while its outcome waits for the database */
+    enum channel ch;
+    char id[40];               /* the stable message id */
+    char attempts[12];         /* the claim's attempt number, text: it identifies the claim */
+    int attempt_n;
+    char *kind;
+    char *data;                /* JSON text: what the template shows */
+    char *body;                /* webhook: the exact body */
+    char *to;                  /* email address, or webhook URL */
+    char *sealed, *key_id;     /* webhook secret, sealed */
+    bool recipient_ok;         /* the user or endpoint still exists and takes messages */
+    long long created;         /* unix time of the message: the webhook-timestamp */
+    /* filled by the worker thread */
+    enum outcome outcome;
+    int status;                /* HTTP status or 0 */
+    char err[ERR_LEN];
+};
+
+struct notify {
+    struct event_base *base;
+    struct db_pool *pool;
+    struct notify_settings s;
+    struct workers *workers;
+    struct event *timer;
+    char instance[40];         /* claimed_by: this process */
+    char from_name[128], from_addr[256], id_domain[256];
+    bool email_on;             /* SMTP or a mail directory is configured */
+    bool producing, claiming, stats_busy, stopping;
+    bool again;                /* more work seen: produce/claim again at once */
+    bool failing;              /* last statement failed; logged once per streak */
+    unsigned inflight;         /* claimed and not yet recorded */
+    void (*drained)(void *);   /* notify_drain's callback, once inflight reaches 0 */
+    void *drained_arg;
+    struct event *drain_ev;
+    unsigned max_inflight;
+    struct job *unrecorded;    /* outcomes to record when the database is back */
+    long long since_stats_ms;
+    /* from the last stats query */
+    bool stats_known;
+    double pending[NCHANNELS], oldest_s[NCHANNELS], failed[NCHANNELS];
+    /* this process's own counters */
+    unsigned long long attempts_total[NCHANNELS][3]; /* by outcome */
+};
+
+int notify_prepare(struct db_pool *pool)
+{
+    if (db_pool_prepare(pool, "notify_produce", "SELECT logeer_notify_produce($1::int)"))
+        return -1;
+    /* The claim moves next_attempt_at forward by the lease: until then no other process
+     * claims the message; a process that dies leaves it to the first claim after that. */
+    if (db_pool_prepare(
+            pool, "notify_claim",
+            "WITH due AS (SELECT m.id FROM notify_messages m WHERE m.state = 'pending' "
+            "AND m.next_attempt_at <= now() AND m.channel = ANY ($4::notify_channel[]) "
+            "ORDER BY m.next_attempt_at, m.id LIMIT $1::int FOR UPDATE SKIP LOCKED), "
+            "c AS (UPDATE notify_messages m SET attempts = m.attempts + 1, claimed_by = $3, "
+            "next_attempt_at = now() + make_interval(secs => $2::int) FROM due "
+            "WHERE m.id = due.id RETURNING m.*) "
+            "SELECT c.id, c.channel::text, c.kind, c.attempts, c.data::text, coalesce(c.body, ''), "
+            "coalesce(u.email, w.url, ''), "
+            "CASE WHEN c.channel = 'email' THEN u.erased_at IS NULL AND u.disabled_at IS NULL "
+            "ELSE w.enabled AND w.deleted_at IS NULL END, "
+            "coalesce(encode(w.secret_sealed, 'hex'), ''), coalesce(w.secret_key_id, ''), "
+            "extract(epoch FROM c.created_at)::bigint "
+            "FROM c LEFT JOIN users u ON c.channel = 'email' AND u.id = c.recipient "
+            "LEFT JOIN webhook_endpoints w ON c.channel = 'webhook' AND w.id = c.recipient"))
+        return -1;
+    /* Sent is true whoever holds the claim now, so it needs no claim check. */
+    if (db_pool_prepare(pool, "notify_sent",
+                        "UPDATE notify_messages SET state = 'sent', sent_at = now(), "
+                        "last_error = NULL, last_status = $2::int, claimed_by = NULL "
+                        "WHERE id = $1::uuid AND state = 'pending'"))
+        return -1;
+    /* A retry or failure only for the claim it belongs to: a later claim by another process
+     * has its own outcome to record. A message gives up when an attempt fails after the
+     * give-up time, so retries always go on for at least that long. */
+    if (db_pool_prepare(pool, "notify_retry",
+                        "UPDATE notify_messages SET state = CASE WHEN $4::boolean OR now() >= "
+                        "window_start + make_interval(secs => $5::int) THEN 'failed' ELSE 'pending' "
+                        "END::notify_state, next_attempt_at = now() + "
+                        "make_interval(secs => $3::double precision), last_error = left($6, 500), "
+                        "last_status = $7::int, claimed_by = NULL "
+                        "WHERE id = $1::uuid AND claimed_by = $2 AND attempts = $8::int "
+                        "AND state = 'pending'"))
+        return -1;
+    return db_pool_prepare(
+        pool, "notify_stats",
+        "SELECT c.ch::text, count(m.id) FILTER (WHERE m.state = 'pending'), "
+        "coalesce(extract(epoch FROM now() - min(m.created_at) FILTER (WHERE m.state = "
+        "'pending')), 0)::double precision, count(m.id) FILTER (WHERE m.state = 'failed') "
+        "FROM unnest(enum_range(NULL::notify_channel)) AS c (ch) "
+        "LEFT JOIN notify_messages m ON m.channel = c.ch AND m.state <> 'sent' GROUP BY c.ch");
+}
+
+double notify_backoff_s(int attempts, int base_s, int max_s, double r)
+{
+    double d = base_s;
+    for (int i = 1; i < attempts && d < max_s; i++)
+        d *= 2;
+    if (d > max_s)
+        d = max_s;
+    /* Jitter spreads the retries of many messages that failed together (an SMTP outage), so
+     * they do not all come back in the same second. */
+    return d * (0.8 + 0.4 * r);
+}
+
+static double random_unit(void)
+{
+    uint32_t v = 0;
+    if (RAND_bytes((unsigned char *)&v, sizeof v) != 1)
+        v = (uint32_t)rand();
+    return (double)v / 4294967296.0;
+}
+
+static void job_free(struct job *j)
+{
+    free(j->kind);
+    free(j->data);
+    free(j->body);
+    free(j->to);
+    free(j->sealed);
+    free(j->key_id);
+    free(j);
+}
+
+/* ---- on a worker thread -------------------------------------------------------------------- */
+
+static void deliver_email(struct job *j)
+{
+    const struct notify *n = j->n;
+    cJSON *data = cJSON_Parse(j->data);
+    struct mail_buf subject = {0}, text = {0}, html = {0}, msg = {0};
+    if (!data || notify_text_render(j->kind, data, n->s.public_url, &subject, &text, &html) != 0) {
+        j->outcome = OUT_FAILED;
+        snprintf(j->err, sizeof j->err, "no text for kind %s", j->kind);
+        goto out;
+    }
+    struct mail_parts p = {.from_name = n->from_name, .from_addr = n->from_addr,
+                           .to_addr = j->to, .subject = subject.text, .message_id = j->id,
+                           .id_domain = n->id_domain, .text = text.text, .html = html.text,
+                           .date = j->created};
+    if (mail_build(&msg, &p) != 0) {
+        j->outcome = OUT_FAILED;
+        snprintf(j->err, sizeof j->err, "the recipient's address is not one we send to");
+        goto out;
+    }
+    enum mail_outcome mo;
+    if (n->s.smtp_url && *n->s.smtp_url) {
+        struct mail_smtp smtp = {n->s.smtp_url, n->s.starttls_required, n->s.timeout_s};
+        mo = mail_send_smtp(&smtp, n->from_addr, j->to, msg.text, msg.len, j->err,
+                            sizeof j->err);
+    } else {
+        mo = mail_write_file(n->s.mail_dir, j->id, msg.text, msg.len, j->err, sizeof j->err);
+    }
+    j->outcome = mo == MAIL_SENT ? OUT_SENT : mo == MAIL_RETRY ? OUT_RETRY : OUT_FAILED;
+out:
+    cJSON_Delete(data);
+    mail_buf_free(&subject);
+    mail_buf_free(&text);
+    mail_buf_free(&html);
+    mail_buf_free(&msg);
+}
+
+static void deliver_webhook(struct job *j)
+{
+    char secret[WEBHOOK_SECRET_LEN], sig[WEBHOOK_SIGNATURE_LEN];
+    if (webhook_secret_open(j->sealed, j->key_id, secret) != 0) {
+        j->outcome = OUT_FAILED;
+        snprintf(j->err, sizeof j->err,
+                 "the endpoint's secret cannot be opened with this server's LOGEER_WEBHOOK_KEY");
+        return;
+    }
+    /* A fresh timestamp on every attempt: receivers refuse old ones (replay protection), and
+     * a retry a day later would otherwise always be refused. */
+    long long ts = (long long)time(NULL);
+    int signed_ok = webhook_sign(secret, j->id, ts, j->body, strlen(j->body), sig);
+    memset(secret, 0, sizeof secret);
+    if (signed_ok != 0) {
+        j->outcome = OUT_FAILED;
+        snprintf(j->err, sizeof j->err, "the endpoint's secret is malformed");
+        return;
+    }
+    enum webhook_outcome wo = webhook_post(j->to, j->id, ts, sig, j->body,
+                                           j->n->s.webhook_allow_private, j->n->s.timeout_s,
+                                           &j->status, j->err, sizeof j->err);
+    /* A forbidden address may be fixed by DNS or by the provider: retried, not failed. */
+    j->outcome = wo == WEBHOOK_SENT ? OUT_SENT : OUT_RETRY;
+}
+
+static void job_work(void *arg)
+{
+    struct job *j = arg;
+    if (!j->recipient_ok) {
+        j->outcome = OUT_FAILED;
+        snprintf(j->err, sizeof j->err, "%s",
+                 j->ch == CH_EMAIL ? "the recipient's account is closed"
+                                   : "the endpoint was disabled or deleted");
+        return;
+    }
+    if (j->ch == CH_EMAIL)
+        deliver_email(j);
+    else
+        deliver_webhook(j);
+}
+
+/* ---- back on the loop ---------------------------------------------------------------------- */
+
+static void notify_kick(struct notify *n);
+
+static void statement_failed(struct notify *n, const char *what, const struct db_result *r)
+{
+    if (!n->failing)
+        log_warn("notifications: %s failed: %s", what, r->message);
+    n->failing = true;
+}
+
+static void record(struct job *j);
+
+static void drain_finish(struct notify *n)
+{
+    void (*cb)(void *) = n->drained;
+    n->drained = NULL;
+    if (cb)
+        cb(n->drained_arg);
+}
+
+/* Drained once nothing is claimed, in flight or being claimed. */
+static void drain_check(struct notify *n)
+{
+    if (n->stopping && n->drained && n->inflight == 0 && !n->claiming)
+        drain_finish(n);
+}
+
+static void recorded(const struct db_result *r, void *arg)
+{
+    struct job *j = arg;
+    struct notify *n = j->n;
+    if (r->status != DB_OK && !n->stopping) {
+        /* Keep the outcome: recorded again from the timer. A 'sent' lost here would make the
+         * message go out again after its lease. */
+        statement_failed(n, "recording a delivery", r);
+        j->next = n->unrecorded;
+        n->unrecorded = j;
+        return;
+    }
+    if (r->status != DB_OK)
+        log_warn("notifications: outcome of message %s not recorded at shutdown (%s); it is "
+                 "delivered again after its lease", j->id, r->message);
+    n->inflight--;
+    job_free(j);
+    if (!n->stopping)
+        notify_kick(n);
+    else
+        drain_check(n);
+}
+
+static void record(struct job *j)
+{
+    struct notify *n = j->n;
+    if (j->outcome == OUT_SENT) {
+        char status[12];
+        snprintf(status, sizeof status, "%d", j->status);
+        const char *params[] = {j->id, j->status ? status : NULL};
+        db_query(n->pool, "notify_sent", 2, params, recorded, j);
+        return;
+    }
+    char delay[32], give_up[16], status[12];
+    snprintf(delay, sizeof delay, "%.3f",
+             notify_backoff_s(j->attempt_n, n->s.retry_base_s, n->s.retry_max_s, random_unit()));
+    snprintf(give_up, sizeof give_up, "%d", n->s.give_up_s);
+    snprintf(status, sizeof status, "%d", j->status);
+    const char *params[] = {j->id, n->instance, delay, j->outcome == OUT_FAILED ? "t" : "f",
+                            give_up, j->err, j->status ? status : NULL, j->attempts};
+    db_query(n->pool, "notify_retry", 8, params, recorded, j);
+}
+
+static void job_done(void *arg)
+{
+    struct job *j = arg;
+    struct notify *n = j->n;
+    n->attempts_total[j->ch][j->outcome]++;
+    if (j->outcome != OUT_SENT)
+        log_info("notifications: %s message %s attempt %d: %s", channel_names[j->ch], j->id,
+                 j->attempt_n, j->err);
+    record(j);
+}
+
+static char *dup_value(const PGresult *res, int row, int col)
+{
+    return strdup(db_value(res, row, col));
+}
+
+static void claimed(const struct db_result *r, void *arg)
+{
+    struct notify *n = arg;
+    n->claiming = false;
+    if (r->status != DB_OK) {
+        statement_failed(n, "claiming messages", r);
+        drain_check(n);
+        return;
+    }
+    n->failing = false;
+    int rows = PQntuples(r->res);
+    if (n->stopping || !n->workers) {
+        /* Claimed while shutting down: left unsent, claimed again when the lease ends. */
+        drain_check(n);
+        return;
+    }
+    for (int i = 0; i < rows; i++) {
+        struct job *j = calloc(1, sizeof *j);
+        if (!j)
+            continue; /* claimed but not sent: its lease ends and it is claimed again */
+        j->n = n;
+        snprintf(j->id, sizeof j->id, "%s", db_value(r->res, i, 0));
+        j->ch = strcmp(db_value(r->res, i, 1), "webhook") == 0 ? CH_WEBHOOK : CH_EMAIL;
+        j->kind = dup_value(r->res, i, 2);
+        snprintf(j->attempts, sizeof j->attempts, "%s", db_value(r->res, i, 3));
+        j->attempt_n = atoi(j->attempts);
+        j->data = dup_value(r->res, i, 4);
+        j->body = dup_value(r->res, i, 5);
+        j->to = dup_value(r->res, i, 6);
+        j->recipient_ok = db_value(r->res, i, 7)[0] == 't';
+        j->sealed = dup_value(r->res, i, 8);
+        j->key_id = dup_value(r->res, i, 9);
+        j->created = atoll(db_value(r->res, i, 10));
+        if (!j->kind || !j->data || !j->body || !j->to || !j->sealed || !j->key_id) {
+            job_free(j);
+            continue;
+        }
+        n->inflight++;
+        workers_submit(n->workers, job_work, job_done, j);
+    }
+    /* A full batch suggests more is due. */
+    if (rows > 0 && n->inflight < n->max_inflight)
+        notify_kick(n);
+}
+
+static void claim(struct notify *n)
+{
+    if (n->claiming || n->stopping || n->inflight >= n->max_inflight)
+        return;
+    char limit[12], lease[12];
+    snprintf(limit, sizeof limit, "%u", n->max_inflight - n->inflight);
+    snprintf(lease, sizeof lease, "%d", n->s.lease_s);
+    const char *channels = n->email_on ? "{email,webhook}" : "{webhook}";
+    const char *params[] = {limit, lease, n->instance, channels};
+    n->claiming = true;
+    db_query(n->pool, "notify_claim", 4, params, claimed, n);
+}
+
+static void produced(const struct db_result *r, void *arg)
+{
+    struct notify *n = arg;
+    n->producing = false;
+    if (r->status != DB_OK || PQntuples(r->res) != 1) {
+        statement_failed(n, "turning events into messages", r);
+        return;
+    }
+    n->failing = false;
+    int count = atoi(db_value(r->res, 0, 0));
+    if (n->stopping)
+        return;
+    if (count == PRODUCE_BATCH_N)
+        n->again = true;
+    claim(n);
+    if (n->again) {
+        n->again = false;
+        notify_kick(n);
+    }
+}
+
+static void produce(struct notify *n)
+{
+    if (n->producing || n->stopping)
+        return;
+    const char *params[] = {PRODUCE_BATCH};
+    n->producing = true;
+    db_query(n->pool, "notify_produce", 1, params, produced, n);
+}
+
+static void stats_done(const struct db_result *r, void *arg)
+{
+    struct notify *n = arg;
+    n->stats_busy = false;
+    if (r->status != DB_OK)
+        return; /* the gauges keep their last values; db_up tells the operator why */
+    for (int i = 0; i < PQntuples(r->res); i++) {
+        int ch = strcmp(db_value(r->res, i, 0), "webhook") == 0 ? CH_WEBHOOK : CH_EMAIL;
+        n->pending[ch] = atof(db_value(r->res, i, 1));
+        n->oldest_s[ch] = atof(db_value(r->res, i, 2));
+        n->failed[ch] = atof(db_value(r->res, i, 3));
+    }
+    n->stats_known = true;
+}
+
+static void notify_kick(struct notify *n)
+{
+    if (n->stopping)
+        return;
+    produce(n);
+    claim(n);
+}
+
+static void on_timer(evutil_socket_t fd, short what, void *arg)
+{
+    struct notify *n = arg;
+    struct job *pending = n->unrecorded;
+    n->unrecorded = NULL;
+    while (pending) {
+        struct job *j = pending;
+        pending = j->next;
+        record(j);
+    }
+    notify_kick(n);
+    n->since_stats_ms += n->s.poll_ms;
+    if (n->since_stats_ms >= STATS_EVERY_MS && !n->stats_busy) {
+        n->since_stats_ms = 0;
+        n->stats_busy = true;
+        db_query(n->pool, "notify_stats", 0, NULL, stats_done, n);
+    }
+}
+
+struct notify *notify_new(struct event_base *base, struct db_pool *pool,
+                          const struct notify_settings *settings)
+{
+    struct notify *n = calloc(1, sizeof *n);
+    if (!n)
+        return NULL;
+    n->base = base;
+    n->pool = pool;
+    n->s = *settings;
+    n->since_stats_ms = STATS_EVERY_MS; /* the first tick fills the gauges */
+    if (!mail_from_parse(n->s.mail_from, n->from_name, sizeof n->from_name, n->from_addr,
+                         sizeof n->from_addr)) {
+        log_error("LOGEER_MAIL_FROM must be an address or 'Name <address>'");
+        free(n);
+        return NULL;
+    }
+    snprintf(n->id_domain, sizeof n->id_domain, "%s", strchr(n->from_addr, '@') + 1);
+    bool smtp = n->s.smtp_url && *n->s.smtp_url;
+    if (smtp && strncmp(n->s.smtp_url, "smtp://", 7) != 0 &&
+        strncmp(n->s.smtp_url, "smtps://", 8) != 0) {
+        log_error("LOGEER_SMTP_URL must start with smtp:// or smtps://");
+        free(n);
+        return NULL;
+    }
+    if (!smtp && n->s.mail_dir && *n->s.mail_dir) {
+        if (mkdir(n->s.mail_dir, 0750) != 0 && access(n->s.mail_dir, W_OK) != 0) {
+            log_error("LOGEER_MAIL_DIR %s cannot be created or written", n->s.mail_dir);
+            free(n);
+            return NULL;
+        }
+    }
+    n->email_on = smtp || (n->s.mail_dir && *n->s.mail_dir);
+    if (!n->email_on)
+        log_warn("neither LOGEER_SMTP_URL nor LOGEER_MAIL_DIR is set: emails wait in the "
+                 "queue until a process that has one delivers them");
+    unsigned char r[8];
+    if (RAND_bytes(r, sizeof r) != 1) {
+        free(n);
+        return NULL;
+    }
+    snprintf(n->instance, sizeof n->instance, "%d-%02x%02x%02x%02x%02x%02x%02x%02x",
+             (int)getpid(), r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7]);
+    /* Two claims per thread keep each thread busy; a claimed message waits at most one other
+     * attempt in the queue, so the lease must outlast two attempts or a slow receiver would
+     * see a message claimed again while it still waits. */
+    n->max_inflight = (unsigned)n->s.threads * 2;
+    if (n->s.lease_s <= 2 * n->s.timeout_s) {
+        log_error("LOGEER_NOTIFY_LEASE_S must be more than twice LOGEER_NOTIFY_TIMEOUT_S");
+        free(n);
+        return NULL;
+    }
+    n->workers = workers_new(base, n->s.threads);
+    n->timer = event_new(base, -1, EV_PERSIST, on_timer, n);
+    if (!n->workers || !n->timer) {
+        notify_stop(n);
+        notify_free(n);
+        return NULL;
+    }
+    struct timeval tv = {n->s.poll_ms / 1000, (n->s.poll_ms % 1000) * 1000};
+    event_add(n->timer, &tv);
+    return n;
+}
+
+static void drain_now(evutil_socket_t fd, short what, void *arg)
+{
+    drain_check(arg);
+}
+
+void notify_drain(struct notify *n, void (*done)(void *), void *arg)
+{
+    if (!n) {
+        done(arg);
+        return;
+    }
+    n->stopping = true;
+    event_del(n->timer);
+    n->drained = done;
+    n->drained_arg = arg;
+    if ((n->inflight == 0 && !n->claiming) || !n->workers) {
+        /* From the loop, never inside the caller's own callback. */
+        n->drain_ev = evtimer_new(n->base, drain_now, n);
+        struct timeval tv = {0, 0};
+        if (n->drain_ev)
+            evtimer_add(n->drain_ev, &tv);
+        else
+            drain_finish(n);
+    }
+}
+
+void notify_stop(struct notify *n)
+{
+    if (!n)
+        return;
+    n->stopping = true;
+    if (n->timer)
+        event_del(n->timer);
+    if (n->workers) {
+        workers_free(n->workers); /* runs job_done for every attempt in flight */
+        n->workers = NULL;
+    }
+    struct job *pending = n->unrecorded;
+    n->unrecorded = NULL;
+    while (pending) {
+        struct job *j = pending;
+        pending = j->next;
+        record(j);
+    }
+}
+
+void notify_free(struct notify *n)
+{
+    if (!n)
+        return;
+    while (n->unrecorded) {
+        struct job *j = n->unrecorded;
+        n->unrecorded = j->next;
+        job_free(j);
+    }
+    if (n->timer)
+        event_free(n->timer);
+    if (n->drain_ev)
+        event_free(n->drain_ev);
+    free(n);
+}
+
+void notify_metrics(const struct notify *n, struct evbuffer *out)
+{
+    static const char *const outcome_names[] = {"sent", "retry", "failed"};
+    if (!n)
+        return;
+    const char *fam = "logeer_notify_queue_depth";
+    evbuffer_add_printf(out, "# HELP %s Messages waiting to be delivered (pending), by channel; "
+                             "refreshed every few seconds.\n# TYPE %s gauge\n", fam, fam);
+    if (n->stats_known)
+        for (int c = 0; c < NCHANNELS; c++)
+            evbuffer_add_printf(out, "%s{channel=\"%s\"} %.0f\n", fam, channel_names[c],
+                                n->pending[c]);
+    fam = "logeer_notify_oldest_pending_seconds";
+    evbuffer_add_printf(out, "# HELP %s Age of the oldest message still pending, by channel; 0 "
+                             "when none.\n# TYPE %s gauge\n", fam, fam);
+    if (n->stats_known)
+        for (int c = 0; c < NCHANNELS; c++)
+            evbuffer_add_printf(out, "%s{channel=\"%s\"} %.3f\n", fam, channel_names[c],
+                                n->oldest_s[c]);
+    fam = "logeer_notify_failed_messages";
+    evbuffer_add_printf(out, "# HELP %s Messages that gave up (state failed), by channel.\n"
+                             "# TYPE %s gauge\n", fam, fam);
+    if (n->stats_known)
+        for (int c = 0; c < NCHANNELS; c++)
+            evbuffer_add_printf(out, "%s{channel=\"%s\"} %.0f\n", fam, channel_names[c],
+                                n->failed[c]);
+    fam = "logeer_notify_attempts_total";
+    evbuffer_add_printf(out, "# HELP %s Delivery attempts by this process, by channel and "
+                             "outcome (sent, retry, failed).\n# TYPE %s counter\n", fam, fam);
+    for (int c = 0; c < NCHANNELS; c++)
+        for (int o = 0; o < 3; o++)
+            evbuffer_add_printf(out, "%s{channel=\"%s\",outcome=\"%s\"} %llu\n", fam,
+                                channel_names[c], outcome_names[o], n->attempts_total[c][o]);
+}

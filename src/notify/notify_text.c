@@ -1,0 +1,184 @@
+/* notify_text: the words of each email kind, in Dutch at B1 level: short sentences, what
+ * happened, what to do next, one link. Every value from the data is HTML-escaped in the HTML
+ * part. Only ids, dates, place, status and the provider's reason are ever shown. */
+#include "logeer/notify_text.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+const struct notify_kind notify_kinds[] = {
+    {"request_received", "caregiver", false, "Uw aanvraag is ontvangen"},
+    {"request_approved", "caregiver", true, "Uw aanvraag is goedgekeurd"},
+    {"booking_confirmed", "caregiver", false, "Uw boeking is bevestigd"},
+    {"request_declined", "caregiver", true, "Uw aanvraag is afgewezen"},
+    {"waitlist_offer", "caregiver", true, "Er is een plek vrij van de wachtlijst"},
+    {"stay_cancelled", "caregiver", true, "Uw verblijf is geannuleerd door de zorgaanbieder"},
+    {"request_pending", "provider", true, "Een nieuwe aanvraag wacht op uw besluit"},
+    {"new_booking", "provider", false, "Een nieuwe boeking"},
+    {"stay_cancelled_staff", "provider", false, "Een verblijf is geannuleerd"},
+};
+const unsigned notify_nkinds = sizeof notify_kinds / sizeof notify_kinds[0];
+
+const struct notify_kind *notify_kind_find(const char *name)
+{
+    for (unsigned i = 0; i < notify_nkinds; i++)
+        if (strcmp(notify_kinds[i].name, name) == 0)
+            return &notify_kinds[i];
+    return NULL;
+}
+
+static const char *str(const cJSON *data, const char *field)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(data, field);
+    return cJSON_IsString(v) ? v->valuestring : "";
+}
+
+/* "vrijdag 4 december 2026" from "2026-12-04"; the ISO text itself when it does not parse. */
+static void dutch_date(const char *iso, char *out, size_t size)
+{
+    static const char *const days[] = {"zondag", "maandag", "dinsdag", "woensdag",
+                                       "donderdag", "vrijdag", "zaterdag"};
+    static const char *const months[] = {"januari", "februari", "maart", "april", "mei", "juni",
+                                         "juli", "augustus", "september", "oktober",
+                                         "november", "december"};
+    struct tm tm = {0};
+    if (sscanf(iso, "%4d-%2d-%2d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday) != 3 ||
+        tm.tm_mon < 1 || tm.tm_mon > 12) {
+        snprintf(out, size, "%s", iso);
+        return;
+    }
+    int year = tm.tm_year, mon = tm.tm_mon;
+    tm.tm_year -= 1900;
+    tm.tm_mon -= 1;
+    tm.tm_hour = 12;
+    time_t t = timegm(&tm);
+    struct tm back;
+    gmtime_r(&t, &back);
+    snprintf(out, size, "%s %d %s %d", days[back.tm_wday], tm.tm_mday, months[mon - 1], year);
+}
+
+struct words {
+    const char *subject;
+    const char *intro;     /* first sentence; %s is the place */
+    const char *next;      /* what to do now */
+    const char *button;    /* the link's words */
+    bool staff;            /* link to the provider's board instead of the portal */
+};
+
+static const struct words *words_for(const char *kind)
+{
+    static const struct words w[] = {
+        {"Wij hebben uw aanvraag ontvangen",
+         "Wij hebben uw aanvraag voor een logeerplek bij %s ontvangen.",
+         "De zorgaanbieder kijkt nu naar uw aanvraag. U krijgt een e-mail zodra er een besluit is.",
+         "Bekijk uw aanvraag", false},
+        {"Uw logeerplek is goedgekeurd",
+         "Goed nieuws: de zorgaanbieder heeft uw aanvraag voor een logeerplek bij %s goedgekeurd.",
+         "De plek is nu voor u vastgelegd. U hoeft niets meer te doen.",
+         "Bekijk uw logeerplek", false},
+        {"Uw logeerplek is geboekt",
+         "Uw logeerplek bij %s is geboekt.",
+         "De plek is voor u vastgelegd. U hoeft niets meer te doen.",
+         "Bekijk uw logeerplek", false},
+        {"Uw aanvraag is afgewezen",
+         "De zorgaanbieder heeft uw aanvraag voor een logeerplek bij %s afgewezen.",
+         "U kunt een andere plek zoeken of een nieuwe aanvraag doen.",
+         "Zoek een andere plek", false},
+        {"Er is een logeerplek vrij voor u",
+         "Er is een logeerplek vrijgekomen bij %s. U stond hiervoor op de wachtlijst.",
+         "Wilt u de plek? Bevestig het aanbod dan op tijd. Doet u dat niet, dan gaat de plek "
+         "naar de volgende op de wachtlijst.",
+         "Bevestig de plek", false},
+        {"Uw logeerplek is geannuleerd",
+         "Uw logeerplek bij %s is geannuleerd door de zorgaanbieder.",
+         "Wij vinden dit vervelend voor u. U kunt een andere plek zoeken.",
+         "Bekijk uw logeerplekken", false},
+        {"Nieuwe aanvraag: graag uw besluit",
+         "Er is een nieuwe aanvraag voor een logeerplek bij %s.",
+         "Keur de aanvraag goed of wijs hem af. De aanvrager wacht op uw besluit.",
+         "Bekijk de aanvraag", true},
+        {"Nieuwe boeking",
+         "Er is een nieuwe boeking voor een logeerplek bij %s.",
+         "De plek is vastgelegd in uw beddenoverzicht.",
+         "Bekijk de boeking", true},
+        {"Een verblijf is geannuleerd",
+         "Een verblijf bij %s is geannuleerd.",
+         "Het bed is weer vrij voor deze nachten.",
+         "Bekijk het overzicht", true},
+    };
+    for (unsigned i = 0; i < notify_nkinds; i++)
+        if (strcmp(notify_kinds[i].name, kind) == 0)
+            return &w[i];
+    return NULL;
+}
+
+int notify_text_render(const char *kind, const cJSON *data, const char *public_url,
+                       struct mail_buf *subject, struct mail_buf *text, struct mail_buf *html)
+{
+    const struct words *w = words_for(kind);
+    if (!w)
+        return -1;
+    const char *stay = str(data, "stay_id");
+    char place[512], from[64], to[64], link[1024], intro[1024];
+    const char *loc = str(data, "location_name"), *mun = str(data, "municipality");
+    if (*loc && *mun)
+        snprintf(place, sizeof place, "%s in %s", loc, mun);
+    else
+        snprintf(place, sizeof place, "%s", *loc ? loc : "de zorgaanbieder");
+    dutch_date(str(data, "check_in"), from, sizeof from);
+    dutch_date(str(data, "check_out"), to, sizeof to);
+    snprintf(link, sizeof link, "%s%s#stay-%s", public_url,
+             w->staff ? "/aanbieder/" : "/mijn-logeerplekken.html", stay);
+    snprintf(intro, sizeof intro, w->intro, place);
+    const char *reason = strcmp(kind, "request_declined") == 0 ? str(data, "decline_reason") : "";
+    const char *expires = strcmp(kind, "waitlist_offer") == 0 ? str(data, "hold_expires_local") : "";
+
+    mail_buf_printf(subject, "%s", w->subject);
+
+    mail_buf_printf(text, "Beste heer of mevrouw,\n\n%s\n\n", intro);
+    mail_buf_printf(text, "Aankomst: %s\nVertrek: %s\n", from, to);
+    if (*reason)
+        mail_buf_printf(text, "Reden van de zorgaanbieder: %s\n", reason);
+    if (*expires)
+        mail_buf_printf(text, "Dit aanbod geldt tot %s.\n", expires);
+    mail_buf_printf(text, "Nummer van het verblijf: %s\n\n%s\n\n%s:\n%s\n\n", stay, w->next,
+                    w->button, link);
+    mail_buf_printf(text, "Met vriendelijke groet,\nLogeerzorg Drenthe\n\n"
+                          "Dit is een automatisch bericht. U kunt niet op deze e-mail "
+                          "antwoorden.\n");
+
+    mail_buf_printf(html, "<!DOCTYPE html>\n<html lang=\"nl\"><head><meta charset=\"utf-8\">"
+                          "<title>");
+    mail_buf_add_html(html, w->subject);
+    mail_buf_printf(html, "</title></head>\n<body>\n<p>Beste heer of mevrouw,</p>\n<p>");
+    mail_buf_add_html(html, intro);
+    mail_buf_printf(html, "</p>\n<ul>\n<li>Aankomst: ");
+    mail_buf_add_html(html, from);
+    mail_buf_printf(html, "</li>\n<li>Vertrek: ");
+    mail_buf_add_html(html, to);
+    mail_buf_printf(html, "</li>\n");
+    if (*reason) {
+        mail_buf_printf(html, "<li>Reden van de zorgaanbieder: ");
+        mail_buf_add_html(html, reason);
+        mail_buf_printf(html, "</li>\n");
+    }
+    if (*expires) {
+        mail_buf_printf(html, "<li>Dit aanbod geldt tot ");
+        mail_buf_add_html(html, expires);
+        mail_buf_printf(html, ".</li>\n");
+    }
+    mail_buf_printf(html, "<li>Nummer van het verblijf: ");
+    mail_buf_add_html(html, stay);
+    mail_buf_printf(html, "</li>\n</ul>\n<p>");
+    mail_buf_add_html(html, w->next);
+    mail_buf_printf(html, "</p>\n<p><a href=\"");
+    mail_buf_add_html(html, link);
+    mail_buf_printf(html, "\">");
+    mail_buf_add_html(html, w->button);
+    mail_buf_printf(html, "</a></p>\n<p>Met vriendelijke groet,<br>Logeerzorg Drenthe</p>\n"
+                          "<p><small>Dit is een automatisch bericht. U kunt niet op deze e-mail "
+                          "antwoorden.</small></p>\n</body></html>\n");
+    return subject->failed || text->failed || html->failed ? -1 : 0;
+}

@@ -1,0 +1,128 @@
+// portaal/mijn-logeerplekken.js: the caregiver's stays (GET /v1/stays), newest first, each
+// with its status in words (common/status.js). A waitlist entry that was offered a place is a
+// held stay that still carries its waitlist window: it is shown first, with its expiry, and is
+// accepted with confirm or declined with cancel. Cancelling asks once more before it acts.
+import { api, ApiError } from '/common/api.js';
+import { initPage } from '/common/layout.js';
+import { formatDateShort, formatDateTime, stayStatusText } from '/common/status.js';
+import { isOffer } from './aanbod.js';
+import { el, loadMunicipalities, municipalityName, rangeText } from './plek.js';
+
+// What the caregiver may still do, per status.
+const CAN_CANCEL = new Set(['held', 'requested', 'confirmed', 'waitlisted']);
+const IN_CALENDAR = new Set(['held', 'requested', 'confirmed', 'checked_in']);
+
+// Extra words per status, where the status alone says too little.
+const EXPLAIN = {
+  requested: 'De aanbieder kijkt of het past.',
+  waitlisted: 'U staat op de wachtlijst. Komt er een plek vrij, dan bieden wij die u aan.',
+  held: 'Bevestig de plek voor de tijd om is.',
+  declined: 'De aanbieder kon deze aanvraag niet aannemen.',
+  expired: 'De tijd om te bevestigen was om.'
+};
+
+await initPage({ requireLogin: true });
+await loadMunicipalities();
+const note = document.getElementById('melding');
+
+function where(s) {
+  if (!s.location) return 'Nog geen vaste plek';
+  return `${s.location.name}, ${municipalityName(s.location.municipality)}`;
+}
+
+function when(s) {
+  if (s.check_in && s.check_out) return rangeText(s.check_in, s.check_out);
+  if (s.waitlist) return `ergens tussen ${formatDateShort(s.waitlist.earliest_check_in)} en ${formatDateShort(s.waitlist.latest_check_out)}`;
+  return '';
+}
+
+function say(text, ok = true) {
+  note.className = ok ? 'alert alert--ok' : 'alert alert--error';
+  note.textContent = text;
+  note.hidden = false;
+}
+
+async function act(s, action, doneText) {
+  try {
+    await api('POST', `/v1/stays/${s.id}/${action}`);
+    say(doneText);
+  } catch (e) {
+    if (!(e instanceof ApiError)) throw e;
+    say(e.message, false);
+  }
+  await load();
+  note.tabIndex = -1;
+  note.focus();
+}
+
+// Cancel in two steps: the first click asks, the second does it.
+function cancelControl(s) {
+  const box = el('div', { class: 'annuleren' });
+  const ask = el('button', { type: 'button', class: 'button--secondary' }, 'Annuleren',
+    el('span', { class: 'visually-hidden' }, ': ' + where(s) + ', ' + when(s)));
+  box.append(ask);
+  ask.addEventListener('click', () => {
+    const yes = el('button', { type: 'button' }, 'Ja, annuleer');
+    const no = el('button', { type: 'button', class: 'button--secondary' }, 'Nee, laat staan');
+    const question = el('div', { class: 'alert', role: 'group', 'aria-label': 'Annuleren bevestigen' },
+      el('p', { tabindex: '-1' }, `Weet u zeker dat u ${s.status === 'waitlisted' ? 'van de wachtlijst wilt' : 'deze logeerplek wilt annuleren'}? ` +
+        'Dit kunt u niet terugdraaien.'),
+      el('p', { class: 'button-group' }, yes, no));
+    box.replaceChildren(question);
+    question.querySelector('p').focus();
+    no.addEventListener('click', () => { box.replaceChildren(ask); ask.focus(); });
+    yes.addEventListener('click', () => {
+      yes.disabled = no.disabled = true;
+      act(s, 'cancel', 'De logeerplek is geannuleerd.');
+    });
+  });
+  return box;
+}
+
+function stayItem(s) {
+  const actions = el('p', { class: 'button-group' });
+  if (s.status === 'held' && !isOffer(s)) {
+    const confirm = el('button', { type: 'button' }, 'Bevestig');
+    confirm.addEventListener('click', () => act(s, 'confirm', 'De logeerplek is bevestigd.'));
+    actions.append(confirm);
+  }
+  if (IN_CALENDAR.has(s.status) && s.check_in)
+    actions.append(el('a', { class: 'button button--secondary', href: `/v1/stays/${s.id}/calendar.ics`, download: '' },
+      'Zet in agenda', el('span', { class: 'visually-hidden' }, ': ' + where(s))));
+  const item = el('li', { class: 'card plek' },
+    el('h3', {}, where(s)),
+    el('p', {}, when(s)),
+    el('p', {}, 'Status: ', el('strong', { class: 'status status--' + s.status }, stayStatusText(s.status)),
+      EXPLAIN[s.status] ? '. ' + EXPLAIN[s.status] : '.'),
+    s.decline_reason ? el('p', {}, 'Reden: ' + s.decline_reason) : null,
+    s.status === 'cancelled' && s.cancel_reason ? el('p', { class: 'muted' }, 'Reden: ' + s.cancel_reason) : null,
+    s.status === 'held' && s.hold_expires_at ? el('p', {}, 'Bevestig vóór ' + formatDateTime(s.hold_expires_at) + '.') : null);
+  if (actions.childNodes.length) item.append(actions);
+  if (CAN_CANCEL.has(s.status) && !isOffer(s)) item.append(cancelControl(s));
+  return item;
+}
+
+function offerItem(s) {
+  const accept = el('button', { type: 'button' }, 'Ja, ik neem deze plek');
+  const decline = el('button', { type: 'button', class: 'button--secondary' }, 'Nee, dank u');
+  accept.addEventListener('click', () => { accept.disabled = decline.disabled = true; act(s, 'confirm', 'U heeft de plek aangenomen. De logeerplek is bevestigd.'); });
+  decline.addEventListener('click', () => { accept.disabled = decline.disabled = true; act(s, 'cancel', 'U heeft de plek afgeslagen.'); });
+  return el('li', { class: 'card plek plek--aanbod' },
+    el('h3', {}, where(s)),
+    el('p', {}, el('strong', {}, when(s))),
+    el('p', {}, 'Er kwam een plek vrij voor uw wachtlijst-aanvraag. Wilt u deze plek?'),
+    el('p', {}, 'Dit aanbod geldt tot ', el('strong', {}, formatDateTime(s.hold_expires_at)), '.'),
+    el('p', { class: 'button-group' }, accept, decline));
+}
+
+async function load() {
+  const { stays } = await api('GET', '/v1/stays?limit=100');
+  const offers = stays.filter(isOffer);
+  document.getElementById('aanbod').hidden = !offers.length;
+  document.getElementById('aanbod-lijst').replaceChildren(...offers.map(offerItem));
+  const rest = stays.filter((s) => !isOffer(s));
+  document.getElementById('leeg').hidden = stays.length > 0;
+  document.getElementById('lijst').replaceChildren(...rest.map(stayItem));
+}
+
+await load();
