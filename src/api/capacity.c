@@ -1,11 +1,15 @@
 /* capacity: GET/PUT /v1/pools/{id}/capacity (spec 2, 4, 6): staffed beds per night, with
- * what is held and booked. Reads carry the pool's version as a strong ETag; writes need
+ * what is held and booked, POST .../capacity/confirm ("alles klopt nog") and the CSV import
+ * (POST /v1/capacity/import: every row checked and named by line, applied all or none). Reads carry the pool's version as a strong ETag; writes need
  * If-Match, so two planners cannot overwrite each other's counts unseen. The database
  * function applies a write atomically; it never lowers capacity below what is held or
  * booked unless the provider names the stays to cancel. */
+#include <ctype.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "handlers.h"
 #include "logeer/config.h"
@@ -42,6 +46,15 @@ static int capacity_prepare(struct app *app)
                     "SELECT j::text, j->>'version' FROM (SELECT logeer_capacity_json(r.id, "
                     "$2::date, $3::date) AS j FROM pools r WHERE r.id = $1::uuid "
                     "AND " RES_OWNED("provider_id", "4") ") AS s"))
+        return -1;
+    /* Confirming moves as_of and nothing else; pools_touch bumps the version, so a write
+     * prepared before the confirmation still needs a fresh read, as after any other write.
+     * The pools_notify trigger tells every process's index that the pool is fresh again. */
+    if (api_prepare(app, "capacity_confirm",
+                    "UPDATE pools r SET as_of = now() WHERE r.id = $1::uuid AND "
+                    RES_OWNED("provider_id", "2") " RETURNING r.id"))
+        return -1;
+    if (api_prepare(app, "capacity_import", RES_RESULT_SQL("logeer_import_capacity")))
         return -1;
     return api_prepare(app, "capacity_set", RES_RESULT_SQL("logeer_set_capacity"));
 }
@@ -413,13 +426,441 @@ static void capacity_put(struct api_ctx *c)
     res_query_json(c, "capacity_set", p, capacity_set_done);
 }
 
+/* ---- POST .../confirm -------------------------------------------------------------------- */
+
+static void capacity_confirmed(struct api_ctx *c, const struct db_result *r)
+{
+    if (r->status != DB_OK) {
+        res_reply_db_error(c, r, capacity_refusals);
+        return;
+    }
+    if (PQntuples(r->res) != 1) {
+        api_reply_problem(c, PROBLEM_NOT_FOUND, "pool not found");
+        return;
+    }
+    capacity_read(c);
+}
+
+/* The planner says today's counts are still right: as_of becomes now, no night changes, so
+ * the pool leaves the stale report without anyone retyping a number. No If-Match: nothing a
+ * colleague wrote can be overwritten by saying the counts are current. */
+static void capacity_confirm(struct api_ctx *c)
+{
+    const char *id = res_id(c, "pool not found");
+    if (!id)
+        return;
+    date_day today = date_today_local();
+    if (!cap_state_new(c, id, today, today + CAP_DEFAULT_NIGHTS))
+        return;
+    const char *params[] = {id, res_scope(c)};
+    api_query(c, "capacity_confirm", 2, params, capacity_confirmed);
+}
+
+/* ---- POST /v1/capacity/import ---------------------------------------------------------- */
+
+#define IMPORT_MAX_ROWS 500
+#define IMPORT_MAX_BYTES 200000
+#define IMPORT_MAX_FIELDS 16
+
+/* The CSV's own column names: a provider's planning system exports them, so they are fixed. */
+static const char *const import_columns[] = {"pool_id", "first_night", "last_night", "beds"};
+enum { COL_POOL, COL_FIRST, COL_LAST, COL_BEDS, COL_COUNT };
+
+struct import_row {
+    int line;                   /* 1-based line of the CSV, the header being line 1 */
+    char pool_id[40];
+    date_day from, to;          /* nights from <= night < to */
+    long beds;
+};
+
+struct import_state {
+    bool apply;                 /* false: check and answer, write nothing (a preview) */
+    cJSON *early;               /* lines refused while reading, before the database's checks */
+    int nrows;
+    struct import_row rows[IMPORT_MAX_ROWS];
+};
+
+/* One refused line: {line, code, message}; code is stable (clients translate it), message is
+ * for developers. */
+static void import_refuse(cJSON *lines, int line, const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static void import_refuse(cJSON *lines, int line, const char *code, const char *fmt, ...)
+{
+    char msg[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "line", line);
+    cJSON_AddStringToObject(o, "code", code);
+    cJSON_AddStringToObject(o, "message", msg);
+    cJSON_AddItemToArray(lines, o);
+}
+
+static int import_line_cmp(const void *a, const void *b)
+{
+    int x = cJSON_GetObjectItem(*(const cJSON *const *)a, "line")->valueint;
+    int y = cJSON_GetObjectItem(*(const cJSON *const *)b, "line")->valueint;
+    return (x > y) - (x < y);
+}
+
+/* 422 naming every refused line, in line order, both as "errors" (field "csv") and "lines". */
+static void import_reply_refused(struct api_ctx *c, cJSON *lines)
+{
+    /* Lines are refused while reading and again after (overlaps, the database's checks):
+     * answer them in line order, rebuilt rather than moved within the cJSON list. */
+    int n = cJSON_GetArraySize(lines);
+    const cJSON **order = malloc((size_t)(n ? n : 1) * sizeof *order);
+    if (!order) {
+        cJSON_Delete(lines);
+        api_reply_problem(c, PROBLEM_INTERNAL, "out of memory");
+        return;
+    }
+    for (int i = 0; i < n; i++)
+        order[i] = cJSON_GetArrayItem(lines, i);
+    qsort(order, (size_t)n, sizeof *order, import_line_cmp);
+    cJSON *sorted = cJSON_CreateArray();
+    for (int i = 0; i < n; i++)
+        cJSON_AddItemToArray(sorted, cJSON_Duplicate(order[i], true));
+    free(order);
+    cJSON_Delete(lines);
+    lines = sorted;
+    struct jsonv v;
+    jsonv_init(&v);
+    const cJSON *l;
+    cJSON_ArrayForEach(l, lines)
+    {
+        char msg[300];
+        snprintf(msg, sizeof msg, "line %d: %s", cJSON_GetObjectItem(l, "line")->valueint,
+                 cJSON_GetObjectItem(l, "message")->valuestring);
+        jsonv_error(&v, "csv", msg);
+    }
+    cJSON *extra = cJSON_CreateObject();
+    cJSON_AddItemToObject(extra, "lines", lines);
+    api_reply_problem_full(c, PROBLEM_VALIDATION,
+                           "some lines of the CSV cannot be imported; nothing was written",
+                           jsonv_take_errors(&v), extra);
+}
+
+/* Splits line in place at sep into at most IMPORT_MAX_FIELDS trimmed fields, without their
+ * surrounding double quotes. Returns the number of fields. */
+static int import_fields(char *line, char sep, char **out)
+{
+    int n = 0;
+    char *p = line;
+    for (;;) {
+        char *end = strchr(p, sep);
+        if (end)
+            *end = '\0';
+        while (isspace((unsigned char)*p))
+            p++;
+        size_t len = strlen(p);
+        while (len && isspace((unsigned char)p[len - 1]))
+            p[--len] = '\0';
+        if (len >= 2 && p[0] == '"' && p[len - 1] == '"') {
+            p[len - 1] = '\0';
+            p++;
+        }
+        if (n < IMPORT_MAX_FIELDS)
+            out[n++] = p;
+        if (!end)
+            return n;
+        p = end + 1;
+    }
+}
+
+/* Checks one data line into row; false after refusing it (the first reason only). */
+static bool import_row_check(char **f, int nf, const int *col, int need, int line,
+                             date_day today, cJSON *lines, struct import_row *row)
+{
+    if (nf < need) {
+        import_refuse(lines, line, "columns", "has %d fields; the header names %d", nf, need);
+        return false;
+    }
+    const char *pool = f[col[COL_POOL]];
+    if (!api_is_uuid(pool)) {
+        import_refuse(lines, line, "unknown_pool", "pool_id must be the id of one of your pools");
+        return false;
+    }
+    date_day first, last;
+    if (!date_parse(f[col[COL_FIRST]], &first)) {
+        import_refuse(lines, line, "date", "first_night must be an existing date as YYYY-MM-DD");
+        return false;
+    }
+    if (!date_parse(f[col[COL_LAST]], &last)) {
+        import_refuse(lines, line, "date", "last_night must be an existing date as YYYY-MM-DD");
+        return false;
+    }
+    char day[DATE_TEXT_LEN];
+    if (first < today) {
+        date_format(today, day);
+        import_refuse(lines, line, "past", "first_night is in the past: capacity can be set "
+                      "from today (%s) on", day);
+        return false;
+    }
+    if (last < first) {
+        import_refuse(lines, line, "order", "last_night is before first_night");
+        return false;
+    }
+    if (last - first + 1 > CAP_MAX_SPAN) {
+        import_refuse(lines, line, "too_long", "a line covers at most 731 nights");
+        return false;
+    }
+    if (last + 1 > today + CAP_MAX_AHEAD) {
+        date_format(today + CAP_MAX_AHEAD - 1, day);
+        import_refuse(lines, line, "too_far", "last_night must be at most %s: no stay can be "
+                      "booked further ahead", day);
+        return false;
+    }
+    if (!res_parse_long(f[col[COL_BEDS]], 0, CAP_MAX_BEDS, &row->beds)) {
+        import_refuse(lines, line, "beds", "beds must be a whole number from 0 to 500");
+        return false;
+    }
+    row->line = line;
+    snprintf(row->pool_id, sizeof row->pool_id, "%s", pool);
+    row->from = first;
+    row->to = last + 1;
+    return true;
+}
+
+static int import_row_cmp(const void *a, const void *b)
+{
+    const struct import_row *x = a, *y = b;
+    int c = strcmp(x->pool_id, y->pool_id);
+    return c ? c : (x->from > y->from) - (x->from < y->from);
+}
+
+/* Reads the CSV text into s->rows, refusing lines into lines. */
+static void import_parse(char *text, struct import_state *s, cJSON *lines)
+{
+    date_day today = date_today_local();
+    int col[COL_COUNT], need = 0, line = 0;
+    char sep = ',';
+    bool header = false;
+    char *p = text;
+    while (p && *p) {
+        char *nl = strchr(p, '\n');
+        if (nl)
+            *nl = '\0';
+        line++;
+        size_t len = strlen(p);
+        if (len && p[len - 1] == '\r')
+            p[--len] = '\0';
+        char *cur = p;
+        p = nl ? nl + 1 : NULL;
+        while (isspace((unsigned char)*cur))
+            cur++;
+        if (!*cur || *cur == '#')
+            continue;
+        char *f[IMPORT_MAX_FIELDS];
+        if (!header) {
+            /* Dutch spreadsheets write ';' where others write ','; the header tells which. */
+            sep = strchr(cur, ';') ? ';' : ',';
+            int nf = import_fields(cur, sep, f);
+            for (int k = 0; k < COL_COUNT; k++) {
+                col[k] = -1;
+                for (int i = 0; i < nf; i++)
+                    if (!strcasecmp(f[i], import_columns[k]))
+                        col[k] = i;
+                if (col[k] < 0) {
+                    import_refuse(lines, line, "columns", "the header must name the columns "
+                                  "pool_id, first_night, last_night and beds (%s is missing)",
+                                  import_columns[k]);
+                    return;
+                }
+                if (col[k] + 1 > need)
+                    need = col[k] + 1;
+            }
+            header = true;
+            continue;
+        }
+        int nf = import_fields(cur, sep, f);
+        if (s->nrows == IMPORT_MAX_ROWS) {
+            import_refuse(lines, line, "too_many", "an import has at most 500 lines of data; "
+                          "split the file");
+            return;
+        }
+        if (import_row_check(f, nf, col, need, line, today, lines, &s->rows[s->nrows]))
+            s->nrows++;
+    }
+    if (!header) {
+        import_refuse(lines, 1, "columns", "the CSV is empty: it needs a header line and rows");
+        return;
+    }
+    if (s->nrows == 0 && cJSON_GetArraySize(lines) == 0) {
+        import_refuse(lines, line, "empty", "there are no rows under the header");
+        return;
+    }
+    /* Two lines for the same pool and night would leave the result to their order. */
+    struct import_row *sorted = malloc((size_t)s->nrows * sizeof *sorted);
+    if (!sorted)
+        return;
+    memcpy(sorted, s->rows, (size_t)s->nrows * sizeof *sorted);
+    qsort(sorted, (size_t)s->nrows, sizeof *sorted, import_row_cmp);
+    for (int i = 1; i < s->nrows; i++)
+        if (!strcmp(sorted[i].pool_id, sorted[i - 1].pool_id) && sorted[i].from < sorted[i - 1].to) {
+            const struct import_row *later = sorted[i].line > sorted[i - 1].line ? &sorted[i] : &sorted[i - 1];
+            const struct import_row *other = later == &sorted[i] ? &sorted[i - 1] : &sorted[i];
+            import_refuse(lines, later->line, "overlap", "overlaps line %d for the same pool",
+                          other->line);
+        }
+    free(sorted);
+}
+
+static void import_state_free(void *p)
+{
+    struct import_state *s = p;
+    cJSON_Delete(s->early);
+    free(s);
+}
+
+static void import_done(struct api_ctx *c, const struct db_result *r)
+{
+    struct import_state *s = c->state;
+    struct res_result res;
+    if (!res_result_read(c, r, capacity_refusals, &res))
+        return;
+    cJSON *detail = res_result_detail(&res);
+    bool early = cJSON_GetArraySize(s->early) > 0;
+    if (!strcmp(res.outcome, "refused") || early) {
+        /* One answer names every bad line: those refused while reading and those the
+         * database refused among the others (checked without writing). */
+        cJSON *lines = s->early;
+        s->early = NULL;
+        const cJSON *l;
+        cJSON_ArrayForEach(l, cJSON_GetObjectItem(detail, "lines"))
+        {
+            int line = cJSON_GetObjectItem(l, "line")->valueint;
+            const char *outcome = cJSON_GetObjectItem(l, "outcome")->valuestring;
+            if (!strcmp(outcome, "below_reserved")) {
+                char text[200] = "";
+                size_t len = 0;
+                const cJSON *n;
+                cJSON_ArrayForEach(n, cJSON_GetObjectItem(l, "nights"))
+                {
+                    const cJSON *d = cJSON_GetObjectItem(n, "date");
+                    if (len < 120 && cJSON_IsString(d))
+                        len += (size_t)snprintf(text + len, sizeof text - len, "%s%s",
+                                                len ? ", " : "", d->valuestring);
+                }
+                import_refuse(lines, line, "below_reserved", "beds would fall below what is "
+                              "already held or booked on %s", text);
+                /* the nights themselves, for a client that names them */
+                cJSON_AddItemToObject(cJSON_GetArrayItem(lines, cJSON_GetArraySize(lines) - 1),
+                                      "nights", cJSON_Duplicate(cJSON_GetObjectItem(l, "nights"), true));
+            } else {
+                import_refuse(lines, line, "unknown_pool", "pool_id must be the id of one of "
+                              "your pools");
+            }
+        }
+        cJSON_Delete(detail);
+        import_reply_refused(c, lines);
+        return;
+    }
+    if (strcmp(res.outcome, "ok") && strcmp(res.outcome, "preview")) {
+        cJSON_Delete(detail);
+        res_reply_outcome(c, &res, NULL);
+        return;
+    }
+    const cJSON *names = cJSON_GetObjectItem(detail, "pool_names");
+    cJSON *body = cJSON_CreateObject();
+    cJSON_AddBoolToObject(body, "applied", !strcmp(res.outcome, "ok"));
+    const cJSON *nights = cJSON_GetObjectItem(detail, "nights");
+    cJSON_AddNumberToObject(body, "nights", cJSON_IsNumber(nights) ? nights->valuedouble : 0);
+    cJSON *rows = cJSON_AddArrayToObject(body, "rows");
+    for (int i = 0; i < s->nrows; i++) {
+        char d[DATE_TEXT_LEN];
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddNumberToObject(o, "line", s->rows[i].line);
+        cJSON_AddStringToObject(o, "pool_id", s->rows[i].pool_id);
+        const cJSON *name = cJSON_GetObjectItem(names, s->rows[i].pool_id);
+        cJSON_AddStringToObject(o, "pool_name", cJSON_IsString(name) ? name->valuestring : "");
+        date_format(s->rows[i].from, d);
+        cJSON_AddStringToObject(o, "first_night", d);
+        date_format(s->rows[i].to - 1, d);
+        cJSON_AddStringToObject(o, "last_night", d);
+        cJSON_AddNumberToObject(o, "beds", (double)s->rows[i].beds);
+        cJSON_AddItemToArray(rows, o);
+    }
+    cJSON_Delete(detail);
+    char *text = cJSON_PrintUnformatted(body);
+    cJSON_Delete(body);
+    if (!text) {
+        api_reply_problem(c, PROBLEM_INTERNAL, "out of memory");
+        return;
+    }
+    res_reply_body(c, 200, text);
+    free(text);
+}
+
+static void capacity_import(struct api_ctx *c)
+{
+    static const char *const known[] = {"csv", "apply", NULL};
+    struct jsonv v;
+    jsonv_init(&v);
+    jsonv_only(&v, c->body, known);
+    const char *csv = NULL;
+    bool apply = false;
+    jsonv_string(&v, c->body, "csv", true, 1, IMPORT_MAX_BYTES, &csv);
+    jsonv_bool(&v, c->body, "apply", true, &apply);
+    if (!jsonv_ok(&v)) {
+        res_reply_invalid(c, &v, "send {\"csv\": \"...\", \"apply\": false} to check, true to write");
+        return;
+    }
+    struct import_state *s = res_state_new(c, sizeof *s, import_state_free);
+    char *text = strdup(csv);
+    if (!s || !text) {
+        free(text);
+        if (s)
+            api_reply_problem(c, PROBLEM_INTERNAL, "out of memory");
+        return;
+    }
+    s->early = cJSON_CreateArray();
+    import_parse(text, s, s->early);
+    free(text);
+    bool early = cJSON_GetArraySize(s->early) > 0;
+    if (early && s->nrows == 0) {
+        cJSON *lines = s->early;
+        s->early = NULL;
+        import_reply_refused(c, lines);
+        return;
+    }
+    /* With lines already refused, the others still get the database's checks, never a write. */
+    s->apply = apply && !early;
+    cJSON *p = cJSON_CreateObject();
+    cJSON_AddStringToObject(p, "provider_id", c->who.provider_id);
+    cJSON_AddStringToObject(p, "actor_id", c->who.user_id);
+    cJSON_AddStringToObject(p, "actor_role", role_name(c->who.role));
+    cJSON_AddNumberToObject(p, "hold_ttl_s", c->app->cfg->hold_ttl_s);
+    cJSON_AddBoolToObject(p, "apply", s->apply);
+    cJSON *rows = cJSON_AddArrayToObject(p, "rows");
+    for (int i = 0; i < s->nrows; i++) {
+        char d[DATE_TEXT_LEN];
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddNumberToObject(o, "line", s->rows[i].line);
+        cJSON_AddStringToObject(o, "pool_id", s->rows[i].pool_id);
+        date_format(s->rows[i].from, d);
+        cJSON_AddStringToObject(o, "from", d);
+        date_format(s->rows[i].to, d);
+        cJSON_AddStringToObject(o, "to", d);
+        cJSON_AddNumberToObject(o, "beds", (double)s->rows[i].beds);
+        cJSON_AddItemToArray(rows, o);
+    }
+    res_query_json(c, "capacity_import", p, import_done);
+}
+
 static const struct api_endpoint get = {capacity_get, false};
 static const struct api_endpoint put = {capacity_put, true};
+static const struct api_endpoint confirm = {capacity_confirm, false};
+static const struct api_endpoint import = {capacity_import, true};
 
 /* Only the pool's own staff set its counts; the coordinator reads them for the region. */
 static const struct route capacity_routes[] = {
     {HTTP_GET, "/v1/pools/{id}/capacity", &get, ROLE_PROVIDER | ROLE_COORDINATOR},
     {HTTP_PUT, "/v1/pools/{id}/capacity", &put, ROLE_PROVIDER},
+    {HTTP_POST, "/v1/pools/{id}/capacity/confirm", &confirm, ROLE_PROVIDER},
+    {HTTP_POST, "/v1/capacity/import", &import, ROLE_PROVIDER},
 };
 
 ROUTE_GROUP(capacity_group, capacity_routes, capacity_prepare);

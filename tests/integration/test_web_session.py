@@ -178,8 +178,12 @@ def test_pages_carry_the_security_headers_and_etags():
         resp = srv.request("GET", path)
         h.check_equal(f"{path} redirects to {path}/", (resp.status, resp.header("location")),
                       (301, path + "/"))
+    board = srv.request("GET", "/aanbieder/")
+    h.check("/aanbieder/ is the bed board's index.html",
+            board.status == 200 and board.body == srv.request("GET", "/aanbieder/index.html").body
+            and b"Beddenbord" in board.body, repr(board))
     for path in ("/nothing.html", "/common/nothing.js", "/dashboard/nothing.js",
-                 "/aanbieder/", "/aanbieder/index.html", "/.hidden", "/common/..%2fx"):
+                 "/aanbieder/nothing.js", "/.hidden", "/common/..%2fx"):
         resp = srv.request("GET", path)
         h.check(f"GET {path} is a 4xx problem, never a file", resp.status in (400, 404)
                 and h.is_problem(resp, resp.status), repr(resp))

@@ -38,13 +38,22 @@ function currentPath() {
   return location.pathname === '/' ? '/index.html' : location.pathname;
 }
 
-function renderHeader(header, user) {
+// The provider's bed board is one page; its menu jumps to the page's parts.
+export const AANBIEDER_MENU = [
+  { href: '/aanbieder/#bord', text: 'Beddenbord', show: 'in' },
+  { href: '/aanbieder/#inlezen', text: 'Bestand inlezen', show: 'in' },
+  { href: '/aanbieder/#aanvragen', text: 'Aanvragen', show: 'in' },
+  { href: '/aanbieder/#aankomst-vertrek', text: 'Aankomst en vertrek', show: 'in' },
+  { href: '/inloggen.html?terug=%2Faanbieder%2F', text: 'Inloggen', show: 'out' }
+];
+
+function renderHeader(header, user, menu = PORTAAL_MENU, home = '/') {
   const here = currentPath();
-  const items = PORTAAL_MENU.filter((m) => m.show === 'all' || (m.show === 'in') === Boolean(user));
+  const items = menu.filter((m) => m.show === 'all' || (m.show === 'in') === Boolean(user));
   const list = el('ul', { class: 'nav__list' }, ...items.map((m) => el('li', { class: 'nav__item' },
     el('a', { class: 'nav__link', href: m.href, 'aria-current': m.href === here ? 'page' : null }, m.text))));
   const inner = el('div', { class: 'page-header__inner' },
-    el('a', { class: 'page-header__logo', href: '/' }, 'Logeerzorg Drenthe'));
+    el('a', { class: 'page-header__logo', href: home }, 'Logeerzorg Drenthe'));
   if (user) {
     const button = el('button', { type: 'button', class: 'button button--secondary button--small', id: 'uitloggen' }, 'Uitloggen');
     button.addEventListener('click', async () => {
@@ -60,6 +69,7 @@ function renderHeader(header, user) {
 
 // Draws the header and resolves to the logged-in account or null. With { requireLogin: true }
 // a visitor who is not logged in is sent to the login page (and back here afterwards).
+// { menu, home }: another audience's menu (e.g. AANBIEDER_MENU) and where the logo leads.
 export async function initPage(options = {}) {
   let user = null;
   try {
@@ -68,7 +78,7 @@ export async function initPage(options = {}) {
     user = null; // the page still works for what needs no login
   }
   const header = document.querySelector('header.page-header');
-  if (header) renderHeader(header, user);
+  if (header) renderHeader(header, user, options.menu, options.home);
   if (!user && options.requireLogin) {
     location.replace(loginUrl());
     return new Promise(() => {}); // the page is being left
