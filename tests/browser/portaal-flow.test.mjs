@@ -202,6 +202,8 @@ run(async (context) => {
   await shoot(page, 'aanbod');
   await page.click('#aanbod button:has-text("Ja, ik neem deze plek")');
   await page.waitForSelector('#melding:not([hidden])');
+  // The message comes first, then the list is read again: wait for the offer box to go.
+  await page.waitForSelector('#aanbod', { state: 'hidden', timeout: 10000 }).catch(() => null);
   check('accepting the offer confirms the stay', /bevestigd/.test(await page.textContent('#melding')) &&
     await page.isHidden('#aanbod'));
 
