@@ -3,7 +3,8 @@
 // Proves: a visitor is sent to the login and back; the Esdorp planner sees planned and crisis
 // pools under separate headings, in tables with row and column headers, stale pools marked in
 // words; a range change (werkdagen) is written; a colleague's change made between loading and
-// saving is reported as "In de tussentijd heeft iemand anders dit veranderd in N bedden" and
+// saving (a second planner in a second browser with its own session saves the same nights on
+// the board) is reported as "In de tussentijd heeft iemand anders dit veranderd in N bedden" and
 // nothing is overwritten until the planner saves again; lowering below what is booked is
 // refused with the night and the stay named; "alles klopt nog" makes every pool fresh; a
 // request is accepted and another declined with a reason the caregiver reads back through
@@ -18,7 +19,7 @@
 import { mkdirSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { expectNoAxeViolations } from './lib/axe.mjs';
-import { BASE, check, openPage, run } from './lib/run.mjs';
+import { BASE, check, openContext, openPage, run } from './lib/run.mjs';
 
 const SHOTS = (process.env.LOGEER_SCREENSHOTS || '').split(',').filter(Boolean);
 const E = process.env;
@@ -145,9 +146,21 @@ run(async (context) => {
 
   // ---- a colleague's change between loading and saving ----
   const cFrom = addDays(TODAY, 14), cTo = addDays(TODAY, 20);
-  const colleague = await apiAs(E.BORD_COLLEAGUE_TOKEN, 'PUT', `/v1/pools/${APPROVAL}/capacity`,
-    { ranges: [{ from: cFrom, to: addDays(cTo, 1), beds: 5 }] }, { 'If-Match': '*' });
-  check('(a colleague sets 5 beds through the API meanwhile)', colleague.status === 200, JSON.stringify(colleague.json));
+  // The colleague is a second planner of the same provider at another computer: a browser
+  // context of their own (own cookies), logged in on the board, saving the same nights.
+  const colleagueContext = await openContext();
+  const colleague = await openPage(colleagueContext, problems);
+  await login(colleague, 'planner@esdorp.demo.logeer.nl');
+  const sessionOf = async (ctx) => ((await ctx.cookies(BASE)).find((c) => c.name === 'logeer_session') || {}).value;
+  const [mine, theirs] = [await sessionOf(context), await sessionOf(colleagueContext)];
+  check('a colleague logs in on the board in a second browser, with a session of their own',
+    colleague.url().endsWith('/aanbieder/') && mine && theirs && mine !== theirs, colleague.url());
+  await fillEdit(colleague, APPROVAL, cFrom, cTo, 'alle', 5);
+  await colleague.click('#opslaan');
+  await colleague.waitForSelector('#opgeslagen');
+  check('the colleague sets 5 beds on the board meanwhile, and it is written',
+    Object.values(await nightsOf(APPROVAL, cFrom, addDays(cTo, 1))).every((c) => c === 5));
+  await colleague.close();
   await fillEdit(page, APPROVAL, cFrom, cTo, 'alle', 2);
   await page.click('#opslaan');
   await page.waitForSelector('#gewijzigd-door-ander');

@@ -3,7 +3,7 @@ data, adds two pools of Zorggroep Esdorp made for the test (one that asks for ap
 books at once), two requests and one stay that starts today, and runs
 tests/browser/board.test.mjs (Debian's Chromium driven by playwright-core, axe-core): the
 planner logs in, sees the board, changes a range, is told of a colleague's change made
-meanwhile, is refused a lowering below what is booked with the nights and the stay named,
+meanwhile (the colleague saves on the board in a second browser with a session of their own), is refused a lowering below what is booked with the nights and the stay named,
 confirms "alles klopt nog", accepts one request and declines another with a reason (read back
 through the caregiver's own API view), checks a guest in and out, marks another no-show, cancels a stay with a reason, runs the edit flow by
 keyboard alone, and the other provider's planner sees none of it. 0 axe violations in every

@@ -44,27 +44,40 @@ export async function noHorizontalScroll(page) {
   return page.evaluate(() => document.documentElement.scrollWidth <= document.documentElement.clientWidth);
 }
 
+// Every browser context opened by run() or openContext(), closed (and its profile removed)
+// when the test ends.
+const opened = [];
+
+// A browser context with its own throwaway profile: its own cookies and storage, as a second
+// person at a second computer.
+export async function openContext() {
+  const profile = mkdtempSync(join(tmpdir(), 'logeer-chromium-'));
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    viewport: { width: 1280, height: 900 },
+    locale: 'nl-NL',
+    timezoneId: 'Europe/Amsterdam'
+  });
+  opened.push({ context, profile });
+  return context;
+}
+
 export function run(body) {
   const main = async () => {
     if (!BASE) {
       check('LOGEER_URL is set', false);
       return;
     }
-    const profile = mkdtempSync(join(tmpdir(), 'logeer-chromium-'));
-    const context = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-        '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-      viewport: { width: 1280, height: 900 },
-      locale: 'nl-NL',
-      timezoneId: 'Europe/Amsterdam'
-    });
     try {
-      await body(context);
+      await body(await openContext());
     } finally {
-      await context.close();
-      rmSync(profile, { recursive: true, force: true });
+      for (const { context, profile } of opened.reverse()) {
+        await context.close();
+        rmSync(profile, { recursive: true, force: true });
+      }
     }
   };
   main().then(() => {
