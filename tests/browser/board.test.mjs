@@ -8,7 +8,7 @@
 // nothing is overwritten until the planner saves again; lowering below what is booked is
 // refused with the night and the stay named; "alles klopt nog" makes every pool fresh; a
 // request is accepted and another declined with a reason the caregiver reads back through
-// the API; a guest is checked in and out after a confirmation, another marked no-show, an
+// the API and, logged in in a browser of their own, in the portal (/mijn-logeerplekken.html); a guest is checked in and out after a confirmation, another marked no-show, an
 // accepted stay cancelled with a reason the caregiver reads; the edit flow works by keyboard
 // alone (Tab, arrow keys, Enter); 0 axe violations in every state, at desktop and tablet
 // width and at 320 px (no sideways page scroll); a CSV import with two bad lines is refused
@@ -283,6 +283,25 @@ run(async (context) => {
   stay = await apiAs(E.BORD_CAREGIVER_TOKEN, 'GET', `/v1/stays/${E.BORD_STAY_DECLINE}`);
   check('the caregiver\'s own view of the stay shows it declined with the planner\'s reason',
     stay.json.status === 'declined' && stay.json.decline_reason === REASON, JSON.stringify(stay.json.decline_reason));
+  // The caregiver reads the reason in the portal, in a browser of their own.
+  const caregiverContext = await openContext();
+  const portal = await openPage(caregiverContext, problems);
+  await portal.goto(BASE + '/mijn-logeerplekken.html');
+  await portal.waitForURL(/inloggen\.html\?terug=/, { timeout: 10000 });
+  await portal.waitForSelector('body[data-ready="true"]');
+  await portal.fill('#email', E.BORD_CAREGIVER_EMAIL);
+  await portal.fill('#password', E.BORD_CAREGIVER_PASSWORD);
+  await Promise.all([portal.waitForURL(/\/mijn-logeerplekken\.html$/), portal.click('button[type="submit"]')]);
+  await portal.waitForSelector('#lijst .status--declined', { timeout: 15000 });
+  const declinedCards = await portal.$$eval('#lijst li', (lis) =>
+    lis.filter((li) => li.querySelector('.status--declined')).map((li) => li.textContent));
+  check('the caregiver sees the request declined in the portal, with the planner\'s reason in words',
+    declinedCards.length === 1 && /afgewezen/.test(declinedCards[0]) && declinedCards[0].includes('Reden: ' + REASON),
+    declinedCards.join(' | '));
+  await expectNoAxeViolations(check, portal, 'portal with a declined request and its reason');
+  await shoot(portal, 'portaal-afgewezen', '#lijst');
+  await portal.close();
+
   check('the answered requests left the list',
     !(await page.$(`#aanvragen-lijst [data-stay="${E.BORD_STAY_ACCEPT}"]`)) && !(await page.$(`#aanvragen-lijst [data-stay="${E.BORD_STAY_DECLINE}"]`)));
 

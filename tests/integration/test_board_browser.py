@@ -5,7 +5,8 @@ tests/browser/board.test.mjs (Debian's Chromium driven by playwright-core, axe-c
 planner logs in, sees the board, changes a range, is told of a colleague's change made
 meanwhile (the colleague saves on the board in a second browser with a session of their own), is refused a lowering below what is booked with the nights and the stay named,
 confirms "alles klopt nog", accepts one request and declines another with a reason (read back
-through the caregiver's own API view), checks a guest in and out, marks another no-show, cancels a stay with a reason, runs the edit flow by
+through the caregiver's own API view and in the portal, the caregiver logged in in a browser
+of their own), checks a guest in and out, marks another no-show, cancels a stay with a reason, runs the edit flow by
 keyboard alone, and the other provider's planner sees none of it. 0 axe violations in every
 state. Screenshots go to artifacts/aanbieder-*.png in the test's working directory; with
 LOGEER_UPDATE_SCREENSHOT=1 also to docs/aanbieder-*.png.
@@ -87,7 +88,8 @@ def test_board_in_chromium():
                BORD_POOL_APPROVAL=approval.id, BORD_POOL_INSTANT=instant.id,
                BORD_STAY_ACCEPT=accept, BORD_STAY_DECLINE=decline, BORD_STAY_ARRIVING=arriving,
                BORD_STAY_NO_SHOW=no_show,
-               BORD_CAREGIVER_TOKEN=caregiver, BORD_COLLEAGUE_TOKEN=colleague)
+               BORD_CAREGIVER_TOKEN=caregiver, BORD_CAREGIVER_EMAIL=email,
+               BORD_CAREGIVER_PASSWORD=h.TEST_PASSWORD, BORD_COLLEAGUE_TOKEN=colleague)
     proc = subprocess.run([node, SCRIPT], cwd=BROWSER_DIR, env=env, capture_output=True,
                           text=True, timeout=400)
     for line in proc.stdout.splitlines():
