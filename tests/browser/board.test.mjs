@@ -9,7 +9,9 @@
 // refused with the night and the stay named; "alles klopt nog" makes every pool fresh; a
 // request is accepted and another declined with a reason the caregiver reads back through
 // the API and, logged in in a browser of their own, in the portal (/mijn-logeerplekken.html); a guest is checked in and out after a confirmation, another marked no-show, an
-// accepted stay cancelled with a reason the caregiver reads; the edit flow works by keyboard
+// accepted stay cancelled with a reason the caregiver reads; on the settings page (from the
+// menu) a pool's rules are shown, a maximum below the minimum is refused in a Dutch sentence
+// at the field, good rules are written, and a colleague's change meanwhile is reported; the edit flow works by keyboard
 // alone (Tab, arrow keys, Enter); 0 axe violations in every state, at desktop and tablet
 // width and at 320 px (no sideways page scroll); a CSV import with two bad lines is refused
 // with both named and nothing written, a good one is previewed and then written; the Hunzehof planner sees none of Esdorp's pools or stays.
@@ -345,6 +347,53 @@ run(async (context) => {
   await expectNoAxeViolations(check, page, 'board after the stay actions');
   await shoot(page, 'verblijven', '#aanvragen');
 
+  // ---- settings: a pool's rules, one refused value in words, a good change, a colleague's ----
+  await Promise.all([page.waitForURL(/\/aanbieder\/instellingen\.html$/), page.click('header a[href="/aanbieder/instellingen.html"]')]);
+  await page.waitForSelector('body[data-instellingen="klaar"]', { timeout: 15000 });
+  await page.selectOption('#groep', APPROVAL);
+  await page.waitForFunction((id) => document.body.dataset.groep === id, APPROVAL);
+  let rules = (await apiAs(E.BORD_COLLEAGUE_TOKEN, 'GET', `/v1/pools/${APPROVAL}`)).json;
+  const shown = {};
+  for (const k of ['min_nights', 'max_nights', 'lead_days', 'horizon_days']) shown[k] = Number(await page.inputValue('#' + k));
+  check('the settings page, reached from the menu, shows the pool\'s rules as they are',
+    Object.entries(shown).every(([k, v]) => rules[k] === v) &&
+    await page.isChecked(`input[name="booking_mode"][value="${rules.booking_mode}"]`) &&
+    (await page.$$eval('input[name="funding"]:checked', (cs) => cs.map((c) => c.value))).join() === [...rules.funding].sort((a, b) =>
+      ['wmo', 'wlz', 'zvw', 'pgb', 'private'].indexOf(a) - ['wmo', 'wlz', 'zvw', 'pgb', 'private'].indexOf(b)).join(),
+    JSON.stringify(shown));
+  await expectNoAxeViolations(check, page, 'settings page');
+  await page.fill('#min_nights', '3');
+  await page.fill('#max_nights', '2');
+  await page.click('#bewaren');
+  await page.waitForSelector('#max_nights-error');
+  const refused = await page.textContent('#max_nights-error');
+  check('a maximum below the minimum is refused in a Dutch sentence next to the field',
+    /Het grootste aantal nachten moet minstens zo groot zijn als het kleinste aantal\./.test(refused) &&
+    await page.getAttribute('#max_nights', 'aria-invalid') === 'true' && /niet bewaard/.test(await page.textContent('.error-summary')), refused);
+  check('and the rules did not change',
+    (await apiAs(E.BORD_COLLEAGUE_TOKEN, 'GET', `/v1/pools/${APPROVAL}`)).json.max_nights === rules.max_nights);
+  await expectNoAxeViolations(check, page, 'settings with a refused value');
+  await shoot(page, 'instellingen', '#regels');
+  await page.fill('#min_nights', '2');
+  await page.fill('#max_nights', '10');
+  await page.fill('#lead_days', '1');
+  await page.fill('#horizon_days', '300');
+  await page.click('#bewaren');
+  await page.waitForFunction(() => /bewaard/.test(document.getElementById('melding').textContent));
+  rules = (await apiAs(E.BORD_COLLEAGUE_TOKEN, 'GET', `/v1/pools/${APPROVAL}`)).json;
+  check('good rules are written (2 to 10 nights, 1 day ahead, 300 days forward) and the errors are gone',
+    rules.min_nights === 2 && rules.max_nights === 10 && rules.lead_days === 1 && rules.horizon_days === 300 &&
+    !(await page.$('#max_nights-error')), JSON.stringify(rules));
+  const meanwhile = await apiAs(E.BORD_COLLEAGUE_TOKEN, 'PATCH', `/v1/pools/${APPROVAL}`, { max_nights: 12 });
+  check('(a colleague sets 12 nights at most meanwhile)', meanwhile.status === 200, JSON.stringify(meanwhile.json));
+  await page.fill('#max_nights', '11');
+  await page.click('#bewaren');
+  await page.waitForFunction(() => /In de tussentijd/.test((document.querySelector('.error-summary') || {}).textContent || ''));
+  check('saving over a colleague\'s change is refused, said in words, and the form shows their 12',
+    await page.inputValue('#max_nights') === '12' &&
+    (await apiAs(E.BORD_COLLEAGUE_TOKEN, 'GET', `/v1/pools/${APPROVAL}`)).json.max_nights === 12);
+  await expectNoAxeViolations(check, page, 'settings after a colleague\'s change');
+
   // ---- tablet width ----
   const tablet = await openPage(context, problems, { width: 768, height: 1024 });
   await tablet.goto(BASE + '/aanbieder/');
@@ -387,6 +436,12 @@ run(async (context) => {
     /Regel 2: deze groep kennen we niet/.test(await page.textContent('#import-fouten')) &&
     !/Bordtest/.test(await page.textContent('main')) &&
     Object.values(await nightsOf(APPROVAL, iFrom, addDays(iTo, 1))).every((c) => c === 1));
+
+  await page.goto(BASE + '/aanbieder/instellingen.html');
+  await page.waitForSelector('body[data-instellingen="klaar"]', { timeout: 15000 });
+  const settable = await page.$$eval('#groep option', (os) => os.map((o) => o.value));
+  check('the Hunzehof planner\'s settings list only their own pools',
+    settable.length > 0 && !settable.some((id) => esdorpPools.has(id)), settable.length);
 
   check('no script errors or CSP violations on any page', problems.length === 0, problems.join(' | '));
 });
