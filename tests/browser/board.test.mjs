@@ -410,6 +410,11 @@ run(async (context) => {
   check('at 320 px the page does not scroll sideways (the tables scroll in their own box)',
     await tablet.evaluate(() => document.documentElement.scrollWidth <= document.documentElement.clientWidth), wide);
   await expectNoAxeViolations(check, tablet, 'board at 320 px');
+  await tablet.goto(BASE + '/aanbieder/instellingen.html');
+  await tablet.waitForSelector('body[data-instellingen="klaar"]', { timeout: 15000 });
+  check('at 320 px the settings page does not scroll sideways either',
+    await tablet.evaluate(() => document.documentElement.scrollWidth <= document.documentElement.clientWidth));
+  await expectNoAxeViolations(check, tablet, 'settings at 320 px');
   await tablet.close();
 
   // ---- the other provider sees none of it ----

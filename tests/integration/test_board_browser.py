@@ -7,7 +7,8 @@ meanwhile (the colleague saves on the board in a second browser with a session o
 confirms "alles klopt nog", accepts one request and declines another with a reason (read back
 through the caregiver's own API view and in the portal, the caregiver logged in in a browser
 of their own), checks a guest in and out, marks another no-show, cancels a stay with a reason, runs the edit flow by
-keyboard alone, and the other provider's planner sees none of it. 0 axe violations in every
+keyboard alone, edits a pool's rules on the settings page (a refused value shown as a Dutch
+sentence at its field, a colleague's change meanwhile reported), and the other provider's planner sees none of it. 0 axe violations in every
 state. Screenshots go to artifacts/aanbieder-*.png in the test's working directory; with
 LOGEER_UPDATE_SCREENSHOT=1 also to docs/aanbieder-*.png.
 
