@@ -14,6 +14,7 @@ import {
 import {
   ACTIONS, DAYS, IMPORT_CODES, KIND, MOVEMENT, NOT_PROVIDER, bedsText, detailText, freeText, needsText, staleText
 } from './texts.js';
+import { el } from '/common/dom.js';
 
 const WEEKS = 4;
 const MAX_RANGES = 50;                  // PUT capacity takes at most 50 ranges
@@ -27,15 +28,6 @@ const state = {
   loads: 0
 };
 
-function el(tag, attrs = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) {
-    if (v === null || v === undefined || v === false) continue;
-    if (k === 'class') node.className = v; else node.setAttribute(k, v === true ? '' : v);
-  }
-  node.append(...children.filter((c) => c !== null && c !== undefined));
-  return node;
-}
 
 function dayOf(ymd) { return new Date(ymd + 'T12:00:00Z'); }
 function weekday(ymd) { return dayOf(ymd).getUTCDay(); }

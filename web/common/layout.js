@@ -3,6 +3,7 @@
 // new page is added to it in one place. Pages call initPage() first.
 
 import { currentUser, logout } from './api.js';
+import { el } from './dom.js';
 
 // The caregiver portal's menu. 'in': only when logged in, 'out': only when not, 'all': always.
 const PORTAAL_MENU = [
@@ -14,15 +15,6 @@ const PORTAAL_MENU = [
   { href: '/registreren.html', text: 'Account maken', show: 'out' }
 ];
 
-function el(tag, attrs = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) {
-    if (v === null || v === undefined || v === false) continue;
-    if (k === 'class') node.className = v; else node.setAttribute(k, v === true ? '' : v);
-  }
-  node.append(...children);
-  return node;
-}
 
 // Where to go after logging in: only a path on this site, never another origin.
 export function returnPath(fallback = '/') {

@@ -4,6 +4,9 @@
 // portal's pages only; what every audience shares lives in /common.
 import { api } from '/common/api.js';
 import { formatDateShort, nightsText, nightsBetween } from '/common/status.js';
+import { el } from '/common/dom.js';
+
+export { el };
 
 // Facilities a location offers (location.facilities).
 export const FACILITY = {
@@ -75,12 +78,3 @@ export function fillSelect(select, options, chosen) {
   }
 }
 
-export function el(tag, attrs = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) {
-    if (v === null || v === undefined || v === false) continue;
-    if (k === 'class') node.className = v; else node.setAttribute(k, v === true ? '' : v);
-  }
-  node.append(...children.filter((c) => c !== null && c !== undefined));
-  return node;
-}
