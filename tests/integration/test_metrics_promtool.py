@@ -240,7 +240,10 @@ def test_after_traffic_every_family_is_there_and_promtool_finds_no_problem():
         h.check_equal("GET /v1/me (a database read) is 200",
                       srv.get("/v1/me", token=w["caregiver"]).status, 200)
         h.check_equal("GET /readyz is 200", srv.get("/readyz").status, 200)
-        m = metrics_when(srv, lambda e: e.value("logeer_ready") == 1, 5 * h.SCALE)
+        # The notification gauges come from a query on the worker's timer, a poll interval
+        # after start: wait for them as for readiness (slow under AddressSanitizer).
+        m = metrics_when(srv, lambda e: e.value("logeer_ready") == 1 and
+                         "logeer_notify_queue_depth" in e.families_with_samples(), 5 * h.SCALE)
         check_promtool("a seeded server after traffic", m.text)
 
         present = m.families_with_samples()
