@@ -27,7 +27,21 @@ struct principal {
     char municipality[8]; /* caregiver's home municipality, "" if none */
     char email[256];
     unsigned role;        /* exactly one ROLE_* bit */
+    char api_key_id[37];  /* "" for a person's session; else the key (user_id: its creator) */
+    unsigned scopes;      /* with an API key: SCOPE_* bits it may use; unused otherwise */
 };
+
+/* What an API key may do (docs/openapi.yaml, API keys). A route names the one scope that
+ * opens it to keys; a route without one is for people only. */
+enum scope {
+    SCOPE_CAPACITY_READ = 1u << 0,
+    SCOPE_CAPACITY_WRITE = 1u << 1,
+    SCOPE_STAYS_READ = 1u << 2,
+    SCOPE_STAYS_WRITE = 1u << 3,
+};
+/* "capacity:read" <-> SCOPE_CAPACITY_READ, both ways; 0 / NULL when unknown. */
+unsigned scope_from_name(const char *name);
+const char *scope_name(unsigned scope);
 
 /* Argon2id with OWASP's password-storage parameters (m = 19 MiB, t = 2, p = 1), encoded in the
  * standard $argon2id$... form that carries its own salt and parameters, so they can be raised
@@ -58,6 +72,12 @@ int auth_token_new(char out[AUTH_TOKEN_LEN]);
 void auth_token_hash(const char *token, char out[AUTH_TOKEN_HASH_LEN]);
 /* Extracts the token from an "Authorization: Bearer <token>" value; NULL when malformed. */
 const char *auth_bearer_token(const char *authorization);
+/* API keys are AUTH_API_KEY_PREFIX and a token: told apart from a session at a glance, and
+ * findable by secret scanners. The whole key (prefix included) is what gets hashed. */
+#define AUTH_API_KEY_PREFIX "lk_"
+#define AUTH_API_KEY_LEN (3 + AUTH_TOKEN_LEN)
+/* The key from "Authorization: Bearer lk_<token>"; NULL when it is not a well-formed key. */
+const char *auth_bearer_api_key(const char *authorization);
 
 /* The web pages' cookie session (spec section 8): the same token as a bearer token, sent in
  * the HttpOnly cookie AUTH_SESSION_COOKIE, and a CSRF token in AUTH_CSRF_COOKIE that script

@@ -11,15 +11,16 @@ int access_log_prepare(struct app *app)
 {
     if (api_prepare(app, "access_log_guests",
                     "INSERT INTO access_log (user_id, role, guest_id, guest_ref, action, "
-                    "request_id, address, route) "
-                    "SELECT $1::uuid, $2::user_role, g.id, g.alias, $4, $5, $6::inet, $7 "
-                    "FROM guests g WHERE g.id = ANY($3::uuid[])"))
+                    "request_id, address, route, api_key_id) "
+                    "SELECT $1::uuid, $2::user_role, g.id, g.alias, $4, $5, $6::inet, $7, "
+                    "nullif($8, '')::uuid FROM guests g WHERE g.id = ANY($3::uuid[])"))
         return -1;
     return api_prepare(app, "access_log_stays",
                        "INSERT INTO access_log (user_id, role, on_behalf_of, stay_id, guest_ref, "
-                       "action, request_id, address, route) "
+                       "action, request_id, address, route, api_key_id) "
                        "SELECT $1::uuid, $2::user_role, s.on_behalf_of, s.id, s.guest_alias, $4, $5, "
-                       "$6::inet, $7 FROM stays s WHERE s.id = ANY($3::uuid[])");
+                       "$6::inet, $7, nullif($8, '')::uuid FROM stays s "
+                       "WHERE s.id = ANY($3::uuid[])");
 }
 
 static void access_log_write(struct api_ctx *c, const char *stmt, const char *action,
@@ -58,7 +59,8 @@ static void access_log_write(struct api_ctx *c, const char *stmt, const char *ac
     snprintf(route, sizeof route, "%s %s", http_method_name(c->req->method),
              c->route ? c->route->pattern : "");
     const char *params[] = {c->who.user_id, role_name(c->who.role), array, action,
-                            c->req->request_id, api_peer_address(c, addr, sizeof addr), route};
-    db_query(c->app->db, stmt, 7, params, NULL, NULL);
+                            c->req->request_id, api_peer_address(c, addr, sizeof addr), route,
+                            c->who.api_key_id};
+    db_query(c->app->db, stmt, 8, params, NULL, NULL);
     free(array);
 }

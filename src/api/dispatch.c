@@ -11,6 +11,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "handlers.h"
 #include "logeer/api.h"
 #include "logeer/config.h"
 #include "logeer/jsonv.h"
@@ -247,7 +248,63 @@ static void run_handler(struct api_ctx *c)
                           role_name(c->who.role));
         return;
     }
+    /* A key opens only the routes its scopes name; the rest is for people. */
+    unsigned scope = c->who.api_key_id[0] ? api_key_route_scope(c->route) : 0;
+    if (c->who.api_key_id[0] && !(scope & c->who.scopes)) {
+        if (scope)
+            api_reply_problem(c, PROBLEM_FORBIDDEN, "this API key lacks the scope %s",
+                              scope_name(scope));
+        else
+            api_reply_problem(c, PROBLEM_FORBIDDEN,
+                              "API keys may not use this route; a person must sign in");
+        return;
+    }
     ep->fn(c);
+}
+
+static unsigned scopes_from_list(const char *list)
+{
+    unsigned bits = 0;
+    char copy[128];
+    snprintf(copy, sizeof copy, "%s", list);
+    for (char *save = NULL, *s = strtok_r(copy, ",", &save); s; s = strtok_r(NULL, ",", &save))
+        bits |= scope_from_name(s);
+    return bits;
+}
+
+static void api_key_found(struct api_ctx *c, const struct db_result *r)
+{
+    if (r->status != DB_OK) {
+        api_reply_db_error(c, r);
+        return;
+    }
+    if (PQntuples(r->res) != 1) {
+        api_reply_problem(c, PROBLEM_UNAUTHORIZED,
+                          "the API key is unknown, expired or revoked, or its creator's account "
+                          "was closed");
+        return;
+    }
+    struct principal *p = &c->who;
+    snprintf(p->api_key_id, sizeof p->api_key_id, "%s", db_value(r->res, 0, 0));
+    snprintf(p->provider_id, sizeof p->provider_id, "%s", db_value(r->res, 0, 1));
+    p->scopes = scopes_from_list(db_value(r->res, 0, 2));
+    snprintf(p->user_id, sizeof p->user_id, "%s", db_value(r->res, 0, 3));
+    snprintf(p->email, sizeof p->email, "%s", db_value(r->res, 0, 4));
+    p->role = ROLE_PROVIDER; /* whoever made it: a key acts as its provider's staff */
+    c->authenticated = true;
+    run_handler(c);
+}
+
+/* Keys are looked up every time, not cached: a revoked key must stop at once everywhere,
+ * and systems call far less often than people click. */
+static void authenticate_api_key(struct api_ctx *c, const char *key)
+{
+    auth_token_hash(key, c->token_hash);
+    char addr[64], route[160];
+    snprintf(route, sizeof route, "%s %s", http_method_name(c->req->method), c->route->pattern);
+    const char *params[] = {c->token_hash, c->req->request_id,
+                            api_peer_address(c, addr, sizeof addr), route};
+    api_query(c, "api_key_lookup", 4, params, api_key_found);
 }
 
 static void session_found(struct api_ctx *c, const struct db_result *r)
@@ -312,6 +369,11 @@ static void authenticate(struct api_ctx *c)
     char from_cookie[AUTH_TOKEN_LEN];
     const char *token = NULL;
     if (authorization) {
+        const char *key = auth_bearer_api_key(authorization);
+        if (key) {
+            authenticate_api_key(c, key);
+            return;
+        }
         token = auth_bearer_token(authorization);
     } else if (auth_cookie_token(http_request_header(c->req, "Cookie"), AUTH_SESSION_COOKIE,
                                  from_cookie)) {

@@ -43,6 +43,30 @@ const char *role_name(unsigned role)
     return NULL;
 }
 
+static const struct {
+    unsigned bit;
+    const char *name;
+} scopes[] = {
+    {SCOPE_CAPACITY_READ, "capacity:read"}, {SCOPE_CAPACITY_WRITE, "capacity:write"},
+    {SCOPE_STAYS_READ, "stays:read"},       {SCOPE_STAYS_WRITE, "stays:write"},
+};
+
+unsigned scope_from_name(const char *name)
+{
+    for (size_t i = 0; i < sizeof scopes / sizeof scopes[0]; i++)
+        if (name && strcmp(name, scopes[i].name) == 0)
+            return scopes[i].bit;
+    return 0;
+}
+
+const char *scope_name(unsigned scope)
+{
+    for (size_t i = 0; i < sizeof scopes / sizeof scopes[0]; i++)
+        if (scope == scopes[i].bit)
+            return scopes[i].name;
+    return NULL;
+}
+
 int auth_password_hash(const char *password, char out[AUTH_HASH_LEN])
 {
     unsigned char salt[ARGON2_SALT_LEN];
@@ -135,6 +159,19 @@ const char *auth_bearer_token(const char *authorization)
     while (*t == ' ')
         t++;
     return token_shaped(t, strlen(t)) ? t : NULL;
+}
+
+const char *auth_bearer_api_key(const char *authorization)
+{
+    if (!authorization || strncasecmp(authorization, "Bearer ", 7) != 0)
+        return NULL;
+    const char *k = authorization + 7;
+    while (*k == ' ')
+        k++;
+    size_t plen = strlen(AUTH_API_KEY_PREFIX);
+    if (strncmp(k, AUTH_API_KEY_PREFIX, plen) != 0 || !token_shaped(k + plen, strlen(k + plen)))
+        return NULL;
+    return k;
 }
 
 bool auth_cookie_token(const char *cookie_header, const char *name, char out[AUTH_TOKEN_LEN])
