@@ -215,7 +215,8 @@ LANGUAGE sql STABLE AS $$
 $$;
 
 -- Reminders: confirmed stays that start within reminder_days (and not today), to the
--- caregiver who asked. A stay cancelled before the scan is no longer confirmed.
+-- caregiver who asked. A stay cancelled before the scan is no longer confirmed; a reminder
+-- still waiting (no SMTP reachable) for a stay cancelled since is given up here.
 CREATE FUNCTION logeer_notify_reminders(reminder_days integer) RETURNS integer
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -223,6 +224,11 @@ DECLARE
     n   integer := 0;
     v_u uuid;
 BEGIN
+    UPDATE notify_messages m
+       SET state = 'failed', last_error = 'the stay is no longer confirmed', claimed_by = NULL
+      FROM stays st
+     WHERE m.state = 'pending' AND m.channel = 'email' AND m.kind = 'stay_reminder'
+       AND st.id = (m.data->>'stay_id')::uuid AND st.status <> 'confirmed';
     FOR s IN SELECT * FROM stays st
               WHERE st.check_in > logeer_today() AND st.check_in <= logeer_today() + reminder_days
                 AND st.status = 'confirmed' ORDER BY st.check_in, st.id LOOP

@@ -209,6 +209,37 @@ def test_reminder_and_digest_once_each_with_two_processes_and_a_restart():
         sink.close()
 
 
+def test_reminder_still_waiting_is_dropped_when_the_stay_is_cancelled():
+    url = h.migrated_database(seed=True)
+    sink = SmtpSink()
+    try:
+        # No SMTP and no mail directory: emails wait in the queue.
+        a = h.Server(url, env=SCHEDULE)
+        esdorp = a.login(ESDORP)
+        pool = h.make_pool(a, url, esdorp, h.DEMO_PROVIDER_IDS[ESDORP], 2, day(url, 1),
+                           day(url, 5), name="Wachtende herinnering")
+        caregiver = h.add_caregivers(url, 1, prefix="drop")[0]
+        token = h.login_many(a, [caregiver])[0]
+        stay = confirmed_stay(a, token, pool.id, day(url, 2), day(url, 3))
+        sql = ("SELECT state FROM notify_messages WHERE kind = 'stay_reminder' "
+               f"AND data->>'stay_id' = '{stay.get('id')}'")
+        h.check("the reminder is made and waits (pending)",
+                h.wait_until(lambda: h.scalar(url, sql) == "pending", WAIT_S))
+        resp = a.request("POST", f"/v1/stays/{stay['id']}/cancel", {"reason": "Toch thuis"},
+                         token=token)
+        h.check_equal("the caregiver cancels the stay", resp.status, 200)
+        h.check("the waiting reminder is given up (failed) at the next scan",
+                h.wait_until(lambda: h.scalar(url, sql) == "failed", WAIT_S))
+        b = h.Server(url, env={**SCHEDULE, "LOGEER_SMTP_URL": sink.url})
+        settle()
+        h.check_equal("a process with SMTP does not send it",
+                      subjects_to(sink, caregiver, REMINDER), [])
+        b.stop()
+        a.stop()
+    finally:
+        sink.close()
+
+
 # ---- staleness -----------------------------------------------------------------------------------
 
 def test_stale_nudge_and_capacity_stale_webhook_once_per_staleness_period():
