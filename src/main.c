@@ -58,6 +58,7 @@ static void usage(void)
             "  LOGEER_LISTEN       --listen         host:port (default 127.0.0.1:8080)\n"
             "  LOGEER_TLS_CERT / LOGEER_TLS_KEY     serve HTTPS only with this certificate\n"
             "  LOGEER_HOLD_TTL     --hold-ttl       seconds a hold lasts (default 900)\n"
+            "  LOGEER_OFFER_TTL    --offer-ttl      seconds a waitlist offer lasts (86400)\n"
             "  LOGEER_MAX_OPEN_STAYS --max-open-stays  a caregiver's open requests (default 3)\n"
             "  LOGEER_GUARANTEE_DAYS --guarantee-days  planned-stay guarantee, days ahead (42; 0 off)\n"
             "  LOGEER_GUARANTEE_ESCALATE_DAYS        escalate this many days before check-in (14)\n"
@@ -69,6 +70,7 @@ static void usage(void)
             "  LOGEER_HTTP_HEADER_TIMEOUT_MS, _BODY_, _IDLE_  slow-client limits, ms\n"
             "  LOGEER_SMTP_URL, LOGEER_MAIL_FROM, LOGEER_MAIL_DIR, LOGEER_PUBLIC_URL  email\n"
             "  LOGEER_WEBHOOK_KEY, LOGEER_WEBHOOK_ALLOW_PRIVATE  webhooks; LOGEER_NOTIFY_*: delivery\n"
+            "  LOGEER_REMINDER_DAYS, LOGEER_STALE_NUDGE_HOURS  reminder (2 days), stale nudge (24 h)\n"
             "  LOGEER_LOG_LEVEL    --log-level      debug, info, warn, error\n"
             "  LOGEER_MIGRATIONS_DIR, LOGEER_SEED_FILE, LOGEER_WEB_DIR (web pages)\n",
             LOGEER_VERSION);
@@ -152,7 +154,11 @@ static int serve(const struct config *cfg)
     app.metrics = metrics_new();
     app.workers = workers_new(app.base, HASH_WORKERS);
     app.index = core_index_new(date_today_local() - INDEX_DAYS_BEFORE, INDEX_DAYS);
-    struct db_pool_options dbo = {.size = cfg->db_pool_size};
+    /* A waitlist offer's lifetime travels as a session setting: every database function that
+     * offers freed nights reads it there (migration 0023), whichever request or job frees them. */
+    char db_settings[64];
+    snprintf(db_settings, sizeof db_settings, "-c logeer.offer_ttl_s=%d", cfg->offer_ttl_s);
+    struct db_pool_options dbo = {.size = cfg->db_pool_size, .settings = db_settings};
     app.db = db_pool_new(app.base, cfg->database_url, &dbo);
     app.web = assets_load(cfg->web_dir); /* now: the loop never reads the disk */
     app.sessions = session_cache_new(cfg->session_idle_s);
@@ -194,6 +200,10 @@ static int serve(const struct config *cfg)
         .give_up_s = cfg->notify_give_up_s,
         .lease_s = cfg->notify_lease_s,
         .timeout_s = cfg->notify_timeout_s,
+        .schedule_s = cfg->notify_schedule_s,
+        .reminder_days = cfg->reminder_days,
+        .stale_days = cfg->stale_days,
+        .stale_nudge_hours = cfg->stale_nudge_hours,
     };
     app.notify = notify_new(app.base, app.db, &ns);
     if (!app.sync || !sweeper || !guarantee || !retention || !app.outbox || !app.search_log ||

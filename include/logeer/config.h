@@ -12,6 +12,7 @@ struct config {
     char *seed_file;        /* LOGEER_SEED_FILE, default <source>/deploy/seed/drenthe_demo.sql */
     char *web_dir;          /* LOGEER_WEB_DIR: web pages, default <source>/web */
     int hold_ttl_s;         /* LOGEER_HOLD_TTL, default 900 */
+    int offer_ttl_s;        /* LOGEER_OFFER_TTL: a waitlist offer's hold, default 24 h */
     int max_open_stays;     /* LOGEER_MAX_OPEN_STAYS: a caregiver's open requests, default 3 */
     int guarantee_days;     /* LOGEER_GUARANTEE_DAYS: planned-stay guarantee, 42; 0 = off */
     int guarantee_escalate_days; /* LOGEER_GUARANTEE_ESCALATE_DAYS: deadline before check-in, 14 */
@@ -42,6 +43,9 @@ struct config {
     int notify_give_up_s;   /* LOGEER_NOTIFY_GIVE_UP_S: then failed, default 26 h */
     int notify_lease_s;     /* LOGEER_NOTIFY_LEASE_S: a claim's lifetime, default 60 */
     int notify_timeout_s;   /* LOGEER_NOTIFY_TIMEOUT_S: one attempt at most, default 10 */
+    int notify_schedule_s;  /* LOGEER_NOTIFY_SCHEDULE_S: time-driven scan period, default 300 */
+    int reminder_days;      /* LOGEER_REMINDER_DAYS: reminder before arrival, default 2 */
+    int stale_nudge_hours;  /* LOGEER_STALE_NUDGE_HOURS: nudge before counts go stale, 24 */
 };
 
 /* Fills cfg from the environment and then from "--name value" / "--name=value" flags in argv

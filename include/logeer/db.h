@@ -34,6 +34,7 @@ struct db_pool_options {
     int size;                  /* connections; default 4 */
     unsigned queue_timeout_ms; /* default 5000 */
     unsigned max_queue;        /* default 10000; beyond that DB_UNAVAILABLE at once */
+    const char *settings;      /* "-c name=value ..." for every session, or NULL; copied */
 };
 
 struct db_pool *db_pool_new(struct event_base *base, const char *conninfo,

@@ -3,7 +3,9 @@
  * due messages with FOR UPDATE SKIP LOCKED and a lease, and records each outcome; the sending
  * itself (SMTP, .eml files, webhook POSTs) runs on its own worker threads, because name
  * resolution, the SSRF check and file writes block. At least once: a message in flight when a
- * process dies is claimed again when its lease ends, and carries the same stable id. */
+ * process dies is claimed again when its lease ends, and carries the same stable id. Every
+ * schedule_s one process (whichever gets the lock) also makes the time-driven messages: the
+ * reminder before arrival, the stale nudge and capacity.stale, the weekly digest. */
 #ifndef LOGEER_NOTIFY_H
 #define LOGEER_NOTIFY_H
 
@@ -28,6 +30,10 @@ struct notify_settings {
     int give_up_s;                /* LOGEER_NOTIFY_GIVE_UP_S: then failed (default 26 h) */
     int lease_s;                  /* LOGEER_NOTIFY_LEASE_S: a claim's lifetime */
     int timeout_s;                /* one SMTP or HTTP attempt at most */
+    int schedule_s;               /* LOGEER_NOTIFY_SCHEDULE_S: time-driven scan period */
+    int reminder_days;            /* LOGEER_REMINDER_DAYS: reminder this many days ahead */
+    int stale_days;               /* LOGEER_STALE_DAYS: when counts are stale */
+    int stale_nudge_hours;        /* LOGEER_STALE_NUDGE_HOURS: nudge this long before */
 };
 
 /* Registers the worker's statements (call before db_pool_start). */

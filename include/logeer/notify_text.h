@@ -13,7 +13,7 @@
  * be switched off. The one table both ways (notify_text.c). */
 struct notify_kind {
     const char *name;        /* e.g. "request_declined" */
-    const char *audience;    /* "caregiver" or "provider" (the user role) */
+    const char *audience;    /* "caregiver", "provider" or "coordinator" (the user role) */
     bool essential;          /* cannot be switched off (agrees with logeer_notify_essential) */
     const char *description; /* Dutch, for the preferences page */
 };

@@ -32,7 +32,10 @@ static int prefs_prepare(struct app *app)
 
 static const char *role_audience(unsigned role)
 {
-    return role == ROLE_CAREGIVER ? "caregiver" : role == ROLE_PROVIDER ? "provider" : "";
+    return role == ROLE_CAREGIVER      ? "caregiver"
+           : role == ROLE_PROVIDER    ? "provider"
+           : role == ROLE_COORDINATOR ? "coordinator"
+                                      : "";
 }
 
 /* The body of both answers from the text array of switched-off kinds ("{a,b}"). */

@@ -34,7 +34,8 @@
 
 static const char *const event_types[] = {"stay.requested", "stay.confirmed", "stay.declined",
                                           "stay.cancelled", "stay.checked_in", "stay.completed",
-                                          "waitlist.offered", "capacity.changed", NULL};
+                                          "waitlist.offered", "capacity.changed", "capacity.stale",
+                                          NULL};
 
 static const struct res_refusal hook_refusals[] = {
     {"webhook_endpoints_url_shape", PROBLEM_VALIDATION, "url",

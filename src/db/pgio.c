@@ -6,6 +6,7 @@
 #include "logeer/log.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* PostgreSQL sends NOTICE and WARNING messages, and on an idle connection also the FATAL that
@@ -36,6 +37,47 @@ const char *db_io_error_line(const PGconn *pg, char *buf, size_t len)
 PGconn *db_io_connect_start(const char *conninfo, char *err, size_t errlen)
 {
     PGconn *pg = PQconnectStart(conninfo);
+    if (pg == NULL || PQstatus(pg) == CONNECTION_BAD || PQsocket(pg) < 0) {
+        db_io_error_line(pg, err, errlen);
+        PQfinish(pg);
+        return NULL;
+    }
+    PQsetNoticeProcessor(pg, db_io_on_notice, NULL);
+    return pg;
+}
+
+PGconn *db_io_connect_start_with(const char *conninfo, const char *settings, char *err,
+                                 size_t errlen)
+{
+    if (!settings || !*settings)
+        return db_io_connect_start(conninfo, err, errlen);
+    /* The connection string may carry options of its own: ours are appended, not put in
+     * their place. */
+    char *parse_err = NULL;
+    PQconninfoOption *opts = PQconninfoParse(conninfo, &parse_err);
+    if (!opts) {
+        snprintf(err, errlen, "%s", parse_err ? parse_err : "out of memory");
+        PQfreemem(parse_err);
+        return NULL;
+    }
+    const char *own = "";
+    for (PQconninfoOption *o = opts; o->keyword; o++)
+        if (strcmp(o->keyword, "options") == 0 && o->val)
+            own = o->val;
+    size_t len = strlen(own) + strlen(settings) + 2;
+    char *merged = malloc(len);
+    if (!merged) {
+        PQconninfoFree(opts);
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    snprintf(merged, len, "%s%s%s", own, *own ? " " : "", settings);
+    PQconninfoFree(opts);
+    /* expand_dbname: conninfo is read as a whole connection string, then "options" wins. */
+    const char *const keys[] = {"dbname", "options", NULL};
+    const char *const values[] = {conninfo, merged, NULL};
+    PGconn *pg = PQconnectStartParams(keys, values, 1);
+    free(merged);
     if (pg == NULL || PQstatus(pg) == CONNECTION_BAD || PQsocket(pg) < 0) {
         db_io_error_line(pg, err, errlen);
         PQfinish(pg);

@@ -29,6 +29,11 @@ enum db_io_step {
  * inside this call; configure hostaddr or a socket directory to keep it from blocking. */
 PGconn *db_io_connect_start(const char *conninfo, char *err, size_t errlen);
 
+/* The same, with server settings for the session ("-c name=value ..."), added to any options
+ * the connection string already has. NULL or "" is db_io_connect_start. */
+PGconn *db_io_connect_start_with(const char *conninfo, const char *settings, char *err,
+                                 size_t errlen);
+
 /* One PQconnectPoll step; on DB_IO_DONE the connection is also switched to non-blocking mode. */
 enum db_io_step db_io_connect_poll(PGconn *pg);
 

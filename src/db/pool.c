@@ -68,6 +68,7 @@ struct db_conn {
 struct db_pool {
     struct event_base *base;
     char *conninfo;
+    char *settings;            /* session settings (db_pool_options.settings) */
     int size;
     unsigned queue_timeout_ms;
     unsigned max_queue;
@@ -407,7 +408,7 @@ static void conn_connect_step(struct db_conn *c)
 static void conn_connect(struct db_conn *c)
 {
     char err[512];
-    c->pg = db_io_connect_start(c->pool->conninfo, err, sizeof err);
+    c->pg = db_io_connect_start_with(c->pool->conninfo, c->pool->settings, err, sizeof err);
     c->state = DB_CONN_CONNECTING;
     if (c->pg == NULL) {
         conn_backoff_because(c, "could not connect", err);
@@ -551,10 +552,11 @@ struct db_pool *db_pool_new(struct event_base *base, const char *conninfo,
                                                          : DB_DEFAULT_QUEUE_TIMEOUT_MS;
     p->max_queue = opts && opts->max_queue ? opts->max_queue : DB_DEFAULT_MAX_QUEUE;
     p->conninfo = strdup(conninfo ? conninfo : "");
+    p->settings = strdup(opts && opts->settings ? opts->settings : "");
     p->conns = calloc((size_t)p->size, sizeof *p->conns);
     p->deliver = event_new(base, -1, 0, pool_on_deliver, p);
     p->sweep = evtimer_new(base, pool_on_sweep, p);
-    if (!p->conninfo || !p->conns || !p->deliver || !p->sweep)
+    if (!p->conninfo || !p->settings || !p->conns || !p->deliver || !p->sweep)
         goto fail;
     for (int i = 0; i < p->size; i++) {
         struct db_conn *c = &p->conns[i];
@@ -739,6 +741,7 @@ void db_pool_free(struct db_pool *pool)
     free(pool->stmts);
     free(pool->conns);
     free(pool->conninfo);
+    free(pool->settings);
     free(pool);
 }
 

@@ -66,7 +66,7 @@ struct notify {
     char instance[40];         /* claimed_by: this process */
     char from_name[128], from_addr[256], id_domain[256];
     bool email_on;             /* SMTP or a mail directory is configured */
-    bool producing, claiming, stats_busy, stopping;
+    bool producing, claiming, stats_busy, scheduling, stopping;
     bool again;                /* more work seen: produce/claim again at once */
     bool failing;              /* last statement failed; logged once per streak */
     unsigned inflight;         /* claimed and not yet recorded */
@@ -76,6 +76,9 @@ struct notify {
     unsigned max_inflight;
     struct job *unrecorded;    /* outcomes to record when the database is back */
     long long since_stats_ms;
+    long long since_schedule_ms;
+    char schedule_args[160];   /* the time-driven scan's JSON argument, fixed at start */
+    unsigned long long scheduled_total; /* time-driven messages this process made */
     /* from the last stats query */
     bool stats_known;
     double pending[NCHANNELS], oldest_s[NCHANNELS], failed[NCHANNELS];
@@ -123,6 +126,8 @@ int notify_prepare(struct db_pool *pool)
                         "last_status = $7::int, claimed_by = NULL "
                         "WHERE id = $1::uuid AND claimed_by = $2 AND attempts = $8::int "
                         "AND state = 'pending'"))
+        return -1;
+    if (db_pool_prepare(pool, "notify_schedule", "SELECT logeer_notify_schedule($1::jsonb)"))
         return -1;
     return db_pool_prepare(
         pool, "notify_stats",
@@ -434,6 +439,36 @@ static void stats_done(const struct db_result *r, void *arg)
     n->stats_known = true;
 }
 
+static void scheduled(const struct db_result *r, void *arg)
+{
+    struct notify *n = arg;
+    n->scheduling = false;
+    if (r->status != DB_OK || PQntuples(r->res) != 1) {
+        statement_failed(n, "making time-driven messages", r);
+        return;
+    }
+    int made = atoi(db_value(r->res, 0, 0));
+    if (made > 0) {
+        n->scheduled_total += (unsigned long long)made;
+        log_info("notifications: %d time-driven message(s) made", made);
+        notify_kick(n);
+    }
+}
+
+/* The time-driven scan: at most once per schedule_s from each process, and the database
+ * function lets only one of them scan per period. An idle system costs one small statement
+ * per period per process. */
+static void schedule(struct notify *n)
+{
+    n->since_schedule_ms += n->s.poll_ms;
+    if (n->since_schedule_ms < (long long)n->s.schedule_s * 1000 || n->scheduling || n->stopping)
+        return;
+    n->since_schedule_ms = 0;
+    const char *params[] = {n->schedule_args};
+    n->scheduling = true;
+    db_query(n->pool, "notify_schedule", 1, params, scheduled, n);
+}
+
 static void notify_kick(struct notify *n)
 {
     if (n->stopping)
@@ -453,6 +488,7 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
         record(j);
     }
     notify_kick(n);
+    schedule(n);
     n->since_stats_ms += n->s.poll_ms;
     if (n->since_stats_ms >= STATS_EVERY_MS && !n->stats_busy) {
         n->since_stats_ms = 0;
@@ -471,6 +507,9 @@ struct notify *notify_new(struct event_base *base, struct db_pool *pool,
     n->pool = pool;
     n->s = *settings;
     n->since_stats_ms = STATS_EVERY_MS; /* the first tick fills the gauges */
+    snprintf(n->schedule_args, sizeof n->schedule_args,
+             "{\"interval_s\":%d,\"reminder_days\":%d,\"stale_days\":%d,\"nudge_hours\":%d}",
+             n->s.schedule_s, n->s.reminder_days, n->s.stale_days, n->s.stale_nudge_hours);
     if (!mail_from_parse(n->s.mail_from, n->from_name, sizeof n->from_name, n->from_addr,
                          sizeof n->from_addr)) {
         log_error("LOGEER_MAIL_FROM must be an address or 'Name <address>'");
@@ -612,6 +651,10 @@ void notify_metrics(const struct notify *n, struct evbuffer *out)
         for (int c = 0; c < NCHANNELS; c++)
             evbuffer_add_printf(out, "%s{channel=\"%s\"} %.0f\n", fam, channel_names[c],
                                 n->failed[c]);
+    fam = "logeer_notify_scheduled_total";
+    evbuffer_add_printf(out, "# HELP %s Time-driven messages (reminders, stale nudges, "
+                             "capacity.stale, weekly digests) this process made.\n"
+                             "# TYPE %s counter\n%s %llu\n", fam, fam, fam, n->scheduled_total);
     fam = "logeer_notify_attempts_total";
     evbuffer_add_printf(out, "# HELP %s Delivery attempts by this process, by channel and "
                              "outcome (sent, retry, failed).\n# TYPE %s counter\n", fam, fam);

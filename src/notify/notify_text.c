@@ -18,6 +18,10 @@ const struct notify_kind notify_kinds[] = {
     {"request_pending", "provider", true, "Een nieuwe aanvraag wacht op uw besluit"},
     {"new_booking", "provider", false, "Een nieuwe boeking"},
     {"stay_cancelled_staff", "provider", false, "Een verblijf is geannuleerd"},
+    {"stay_reminder", "caregiver", false, "Herinnering kort voor de aankomst"},
+    {"capacity_stale_soon", "provider", false,
+     "Herinnering: bevestig uw aantal bedden voordat het verouderd is"},
+    {"weekly_digest", "coordinator", false, "Overzicht van de week"},
 };
 const unsigned notify_nkinds = sizeof notify_kinds / sizeof notify_kinds[0];
 
@@ -107,11 +111,140 @@ static const struct words *words_for(const char *kind)
          "Een verblijf bij %s is geannuleerd.",
          "Het bed is weer vrij voor deze nachten.",
          "Bekijk het overzicht", true},
+        {"Herinnering: binnenkort logeren",
+         "Dit is een herinnering. Binnenkort begint het logeren bij %s.",
+         "Kunt u toch niet komen? Annuleer het verblijf dan zo snel mogelijk. Dan kan iemand "
+         "anders de plek krijgen.",
+         "Bekijk uw logeerplek", false},
+        /* The two below have their own layout (render_stale, render_digest); the subject and
+         * the link's words come from here. */
+        {"Bevestig uw aantal bedden", NULL, NULL, "Bevestig het aantal bedden", true},
+        {"Overzicht logeerzorg van de afgelopen week", NULL, NULL, "Bekijk het dashboard",
+         false},
     };
     for (unsigned i = 0; i < notify_nkinds; i++)
         if (strcmp(notify_kinds[i].name, kind) == 0)
             return &w[i];
     return NULL;
+}
+
+static double num(const cJSON *data, const char *field)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(data, field);
+    return cJSON_IsNumber(v) ? v->valuedouble : 0;
+}
+
+/* Both parts of a message whose body is a few paragraphs and a list of lines; the caller has
+ * escaped nothing: every text goes through mail_buf_add_html here. */
+struct layout {
+    const char *subject;
+    const char *paras[3];      /* before the list; NULL ends */
+    const char *lines[12];     /* the list; NULL ends */
+    const char *after;         /* after the list, or NULL */
+    const char *button, *link;
+};
+
+static int render_layout(const struct layout *l, struct mail_buf *subject, struct mail_buf *text,
+                         struct mail_buf *html)
+{
+    mail_buf_printf(subject, "%s", l->subject);
+    mail_buf_printf(text, "Beste heer of mevrouw,\n\n");
+    mail_buf_printf(html, "<!DOCTYPE html>\n<html lang=\"nl\"><head><meta charset=\"utf-8\">"
+                          "<title>");
+    mail_buf_add_html(html, l->subject);
+    mail_buf_printf(html, "</title></head>\n<body>\n<p>Beste heer of mevrouw,</p>\n");
+    for (unsigned i = 0; i < 3 && l->paras[i]; i++) {
+        mail_buf_printf(text, "%s\n\n", l->paras[i]);
+        mail_buf_printf(html, "<p>");
+        mail_buf_add_html(html, l->paras[i]);
+        mail_buf_printf(html, "</p>\n");
+    }
+    mail_buf_printf(html, "<ul>\n");
+    for (unsigned i = 0; i < 12 && l->lines[i]; i++) {
+        mail_buf_printf(text, "- %s\n", l->lines[i]);
+        mail_buf_printf(html, "<li>");
+        mail_buf_add_html(html, l->lines[i]);
+        mail_buf_printf(html, "</li>\n");
+    }
+    mail_buf_printf(text, "\n");
+    mail_buf_printf(html, "</ul>\n");
+    if (l->after) {
+        mail_buf_printf(text, "%s\n\n", l->after);
+        mail_buf_printf(html, "<p>");
+        mail_buf_add_html(html, l->after);
+        mail_buf_printf(html, "</p>\n");
+    }
+    mail_buf_printf(text, "%s:\n%s\n\nMet vriendelijke groet,\nLogeerzorg Drenthe\n\n"
+                          "Dit is een automatisch bericht. U kunt niet op deze e-mail "
+                          "antwoorden.\n", l->button, l->link);
+    mail_buf_printf(html, "<p><a href=\"");
+    mail_buf_add_html(html, l->link);
+    mail_buf_printf(html, "\">");
+    mail_buf_add_html(html, l->button);
+    mail_buf_printf(html, "</a></p>\n<p>Met vriendelijke groet,<br>Logeerzorg Drenthe</p>\n"
+                          "<p><small>Dit is een automatisch bericht. U kunt niet op deze e-mail "
+                          "antwoorden.</small></p>\n</body></html>\n");
+    return subject->failed || text->failed || html->failed ? -1 : 0;
+}
+
+/* The nudge before a pool's counts go stale: which pool, since when, until when. */
+static int render_stale(const struct words *w, const cJSON *data, const char *public_url,
+                        struct mail_buf *subject, struct mail_buf *text, struct mail_buf *html)
+{
+    char intro[768], pool[512], when[128], link[1024];
+    const char *loc = str(data, "location_name"), *mun = str(data, "municipality");
+    snprintf(intro, sizeof intro, "Het aantal bedden van %s bij %s%s%s is lang niet bevestigd.",
+             str(data, "pool_name"), loc, *mun ? " in " : "", mun);
+    snprintf(pool, sizeof pool, "Groep bedden: %s (nummer %s)", str(data, "pool_name"),
+             str(data, "pool_id"));
+    snprintf(when, sizeof when, "Verouderd vanaf: %s", str(data, "stale_at_local"));
+    snprintf(link, sizeof link, "%s/aanbieder/", public_url);
+    struct layout l = {
+        .subject = w->subject,
+        .paras = {intro, "Kloppen de aantallen nog? Bevestig ze dan, of pas ze aan. Zo zien "
+                         "mantelzorgers en de coördinator wat echt vrij is."},
+        .lines = {pool, when},
+        .button = w->button, .link = link};
+    return render_layout(&l, subject, text, html);
+}
+
+/* The coordinators' weekly digest: counts and the names of providers with stale counts. */
+static int render_digest(const struct words *w, const cJSON *data, const char *public_url,
+                         struct mail_buf *subject, struct mail_buf *text, struct mail_buf *html)
+{
+    char from[64], to[64], period[200], div[96], unmet[96], declined[96], waiting[96];
+    char stale[1024], link[1024];
+    dutch_date(str(data, "period_from"), from, sizeof from);
+    dutch_date(str(data, "period_to"), to, sizeof to);
+    snprintf(period, sizeof period, "Dit is het overzicht van %s tot en met %s.", from, to);
+    snprintf(div, sizeof div, "Crisisopnames in een planbaar bed: %.0f", num(data, "diversions"));
+    snprintf(unmet, sizeof unmet, "Zoekvragen zonder vrije plek: %.0f",
+             num(data, "searches_without_result"));
+    snprintf(declined, sizeof declined, "Afgewezen aanvragen: %.0f",
+             num(data, "requests_declined"));
+    snprintf(waiting, sizeof waiting, "Nu op de wachtlijst: %.0f", num(data, "waitlisted"));
+    const cJSON *names = cJSON_GetObjectItemCaseSensitive(data, "stale_providers");
+    size_t used = (size_t)snprintf(stale, sizeof stale, "Zorgaanbieders met verouderde "
+                                                        "aantallen: ");
+    int count = 0;
+    const cJSON *it;
+    cJSON_ArrayForEach(it, names) {
+        if (!cJSON_IsString(it) || used >= sizeof stale)
+            continue;
+        used += (size_t)snprintf(stale + used, sizeof stale - used, "%s%s", count ? ", " : "",
+                                 it->valuestring);
+        count++;
+    }
+    if (count == 0)
+        snprintf(stale + used, sizeof stale - used, "geen");
+    snprintf(link, sizeof link, "%s/dashboard/", public_url);
+    struct layout l = {
+        .subject = w->subject,
+        .paras = {period},
+        .lines = {div, unmet, declined, waiting, stale},
+        .after = "De cijfers per gemeente en per zorgaanbieder staan op het dashboard.",
+        .button = w->button, .link = link};
+    return render_layout(&l, subject, text, html);
 }
 
 int notify_text_render(const char *kind, const cJSON *data, const char *public_url,
@@ -120,6 +253,10 @@ int notify_text_render(const char *kind, const cJSON *data, const char *public_u
     const struct words *w = words_for(kind);
     if (!w)
         return -1;
+    if (strcmp(kind, "capacity_stale_soon") == 0)
+        return render_stale(w, data, public_url, subject, text, html);
+    if (strcmp(kind, "weekly_digest") == 0)
+        return render_digest(w, data, public_url, subject, text, html);
     const char *stay = str(data, "stay_id");
     char place[512], from[64], to[64], link[1024], intro[1024];
     const char *loc = str(data, "location_name"), *mun = str(data, "municipality");

@@ -50,6 +50,11 @@ static const struct option_def options[] = {
     INT_OPT("notify-lease-s", "LOGEER_NOTIFY_LEASE_S", notify_lease_s, 3, 3600),
     INT_OPT("notify-timeout-s", "LOGEER_NOTIFY_TIMEOUT_S", notify_timeout_s, 1, 300),
     INT_OPT("hold-ttl", "LOGEER_HOLD_TTL", hold_ttl_s, 1, 86400),
+    /* Up to the week the database functions accept for any hold; seconds from 1 for tests. */
+    INT_OPT("offer-ttl", "LOGEER_OFFER_TTL", offer_ttl_s, 1, 604800),
+    INT_OPT("notify-schedule-s", "LOGEER_NOTIFY_SCHEDULE_S", notify_schedule_s, 1, 86400),
+    INT_OPT("reminder-days", "LOGEER_REMINDER_DAYS", reminder_days, 1, 30),
+    INT_OPT("stale-nudge-hours", "LOGEER_STALE_NUDGE_HOURS", stale_nudge_hours, 1, 24 * 3650),
     INT_OPT("max-open-stays", "LOGEER_MAX_OPEN_STAYS", max_open_stays, 1, 1000),
     INT_OPT("guarantee-days", "LOGEER_GUARANTEE_DAYS", guarantee_days, 0, 3650),
     INT_OPT("guarantee-escalate-days", "LOGEER_GUARANTEE_ESCALATE_DAYS", guarantee_escalate_days,
@@ -107,6 +112,10 @@ static void set_defaults(struct config *cfg)
     cfg->web_dir = strdup(LOGEER_SOURCE_DIR "/web");
     cfg->log_level = strdup("info");
     cfg->hold_ttl_s = 900;
+    cfg->offer_ttl_s = 24 * 3600;
+    cfg->notify_schedule_s = 300;
+    cfg->reminder_days = 2;
+    cfg->stale_nudge_hours = 24;
     cfg->max_open_stays = 3;
     cfg->guarantee_days = 42;
     cfg->guarantee_escalate_days = 14;

@@ -44,6 +44,7 @@ FAMILIES = {
     "logeer_notify_oldest_pending_seconds": "gauge",
     "logeer_notify_failed_messages": "gauge",
     "logeer_notify_attempts_total": "counter",
+    "logeer_notify_scheduled_total": "counter",
 }
 TLS_FAMILY = "logeer_tls_certificate_expiry_timestamp_seconds"
 # What the alerts stand on; alerts.yml is also read, so a new rule is covered by itself.

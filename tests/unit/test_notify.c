@@ -144,6 +144,10 @@ static void test_texts(void)
                               "\"municipality\":\"Assen\",\"decline_reason\":\"Vol\","
                               "\"hold_expires_local\":\"05-12-2026 om 10:00\"}");
     for (unsigned i = 0; i < notify_nkinds; i++) {
+        /* Every kind about one stay; the two about a pool or a week have their own checks. */
+        if (strcmp(notify_kinds[i].name, "capacity_stale_soon") == 0 ||
+            strcmp(notify_kinds[i].name, "weekly_digest") == 0)
+            continue;
         struct mail_buf s = {0}, t = {0}, h = {0};
         CHECK(notify_text_render(notify_kinds[i].name, data, "https://x.nl", &s, &t, &h) == 0);
         CHECK(t.text && strstr(t.text, "vrijdag 4 december 2026"));
@@ -172,6 +176,46 @@ static void test_texts(void)
     cJSON_Delete(data);
 }
 
+/* The nudge and the digest: their figures and names, escaped in HTML, and a link to the
+ * staff's or the coordinator's page. */
+static void test_pool_and_week_texts(void)
+{
+    cJSON *pool = cJSON_Parse("{\"pool_id\":\"77aa\",\"pool_name\":\"Kamers <i>\","
+                              "\"location_name\":\"De Es\",\"municipality\":\"Assen\","
+                              "\"stale_at_local\":\"11-12-2026 om 09:30\"}");
+    struct mail_buf s = {0}, t = {0}, h = {0};
+    CHECK(notify_text_render("capacity_stale_soon", pool, "https://x.nl", &s, &t, &h) == 0);
+    CHECK(strstr(t.text, "Verouderd vanaf: 11-12-2026 om 09:30"));
+    CHECK(strstr(t.text, "nummer 77aa") && strstr(t.text, "https://x.nl/aanbieder/"));
+    CHECK(strstr(h.text, "Kamers &lt;i&gt;") && !strstr(h.text, "<i>"));
+    mail_buf_free(&s);
+    mail_buf_free(&t);
+    mail_buf_free(&h);
+    cJSON_Delete(pool);
+
+    cJSON *week = cJSON_Parse("{\"period_from\":\"2026-11-27\",\"period_to\":\"2026-12-04\","
+                              "\"diversions\":3,\"searches_without_result\":12,"
+                              "\"requests_declined\":1,\"waitlisted\":4,"
+                              "\"stale_providers\":[\"Zorg & Co\",\"De Hof\"]}");
+    CHECK(notify_text_render("weekly_digest", week, "https://x.nl", &s, &t, &h) == 0);
+    CHECK(strstr(t.text, "vrijdag 27 november 2026 tot en met vrijdag 4 december 2026"));
+    CHECK(strstr(t.text, "Crisisopnames in een planbaar bed: 3"));
+    CHECK(strstr(t.text, "Zoekvragen zonder vrije plek: 12"));
+    CHECK(strstr(t.text, "Zorgaanbieders met verouderde aantallen: Zorg & Co, De Hof"));
+    CHECK(strstr(h.text, "Zorg &amp; Co") && strstr(h.text, "https://x.nl/dashboard/"));
+    mail_buf_free(&s);
+    mail_buf_free(&t);
+    mail_buf_free(&h);
+    cJSON_Delete(week);
+    week = cJSON_Parse("{\"stale_providers\":[]}");
+    CHECK(notify_text_render("weekly_digest", week, "https://x.nl", &s, &t, &h) == 0);
+    CHECK(strstr(t.text, "verouderde aantallen: geen"));
+    mail_buf_free(&s);
+    mail_buf_free(&t);
+    mail_buf_free(&h);
+    cJSON_Delete(week);
+}
+
 static void test_backoff(void)
 {
     CHECK(notify_backoff_s(1, 30, 21600, 0.5) == 30);
@@ -196,6 +240,7 @@ int main(void)
     test_addresses();
     test_mail();
     test_texts();
+    test_pool_and_week_texts();
     test_backoff();
     return check_done("notify");
 }
