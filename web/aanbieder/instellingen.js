@@ -83,9 +83,15 @@ function fill(pool) {
   form.elements.wmo_municipalities.value = (pool.wmo_municipalities || []).join(', ');
 }
 
+// Arrow keys on a select fire a change per step, so several reads may be under way: only the
+// last one asked fills the form, whatever order the answers come in.
+const loads = { pool: 0, location: 0 };
+
 async function loadPool(id) {
+  const mine = ++loads.pool;
   const resp = await api('GET', '/v1/pools/' + encodeURIComponent(id), null, { raw: true });
   const pool = await resp.json();
+  if (mine !== loads.pool) return null;
   state.etag = resp.headers.get('ETag') || '"' + pool.version + '"';
   clearErrors(form);
   fill(pool);
@@ -201,8 +207,10 @@ function fillLocation(loc) {
 }
 
 async function loadLocation(id) {
+  const mine = ++loads.location;
   const resp = await api('GET', '/v1/locations/' + encodeURIComponent(id), null, { raw: true });
   const loc = await resp.json();
+  if (mine !== loads.location) return null;
   state.location = loc;
   state.locEtag = resp.headers.get('ETag') || '"' + loc.version + '"';
   clearErrors(locForm);
@@ -274,6 +282,7 @@ async function saveLocation(ev) {
     if (e.status === 412) {
       const before = state.location;
       const now = await loadLocation(id);
+      if (!now) return;
       const parts = [changeText(before.facilities, now.facilities, FACILITIES),
         changeText(before.exclusions, now.exclusions, EXCLUSIONS)].filter(Boolean).join('; ');
       showErrors(locForm, { message: 'In de tussentijd heeft iemand anders deze locatie veranderd' +
