@@ -3,7 +3,9 @@
  * (POST /v1/capacity/import: every row checked and named by line, applied all or none). Reads carry the pool's version as a strong ETag; writes need
  * If-Match, so two planners cannot overwrite each other's counts unseen. The database
  * function applies a write atomically; it never lowers capacity below what is held or
- * booked unless the provider names the stays to cancel. */
+ * booked unless the provider names the stays to cancel. Confirmations and applied imports
+ * change no stay, so they write access-log entries of their own (capacity.confirm,
+ * capacity.import) in the same transaction as the write. */
 #include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -49,9 +51,9 @@ static int capacity_prepare(struct app *app)
         return -1;
     /* Confirming moves as_of and nothing else; pools_touch bumps the version, so a write
      * prepared before the confirmation still needs a fresh read, as after any other write.
-     * The pools_notify trigger tells every process's index that the pool is fresh again. */
-    /* The access-log entry is written by the same statement, so a confirmation never
-     * happens without its entry (who, which pool, the nights the planner looked at). */
+     * The pools_notify trigger tells every process's index that the pool is fresh again.
+     * The access-log entry is written by the same statement, so a confirmation never happens
+     * without its entry (who, which pool, the nights the planner looked at). */
     if (api_prepare(app, "capacity_confirm",
                     "WITH u AS (UPDATE pools r SET as_of = now() WHERE r.id = $1::uuid AND "
                     RES_OWNED("provider_id", "2") " RETURNING r.id, r.provider_id, r.as_of), "
