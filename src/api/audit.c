@@ -1,6 +1,7 @@
 /* audit: GET /v1/access-log, the NEN 7513 trail for the coordinator. Read-only by design: there
  * is no route that changes the log, and the table refuses UPDATE, DELETE and TRUNCATE itself.
- * Reading the log shows guest references, so reading it is logged too. */
+ * Reading the log shows guest references, so reading it is logged too. Entries without a stay
+ * (capacity.confirm, capacity.import) carry their particulars in detail. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,7 +19,8 @@ static int audit_prepare(struct app *app)
                        "'user_id', l.user_id, 'role', l.role, 'on_behalf_of', l.on_behalf_of, "
                        "'stay_id', l.stay_id, 'guest_ref', l.guest_ref, 'action', l.action, "
                        "'request_id', l.request_id, 'address', host(l.address), "
-                       "'route', l.route, 'api_key_id', l.api_key_id)::text, l.stay_id, "
+                       "'route', l.route, 'api_key_id', l.api_key_id, 'detail', l.detail)::text, "
+                       "l.stay_id, "
                        "count(*) OVER () "
                        "FROM access_log l "
                        "WHERE ($1::uuid IS NULL OR l.stay_id = $1::uuid) "

@@ -3,7 +3,9 @@
  * (POST /v1/capacity/import: every row checked and named by line, applied all or none). Reads carry the pool's version as a strong ETag; writes need
  * If-Match, so two planners cannot overwrite each other's counts unseen. The database
  * function applies a write atomically; it never lowers capacity below what is held or
- * booked unless the provider names the stays to cancel. */
+ * booked unless the provider names the stays to cancel. Confirmations and applied imports
+ * change no stay, so they write access-log entries of their own (capacity.confirm,
+ * capacity.import) in the same transaction as the write. */
 #include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -49,10 +51,19 @@ static int capacity_prepare(struct app *app)
         return -1;
     /* Confirming moves as_of and nothing else; pools_touch bumps the version, so a write
      * prepared before the confirmation still needs a fresh read, as after any other write.
-     * The pools_notify trigger tells every process's index that the pool is fresh again. */
+     * The pools_notify trigger tells every process's index that the pool is fresh again.
+     * The access-log entry is written by the same statement, so a confirmation never happens
+     * without its entry (who, which pool, the nights the planner looked at). */
     if (api_prepare(app, "capacity_confirm",
-                    "UPDATE pools r SET as_of = now() WHERE r.id = $1::uuid AND "
-                    RES_OWNED("provider_id", "2") " RETURNING r.id"))
+                    "WITH u AS (UPDATE pools r SET as_of = now() WHERE r.id = $1::uuid AND "
+                    RES_OWNED("provider_id", "2") " RETURNING r.id, r.provider_id, r.as_of), "
+                    "a AS (INSERT INTO access_log (user_id, role, action, request_id, address, "
+                    "route, detail) SELECT $3::uuid, $4::user_role, 'capacity.confirm', $5, "
+                    "$6::inet, $7, jsonb_build_object('provider_id', u.provider_id, 'rows', 0, "
+                    "'as_of', logeer_rfc3339(u.as_of), 'pools', jsonb_build_array("
+                    "jsonb_build_object('pool_id', u.id, 'first_night', $8::text, "
+                    "'last_night', $9::text))) FROM u) "
+                    "SELECT u.id FROM u"))
         return -1;
     if (api_prepare(app, "capacity_import", RES_RESULT_SQL("logeer_import_capacity")))
         return -1;
@@ -428,6 +439,13 @@ static void capacity_put(struct api_ctx *c)
 
 /* ---- POST .../confirm -------------------------------------------------------------------- */
 
+/* "METHOD /pattern" for the access log, as access_log.c writes it. */
+static void cap_route(const struct api_ctx *c, char *buf, size_t size)
+{
+    snprintf(buf, size, "%s %s", http_method_name(c->req->method),
+             c->route ? c->route->pattern : "");
+}
+
 static void capacity_confirmed(struct api_ctx *c, const struct db_result *r)
 {
     if (r->status != DB_OK) {
@@ -450,10 +468,16 @@ static void capacity_confirm(struct api_ctx *c)
     if (!id)
         return;
     date_day today = date_today_local();
-    if (!cap_state_new(c, id, today, today + CAP_DEFAULT_NIGHTS))
+    struct cap_state *s = cap_state_new(c, id, today, today + CAP_DEFAULT_NIGHTS);
+    if (!s)
         return;
-    const char *params[] = {id, res_scope(c)};
-    api_query(c, "capacity_confirm", 2, params, capacity_confirmed);
+    char addr[64], route[160], last[DATE_TEXT_LEN];
+    date_format(today + CAP_DEFAULT_NIGHTS - 1, last);
+    cap_route(c, route, sizeof route);
+    const char *params[] = {id, res_scope(c), c->who.user_id, role_name(c->who.role),
+                            c->req->request_id, api_peer_address(c, addr, sizeof addr), route,
+                            s->from, last};
+    api_query(c, "capacity_confirm", 9, params, capacity_confirmed);
 }
 
 /* ---- POST /v1/capacity/import ---------------------------------------------------------- */
@@ -746,9 +770,15 @@ static void import_done(struct api_ctx *c, const struct db_result *r)
                 }
                 import_refuse(lines, line, "below_reserved", "beds would fall below what is "
                               "already held or booked on %s", text);
-                /* the nights themselves, for a client that names them */
-                cJSON_AddItemToObject(cJSON_GetArrayItem(lines, cJSON_GetArraySize(lines) - 1),
-                                      "nights", cJSON_Duplicate(cJSON_GetObjectItem(l, "nights"), true));
+                /* The nights and the stays on them (ids, status, dates: no guest data), for a
+                 * client that names them, as the capacity PUT's refusal lets it. */
+                cJSON *last = cJSON_GetArrayItem(lines, cJSON_GetArraySize(lines) - 1);
+                cJSON_AddItemToObject(last, "nights",
+                                      cJSON_Duplicate(cJSON_GetObjectItem(l, "nights"), true));
+                const cJSON *stays = cJSON_GetObjectItem(l, "stays");
+                cJSON_AddItemToObject(last, "stays", cJSON_IsArray(stays)
+                                                         ? cJSON_Duplicate(stays, true)
+                                                         : cJSON_CreateArray());
             } else {
                 import_refuse(lines, line, "unknown_pool", "pool_id must be the id of one of "
                               "your pools");
@@ -834,6 +864,16 @@ static void capacity_import(struct api_ctx *c)
     cJSON_AddStringToObject(p, "actor_role", role_name(c->who.role));
     cJSON_AddNumberToObject(p, "hold_ttl_s", c->app->cfg->hold_ttl_s);
     cJSON_AddBoolToObject(p, "apply", s->apply);
+    /* for the access-log entry of an applied import */
+    char addr[64], route[160];
+    cap_route(c, route, sizeof route);
+    const char *peer = api_peer_address(c, addr, sizeof addr);
+    cJSON_AddStringToObject(p, "request_id", c->req->request_id);
+    if (peer)
+        cJSON_AddStringToObject(p, "address", peer);
+    else
+        cJSON_AddNullToObject(p, "address");
+    cJSON_AddStringToObject(p, "route", route);
     cJSON *rows = cJSON_AddArrayToObject(p, "rows");
     for (int i = 0; i < s->nrows; i++) {
         char d[DATE_TEXT_LEN];

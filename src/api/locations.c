@@ -1,7 +1,9 @@
 /* locations: POST/GET/PATCH /v1/locations[/{id}] (spec 2, 4, 6). Provider staff manage their
  * own provider's locations, admins any; the coordinator reads all. A location never changes
  * provider, and another provider's location answers 404, never 403. A location also says how
- * long an intake outcome there holds without a stay (intake_valid_days). */
+ * long an intake outcome there holds without a stay (intake_valid_days). Reads carry the
+ * location's version as an ETag; PATCH with If-Match refuses a write over a colleague's change
+ * (412), as pools do. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,7 +24,7 @@
     "json_build_object('id', r.id, 'provider_id', r.provider_id, 'name', r.name, "           \
     "'municipality', r.municipality, 'address', r.address, 'lat', r.lat, 'lon', r.lon, "      \
     "'facilities', r.facilities, 'exclusions', r.exclusions, "                                \
-    "'intake_valid_days', r.intake_valid_days, "                                              \
+    "'intake_valid_days', r.intake_valid_days, 'version', r.version, "                        \
     "'created_at', " RES_TS("r.created_at") ", 'updated_at', " RES_TS("r.updated_at") ")"
 
 static const struct res_refusal location_refusals[] = {
@@ -44,6 +46,7 @@ static const struct res_call location_call = {
     .missing = "location not found",
     .location = "/v1/locations",
     .get_stmt = "locations_get",
+    .versioned = true,
     .refusals = location_refusals,
 };
 /* Creating a location under a provider the caller may not see: that provider "is not there". */
@@ -51,6 +54,7 @@ static const struct res_call location_create_call = {
     .missing = "provider not found",
     .location = "/v1/locations",
     .get_stmt = "locations_get",
+    .versioned = true,
     .refusals = location_refusals,
 };
 
@@ -84,7 +88,7 @@ static int locations_prepare(struct app *app)
                                      RES_SET_CAST("lon", "float8") ", " RES_SET_ARRAY("facilities")
                                      ", " RES_SET_ARRAY("exclusions") ", "
                                      RES_SET_CAST("intake_valid_days", "int"),
-                                     "NULL"));
+                                     "r.version"));
 }
 
 /* Facilities and exclusions are an open vocabulary of machine tokens, matched exactly by

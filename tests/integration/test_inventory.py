@@ -22,7 +22,8 @@ ESDORP_POOL_WITH_STAYS = "d2000000-0000-4000-a000-000000000001"
 RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
 PROVIDER_KEYS = {"id", "name", "agb_code", "created_at", "updated_at"}
 LOCATION_KEYS = {"id", "provider_id", "name", "municipality", "address", "lat", "lon",
-                 "facilities", "exclusions", "intake_valid_days", "created_at", "updated_at"}
+                 "facilities", "exclusions", "intake_valid_days", "version", "created_at",
+                 "updated_at"}
 POOL_KEYS = {"id", "location_id", "provider_id", "name", "kind", "care_profiles", "funding",
              "wmo_municipalities", "booking_mode", "min_nights", "max_nights", "lead_days",
              "horizon_days", "intake_required", "allowance_required", "arrival_weekdays",

@@ -578,6 +578,25 @@ function importRows(rows) {
 }
 
 let pendingCsv = null;      // the file's text that the preview was made of
+const IMPORT_STAYS_NAMED = 20; // guests looked up for one refusal; more are named by their dates
+
+// The import's refusal names the stays on the refused nights by id, without guest data; the
+// guest's alias is read here (GET /v1/stays/{id}, which the access log records), as the quick
+// edit's refusal names them. Returns id -> stay; a stay that cannot be read is left out.
+async function importGuests(lines) {
+  const ids = [...new Set(lines.flatMap((l) => (Array.isArray(l.stays) ? l.stays : []).map((s) => s.id)))]
+    .slice(0, IMPORT_STAYS_NAMED);
+  const found = await Promise.all(ids.map((id) => api('GET', '/v1/stays/' + encodeURIComponent(id)).catch(() => null)));
+  return new Map(found.filter(Boolean).map((s) => [s.id, s]));
+}
+
+function importStays(line, guests) {
+  const stays = Array.isArray(line.stays) ? line.stays : [];
+  if (!stays.length) return null;
+  return el('ul', { class: 'import-verblijven' }, ...stays.map((s) => el('li', { 'data-stay-id': s.id },
+    (guests.has(s.id) ? guestName(guests.get(s.id).guest) + ', ' : 'Logeerplek ') + formatDate(s.check_in) +
+    ' tot ' + formatDate(s.check_out) + ' (' + stayStatusText(s.status) + ')')));
+}
 
 async function sendImport(apply) {
   try {
@@ -600,11 +619,13 @@ async function sendImport(apply) {
     if (e.status === 401) return fail(e);
     const lines = e.problem && Array.isArray(e.problem.lines) ? e.problem.lines : null;
     if (!lines) return importBox('error', el('p', {}, e.message));
+    const guests = await importGuests(lines);
     importBox('error', el('h3', {}, 'Niet ingelezen'),
       el('p', {}, lines.length === 1 ? 'Eén regel klopt niet:' : lines.length + ' regels kloppen niet:'),
       el('ul', { id: 'import-fouten' }, ...lines.map((l) => el('li', { 'data-regel': String(l.line) },
         'Regel ' + l.line + ': ' + (IMPORT_CODES[l.code] || 'deze regel klopt niet.') +
-        (l.code === 'below_reserved' && Array.isArray(l.nights) ? ' (' + l.nights.map((n) => formatDate(n.date) + ': ' + n.booked + ' geboekt, ' + n.held + ' vastgehouden').join('; ') + ')' : '')))),
+        (l.code === 'below_reserved' && Array.isArray(l.nights) ? ' (' + l.nights.map((n) => formatDate(n.date) + ': ' + n.booked + ' geboekt, ' + n.held + ' vastgehouden').join('; ') + ')' : ''),
+        importStays(l, guests)))),
       el('p', {}, 'Er is niets opgeslagen. Verbeter het bestand en kies het opnieuw.'));
   }
 }

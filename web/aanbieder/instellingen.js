@@ -1,20 +1,24 @@
-// aanbieder/instellingen.js: the rules of the provider's own pools. Reads the pools
-// (GET /v1/pools, then GET /v1/pools/{id} for the version in its ETag) and writes the rules with
-// PATCH /v1/pools/{id} and If-Match, so a colleague's change in the meantime is reported, never
-// overwritten unseen. The server checks every value; its refusals are shown in Dutch next to
-// the fields (common/form.js, with the texts below).
+// aanbieder/instellingen.js: the rules of the provider's own pools and the facilities and
+// exclusions of its locations. Reads them (GET /v1/pools, /v1/locations, then the one chosen
+// for the version in its ETag) and writes with PATCH and If-Match, so a colleague's change in
+// the meantime is reported, never overwritten unseen. The server checks every value; its
+// refusals are shown in Dutch next to the fields (common/form.js, with the texts below). A
+// link with ?groep= or ?locatie= opens one directly; an id the server does not answer for this
+// provider (another provider's, or gone) is said to be not found, and nothing is shown of it.
 import { api, ApiError } from '/common/api.js';
 import { clearErrors, formValues, missingFields, showErrors, whileBusy } from '/common/form.js';
 import { AANBIEDER_MENU, initPage } from '/common/layout.js';
 import { addFieldTexts } from '/common/problems.js';
 import { fundingText } from '/common/status.js';
-import { NOT_PROVIDER } from './texts.js';
+import { EXCLUSIONS, FACILITIES, NOT_PROVIDER, tokenText } from './texts.js';
+import { el } from '/common/dom.js';
 
 const $ = (id) => document.getElementById(id);
 const FUNDINGS = ['wmo', 'wlz', 'zvw', 'pgb', 'private'];
 const NUMBERS = ['min_nights', 'max_nights', 'lead_days', 'horizon_days'];
 const form = $('regels');
-const state = { pools: [], etag: null };
+const locForm = $('locatie-form');
+const state = { pools: [], etag: null, locations: [], location: null, locEtag: null };
 
 addFieldTexts({
   min_nights: { invalid: 'Vul bij het kleinste aantal nachten een getal in van 1 tot 365.' },
@@ -29,6 +33,14 @@ addFieldTexts({
   horizon_days: { invalid: 'Vul bij hoe ver vooruit een getal in van 1 tot 1095 dagen.' },
   booking_mode: { required: 'Kies een manier van boeken.', invalid: 'Kies een manier van boeken.' },
   funding: { required: 'Kies minstens één manier van betalen.', invalid: 'Kies minstens één manier van betalen.' },
+  facilities: {
+    'must have at most': 'Kies hoogstens 32 dingen die de locatie biedt.',
+    invalid: 'Schrijf wat de locatie biedt in gewone woorden, zonder leestekens.'
+  },
+  exclusions: {
+    'must have at most': 'Noem hoogstens 32 groepen die u niet kunt opvangen.',
+    invalid: 'Schrijf wie u niet kunt opvangen in gewone woorden, zonder leestekens.'
+  },
   wmo_municipalities: {
     'is required when funding includes wmo': 'Vul de gemeenten in waarmee u een Wmo-contract heeft, of zet Wmo uit.',
     'must be empty unless funding includes wmo': 'Laat de gemeenten leeg als u geen Wmo aanbiedt.',
@@ -71,14 +83,53 @@ function fill(pool) {
   form.elements.wmo_municipalities.value = (pool.wmo_municipalities || []).join(', ');
 }
 
+// Arrow keys on a select fire a change per step, so several reads may be under way: only the
+// last one asked fills the form, whatever order the answers come in.
+const loads = { pool: 0, location: 0 };
+
 async function loadPool(id) {
+  const mine = ++loads.pool;
   const resp = await api('GET', '/v1/pools/' + encodeURIComponent(id), null, { raw: true });
   const pool = await resp.json();
+  if (mine !== loads.pool) return null;
   state.etag = resp.headers.get('ETag') || '"' + pool.version + '"';
   clearErrors(form);
   fill(pool);
+  $('groep-fout').hidden = true;
+  form.hidden = false;
   document.body.dataset.groep = pool.id;
   return pool;
+}
+
+// A link named a pool or location this planner may not see (another provider's, or one that
+// is gone): the server answers 404 either way, and the page says so without showing anything
+// of it. The form stays hidden until the planner picks one of their own.
+const NOT_FOUND = {
+  groep: 'Deze groep bedden is niet gevonden. Misschien hoort hij bij een andere organisatie, ' +
+    'of is de link oud. U heeft geen toegang tot groepen van andere organisaties. Kies hierboven een van uw eigen groepen.',
+  locatie: 'Deze locatie is niet gevonden. Misschien hoort zij bij een andere organisatie, ' +
+    'of is de link oud. U heeft geen toegang tot locaties van andere organisaties. Kies hierboven een van uw eigen locaties.'
+};
+function notFound(kind, select, hide) {
+  const box = $(kind + '-fout');
+  box.textContent = NOT_FOUND[kind];
+  box.hidden = false;
+  hide.hidden = true;
+  if (!select.querySelector('option[value=""]'))
+    select.prepend(el('option', { value: '' }, kind === 'groep' ? 'Kies een groep' : 'Kies een locatie'));
+  select.value = '';
+  document.body.dataset[kind] = 'niet-gevonden';
+}
+
+// Opens the pool a link names, or the first own pool; a 404 becomes the sentence above.
+async function openPool(id) {
+  try {
+    await loadPool(id);
+    $('groep').value = id;
+  } catch (e) {
+    if (!(e instanceof ApiError) || e.status !== 404) throw e;
+    notFound('groep', $('groep'), form);
+  }
 }
 
 // A whole number as a number; anything else as typed, for the server to refuse in words.
@@ -124,6 +175,143 @@ async function save(ev) {
   }
 }
 
+// ---- a location's facilities and exclusions ------------------------------------------------
+
+// Words typed by the planner as API tokens: "Eigen badkamer" -> eigen_badkamer. A token the
+// API would refuse (a digit first, punctuation, too long) is returned in bad, to be named.
+function tokensOf(text) {
+  const ok = [], bad = [];
+  for (const part of (text || '').split(/[,;\n]+/)) {
+    const word = part.trim();
+    if (!word) continue;
+    const token = word.toLowerCase().replace(/[\s-]+/g, '_');
+    if (/^[a-z][a-z0-9_]{0,47}$/.test(token)) ok.push(token); else bad.push(word);
+  }
+  return { ok, bad };
+}
+
+function choices(kind, words, chosen) {
+  // The known words first, then any other token the location already has, so that saving
+  // never drops what a colleague or another system wrote.
+  const tokens = [...Object.keys(words), ...chosen.filter((t) => !(t in words))];
+  $(kind + '-keuzes').replaceChildren(...tokens.map((t) => el('div', { class: 'checkbox' },
+    el('input', { type: 'checkbox', id: kind + '-' + t, name: kind, value: t, checked: chosen.includes(t) }),
+    el('label', { for: kind + '-' + t }, tokenText(t, words)))));
+}
+
+function fillLocation(loc) {
+  choices('facilities', FACILITIES, loc.facilities || []);
+  choices('exclusions', EXCLUSIONS, loc.exclusions || []);
+  locForm.elements.facilities_other.value = '';
+  locForm.elements.exclusions_other.value = '';
+}
+
+async function loadLocation(id) {
+  const mine = ++loads.location;
+  const resp = await api('GET', '/v1/locations/' + encodeURIComponent(id), null, { raw: true });
+  const loc = await resp.json();
+  if (mine !== loads.location) return null;
+  state.location = loc;
+  state.locEtag = resp.headers.get('ETag') || '"' + loc.version + '"';
+  clearErrors(locForm);
+  fillLocation(loc);
+  $('locatie-fout').hidden = true;
+  locForm.hidden = false;
+  document.body.dataset.locatie = loc.id;
+  return loc;
+}
+
+async function openLocation(id) {
+  try {
+    await loadLocation(id);
+    $('locatie').value = id;
+  } catch (e) {
+    if (!(e instanceof ApiError) || e.status !== 404) throw e;
+    notFound('locatie', $('locatie'), locForm);
+  }
+}
+
+function sayLocation(text) {
+  const m = $('locatie-melding');
+  m.textContent = text;
+  m.hidden = !text;
+  if (text) m.focus();
+}
+
+// What a colleague changed, in words: "Nu ook: tuin. Niet meer: dieren."
+function changeText(before, after, words) {
+  const added = after.filter((t) => !before.includes(t)).map((t) => tokenText(t, words).toLowerCase());
+  const gone = before.filter((t) => !after.includes(t)).map((t) => tokenText(t, words).toLowerCase());
+  return [added.length ? 'nu ook: ' + added.join(', ') : '', gone.length ? 'niet meer: ' + gone.join(', ') : '']
+    .filter(Boolean).join('; ');
+}
+
+function locationBody() {
+  const checked = (name) => [...locForm.querySelectorAll(`input[name="${name}"]:checked`)].map((c) => c.value);
+  const fac = tokensOf(locForm.elements.facilities_other.value);
+  const exc = tokensOf(locForm.elements.exclusions_other.value);
+  const fields = {};
+  const badText = (words) => 'Schrijf gewone woorden, gescheiden door komma\'s, zonder leestekens en niet met een cijfer vooraan. Dit kan niet: ' +
+    words.map((w) => '"' + w + '"').join(', ') + '.';
+  if (fac.bad.length) fields.facilities_other = badText(fac.bad);
+  if (exc.bad.length) fields.exclusions_other = badText(exc.bad);
+  const uniq = (list) => [...new Set(list)];
+  return { fields, body: { facilities: uniq([...checked('facilities'), ...fac.ok]), exclusions: uniq([...checked('exclusions'), ...exc.ok]) } };
+}
+
+async function saveLocation(ev) {
+  ev.preventDefault();
+  sayLocation('');
+  clearErrors(locForm);
+  const { fields, body } = locationBody();
+  if (Object.keys(fields).length) {
+    showErrors(locForm, { fields, status: 422 }, 'De locatie is niet bewaard');
+    return;
+  }
+  const id = state.location.id;
+  try {
+    const resp = await whileBusy(locForm, () => api('PATCH', '/v1/locations/' + encodeURIComponent(id), body,
+      { raw: true, headers: { 'If-Match': state.locEtag } }));
+    const loc = await resp.json();
+    state.location = loc;
+    state.locEtag = resp.headers.get('ETag') || '"' + loc.version + '"';
+    fillLocation(loc);
+    sayLocation('Wat ' + loc.name + ' biedt en wie zij niet kan opvangen, is bewaard.');
+  } catch (e) {
+    if (!(e instanceof ApiError)) throw e;
+    if (e.status === 412) {
+      const before = state.location;
+      const now = await loadLocation(id);
+      if (!now) return;
+      const parts = [changeText(before.facilities, now.facilities, FACILITIES),
+        changeText(before.exclusions, now.exclusions, EXCLUSIONS)].filter(Boolean).join('; ');
+      showErrors(locForm, { message: 'In de tussentijd heeft iemand anders deze locatie veranderd' +
+        (parts ? ' (' + parts + ')' : '') + '. Uw wijziging is niet bewaard. Hieronder staat nu wat er is opgeslagen. ' +
+        'Pas het zo nodig opnieuw aan en bewaar.', status: 412, fields: {} }, 'De locatie is niet bewaard');
+      return;
+    }
+    showErrors(locForm, e, 'De locatie is niet bewaard');
+  }
+}
+
+async function startLocations(wanted) {
+  state.locations = (await api('GET', '/v1/locations?limit=200')).locations || [];
+  const select = $('locatie');
+  select.replaceChildren(...state.locations.map((l) => el('option', { value: l.id }, l.name)));
+  $('locatie-inhoud').hidden = false;
+  if (!state.locations.length && !wanted) {
+    locForm.hidden = true;
+    return;
+  }
+  await openLocation(wanted || select.value);
+  select.addEventListener('change', async () => {
+    sayLocation('');
+    if (!select.value) return;
+    try { await loadLocation(select.value); } catch (e) { fail(e); }
+  });
+  locForm.addEventListener('submit', (ev) => { saveLocation(ev).catch(fail); });
+}
+
 async function start() {
   const user = await initPage({ requireLogin: true, menu: AANBIEDER_MENU, home: '/aanbieder/' });
   if (!user) return;
@@ -134,28 +322,27 @@ async function start() {
   }
   $('melding').tabIndex = -1;
   fundingChoices();
+  const link = new URLSearchParams(location.search);
+  const wantedPool = link.get('groep'), wantedLocation = link.get('locatie');
   try {
     state.pools = (await api('GET', '/v1/pools?limit=200')).pools || [];
     const select = $('groep');
-    select.replaceChildren(...state.pools.map((p) => {
-      const o = document.createElement('option');
-      o.value = p.id;
-      o.textContent = p.name;
-      return o;
-    }));
-    if (!state.pools.length) {
+    select.replaceChildren(...state.pools.map((p) => el('option', { value: p.id }, p.name)));
+    await startLocations(wantedLocation);
+    if (!state.pools.length && !wantedPool) {
       say('Uw organisatie heeft nog geen groepen bedden.');
       document.body.dataset.instellingen = 'klaar';
       return;
     }
-    await loadPool(select.value);
+    $('instellingen-inhoud').hidden = false;
+    await openPool(wantedPool || select.value);
   } catch (e) {
     fail(e);
     return;
   }
-  $('instellingen-inhoud').hidden = false;
   $('groep').addEventListener('change', async () => {
     say('');
+    if (!$('groep').value) return;
     try { await loadPool($('groep').value); } catch (e) { fail(e); }
   });
   form.addEventListener('submit', save);

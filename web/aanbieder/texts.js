@@ -98,3 +98,27 @@ export const IMPORT_CODES = {
   empty: 'er staan geen regels onder de eerste regel.',
   below_reserved: 'op deze nachten zijn al meer bedden geboekt of vastgehouden.'
 };
+
+// A location's facilities and exclusions as the settings page offers them (the API's tokens;
+// a token not listed here is shown as written, with spaces for _).
+export const FACILITIES = {
+  dementia: 'Ingericht voor mensen met dementie',
+  night_care: 'Zorg in de nacht',
+  nursing_care: 'Verpleging',
+  wheelchair: 'Rolstoel past overal',
+  hoist: 'Tillift',
+  partner_can_stay: 'Partner kan mee logeren',
+  garden: 'Tuin',
+  animals: 'Dieren',
+  sensory_room: 'Snoezelruimte',
+  psychiatric_care: 'Psychische zorg'
+};
+export const EXCLUSIONS = {
+  wandering_risk: 'Mensen die weglopen of de weg kwijtraken',
+  aggression: 'Mensen die boos of agressief kunnen worden',
+  day_night_rhythm: 'Mensen met een verstoord dag- en nachtritme',
+  advanced_dementia: 'Mensen met vergevorderde dementie'
+};
+export function tokenText(token, words) {
+  return words[token] || token.replace(/_/g, ' ');
+}
