@@ -3,7 +3,7 @@
 // (tests/integration/test_portal_intake_browser.py): a logeerhuis in Assen that asks for a
 // kennismaking first, and a caregiver whose person is described. Proves, with 0 axe
 // violations (WCAG 2.1 A/AA) on every page and state: the search offers to ask for a
-// kennismaking -> asked (an empty form first), cancelled by keyboard, asked again by keyboard
+// kennismaking, and a request before it links there too -> asked (an empty form first), cancelled by keyboard, asked again by keyboard
 // -> the provider schedules and decides welcome (API) -> the caregiver reads the date, then
 // "welkom" with the provider's notes -> the search says the place can be booked; a toekenning
 // with a BSN-like reference is refused at the field, then saved with what is left -> a Wmo
@@ -96,7 +96,21 @@ run(async (context) => {
   check('the result offers to ask for a kennismaking', await ask.count() === 1 &&
     /Vraag een kennismaking aan/.test(await ask.textContent()), text);
   await axe(page, 'zoeken: a place that asks for a kennismaking first');
-  await ask.click();
+
+  // ---- a request before the kennismaking leads to asking for one ----
+  await card.locator('a.button').click();
+  await page.waitForURL(/aanvragen\.html/);
+  await ready(page);
+  await page.waitForSelector('#aanvragen:not([hidden])');
+  await page.selectOption('#funding', 'private');
+  await page.click('#vraag-aan');
+  await page.waitForSelector('#mislukt:not([hidden])');
+  text = (await page.textContent('#mislukt')).replace(/\s+/g, ' ');
+  const toIntake = page.locator(`#mislukt a[href="/kennismaking.html?locatie=${LOCATION}"]`);
+  check('a request before the kennismaking says so and links to asking for one',
+    /eerst kennismaken/.test(text) && await toIntake.count() === 1, text);
+  await axe(page, 'aanvragen: a kennismaking comes first');
+  await toIntake.click();
   await page.waitForURL(/kennismaking\.html\?locatie=/);
   await ready(page);
   await page.waitForSelector('#vraag:not([hidden])');
@@ -158,6 +172,8 @@ run(async (context) => {
   text = await intakeCard(page);
   check('the caregiver reads "welkom" and the provider\'s notes', /Stand: welkom/.test(text) && text.includes(NOTES), text);
   check('an outcome has no cancel button', await page.locator('#lijst > li').first().locator('button').count() === 0);
+  check('after welcome the place\'s form is gone and a line says the kennismaking is done',
+    await page.isHidden('#vraag') && /al gedaan/.test(await page.textContent('#al-gedaan')));
   await axe(page, 'kennismaking: welkom');
   await shoot(page, 'kennismaking');
 
@@ -187,6 +203,8 @@ run(async (context) => {
   await page.fill('#reference', 'WMO-2026-0042');
   await page.click('#toekenning button[type="submit"]');
   await page.waitForSelector('#toekenning-klaar:not([hidden])');
+  const said = (await page.textContent('#toekenning-klaar')).trim();
+  check('saving is confirmed in words, and only that', said === 'De toekenning is opgeslagen.', said);
   const saved = (await page.textContent('#toekenning-lijst')).replace(/\s+/g, ' ');
   check('the toekenning is listed with what is left this week',
     /Wmo/.test(saved) && /Assen/.test(saved) && /0 van 1 nacht gebruikt, nog 1 over/.test(saved) && /WMO-2026-0042/.test(saved), saved);

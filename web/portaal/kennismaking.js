@@ -7,7 +7,8 @@ import { clearErrors, formValues, missingFields, showErrors, whileBusy } from '/
 import { initPage } from '/common/layout.js';
 import { formatDateShort } from '/common/status.js';
 import {
-  el, intakeIsOpen, intakeLetsBook, intakeState, loadMunicipalities, loadPerson, municipalityName
+  el, intakeIsOpen, intakeLetsBook, intakeState, intakesByLocation, loadMunicipalities, loadPerson,
+  municipalityName
 } from './plek.js';
 
 const locationId = new URLSearchParams(location.search).get('locatie');
@@ -36,11 +37,30 @@ if (locationId && !person) {
     encodeURIComponent(location.pathname + location.search);
   document.getElementById('geen-persoon').hidden = false;
 } else if (locationId) {
+  showForm();
+}
+
+// The form for this place and person.
+function showForm() {
   const rows = [['Logeerplek', place ? `${place.name}, ${municipalityName(place.municipality)}` : 'de gekozen logeerplek'],
     ['Voor', person.alias]];
   document.getElementById('vraag-gegevens').replaceChildren(
     ...rows.flatMap(([k, v]) => [el('dt', {}, k), el('dd', {}, v)]));
   document.getElementById('vraag').hidden = false;
+}
+
+// No form when the person already has an open kennismaking or a welcome at this place: a
+// line says so instead (asking twice would only get a refusal).
+function hideFormWhenDone(intakes) {
+  if (!locationId || !person) return;
+  const i = intakesByLocation(intakes.filter((x) => x.guest_id === person.id)).get(locationId);
+  if (!i || !(intakeIsOpen(i) || intakeLetsBook(i))) return;
+  document.getElementById('vraag').hidden = true;
+  const done = document.getElementById('al-gedaan');
+  done.textContent = intakeLetsBook(i)
+    ? `Bij ${placeName(i)} is de kennismaking al gedaan. U ziet hieronder wat de logeerplek zei.`
+    : `U heeft bij ${placeName(i)} al een kennismaking aangevraagd. U ziet die hieronder.`;
+  done.hidden = false;
 }
 
 let key = newIdempotencyKey();
@@ -124,7 +144,8 @@ async function showList() {
     placeNameSort(a).localeCompare(placeNameSort(b)));
   document.getElementById('leeg').hidden = intakes.length > 0;
   document.getElementById('lijst').replaceChildren(...intakes.map(card));
+  return intakes;
 }
 function placeNameSort(i) { return i.location ? i.location.name : ''; }
 
-await showList();
+hideFormWhenDone(await showList() || []);

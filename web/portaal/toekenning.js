@@ -103,8 +103,8 @@ form.addEventListener('submit', async (ev) => {
   await showList();
   const back = returnPath('');
   const done = document.getElementById('toekenning-klaar');
-  done.replaceChildren(el('p', {}, 'De toekenning is opgeslagen.'),
-    back ? el('p', {}, el('a', { href: back }, 'Terug naar uw aanvraag')) : null);
+  done.replaceChildren(el('p', {}, 'De toekenning is opgeslagen.'));
+  if (back) done.append(el('p', {}, el('a', { href: back }, 'Terug naar uw aanvraag')));
   done.hidden = false;
   done.focus();
 });
