@@ -2,8 +2,10 @@
 browser (tests/browser/portaal-kennismaking.test.mjs, Debian's Chromium through
 playwright-core, axe-core on every page and state). This wrapper makes, through the API on a
 migrated database without the demo: one provider with a logeerhuis in Assen whose pool asks
-for a kennismaking first (intake_required) and takes Wmo and private payment, and a caregiver
-with the person already described. The browser test then asks a kennismaking from the search,
+for a kennismaking first (intake_required) and takes Wmo and private payment, a caregiver
+with the person already described, and two earlier kennismakingen of that person already
+decided (a trial of 2 nights first at a care farm whose pool asks for one too; not suitable,
+with a reason, at a nursing home). The browser test then asks a kennismaking from the search,
 cancels it by keyboard and asks again; the provider (through the API, in the test) schedules
 and decides welcome; the caregiver reads it and the search says the place can be booked; the
 caregiver enters a toekenning (a BSN-like reference refused at the field), a Wmo request
@@ -65,16 +67,39 @@ def test_portal_intake_and_allowance_in_chromium():
        "PATCH /v1/pools/{id} intake_required")
     email = h.add_caregivers(url, 1, prefix="km")[0]
     caregiver = srv.login(email, password=h.TEST_PASSWORD)
-    ok(srv.request("POST", "/v1/guests", {"alias": "mevr. H.", "birth_year": 1939,
-                                          "care_profile": "dementia", "needs": [],
-                                          "municipality": "GM0106", "funding": "wmo"},
-                   token=caregiver), "POST /v1/guests")
+    guest = ok(srv.request("POST", "/v1/guests", {"alias": "mevr. H.", "birth_year": 1939,
+                                                  "care_profile": "dementia", "needs": [],
+                                                  "municipality": "GM0106", "funding": "wmo"},
+                           token=caregiver), "POST /v1/guests")["id"]
+    # Two earlier kennismakingen, decided before the browser comes: a trial first at a care
+    # farm whose pool also asks for one, and "not suitable" at a nursing home.
+    decided = {}
+    for name, outcome in (("Zorgboerderij De Es", {"outcome": "trial_first", "trial_max_nights": 2}),
+                          ("Verpleeghuis Het Anker", {"outcome": "not_suitable",
+                                                      "reason": "Wij hebben geen nachtzorg."})):
+        at = ok(srv.request("POST", "/v1/locations", {
+            "provider_id": provider_id, "name": name, "municipality": "GM0106",
+            "address": "Esweg 1", "lat": 52.99, "lon": 6.56, "facilities": ["dementia"],
+            "exclusions": []}, token=provider), "POST /v1/locations")["id"]
+        decided[name] = at
+        intake = ok(srv.request("POST", "/v1/intakes", {"guest_id": guest, "location_id": at,
+                                                        "moments": "maandag"}, token=caregiver),
+                    "POST /v1/intakes")["id"]
+        ok(srv.request("POST", f"/v1/intakes/{intake}/schedule",
+                       {"at": f"{today}T09:00:00Z"}, token=provider), "schedule")
+        ok(srv.request("POST", f"/v1/intakes/{intake}/decide", outcome, token=provider), "decide")
+    trial_pool = h.make_pool(srv, url, provider, provider_id, 1, today,
+                             today + dt.timedelta(days=120), name="Logeerkamer",
+                             location_id=decided["Zorgboerderij De Es"],
+                             funding=("wmo", "private")).id
+    ok(srv.request("PATCH", f"/v1/pools/{trial_pool}", {"intake_required": True},
+                   token=provider), "PATCH /v1/pools/{id} intake_required")
     # The search index learns intake_required through NOTIFY a moment after the PATCH.
-    shown = h.wait_until(lambda: any(
+    shown = h.wait_until(lambda: sum(
         r.get("access") == "intake_first" for r in (srv.get(
             f"/v1/availability?check_in={today + dt.timedelta(days=14)}&nights=3",
-            token=caregiver).json or {}).get("results", [])), 10)
-    h.check("the search index says intake_first for the pool", bool(shown))
+            token=caregiver).json or {}).get("results", [])) == 2, 10)
+    h.check("the search index says intake_first for both pools", bool(shown))
 
     artifacts = os.environ.get("LOGEER_TEST_ARTIFACTS") or os.path.join(os.getcwd(), "artifacts")
     shots = [artifacts]
