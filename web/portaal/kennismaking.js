@@ -118,7 +118,8 @@ function card(i) {
   const actions = el('p', { class: 'button-group' });
   if (intakeLetsBook(i) && i.location) {
     const q = new URLSearchParams({ municipality: i.location.municipality, gebied: 'gemeente' });
-    actions.append(el('a', { class: 'button', href: '/zoeken.html?' + q }, 'Zoek data bij deze logeerplek'));
+    actions.append(el('a', { class: 'button', href: '/zoeken.html?' + q }, 'Zoek data bij deze logeerplek',
+      el('span', { class: 'visually-hidden' }, ': ' + name)));
   }
   if (intakeIsOpen(i)) {
     const button = el('button', { type: 'button', class: 'button--secondary' }, 'Kennismaking annuleren',
