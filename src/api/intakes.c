@@ -12,7 +12,15 @@
 #include "handlers.h"
 #include "resource.h"
 
-#define INTAKE_JSON "logeer_intake_json(r)"
+/* The location's id, name and municipality beside its id, so that a caregiver (who may not
+ * read /v1/locations) can tell which place an intake is for. Added here rather than in
+ * logeer_intake_json so that no migration restates that function. */
+#define INTAKE_LOCATION(id)                                                                  \
+    "(SELECT jsonb_build_object('id', l.id, 'name', l.name, 'municipality', "                \
+    "l.municipality) FROM locations l WHERE l.id = " id ")"
+#define INTAKE_JSON                                                                          \
+    "(logeer_intake_json(r) || jsonb_build_object('location', " INTAKE_LOCATION(             \
+        "r.location_id") "))"
 
 /* Who sees an intake, for the scope parameter $n (guests_scope): its caregiver, the provider
  * of its location, or everyone (NULL). */
@@ -87,8 +95,10 @@ static int intakes_prepare(struct app *app)
                     " ORDER BY r.created_at DESC, r.id) FROM page r), '[]'::json), "
                     "'total', (SELECT count(*) FROM f))::text"))
         return -1;
-    return api_prepare(app, "intakes_transition", "SELECT outcome, status, body, detail::text "
-                                                  "FROM logeer_intake_transition($1::jsonb)");
+    return api_prepare(app, "intakes_transition",
+                       "SELECT outcome, status, (t.body::jsonb || jsonb_build_object('location', "
+                       INTAKE_LOCATION("(t.body::jsonb->>'location_id')::uuid") "))::text, "
+                       "detail::text FROM logeer_intake_transition($1::jsonb) AS t");
 }
 
 static const char *const intake_status_names[] = {"requested", "scheduled", "decided",

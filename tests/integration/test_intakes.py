@@ -159,6 +159,32 @@ def test_intake_asked_scheduled_welcome_then_booking_accepted():
                     w.srv.get(f"/v1/intakes/{iid}", token=w.cg2), 404)
 
 
+def test_intake_names_its_location_for_the_caregiver():
+    # Caregivers may not read /v1/locations, so every intake answer names its location.
+    w = world()
+    gid = w.guest()
+    name = h.scalar(w.url, f"SELECT name FROM locations WHERE id = '{w.location}'")
+    municipality = h.scalar(w.url, f"SELECT municipality FROM locations WHERE id = '{w.location}'")
+    want = {"id": w.location, "name": name, "municipality": municipality}
+    h.check_problem("a caregiver may not read the location itself",
+                    w.srv.get(f"/v1/locations/{w.location}", token=w.cg), 403)
+    created = w.ask(gid)
+    h.check_equal("POST /v1/intakes names the location", created.json.get("location"), want)
+    iid = created.json["id"]
+    one = w.srv.get(f"/v1/intakes/{iid}", token=w.cg)
+    h.check_equal("GET /v1/intakes/{id} names the location", one.json.get("location"), want)
+    listed = w.srv.get(f"/v1/intakes?guest_id={gid}", token=w.cg)
+    h.check_equal("GET /v1/intakes names the location",
+                  [i.get("location") for i in listed.json["intakes"]], [want])
+    moved = w.act(w.esdorp, iid, "schedule", {"at": f"{w.day(2)}T10:00:00Z"})
+    h.check_equal("a transition's answer names the location", moved.json.get("location"), want)
+    h.check_problem("a refused transition is still a problem, not a body",
+                    w.act(w.cg, iid, "decide", {"outcome": "welcome"}), 403)
+    cancelled = w.act(w.cg, iid, "cancel")
+    h.check_equal("a cancel's answer names the location", cancelled.json.get("location"), want)
+    h.check_problem("a stale transition is 409", w.act(w.cg, iid, "cancel"), 409)
+
+
 def decided(w, gid, outcome, **extra):
     iid = w.ask(gid).json["id"]
     w.act(w.esdorp, iid, "schedule", {"at": f"{w.day(1)}T10:00:00Z"})

@@ -10,6 +10,7 @@ const PORTAAL_MENU = [
   { href: '/zoeken.html', text: 'Zoeken', show: 'all' },
   { href: '/mijn-logeerplekken.html', text: 'Mijn logeerplekken', show: 'in' },
   { href: '/persoon.html', text: 'Mijn naaste', show: 'in' },
+  { href: '/kennismaking.html', text: 'Kennismaken', show: 'in' },
   { href: '/mijn-gegevens.html', text: 'Mijn gegevens', show: 'in' },
   { href: '/inloggen.html', text: 'Inloggen', show: 'out' },
   { href: '/registreren.html', text: 'Account maken', show: 'out' }

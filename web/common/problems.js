@@ -29,9 +29,9 @@ const BY_TYPE = {
   'unsupported-media-type': 'Er ging iets mis met uw verzoek. Laad de pagina opnieuw.',
   'validation': 'Niet alles is goed ingevuld. Kijk de velden hieronder na.',
   'rate-limited': 'U heeft het te vaak geprobeerd. Wacht een paar minuten en probeer het opnieuw.',
-  'intake-required': 'Deze logeerplek wil eerst kennismaken met de gast. Neem contact op met de aanbieder.',
-  'allowance-required': 'Voor deze betaling is eerst een toekenning (indicatie) nodig.',
-  'allowance-exceeded': 'Er zijn niet genoeg nachten over in uw toekenning.',
+  'intake-required': 'Deze logeerplek wil eerst kennismaken met uw naaste. Vraag eerst een kennismaking aan.',
+  'allowance-required': 'Voor deze betaling is eerst een toekenning (indicatie) nodig. Vul die in bij Mijn naaste, of kies een andere betaling.',
+  'allowance-exceeded': 'Er zijn niet genoeg nachten over in uw toekenning. Kies minder nachten of een andere betaling.',
   'internal': 'Er ging iets mis bij ons. Probeer het later opnieuw.',
   'not-implemented': 'Er ging iets mis met uw verzoek. Laad de pagina opnieuw.',
   'unavailable': 'De dienst is even niet bereikbaar. Probeer het over een paar minuten opnieuw.',
@@ -71,6 +71,7 @@ const FIELD_TEXTS = {
   },
   municipality: {
     required: 'Kies uw gemeente.',
+    'is required for wmo': 'Kies de gemeente die de Wmo-toekenning gaf.',
     invalid: 'Kies een gemeente uit de lijst.'
   },
   display_name: { invalid: 'Vul een naam in van hoogstens 200 tekens.' },
@@ -81,7 +82,28 @@ const FIELD_TEXTS = {
   care_profile: { required: 'Kies het soort zorg.', invalid: 'Kies een soort zorg uit de lijst.' },
   'guest.alias': { required: 'Vul een roepnaam of initialen in.', invalid: 'Vul een roepnaam of initialen in van hoogstens 200 tekens.' },
   'guest.birth_year': { required: 'Vul het geboortejaar in.', invalid: 'Vul een geboortejaar in van vier cijfers.' },
-  'guest.care_profile': { required: 'Kies het soort zorg.', invalid: 'Kies een soort zorg uit de lijst.' }
+  'guest.care_profile': { required: 'Kies het soort zorg.', invalid: 'Kies een soort zorg uit de lijst.' },
+  // A kennismaking (POST /v1/intakes).
+  moments: { required: 'Schrijf op wanneer het u uitkomt.', invalid: 'Schrijf het korter op: hoogstens 500 tekens.' },
+  location_id: { invalid: 'Deze logeerplek kennen we niet. Zoek de logeerplek opnieuw.' },
+  // A toekenning (POST /v1/allowances). The API's own sentences start as the keys say.
+  nights_per_week: {
+    'give nights_per_week': 'Vul in hoeveel nachten per week of per jaar zijn toegekend. Allebei mag ook.',
+    invalid: 'Vul een aantal nachten per week in van 0 tot 7.'
+  },
+  nights_per_year: { invalid: 'Vul een aantal nachten per jaar in van 0 tot 366.' },
+  valid_from: { required: 'Vul in vanaf wanneer de toekenning geldt.', invalid: 'Vul een bestaande datum in.' },
+  valid_to: {
+    required: 'Vul in tot wanneer de toekenning geldt.',
+    'must not be before': 'De einddatum ligt vóór de begindatum. Kijk de data na.',
+    'an allowance is at most': 'Een toekenning duurt hoogstens 10 jaar. Kijk de einddatum na.',
+    invalid: 'Vul een bestaande datum in.'
+  },
+  reference: {
+    'must not be a citizen service number':
+      'Dit lijkt op een burgerservicenummer (BSN). Dat vullen we nooit in, om uw privacy te beschermen. Vul het nummer van de beschikking in, zoals WMO-2026-0042.',
+    invalid: 'Vul een kenmerk in van hoogstens 100 tekens.'
+  }
 };
 
 const GENERIC_REQUIRED = 'Vul dit veld in.';

@@ -3,13 +3,17 @@
 // lost answer never books twice). An instant place comes back held: a countdown to
 // hold_expires_at, then POST .../confirm. An approval place comes back requested: "aanvraag
 // verstuurd". A lost race (409 no-beds) is told in words, with the earliest other dates and
-// the waiting list as the next steps.
+// the waiting list as the next steps. A request beyond the person's toekenning (allowance)
+// says what is left and offers another way to pay or entering the toekenning; a place that
+// wants a kennismaking first links to asking for one.
 import { api, ApiError, newIdempotencyKey } from '/common/api.js';
 import { clearErrors, missingFields, showErrors, whileBusy } from '/common/form.js';
 import { initPage } from '/common/layout.js';
 import { addFieldTexts } from '/common/problems.js';
-import { formatDateTime, fundingText, stayStatusText } from '/common/status.js';
-import { ACCESS, el, fillSelect, loadMunicipalities, loadPerson, municipalityName, rangeText } from './plek.js';
+import { formatDateShort, formatDateTime, fundingText, nightsText, stayStatusText } from '/common/status.js';
+import {
+  ACCESS, el, fillSelect, intakeLink, loadMunicipalities, loadPerson, municipalityName, rangeText
+} from './plek.js';
 
 addFieldTexts({
   guest_id: { invalid: 'Deze logeerplek past niet bij de zorg die uw naaste nodig heeft.' },
@@ -18,7 +22,8 @@ addFieldTexts({
     'is in the past': 'Deze datum is al voorbij.' },
   check_out: { 'this pool takes stays of': 'Zo lang of zo kort kan het hier niet. Kies een ander aantal nachten.',
     'the stay must be one block': 'Hier logeert u in vaste blokken. Kies andere data.',
-    'this pool takes bookings up to': 'Zo ver vooruit kan het hier nog niet.' },
+    'this pool takes bookings up to': 'Zo ver vooruit kan het hier nog niet.',
+    'the intake allows a shorter trial stay': 'Uw naaste logeert hier eerst op proef, voor minder nachten. Kies minder nachten.' },
   funding: { 'this pool has no Wmo contract': 'Uw gemeente heeft geen afspraak met deze logeerplek. Kies een andere betaling.',
     'this pool does not accept': 'Deze logeerplek neemt deze betaling niet aan. Kies een andere.' }
 });
@@ -185,6 +190,62 @@ function lostRace(e, body) {
   box.focus();
 }
 
+// ---- beyond the toekenning, or no kennismaking yet: the ways forward ----
+// 'in de week van 7 dec. 2026 nog 1 nacht', 'in 2027 geen nachten meer'
+function remainingText(r) {
+  const left = r.remaining ? `nog ${nightsText(r.remaining)}` : 'geen nachten meer';
+  return r.period === 'week' ? `in de week van ${formatDateShort(r.period_start)} ${left}`
+    : `in ${r.period_start.slice(0, 4)} ${left}`;
+}
+
+// The way to enter a toekenning on the person's page, and back here afterwards.
+function allowanceLink() {
+  return '/persoon.html?terug=' + encodeURIComponent(location.pathname + location.search) + '#toekenningen';
+}
+
+function beyondAllowance(e, body) {
+  const p = e.problem || {};
+  const route = fundingText(body.funding);
+  const lines = [];
+  if (e.type === 'allowance-exceeded') {
+    lines.push(el('h2', {}, 'Niet genoeg nachten over in de toekenning'));
+    lines.push(el('p', {}, `Deze aanvraag heeft meer nachten dan de toekenning voor ${route} nog toestaat.`));
+    const rest = Array.isArray(p.remaining) ? p.remaining : [];
+    if (rest.length) lines.push(el('p', { id: 'over' }, 'Wat er nog over is: ' + rest.map(remainingText).join('; ') + '.'));
+  } else {
+    lines.push(el('h2', {}, 'Er is nog geen toekenning'));
+    lines.push(el('p', {}, `Voor betaling met ${route} is een toekenning nodig die geldt op deze data. Die staat nog niet bij uw naaste.`));
+  }
+  const privately = el('button', { type: 'button', id: 'zelf-betalen' }, 'Zelf betalen en opnieuw aanvragen');
+  privately.addEventListener('click', () => {
+    form.funding.value = 'private';
+    key = newIdempotencyKey(); // another request now
+    form.requestSubmit();
+  });
+  lines.push(el('p', {}, 'Wat kunt u nu doen?'),
+    el('ul', {},
+      el('li', {}, 'Kies hierboven een andere betaling en vraag opnieuw aan. Of: ', privately),
+      el('li', {}, el('a', { href: allowanceLink() }, 'Vul eerst de toekenning in bij Mijn naaste')),
+      el('li', {}, el('a', { href: otherDatesLink() }, 'Kies andere data'))));
+  const box = document.getElementById('mislukt');
+  box.replaceChildren(...lines);
+  box.hidden = false;
+  box.focus();
+}
+
+function intakeFirst(e) {
+  const p = e.problem || {};
+  const locationId = p.location_id || (place && place.location.id);
+  const why = p.lapsed ? 'Uw kennismaking hier is verlopen: het is te lang geleden dat uw naaste hier logeerde.'
+    : p.intake_outcome === 'not_suitable' ? 'Na de kennismaking past deze logeerplek niet bij uw naaste.'
+      : 'Deze logeerplek wil eerst kennismaken met uw naaste. Daarna kunt u hier aanvragen.';
+  const links = [];
+  if (locationId && p.intake_outcome !== 'not_suitable')
+    links.push([p.intake_id && !p.lapsed ? 'Bekijk uw kennismaking' : 'Vraag een kennismaking aan', intakeLink(locationId)]);
+  links.push(['Andere logeerplekken zoeken', otherDatesLink()]);
+  fail(why, links);
+}
+
 // ---- the request itself ----
 let key = newIdempotencyKey();
 form.addEventListener('change', () => { key = newIdempotencyKey(); }); // another request now
@@ -207,9 +268,8 @@ form.addEventListener('submit', async (ev) => {
     if (e.type === 'conflict')
       return fail('U heeft al het hoogste aantal open aanvragen. Bevestig of annuleer er eerst een.',
         [['Naar mijn logeerplekken', '/mijn-logeerplekken.html']]);
-    if (e.type === 'intake-required')
-      return fail('Deze logeerplek wil eerst kennismaken met uw naaste. Neem contact op met de aanbieder om een afspraak te maken.',
-        [['Andere logeerplekken zoeken', otherDatesLink()]]);
+    if (e.type === 'intake-required') return intakeFirst(e);
+    if (e.type === 'allowance-required' || e.type === 'allowance-exceeded') return beyondAllowance(e, body);
     return fail(e.message);
   }
   if (stay.status === 'held') return showHold(stay);

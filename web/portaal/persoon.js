@@ -1,11 +1,13 @@
 // portaal/persoon.js: enter or change the person cared for, stored as the caregiver's
-// registered guest (POST or PATCH /v1/guests). Minimal on purpose: it is health data.
+// registered guest (POST or PATCH /v1/guests). Minimal on purpose: it is health data. Once
+// the person is saved, toekenning.js shows and takes their allowances below.
 import { api, ApiError, newIdempotencyKey } from '/common/api.js';
 import { clearErrors, formValues, missingFields, showErrors, whileBusy } from '/common/form.js';
 import { initPage, returnPath } from '/common/layout.js';
 import { addFieldTexts } from '/common/problems.js';
 import { careProfileText, fundingText } from '/common/status.js';
 import { NEEDS, el, fillSelect, loadMunicipalities, loadPerson } from './plek.js';
+import { showAllowances } from './toekenning.js';
 
 addFieldTexts({
   alias: { required: 'Vul een roepnaam of initialen in.', invalid: 'Vul een roepnaam of initialen in van hoogstens 60 tekens.' },
@@ -46,6 +48,7 @@ if (person) {
   form.alias.value = person.alias || '';
   form.birth_year.value = person.birth_year || '';
 }
+if (person) await showAllowances(person, municipalities);
 const back = returnPath('');
 if (back) document.getElementById('verder').href = back;
 
@@ -77,6 +80,7 @@ form.addEventListener('submit', async (ev) => {
       ? api('PATCH', `/v1/guests/${current.id}`, body)
       : api('POST', '/v1/guests', body, { idempotencyKey: key }));
     key = newIdempotencyKey();
+    await showAllowances(current, municipalities);
     const done = document.getElementById('opgeslagen');
     done.hidden = false;
     done.tabIndex = -1;

@@ -1,9 +1,10 @@
 // portaal/plek.js: what the portal's own pages say about a logeerplek and a person, in Dutch
-// (B1): facilities and needs, how you get in (the API's `access`), date ranges, the person
-// cared for (the first registered guest) and the region's municipalities. Shared by the
+// (B1): facilities and needs, how you get in (the API's `access`), a kennismaking's state,
+// date ranges, the person cared for (the first registered guest) and the region's
+// municipalities. Shared by the
 // portal's pages only; what every audience shares lives in /common.
 import { api } from '/common/api.js';
-import { formatDateShort, nightsText, nightsBetween } from '/common/status.js';
+import { formatDateShort, formatDateTime, nightsText, nightsBetween } from '/common/status.js';
 import { el } from '/common/dom.js';
 
 export { el };
@@ -46,6 +47,49 @@ export const ACCESS = {
   approval: { text: 'Na goedkeuring', hint: 'De aanbieder kijkt eerst of het past.' },
   intake_first: { text: 'Eerst kennismaken', hint: 'U maakt eerst kennis met de logeerplek.' }
 };
+
+// A kennismaking (the API's Intake) in words: a short label and a sentence. The provider's
+// notes and reason are shown beside it by the page, as the provider wrote them.
+export function intakeState(i) {
+  if (i.status === 'cancelled')
+    return { label: 'geannuleerd', text: i.cancelled_by_role === 'provider'
+      ? 'De logeerplek heeft de kennismaking afgezegd.' : 'U heeft de kennismaking afgezegd.' };
+  if (i.status === 'requested')
+    return { label: 'aangevraagd', text: 'De logeerplek neemt contact met u op om een datum af te spreken.' };
+  if (i.status === 'scheduled')
+    return { label: 'datum afgesproken', text: `De kennismaking is op ${formatDateTime(i.scheduled_at)}.` };
+  if (i.lapsed)
+    return { label: 'verlopen', text: 'Het is te lang geleden dat uw naaste hier logeerde. Vraag opnieuw een kennismaking aan.' };
+  if (i.outcome === 'welcome')
+    return { label: 'welkom', text: 'Uw naaste is welkom. U kunt hier een logeerplek aanvragen.' };
+  if (i.outcome === 'trial_first')
+    return { label: `eerst een proefverblijf van ${nightsText(i.trial_max_nights)}`,
+      text: `Uw naaste logeert eerst een keer op proef, hoogstens ${nightsText(i.trial_max_nights)}. Dat proefverblijf kunt u nu aanvragen.` };
+  return { label: 'niet passend', text: 'De logeerplek past niet bij wat uw naaste nodig heeft.' };
+}
+
+export function intakeIsOpen(i) { return i.status === 'requested' || i.status === 'scheduled'; }
+export function intakeLetsBook(i) {
+  return i.status === 'decided' && !i.lapsed && (i.outcome === 'welcome' || i.outcome === 'trial_first');
+}
+
+// Per location id, the one kennismaking that counts now (intakes newest first): one that
+// lets the guest book, else an open one, else a refusal that still holds.
+export function intakesByLocation(intakes) {
+  const rank = (i) => intakeLetsBook(i) ? 3 : intakeIsOpen(i) ? 2
+    : (i.status === 'decided' && !i.lapsed) ? 1 : 0;
+  const out = new Map();
+  for (const i of intakes) {
+    const have = out.get(i.location_id);
+    if (rank(i) > 0 && (!have || rank(i) > rank(have))) out.set(i.location_id, i);
+  }
+  return out;
+}
+
+// The link that asks for a kennismaking at a location (the page reads its name from this tab).
+export function intakeLink(locationId) {
+  return '/kennismaking.html?locatie=' + encodeURIComponent(locationId);
+}
 
 // 'vr 12 dec. 2026 tot ma 15 dec. 2026 (3 nachten)'
 export function rangeText(checkIn, checkOut) {

@@ -9,8 +9,8 @@ import { initPage, loginUrl } from '/common/layout.js';
 import { addFieldTexts } from '/common/problems.js';
 import { addDays, careProfileText, fundingText, nightsText, today } from '/common/status.js';
 import {
-  ACCESS, el, facilityText, fillSelect, loadMunicipalities, loadPerson, municipalityName,
-  needsQuery, rangeText
+  ACCESS, el, facilityText, fillSelect, intakeIsOpen, intakeLetsBook, intakeLink, intakeState,
+  intakesByLocation, loadMunicipalities, loadPerson, municipalityName, needsQuery, rangeText
 } from './plek.js';
 
 addFieldTexts({
@@ -31,6 +31,20 @@ const [municipalities, person] = await Promise.all([
   loadMunicipalities(),
   user ? loadPerson().catch(() => null) : Promise.resolve(null)
 ]);
+
+// The person's kennismakingen per location: a place that asks for one first says here whether
+// it was asked, done (so the person can book) or refused. The search index knows pools, not
+// people, so the page adds this itself.
+async function loadIntakes() {
+  if (!person) return new Map();
+  try {
+    const body = await api('GET', '/v1/intakes?limit=100&guest_id=' + encodeURIComponent(person.id));
+    return intakesByLocation(body.intakes);
+  } catch (e) {
+    return new Map(); // the search works without it; the request page says what is missing
+  }
+}
+const intakes = await loadIntakes();
 
 fillSelect(form.municipality, municipalities.map((m) => [m.code, m.name]));
 fillSelect(form.plaats, municipalities.map((m) => [m.code, m.name]),
@@ -115,6 +129,25 @@ function remember(r) {
   const keep = { pool_id: r.pool_id, pool_name: r.pool_name, access: r.access, location: r.location,
     provider: r.provider, check_in_window: r.check_in_window, check_out_window: r.check_out_window };
   sessionStorage.setItem('logeer.plek.' + r.pool_id, JSON.stringify(keep));
+  sessionStorage.setItem('logeer.locatie.' + r.location.id, JSON.stringify(r.location));
+}
+
+// How the person gets in at a place that wants a kennismaking first: what was agreed, or the
+// way to ask for one.
+function intakeInfo(r) {
+  const i = intakes.get(r.location.id);
+  if (i && intakeLetsBook(i)) {
+    const state = intakeState(i);
+    return el('p', { class: 'plek__toegang' }, el('strong', {}, 'Kennismaking gedaan: u kunt hier aanvragen. '),
+      i.outcome === 'trial_first' ? state.text : (r.booking_mode === 'approval' ? ACCESS.approval.hint : ''));
+  }
+  const more = el('a', { href: user ? intakeLink(r.location.id) : loginUrl() },
+    i ? 'Bekijk de kennismaking' : 'Vraag een kennismaking aan',
+    el('span', { class: 'visually-hidden' }, ' bij ' + r.location.name));
+  const what = !i ? ACCESS.intake_first.hint + ' '
+    : intakeIsOpen(i) ? `U heeft een kennismaking aangevraagd (${intakeState(i).label}). `
+      : 'Na de kennismaking past deze plek niet bij uw naaste. ';
+  return el('p', { class: 'plek__toegang' }, el('strong', {}, ACCESS.intake_first.text + '. '), what, more);
 }
 
 function placeInfo(r) {
@@ -126,7 +159,8 @@ function placeInfo(r) {
     el('h3', {}, r.location.name),
     el('p', { class: 'plek__waar' }, where, el('br'), el('span', { class: 'muted' }, `${r.pool_name} van ${r.provider.name}`)),
     facilities.length ? el('p', {}, 'Wat er is: ' + facilities.join(', ') + '.') : null,
-    el('p', { class: 'plek__toegang' }, el('strong', {}, access.text + '. '), access.hint)
+    r.access === 'intake_first' ? intakeInfo(r)
+      : el('p', { class: 'plek__toegang' }, el('strong', {}, access.text + '. '), access.hint)
   ];
 }
 
