@@ -464,6 +464,7 @@ function travelCell(m) {
   const hours = m.pool && (m.movement === 'arrival' ? m.pool.check_in_window : m.pool.check_out_window);
   return el('td', { class: 'vervoer' },
     el('span', { class: 'vervoer__wie' }, transportText(m.movement, m.transport) || NO_TRANSPORT[m.movement]),
+    m.transport && m.transport.note ? el('span', { class: 'vervoer__wie' }, '“' + m.transport.note + '”') : null,
     hours ? el('span', { class: 'regel' }, (m.movement === 'arrival' ? 'Aankomen tussen ' : 'Vertrekken tussen ') +
       hours.replace('-', ' en ') + ' uur') : null,
     m.companion ? el('strong', { class: 'regel mantelzorger-mee' }, COMPANION) : null);

@@ -140,12 +140,12 @@ export const INTAKE_FIELDS = {
 
 const TRANSPORT_BY = { caregiver: 'de mantelzorger', provider: 'wij (de zorgaanbieder)', other: 'iemand anders' };
 
-// "Brengt: de mantelzorger, om 15:30. Zoon brengt, rolstoel mee." or null when not arranged.
+// "Brengt: de mantelzorger, om 15:30." or null when not arranged (the note goes on a line of
+// its own).
 export function transportText(movement, t) {
   if (!t) return null;
   const verb = movement === 'arrival' ? 'Brengt: ' : 'Haalt op: ';
-  return verb + (TRANSPORT_BY[t.by] || t.by) + (t.time ? ', om ' + t.time : '') + '.' +
-    (t.note ? ' ' + t.note : '');
+  return verb + (TRANSPORT_BY[t.by] || t.by) + (t.time ? ', om ' + t.time : '') + '.';
 }
 export const NO_TRANSPORT = { arrival: 'Brengen: nog niet afgesproken.', departure: 'Ophalen: nog niet afgesproken.' };
 export const COMPANION = 'Mantelzorger blijft logeren';
