@@ -6,7 +6,7 @@ import { api, ApiError } from '/common/api.js';
 import { clearErrors, formValues, missingFields, showErrors, whileBusy } from '/common/form.js';
 import { el } from '/common/dom.js';
 import { addFieldTexts } from '/common/problems.js';
-import { careProfileText, formatDateTime } from '/common/status.js';
+import { careProfileText, formatDateTime, today } from '/common/status.js';
 import { INTAKE_DONE, INTAKE_FIELDS, INTAKE_STATUS, needsText } from './texts.js';
 
 const $ = (id) => document.getElementById(id);
@@ -62,7 +62,7 @@ export async function loadIntakes() {
   }
   box.replaceChildren(el('div', { class: 'table-scroll' }, el('table', { id: 'km-tabel' },
     el('caption', { class: 'visually-hidden' }, 'Kennismakingen'),
-    el('thead', {}, el('tr', {}, ...['Gast', 'Locatie', 'Past de mantelzorger', 'Afspraak', 'Wat doet u?']
+    el('thead', {}, el('tr', {}, ...['Gast', 'Locatie', 'Wanneer het de mantelzorger past', 'Afspraak', 'Wat doet u?']
       .map((h) => el('th', { scope: 'col' }, h)))),
     el('tbody', {}, ...intakes.map(row)))));
 }
@@ -113,6 +113,7 @@ function refused(form, e, title) {
 async function schedule(intake) {
   const form = $('km-afspraak-form');
   form.reset();
+  $('km-datum').min = today();
   $('km-afspraak-wens').textContent = 'Kennismaking met ' + guestName(intake) + '. ' +
     (intake.moments ? 'De mantelzorger schreef wat past: ' + intake.moments : 'De mantelzorger gaf geen voorkeur op.');
   let when = '';
