@@ -119,7 +119,7 @@ def test_board_practice_in_chromium():
                BORD_CAREGIVER_TOKEN=caregiver, BORD_CAREGIVER_EMAIL=email,
                BORD_COLLEAGUE_TOKEN=colleague)
     proc = subprocess.run([node, SCRIPT], cwd=BROWSER_DIR, env=env, capture_output=True,
-                          text=True, timeout=400)
+                          text=True, timeout=1100)
     for line in proc.stdout.splitlines():
         h.info("browser: " + line)
     if proc.stderr.strip():
