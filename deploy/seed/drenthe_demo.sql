@@ -781,6 +781,70 @@ END
 $story$;
 
 -- ---------------------------------------------------------------------------------------------
+-- (A2) Staying along, transport and cancellation policies (docs/practice.md), once: while the
+-- pools still have neither companion places nor a policy. Logeerhuis De Es has one room where a
+-- caregiver can stay along; De Es, Logeerhuis Hoogeveen and the care farm cancel free until 7,
+-- 14 and 3 days before. A family stays at De Es from tomorrow with the daughter staying along,
+-- brought and collected at set times; a Hoogeveen family cancelled a booking five days ahead,
+-- which is late. Before the fill, so that the nights are still free; each stay takes the first
+-- free nights from its day on, so a rerun on an older demo database still finds room.
+-- ---------------------------------------------------------------------------------------------
+
+DO $practice$
+DECLARE
+    t      constant date := logeer_today();
+    c_es   constant uuid := 'd2000000-0000-4000-a000-000000000001';
+    c_hv   constant uuid := 'd2000000-0000-4000-a000-000000000007';
+    v_in   date;
+    v_id   uuid;
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pools WHERE id = c_es AND companion_places = 0
+                                         AND free_cancel_days IS NULL) THEN
+        RETURN;
+    END IF;
+    UPDATE pools SET companion_places = 1, free_cancel_days = 7 WHERE id = c_es;
+    UPDATE pools SET free_cancel_days = 14 WHERE id = c_hv AND free_cancel_days IS NULL;
+    UPDATE pools SET free_cancel_days = 3
+     WHERE id = 'd2000000-0000-4000-a000-000000000011' AND free_cancel_days IS NULL;
+
+    -- Three nights at De Es with a bed and the companion room free on each.
+    SELECT min(g.d::date) INTO v_in
+      FROM generate_series(t + 1, t + 60, interval '1 day') AS g (d)
+     WHERE (SELECT count(*) FROM pool_nights pn JOIN pools po ON po.id = pn.pool_id
+             WHERE pn.pool_id = c_es AND pn.night >= g.d::date AND pn.night < g.d::date + 3
+               AND pn.held + pn.booked < pn.capacity
+               AND pn.companions < po.companion_places) = 3;
+    IF v_in IS NOT NULL THEN
+        PERFORM pg_temp.demo_book(jsonb_build_object(
+            'principal_id', pg_temp.demo_user('mantelzorger.gm0106@demo.logeer.nl'),
+            'principal_role', 'caregiver', 'pool_id', c_es, 'check_in', v_in,
+            'check_out', v_in + 3, 'kind', 'planned', 'funding', 'wlz',
+            'initial_status', 'confirmed', 'companion', true,
+            'arrival', '{"by": "caregiver", "time": "15:00", "note": "dochter brengt, rollator mee"}'::jsonb,
+            'departure', '{"by": "other", "time": "10:30", "note": "buurtbus Assen"}'::jsonb,
+            'guest', '{"alias": "mevr. D.", "birth_year": 1943, "care_profile": "dementia", "needs": ["night_care"]}'::jsonb));
+    END IF;
+
+    -- Two nights at Hoogeveen five days ahead, booked and then cancelled by the family.
+    SELECT min(g.d::date) INTO v_in
+      FROM generate_series(t + 5, t + 12, interval '1 day') AS g (d)
+     WHERE (SELECT count(*) FROM pool_nights pn
+             WHERE pn.pool_id = c_hv AND pn.night >= g.d::date AND pn.night < g.d::date + 2
+               AND pn.held + pn.booked < pn.capacity) = 2;
+    IF v_in IS NOT NULL THEN
+        v_id := pg_temp.demo_book(jsonb_build_object(
+            'principal_id', pg_temp.demo_user('mantelzorger.gm0118@demo.logeer.nl'),
+            'principal_role', 'caregiver', 'pool_id', c_hv, 'check_in', v_in,
+            'check_out', v_in + 2, 'kind', 'planned', 'funding', 'wlz',
+            'initial_status', 'confirmed',
+            'guest', '{"alias": "dhr. G.", "birth_year": 1937, "care_profile": "somatic", "needs": []}'::jsonb));
+        PERFORM pg_temp.demo_move(v_id, 'cancelled', 'mantelzorger.gm0118@demo.logeer.nl',
+                                  'Mijn vader ligt sinds gisteren in het ziekenhuis.');
+    END IF;
+END
+$practice$;
+
+-- ---------------------------------------------------------------------------------------------
 -- (B) The fill: planned beds mostly taken for the coming five to eight weeks (see the rules at
 -- the top of this part). Every rule below depends on the calendar date and the pool, never on
 -- the run, so the fixpoint holds. Guests are inline (initials only), each stay requested by

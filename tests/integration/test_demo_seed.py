@@ -1,6 +1,7 @@
 """The Drenthe demo tells the region's story: planned beds mostly taken for the coming weeks
 with free nights further out, caregivers waiting, searches that found nothing, diversions,
-intakes in every state, allowances, one open escalation. Proves that the seed's bookings went
+intakes in every state, allowances, one open escalation, a caregiver staying along with transport
+both ways, cancellation policies and a late cancellation. Proves that the seed's bookings went
 through the core (every pool night's held and booked counts equal the stays that cover it and
 never exceed capacity; allowance usage equals the nights of the stays that count against it)
 and that running seed-demo again books nothing more."""
@@ -103,6 +104,43 @@ def test_demo_shows_the_shortage_and_free_nights_further_out():
            f"stays by status {states}")
 
 
+def companion_mismatches(url):
+    """Pool nights whose companion count differs from the stays with a caregiver along that
+    cover them, or exceeds the pool's companion places."""
+    return h.psql(url, """
+        SELECT n.pool_id, n.night, n.companions, c.taken, p.companion_places
+          FROM pool_nights n JOIN pools p ON p.id = n.pool_id
+          LEFT JOIN LATERAL (
+              SELECT count(*) AS taken FROM stays s
+               WHERE s.pool_id = n.pool_id AND s.companion AND s.check_in <= n.night
+                 AND n.night < s.check_out
+                 AND s.status IN ('held', 'requested', 'confirmed', 'checked_in')) AS c ON true
+         WHERE n.companions <> c.taken OR n.companions > p.companion_places
+         ORDER BY 1, 2 LIMIT 10""")
+
+
+def practice_checks(url):
+    """Companion places, transport and cancellation policies in the demo (docs/practice.md)."""
+    h.check("a pool offers a place for a caregiver staying along",
+            int(h.scalar(url, "SELECT count(*) FROM pools WHERE companion_places > 0")) >= 1)
+    policies = int(h.scalar(url, "SELECT count(*) FROM pools WHERE free_cancel_days IS NOT NULL"))
+    h.check(f"several pools cancel free until some days before ({policies})", policies >= 2)
+    along = h.psql(url, "SELECT s.id, s.arrival ->> 'by', s.arrival ->> 'time', "
+                        "s.departure ->> 'by', s.departure ->> 'time' FROM stays s "
+                        "WHERE s.companion AND s.status = 'confirmed' AND s.check_in > logeer_today() "
+                        "AND s.check_in <= logeer_today() + 7 AND s.arrival IS NOT NULL "
+                        "AND s.departure IS NOT NULL")
+    h.check(f"a stay in the coming week has the caregiver along and transport both ways ({along})",
+            len(along) >= 1 and all(r[2] and r[4] for r in along))
+    h.check_equal("every pool night's companion count equals the stays with a caregiver along, "
+                  "within the places", companion_mismatches(url), [])
+    late = h.psql(url, "SELECT cancel_days_before, cancel_free_days, cancelled_by = requested_by "
+                       "FROM stays WHERE status = 'cancelled' AND cancel_late")
+    h.check(f"a family cancelled late, inside the pool's free period ({late})",
+            len(late) >= 1 and all(int(d) < int(f) and by == "t" for d, f, by in late))
+    return along[0][0] if along else None
+
+
 def test_demo_has_waiting_unmet_demand_diversions_crises_and_practice():
     url = h.migrated_database(seed=True)
     waiting = int(h.scalar(url, "SELECT count(DISTINCT requested_by) FROM stays "
@@ -146,6 +184,8 @@ def test_demo_has_waiting_unmet_demand_diversions_crises_and_practice():
     h.check("a pool books in fixed blocks",
             int(h.scalar(url, "SELECT count(*) FROM pools WHERE blocks <> '[]'::jsonb")) >= 1)
 
+    practice_checks(url)
+
     esc = h.psql(url, "SELECT e.status, e.deadline < logeer_today(), s.status, s.guaranteed, "
                       "jsonb_typeof(e.options -> 'pools') FROM escalations e "
                       "JOIN stays s ON s.id = e.stay_id")
@@ -158,6 +198,17 @@ def test_demo_has_waiting_unmet_demand_diversions_crises_and_practice():
     items = (resp.json or {}).get("items") or (resp.json or {}).get("escalations") or []
     h.check("the coordinator sees the open escalation through the API",
             resp.status == 200 and len(items) == 1, repr(resp))
+
+    # The Esdorp planner's arrivals list shows the stay with the caregiver along and transport.
+    along = h.psql(url, "SELECT id FROM stays WHERE companion AND arrival IS NOT NULL "
+                        "AND status = 'confirmed' ORDER BY check_in LIMIT 1")
+    token = server.login("planner@esdorp.demo.logeer.nl", h.DEMO_PASSWORD)
+    resp = server.request("GET", "/v1/arrivals?days=8&limit=500", token=token)
+    shown = [a for a in (resp.json or {}).get("arrivals", [])
+             if along and a.get("stay_id") == along[0][0] and a.get("movement") == "arrival"]
+    h.check("the planner's arrivals list shows that stay with the companion and who brings the "
+            "guest when", resp.status == 200 and len(shown) == 1 and shown[0]["companion"] is True
+            and (shown[0].get("transport") or {}).get("time") == "15:00", repr(shown or resp))
     server.stop()
 
 

@@ -2,7 +2,7 @@
 // (GET /v1/pools, GET /v1/pools/{id}/capacity), writes counts with the conditional PUT
 // (If-Match with the version the planner saw, so a colleague's change is never overwritten
 // unseen), confirms counts (POST .../capacity/confirm) and acts on requests and stays
-// (POST /v1/stays/{id}/{action}). The server scopes every list to the planner's provider; the
+// (POST /v1/stays/{id}/{action}); kennismaking.js runs the intakes section. The server scopes every list to the planner's provider; the
 // page shows nothing it did not get from those lists.
 import { api, ApiError } from '/common/api.js';
 import { clearErrors, missingFields, showErrors, whileBusy } from '/common/form.js';
@@ -12,9 +12,11 @@ import {
   stayStatusText, today
 } from '/common/status.js';
 import {
-  ACTIONS, DAYS, IMPORT_CODES, KIND, MOVEMENT, NOT_PROVIDER, bedsText, detailText, freeText, needsText, staleText
+  ACTIONS, COMPANION, DAYS, IMPORT_CODES, KIND, MOVEMENT, NOT_PROVIDER, NO_TRANSPORT, bedsText, detailText,
+  freeText, needsText, staleText, transportText
 } from './texts.js';
 import { el } from '/common/dom.js';
+import { initIntakes } from './kennismaking.js';
 
 const WEEKS = 4;
 const MAX_RANGES = 50;                  // PUT capacity takes at most 50 ranges
@@ -456,6 +458,18 @@ function movementActions(m) {
   return out;
 }
 
+// Who brings or collects the guest and when (or that nobody arranged it yet), the pool's
+// window for this movement, and whether the caregiver stays along.
+function travelCell(m) {
+  const hours = m.pool && (m.movement === 'arrival' ? m.pool.check_in_window : m.pool.check_out_window);
+  return el('td', { class: 'vervoer' },
+    el('span', { class: 'vervoer__wie' }, transportText(m.movement, m.transport) || NO_TRANSPORT[m.movement]),
+    m.transport && m.transport.note ? el('span', { class: 'vervoer__wie' }, '“' + m.transport.note + '”') : null,
+    hours ? el('span', { class: 'regel' }, (m.movement === 'arrival' ? 'Aankomen tussen ' : 'Vertrekken tussen ') +
+      hours.replace('-', ' en ') + ' uur') : null,
+    m.companion ? el('strong', { class: 'regel mantelzorger-mee' }, COMPANION) : null);
+}
+
 async function loadMovements() {
   const body = await api('GET', `/v1/arrivals?date=${today()}&days=7&limit=500`);
   const list = body.arrivals || [];
@@ -471,12 +485,14 @@ async function loadMovements() {
       el('td', {}, MOVEMENT[m.movement] || m.movement, m.time ? el('span', { class: 'regel' }, 'om ' + m.time) : null),
       guestCell(m.guest),
       el('td', {}, (m.location && m.location.name ? m.location.name + ' – ' : '') + (m.pool ? m.pool.name : ''),
-        el('span', { class: 'regel' }, nightsText(m.nights) + (m.companion ? ', met mantelzorger erbij' : ''))),
+        el('span', { class: 'regel' }, nightsText(m.nights))),
+      travelCell(m),
       el('td', {}, stayStatusText(m.status)),
       el('td', { class: 'acties' }, ...movementActions(m))));
     return el('section', { 'aria-labelledby': id }, el('h3', { id }, formatDate(d) + (d === today() ? ' (vandaag)' : '')),
       el('div', { class: 'table-scroll' }, el('table', {},
-        el('thead', {}, el('tr', {}, ...['Wat', 'Gast', 'Waar', 'Status', 'Wat doet u?'].map((h) => el('th', { scope: 'col' }, h)))),
+        el('thead', {}, el('tr', {}, ...['Wat', 'Gast', 'Waar', 'Vervoer en mantelzorger', 'Status', 'Wat doet u?']
+          .map((h) => el('th', { scope: 'col' }, h)))),
         el('tbody', {}, ...rows))));
   }));
 }
@@ -662,6 +678,10 @@ async function start() {
     $('bord-inhoud').hidden = false;
     await refreshBoard(false);
     await reloadStays();
+    await initIntakes({
+      locationName: (id) => state.locations.get(id) || '',
+      say, fail
+    });
   } catch (e) {
     fail(e);
     return;

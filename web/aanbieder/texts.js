@@ -122,3 +122,57 @@ export const EXCLUSIONS = {
 export function tokenText(token, words) {
   return words[token] || token.replace(/_/g, ' ');
 }
+// ---- kennismakingen (intakes) ---------------------------------------------------------------
+
+// The outcomes of a kennismaking as the planner chooses them and as the list reports them.
+export const INTAKE_OUTCOME = {
+  welcome: 'Welkom',
+  trial_first: 'Eerst een proefverblijf',
+  not_suitable: 'Niet passend'
+};
+
+export const INTAKE_STATUS = {
+  requested: 'Gevraagd, nog geen afspraak',
+  scheduled: 'Afspraak gemaakt'
+};
+
+// What the planner reads after a step on a kennismaking.
+export const INTAKE_DONE = {
+  schedule: (g, when) => 'De kennismaking met ' + g + ' staat op ' + when + '. De mantelzorger ziet de afspraak.',
+  welcome: (g) => 'Vastgelegd: ' + g + ' is welkom. De mantelzorger kan nu logeren boeken.',
+  trial_first: (g, n) => 'Vastgelegd: ' + g + ' komt eerst op proef, hoogstens ' + n + (n === 1 ? ' nacht.' : ' nachten.'),
+  not_suitable: (g) => 'Vastgelegd: ' + g + ' past hier niet. De mantelzorger leest uw reden.'
+};
+
+// Field errors of POST /v1/intakes/{id}/schedule and /decide, in Dutch at the field.
+export const INTAKE_FIELDS = {
+  at: { required: 'Kies een datum en een tijd.', invalid: 'Kies een bestaande datum en tijd.' },
+  outcome: { required: 'Kies een uitkomst.', invalid: 'Kies een uitkomst.' },
+  trial_max_nights: {
+    required: 'Vul in hoeveel nachten het proefverblijf hoogstens duurt.',
+    invalid: 'Vul bij het proefverblijf een aantal nachten in van 1 tot en met 28.'
+  },
+  reason: {
+    'is required': 'Schrijf de reden voor de mantelzorger.',
+    invalid: 'Schrijf een reden van hoogstens 1000 tekens.'
+  },
+  notes: { invalid: 'Schrijf een opmerking van hoogstens 1000 tekens.' }
+};
+
+// ---- aankomst en vertrek: vervoer en mantelzorger --------------------------------------------
+
+const TRANSPORT_BY = { caregiver: 'de mantelzorger', provider: 'wij (de zorgaanbieder)', other: 'iemand anders' };
+
+// "Brengt: de mantelzorger, om 15:30." or null when not arranged (the note goes on a line of
+// its own).
+export function transportText(movement, t) {
+  if (!t) return null;
+  const verb = movement === 'arrival' ? 'Brengt: ' : 'Haalt op: ';
+  return verb + (TRANSPORT_BY[t.by] || t.by) + (t.time ? ', om ' + t.time : '') + '.';
+}
+export const NO_TRANSPORT = { arrival: 'Brengen: nog niet afgesproken.', departure: 'Ophalen: nog niet afgesproken.' };
+export const COMPANION = 'Mantelzorger blijft logeren';
+
+// ---- instellingen: weekdagen --------------------------------------------------------------------
+
+export const WEEKDAYS = ['maandag', 'dinsdag', 'woensdag', 'donderdag', 'vrijdag', 'zaterdag', 'zondag'];
