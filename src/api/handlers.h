@@ -45,6 +45,7 @@ extern const struct route_group escalations_group;    /* escalations.c: the guar
 extern const struct route_group arrivals_group;       /* arrivals.c: who comes and goes */
 extern const struct route_group webhook_endpoints_group; /* webhook_endpoints.c: webhooks */
 extern const struct route_group notification_prefs_group; /* notification_prefs.c: emails */
+extern const struct route_group account_tokens_group;  /* account_tokens.c: reset, verify */
 extern const struct route_group web_group;            /* web.c: the pages; last, see there */
 
 #endif

@@ -49,6 +49,8 @@ static const struct option_def options[] = {
     INT_OPT("notify-give-up-s", "LOGEER_NOTIFY_GIVE_UP_S", notify_give_up_s, 1, 30 * 86400),
     INT_OPT("notify-lease-s", "LOGEER_NOTIFY_LEASE_S", notify_lease_s, 3, 3600),
     INT_OPT("notify-timeout-s", "LOGEER_NOTIFY_TIMEOUT_S", notify_timeout_s, 1, 300),
+    /* Seconds from 1: tests prove that a link expires without waiting half an hour. */
+    INT_OPT("account-token-ttl", "LOGEER_ACCOUNT_TOKEN_TTL", account_token_ttl_s, 1, 86400),
     INT_OPT("hold-ttl", "LOGEER_HOLD_TTL", hold_ttl_s, 1, 86400),
     INT_OPT("max-open-stays", "LOGEER_MAX_OPEN_STAYS", max_open_stays, 1, 1000),
     INT_OPT("guarantee-days", "LOGEER_GUARANTEE_DAYS", guarantee_days, 0, 3650),
@@ -104,6 +106,7 @@ static void set_defaults(struct config *cfg)
     cfg->web_dir = strdup(LOGEER_SOURCE_DIR "/web");
     cfg->log_level = strdup("info");
     cfg->hold_ttl_s = 900;
+    cfg->account_token_ttl_s = 30 * 60;
     cfg->max_open_stays = 3;
     cfg->guarantee_days = 42;
     cfg->guarantee_escalate_days = 14;
