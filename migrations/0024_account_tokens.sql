@@ -47,6 +47,22 @@ COMMENT ON TABLE account_token_requests IS
 CREATE INDEX account_token_requests_email_idx ON account_token_requests (email_lower, at);
 CREATE INDEX account_token_requests_address_idx ON account_token_requests (address, at)
     WHERE address IS NOT NULL;
+CREATE INDEX account_token_requests_at_idx ON account_token_requests (at);
+
+-- Erasure (logeer_erase_account) forgets the account's links and the requests that name its
+-- address, in the same transaction that pseudonymises the account.
+CREATE FUNCTION logeer_account_tokens_forget() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    DELETE FROM account_tokens WHERE user_id = NEW.id;
+    DELETE FROM account_token_requests WHERE email_lower = lower(OLD.email);
+    RETURN NEW;
+END
+$$;
+CREATE TRIGGER users_erased_forget_account_tokens
+    AFTER UPDATE OF erased_at ON users FOR EACH ROW
+    WHEN (OLD.erased_at IS NULL AND NEW.erased_at IS NOT NULL)
+    EXECUTE FUNCTION logeer_account_tokens_forget();
 
 -- Asks for a link. With p_email: the account with that address (password reset, or a new
 -- verification link), and the request counts against the limits whether or not it exists.
@@ -67,6 +83,10 @@ DECLARE
     v_wait   numeric := 0;
 BEGIN
     retry_after_s := 0;
+    -- Rows past any window or link lifetime are kept no longer than a day: they name
+    -- addresses, and nothing reads them after that.
+    DELETE FROM account_token_requests WHERE at < now() - interval '1 day';
+    DELETE FROM account_tokens WHERE expires_at < now() - interval '1 day';
     IF p_user IS NOT NULL THEN
         SELECT lower(u.email) INTO v_email FROM users u WHERE u.id = p_user;
     ELSE

@@ -5,8 +5,9 @@ password once, ends every session of the account, and is dead afterwards; a newe
 replaces an older one; links expire (a short LOGEER_ACCOUNT_TOKEN_TTL); requests are limited
 per address and per client with 429 and Retry-After, the same for unknown addresses; the token
 appears nowhere in the database (only its SHA-256) nor in the server's log; a registered
-caregiver gets a verification link, confirms with it and can ask for a new one; staff reset
-too and are sent to their own sign-in page."""
+caregiver gets a verification link, confirms with it and can ask for a new one; erasing the
+account forgets its links and requests; staff reset too and are sent to their own sign-in
+page."""
 
 import email
 import email.policy
@@ -258,6 +259,18 @@ def test_registration_sends_a_link_that_verifies_the_address_and_can_be_sent_aga
         h.check_equal("accounts an operator makes count as confirmed",
                       h.scalar(url, "SELECT count(*) FROM users WHERE email_verified_at IS NULL"),
                       "0")
+        user_id = me.get("id")
+        h.check("before erasure the database has the account's links and requests",
+                h.scalar(url, f"SELECT count(*) FROM account_tokens WHERE user_id = '{user_id}'")
+                != "0" and h.scalar(url, "SELECT count(*) FROM account_token_requests "
+                                         f"WHERE email_lower = '{email}'") != "0")
+        h.check_equal("the caregiver erases the account",
+                      srv.request("DELETE", "/v1/me", token=session).status, 200)
+        h.check_equal("erasure forgets the account's links and the requests naming its address",
+                      (h.scalar(url, "SELECT count(*) FROM account_tokens "
+                                     f"WHERE user_id = '{user_id}'"),
+                       h.scalar(url, "SELECT count(*) FROM account_token_requests "
+                                     f"WHERE email_lower = '{email}'")), ("0", "0"))
         srv.stop(label="verify")
     finally:
         sink.close()
