@@ -22,6 +22,7 @@
 #include "logeer/migrate.h"
 #include "logeer/notify.h"
 #include "logeer/outbox.h"
+#include "logeer/ratelimit.h"
 #include "logeer/retention.h"
 #include "logeer/search_log.h"
 #include "logeer/session_cache.h"
@@ -155,6 +156,7 @@ static int serve(const struct config *cfg)
     app.db = db_pool_new(app.base, cfg->database_url, &dbo);
     app.web = assets_load(cfg->web_dir); /* now: the loop never reads the disk */
     app.sessions = session_cache_new(cfg->session_idle_s);
+    app.visitor_limit = ratelimit_new(cfg->visitor_rate, cfg->visitor_burst); /* NULL: off */
     int rc = 1;
     if (!app.base || !app.web || !app.metrics || !app.workers || !app.index || !app.db ||
         !app.sessions ||
@@ -233,6 +235,7 @@ out:
     core_index_free(app.index);
     api_shutdown(&app);
     session_cache_free(app.sessions); /* with the api: only its handlers read it */
+    ratelimit_free(app.visitor_limit);
     metrics_free(app.metrics);
     if (app.base)
         event_base_free(app.base);

@@ -39,6 +39,7 @@ struct app {
     struct outbox_feed *outbox; /* the events outbox read for Server-Sent Events */
     struct assets *web;        /* the web pages (web/<folder>/), loaded at start-up */
     struct session_cache *sessions; /* recently verified bearer tokens */
+    struct ratelimit *visitor_limit; /* requests without credentials, per client address */
     struct search_log *search_log;  /* searches waiting to be written */
     struct health_probe *health;    /* readiness remembered for /metrics (health.c) */
     struct notify *notify;          /* the delivery worker, for its metrics */

@@ -21,6 +21,8 @@ struct config {
     int db_pool_size;       /* LOGEER_DB_POOL_SIZE, default 4 */
     int session_ttl_s;      /* LOGEER_SESSION_TTL: absolute session lifetime, default 12 h */
     int session_idle_s;     /* LOGEER_SESSION_IDLE: idle expiry, default 30 min */
+    int visitor_rate;       /* LOGEER_VISITOR_RATE: a visitor's requests a minute, 60; 0 = off */
+    int visitor_burst;      /* LOGEER_VISITOR_BURST: a visitor's requests at once, default 30 */
     int retention_days;     /* LOGEER_RETENTION_DAYS: guest data kept after a stay ends, 365 */
     int http_header_timeout_ms; /* LOGEER_HTTP_HEADER_TIMEOUT_MS: whole request head, 10000 */
     int http_body_timeout_ms;   /* LOGEER_HTTP_BODY_TIMEOUT_MS: body after the head, 30000 */

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "logeer/api.h"
 #include "logeer/config.h"
@@ -17,6 +18,7 @@
 #include "logeer/log.h"
 #include "logeer/metrics.h"
 #include "logeer/query.h"
+#include "logeer/ratelimit.h"
 #include "logeer/session_cache.h"
 
 /* Seconds a client should wait before retrying while the database is unreachable. */
@@ -276,6 +278,30 @@ static void session_found(struct api_ctx *c, const struct db_result *r)
 /* Methods a page may be tricked into sending by another site; everything but GET and HEAD. */
 static bool method_is_unsafe(enum http_method m) { return m != HTTP_GET && m != HTTP_HEAD; }
 
+/* A visitor has no account to charge, so an open route would let one client run the
+ * search as fast as it can send; each client address gets a bucket instead (logged-in users
+ * are not limited here: their account is known and their requests are logged). */
+static bool visitor_allowed(struct api_ctx *c)
+{
+    char addr[64];
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    int wait = ratelimit_take(c->app->visitor_limit, api_peer_address(c, addr, sizeof addr),
+                              (double)now.tv_sec + now.tv_nsec / 1e9);
+    if (wait == 0)
+        return true;
+    char retry_after[16];
+    snprintf(retry_after, sizeof retry_after, "%d", wait);
+    http_reply_header(c->req, "Retry-After", retry_after);
+    cJSON *extra = cJSON_CreateObject();
+    cJSON_AddNumberToObject(extra, "retry_after", wait);
+    api_reply_problem_full(c, PROBLEM_RATE_LIMITED,
+                           "too many requests without an account from this address; try again "
+                           "after Retry-After seconds, or sign in",
+                           NULL, extra);
+    return false;
+}
+
 /* An Authorization header decides alone (API clients); without one, the session cookie of the
  * web pages is taken. A browser adds that cookie to requests another site makes it send, so
  * an unsafe request by cookie must also carry the session's CSRF token, which only a page of
@@ -295,7 +321,8 @@ static void authenticate(struct api_ctx *c)
     /* A visitor who sent nothing at all may try what the route offers visitors (a search
      * before making an account); a wrong or stale token or cookie still gets its 401. */
     if (!token && !authorization && (c->route->roles & ROUTE_VISITORS)) {
-        ((const struct api_endpoint *)c->route->handler)->fn(c);
+        if (visitor_allowed(c))
+            ((const struct api_endpoint *)c->route->handler)->fn(c);
         return;
     }
     if (!token) {

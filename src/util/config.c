@@ -63,6 +63,9 @@ static const struct option_def options[] = {
     /* Seconds, not minutes, as the lower bound: tests prove expiry with small values. */
     INT_OPT("session-ttl", "LOGEER_SESSION_TTL", session_ttl_s, 1, 30 * 86400),
     INT_OPT("session-idle", "LOGEER_SESSION_IDLE", session_idle_s, 1, 30 * 86400),
+    /* Per client address (IPv6 per /64) and per process; 0 turns the limit off. */
+    INT_OPT("visitor-rate", "LOGEER_VISITOR_RATE", visitor_rate, 0, 1000000),
+    INT_OPT("visitor-burst", "LOGEER_VISITOR_BURST", visitor_burst, 1, 1000000),
     INT_OPT("retention-days", "LOGEER_RETENTION_DAYS", retention_days, 0, 36500),
     /* Milliseconds, from 100 ms (tests prove slow-client handling with small values). */
     INT_OPT("http-header-timeout-ms", "LOGEER_HTTP_HEADER_TIMEOUT_MS", http_header_timeout_ms,
@@ -116,6 +119,8 @@ static void set_defaults(struct config *cfg)
     cfg->session_ttl_s = 12 * 3600;
     cfg->session_idle_s = 30 * 60;
     cfg->retention_days = 365;
+    cfg->visitor_rate = 60;
+    cfg->visitor_burst = 30;
     cfg->http_header_timeout_ms = 10000;
     cfg->http_body_timeout_ms = 30000;
     cfg->http_idle_timeout_ms = 60000;

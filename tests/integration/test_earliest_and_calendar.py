@@ -7,6 +7,7 @@ stable UID, whole days or the pool's windows in Europe/Amsterdam) for exactly th
 read the stay, and each download is access-logged. Stays read back say where they are."""
 
 import datetime as dt
+import time
 import uuid
 
 import harness as h
@@ -230,6 +231,32 @@ def test_earliest_is_validated_and_authorised():
     resp = w.srv.get("/v1/availability/earliest?nights=2",
                      headers={"Authorization": "Bearer " + "x" * 43})
     h.check("a wrong token is 401, not a visitor", h.is_problem(resp, 401), repr(resp))
+
+
+def test_visitors_are_rate_limited_per_address_and_signed_in_users_are_not():
+    srv = h.Server(h.migrated_database(seed=True),
+                   env={"LOGEER_VISITOR_BURST": "3", "LOGEER_VISITOR_RATE": "60"})
+    try:
+        when = (h.today_local(srv.database_url) + dt.timedelta(days=30)).isoformat()
+        path = f"/v1/availability?check_in={when}&nights=2"
+        first = [srv.get(path).status for _ in range(3)]
+        h.check_equal("a visitor's burst of 3 searches is answered", first, [200, 200, 200])
+        resp = srv.get(path)
+        h.check("the 4th at once: 429 problem with Retry-After 1 and retry_after",
+                h.is_problem(resp, 429) and resp.headers.get("retry-after") == "1"
+                and resp.json.get("retry_after") == 1, repr(resp))
+        resp = srv.get(f"/v1/availability/earliest?nights=2&from={when}")
+        h.check("the earliest dates share the visitor's bucket: 429", h.is_problem(resp, 429),
+                repr(resp))
+        token = srv.login("mantelzorger@demo.logeer.nl")
+        statuses = {srv.get(path, token=token).status for _ in range(10)}
+        h.check_equal("a signed-in caregiver from the same address is not limited", statuses,
+                      {200})
+        time.sleep(1.2)
+        h.check_equal("a second later the visitor may search once more", srv.get(path).status,
+                      200)
+    finally:
+        srv.stop()
 
 
 # ---- the calendar file --------------------------------------------------------------------
