@@ -11,6 +11,7 @@ struct config {
     char *migrations_dir;   /* LOGEER_MIGRATIONS_DIR, default <source>/migrations */
     char *seed_file;        /* LOGEER_SEED_FILE, default <source>/deploy/seed/drenthe_demo.sql */
     char *web_dir;          /* LOGEER_WEB_DIR: web pages, default <source>/web */
+    int account_token_ttl_s; /* LOGEER_ACCOUNT_TOKEN_TTL: reset and verify links, default 1800 */
     int hold_ttl_s;         /* LOGEER_HOLD_TTL, default 900 */
     int offer_ttl_s;        /* LOGEER_OFFER_TTL: a waitlist offer's hold, default 24 h */
     int max_open_stays;     /* LOGEER_MAX_OPEN_STAYS: a caregiver's open requests, default 3 */

@@ -60,6 +60,15 @@ void notify_free(struct notify *n);
  * refreshed every few seconds and this process's own counters. */
 void notify_metrics(const struct notify *n, struct evbuffer *out);
 
+/* Sends one account email (kind "password_reset" or "email_verify", notify_text.c) to `to`
+ * at once on the worker threads, WITHOUT storing it: the link holds a token that must exist
+ * nowhere but in the mail, so it cannot wait in notify_messages. One attempt; the outcome is
+ * logged without the link, and someone whose mail is lost asks again. -1 when no email
+ * channel is configured or out of memory. */
+__attribute__((warn_unused_result))
+int notify_send_account_mail(struct notify *n, const char *kind, const char *to,
+                             const char *link, int valid_minutes);
+
 /* Backoff: the delay before attempt `attempts` + 1, base * 2^(attempts-1) capped at max,
  * times a jitter factor in [0.8, 1.2) from r in [0, 1). Exposed for tests. */
 double notify_backoff_s(int attempts, int base_s, int max_s, double r);

@@ -28,4 +28,7 @@ __attribute__((warn_unused_result))
 int notify_text_render(const char *kind, const cJSON *data, const char *public_url,
                        struct mail_buf *subject, struct mail_buf *text, struct mail_buf *html);
 
+/* Password reset and address verification: sent at once, never queued (notify.h). */
+bool notify_text_is_account_kind(const char *kind);
+
 #endif

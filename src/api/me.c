@@ -24,8 +24,10 @@
 
 static int me_prepare(struct app *app)
 {
-    if (api_prepare(app, "me_get", "SELECT logeer_user_json(u)::text FROM users u "
-                                   "WHERE u.id = $1::uuid"))
+    /* email_verified: the portal shows a reminder, and a button to send the link again. */
+    if (api_prepare(app, "me_get",
+                    "SELECT (logeer_user_json(u) || jsonb_build_object('email_verified', "
+                    "u.email_verified_at IS NOT NULL))::text FROM users u WHERE u.id = $1::uuid"))
         return -1;
     if (api_prepare(app, "me_export",
                     "SELECT (logeer_account_export($1::uuid) || jsonb_build_object('guests', "

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "account_tokens.h"
 #include "handlers.h"
 #include "logeer/idempotency.h"
 #include "logeer/jsonv.h"
@@ -113,6 +114,14 @@ static void account_created(struct api_ctx *c, const struct db_result *r)
         char location[80];
         snprintf(location, sizeof location, "/v1/users/%s", id->valuestring);
         http_reply_header(c->req, "Location", location);
+    }
+    if (!a->staff && cJSON_IsString(id)) {
+        /* A self-registered address is unproven until its owner follows the link. */
+        char user_id[64];
+        snprintf(user_id, sizeof user_id, "%s", id->valuestring);
+        cJSON_Delete(user);
+        account_tokens_after_register(c, user_id, res.body);
+        return;
     }
     cJSON_Delete(user);
     res_reply_body(c, 201, res.body);

@@ -50,6 +50,7 @@ struct job {
     char *to;                  /* email address, or webhook URL */
     char *sealed, *key_id;     /* webhook secret, sealed */
     bool recipient_ok;         /* the user or endpoint still exists and takes messages */
+    bool direct;               /* an account email: not in notify_messages, nothing to record */
     long long created;         /* unix time of the message: the webhook-timestamp */
     /* filled by the worker thread */
     enum outcome outcome;
@@ -160,6 +161,9 @@ static double random_unit(void)
 
 static void job_free(struct job *j)
 {
+    /* An account email's data holds a live token: it must not linger in freed memory. */
+    if (j->direct && j->data)
+        explicit_bzero(j->data, strlen(j->data));
     free(j->kind);
     free(j->data);
     free(j->body);
@@ -325,6 +329,17 @@ static void job_done(void *arg)
     struct job *j = arg;
     struct notify *n = j->n;
     n->attempts_total[j->ch][j->outcome]++;
+    if (j->direct) {
+        /* Never the link: it holds the token. */
+        if (j->outcome == OUT_SENT)
+            log_info("notifications: %s mail %s sent", j->kind, j->id);
+        else
+            log_warn("notifications: %s mail %s not sent: %s", j->kind, j->id, j->err);
+        n->inflight--;
+        job_free(j);
+        drain_check(n);
+        return;
+    }
     if (j->outcome != OUT_SENT)
         log_info("notifications: %s message %s attempt %d: %s", channel_names[j->ch], j->id,
                  j->attempt_n, j->err);
@@ -561,6 +576,54 @@ struct notify *notify_new(struct event_base *base, struct db_pool *pool,
     struct timeval tv = {n->s.poll_ms / 1000, (n->s.poll_ms % 1000) * 1000};
     event_add(n->timer, &tv);
     return n;
+}
+
+int notify_send_account_mail(struct notify *n, const char *kind, const char *to,
+                             const char *link, int valid_minutes)
+{
+    if (!n || !n->workers || n->stopping || !n->email_on)
+        return -1;
+    struct job *j = calloc(1, sizeof *j);
+    if (!j)
+        return -1;
+    j->n = n;
+    j->direct = true;
+    j->ch = CH_EMAIL;
+    j->recipient_ok = true;
+    j->created = (long long)time(NULL);
+    unsigned char r[16];
+    if (RAND_bytes(r, sizeof r) != 1) {
+        free(j);
+        return -1;
+    }
+    /* A fresh id for the Message-ID, shaped like the stored messages' uuids. */
+    r[6] = (unsigned char)((r[6] & 0x0f) | 0x40);
+    r[8] = (unsigned char)((r[8] & 0x3f) | 0x80);
+    snprintf(j->id, sizeof j->id,
+             "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", r[0], r[1],
+             r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10], r[11], r[12], r[13], r[14],
+             r[15]);
+    cJSON *data = cJSON_CreateObject();
+    char minutes[16];
+    snprintf(minutes, sizeof minutes, "%d", valid_minutes);
+    if (data) {
+        cJSON_AddStringToObject(data, "link", link);
+        cJSON_AddStringToObject(data, "valid_minutes", minutes);
+        j->data = cJSON_PrintUnformatted(data);
+        cJSON_Delete(data);
+    }
+    j->kind = strdup(kind);
+    j->to = strdup(to);
+    j->body = strdup("");
+    j->sealed = strdup("");
+    j->key_id = strdup("");
+    if (!j->data || !j->kind || !j->to || !j->body || !j->sealed || !j->key_id) {
+        job_free(j);
+        return -1;
+    }
+    n->inflight++;
+    workers_submit(n->workers, job_work, job_done, j);
+    return 0;
 }
 
 static void drain_now(evutil_socket_t fd, short what, void *arg)

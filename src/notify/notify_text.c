@@ -187,6 +187,74 @@ static int render_layout(const struct layout *l, struct mail_buf *subject, struc
     return subject->failed || text->failed || html->failed ? -1 : 0;
 }
 
+/* Account emails (password reset, address verification): about the account, not a stay.
+ * They are essential by nature and never in notify_kinds, so nobody can switch them off. */
+struct account_words {
+    const char *kind;
+    const char *subject;
+    const char *intro;
+    const char *button;
+    const char *not_you;   /* what to do when the reader did not ask for this */
+};
+
+static const struct account_words account_words[] = {
+    {"password_reset", "Een nieuw wachtwoord instellen",
+     "U heeft gevraagd om een nieuw wachtwoord voor Logeerzorg Drenthe. Met de link hieronder "
+     "kiest u een nieuw wachtwoord.",
+     "Kies een nieuw wachtwoord",
+     "Heeft u dit niet zelf gevraagd? Dan hoeft u niets te doen. Uw wachtwoord blijft dan "
+     "hetzelfde."},
+    {"email_verify", "Bevestig uw e-mailadres",
+     "Welkom bij Logeerzorg Drenthe. Wilt u uw e-mailadres bevestigen? Dan weten wij zeker dat "
+     "berichten over uw logeerplek bij u aankomen.",
+     "Bevestig mijn e-mailadres",
+     "Heeft u zelf geen account gemaakt? Dan hoeft u niets te doen."},
+};
+
+bool notify_text_is_account_kind(const char *kind)
+{
+    for (size_t i = 0; i < sizeof account_words / sizeof account_words[0]; i++)
+        if (strcmp(account_words[i].kind, kind) == 0)
+            return true;
+    return false;
+}
+
+/* The link is complete in the data (the API made it, with the token in its fragment). */
+static int render_account(const struct account_words *w, const cJSON *data,
+                          struct mail_buf *subject, struct mail_buf *text, struct mail_buf *html)
+{
+    const char *link = str(data, "link"), *minutes = str(data, "valid_minutes");
+    if (!*link)
+        return -1;
+    mail_buf_printf(subject, "%s", w->subject);
+
+    mail_buf_printf(text, "Beste heer of mevrouw,\n\n%s\n\n%s:\n%s\n\n", w->intro, w->button,
+                    link);
+    mail_buf_printf(text, "De link werkt %s minuten en maar één keer.\n\n%s\n\n", minutes,
+                    w->not_you);
+    mail_buf_printf(text, "Met vriendelijke groet,\nLogeerzorg Drenthe\n\n"
+                          "Dit is een automatisch bericht. U kunt niet op deze e-mail "
+                          "antwoorden.\n");
+
+    mail_buf_printf(html, "<!DOCTYPE html>\n<html lang=\"nl\"><head><meta charset=\"utf-8\">"
+                          "<title>");
+    mail_buf_add_html(html, w->subject);
+    mail_buf_printf(html, "</title></head>\n<body>\n<p>Beste heer of mevrouw,</p>\n<p>");
+    mail_buf_add_html(html, w->intro);
+    mail_buf_printf(html, "</p>\n<p><a href=\"");
+    mail_buf_add_html(html, link);
+    mail_buf_printf(html, "\">");
+    mail_buf_add_html(html, w->button);
+    mail_buf_printf(html, "</a></p>\n<p>De link werkt ");
+    mail_buf_add_html(html, minutes);
+    mail_buf_printf(html, " minuten en maar één keer.</p>\n<p>");
+    mail_buf_add_html(html, w->not_you);
+    mail_buf_printf(html, "</p>\n<p>Met vriendelijke groet,<br>Logeerzorg Drenthe</p>\n"
+                          "<p><small>Dit is een automatisch bericht. U kunt niet op deze e-mail "
+                          "antwoorden.</small></p>\n</body></html>\n");
+    return subject->failed || text->failed || html->failed ? -1 : 0;
+}
+
 /* The nudge before a pool's counts go stale: which pool, since when, until when. */
 static int render_stale(const struct words *w, const cJSON *data, const char *public_url,
                         struct mail_buf *subject, struct mail_buf *text, struct mail_buf *html)
@@ -250,6 +318,9 @@ static int render_digest(const struct words *w, const cJSON *data, const char *p
 int notify_text_render(const char *kind, const cJSON *data, const char *public_url,
                        struct mail_buf *subject, struct mail_buf *text, struct mail_buf *html)
 {
+    for (size_t i = 0; i < sizeof account_words / sizeof account_words[0]; i++)
+        if (strcmp(account_words[i].kind, kind) == 0)
+            return render_account(&account_words[i], data, subject, text, html);
     const struct words *w = words_for(kind);
     if (!w)
         return -1;

@@ -49,6 +49,8 @@ static const struct option_def options[] = {
     INT_OPT("notify-give-up-s", "LOGEER_NOTIFY_GIVE_UP_S", notify_give_up_s, 1, 30 * 86400),
     INT_OPT("notify-lease-s", "LOGEER_NOTIFY_LEASE_S", notify_lease_s, 3, 3600),
     INT_OPT("notify-timeout-s", "LOGEER_NOTIFY_TIMEOUT_S", notify_timeout_s, 1, 300),
+    /* Seconds from 1: tests prove that a link expires without waiting half an hour. */
+    INT_OPT("account-token-ttl", "LOGEER_ACCOUNT_TOKEN_TTL", account_token_ttl_s, 1, 86400),
     INT_OPT("hold-ttl", "LOGEER_HOLD_TTL", hold_ttl_s, 1, 86400),
     /* Up to the week the database functions accept for any hold; seconds from 1 for tests. */
     INT_OPT("offer-ttl", "LOGEER_OFFER_TTL", offer_ttl_s, 1, 604800),
@@ -116,6 +118,7 @@ static void set_defaults(struct config *cfg)
     cfg->notify_schedule_s = 300;
     cfg->reminder_days = 2;
     cfg->stale_nudge_hours = 24;
+    cfg->account_token_ttl_s = 30 * 60;
     cfg->max_open_stays = 3;
     cfg->guarantee_days = 42;
     cfg->guarantee_escalate_days = 14;

@@ -216,6 +216,36 @@ static void test_pool_and_week_texts(void)
     cJSON_Delete(week);
 }
 
+/* The account emails: the link in both parts (HTML-escaped), how long it works, and no
+ * mail at all without a link. They are not in notify_kinds, so nobody can switch them off. */
+static void test_account_texts(void)
+{
+    cJSON *data = cJSON_Parse("{\"link\":\"https://x.nl/nieuw-wachtwoord.html#token=ab&c\","
+                              "\"valid_minutes\":\"30\"}");
+    const char *const kinds[] = {"password_reset", "email_verify"};
+    for (unsigned i = 0; i < 2; i++) {
+        struct mail_buf s = {0}, t = {0}, h = {0};
+        CHECK(notify_text_is_account_kind(kinds[i]));
+        CHECK(notify_kind_find(kinds[i]) == NULL);
+        CHECK(notify_text_render(kinds[i], data, "https://x.nl", &s, &t, &h) == 0);
+        CHECK(t.text && strstr(t.text, "https://x.nl/nieuw-wachtwoord.html#token=ab&c\n"));
+        CHECK(t.text && strstr(t.text, "De link werkt 30 minuten en maar één keer."));
+        CHECK(h.text && strstr(h.text, "href=\"https://x.nl/nieuw-wachtwoord.html#token=ab&amp;c\""));
+        mail_buf_free(&s);
+        mail_buf_free(&t);
+        mail_buf_free(&h);
+    }
+    CHECK(!notify_text_is_account_kind("waitlist_offer"));
+    cJSON *empty = cJSON_CreateObject();
+    struct mail_buf s = {0}, t = {0}, h = {0};
+    CHECK(notify_text_render("password_reset", empty, "https://x.nl", &s, &t, &h) != 0);
+    mail_buf_free(&s);
+    mail_buf_free(&t);
+    mail_buf_free(&h);
+    cJSON_Delete(empty);
+    cJSON_Delete(data);
+}
+
 static void test_backoff(void)
 {
     CHECK(notify_backoff_s(1, 30, 21600, 0.5) == 30);
@@ -241,6 +271,7 @@ int main(void)
     test_mail();
     test_texts();
     test_pool_and_week_texts();
+    test_account_texts();
     test_backoff();
     return check_done("notify");
 }

@@ -1,6 +1,7 @@
 // portaal/mijn-gegevens.js: the caregiver's own data: the account (GET /v1/me), the
 // download (GET /v1/me/export, a plain link: the cookie session goes with it) and the
-// erasure (DELETE /v1/me) after a ticked box and one more question.
+// erasure (DELETE /v1/me) after a ticked box and one more question; and, while the address
+// is not confirmed, why that matters and a button that sends the link again.
 import { api, ApiError } from '/common/api.js';
 import { clearErrors, missingFields, showErrors, whileBusy } from '/common/form.js';
 import { initPage } from '/common/layout.js';
@@ -9,9 +10,30 @@ import { el, loadMunicipalities, municipalityName } from './plek.js';
 const user = await initPage({ requireLogin: true });
 await loadMunicipalities();
 const rows = [['E-mailadres', user.email]];
+if (user.email_verified !== undefined)
+  rows.push(['E-mailadres bevestigd', user.email_verified ? 'Ja' : 'Nee, nog niet']);
 if (user.display_name) rows.push(['Naam', user.display_name]);
 if (user.municipality) rows.push(['Gemeente', municipalityName(user.municipality)]);
 document.getElementById('account').replaceChildren(...rows.flatMap(([k, v]) => [el('dt', {}, k), el('dd', {}, v)]));
+
+// Not yet confirmed: say why it matters and offer the link again.
+const resend = document.getElementById('opnieuw');
+document.getElementById('bevestigen').hidden = user.email_verified !== false;
+resend.addEventListener('submit', async (ev) => {
+  ev.preventDefault();
+  clearErrors(resend);
+  try {
+    await whileBusy(resend, () => api('POST', '/v1/me/email-verification'));
+  } catch (e) {
+    if (!(e instanceof ApiError)) throw e;
+    return showErrors(resend, e, 'Het versturen is niet gelukt');
+  }
+  const note = document.getElementById('opnieuw-verstuurd');
+  note.textContent = 'Wij hebben een nieuwe link gestuurd naar ' + user.email + '. De link ' +
+    'werkt 30 minuten. Een oudere link werkt nu niet meer.';
+  note.hidden = false;
+  note.focus();
+});
 
 const form = document.getElementById('wissen');
 let asked = false;

@@ -6,7 +6,7 @@ import { showOffers } from './aanbod.js';
 
 const NOTES = {
   uitgelogd: 'U bent uitgelogd.',
-  welkom: 'Uw account is klaar en u bent ingelogd.',
+  welkom: 'Uw account is klaar en u bent ingelogd. Wij hebben u een e-mail gestuurd: bevestig daarmee uw e-mailadres.',
   verwijderd: 'Uw account en uw gegevens zijn verwijderd.'
 };
 
