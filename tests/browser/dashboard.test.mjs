@@ -7,6 +7,12 @@
 // hides the controls again. The session is a cookie script cannot read (nothing in web
 // storage) and survives a reload; axe-core finds 0 WCAG 2.1 A/AA violations before and after
 // login, and at 320 px the page does not scroll sideways. Saves a screenshot.
+// The guarantee (issue 21): the demo's open escalation is listed with its deadline, place and
+// the options the engine found, and the coordinator resolves it by keyboard alone (a missing
+// choice first gives an error summary that leads back to the field); the API then holds the
+// resolution and note, and the guarantee table counts it. The tables of the practice reports
+// (guarantee, intakes with reasons, first stay, allowances, cancellations) and their charts
+// render; axe finds nothing in these states either.
 //
 // Run by tests/integration/test_dashboard_browser.py, which starts the server; by hand:
 //   LOGEER_URL=http://127.0.0.1:8080 node tests/browser/dashboard.test.mjs
@@ -91,6 +97,70 @@ async function bookedAt(page, locationId) {
     (cells) => cells.reduce((sum, c) => sum + Number(c.getAttribute('data-booked')), 0));
 }
 
+const $text = (_sel, t) => (t || '').trim();
+
+// The guarantee table's cell for a municipality in the column with this header.
+async function guaranteeCell(page, code, header) {
+  return page.evaluate(([c, h]) => {
+    const heads = [...document.querySelectorAll('#guarantee-table thead th')].map((th) => th.textContent);
+    const i = heads.indexOf(h);
+    const tr = document.querySelector(`#guarantee-table tbody tr[data-municipality="${c}"]`);
+    return i < 0 || !tr ? null : tr.children[i].textContent;
+  }, [code, header]);
+}
+
+// The coordinator resolves the escalation with the keyboard only: from the options table into
+// the form, an empty choice first (error summary, its link back to the radios), then a choice
+// with the arrow keys, a note and Enter.
+async function resolveByKeyboard(page, escId, token) {
+  const item = `#escalations li[data-escalation-id="${escId}"]`;
+  const before = await guaranteeCell(page, 'GM1730', 'Iets anders aangeboden');
+  await page.focus(`${item} .table-wrap`);
+  await page.keyboard.press('Tab');
+  const onRadio = await page.evaluate(() => document.activeElement && document.activeElement.name === 'resolution');
+  check('Tab from the options reaches the choice of outcome', onRadio);
+  await page.keyboard.press('Tab');
+  await page.keyboard.press('Tab');
+  const onButton = await page.evaluate(() => document.activeElement && document.activeElement.type === 'submit');
+  check('Tab goes on through the note to the save button', onButton);
+  await page.keyboard.press('Enter');
+  const summary = await page.waitForSelector(`${item} .error-summary`, { timeout: 5000 }).then(() => true, () => false);
+  check('saving without a choice shows an error summary in Dutch, with focus on it', summary &&
+    /Kies hoe de escalatie is afgehandeld/.test(await page.textContent(`${item} .error-summary`)) &&
+    await page.evaluate(() => document.activeElement.classList.contains('error-summary')));
+  await expectNoAxeViolations(check, page, 'escalation form with an error');
+  await page.keyboard.press('Tab');
+  await page.keyboard.press('Enter');
+  check('the summary\'s link takes the focus to the choice', await page.evaluate(
+    () => document.activeElement && document.activeElement.name === 'resolution'));
+  await page.keyboard.press('ArrowDown');
+  const chosen = await page.evaluate(() => document.activeElement.checked && document.activeElement.value);
+  check('the arrow key chooses "Iets anders aangeboden"', chosen === 'offered_alternative', chosen);
+  await page.keyboard.press('Tab');
+  const note = 'Plek in Tynaarlo aangeboden; familie belt terug';
+  await page.keyboard.type(note);
+  await page.keyboard.press('Tab');
+  await page.keyboard.press('Enter');
+  const done = await page.waitForSelector('#esc-status:not([hidden])', { timeout: 5000 }).then(() => true, () => false);
+  check('the page says the escalation was resolved, and moves the focus there', done &&
+    /Iets anders aangeboden/.test(await page.textContent('#esc-status')) &&
+    await page.evaluate(() => document.activeElement && document.activeElement.id === 'esc-status'));
+  const gone = await page.waitForSelector('#esc-none', { timeout: 10000 }).then(() => true, () => false);
+  check('the escalation leaves the list of open ones', gone && Number(await page.textContent('#esc-count')) === 0);
+  const read = await api('GET', `/v1/escalations/${escId}`, null, token);
+  check('the API holds the resolution, the note and who resolved it', read.status === 200 && read.json &&
+    read.json.status === 'resolved' && read.json.resolution === 'offered_alternative' && read.json.note === note &&
+    read.json.resolved_by === 'coordinator', JSON.stringify(read.json && { s: read.json.status, r: read.json.resolution, n: read.json.note }));
+  const counted = await page.waitForFunction(async ([b]) => {
+    const heads = [...document.querySelectorAll('#guarantee-table thead th')].map((th) => th.textContent);
+    const i = heads.indexOf('Iets anders aangeboden');
+    const tr = document.querySelector('#guarantee-table tbody tr[data-municipality="GM1730"]');
+    return i >= 0 && tr && Number(tr.children[i].textContent) === Number(b) + 1;
+  }, [before], { timeout: 10000 }).then(() => true, () => false);
+  check('the guarantee table counts it for Tynaarlo', counted, `before ${before}, after ${await guaranteeCell(page, 'GM1730', 'Iets anders aangeboden')}`);
+  await expectNoAxeViolations(check, page, 'dashboard after resolving the escalation');
+}
+
 async function main() {
   if (!BASE) {
     console.log('FAIL  LOGEER_URL is set');
@@ -162,6 +232,30 @@ async function main() {
     const demandRows = await page.$$eval('#demand-table tbody tr', (rows) => rows.length);
     check('the demand table has a row per municipality (12)', demandRows === 12, demandRows);
 
+    const esc = await page.$$eval('#escalations li[data-escalation-id]', (items) => items.map((li) => ({
+      id: li.getAttribute('data-escalation-id'),
+      text: li.innerText,
+      options: [...li.querySelectorAll('tr[data-option]')].map((tr) => tr.getAttribute('data-option'))
+    })));
+    check('the demo\'s one open escalation is listed', esc.length === 1 && $text('#esc-count', await page.textContent('#esc-count')) === '1',
+      JSON.stringify(esc));
+    const demoEsc = esc[0] || { id: '', text: '', options: [] };
+    check('it shows the deadline, the municipality, the asked dates and place in Dutch',
+      /Uiterste datum/.test(demoEsc.text) && /Tynaarlo/.test(demoEsc.text) && /3 nachten/.test(demoEsc.text) &&
+      /Logeerhuis De Es/.test(demoEsc.text) && /Open sinds/.test(demoEsc.text), demoEsc.text.slice(0, 400));
+    check('it lists the options the engine found (another location, other dates or lengths)',
+      demoEsc.options.length >= 2 && demoEsc.options.includes('pool'), demoEsc.options.join(','));
+    for (const [sel, min, what] of [['#guarantee-table tbody tr', 1, 'guarantee per quarter and municipality'],
+      ['#intakes-table tbody tr', 1, 'intakes per month and location'], ['#intakes-reasons li', 1, 'reasons for "past niet"'],
+      ['#firststay-table tbody tr', 1, 'time to a first stay'], ['#allowance-table tbody tr', 1, 'nights against allowances'],
+      ['#allowance-months tbody tr', 1, 'nights against allowances per month'], ['#cancel-table tbody tr', 1, 'cancellations']]) {
+      const n = await page.$$eval(sel, (r) => r.length);
+      check(`the table of ${what} renders rows (${n})`, n >= min, n);
+    }
+    const charts = await page.$$eval('#guarantee-chart svg[role=img], #intakes-chart svg[role=img], #allowance-chart svg[role=img]',
+      (svgs) => svgs.filter((x) => (x.getAttribute('aria-labelledby') || '').split(' ').every((id) => document.getElementById(id))).length);
+    check('the guarantee, intake and allowance charts are drawn as named images', charts === 3, charts);
+
     await page.waitForSelector('#live.on', { timeout: 10000 });
     check('the live indicator says the event stream is connected', true);
     await expectNoAxeViolations(check, page, 'dashboard after login');
@@ -225,6 +319,8 @@ async function main() {
       await page.screenshot({ path: shot, fullPage: true });
       console.log(`      screenshot saved to ${shot}`);
     }
+    await resolveByKeyboard(page, demoEsc.id, session.json && session.json.token);
+
     await page.click('#logout');
     const loggedOut = await page.waitForSelector('#login-form', { state: 'visible', timeout: 5000 })
       .then(() => true, () => false);

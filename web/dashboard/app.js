@@ -5,6 +5,8 @@
  * login again. No libraries, no build step. */
 import { api as call, ApiError, currentUser, login as apiLogin, logout as apiLogout } from '/common/api.js';
 import { stayStatusText } from '/common/status.js';
+import { loadEscalations, renderEscalations } from './escalations.js';
+import { loadPractice, renderPractice } from './practice.js';
 
 {
   const SVG_NS = 'http://www.w3.org/2000/svg';
@@ -111,6 +113,16 @@ import { stayStatusText } from '/common/status.js';
     }
   }
 
+  // POST through common/api.js (CSRF header, Dutch problems); a 401 shows the login again.
+  async function post(path, body) {
+    try {
+      return await call('POST', path, body);
+    } catch (e) {
+      if (e instanceof ApiError && e.status === 401) showLogin('Uw sessie is verlopen. Log opnieuw in.');
+      throw e;
+    }
+  }
+
   // ---- login -----------------------------------------------------------------------------------
 
   function showLogin(message) {
@@ -171,16 +183,21 @@ import { stayStatusText } from '/common/status.js';
   async function loadAll() {
     const w = windows();
     const q = (o) => new URLSearchParams(o).toString();
-    const [heat, kinds, demand] = await Promise.all([
+    // Everything is read first and drawn after, so the page never shows half a refresh.
+    const [heat, kinds, demand, escalations, practice] = await Promise.all([
       api('/v1/reports/occupancy?' + q({ from: w.heat.from, to: w.heat.to, period: 'week', group_by: 'location' })),
       api('/v1/reports/occupancy?' + q({ from: w.line.from, to: w.line.to, period: 'week', group_by: 'kind' })),
-      api('/v1/reports/demand?' + q({ group_by: 'municipality' }))
+      api('/v1/reports/demand?' + q({ group_by: 'municipality' })),
+      loadEscalations(api),
+      loadPractice(api)
     ]);
     renderKpis(heat, demand);
     renderHeatmap(heat);
     renderLines(kinds);
     renderDemand(demand);
     renderStale(heat);
+    renderEscalations(escalations, post, refresh);
+    renderPractice(practice);
     $('load-error').hidden = true;
     // Tests (and curious people) can see that a refresh happened without a reload.
     document.body.dataset.refreshes = String(Number(document.body.dataset.refreshes || 0) + 1);
@@ -416,6 +433,8 @@ import { stayStatusText } from '/common/status.js';
     const pool = ev.pool_id ? (state.pools[ev.pool_id] || 'pool ' + ev.pool_id.slice(0, 8)) : '';
     const nights = ev.nights ? ' (' + shortDate(ev.nights.from) + ' – ' + shortDate(ev.nights.to) + ')' : '';
     if (ev.type === 'capacity.updated') return 'Capaciteit bijgewerkt: ' + pool + nights;
+    if (ev.type === 'escalation.opened') return 'Garantie niet gehaald, escalatie geopend: ' + pool + nights;
+    if (ev.type === 'escalation.resolved') return 'Escalatie afgehandeld: ' + pool + nights;
     const status = ev.status ? stayStatusText(ev.status) : ev.type;
     const crisis = ev.kind === 'crisis' ? 'Crisisverblijf' : 'Verblijf';
     return crisis + ' ' + status + ': ' + pool + nights;
