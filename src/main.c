@@ -67,7 +67,7 @@ static void usage(void)
             "  LOGEER_RETENTION_DAYS --retention-days  guest data kept after a stay ends (365)\n"
             "  LOGEER_HTTP_HEADER_TIMEOUT_MS, _BODY_, _IDLE_  slow-client limits, ms\n"
             "  LOGEER_SMTP_URL, LOGEER_MAIL_FROM, LOGEER_MAIL_DIR, LOGEER_PUBLIC_URL  email\n"
-            "  LOGEER_WEBHOOK_KEY, LOGEER_WEBHOOK_ALLOW_PRIVATE  webhooks; LOGEER_NOTIFY_*: delivery\n"
+            "  LOGEER_WEBHOOK_KEY (required for webhooks), LOGEER_WEBHOOK_*, LOGEER_NOTIFY_*\n"
             "  LOGEER_LOG_LEVEL    --log-level      debug, info, warn, error\n"
             "  LOGEER_MIGRATIONS_DIR, LOGEER_SEED_FILE, LOGEER_WEB_DIR (web pages)\n",
             LOGEER_VERSION);
@@ -92,6 +92,18 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
     if (app->shutting_down)
         return;
     log_info("received signal %d: finishing in-flight requests, then exiting", (int)sig);
+    app->shutting_down = true;
+    http_server_shutdown(app->http, on_shutdown_done, app);
+}
+
+/* A module refuses to run on (notify: webhook endpoints without LOGEER_WEBHOOK_KEY): stop
+ * serving the same way as on SIGTERM, and exit 1. */
+static void on_fatal(void *arg)
+{
+    struct app *app = arg;
+    app->fatal = true;
+    if (app->shutting_down)
+        return;
     app->shutting_down = true;
     http_server_shutdown(app->http, on_shutdown_done, app);
 }
@@ -192,8 +204,14 @@ static int serve(const struct config *cfg)
         .give_up_s = cfg->notify_give_up_s,
         .lease_s = cfg->notify_lease_s,
         .timeout_s = cfg->notify_timeout_s,
+        .disable_after_s = cfg->webhook_disable_after_s,
+        .fatal = on_fatal,
+        .fatal_arg = &app,
     };
     app.notify = notify_new(app.base, app.db, &ns);
+    /* New outbox rows wake the worker through the feed's LISTEN connection. */
+    if (app.notify && app.outbox)
+        outbox_feed_watch(app.outbox, notify_wake, app.notify);
     if (!app.sync || !sweeper || !guarantee || !retention || !app.outbox || !app.search_log ||
         !app.notify)
         goto out;
@@ -207,7 +225,7 @@ static int serve(const struct config *cfg)
     event_base_dispatch(app.base);
     event_free(sigterm);
     event_free(sigint);
-    rc = 0;
+    rc = app.fatal ? 1 : 0;
     log_info("stopped");
 out:
     /* Teardown runs callbacks that may still reach the next module down: finished hashing

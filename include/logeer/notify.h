@@ -22,12 +22,17 @@ struct notify_settings {
     const char *public_url;       /* LOGEER_PUBLIC_URL: base of links, no trailing slash */
     bool webhook_allow_private;   /* LOGEER_WEBHOOK_ALLOW_PRIVATE=1 */
     int threads;                  /* LOGEER_NOTIFY_WORKERS */
-    int poll_ms;                  /* LOGEER_NOTIFY_POLL_MS: how often to look for work */
+    int poll_ms;                  /* LOGEER_NOTIFY_POLL_MS: longest sleep without a wake-up */
     int retry_base_s;             /* LOGEER_NOTIFY_RETRY_BASE_S: first retry delay */
     int retry_max_s;              /* LOGEER_NOTIFY_RETRY_MAX_S: longest retry delay */
     int give_up_s;                /* LOGEER_NOTIFY_GIVE_UP_S: then failed (default 26 h) */
     int lease_s;                  /* LOGEER_NOTIFY_LEASE_S: a claim's lifetime */
     int timeout_s;                /* one SMTP or HTTP attempt at most */
+    int disable_after_s;          /* LOGEER_WEBHOOK_DISABLE_AFTER_S: only failures that long */
+    /* Called once, from the loop, when the process must not run on (webhook endpoints exist
+     * but LOGEER_WEBHOOK_KEY is not set); already logged. */
+    void (*fatal)(void *arg);
+    void *fatal_arg;
 };
 
 /* Registers the worker's statements (call before db_pool_start). */
@@ -38,6 +43,11 @@ int notify_prepare(struct db_pool *pool);
  * and the worker threads. Call after webhook_key_init. */
 struct notify *notify_new(struct event_base *base, struct db_pool *pool,
                           const struct notify_settings *settings);
+
+/* New work may be there (an outbox NOTIFY, a listener reconnect, a redelivery or an endpoint
+ * enabled through the API): produce and claim now instead of at the next due time. Between
+ * wake-ups a process sleeps until its next retry or lease end is due, at most poll_ms. */
+void notify_wake(void *n);
 
 /* Graceful shutdown, while the loop still runs: stops claiming, lets the attempts in flight
  * finish (bounded by timeout_s) and records their outcomes, then calls done(arg) from the
@@ -51,8 +61,8 @@ void notify_stop(struct notify *n);
 void notify_free(struct notify *n);
 
 /* The metric families (queue depth, oldest pending age, failures by channel), from counts
- * refreshed every few seconds and this process's own counters. */
-void notify_metrics(const struct notify *n, struct evbuffer *out);
+ * refreshed every few seconds while someone reads them, and this process's own counters. */
+void notify_metrics(struct notify *n, struct evbuffer *out);
 
 /* Backoff: the delay before attempt `attempts` + 1, base * 2^(attempts-1) capped at max,
  * times a jitter factor in [0.8, 1.2) from r in [0, 1). Exposed for tests. */

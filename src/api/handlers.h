@@ -44,6 +44,7 @@ extern const struct route_group allowances_group;     /* allowances.c: grants of
 extern const struct route_group escalations_group;    /* escalations.c: the guarantee */
 extern const struct route_group arrivals_group;       /* arrivals.c: who comes and goes */
 extern const struct route_group webhook_endpoints_group; /* webhook_endpoints.c: webhooks */
+extern const struct route_group notify_messages_group; /* notify_messages.c: admin's queue view */
 extern const struct route_group notification_prefs_group; /* notification_prefs.c: emails */
 extern const struct route_group web_group;            /* web.c: the pages; last, see there */
 

@@ -29,6 +29,7 @@ static const struct route_group *const groups[] = {
     &arrivals_group,
     &webhook_endpoints_group,
     &notification_prefs_group,
+    &notify_messages_group,
     /* Last: its /{file} would otherwise shadow one-segment routes such as /livez. */
     &web_group,
 };
