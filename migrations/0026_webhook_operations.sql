@@ -1,7 +1,8 @@
 -- 0026 webhook operations: secret rotation with a grace period (both signatures), endpoints that
 -- fail for days are disabled and their owner is told, and messages for a disabled endpoint are
 -- parked (kept, not sent, not given up) until it is enabled again. Restates
--- logeer_notify_essential and logeer_notify_from_event from 0017.
+-- logeer_notify_essential and logeer_notify_from_event from 0017, and logeer_notify_events from
+-- 0005 (no NOTIFY for an insert of no rows: the workers wake on it now).
 
 -- ---------------------------------------------------------------------------------------------
 -- Columns
@@ -262,3 +263,28 @@ END
 $$;
 COMMENT ON FUNCTION logeer_notify_from_event(events) IS
     'Who gets what for one outbox event (docs/operations.md lists the kinds). Idempotent.';
+
+-- ---------------------------------------------------------------------------------------------
+-- Restated from 0005: the outbox NOTIFY only when rows did enter it. A statement trigger also
+-- fires for an INSERT ... SELECT that inserts nothing (the hold sweeper's, every second), and
+-- the notification workers now wake on this NOTIFY instead of polling: without the check an
+-- idle server would wake them every second for nothing.
+-- ---------------------------------------------------------------------------------------------
+
+CREATE OR REPLACE FUNCTION logeer_notify_events() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF EXISTS (SELECT 1 FROM inserted) THEN
+        PERFORM pg_notify('logeer_events', '');
+    END IF;
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION logeer_notify_events() IS
+    'Statement trigger: NOTIFY logeer_events (empty payload) after rows enter the outbox; '
+    'nothing when the statement inserted no row.';
+
+DROP TRIGGER events_notify ON events;
+CREATE TRIGGER events_notify AFTER INSERT ON events
+    REFERENCING NEW TABLE AS inserted
+    FOR EACH STATEMENT EXECUTE FUNCTION logeer_notify_events();
