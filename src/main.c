@@ -193,6 +193,7 @@ static int serve(const struct config *cfg)
     struct notify_settings ns = {
         .smtp_url = cfg->smtp_url,
         .starttls_required = cfg->smtp_starttls && strcmp(cfg->smtp_starttls, "required") == 0,
+        .smtp_ca = cfg->smtp_ca,
         .mail_from = cfg->mail_from,
         .mail_dir = cfg->mail_dir,
         .public_url = cfg->public_url,

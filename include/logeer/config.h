@@ -28,6 +28,7 @@ struct config {
     /* Notifications (docs/operations.md) */
     char *smtp_url;         /* LOGEER_SMTP_URL: smtp[s]://[user:password@]host[:port] */
     char *smtp_starttls;    /* LOGEER_SMTP_STARTTLS: "try" (default) or "required" */
+    char *smtp_ca;          /* LOGEER_SMTP_CA: CA file that verifies the SMTP server */
     char *mail_from;        /* LOGEER_MAIL_FROM */
     char *mail_dir;         /* LOGEER_MAIL_DIR: one .eml per message when there is no SMTP */
     char *public_url;       /* LOGEER_PUBLIC_URL: base of links in messages */

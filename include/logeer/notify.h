@@ -17,6 +17,7 @@ struct notify;
 struct notify_settings {
     const char *smtp_url;         /* LOGEER_SMTP_URL; NULL/"" = no SMTP */
     bool starttls_required;       /* LOGEER_SMTP_STARTTLS=required */
+    const char *smtp_ca;          /* LOGEER_SMTP_CA: CA file for the SMTP server, or NULL */
     const char *mail_from;        /* LOGEER_MAIL_FROM */
     const char *mail_dir;         /* LOGEER_MAIL_DIR: .eml files when there is no SMTP */
     const char *public_url;       /* LOGEER_PUBLIC_URL: base of links, no trailing slash */

@@ -238,7 +238,8 @@ static void deliver_email(struct job *j)
     }
     enum mail_outcome mo;
     if (n->s.smtp_url && *n->s.smtp_url) {
-        struct mail_smtp smtp = {n->s.smtp_url, n->s.starttls_required, n->s.timeout_s};
+        struct mail_smtp smtp = {n->s.smtp_url, n->s.starttls_required, n->s.timeout_s,
+                                 n->s.smtp_ca};
         mo = mail_send_smtp(&smtp, n->from_addr, j->to, msg.text, msg.len, j->err,
                             sizeof j->err);
     } else {

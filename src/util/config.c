@@ -36,6 +36,7 @@ static const struct option_def options[] = {
     STR_OPT("log-level", "LOGEER_LOG_LEVEL", log_level),
     STR_OPT("smtp-url", "LOGEER_SMTP_URL", smtp_url),
     STR_OPT("smtp-starttls", "LOGEER_SMTP_STARTTLS", smtp_starttls),
+    STR_OPT("smtp-ca", "LOGEER_SMTP_CA", smtp_ca),
     STR_OPT("mail-from", "LOGEER_MAIL_FROM", mail_from),
     STR_OPT("mail-dir", "LOGEER_MAIL_DIR", mail_dir),
     STR_OPT("public-url", "LOGEER_PUBLIC_URL", public_url),
