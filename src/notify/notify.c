@@ -82,6 +82,7 @@ struct notify {
     bool producing, claiming, stats_busy, stopping, finding;
     bool again;                /* more work seen: produce/claim again at once */
     bool rewake;               /* woken while producing: produce once more after it */
+    bool look_soon;            /* this round met a failure or a busy producer: next in 1 s */
     bool stats_wanted;         /* /metrics was read since the last refresh */
     bool key_checked;          /* without a key: whether webhook endpoints exist was asked */
     bool dead;                 /* fatal() was called */
@@ -345,6 +346,7 @@ static void statement_failed(struct notify *n, const char *what, const struct db
     if (!n->failing)
         log_warn("notifications: %s failed: %s", what, r->message);
     n->failing = true;
+    n->look_soon = true;
     schedule(n, retry_soon_ms(n));
 }
 
@@ -522,7 +524,7 @@ static void next_found(const struct db_result *r, void *arg)
         if (due < (double)ms)
             ms = due < 0 ? 0 : (long long)due + 1;
     }
-    if (db_value(r->res, 0, 1)[0] == 't' && ms > retry_soon_ms(n))
+    if ((n->look_soon || db_value(r->res, 0, 1)[0] == 't') && ms > retry_soon_ms(n))
         ms = retry_soon_ms(n);
     schedule(n, ms);
 }
@@ -553,8 +555,10 @@ static void produced(const struct db_result *r, void *arg)
      * commits, and a NOTIFY does not follow that, so look again soon. */
     if (count == PRODUCE_BATCH_N || n->rewake)
         n->again = true;
-    if (count < 0)
+    if (count < 0) {
+        n->look_soon = true;
         schedule(n, retry_soon_ms(n));
+    }
     n->rewake = false;
     claim(n);
     if (n->again) {
@@ -614,6 +618,7 @@ static void notify_kick(struct notify *n)
     if (n->stopping)
         return;
     /* Whatever happens in this round, the next one comes at the latest poll_ms from now. */
+    n->look_soon = false;
     schedule(n, n->s.poll_ms);
     if (!webhook_key_present() && !n->key_checked) {
         n->key_checked = true;
