@@ -14,6 +14,18 @@ if [ -z "${LOGEER_SMTP_URL:-}" ]; then
     export LOGEER_MAIL_DIR=${LOGEER_MAIL_DIR:-$ROOT/.local/mail}
 fi
 export LOGEER_PUBLIC_URL=${LOGEER_PUBLIC_URL:-http://$LOGEER_LISTEN}
+# Webhook secrets are sealed under LOGEER_WEBHOOK_KEY, and logeerd refuses to run with webhook
+# endpoints but no key. The demo makes one once and keeps it beside its other state, so
+# endpoints registered in the demo still work after a restart.
+if [ -z "${LOGEER_WEBHOOK_KEY:-}" ]; then
+    keyfile=$ROOT/.local/webhook-key
+    if [ ! -s "$keyfile" ]; then
+        mkdir -p "$ROOT/.local"
+        (umask 077 && openssl rand -hex 32 > "$keyfile")
+    fi
+    LOGEER_WEBHOOK_KEY=$(cat "$keyfile")
+    export LOGEER_WEBHOOK_KEY
+fi
 
 say() { echo "run.sh: $*" >&2; }
 

@@ -69,7 +69,7 @@ static void usage(void)
             "  LOGEER_RETENTION_DAYS --retention-days  guest data kept after a stay ends (365)\n"
             "  LOGEER_HTTP_HEADER_TIMEOUT_MS, _BODY_, _IDLE_  slow-client limits, ms\n"
             "  LOGEER_SMTP_URL, LOGEER_MAIL_FROM, LOGEER_MAIL_DIR, LOGEER_PUBLIC_URL  email\n"
-            "  LOGEER_WEBHOOK_KEY, LOGEER_WEBHOOK_ALLOW_PRIVATE  webhooks; LOGEER_NOTIFY_*: delivery\n"
+            "  LOGEER_WEBHOOK_KEY (required for webhooks), LOGEER_WEBHOOK_*, LOGEER_NOTIFY_*\n"
             "  LOGEER_REMINDER_DAYS, LOGEER_STALE_NUDGE_HOURS  reminder (2 days), stale nudge (24 h)\n"
             "  LOGEER_LOG_LEVEL    --log-level      debug, info, warn, error\n"
             "  LOGEER_MIGRATIONS_DIR, LOGEER_SEED_FILE, LOGEER_WEB_DIR (web pages)\n",
@@ -95,6 +95,18 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
     if (app->shutting_down)
         return;
     log_info("received signal %d: finishing in-flight requests, then exiting", (int)sig);
+    app->shutting_down = true;
+    http_server_shutdown(app->http, on_shutdown_done, app);
+}
+
+/* A module refuses to run on (notify: webhook endpoints without LOGEER_WEBHOOK_KEY): stop
+ * serving the same way as on SIGTERM, and exit 1. */
+static void on_fatal(void *arg)
+{
+    struct app *app = arg;
+    app->fatal = true;
+    if (app->shutting_down)
+        return;
     app->shutting_down = true;
     http_server_shutdown(app->http, on_shutdown_done, app);
 }
@@ -189,6 +201,7 @@ static int serve(const struct config *cfg)
     struct notify_settings ns = {
         .smtp_url = cfg->smtp_url,
         .starttls_required = cfg->smtp_starttls && strcmp(cfg->smtp_starttls, "required") == 0,
+        .smtp_ca = cfg->smtp_ca,
         .mail_from = cfg->mail_from,
         .mail_dir = cfg->mail_dir,
         .public_url = cfg->public_url,
@@ -204,8 +217,14 @@ static int serve(const struct config *cfg)
         .reminder_days = cfg->reminder_days,
         .stale_days = cfg->stale_days,
         .stale_nudge_hours = cfg->stale_nudge_hours,
+        .disable_after_s = cfg->webhook_disable_after_s,
+        .fatal = on_fatal,
+        .fatal_arg = &app,
     };
     app.notify = notify_new(app.base, app.db, &ns);
+    /* New outbox rows wake the worker through the feed's LISTEN connection. */
+    if (app.notify && app.outbox)
+        outbox_feed_watch(app.outbox, notify_wake, app.notify);
     if (!app.sync || !sweeper || !guarantee || !retention || !app.outbox || !app.search_log ||
         !app.notify)
         goto out;
@@ -219,7 +238,7 @@ static int serve(const struct config *cfg)
     event_base_dispatch(app.base);
     event_free(sigterm);
     event_free(sigint);
-    rc = 0;
+    rc = app.fatal ? 1 : 0;
     log_info("stopped");
 out:
     /* Teardown runs callbacks that may still reach the next module down: finished hashing

@@ -48,6 +48,7 @@ struct app {
     int schema_version;        /* highest migration this binary knows; readyz compares */
     long long tls_not_after;   /* unix time the served certificate expires; 0 without TLS */
     bool shutting_down;
+    bool fatal;                /* a module found the process must not run on: exit 1 */
 };
 
 struct api_ctx;

@@ -32,13 +32,16 @@ struct config {
     /* Notifications (docs/operations.md) */
     char *smtp_url;         /* LOGEER_SMTP_URL: smtp[s]://[user:password@]host[:port] */
     char *smtp_starttls;    /* LOGEER_SMTP_STARTTLS: "try" (default) or "required" */
+    char *smtp_ca;          /* LOGEER_SMTP_CA: CA file that verifies the SMTP server */
     char *mail_from;        /* LOGEER_MAIL_FROM */
     char *mail_dir;         /* LOGEER_MAIL_DIR: one .eml per message when there is no SMTP */
     char *public_url;       /* LOGEER_PUBLIC_URL: base of links in messages */
     char *webhook_key;      /* LOGEER_WEBHOOK_KEY: seals webhook secrets at rest */
     int webhook_allow_private; /* LOGEER_WEBHOOK_ALLOW_PRIVATE: 1 lets webhooks reach private nets */
     int notify_workers;     /* LOGEER_NOTIFY_WORKERS: sending threads, default 2 */
-    int notify_poll_ms;     /* LOGEER_NOTIFY_POLL_MS: look for work, default 1000 */
+    int notify_poll_ms;     /* LOGEER_NOTIFY_POLL_MS: longest idle sleep, default 60000 */
+    int webhook_disable_after_s; /* LOGEER_WEBHOOK_DISABLE_AFTER_S: failing that long, default 5 d */
+    int webhook_rotation_grace_s; /* LOGEER_WEBHOOK_ROTATION_GRACE_S: old secret signs, 24 h */
     int notify_retry_base_s; /* LOGEER_NOTIFY_RETRY_BASE_S: first retry delay, default 30 */
     int notify_retry_max_s; /* LOGEER_NOTIFY_RETRY_MAX_S: longest retry delay, default 6 h */
     int notify_give_up_s;   /* LOGEER_NOTIFY_GIVE_UP_S: then failed, default 26 h */

@@ -60,6 +60,7 @@ struct mail_smtp {
     const char *url;          /* smtp://[user:password@]host[:port] or smtps://... */
     bool starttls_required;   /* refuse to send in the clear */
     long timeout_s;
+    const char *ca_file;      /* LOGEER_SMTP_CA: CAs that may sign the server; NULL: system's */
 };
 
 /* Sends msg to to_addr; blocks (worker threads only). err gets a one-line reason. */

@@ -19,12 +19,13 @@ struct notify;
 struct notify_settings {
     const char *smtp_url;         /* LOGEER_SMTP_URL; NULL/"" = no SMTP */
     bool starttls_required;       /* LOGEER_SMTP_STARTTLS=required */
+    const char *smtp_ca;          /* LOGEER_SMTP_CA: CA file for the SMTP server, or NULL */
     const char *mail_from;        /* LOGEER_MAIL_FROM */
     const char *mail_dir;         /* LOGEER_MAIL_DIR: .eml files when there is no SMTP */
     const char *public_url;       /* LOGEER_PUBLIC_URL: base of links, no trailing slash */
     bool webhook_allow_private;   /* LOGEER_WEBHOOK_ALLOW_PRIVATE=1 */
     int threads;                  /* LOGEER_NOTIFY_WORKERS */
-    int poll_ms;                  /* LOGEER_NOTIFY_POLL_MS: how often to look for work */
+    int poll_ms;                  /* LOGEER_NOTIFY_POLL_MS: longest sleep without a wake-up */
     int retry_base_s;             /* LOGEER_NOTIFY_RETRY_BASE_S: first retry delay */
     int retry_max_s;              /* LOGEER_NOTIFY_RETRY_MAX_S: longest retry delay */
     int give_up_s;                /* LOGEER_NOTIFY_GIVE_UP_S: then failed (default 26 h) */
@@ -34,6 +35,11 @@ struct notify_settings {
     int reminder_days;            /* LOGEER_REMINDER_DAYS: reminder this many days ahead */
     int stale_days;               /* LOGEER_STALE_DAYS: when counts are stale */
     int stale_nudge_hours;        /* LOGEER_STALE_NUDGE_HOURS: nudge this long before */
+    int disable_after_s;          /* LOGEER_WEBHOOK_DISABLE_AFTER_S: only failures that long */
+    /* Called once, from the loop, when the process must not run on (webhook endpoints exist
+     * but LOGEER_WEBHOOK_KEY is not set); already logged. */
+    void (*fatal)(void *arg);
+    void *fatal_arg;
 };
 
 /* Registers the worker's statements (call before db_pool_start). */
@@ -44,6 +50,11 @@ int notify_prepare(struct db_pool *pool);
  * and the worker threads. Call after webhook_key_init. */
 struct notify *notify_new(struct event_base *base, struct db_pool *pool,
                           const struct notify_settings *settings);
+
+/* New work may be there (an outbox NOTIFY, a listener reconnect, a redelivery or an endpoint
+ * enabled through the API): produce and claim now instead of at the next due time. Between
+ * wake-ups a process sleeps until its next retry or lease end is due, at most poll_ms. */
+void notify_wake(void *n);
 
 /* Graceful shutdown, while the loop still runs: stops claiming, lets the attempts in flight
  * finish (bounded by timeout_s) and records their outcomes, then calls done(arg) from the
@@ -57,8 +68,8 @@ void notify_stop(struct notify *n);
 void notify_free(struct notify *n);
 
 /* The metric families (queue depth, oldest pending age, failures by channel), from counts
- * refreshed every few seconds and this process's own counters. */
-void notify_metrics(const struct notify *n, struct evbuffer *out);
+ * refreshed every few seconds while someone reads them, and this process's own counters. */
+void notify_metrics(struct notify *n, struct evbuffer *out);
 
 /* Sends one account email (kind "password_reset" or "email_verify", notify_text.c) to `to`
  * at once on the worker threads, WITHOUT storing it: the link holds a token that must exist

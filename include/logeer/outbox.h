@@ -55,6 +55,12 @@ struct outbox_sub *outbox_subscribe(struct outbox_feed *f, const char *provider_
                                     outbox_event_cb on_event, void *arg);
 void outbox_unsubscribe(struct outbox_sub *s);
 
+/* One watcher (the notification worker) is told, from the loop, whenever the outbox may have
+ * new rows: every NOTIFY and every reconnect of the feed's LISTEN connection (notifications
+ * sent while it was away are lost). It reads the outbox itself; the feed reads nothing for it,
+ * so it shares the connection and nothing else. wake must not free the feed. */
+void outbox_feed_watch(struct outbox_feed *f, void (*wake)(void *arg), void *arg);
+
 /* Subscriptions open now (for /metrics and tests). */
 unsigned outbox_subscribers(const struct outbox_feed *f);
 

@@ -13,21 +13,28 @@ struct sockaddr;
 #define WEBHOOK_SECRET_BYTES 24
 #define WEBHOOK_SECRET_LEN 64      /* "whsec_" + base64 of 24 bytes + NUL, with room */
 #define WEBHOOK_SIGNATURE_LEN 64   /* "v1," + base64 of 32 bytes + NUL, with room */
+/* Two signatures, space-separated: the new secret's and, during a rotation's grace period,
+ * the previous one's (Standard Webhooks lets a receiver accept any that verifies). */
+#define WEBHOOK_SIGNATURES_LEN (2 * WEBHOOK_SIGNATURE_LEN)
 #define WEBHOOK_SEALED_HEX_MAX 256 /* hex of nonce || ciphertext || tag, with room */
 #define WEBHOOK_KEY_ID_LEN 17
 
-/* The server key that seals secrets: SHA-256 of passphrase (LOGEER_WEBHOOK_KEY), or a built-in
- * key (id "dev") when passphrase is NULL or empty, which protects nothing and says so in the
- * log. Call once at start-up, before any thread uses the key. */
+/* The server key that seals secrets: SHA-256 of passphrase (LOGEER_WEBHOOK_KEY). Without one
+ * (NULL or empty) nothing can be sealed: webhooks are off and serve refuses to run while
+ * endpoints exist. Rows sealed by the former built-in key (id "dev") still open. Call once at
+ * start-up, before any thread uses the key. */
 void webhook_key_init(const char *passphrase);
-/* Which key seals new secrets ("dev" or 16 hex digits). */
+/* True when LOGEER_WEBHOOK_KEY was given. */
+bool webhook_key_present(void);
+/* Which key seals new secrets (16 hex digits; "" without a key). */
 const char *webhook_key_id(void);
 
 /* A fresh secret, "whsec_" + base64 of 24 random bytes. 0 or -1. */
 __attribute__((warn_unused_result))
 int webhook_secret_new(char out[WEBHOOK_SECRET_LEN]);
 
-/* AES-256-GCM under the server key; hex of nonce || ciphertext || tag. 0 or -1. */
+/* AES-256-GCM under the server key; hex of nonce || ciphertext || tag. 0 or -1 (also
+ * without a server key). */
 __attribute__((warn_unused_result))
 int webhook_secret_seal(const char *secret, char out[WEBHOOK_SEALED_HEX_MAX]);
 /* The reverse; -1 when key_id is not the current key's or the seal does not verify. */

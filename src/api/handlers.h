@@ -47,6 +47,7 @@ extern const struct route_group webhook_endpoints_group; /* webhook_endpoints.c:
 extern const struct route_group api_keys_group;   /* api_keys.c: keys for provider systems */
 /* The SCOPE_* that opens route to API keys; 0 when it is for people only (api_keys.c). */
 unsigned api_key_route_scope(const struct route *route);
+extern const struct route_group notify_messages_group; /* notify_messages.c: admin's queue view */
 extern const struct route_group notification_prefs_group; /* notification_prefs.c: emails */
 extern const struct route_group account_tokens_group;  /* account_tokens.c: reset, verify */
 extern const struct route_group web_group;            /* web.c: the pages; last, see there */

@@ -1,5 +1,6 @@
 /* webhook_endpoints: POST/GET /v1/webhook-endpoints, GET/PATCH/DELETE /v1/webhook-endpoints/{id},
- * the delivery log GET .../{id}/deliveries and POST .../deliveries/{delivery_id}/redeliver.
+ * POST .../{id}/rotate-secret, the delivery log GET .../{id}/deliveries and
+ * POST .../deliveries/{delivery_id}/redeliver.
  * Provider staff manage their own provider's endpoints, the admin everyone's. The secret is
  * made, sealed (src/notify/webhook.c) and shown here once; no answer after the first shows it,
  * and the Idempotency-Key record stores the answer without it. Sending is src/notify/'s. */
@@ -10,20 +11,25 @@
 #include "handlers.h"
 #include "logeer/config.h"
 #include "logeer/idempotency.h"
+#include "logeer/notify.h"
 #include "logeer/webhook.h"
 #include "resource.h"
 
 #define HOOK_JSON                                                                            \
     "json_build_object('id', r.id, 'provider_id', r.provider_id, 'url', r.url, "             \
     "'event_types', to_json(r.event_types), 'description', r.description, "                 \
-    "'enabled', r.enabled, 'created_at', " RES_TS("r.created_at") ", 'updated_at', "          \
+    "'enabled', r.enabled, 'disabled_reason', r.disabled_reason, 'disabled_at', "            \
+    RES_TS("r.disabled_at") ", 'failing_since', " RES_TS("r.failing_since") ", "              \
+    "'secret_rotated_at', " RES_TS("r.secret_rotated_at") ", 'previous_secret_expires_at', " \
+    "CASE WHEN r.secret_prev_until > now() THEN " RES_TS("r.secret_prev_until") " END, "      \
+    "'created_at', " RES_TS("r.created_at") ", 'updated_at', "                                \
     RES_TS("r.updated_at") ", 'version', r.version)"
 
 #define DELIVERY_JSON                                                                        \
     "json_build_object('id', r.id, 'endpoint_id', r.recipient, 'event_type', r.kind, "       \
     "'event_id', r.event_id, 'state', r.state, 'attempts', r.attempts, "                     \
-    "'next_attempt_at', CASE WHEN r.state = 'pending' THEN " RES_TS("r.next_attempt_at")      \
-    " END, 'last_status', r.last_status, 'last_error', r.last_error, 'redeliveries', "        \
+    "'next_attempt_at', CASE WHEN r.state = 'pending' AND r.next_attempt_at < 'infinity' "  \
+    "THEN " RES_TS("r.next_attempt_at") " END, 'last_status', r.last_status, 'last_error', r.last_error, 'redeliveries', "        \
     "r.redeliveries, 'created_at', " RES_TS("r.created_at") ", 'sent_at', "                   \
     RES_TS("r.sent_at") ")"
 
@@ -79,19 +85,51 @@ static int hooks_prepare(struct app *app)
                                  "provider_id", "r.deleted_at IS NULL",
                                  "r.created_at, r.id")))
         return -1;
+    /* Switching an endpoint off parks its pending messages; switching it on sends them with a
+     * fresh retry window and forgets the run of failures that switched it off. */
     if (api_prepare(app, "hooks_patch",
                     "WITH u AS (UPDATE webhook_endpoints AS r SET "
                     RES_SET_TEXT("url") ", " RES_SET_ARRAY("event_types") ", "
                     RES_SET_TEXT("description") ", " RES_SET_CAST("enabled", "boolean") ", "
+                    "disabled_reason = CASE WHEN NOT $1::jsonb ? 'enabled' THEN r.disabled_reason "
+                    "WHEN ($1::jsonb->>'enabled')::boolean THEN NULL "
+                    "WHEN r.enabled THEN 'manual' ELSE r.disabled_reason END, "
+                    "disabled_at = CASE WHEN NOT $1::jsonb ? 'enabled' THEN r.disabled_at "
+                    "WHEN ($1::jsonb->>'enabled')::boolean THEN NULL "
+                    "WHEN r.enabled THEN now() ELSE r.disabled_at END, "
+                    "failing_since = CASE WHEN ($1::jsonb->>'enabled')::boolean AND NOT r.enabled "
+                    "THEN NULL ELSE r.failing_since END, "
                     "version = r.version + 1, updated_at = now() "
                     "WHERE r.id = $2::uuid AND " HOOK_VISIBLE("3")
                     " AND ($4::int IS NULL OR r.version = $4::int) "
-                    "RETURNING " HOOK_JSON " AS j) SELECT j::text, j->>'version' FROM u"))
+                    "RETURNING " HOOK_JSON " AS j, r.id, r.enabled) "
+                    "SELECT j::text, j->>'version', "
+                    "logeer_webhook_endpoint_sync(u.id, u.enabled) FROM u"))
         return -1;
+    /* Rotation keeps the secret it replaces for the grace period: deliveries carry both
+     * signatures until then. The first column is NULL when If-Match did not match, the
+     * second NULL when the endpoint is not the caller's. */
+    if (api_prepare(app, "hooks_rotate",
+                    "WITH t AS (SELECT r.id, r.version FROM webhook_endpoints r "
+                    "WHERE r.id = $1::uuid AND " HOOK_VISIBLE("2") "), "
+                    "u AS (UPDATE webhook_endpoints AS r SET secret_prev_sealed = r.secret_sealed, "
+                    "secret_prev_key_id = r.secret_key_id, "
+                    "secret_prev_until = now() + make_interval(secs => $5::int), "
+                    "secret_sealed = decode($3, 'hex'), secret_key_id = $4, "
+                    "secret_rotated_at = now(), updated_at = now(), version = r.version + 1 "
+                    "FROM t WHERE r.id = t.id AND ($6::int IS NULL OR t.version = $6::int) "
+                    "RETURNING " HOOK_JSON " AS j) "
+                    "SELECT (SELECT j::text FROM u), (SELECT j->>'version' FROM u), "
+                    "(SELECT version FROM t)"))
+        return -1;
+    /* Kept (parked) messages are released so the worker fails them: the endpoint is gone. */
     if (api_prepare(app, "hooks_delete",
-                    "UPDATE webhook_endpoints r SET deleted_at = now(), enabled = false, "
+                    "WITH d AS (UPDATE webhook_endpoints r SET deleted_at = now(), enabled = false, "
                     "updated_at = now(), version = r.version + 1 "
-                    "WHERE r.id = $1::uuid AND " HOOK_VISIBLE("2") " RETURNING r.id"))
+                    "WHERE r.id = $1::uuid AND " HOOK_VISIBLE("2") " RETURNING r.id), "
+                    "m AS (UPDATE notify_messages m SET next_attempt_at = now() FROM d "
+                    "WHERE m.channel = 'webhook' AND m.recipient = d.id AND m.state = 'pending' "
+                    "AND m.next_attempt_at = 'infinity') SELECT id FROM d"))
         return -1;
     /* NULL (404) when the endpoint is not the caller's; else the page of its deliveries. */
     if (api_prepare(app, "hooks_deliveries",
@@ -193,6 +231,17 @@ static void hooks_created(struct api_ctx *c, const struct db_result *r)
     api_reply_json(c, 201, body);
 }
 
+/* Without LOGEER_WEBHOOK_KEY no secret can be kept safe at rest, so none is made. */
+static bool key_present(struct api_ctx *c)
+{
+    if (webhook_key_present())
+        return true;
+    api_reply_problem(c, PROBLEM_UNAVAILABLE,
+                      "webhooks are off on this server: the operator has not set "
+                      "LOGEER_WEBHOOK_KEY, which keeps webhook secrets safe at rest");
+    return false;
+}
+
 static void hooks_create(struct api_ctx *c)
 {
     static const char *const known[] = {"url", "event_types", "description", "provider_id",
@@ -219,6 +268,10 @@ static void hooks_create(struct api_ctx *c)
         return;
     }
     jsonv_free(&v);
+    if (!key_present(c)) {
+        cJSON_Delete(doc);
+        return;
+    }
     struct create_state *st = res_state_new(c, sizeof *st, create_state_free);
     char sealed[WEBHOOK_SEALED_HEX_MAX];
     if (!st) {
@@ -284,6 +337,80 @@ static void hooks_patch(struct api_ctx *c)
     res_patch(c, "hooks_patch", id, patch, &v, &hook_call);
 }
 
+/* ---- secret rotation ------------------------------------------------------------------------ */
+
+static void hooks_rotated(struct api_ctx *c, const struct db_result *r)
+{
+    struct create_state *st = c->state;
+    if (r->status != DB_OK || PQntuples(r->res) != 1) {
+        res_reply_db_error(c, r, hook_refusals);
+        return;
+    }
+    if (PQgetisnull(r->res, 0, 2)) {
+        api_reply_problem(c, PROBLEM_NOT_FOUND, MISSING);
+        return;
+    }
+    if (PQgetisnull(r->res, 0, 0)) {
+        api_reply_problem(c, PROBLEM_PRECONDITION_FAILED,
+                          "it changed since it was read (it is now at version %s); read it "
+                          "again and send its new ETag in If-Match", db_value(r->res, 0, 2));
+        return;
+    }
+    cJSON *body = cJSON_Parse(db_value(r->res, 0, 0));
+    if (!body) {
+        api_reply_problem(c, PROBLEM_INTERNAL, "out of memory");
+        return;
+    }
+    char etag[32];
+    snprintf(etag, sizeof etag, "\"%s\"", db_value(r->res, 0, 1));
+    http_reply_header(c->req, "ETag", etag);
+    http_reply_header(c->req, "Cache-Control", "no-store");
+    cJSON_AddStringToObject(body, "secret", st->secret);
+    api_reply_json(c, 200, body);
+}
+
+/* A new secret, shown in this answer only. If-Match (the endpoint's ETag) makes a retried
+ * rotation safe: the retry finds a newer version and is refused instead of rotating again,
+ * which would end the grace period of the secret the receivers still use. */
+static void hooks_rotate(struct api_ctx *c)
+{
+    const char *id = res_id(c, MISSING);
+    if (!id || !key_present(c))
+        return;
+    const char *header = http_request_header(c->req, "If-Match");
+    char version[24];
+    const char *vparam = NULL;
+    long v = 0;
+    if (header) {
+        switch (res_if_match_parse(header, &v)) {
+        case RES_MATCH_MALFORMED:
+            api_reply_problem(c, PROBLEM_BAD_REQUEST,
+                              "If-Match must be * or an entity tag in quotes, such as \"7\"");
+            return;
+        case RES_MATCH_ANY:
+            break;
+        case RES_MATCH_NEVER:
+            v = 0; /* versions start at 1: nothing matches, so 412 (or 404) */
+            /* fall through */
+        case RES_MATCH_VERSION:
+            snprintf(version, sizeof version, "%ld", v);
+            vparam = version;
+            break;
+        }
+    }
+    struct create_state *st = res_state_new(c, sizeof *st, create_state_free);
+    char sealed[WEBHOOK_SEALED_HEX_MAX], grace[16];
+    if (!st)
+        return;
+    if (webhook_secret_new(st->secret) != 0 || webhook_secret_seal(st->secret, sealed) != 0) {
+        api_reply_problem(c, PROBLEM_INTERNAL, "could not make a secret");
+        return;
+    }
+    snprintf(grace, sizeof grace, "%d", c->app->cfg->webhook_rotation_grace_s);
+    const char *params[] = {id, res_scope(c), sealed, webhook_key_id(), grace, vparam};
+    api_query(c, "hooks_rotate", 6, params, hooks_rotated);
+}
+
 static void hooks_deleted(struct api_ctx *c, const struct db_result *r)
 {
     if (res_one_row(c, r, MISSING))
@@ -323,8 +450,11 @@ static void hooks_deliveries(struct api_ctx *c)
 
 static void hooks_redelivered(struct api_ctx *c, const struct db_result *r)
 {
-    if (res_one_row(c, r, DELIVERY_MISSING))
-        res_reply_body(c, 202, db_value(r->res, 0, 0));
+    if (!res_one_row(c, r, DELIVERY_MISSING))
+        return;
+    /* Due now: this process sends it at once instead of at its next round. */
+    notify_wake(c->app->notify);
+    res_reply_body(c, 202, db_value(r->res, 0, 0));
 }
 
 static void hooks_redeliver(struct api_ctx *c)
@@ -348,6 +478,7 @@ static const struct api_endpoint patch = {hooks_patch, true};
 static const struct api_endpoint del = {hooks_delete, false};
 static const struct api_endpoint deliveries = {hooks_deliveries, false};
 static const struct api_endpoint redeliver = {hooks_redeliver, false};
+static const struct api_endpoint rotate = {hooks_rotate, false};
 
 #define OWNERS (ROLE_PROVIDER | ROLE_ADMIN)
 
@@ -357,6 +488,7 @@ static const struct route hook_routes[] = {
     {HTTP_GET, "/v1/webhook-endpoints/{id}", &get, OWNERS},
     {HTTP_PATCH, "/v1/webhook-endpoints/{id}", &patch, OWNERS},
     {HTTP_DELETE, "/v1/webhook-endpoints/{id}", &del, OWNERS},
+    {HTTP_POST, "/v1/webhook-endpoints/{id}/rotate-secret", &rotate, OWNERS},
     {HTTP_GET, "/v1/webhook-endpoints/{id}/deliveries", &deliveries, OWNERS},
     {HTTP_POST, "/v1/webhook-endpoints/{id}/deliveries/{delivery_id}/redeliver", &redeliver,
      OWNERS},

@@ -72,6 +72,8 @@ struct outbox_feed {
     struct timespec behind_since; /* CLOCK_MONOTONIC: since when, for the lag gauge */
     struct outbox_sub *subs;
     unsigned nsubs;
+    void (*watch)(void *arg);  /* outbox_feed_watch: told of every NOTIFY and reconnect */
+    void *watch_arg;
 };
 
 int outbox_feed_prepare(struct db_pool *pool)
@@ -422,15 +424,29 @@ static void feed_wake(struct outbox_feed *f)
     feed_poll(f);
 }
 
+static void feed_tell_watcher(struct outbox_feed *f)
+{
+    if (f->watch)
+        f->watch(f->watch_arg);
+}
+
 static void feed_on_notify(const char *channel, const char *payload, void *arg)
 {
+    feed_tell_watcher(arg);
     feed_wake(arg);
 }
 
 static void feed_on_reconnect(void *arg)
 {
     /* Notifications sent while the connection was down are lost; the read catches up. */
+    feed_tell_watcher(arg);
     feed_wake(arg);
+}
+
+void outbox_feed_watch(struct outbox_feed *f, void (*wake)(void *arg), void *arg)
+{
+    f->watch = wake;
+    f->watch_arg = arg;
 }
 
 static void feed_on_timer(evutil_socket_t fd, short what, void *arg)

@@ -1,8 +1,10 @@
-/* notify: the message pipeline of one process. The loop runs three kinds of statement (produce,
- * claim, record an outcome) and never blocks; a worker thread per attempt renders and sends,
- * touching only its own job. A failed statement is retried from the timer, never from its own
- * callback. Outcomes that cannot be recorded (database down) are kept and recorded later, so an
- * outage does not turn every message in flight into a duplicate. */
+/* notify: the message pipeline of one process. The loop runs its statements (produce, claim,
+ * record an outcome, look up the next due time) and never blocks; a worker thread per attempt
+ * renders and sends, touching only its own job. Idle, it costs the database nothing but a
+ * round per poll_ms: new outbox rows wake it (LISTEN, through notify_wake) and it sleeps until
+ * the next retry or lease end is due. A failed statement is retried from the timer, never from
+ * its own callback. Outcomes that cannot be recorded (database down) are kept and recorded
+ * later, so an outage does not turn every message in flight into a duplicate. */
 #include "logeer/notify.h"
 
 #include <cjson/cJSON.h>
@@ -29,11 +31,19 @@
 #define PRODUCE_BATCH_N 200
 #define STATS_EVERY_MS 5000
 #define ERR_LEN 300
+/* After a failed statement, or while committed outbox rows wait for an older transaction (no
+ * NOTIFY follows that one), look again this soon rather than a whole poll_ms later. */
+#define RETRY_SOON_MS 1000
 
 enum channel { CH_EMAIL, CH_WEBHOOK, NCHANNELS };
 static const char *const channel_names[NCHANNELS] = {"email", "webhook"};
 
-enum outcome { OUT_SENT, OUT_RETRY, OUT_FAILED };
+/* OUT_PARKED: the endpoint is disabled; the message waits, unsent and not given up, until it
+ * is enabled again. Not an attempt: its claim is undone. */
+enum outcome { OUT_SENT, OUT_RETRY, OUT_FAILED, OUT_PARKED };
+#define NOUTCOMES 3 /* counted outcomes: sent, retry, failed */
+
+enum recipient_state { RCPT_OK, RCPT_OFF, RCPT_GONE };
 
 /* One claimed message on its way through a worker thread and back. Strings are copies: the
  * worker thread may touch nothing else. */
@@ -49,11 +59,13 @@ struct job {
     char *body;                /* webhook: the exact body */
     char *to;                  /* email address, or webhook URL */
     char *sealed, *key_id;     /* webhook secret, sealed */
-    bool recipient_ok;         /* the user or endpoint still exists and takes messages */
     bool direct;               /* an account email: not in notify_messages, nothing to record */
+    char *prev_sealed, *prev_key_id; /* the secret before a rotation, "" after its grace */
+    enum recipient_state rcpt; /* the user or endpoint exists and takes messages, or is off */
     long long created;         /* unix time of the message: the webhook-timestamp */
     /* filled by the worker thread */
     enum outcome outcome;
+    bool endpoint_failed;      /* the receiver failed (counts towards disabling it) */
     int status;                /* HTTP status or 0 */
     char err[ERR_LEN];
 };
@@ -63,12 +75,18 @@ struct notify {
     struct db_pool *pool;
     struct notify_settings s;
     struct workers *workers;
-    struct event *timer;
+    struct event *timer;       /* one-shot: the next round (due time, poll_ms or retry soon) */
+    struct event *stats_timer; /* every STATS_EVERY_MS: refresh the gauges if someone reads them */
     char instance[40];         /* claimed_by: this process */
     char from_name[128], from_addr[256], id_domain[256];
     bool email_on;             /* SMTP or a mail directory is configured */
-    bool producing, claiming, stats_busy, scheduling, stopping;
+    bool producing, claiming, stats_busy, scanning, stopping, finding;
     bool again;                /* more work seen: produce/claim again at once */
+    bool rewake;               /* woken while producing: produce once more after it */
+    bool look_soon;            /* this round met a failure or a busy producer: next in 1 s */
+    bool stats_wanted;         /* /metrics was read since the last refresh */
+    bool key_checked;          /* without a key: whether webhook endpoints exist was asked */
+    bool dead;                 /* fatal() was called */
     bool failing;              /* last statement failed; logged once per streak */
     unsigned inflight;         /* claimed and not yet recorded */
     void (*drained)(void *);   /* notify_drain's callback, once inflight reaches 0 */
@@ -76,15 +94,14 @@ struct notify {
     struct event *drain_ev;
     unsigned max_inflight;
     struct job *unrecorded;    /* outcomes to record when the database is back */
-    long long since_stats_ms;
-    long long since_schedule_ms;
+    struct event *due_timer;   /* every schedule_s: the time-driven scan (scan_due) */
     char schedule_args[160];   /* the time-driven scan's JSON argument, fixed at start */
     unsigned long long scheduled_total; /* time-driven messages this process made */
     /* from the last stats query */
     bool stats_known;
     double pending[NCHANNELS], oldest_s[NCHANNELS], failed[NCHANNELS];
     /* this process's own counters */
-    unsigned long long attempts_total[NCHANNELS][3]; /* by outcome */
+    unsigned long long attempts_total[NCHANNELS][NOUTCOMES]; /* by outcome */
 };
 
 int notify_prepare(struct db_pool *pool)
@@ -103,30 +120,63 @@ int notify_prepare(struct db_pool *pool)
             "WHERE m.id = due.id RETURNING m.*) "
             "SELECT c.id, c.channel::text, c.kind, c.attempts, c.data::text, coalesce(c.body, ''), "
             "coalesce(u.email, w.url, ''), "
-            "CASE WHEN c.channel = 'email' THEN u.erased_at IS NULL AND u.disabled_at IS NULL "
-            "ELSE w.enabled AND w.deleted_at IS NULL END, "
+            "CASE WHEN c.channel = 'email' THEN CASE WHEN u.erased_at IS NULL "
+            "AND u.disabled_at IS NULL THEN 'ok' ELSE 'gone' END "
+            "WHEN w.deleted_at IS NOT NULL OR w.id IS NULL THEN 'gone' "
+            "WHEN NOT w.enabled THEN 'off' ELSE 'ok' END, "
             "coalesce(encode(w.secret_sealed, 'hex'), ''), coalesce(w.secret_key_id, ''), "
-            "extract(epoch FROM c.created_at)::bigint "
+            "extract(epoch FROM c.created_at)::bigint, "
+            "CASE WHEN w.secret_prev_until > now() THEN encode(w.secret_prev_sealed, 'hex') "
+            "ELSE '' END, CASE WHEN w.secret_prev_until > now() THEN w.secret_prev_key_id "
+            "ELSE '' END "
             "FROM c LEFT JOIN users u ON c.channel = 'email' AND u.id = c.recipient "
             "LEFT JOIN webhook_endpoints w ON c.channel = 'webhook' AND w.id = c.recipient"))
         return -1;
-    /* Sent is true whoever holds the claim now, so it needs no claim check. */
+    /* Sent is true whoever holds the claim now, so it needs no claim check. A webhook's
+     * success ends its endpoint's run of failures. */
     if (db_pool_prepare(pool, "notify_sent",
-                        "UPDATE notify_messages SET state = 'sent', sent_at = now(), "
+                        "WITH m AS (UPDATE notify_messages SET state = 'sent', sent_at = now(), "
                         "last_error = NULL, last_status = $2::int, claimed_by = NULL "
-                        "WHERE id = $1::uuid AND state = 'pending'"))
+                        "WHERE id = $1::uuid AND state = 'pending' RETURNING id, channel, "
+                        "recipient) SELECT logeer_webhook_outcome(m.recipient, m.id, true, 0) "
+                        "FROM m WHERE m.channel = 'webhook'"))
+        return -1;
+    /* A disabled endpoint's message waits for it, unless it was enabled again meanwhile. The
+     * claim is undone: parking is not an attempt. */
+    if (db_pool_prepare(pool, "notify_park",
+                        "UPDATE notify_messages m SET next_attempt_at = CASE WHEN EXISTS "
+                        "(SELECT 1 FROM webhook_endpoints w WHERE w.id = m.recipient "
+                        "AND NOT w.enabled) THEN 'infinity' ELSE now() END, "
+                        "attempts = m.attempts - 1, claimed_by = NULL "
+                        "WHERE m.id = $1::uuid AND m.claimed_by = $2 AND m.attempts = $3::int "
+                        "AND m.state = 'pending'"))
+        return -1;
+    /* When a round finds nothing more due: how long until the next retry or lease end, and
+     * whether committed outbox rows wait for an older transaction (no NOTIFY follows them). */
+    if (db_pool_prepare(pool, "notify_next",
+                        "SELECT (SELECT extract(epoch FROM min(m.next_attempt_at) - now()) "
+                        "FROM notify_messages m WHERE m.state = 'pending' "
+                        "AND m.channel = ANY ($1::notify_channel[]) "
+                        "AND m.next_attempt_at < 'infinity')::double precision, "
+                        "(SELECT logeer_events_held_back(c.txid, c.event_id) FROM notify_cursor c)"))
+        return -1;
+    /* Without LOGEER_WEBHOOK_KEY no secret can be sealed or opened: endpoints must not exist. */
+    if (db_pool_prepare(pool, "notify_hooks_in_use",
+                        "SELECT count(*) FROM webhook_endpoints WHERE deleted_at IS NULL"))
         return -1;
     /* A retry or failure only for the claim it belongs to: a later claim by another process
      * has its own outcome to record. A message gives up when an attempt fails after the
      * give-up time, so retries always go on for at least that long. */
     if (db_pool_prepare(pool, "notify_retry",
-                        "UPDATE notify_messages SET state = CASE WHEN $4::boolean OR now() >= "
-                        "window_start + make_interval(secs => $5::int) THEN 'failed' ELSE 'pending' "
-                        "END::notify_state, next_attempt_at = now() + "
+                        "WITH m AS (UPDATE notify_messages SET state = CASE WHEN $4::boolean OR "
+                        "now() >= window_start + make_interval(secs => $5::int) THEN 'failed' "
+                        "ELSE 'pending' END::notify_state, next_attempt_at = now() + "
                         "make_interval(secs => $3::double precision), last_error = left($6, 500), "
                         "last_status = $7::int, claimed_by = NULL "
                         "WHERE id = $1::uuid AND claimed_by = $2 AND attempts = $8::int "
-                        "AND state = 'pending'"))
+                        "AND state = 'pending' RETURNING id, channel, recipient) "
+                        "SELECT logeer_webhook_outcome(m.recipient, m.id, false, $9::int) "
+                        "FROM m WHERE m.channel = 'webhook' AND $10::boolean"))
         return -1;
     if (db_pool_prepare(pool, "notify_schedule", "SELECT logeer_notify_schedule($1::jsonb)"))
         return -1;
@@ -170,6 +220,8 @@ static void job_free(struct job *j)
     free(j->to);
     free(j->sealed);
     free(j->key_id);
+    free(j->prev_sealed);
+    free(j->prev_key_id);
     free(j);
 }
 
@@ -196,7 +248,8 @@ static void deliver_email(struct job *j)
     }
     enum mail_outcome mo;
     if (n->s.smtp_url && *n->s.smtp_url) {
-        struct mail_smtp smtp = {n->s.smtp_url, n->s.starttls_required, n->s.timeout_s};
+        struct mail_smtp smtp = {n->s.smtp_url, n->s.starttls_required, n->s.timeout_s,
+                                 n->s.smtp_ca};
         mo = mail_send_smtp(&smtp, n->from_addr, j->to, msg.text, msg.len, j->err,
                             sizeof j->err);
     } else {
@@ -211,9 +264,24 @@ out:
     mail_buf_free(&msg);
 }
 
+/* During a rotation's grace period the previous secret signs too, after the new one. A
+ * previous secret that no longer opens (sealed under another key) is left out, not fatal. */
+static void add_previous_signature(const struct job *j, long long ts,
+                                   char sig[WEBHOOK_SIGNATURES_LEN])
+{
+    char secret[WEBHOOK_SECRET_LEN], prev[WEBHOOK_SIGNATURE_LEN];
+    if (!*j->prev_sealed || webhook_secret_open(j->prev_sealed, j->prev_key_id, secret) != 0)
+        return;
+    int ok = webhook_sign(secret, j->id, ts, j->body, strlen(j->body), prev);
+    memset(secret, 0, sizeof secret);
+    size_t len = strlen(sig);
+    if (ok == 0 && len + 1 + strlen(prev) < WEBHOOK_SIGNATURES_LEN)
+        snprintf(sig + len, WEBHOOK_SIGNATURES_LEN - len, " %s", prev);
+}
+
 static void deliver_webhook(struct job *j)
 {
-    char secret[WEBHOOK_SECRET_LEN], sig[WEBHOOK_SIGNATURE_LEN];
+    char secret[WEBHOOK_SECRET_LEN], sig[WEBHOOK_SIGNATURES_LEN];
     if (webhook_secret_open(j->sealed, j->key_id, secret) != 0) {
         j->outcome = OUT_FAILED;
         snprintf(j->err, sizeof j->err,
@@ -230,21 +298,27 @@ static void deliver_webhook(struct job *j)
         snprintf(j->err, sizeof j->err, "the endpoint's secret is malformed");
         return;
     }
+    add_previous_signature(j, ts, sig);
     enum webhook_outcome wo = webhook_post(j->to, j->id, ts, sig, j->body,
                                            j->n->s.webhook_allow_private, j->n->s.timeout_s,
                                            &j->status, j->err, sizeof j->err);
     /* A forbidden address may be fixed by DNS or by the provider: retried, not failed. */
     j->outcome = wo == WEBHOOK_SENT ? OUT_SENT : OUT_RETRY;
+    j->endpoint_failed = wo != WEBHOOK_SENT;
 }
 
 static void job_work(void *arg)
 {
     struct job *j = arg;
-    if (!j->recipient_ok) {
+    if (j->rcpt == RCPT_OFF && j->ch == CH_WEBHOOK) {
+        j->outcome = OUT_PARKED;
+        return;
+    }
+    if (j->rcpt != RCPT_OK) {
         j->outcome = OUT_FAILED;
         snprintf(j->err, sizeof j->err, "%s",
                  j->ch == CH_EMAIL ? "the recipient's account is closed"
-                                   : "the endpoint was disabled or deleted");
+                                   : "the endpoint was deleted");
         return;
     }
     if (j->ch == CH_EMAIL)
@@ -256,12 +330,33 @@ static void job_work(void *arg)
 /* ---- back on the loop ---------------------------------------------------------------------- */
 
 static void notify_kick(struct notify *n);
+static void find_next(struct notify *n);
+static void produce(struct notify *n);
+
+/* The next round in ms from now; an earlier one already armed is kept only by re-arming. */
+static void schedule(struct notify *n, long long ms)
+{
+    if (n->stopping || !n->timer)
+        return;
+    if (ms < 0)
+        ms = 0;
+    struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)((ms % 1000) * 1000)};
+    evtimer_del(n->timer);
+    evtimer_add(n->timer, &tv);
+}
+
+static int retry_soon_ms(const struct notify *n)
+{
+    return n->s.poll_ms < RETRY_SOON_MS ? n->s.poll_ms : RETRY_SOON_MS;
+}
 
 static void statement_failed(struct notify *n, const char *what, const struct db_result *r)
 {
     if (!n->failing)
         log_warn("notifications: %s failed: %s", what, r->message);
     n->failing = true;
+    n->look_soon = true;
+    schedule(n, retry_soon_ms(n));
 }
 
 static void record(struct job *j);
@@ -281,6 +376,8 @@ static void drain_check(struct notify *n)
         drain_finish(n);
 }
 
+static void claim(struct notify *n);
+
 static void recorded(const struct db_result *r, void *arg)
 {
     struct job *j = arg;
@@ -298,8 +395,10 @@ static void recorded(const struct db_result *r, void *arg)
                  "delivered again after its lease", j->id, r->message);
     n->inflight--;
     job_free(j);
+    /* A slot is free: claim what else is due (the retry just recorded is not). Producing is
+     * the outbox NOTIFY's business, so no produce here. */
     if (!n->stopping)
-        notify_kick(n);
+        claim(n);
     else
         drain_check(n);
 }
@@ -307,6 +406,11 @@ static void recorded(const struct db_result *r, void *arg)
 static void record(struct job *j)
 {
     struct notify *n = j->n;
+    if (j->outcome == OUT_PARKED) {
+        const char *params[] = {j->id, n->instance, j->attempts};
+        db_query(n->pool, "notify_park", 3, params, recorded, j);
+        return;
+    }
     if (j->outcome == OUT_SENT) {
         char status[12];
         snprintf(status, sizeof status, "%d", j->status);
@@ -314,21 +418,24 @@ static void record(struct job *j)
         db_query(n->pool, "notify_sent", 2, params, recorded, j);
         return;
     }
-    char delay[32], give_up[16], status[12];
+    char delay[32], give_up[16], status[12], disable[16];
     snprintf(delay, sizeof delay, "%.3f",
              notify_backoff_s(j->attempt_n, n->s.retry_base_s, n->s.retry_max_s, random_unit()));
     snprintf(give_up, sizeof give_up, "%d", n->s.give_up_s);
     snprintf(status, sizeof status, "%d", j->status);
+    snprintf(disable, sizeof disable, "%d", n->s.disable_after_s);
     const char *params[] = {j->id, n->instance, delay, j->outcome == OUT_FAILED ? "t" : "f",
-                            give_up, j->err, j->status ? status : NULL, j->attempts};
-    db_query(n->pool, "notify_retry", 8, params, recorded, j);
+                            give_up, j->err, j->status ? status : NULL, j->attempts, disable,
+                            j->endpoint_failed ? "t" : "f"};
+    db_query(n->pool, "notify_retry", 10, params, recorded, j);
 }
 
 static void job_done(void *arg)
 {
     struct job *j = arg;
     struct notify *n = j->n;
-    n->attempts_total[j->ch][j->outcome]++;
+    if (j->outcome < NOUTCOMES)
+        n->attempts_total[j->ch][j->outcome]++;
     if (j->direct) {
         /* Never the link: it holds the token. */
         if (j->outcome == OUT_SENT)
@@ -340,7 +447,7 @@ static void job_done(void *arg)
         drain_check(n);
         return;
     }
-    if (j->outcome != OUT_SENT)
+    if (j->outcome != OUT_SENT && j->outcome != OUT_PARKED)
         log_info("notifications: %s message %s attempt %d: %s", channel_names[j->ch], j->id,
                  j->attempt_n, j->err);
     record(j);
@@ -349,6 +456,11 @@ static void job_done(void *arg)
 static char *dup_value(const PGresult *res, int row, int col)
 {
     return strdup(db_value(res, row, col));
+}
+
+static enum recipient_state recipient_state_parse(const char *s)
+{
+    return strcmp(s, "ok") == 0 ? RCPT_OK : strcmp(s, "off") == 0 ? RCPT_OFF : RCPT_GONE;
 }
 
 static void claimed(const struct db_result *r, void *arg)
@@ -367,6 +479,7 @@ static void claimed(const struct db_result *r, void *arg)
         drain_check(n);
         return;
     }
+    unsigned asked = n->max_inflight - n->inflight;
     for (int i = 0; i < rows; i++) {
         struct job *j = calloc(1, sizeof *j);
         if (!j)
@@ -380,20 +493,26 @@ static void claimed(const struct db_result *r, void *arg)
         j->data = dup_value(r->res, i, 4);
         j->body = dup_value(r->res, i, 5);
         j->to = dup_value(r->res, i, 6);
-        j->recipient_ok = db_value(r->res, i, 7)[0] == 't';
+        j->rcpt = recipient_state_parse(db_value(r->res, i, 7));
         j->sealed = dup_value(r->res, i, 8);
         j->key_id = dup_value(r->res, i, 9);
         j->created = atoll(db_value(r->res, i, 10));
-        if (!j->kind || !j->data || !j->body || !j->to || !j->sealed || !j->key_id) {
+        j->prev_sealed = dup_value(r->res, i, 11);
+        j->prev_key_id = dup_value(r->res, i, 12);
+        if (!j->kind || !j->data || !j->body || !j->to || !j->sealed || !j->key_id ||
+            !j->prev_sealed || !j->prev_key_id) {
             job_free(j);
             continue;
         }
         n->inflight++;
         workers_submit(n->workers, job_work, job_done, j);
     }
-    /* A full batch suggests more is due. */
-    if (rows > 0 && n->inflight < n->max_inflight)
-        notify_kick(n);
+    /* A full batch suggests more is due; a short one means nothing else is due now, so it is
+     * time to learn when something will be. */
+    if ((unsigned)rows >= asked && n->inflight < n->max_inflight)
+        claim(n);
+    else if ((unsigned)rows < asked)
+        find_next(n);
 }
 
 static void claim(struct notify *n)
@@ -409,6 +528,36 @@ static void claim(struct notify *n)
     db_query(n->pool, "notify_claim", 4, params, claimed, n);
 }
 
+/* Sleeps until the next retry or lease end is due, at most poll_ms; soon when outbox rows are
+ * held back behind an older transaction, since no NOTIFY will say when they are readable. */
+static void next_found(const struct db_result *r, void *arg)
+{
+    struct notify *n = arg;
+    n->finding = false;
+    if (r->status != DB_OK || PQntuples(r->res) != 1) {
+        statement_failed(n, "finding the next due message", r);
+        return;
+    }
+    long long ms = n->s.poll_ms;
+    if (!PQgetisnull(r->res, 0, 0)) {
+        double due = atof(db_value(r->res, 0, 0)) * 1000.0;
+        if (due < (double)ms)
+            ms = due < 0 ? 0 : (long long)due + 1;
+    }
+    if ((n->look_soon || db_value(r->res, 0, 1)[0] == 't') && ms > retry_soon_ms(n))
+        ms = retry_soon_ms(n);
+    schedule(n, ms);
+}
+
+static void find_next(struct notify *n)
+{
+    if (n->finding || n->stopping)
+        return;
+    const char *params[] = {n->email_on ? "{email,webhook}" : "{webhook}"};
+    n->finding = true;
+    db_query(n->pool, "notify_next", 1, params, next_found, n);
+}
+
 static void produced(const struct db_result *r, void *arg)
 {
     struct notify *n = arg;
@@ -421,19 +570,31 @@ static void produced(const struct db_result *r, void *arg)
     int count = atoi(db_value(r->res, 0, 0));
     if (n->stopping)
         return;
-    if (count == PRODUCE_BATCH_N)
+    /* A full batch, or a wake-up that came while producing: produce again. -1 means another
+     * process holds the cursor right now; its messages are claimable by anyone once it
+     * commits, and a NOTIFY does not follow that, so look again soon. */
+    if (count == PRODUCE_BATCH_N || n->rewake)
         n->again = true;
+    if (count < 0) {
+        n->look_soon = true;
+        schedule(n, retry_soon_ms(n));
+    }
+    n->rewake = false;
     claim(n);
     if (n->again) {
         n->again = false;
-        notify_kick(n);
+        produce(n);
     }
 }
 
 static void produce(struct notify *n)
 {
-    if (n->producing || n->stopping)
+    if (n->stopping)
         return;
+    if (n->producing) {
+        n->rewake = true;
+        return;
+    }
     const char *params[] = {PRODUCE_BATCH};
     n->producing = true;
     db_query(n->pool, "notify_produce", 1, params, produced, n);
@@ -457,7 +618,7 @@ static void stats_done(const struct db_result *r, void *arg)
 static void scheduled(const struct db_result *r, void *arg)
 {
     struct notify *n = arg;
-    n->scheduling = false;
+    n->scanning = false;
     if (r->status != DB_OK || PQntuples(r->res) != 1) {
         statement_failed(n, "making time-driven messages", r);
         return;
@@ -470,26 +631,60 @@ static void scheduled(const struct db_result *r, void *arg)
     }
 }
 
-/* The time-driven scan: at most once per schedule_s from each process, and the database
- * function lets only one of them scan per period. An idle system costs one small statement
- * per period per process. */
-static void schedule(struct notify *n)
+/* The time-driven scan, on its own timer (not the delivery rounds, which wake on LISTEN and
+ * come at no fixed pace): once per schedule_s from each process, and the database function
+ * lets only one of them scan per period. An idle system costs one small statement per
+ * period per process. */
+static void scan_due(evutil_socket_t fd, short what, void *arg)
 {
-    n->since_schedule_ms += n->s.poll_ms;
-    if (n->since_schedule_ms < (long long)n->s.schedule_s * 1000 || n->scheduling || n->stopping)
+    (void)fd;
+    (void)what;
+    struct notify *n = arg;
+    if (n->scanning || n->stopping)
         return;
-    n->since_schedule_ms = 0;
     const char *params[] = {n->schedule_args};
-    n->scheduling = true;
+    n->scanning = true;
     db_query(n->pool, "notify_schedule", 1, params, scheduled, n);
+}
+
+static void hooks_in_use(const struct db_result *r, void *arg)
+{
+    struct notify *n = arg;
+    if (r->status != DB_OK || PQntuples(r->res) != 1) {
+        n->key_checked = false; /* asked again on the next round */
+        return;
+    }
+    long long count = atoll(db_value(r->res, 0, 0));
+    if (count > 0 && !n->dead) {
+        log_error("refusing to run: %lld webhook endpoint(s) exist but LOGEER_WEBHOOK_KEY is "
+                  "not set, so their secrets can be neither opened nor kept safe; set "
+                  "LOGEER_WEBHOOK_KEY (deploy/run.sh keeps one in .local/webhook-key)", count);
+        n->dead = true;
+        if (n->s.fatal)
+            n->s.fatal(n->s.fatal_arg);
+    }
 }
 
 static void notify_kick(struct notify *n)
 {
     if (n->stopping)
         return;
+    /* Whatever happens in this round, the next one comes at the latest poll_ms from now. */
+    n->look_soon = false;
+    schedule(n, n->s.poll_ms);
+    if (!webhook_key_present() && !n->key_checked) {
+        n->key_checked = true;
+        db_query(n->pool, "notify_hooks_in_use", 0, NULL, hooks_in_use, n);
+    }
     produce(n);
     claim(n);
+}
+
+void notify_wake(void *arg)
+{
+    struct notify *n = arg;
+    if (n)
+        notify_kick(n);
 }
 
 static void on_timer(evutil_socket_t fd, short what, void *arg)
@@ -503,10 +698,14 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
         record(j);
     }
     notify_kick(n);
-    schedule(n);
-    n->since_stats_ms += n->s.poll_ms;
-    if (n->since_stats_ms >= STATS_EVERY_MS && !n->stats_busy) {
-        n->since_stats_ms = 0;
+}
+
+/* The gauges cost a query; it runs only while someone reads /metrics (and once at start). */
+static void on_stats_timer(evutil_socket_t fd, short what, void *arg)
+{
+    struct notify *n = arg;
+    if ((n->stats_wanted || !n->stats_known) && !n->stats_busy && !n->stopping) {
+        n->stats_wanted = false;
         n->stats_busy = true;
         db_query(n->pool, "notify_stats", 0, NULL, stats_done, n);
     }
@@ -521,7 +720,6 @@ struct notify *notify_new(struct event_base *base, struct db_pool *pool,
     n->base = base;
     n->pool = pool;
     n->s = *settings;
-    n->since_stats_ms = STATS_EVERY_MS; /* the first tick fills the gauges */
     snprintf(n->schedule_args, sizeof n->schedule_args,
              "{\"interval_s\":%d,\"reminder_days\":%d,\"stale_days\":%d,\"nudge_hours\":%d}",
              n->s.schedule_s, n->s.reminder_days, n->s.stale_days, n->s.stale_nudge_hours);
@@ -567,14 +765,21 @@ struct notify *notify_new(struct event_base *base, struct db_pool *pool,
         return NULL;
     }
     n->workers = workers_new(base, n->s.threads);
-    n->timer = event_new(base, -1, EV_PERSIST, on_timer, n);
-    if (!n->workers || !n->timer) {
+    n->timer = evtimer_new(base, on_timer, n);
+    n->stats_timer = event_new(base, -1, EV_PERSIST, on_stats_timer, n);
+    n->due_timer = event_new(base, -1, EV_PERSIST, scan_due, n);
+    if (!n->workers || !n->timer || !n->stats_timer || !n->due_timer) {
         notify_stop(n);
         notify_free(n);
         return NULL;
     }
-    struct timeval tv = {n->s.poll_ms / 1000, (n->s.poll_ms % 1000) * 1000};
-    event_add(n->timer, &tv);
+    /* The first round at once: it produces what the outbox gathered while no process ran. */
+    schedule(n, 0);
+    struct timeval st = {STATS_EVERY_MS / 1000, (STATS_EVERY_MS % 1000) * 1000};
+    event_add(n->stats_timer, &st);
+    event_active(n->stats_timer, EV_TIMEOUT, 0); /* the gauges are filled from the start */
+    struct timeval due = {n->s.schedule_s, 0};
+    event_add(n->due_timer, &due);
     return n;
 }
 
@@ -589,7 +794,7 @@ int notify_send_account_mail(struct notify *n, const char *kind, const char *to,
     j->n = n;
     j->direct = true;
     j->ch = CH_EMAIL;
-    j->recipient_ok = true;
+    j->rcpt = RCPT_OK;
     j->created = (long long)time(NULL);
     unsigned char r[16];
     if (RAND_bytes(r, sizeof r) != 1) {
@@ -639,6 +844,8 @@ void notify_drain(struct notify *n, void (*done)(void *), void *arg)
     }
     n->stopping = true;
     event_del(n->timer);
+    event_del(n->stats_timer);
+    event_del(n->due_timer);
     n->drained = done;
     n->drained_arg = arg;
     if ((n->inflight == 0 && !n->claiming) || !n->workers) {
@@ -659,6 +866,10 @@ void notify_stop(struct notify *n)
     n->stopping = true;
     if (n->timer)
         event_del(n->timer);
+    if (n->stats_timer)
+        event_del(n->stats_timer);
+    if (n->due_timer)
+        event_del(n->due_timer);
     if (n->workers) {
         workers_free(n->workers); /* runs job_done for every attempt in flight */
         n->workers = NULL;
@@ -683,16 +894,21 @@ void notify_free(struct notify *n)
     }
     if (n->timer)
         event_free(n->timer);
+    if (n->stats_timer)
+        event_free(n->stats_timer);
+    if (n->due_timer)
+        event_free(n->due_timer);
     if (n->drain_ev)
         event_free(n->drain_ev);
     free(n);
 }
 
-void notify_metrics(const struct notify *n, struct evbuffer *out)
+void notify_metrics(struct notify *n, struct evbuffer *out)
 {
-    static const char *const outcome_names[] = {"sent", "retry", "failed"};
+    static const char *const outcome_names[NOUTCOMES] = {"sent", "retry", "failed"};
     if (!n)
         return;
+    n->stats_wanted = true;
     const char *fam = "logeer_notify_queue_depth";
     evbuffer_add_printf(out, "# HELP %s Messages waiting to be delivered (pending), by channel; "
                              "refreshed every few seconds.\n# TYPE %s gauge\n", fam, fam);
@@ -722,7 +938,7 @@ void notify_metrics(const struct notify *n, struct evbuffer *out)
     evbuffer_add_printf(out, "# HELP %s Delivery attempts by this process, by channel and "
                              "outcome (sent, retry, failed).\n# TYPE %s counter\n", fam, fam);
     for (int c = 0; c < NCHANNELS; c++)
-        for (int o = 0; o < 3; o++)
+        for (int o = 0; o < NOUTCOMES; o++)
             evbuffer_add_printf(out, "%s{channel=\"%s\",outcome=\"%s\"} %llu\n", fam,
                                 channel_names[c], outcome_names[o], n->attempts_total[c][o]);
 }

@@ -22,6 +22,7 @@ const struct notify_kind notify_kinds[] = {
     {"capacity_stale_soon", "provider", false,
      "Herinnering: bevestig uw aantal bedden voordat het verouderd is"},
     {"weekly_digest", "coordinator", false, "Overzicht van de week"},
+    {"webhook_disabled", "provider", true, "Een webhook is uitgezet omdat hij steeds mislukte"},
 };
 const unsigned notify_nkinds = sizeof notify_kinds / sizeof notify_kinds[0];
 
@@ -121,6 +122,9 @@ static const struct words *words_for(const char *kind)
         {"Bevestig uw aantal bedden", NULL, NULL, "Bevestig het aantal bedden", true},
         {"Overzicht logeerzorg van de afgelopen week", NULL, NULL, "Bekijk het dashboard",
          false},
+        /* webhook_disabled has its own text (render_webhook_disabled); this row keeps the
+         * table in step with notify_kinds. */
+        {"Uw webhook is uitgezet", "", "", "", true},
     };
     for (unsigned i = 0; i < notify_nkinds; i++)
         if (strcmp(notify_kinds[i].name, kind) == 0)
@@ -315,12 +319,56 @@ static int render_digest(const struct words *w, const cJSON *data, const char *p
     return render_layout(&l, subject, text, html);
 }
 
+/* To the provider's staff: their system stopped taking webhooks for days, so we stopped
+ * sending. What happened, that nothing is lost, and how to switch it on again. */
+static int render_webhook_disabled(const cJSON *data, const char *public_url,
+                                   struct mail_buf *subject, struct mail_buf *text,
+                                   struct mail_buf *html)
+{
+    static const char *const intro =
+        "Wij sturen geen berichten meer naar uw webhook. Uw systeem nam ze al dagen niet aan.";
+    static const char *const next =
+        "Nieuwe berichten bewaren wij. Zet de webhook weer aan als uw systeem het weer doet. "
+        "Dan sturen wij alle bewaarde berichten alsnog. Vraag uw ICT-beheerder om hulp.";
+    const char *url = str(data, "url"), *id = str(data, "endpoint_id");
+    char since[64], link[1024];
+    dutch_date(str(data, "failing_since"), since, sizeof since);
+    snprintf(link, sizeof link, "%s/aanbieder/", public_url);
+    mail_buf_printf(subject, "Uw webhook is uitgezet");
+    mail_buf_printf(text, "Beste heer of mevrouw,\n\n%s\n\nAdres van de webhook: %s\n"
+                          "Mislukt sinds: %s\nNummer van de webhook: %s\n\n%s\n\n"
+                          "Naar uw overzicht:\n%s\n\n", intro, url, since, id, next, link);
+    mail_buf_printf(text, "Met vriendelijke groet,\nLogeerzorg Drenthe\n\n"
+                          "Dit is een automatisch bericht. U kunt niet op deze e-mail "
+                          "antwoorden.\n");
+    mail_buf_printf(html, "<!DOCTYPE html>\n<html lang=\"nl\"><head><meta charset=\"utf-8\">"
+                          "<title>Uw webhook is uitgezet</title></head>\n<body>\n"
+                          "<p>Beste heer of mevrouw,</p>\n<p>");
+    mail_buf_add_html(html, intro);
+    mail_buf_printf(html, "</p>\n<ul>\n<li>Adres van de webhook: ");
+    mail_buf_add_html(html, url);
+    mail_buf_printf(html, "</li>\n<li>Mislukt sinds: ");
+    mail_buf_add_html(html, since);
+    mail_buf_printf(html, "</li>\n<li>Nummer van de webhook: ");
+    mail_buf_add_html(html, id);
+    mail_buf_printf(html, "</li>\n</ul>\n<p>");
+    mail_buf_add_html(html, next);
+    mail_buf_printf(html, "</p>\n<p><a href=\"");
+    mail_buf_add_html(html, link);
+    mail_buf_printf(html, "\">Naar uw overzicht</a></p>\n<p>Met vriendelijke groet,<br>"
+                          "Logeerzorg Drenthe</p>\n<p><small>Dit is een automatisch bericht. U "
+                          "kunt niet op deze e-mail antwoorden.</small></p>\n</body></html>\n");
+    return subject->failed || text->failed || html->failed ? -1 : 0;
+}
+
 int notify_text_render(const char *kind, const cJSON *data, const char *public_url,
                        struct mail_buf *subject, struct mail_buf *text, struct mail_buf *html)
 {
     for (size_t i = 0; i < sizeof account_words / sizeof account_words[0]; i++)
         if (strcmp(account_words[i].kind, kind) == 0)
             return render_account(&account_words[i], data, subject, text, html);
+    if (strcmp(kind, "webhook_disabled") == 0)
+        return render_webhook_disabled(data, public_url, subject, text, html);
     const struct words *w = words_for(kind);
     if (!w)
         return -1;

@@ -27,24 +27,32 @@
 
 static unsigned char server_key[32];
 static char server_key_id[WEBHOOK_KEY_ID_LEN];
+static bool server_key_set;
+/* The built-in key that sealed secrets before LOGEER_WEBHOOK_KEY was required. It only opens
+ * such old rows (an upgrade loses no endpoint); nothing new is sealed with it, and rotating an
+ * endpoint's secret re-seals it under the server key. */
+static unsigned char legacy_key[32];
 
 void webhook_key_init(const char *passphrase)
 {
+    SHA256((const unsigned char *)"logeer built-in webhook key", 27, legacy_key);
     if (!passphrase || !*passphrase) {
-        /* A fixed key keeps the demo and the tests working without setup; it protects nothing
-         * against someone who can read the database, so production must set its own. */
-        SHA256((const unsigned char *)"logeer built-in webhook key", 27, server_key);
-        snprintf(server_key_id, sizeof server_key_id, "dev");
-        log_warn("LOGEER_WEBHOOK_KEY is not set: webhook secrets are sealed with the built-in "
-                 "key, which does not protect them at rest");
+        server_key_set = false;
+        server_key_id[0] = '\0';
         return;
     }
+    server_key_set = true;
     SHA256((const unsigned char *)passphrase, strlen(passphrase), server_key);
     /* The id is a digest of the key, never the key: it only tells which key sealed a row. */
     unsigned char d[SHA256_DIGEST_LENGTH];
     SHA256(server_key, sizeof server_key, d);
     for (int i = 0; i < 8; i++)
         snprintf(server_key_id + 2 * i, 3, "%02x", d[i]);
+}
+
+bool webhook_key_present(void)
+{
+    return server_key_set;
 }
 
 const char *webhook_key_id(void)
@@ -88,7 +96,7 @@ int webhook_secret_seal(const char *secret, char out[WEBHOOK_SEALED_HEX_MAX])
 {
     size_t len = strlen(secret);
     unsigned char buf[NONCE_LEN + WEBHOOK_SECRET_LEN + TAG_LEN];
-    if (len >= WEBHOOK_SECRET_LEN || RAND_bytes(buf, NONCE_LEN) != 1)
+    if (!server_key_set || len >= WEBHOOK_SECRET_LEN || RAND_bytes(buf, NONCE_LEN) != 1)
         return -1;
     EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
     int n = 0, fin = 0, rc = -1;
@@ -107,12 +115,18 @@ int webhook_secret_open(const char *sealed_hex, const char *key_id, char out[WEB
 {
     unsigned char buf[NONCE_LEN + WEBHOOK_SECRET_LEN + TAG_LEN];
     size_t n;
-    if (strcmp(key_id, server_key_id) != 0 || from_hex(sealed_hex, buf, sizeof buf, &n) != 0 ||
-        n < NONCE_LEN + TAG_LEN + 1)
+    const unsigned char *key;
+    if (strcmp(key_id, "dev") == 0)
+        key = legacy_key;
+    else if (server_key_set && strcmp(key_id, server_key_id) == 0)
+        key = server_key;
+    else
+        return -1;
+    if (from_hex(sealed_hex, buf, sizeof buf, &n) != 0 || n < NONCE_LEN + TAG_LEN + 1)
         return -1;
     int clen = (int)(n - NONCE_LEN - TAG_LEN), len = 0, fin = 0, rc = -1;
     EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
-    if (ctx && EVP_DecryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, server_key, buf) == 1 &&
+    if (ctx && EVP_DecryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, key, buf) == 1 &&
         EVP_DecryptUpdate(ctx, (unsigned char *)out, &len, buf + NONCE_LEN, clen) == 1 &&
         EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, TAG_LEN, buf + NONCE_LEN + clen) == 1 &&
         EVP_DecryptFinal_ex(ctx, (unsigned char *)out + len, &fin) == 1 &&
@@ -359,7 +373,7 @@ enum webhook_outcome webhook_post(const char *url, const char *id, long long tim
 
     char resolve[sizeof p.host + sizeof p.port + sizeof pinned + 4];
     snprintf(resolve, sizeof resolve, "%s:%s:%s", p.host, p.port, pinned);
-    char h_id[128], h_ts[64], h_sig[WEBHOOK_SIGNATURE_LEN + 32];
+    char h_id[128], h_ts[64], h_sig[WEBHOOK_SIGNATURES_LEN + 32];
     snprintf(h_id, sizeof h_id, "webhook-id: %s", id);
     snprintf(h_ts, sizeof h_ts, "webhook-timestamp: %lld", timestamp);
     snprintf(h_sig, sizeof h_sig, "webhook-signature: %s", signature);

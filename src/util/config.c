@@ -36,6 +36,7 @@ static const struct option_def options[] = {
     STR_OPT("log-level", "LOGEER_LOG_LEVEL", log_level),
     STR_OPT("smtp-url", "LOGEER_SMTP_URL", smtp_url),
     STR_OPT("smtp-starttls", "LOGEER_SMTP_STARTTLS", smtp_starttls),
+    STR_OPT("smtp-ca", "LOGEER_SMTP_CA", smtp_ca),
     STR_OPT("mail-from", "LOGEER_MAIL_FROM", mail_from),
     STR_OPT("mail-dir", "LOGEER_MAIL_DIR", mail_dir),
     STR_OPT("public-url", "LOGEER_PUBLIC_URL", public_url),
@@ -43,7 +44,11 @@ static const struct option_def options[] = {
     INT_OPT("webhook-allow-private", "LOGEER_WEBHOOK_ALLOW_PRIVATE", webhook_allow_private, 0, 1),
     INT_OPT("notify-workers", "LOGEER_NOTIFY_WORKERS", notify_workers, 1, 64),
     /* Small values are for tests, which want retries and polls within seconds. */
-    INT_OPT("notify-poll-ms", "LOGEER_NOTIFY_POLL_MS", notify_poll_ms, 50, 60000),
+    INT_OPT("notify-poll-ms", "LOGEER_NOTIFY_POLL_MS", notify_poll_ms, 50, 600000),
+    INT_OPT("webhook-disable-after-s", "LOGEER_WEBHOOK_DISABLE_AFTER_S",
+            webhook_disable_after_s, 1, 90 * 86400),
+    INT_OPT("webhook-rotation-grace-s", "LOGEER_WEBHOOK_ROTATION_GRACE_S",
+            webhook_rotation_grace_s, 0, 7 * 86400),
     INT_OPT("notify-retry-base-s", "LOGEER_NOTIFY_RETRY_BASE_S", notify_retry_base_s, 1, 86400),
     INT_OPT("notify-retry-max-s", "LOGEER_NOTIFY_RETRY_MAX_S", notify_retry_max_s, 1, 86400),
     INT_OPT("notify-give-up-s", "LOGEER_NOTIFY_GIVE_UP_S", notify_give_up_s, 1, 30 * 86400),
@@ -137,7 +142,11 @@ static void set_defaults(struct config *cfg)
     cfg->mail_from = strdup("Logeerzorg Drenthe <noreply@logeerzorg.invalid>");
     cfg->public_url = strdup("http://127.0.0.1:8080");
     cfg->notify_workers = 2;
-    cfg->notify_poll_ms = 1000;
+    /* New outbox rows wake the worker (LISTEN) and it sleeps until its next retry is due, so
+     * this is only the longest sleep between rounds: a safety net, not the pace of work. */
+    cfg->notify_poll_ms = 60000;
+    cfg->webhook_disable_after_s = 5 * 86400;
+    cfg->webhook_rotation_grace_s = 86400;
     cfg->notify_retry_base_s = 30;
     cfg->notify_retry_max_s = 6 * 3600;
     cfg->notify_give_up_s = 26 * 3600; /* Standard Webhooks: retry for at least a day */

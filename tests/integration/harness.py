@@ -559,6 +559,8 @@ class Server:
         self._err = open(self.stderr_path, "wb")
         args = [LOGEERD, "serve", "--listen", f"127.0.0.1:{self.port}",
                 "--database-url", self.database_url, *extra_args]
+        # Webhooks need a server key; a test that wants none passes LOGEER_WEBHOOK_KEY="".
+        env = {"LOGEER_WEBHOOK_KEY": "test-webhook-key", **(env or {})}
         self.proc = subprocess.Popen(args, stdout=self._out, stderr=self._err,
                                      stdin=subprocess.DEVNULL, env=_command_env(env))
 

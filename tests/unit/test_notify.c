@@ -43,8 +43,12 @@ static void test_signature(void)
 static void test_secrets(void)
 {
     char secret[WEBHOOK_SECRET_LEN], sealed[WEBHOOK_SEALED_HEX_MAX], back[WEBHOOK_SECRET_LEN];
-    webhook_key_init("unit test key");
+    webhook_key_init(NULL);
+    CHECK(!webhook_key_present());
     CHECK(webhook_secret_new(secret) == 0);
+    CHECK(webhook_secret_seal(secret, sealed) != 0); /* no server key: nothing is sealed */
+    webhook_key_init("unit test key");
+    CHECK(webhook_key_present());
     CHECK(strncmp(secret, "whsec_", 6) == 0 && strlen(secret) == 6 + 32);
     CHECK(webhook_secret_seal(secret, sealed) == 0);
     CHECK(strstr(sealed, secret + 6) == NULL);
@@ -144,9 +148,11 @@ static void test_texts(void)
                               "\"municipality\":\"Assen\",\"decline_reason\":\"Vol\","
                               "\"hold_expires_local\":\"05-12-2026 om 10:00\"}");
     for (unsigned i = 0; i < notify_nkinds; i++) {
-        /* Every kind about one stay; the two about a pool or a week have their own checks. */
+        /* Every kind about one stay; the two about a pool or a week and the one about an
+         * endpoint have their own checks. */
         if (strcmp(notify_kinds[i].name, "capacity_stale_soon") == 0 ||
-            strcmp(notify_kinds[i].name, "weekly_digest") == 0)
+            strcmp(notify_kinds[i].name, "weekly_digest") == 0 ||
+            strcmp(notify_kinds[i].name, "webhook_disabled") == 0)
             continue;
         struct mail_buf s = {0}, t = {0}, h = {0};
         CHECK(notify_text_render(notify_kinds[i].name, data, "https://x.nl", &s, &t, &h) == 0);
@@ -246,6 +252,23 @@ static void test_account_texts(void)
     cJSON_Delete(data);
 }
 
+static void test_webhook_disabled_text(void)
+{
+    cJSON *data = cJSON_Parse("{\"endpoint_id\":\"e1e1\",\"url\":\"https://x.nl/h?a=1&b=<2>\","
+                              "\"failing_since\":\"2026-12-04T08:00:00Z\"}");
+    struct mail_buf s = {0}, t = {0}, h = {0};
+    CHECK(notify_text_render("webhook_disabled", data, "https://x.nl", &s, &t, &h) == 0);
+    CHECK(s.text && strcmp(s.text, "Uw webhook is uitgezet") == 0);
+    CHECK(t.text && strstr(t.text, "Mislukt sinds: vrijdag 4 december 2026"));
+    CHECK(t.text && strstr(t.text, "Nummer van de webhook: e1e1"));
+    CHECK(t.text && strstr(t.text, "https://x.nl/aanbieder/"));
+    CHECK(h.text && strstr(h.text, "a=1&amp;b=&lt;2&gt;") && !strstr(h.text, "<2>"));
+    mail_buf_free(&s);
+    mail_buf_free(&t);
+    mail_buf_free(&h);
+    cJSON_Delete(data);
+}
+
 static void test_backoff(void)
 {
     CHECK(notify_backoff_s(1, 30, 21600, 0.5) == 30);
@@ -272,6 +295,7 @@ int main(void)
     test_texts();
     test_pool_and_week_texts();
     test_account_texts();
+    test_webhook_disabled_text();
     test_backoff();
     return check_done("notify");
 }
