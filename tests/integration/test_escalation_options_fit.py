@@ -6,7 +6,9 @@ days of the window, a minimum of four nights, a kennismaking first). Every optio
 offers - other pools, nearby dates and other lengths in the requested pool - is then booked
 through the API as the caregiver would, and each booking must be taken (201); the pools that
 can take no stay of the asked length for this guest are not offered at all. That the rules are
-live is shown first: the same pools refuse the window's first day."""
+live is shown first: the same pools refuse the window's first day. The waiting list's own offer
+obeys the blocks too: freed nights from a Monday are offered from the next Friday that starts a
+block, not as Monday to Thursday."""
 
 import datetime as dt
 import uuid
@@ -171,6 +173,35 @@ def test_every_option_is_a_stay_its_pool_takes():
             raise RuntimeError(f"cancelling the tried option failed: {done!r}")
     h.check(f"every one of the {len(tried)} options is taken when booked through the API",
             len(tried) >= 8 and not refused, refused)
+
+
+def test_a_waitlist_offer_is_a_stay_the_pool_takes():
+    w = world()
+    pool = w.pool("Wachtlijst blokken", beds=1, rules={"blocks": BLOCKS})
+    fill = w.book(pool.id, w.day(0), w.day(3), token=w.filler, guest=False)
+    h.check("another family takes Friday to Monday (201)", fill.status == 201, repr(fill))
+    monday = w.book(pool.id, w.day(3), w.day(5), token=w.filler, guest=False)
+    h.check("and Monday to Wednesday (201)", monday.status == 201, repr(monday))
+    body = {"pool_id": pool.id, "check_in": str(w.day(0)), "check_out": str(w.day(3)),
+            "funding": "zvw", "guest_id": w.guest, "waitlist": True,
+            "waitlist_window": {"earliest_check_in": str(w.day(0)),
+                                "latest_check_out": str(w.day(10))}}
+    wait = w.srv.request("POST", "/v1/stays", body, token=w.cg)
+    h.check("the guest waits for three nights in a ten-day window (201 waitlisted)",
+            wait.status == 201 and wait.json.get("status") == "waitlisted", repr(wait))
+    sid = wait.json["id"]
+    resp = w.srv.request("POST", f"/v1/stays/{monday.json['id']}/cancel",
+                         {"reason": "toch niet"}, token=w.filler)
+    h.check_equal("Monday to Wednesday is cancelled, freeing Monday on (200)", resp.status, 200)
+    offered = h.wait_until(lambda: h.scalar(
+        w.url, f"SELECT status FROM stays WHERE id = '{sid}'") == "held", 10)
+    stay = w.srv.get(f"/v1/stays/{sid}", token=w.cg).json or {}
+    h.check("the waiting list offers Friday to Monday, the first block that fits, not "
+            "Monday to Thursday", offered and (stay.get("check_in"), stay.get("check_out"))
+            == (str(w.day(7)), str(w.day(10))), stay)
+    resp = w.srv.request("POST", f"/v1/stays/{sid}/confirm", {}, token=w.cg)
+    h.check("the caregiver confirms the offer (200 confirmed)", resp.status == 200
+            and resp.json.get("status") == "confirmed", repr(resp))
 
 
 h.main(globals())
