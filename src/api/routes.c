@@ -30,6 +30,7 @@ static const struct route_group *const groups[] = {
     &webhook_endpoints_group,
     &notification_prefs_group,
     &api_keys_group,
+    &my_sessions_group,
     &account_tokens_group,
     &notify_messages_group,
     /* Last: its /{file} would otherwise shadow one-segment routes such as /livez. */
