@@ -8,17 +8,13 @@ and confirms a new account's address from its link (issue 14's must-show). LOGEE
 is the server's own address, so the links are followed exactly as mailed."""
 
 import datetime as dt
-import os
-import shutil
-import subprocess
 import uuid
 
+import browser
 import harness as h
 from test_notifications import SmtpSink
 
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-BROWSER_DIR = os.path.join(h.SOURCE_DIR, "tests", "browser")
-SCRIPT = os.path.join(BROWSER_DIR, "account-links.test.mjs")
+SCRIPT = "account-links.test.mjs"
 
 
 def ok(resp, what):
@@ -39,19 +35,7 @@ def server_with_public_url(url, env):
 
 
 def test_mailed_links_reset_a_password_and_accept_an_offer_in_chromium():
-    if h.SANITIZED:
-        h.info("sanitized build: the browser test runs in the normal build only")
-        h.check("skipped under AddressSanitizer on purpose (the normal build runs it)", True)
-        return
-    node = shutil.which("node")
-    have = {"chromium at " + CHROMIUM: os.access(CHROMIUM, os.X_OK),
-            "node on PATH": node is not None}
-    for package in ("playwright-core", "@axe-core/playwright"):
-        have[f"{package} in tests/browser/node_modules"] = os.path.isdir(
-            os.path.join(BROWSER_DIR, "node_modules", package))
-    for what, good in have.items():
-        h.check(f"{what} (installed by deploy/install-deps.sh)", good)
-    if not all(have.values()):
+    if not browser.tools_ready():
         return
 
     url = h.migrated_database(seed=False)
@@ -85,18 +69,11 @@ def test_mailed_links_reset_a_password_and_accept_an_offer_in_chromium():
         h.check_equal("the caregiver waits for the asked dates", waiting.get("status"),
                       "waitlisted")
 
-        env = dict(os.environ, LOGEER_URL=f"http://127.0.0.1:{srv.port}", CHROMIUM=CHROMIUM,
+        env = dict(LOGEER_URL=f"http://127.0.0.1:{srv.port}",
                    LOGEER_SMTP_DIR=sink.dir, LOGEER_EMAIL=email,
                    LOGEER_PASSWORD=h.TEST_PASSWORD, LOGEER_BLOCKING_STAY=stay["id"],
                    LOGEER_PROVIDER_TOKEN=provider)
-        proc = subprocess.run([node, SCRIPT], cwd=BROWSER_DIR, env=env, capture_output=True,
-                              text=True, timeout=540)
-        for line in proc.stdout.splitlines():
-            h.info("browser: " + line)
-        if proc.stderr.strip():
-            h.info("browser stderr: " + proc.stderr.strip()[-2000:])
-        h.check("the browser test passes (every check above says ok)", proc.returncode == 0,
-                f"exit {proc.returncode}")
+        browser.run(SCRIPT, env, timeout=540)
         h.check_equal("the waiting caregiver's stay is confirmed in the database",
                       h.scalar(url, f"SELECT status FROM stays WHERE id = '{waiting['id']}'"),
                       "confirmed")

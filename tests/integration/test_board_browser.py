@@ -17,15 +17,12 @@ package is a failure, never a skip: deploy/install-deps.sh installs them."""
 
 import datetime as dt
 import os
-import shutil
-import subprocess
 import uuid
 
+import browser
 import harness as h
 
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-BROWSER_DIR = os.path.join(h.SOURCE_DIR, "tests", "browser")
-SCRIPT = os.path.join(BROWSER_DIR, "board.test.mjs")
+SCRIPT = "board.test.mjs"
 ESDORP = "planner@esdorp.demo.logeer.nl"
 
 
@@ -40,19 +37,7 @@ def book(srv, token, pool_id, first, last, alias, expect):
 
 
 def test_board_in_chromium():
-    if h.SANITIZED:
-        h.info("sanitized build: the browser test runs in the normal build only")
-        h.check("skipped under AddressSanitizer on purpose (the normal build runs it)", True)
-        return
-    node = shutil.which("node")
-    have = {"chromium at " + CHROMIUM: os.access(CHROMIUM, os.X_OK),
-            "node on PATH": node is not None}
-    for package in ("playwright-core", "@axe-core/playwright"):
-        have[f"{package} in tests/browser/node_modules"] = os.path.isdir(
-            os.path.join(BROWSER_DIR, "node_modules", package))
-    for what, ok in have.items():
-        h.check(f"{what} (installed by deploy/install-deps.sh)", ok)
-    if not all(have.values()):
+    if not browser.tools_ready():
         return
     url = h.migrated_database(seed=True)
     srv = h.Server(url)
@@ -84,21 +69,14 @@ def test_board_in_chromium():
     shots = [os.path.join(artifacts, "aanbieder.png")]
     if os.environ.get("LOGEER_UPDATE_SCREENSHOT") == "1":
         shots.append(os.path.join(h.SOURCE_DIR, "docs", "aanbieder.png"))
-    env = dict(os.environ, LOGEER_URL=f"http://127.0.0.1:{srv.port}", CHROMIUM=CHROMIUM,
+    env = dict(LOGEER_URL=f"http://127.0.0.1:{srv.port}",
                LOGEER_SCREENSHOTS=",".join(shots), BORD_TODAY=str(today),
                BORD_POOL_APPROVAL=approval.id, BORD_POOL_INSTANT=instant.id,
                BORD_STAY_ACCEPT=accept, BORD_STAY_DECLINE=decline, BORD_STAY_ARRIVING=arriving,
                BORD_STAY_NO_SHOW=no_show,
                BORD_CAREGIVER_TOKEN=caregiver, BORD_CAREGIVER_EMAIL=email,
                BORD_CAREGIVER_PASSWORD=h.TEST_PASSWORD, BORD_COLLEAGUE_TOKEN=colleague)
-    proc = subprocess.run([node, SCRIPT], cwd=BROWSER_DIR, env=env, capture_output=True,
-                          text=True, timeout=400)
-    for line in proc.stdout.splitlines():
-        h.info("browser: " + line)
-    if proc.stderr.strip():
-        h.info("browser stderr: " + proc.stderr.strip()[-2000:])
-    h.check("the browser test passes (every check above says ok)", proc.returncode == 0,
-            f"exit {proc.returncode}")
+    browser.run(SCRIPT, env, timeout=400)
     srv.stop()
 
 

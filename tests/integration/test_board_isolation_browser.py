@@ -10,16 +10,12 @@ settings page say "niet gevonden" and "geen toegang" in Dutch without showing an
 0 axe violations in every new state. Runs in the normal build only (as test_board_browser)."""
 
 import datetime as dt
-import os
-import shutil
-import subprocess
 import uuid
 
+import browser
 import harness as h
 
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-BROWSER_DIR = os.path.join(h.SOURCE_DIR, "tests", "browser")
-SCRIPT = os.path.join(BROWSER_DIR, "board-isolation.test.mjs")
+SCRIPT = "board-isolation.test.mjs"
 ESDORP = "planner@esdorp.demo.logeer.nl"
 
 
@@ -29,19 +25,7 @@ def setup_ok(name, ok, detail=""):
 
 
 def test_provider_isolation_in_two_browsers():
-    if h.SANITIZED:
-        h.info("sanitized build: the browser test runs in the normal build only")
-        h.check("skipped under AddressSanitizer on purpose (the normal build runs it)", True)
-        return
-    node = shutil.which("node")
-    have = {"chromium at " + CHROMIUM: os.access(CHROMIUM, os.X_OK),
-            "node on PATH": node is not None}
-    for package in ("playwright-core", "@axe-core/playwright"):
-        have[f"{package} in tests/browser/node_modules"] = os.path.isdir(
-            os.path.join(BROWSER_DIR, "node_modules", package))
-    for what, ok in have.items():
-        h.check(f"{what} (installed by deploy/install-deps.sh)", ok)
-    if not all(have.values()):
+    if not browser.tools_ready():
         return
     url = h.migrated_database(seed=True)
     srv = h.Server(url)
@@ -77,18 +61,11 @@ def test_provider_isolation_in_two_browsers():
     setup_ok("an intake asked at A's location", resp.status == 201, repr(resp))
     intake = resp.json["id"]
 
-    env = dict(os.environ, LOGEER_URL=f"http://127.0.0.1:{srv.port}", CHROMIUM=CHROMIUM,
+    env = dict(LOGEER_URL=f"http://127.0.0.1:{srv.port}",
                ISO_TODAY=str(today), ISO_POOL_APPROVAL=approval.id, ISO_POOL_INSTANT=instant.id,
                ISO_LOCATION=approval.location_id, ISO_STAY_REQUESTED=requested,
                ISO_STAY_CONFIRMED=confirmed, ISO_INTAKE=intake, ISO_TOKEN_A=esdorp)
-    proc = subprocess.run([node, SCRIPT], cwd=BROWSER_DIR, env=env, capture_output=True,
-                          text=True, timeout=300)
-    for line in proc.stdout.splitlines():
-        h.info("browser: " + line)
-    if proc.stderr.strip():
-        h.info("browser stderr: " + proc.stderr.strip()[-2000:])
-    h.check("the browser test passes (every check above says ok)", proc.returncode == 0,
-            f"exit {proc.returncode}")
+    browser.run(SCRIPT, env, timeout=300)
     srv.stop()
 
 

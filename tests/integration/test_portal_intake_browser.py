@@ -13,15 +13,12 @@ beyond it shows what is left and succeeds paid privately; 320 px reflow on the n
 
 import datetime as dt
 import os
-import shutil
-import subprocess
 import uuid
 
+import browser
 import harness as h
 
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-BROWSER_DIR = os.path.join(h.SOURCE_DIR, "tests", "browser")
-SCRIPT = os.path.join(BROWSER_DIR, "portaal-kennismaking.test.mjs")
+SCRIPT = "portaal-kennismaking.test.mjs"
 
 
 def ok(resp, what):
@@ -31,19 +28,7 @@ def ok(resp, what):
 
 
 def test_portal_intake_and_allowance_in_chromium():
-    if h.SANITIZED:
-        h.info("sanitized build: the browser test runs in the normal build only")
-        h.check("skipped under AddressSanitizer on purpose (the normal build runs it)", True)
-        return
-    node = shutil.which("node")
-    have = {"chromium at " + CHROMIUM: os.access(CHROMIUM, os.X_OK),
-            "node on PATH": node is not None}
-    for package in ("playwright-core", "@axe-core/playwright"):
-        have[f"{package} in tests/browser/node_modules"] = os.path.isdir(
-            os.path.join(BROWSER_DIR, "node_modules", package))
-    for what, good in have.items():
-        h.check(f"{what} (installed by deploy/install-deps.sh)", good)
-    if not all(have.values()):
+    if not browser.tools_ready():
         return
 
     url = h.migrated_database(seed=False)
@@ -105,19 +90,12 @@ def test_portal_intake_and_allowance_in_chromium():
     shots = [artifacts]
     if os.environ.get("LOGEER_UPDATE_SCREENSHOT") == "1":
         shots.append(os.path.join(h.SOURCE_DIR, "docs"))
-    env = dict(os.environ, LOGEER_URL=f"http://127.0.0.1:{srv.port}", CHROMIUM=CHROMIUM,
+    env = dict(LOGEER_URL=f"http://127.0.0.1:{srv.port}",
                LOGEER_SHOT_DIRS=",".join(shots), LOGEER_TODAY=str(today),
                LOGEER_ASKED=str(today + dt.timedelta(days=14)), LOGEER_POOL=pool,
                LOGEER_LOCATION=location, LOGEER_PROVIDER_TOKEN=provider,
                LOGEER_EMAIL=email, LOGEER_PASSWORD=h.TEST_PASSWORD)
-    proc = subprocess.run([node, SCRIPT], cwd=BROWSER_DIR, env=env, capture_output=True,
-                          text=True, timeout=540)
-    for line in proc.stdout.splitlines():
-        h.info("browser: " + line)
-    if proc.stderr.strip():
-        h.info("browser stderr: " + proc.stderr.strip()[-2000:])
-    h.check("the browser test passes (every check above says ok)", proc.returncode == 0,
-            f"exit {proc.returncode}")
+    browser.run(SCRIPT, env, timeout=540)
     funding = h.psql(url, f"SELECT funding FROM stays WHERE pool_id = '{pool}' "
                           "AND status = 'confirmed'")
     h.check_equal("the one confirmed stay is paid privately", [r[0] for r in funding],

@@ -1,0 +1,51 @@
+"""browser: what every browser-test wrapper shares. Each tests/integration/test_*_browser.py
+makes its data with the API, then runs one tests/browser/*.test.mjs in Debian's Chromium
+(playwright-core, axe-core) against its server and counts that script's checks as one.
+
+Browser tests run in the normal build only: under AddressSanitizer the same pages are served
+by the same code, and Chromium beside an instrumented server only doubles the time. A missing
+Chromium, Node.js or npm package is a failed check, never a skip: deploy/install-deps.sh
+installs them."""
+
+import os
+import shutil
+import subprocess
+
+import harness as h
+
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+BROWSER_DIR = os.path.join(h.SOURCE_DIR, "tests", "browser")
+PACKAGES = ("playwright-core", "@axe-core/playwright")
+
+
+def tools_ready():
+    """True when this build runs browser tests and has what they need; otherwise the reason is
+    recorded (a passing check under AddressSanitizer, a failing one for a missing tool)."""
+    if h.SANITIZED:
+        h.info("sanitized build: the browser test runs in the normal build only")
+        h.check("skipped under AddressSanitizer on purpose (the normal build runs it)", True)
+        return False
+    have = {"chromium at " + CHROMIUM: os.access(CHROMIUM, os.X_OK),
+            "node on PATH": shutil.which("node") is not None}
+    for package in PACKAGES:
+        have[f"{package} in tests/browser/node_modules"] = os.path.isdir(
+            os.path.join(BROWSER_DIR, "node_modules", package))
+    for what, good in have.items():
+        h.check(f"{what} (installed by deploy/install-deps.sh)", good)
+    return all(have.values())
+
+
+def run(script, env, timeout=540):
+    """Runs tests/browser/<script> with env added to this process's environment (LOGEER_URL
+    and whatever the script reads); its ok/FAIL lines become this test's info lines. True when
+    every check in the script passed."""
+    full = dict(os.environ, CHROMIUM=CHROMIUM, **{k: str(v) for k, v in env.items()})
+    proc = subprocess.run([shutil.which("node"), os.path.join(BROWSER_DIR, script)],
+                          cwd=BROWSER_DIR, env=full, capture_output=True, text=True,
+                          timeout=timeout)
+    for line in proc.stdout.splitlines():
+        h.info("browser: " + line)
+    if proc.stderr.strip():
+        h.info("browser stderr: " + proc.stderr.strip()[-2000:])
+    return h.check("the browser test passes (every check above says ok)", proc.returncode == 0,
+                   f"exit {proc.returncode}")
