@@ -167,23 +167,6 @@ static void api_keys_created(struct api_ctx *c, const struct db_result *r)
     api_reply_json(c, 201, body);
 }
 
-/* The provider the key is for: the caller's own for staff, a named one for the admin. */
-static const char *key_provider(struct api_ctx *c, struct jsonv *v)
-{
-    const char *pid = NULL;
-    bool given = jsonv_string(v, c->body, "provider_id", false, 1, 64, &pid);
-    if (c->who.role == ROLE_PROVIDER) {
-        if (given && strcmp(pid, c->who.provider_id) != 0)
-            jsonv_error(v, "provider_id", "must be your own provider (or left out)");
-        return c->who.provider_id;
-    }
-    if (!given)
-        jsonv_error(v, "provider_id", "is required: the provider whose systems use the key");
-    else if (!api_is_uuid(pid))
-        jsonv_error(v, "provider_id", "must be a provider id (see GET /v1/providers)");
-    return pid;
-}
-
 /* Fills doc from the request; false (and the reply sent) when it is refused. */
 static bool read_create(struct api_ctx *c, cJSON *doc)
 {
@@ -205,7 +188,7 @@ static bool read_create(struct api_ctx *c, cJSON *doc)
     long days = EXPIRY_DAYS_DEFAULT;
     jsonv_int(&v, c->body, "expires_in_days", false, 1, EXPIRY_DAYS_MAX, &days);
     cJSON_AddNumberToObject(doc, "expires_in_days", (double)days);
-    const char *pid = key_provider(c, &v);
+    const char *pid = res_body_provider(c, &v, "whose systems use the key");
     if (!jsonv_ok(&v)) {
         res_reply_invalid(c, &v, "check the fields listed");
         return false;

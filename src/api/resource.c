@@ -26,6 +26,25 @@ const char *res_scope(const struct api_ctx *c)
     return c->who.role == ROLE_PROVIDER ? c->who.provider_id : NULL;
 }
 
+const char *res_body_provider(struct api_ctx *c, struct jsonv *v, const char *what)
+{
+    const char *pid = NULL;
+    bool given = jsonv_string(v, c->body, "provider_id", false, 1, 64, &pid);
+    if (c->who.role == ROLE_PROVIDER) {
+        if (given && strcmp(pid, c->who.provider_id) != 0)
+            jsonv_error(v, "provider_id", "must be your own provider (or left out)");
+        return c->who.provider_id;
+    }
+    if (!given) {
+        char message[160];
+        snprintf(message, sizeof message, "is required: the provider %s", what);
+        jsonv_error(v, "provider_id", message);
+    }
+    else if (!api_is_uuid(pid))
+        jsonv_error(v, "provider_id", "must be a provider id (see GET /v1/providers)");
+    return given ? pid : NULL;
+}
+
 const char *res_id(struct api_ctx *c, const char *missing)
 {
     const char *id = api_param(c, "id");

@@ -207,6 +207,11 @@ struct res_call {
 /* The caller's provider id when the caller is provider staff, else NULL (sees everything the
  * route's roles allow). */
 const char *res_scope(const struct api_ctx *c);
+/* The provider an object created by this request belongs to: provider staff's own (the body's
+ * provider_id may be left out or name it, nothing else), else the body's provider_id, which
+ * is then required; `what` ends "is required: the provider ..." (e.g. "whose events go
+ * there"). Problems are added to v; the result is NULL when there is none. */
+const char *res_body_provider(struct api_ctx *c, struct jsonv *v, const char *what);
 
 /* The {id} path parameter when it has the shape of a UUID; otherwise replies 404 with
  * missing (an id of the wrong shape cannot exist) and returns NULL. */

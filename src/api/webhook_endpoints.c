@@ -251,17 +251,7 @@ static void hooks_create(struct api_ctx *c)
     jsonv_only(&v, c->body, known);
     cJSON *doc = cJSON_CreateObject();
     validate(c, &v, doc, true);
-    const char *pid = NULL;
-    bool given = jsonv_string(&v, c->body, "provider_id", false, 1, 64, &pid);
-    if (c->who.role == ROLE_PROVIDER) {
-        if (given && strcmp(pid, c->who.provider_id) != 0)
-            jsonv_error(&v, "provider_id", "must be your own provider (or left out)");
-        pid = c->who.provider_id;
-    } else if (!given) {
-        jsonv_error(&v, "provider_id", "is required: the provider whose events go there");
-    } else if (!api_is_uuid(pid)) {
-        jsonv_error(&v, "provider_id", "must be a provider id (see GET /v1/providers)");
-    }
+    const char *pid = res_body_provider(c, &v, "whose events go there");
     if (!jsonv_ok(&v)) {
         cJSON_Delete(doc);
         res_reply_invalid(c, &v, "check the fields listed");
