@@ -5,7 +5,8 @@
 // the reason; an address that is not http(s) is refused in Dutch at the field; a webhook is
 // added by keyboard alone and its secret shown once (gone after a reload); a capacity change
 // made through the API shows as sent in the delivery log, and "Opnieuw versturen" queues it
-// again; a new secret is shown once with the grace period in words; the endpoint is switched
+// again; an address on this machine is refused at the field by a server that runs as in
+// production; a new secret is shown once with the grace period in words; the endpoint is switched
 // off and on; a colleague's endpoint that only failed is switched off by the server and the
 // page says so in words; deleting asks first; another provider's planner sees none of these
 // endpoints; the coordinator switches the weekly digest off. 0 axe violations in every state,
@@ -22,8 +23,8 @@ const PASSWORD = 'logeerzorg-demo';
 const PAGE = '/aanbieder/koppelingen.html';
 const secrets = {};
 
-async function login(page, email) {
-  await page.goto(BASE + PAGE);
+async function login(page, email, base = BASE) {
+  await page.goto(base + PAGE);
   await page.waitForURL(/inloggen\.html\?terug=/, { timeout: 10000 });
   await page.waitForSelector('body[data-ready="true"]');
   await page.fill('#email', email);
@@ -168,6 +169,21 @@ run(async (context) => {
   await page.click('#geheim-klaar');
   check('"Ik heb de sleutel bewaard" hides it', await page.isHidden('#geheim') && await page.inputValue('#geheim-waarde') === '');
 
+  // ---- a colleague's change meanwhile is not overwritten (If-Match) ---------------------------
+  const patched = await fetch(`${BASE}/v1/webhook-endpoints/${id}`, {
+    method: 'PATCH',
+    headers: { Authorization: 'Bearer ' + E.KOPPEL_TOKEN, 'Content-Type': 'application/json' },
+    body: JSON.stringify({ description: 'Planning De Es (collega)' })
+  });
+  check('a colleague renames the webhook through the API (200)', patched.status === 200);
+  await page.click(`${card(id)} [data-actie="aan-uit"]`);
+  await page.waitForSelector('#fout:not([hidden])');
+  check('switching off after the colleague\'s change is refused in words, not done unseen',
+    (await page.textContent('#fout')).includes('net veranderd') &&
+    (await page.getAttribute(`${card(id)} .webhook__stand`, 'data-enabled')) === 'true');
+  check('... and the list shows the colleague\'s change',
+    (await page.textContent(`${card(id)} h4`)).includes('collega'));
+
   // ---- off and on --------------------------------------------------------------------------------
   await page.click(`${card(id)} [data-actie="aan-uit"]`);
   await page.waitForSelector(`${card(id)} .webhook__stand[data-enabled="false"]`);
@@ -217,6 +233,20 @@ run(async (context) => {
   check('another provider\'s planner sees none of these webhooks',
     await otherPage.isVisible('#geen-webhooks') && !(await otherPage.$('article.webhook')) &&
     !(await otherPage.content()).includes(E.KOPPEL_HOOK_URL));
+
+  // ---- a server that refuses private addresses (as in production) ----------------------------
+  const strict = await openContext();
+  const strictPage = await openPage(strict, problems);
+  await login(strictPage, 'planner@esdorp.demo.logeer.nl', E.KOPPEL_STRICT_URL);
+  await strictPage.fill('#url', 'http://127.0.0.1:8080/hooks');
+  await strictPage.check('#soort-stay-requested');
+  await strictPage.click('#webhook-toevoegen');
+  await strictPage.waitForSelector('#url[aria-invalid="true"]');
+  check('an address on this machine is refused in Dutch at the field',
+    (await strictPage.textContent('#url-error')).includes('intern netwerk of van deze computer'),
+    await strictPage.textContent('#url-error'));
+  check('... and no webhook was added', !(await strictPage.$('article.webhook')));
+  await expectNoAxeViolations(check, strictPage, 'private address refused at the field');
 
   // ---- the coordinator's weekly digest --------------------------------------------------------
   const coord = await openContext();

@@ -2,7 +2,8 @@
 browser. Starts logeerd on the Drenthe demo data with LOGEER_WEBHOOK_ALLOW_PRIVATE=1 (the
 receivers run on this machine), a webhook key and a 3-second limit after which an endpoint that
 only fails is switched off. Makes, through the API: a pool of Zorggroep Esdorp, and a
-colleague's endpoint ("Oud systeem") pointing at a receiver that always fails. Then runs
+colleague's endpoint ("Oud systeem") pointing at a receiver that always fails; and a second
+server without LOGEER_WEBHOOK_ALLOW_PRIVATE, as in production, on a database of its own. Then runs
 tests/browser/koppelingen.test.mjs (Debian's Chromium through playwright-core, axe-core).
 
 Afterwards proves from the receiver's side what the page did: the endpoint added by keyboard got
@@ -69,7 +70,10 @@ def test_koppelingen_and_email_choices_in_chromium():
         if not h.check("set-up: a colleague's endpoint to a receiver that always fails",
                        old.status == 201, repr(old)):
             return
-        env = dict(os.environ, LOGEER_URL=f"http://127.0.0.1:{srv.port}", CHROMIUM=CHROMIUM,
+        # A second server as in production (private addresses refused), on its own database
+        # so that its worker never tries the receivers on this machine.
+        strict = h.Server(h.migrated_database(seed=True), env=tn.FAST)
+        env = dict(os.environ, KOPPEL_STRICT_URL=f"http://127.0.0.1:{strict.port}", LOGEER_URL=f"http://127.0.0.1:{srv.port}", CHROMIUM=CHROMIUM,
                    KOPPEL_HOOK_URL=good.url, KOPPEL_OLD_ID=old.json["id"],
                    KOPPEL_POOL=pool.id, KOPPEL_DAY=str(tn.day(url, 12)),
                    KOPPEL_DAY_NEXT=str(tn.day(url, 13)),
@@ -107,6 +111,7 @@ def test_koppelingen_and_email_choices_in_chromium():
         on = {p["kind"]: p["enabled"] for p in prefs.get("preferences", [])}
         h.check_equal("the coordinator's weekly digest, switched off on the dashboard, is off",
                       on.get("weekly_digest"), False)
+        strict.stop()
         srv.stop()
     finally:
         good.close()

@@ -126,6 +126,9 @@ async function withButton(b, work) {
     await work();
   } catch (e) {
     b.disabled = false;
+    // A colleague changed or removed the endpoint meanwhile: show the list as it is now, so
+    // the next click acts on what the person sees.
+    if (e instanceof ApiError && (e.status === 412 || e.status === 404)) await load().catch(() => {});
     fail(e);
   }
 }
