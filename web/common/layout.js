@@ -38,6 +38,7 @@ export const AANBIEDER_MENU = [
   { href: '/aanbieder/#aanvragen', text: 'Aanvragen', show: 'in' },
   { href: '/aanbieder/#aankomst-vertrek', text: 'Aankomst en vertrek', show: 'in' },
   { href: '/aanbieder/instellingen.html', text: 'Instellingen', show: 'in' },
+  { href: '/aanbieder/koppelingen.html', text: 'Koppelingen en berichten', show: 'in' },
   { href: '/aanbieder/sessies.html', text: 'Mijn sessies', show: 'in' },
   { href: '/inloggen.html?terug=%2Faanbieder%2F', text: 'Inloggen', show: 'out' }
 ];

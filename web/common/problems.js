@@ -99,6 +99,18 @@ const FIELD_TEXTS = {
     'an allowance is at most': 'Een toekenning duurt hoogstens 10 jaar. Kijk de einddatum na.',
     invalid: 'Vul een bestaande datum in.'
   },
+  // A webhook endpoint (POST/PATCH /v1/webhook-endpoints). The API's own sentences start as
+  // the keys say.
+  url: {
+    required: 'Vul het internetadres van uw systeem in.',
+    'must not point at this machine or a private network':
+      'Dit adres is van een intern netwerk of van deze computer. Daar sturen wij om veiligheidsredenen niets heen. Vul het adres in dat vanaf internet bereikbaar is.',
+    'must use http or https': 'Het adres moet beginnen met https://.',
+    'must not carry a user name or password': 'Zet geen gebruikersnaam of wachtwoord in het adres.',
+    invalid: 'Vul een volledig internetadres in, zoals https://planning.uworganisatie.nl/logeerzorg.'
+  },
+  event_types: { required: 'Kies minstens één gebeurtenis.', invalid: 'Kies minstens één gebeurtenis uit de lijst.' },
+  description: { invalid: 'Maak de omschrijving korter: hoogstens 500 tekens.' },
   reference: {
     'must not be a citizen service number':
       'Dit lijkt op een burgerservicenummer (BSN). Dat vullen we nooit in, om uw privacy te beschermen. Vul het nummer van de beschikking in, zoals WMO-2026-0042.',

@@ -7,6 +7,7 @@ import { api as call, ApiError, currentUser, login as apiLogin, logout as apiLog
 import { stayStatusText } from '/common/status.js';
 import { loadEscalations, renderEscalations } from './escalations.js';
 import { loadPractice, renderPractice } from './practice.js';
+import { showNotificationPreferences } from '/common/meldingen.js';
 
 {
   const SVG_NS = 'http://www.w3.org/2000/svg';
@@ -548,6 +549,8 @@ import { loadPractice, renderPractice } from './practice.js';
     const list = $('events');
     if (!list.children.length) list.append(el('li', { class: 'empty' }, 'Nog geen gebeurtenissen sinds u dit scherm opende.'));
     loadPoolNames();
+    // Once per login, not per refresh: a refresh must not undo a choice not yet saved.
+    showNotificationPreferences($('meldingen-keuzes'), 'meldingen');
     refresh().then(() => {
       document.body.dataset.loaded = 'true';
     });

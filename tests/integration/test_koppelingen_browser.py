@@ -1,0 +1,122 @@
+"""The provider's "Koppelingen en berichten" page and the coordinator's email choices in a real
+browser. Starts logeerd on the Drenthe demo data with LOGEER_WEBHOOK_ALLOW_PRIVATE=1 (the
+receivers run on this machine), a webhook key and a 3-second limit after which an endpoint that
+only fails is switched off. Makes, through the API: a pool of Zorggroep Esdorp, and a
+colleague's endpoint ("Oud systeem") pointing at a receiver that always fails; and a second
+server without LOGEER_WEBHOOK_ALLOW_PRIVATE, as in production, on a database of its own. Then runs
+tests/browser/koppelingen.test.mjs (Debian's Chromium through playwright-core, axe-core).
+
+Afterwards proves from the receiver's side what the page did: the endpoint added by keyboard got
+the capacity change, signed so that the standardwebhooks package verifies it with the secret
+the page showed once; the redelivery from the log came again with the same webhook-id; the
+email choice switched off on the page is off in the API; and the coordinator's weekly digest
+is off.
+
+Runs in the normal build only (as test_board_browser). A missing Chromium, Node.js or npm
+package is a failure, never a skip: deploy/install-deps.sh installs them."""
+
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+
+import harness as h
+import test_notifications as tn
+
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+BROWSER_DIR = os.path.join(h.SOURCE_DIR, "tests", "browser")
+SCRIPT = os.path.join(BROWSER_DIR, "koppelingen.test.mjs")
+ESDORP = "planner@esdorp.demo.logeer.nl"
+COORDINATOR = "aanjager@demo.logeer.nl"
+ENV = {**tn.FAST, "LOGEER_WEBHOOK_ALLOW_PRIVATE": "1", "LOGEER_WEBHOOK_DISABLE_AFTER_S": "3"}
+
+
+def tools_present():
+    node = shutil.which("node")
+    have = {"chromium at " + CHROMIUM: os.access(CHROMIUM, os.X_OK),
+            "node on PATH": node is not None}
+    for package in ("playwright-core", "@axe-core/playwright"):
+        have[f"{package} in tests/browser/node_modules"] = os.path.isdir(
+            os.path.join(BROWSER_DIR, "node_modules", package))
+    for what, ok in have.items():
+        h.check(f"{what} (installed by deploy/install-deps.sh)", ok)
+    return node if all(have.values()) else None
+
+
+def test_koppelingen_and_email_choices_in_chromium():
+    if h.SANITIZED:
+        h.info("sanitized build: the browser test runs in the normal build only")
+        h.check("skipped under AddressSanitizer on purpose (the normal build runs it)", True)
+        return
+    node = tools_present()
+    if not node:
+        return
+    url = h.migrated_database(seed=True)
+    good = tn.WebhookReceiver()
+    broken = tn.WebhookReceiver(fail_first=10 ** 6)
+    secrets_file = os.path.join(tempfile.mkdtemp(prefix="logeer-koppel-"), "secrets.json")
+    try:
+        srv = h.Server(url, env=ENV)
+        colleague = srv.login(ESDORP)
+        provider = h.DEMO_PROVIDER_IDS[ESDORP]
+        pool = h.make_pool(srv, url, colleague, provider, 2, tn.day(url, 10), tn.day(url, 30),
+                           name="Koppeltest logeerkamers")
+        # Past the pool's own capacity event, so the endpoints get only what the test makes.
+        h.wait_until(lambda: h.scalar(url, "SELECT c.event_id >= (SELECT max(id) FROM events) "
+                                           "FROM notify_cursor c") == "t", tn.WAIT_S)
+        old = tn.register(srv, colleague, broken.url, ["capacity.changed"],
+                          description="Oud systeem")
+        if not h.check("set-up: a colleague's endpoint to a receiver that always fails",
+                       old.status == 201, repr(old)):
+            return
+        # A second server as in production (private addresses refused), on its own database
+        # so that its worker never tries the receivers on this machine.
+        strict = h.Server(h.migrated_database(seed=True), env=tn.FAST)
+        env = dict(os.environ, KOPPEL_STRICT_URL=f"http://127.0.0.1:{strict.port}", LOGEER_URL=f"http://127.0.0.1:{srv.port}", CHROMIUM=CHROMIUM,
+                   KOPPEL_HOOK_URL=good.url, KOPPEL_OLD_ID=old.json["id"],
+                   KOPPEL_POOL=pool.id, KOPPEL_DAY=str(tn.day(url, 12)),
+                   KOPPEL_DAY_NEXT=str(tn.day(url, 13)),
+                   KOPPEL_TOKEN=colleague, KOPPEL_SECRETS=secrets_file)
+        proc = subprocess.run([node, SCRIPT], cwd=BROWSER_DIR, env=env, capture_output=True,
+                              text=True, timeout=1100)
+        for line in proc.stdout.splitlines():
+            h.info("browser: " + line)
+        if proc.stderr.strip():
+            h.info("browser stderr: " + proc.stderr.strip()[-2000:])
+        h.check("the browser test passes (every check above says ok)", proc.returncode == 0,
+                f"exit {proc.returncode}")
+
+        got, counts = good.snapshot()
+        h.check("the receiver added on the page got the capacity change", len(got) >= 1,
+                repr(len(got)))
+        try:
+            with open(secrets_file, encoding="utf-8") as f:
+                secrets = json.load(f)
+        except (OSError, ValueError):
+            secrets = {}
+        first = secrets.get("first", "")
+        if h.check("the page handed over the secret it showed once", first.startswith("whsec_")):
+            verified, failed = tn.verify_signatures(first, got[:1])
+            h.check("standardwebhooks verifies the first delivery with that secret",
+                    verified == 1, repr(failed))
+        h.check("the redelivery from the log came again with the same webhook-id",
+                any(n >= 2 for n in counts.values()), repr(counts))
+        prefs = srv.get("/v1/me/notifications", token=colleague).json or {}
+        on = {p["kind"]: p["enabled"] for p in prefs.get("preferences", [])}
+        h.check("new_booking, switched off on the page, is off in the API",
+                on.get("new_booking") is False and on.get("request_pending") is True, repr(on))
+        coordinator = srv.login(COORDINATOR)
+        prefs = srv.get("/v1/me/notifications", token=coordinator).json or {}
+        on = {p["kind"]: p["enabled"] for p in prefs.get("preferences", [])}
+        h.check_equal("the coordinator's weekly digest, switched off on the dashboard, is off",
+                      on.get("weekly_digest"), False)
+        strict.stop()
+        srv.stop()
+    finally:
+        good.close()
+        broken.close()
+        shutil.rmtree(os.path.dirname(secrets_file), ignore_errors=True)
+
+
+h.main(globals())
