@@ -18,39 +18,20 @@ package is a failure, never a skip: deploy/install-deps.sh installs them."""
 import json
 import os
 import shutil
-import subprocess
 import tempfile
 
+import browser
 import harness as h
 import test_notifications as tn
 
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-BROWSER_DIR = os.path.join(h.SOURCE_DIR, "tests", "browser")
-SCRIPT = os.path.join(BROWSER_DIR, "koppelingen.test.mjs")
+SCRIPT = "koppelingen.test.mjs"
 ESDORP = "planner@esdorp.demo.logeer.nl"
 COORDINATOR = "aanjager@demo.logeer.nl"
 ENV = {**tn.FAST, "LOGEER_WEBHOOK_ALLOW_PRIVATE": "1", "LOGEER_WEBHOOK_DISABLE_AFTER_S": "3"}
 
 
-def tools_present():
-    node = shutil.which("node")
-    have = {"chromium at " + CHROMIUM: os.access(CHROMIUM, os.X_OK),
-            "node on PATH": node is not None}
-    for package in ("playwright-core", "@axe-core/playwright"):
-        have[f"{package} in tests/browser/node_modules"] = os.path.isdir(
-            os.path.join(BROWSER_DIR, "node_modules", package))
-    for what, ok in have.items():
-        h.check(f"{what} (installed by deploy/install-deps.sh)", ok)
-    return node if all(have.values()) else None
-
-
 def test_koppelingen_and_email_choices_in_chromium():
-    if h.SANITIZED:
-        h.info("sanitized build: the browser test runs in the normal build only")
-        h.check("skipped under AddressSanitizer on purpose (the normal build runs it)", True)
-        return
-    node = tools_present()
-    if not node:
+    if not browser.tools_ready():
         return
     url = h.migrated_database(seed=True)
     good = tn.WebhookReceiver()
@@ -73,19 +54,12 @@ def test_koppelingen_and_email_choices_in_chromium():
         # A second server as in production (private addresses refused), on its own database
         # so that its worker never tries the receivers on this machine.
         strict = h.Server(h.migrated_database(seed=True), env=tn.FAST)
-        env = dict(os.environ, KOPPEL_STRICT_URL=f"http://127.0.0.1:{strict.port}", LOGEER_URL=f"http://127.0.0.1:{srv.port}", CHROMIUM=CHROMIUM,
-                   KOPPEL_HOOK_URL=good.url, KOPPEL_OLD_ID=old.json["id"],
+        env = dict(KOPPEL_STRICT_URL=f"http://127.0.0.1:{strict.port}",
+                   LOGEER_URL=f"http://127.0.0.1:{srv.port}", KOPPEL_HOOK_URL=good.url, KOPPEL_OLD_ID=old.json["id"],
                    KOPPEL_POOL=pool.id, KOPPEL_DAY=str(tn.day(url, 12)),
                    KOPPEL_DAY_NEXT=str(tn.day(url, 13)),
                    KOPPEL_TOKEN=colleague, KOPPEL_SECRETS=secrets_file)
-        proc = subprocess.run([node, SCRIPT], cwd=BROWSER_DIR, env=env, capture_output=True,
-                              text=True, timeout=1100)
-        for line in proc.stdout.splitlines():
-            h.info("browser: " + line)
-        if proc.stderr.strip():
-            h.info("browser stderr: " + proc.stderr.strip()[-2000:])
-        h.check("the browser test passes (every check above says ok)", proc.returncode == 0,
-                f"exit {proc.returncode}")
+        browser.run(SCRIPT, env, timeout=1100)
 
         got, counts = good.snapshot()
         h.check("the receiver added on the page got the capacity change", len(got) >= 1,
