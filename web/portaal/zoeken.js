@@ -304,6 +304,13 @@ form.addEventListener('submit', async (ev) => {
       location.assign(loginUrl());
       return;
     }
+    if (e.status === 429) {
+      // Visitors are limited per address (LOGEER_VISITOR_RATE); signing in lifts it.
+      const wait = e.problem && e.problem.retry_after;
+      return showErrors(form, new ApiError(429, e.problem, 'U heeft veel keer achter elkaar gezocht. ' +
+        'Wacht ' + (wait > 1 ? wait + ' seconden' : 'een paar seconden') + ' en zoek dan opnieuw. ' +
+        'Met een account kunt u zonder wachten zoeken.', {}), 'Even wachten');
+    }
     showErrors(form, e, 'Het zoeken is niet gelukt');
   }
 });
