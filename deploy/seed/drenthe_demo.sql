@@ -584,6 +584,17 @@ SELECT v.id, g.id, l.id, l.provider_id, g.caregiver_id, v.status::intake_status,
   JOIN locations l ON l.id = 'd1000000-0000-4000-a000-000000000010'::uuid
 ON CONFLICT (id) DO NOTHING;
 
+-- An open kennismaking at Zorggroep Esdorp, so the planner's bed board (Kennismakingen) has one
+-- to plan in the demo: mevr. T. from Tynaarlo asked four days ago at Zorgcentrum De Brink in
+-- Vries, near home, with night care. Still asked (no date yet); fixed id, created once.
+INSERT INTO intakes (id, guest_id, location_id, provider_id, requested_by, status, moments,
+                     created_at)
+SELECT 'd6000000-0000-4000-a000-000000000007'::uuid, g.id, l.id, l.provider_id, g.caregiver_id,
+       'requested', 'Dinsdag- of vrijdagochtend; ik rijd zelf.', now() - interval '4 days'
+  FROM guests g JOIN locations l ON l.id = 'd1000000-0000-4000-a000-000000000003'::uuid
+ WHERE g.id = 'd5000000-0000-4000-a000-000000000007'::uuid
+ON CONFLICT (id) DO NOTHING;
+
 -- ---------------------------------------------------------------------------------------------
 -- Allowances: Wmo decisions of four municipalities (each with its own rule), a Wlz short-stay
 -- indication and a pgb budget. Valid this calendar year and the next.

@@ -29,9 +29,13 @@
     "without companion or choose a pool that offers one"
 
 /* Where the stay is, so that a family's list says more than an id: the location's name,
- * place and address and the pool's name (null for a waitlist entry without a pool). */
+ * place and address and the pool's name (null for a waitlist entry without a pool), and the
+ * pool's check-in and check-out windows, so that a page changing the transport can say in
+ * words which times fit before it sends one. */
 #define STAY_PLACE                                                                           \
     "jsonb_build_object('pool_name', (SELECT p.name FROM pools p WHERE p.id = s.pool_id), "    \
+    "'check_in_window', (SELECT p.check_in_window FROM pools p WHERE p.id = s.pool_id), "      \
+    "'check_out_window', (SELECT p.check_out_window FROM pools p WHERE p.id = s.pool_id), "    \
     "'location', (SELECT jsonb_build_object('id', l.id, 'name', l.name, 'municipality', "      \
     "l.municipality, 'address', l.address) FROM pools p JOIN locations l "                    \
     "ON l.id = p.location_id WHERE p.id = s.pool_id))"

@@ -1,7 +1,8 @@
 """The Drenthe demo tells the region's story: planned beds mostly taken for the coming weeks
 with free nights further out, caregivers waiting, searches that found nothing, diversions,
-intakes in every state, allowances, one open escalation, a caregiver staying along with transport
-both ways, cancellation policies and a late cancellation. Proves that the seed's bookings went
+intakes in every state (one still asked at Zorggroep Esdorp, for its planner's board), allowances,
+one open escalation, a caregiver staying along with transport both ways, cancellation policies and
+a late cancellation. Proves that the seed's bookings went
 through the core (every pool night's held and booked counts equal the stays that cover it and
 never exceed capacity; allowance usage equals the nights of the stays that count against it)
 and that running seed-demo again books nothing more."""
@@ -209,6 +210,21 @@ def test_demo_has_waiting_unmet_demand_diversions_crises_and_practice():
     h.check("the planner's arrivals list shows that stay with the companion and who brings the "
             "guest when", resp.status == 200 and len(shown) == 1 and shown[0]["companion"] is True
             and (shown[0].get("transport") or {}).get("time") == "15:00", repr(shown or resp))
+
+    # The same planner's board has a kennismaking to plan: one asked (no date yet) for a demo
+    # guest at one of Esdorp's own locations, made once however often the seed runs.
+    resp = server.request("GET", "/v1/intakes?status=requested&limit=100", token=token)
+    asked = (resp.json or {}).get("intakes", [])
+    esdorp = h.DEMO_PROVIDER_IDS["planner@esdorp.demo.logeer.nl"]
+    h.check("the Esdorp planner sees an asked kennismaking at an Esdorp location",
+            resp.status == 200 and len(asked) >= 1
+            and all(i["provider_id"] == esdorp and i["status"] == "requested"
+                    and i["scheduled_at"] is None for i in asked), repr(resp))
+    h.check_equal("that kennismaking is the demo's, for a demo guest, stored once",
+                  h.psql(url, "SELECT i.status, g.alias, count(*) OVER () FROM intakes i "
+                              "JOIN guests g ON g.id = i.guest_id "
+                              "WHERE i.id = 'd6000000-0000-4000-a000-000000000007'"),
+                  [["requested", "mevr. T.", "1"]])
     server.stop()
 
 

@@ -32,6 +32,7 @@ const BY_TYPE = {
   'intake-required': 'Deze logeerplek wil eerst kennismaken met uw naaste. Vraag eerst een kennismaking aan.',
   'allowance-required': 'Voor deze betaling is eerst een toekenning (indicatie) nodig. Vul die in bij Mijn naaste, of kies een andere betaling.',
   'allowance-exceeded': 'Er zijn niet genoeg nachten over in uw toekenning. Kies minder nachten of een andere betaling.',
+  'no-companion-place': 'Er is op deze data geen plek meer vrij om zelf mee te logeren. Vraag aan zonder mee te logeren, of kies andere data.',
   'internal': 'Er ging iets mis bij ons. Probeer het later opnieuw.',
   'not-implemented': 'Er ging iets mis met uw verzoek. Laad de pagina opnieuw.',
   'unavailable': 'De dienst is even niet bereikbaar. Probeer het over een paar minuten opnieuw.',
@@ -58,7 +59,8 @@ export function problemMessage(problem, status) {
 
 // Field texts: { field: { required, invalid, <english-message-start>: text } }. The API's
 // own messages are English and technical; 'required' answers "is required", a key that the
-// English message starts with answers that message, 'invalid' answers everything else.
+// English message starts with answers that message, 'invalid' answers everything else. A
+// text may be a function of the English message, for a sentence that repeats a value in it.
 const FIELD_TEXTS = {
   email: {
     required: 'Vul uw e-mailadres in.',
@@ -111,12 +113,44 @@ const FIELD_TEXTS = {
   },
   event_types: { required: 'Kies minstens één gebeurtenis.', invalid: 'Kies minstens één gebeurtenis uit de lijst.' },
   description: { invalid: 'Maak de omschrijving korter: hoogstens 500 tekens.' },
+  // Staying along and transport (POST /v1/stays, PATCH /v1/stays/{id}). The API names the
+  // pool's window in Dutch after the colon ("... window: aankomst tussen 14:00 en 17:00"), so
+  // the sentence can say which times fit.
+  companion: {
+    'this pool has no place': 'Bij deze logeerplek kunt u niet zelf mee logeren.',
+    invalid: 'Kies of u zelf mee logeert.'
+  },
+  'arrival.by': { required: 'Kies wie uw naaste brengt.', invalid: 'Kies wie uw naaste brengt.' },
+  'arrival.time': {
+    'must lie inside': (m) => `Deze tijd past niet: ${windowWords(m)}. Kies een tijd daartussen.`,
+    invalid: 'Vul een tijd in, zoals 15:30.'
+  },
+  'arrival.note': {
+    'must not hold a citizen service number': 'Dit lijkt op een burgerservicenummer (BSN). Schrijf alleen praktische afspraken op.',
+    invalid: 'Schrijf het korter op: hoogstens 300 tekens.'
+  },
+  'departure.by': { required: 'Kies wie uw naaste ophaalt.', invalid: 'Kies wie uw naaste ophaalt.' },
+  'departure.time': {
+    'must lie inside': (m) => `Deze tijd past niet: ${windowWords(m)}. Kies een tijd daartussen.`,
+    invalid: 'Vul een tijd in, zoals 10:30.'
+  },
+  'departure.note': {
+    'must not hold a citizen service number': 'Dit lijkt op een burgerservicenummer (BSN). Schrijf alleen praktische afspraken op.',
+    invalid: 'Schrijf het korter op: hoogstens 300 tekens.'
+  },
   reference: {
     'must not be a citizen service number':
       'Dit lijkt op een burgerservicenummer (BSN). Dat vullen we nooit in, om uw privacy te beschermen. Vul het nummer van de beschikking in, zoals WMO-2026-0042.',
     invalid: 'Vul een kenmerk in van hoogstens 100 tekens.'
   }
 };
+
+// The Dutch window the API puts after the colon ("aankomst tussen 14:00 en 17:00"), or a
+// general phrase when the message has none.
+function windowWords(english) {
+  const m = /: ((?:aankomst|vertrek) tussen \d\d:\d\d en \d\d:\d\d)/.exec(english);
+  return m ? m[1] + ' uur' : 'de logeerplek heeft vaste tijden';
+}
 
 const GENERIC_REQUIRED = 'Vul dit veld in.';
 const GENERIC_INVALID = 'Dit is niet goed ingevuld.';
@@ -131,7 +165,8 @@ export function fieldMessage(field, english) {
   const msg = typeof english === 'string' ? english : '';
   if (msg === 'is required') return t.required || GENERIC_REQUIRED;
   for (const [start, text] of Object.entries(t))
-    if (start !== 'required' && start !== 'invalid' && msg.startsWith(start)) return text;
+    if (start !== 'required' && start !== 'invalid' && msg.startsWith(start))
+      return typeof text === 'function' ? text(msg) : text;
   return t.invalid || GENERIC_INVALID;
 }
 

@@ -5,7 +5,9 @@
 // verstuurd". A lost race (409 no-beds) is told in words, with the earliest other dates and
 // the waiting list as the next steps. A request beyond the person's toekenning (allowance)
 // says what is left and offers another way to pay or entering the toekenning; a place that
-// wants a kennismaking first links to asking for one.
+// wants a kennismaking first links to asking for one. Where the place offers a companion
+// place the caregiver may stay along, and who brings and collects the guest (inside the
+// place's windows, shown in words) goes with the request; refusals show at those fields.
 import { api, ApiError, newIdempotencyKey } from '/common/api.js';
 import { clearErrors, missingFields, showErrors, whileBusy } from '/common/form.js';
 import { initPage } from '/common/layout.js';
@@ -14,6 +16,7 @@ import { formatDateShort, formatDateTime, fundingText, nightsText, stayStatusTex
 import {
   ACCESS, el, fillSelect, intakeLink, loadMunicipalities, loadPerson, municipalityName, rangeText
 } from './plek.js';
+import { transportFieldset, transportText, transportValue, windowWords } from './vervoer.js';
 
 addFieldTexts({
   guest_id: { invalid: 'Deze logeerplek past niet bij de zorg die uw naaste nodig heeft.' },
@@ -44,8 +47,9 @@ function describeChoice() {
     rows.push(['Aanbieder', place.provider.name]);
     const access = ACCESS[place.access];
     if (access) rows.push(['Zo gaat het', access.hint]);
-    if (place.check_in_window) rows.push(['Aankomen', `tussen ${place.check_in_window.replace('-', ' en ')} uur`]);
-    if (place.check_out_window) rows.push(['Ophalen', `tussen ${place.check_out_window.replace('-', ' en ')} uur`]);
+    if (place.check_in_window) rows.push(['Aankomen', windowWords(place.check_in_window)]);
+    if (place.check_out_window) rows.push(['Ophalen', windowWords(place.check_out_window)]);
+    if (place.companion_places > 0) rows.push(['Mee logeren', 'U kunt hier zelf ook blijven logeren']);
   }
   if (choice.checkIn && choice.checkOut) rows.push(['Data', rangeText(choice.checkIn, choice.checkOut)]);
   if (person) rows.push(['Voor', person.alias]);
@@ -62,6 +66,10 @@ if (!choice.pool || !choice.checkIn || !choice.checkOut) {
   document.getElementById('geen-persoon').hidden = false;
 } else {
   fillSelect(form.funding, FUNDINGS.map((f) => [f, fundingText(f)]), params.get('betaling') || person.funding);
+  document.getElementById('mee-logeren').hidden = !(place && place.companion_places > 0);
+  document.getElementById('vervoer').replaceChildren(
+    transportFieldset('arrival', place && place.check_in_window),
+    transportFieldset('departure', place && place.check_out_window));
   form.hidden = false;
 }
 
@@ -88,6 +96,15 @@ function done(nodes) {
   box.replaceChildren(...nodes);
   box.hidden = false;
   box.focus();
+}
+
+// What was arranged besides the dates, as the answer says it.
+function arrangement(stay) {
+  const out = [];
+  if (stay.companion) out.push(el('p', {}, 'U blijft zelf ook logeren.'));
+  if (stay.arrival) out.push(el('p', {}, 'Brengen: ' + transportText(stay.arrival, 'arrival') + '.'));
+  if (stay.departure) out.push(el('p', {}, 'Ophalen: ' + transportText(stay.departure, 'departure') + '.'));
+  return out;
 }
 
 // ---- the hold and its countdown ----
@@ -136,6 +153,7 @@ function showHold(stay) {
       document.getElementById('vastgehouden').hidden = true;
       done([el('h2', {}, 'De logeerplek is bevestigd'),
         el('p', {}, `${person.alias} logeert ${rangeText(confirmed.check_in, confirmed.check_out)}.`),
+        ...arrangement(confirmed),
         el('p', { class: 'button-group' },
           el('a', { class: 'button', href: `/v1/stays/${stay.id}/calendar.ics`, download: '' }, 'Zet in agenda'),
           el('a', { class: 'button button--secondary', href: '/mijn-logeerplekken.html' }, 'Naar mijn logeerplekken'))]);
@@ -248,22 +266,32 @@ function intakeFirst(e) {
 
 // ---- the request itself ----
 let key = newIdempotencyKey();
-form.addEventListener('change', () => { key = newIdempotencyKey(); }); // another request now
+// Another request now: a changed choice or typed time or note is another body.
+form.addEventListener('change', () => { key = newIdempotencyKey(); });
+form.addEventListener('input', () => { key = newIdempotencyKey(); });
 
 form.addEventListener('submit', async (ev) => {
   ev.preventDefault();
   clearErrors(form);
   document.getElementById('mislukt').hidden = true;
   const missing = missingFields(form);
+  const arrival = transportValue(form, 'arrival', missing);
+  const departure = transportValue(form, 'departure', missing);
   if (Object.keys(missing).length) return showErrors(form, { fields: missing });
   const body = { pool_id: choice.pool, check_in: choice.checkIn, check_out: choice.checkOut,
     funding: form.funding.value, guest_id: person.id };
+  if (!document.getElementById('mee-logeren').hidden && form.companion.checked) body.companion = true;
+  if (arrival) body.arrival = arrival;
+  if (departure) body.departure = departure;
   let stay;
   try {
     stay = await whileBusy(form, () => api('POST', '/v1/stays', body, { idempotencyKey: key }));
   } catch (e) {
     if (!(e instanceof ApiError)) throw e;
     if (e.type === 'no-beds') return lostRace(e, body);
+    // The beds are there but the caregiver's own place is not: say so at the checkbox.
+    if (e.type === 'no-companion-place')
+      return showErrors(form, { fields: { companion: e.message } }, 'Geen plek om zelf mee te logeren');
     if (e.status === 422) return showErrors(form, e, 'Deze aanvraag past niet bij de logeerplek');
     if (e.type === 'conflict')
       return fail('U heeft al het hoogste aantal open aanvragen. Bevestig of annuleer er eerst een.',
@@ -276,5 +304,6 @@ form.addEventListener('submit', async (ev) => {
   form.hidden = true;
   done([el('h2', {}, 'Aanvraag verstuurd'),
     el('p', {}, `De aanbieder kijkt of de plek past voor ${person.alias}. De status is nu: ${stayStatusText(stay.status)}.`),
+    ...arrangement(stay),
     el('p', {}, 'U ziet het antwoord bij ', el('a', { href: '/mijn-logeerplekken.html' }, 'Mijn logeerplekken'), '.')]);
 });

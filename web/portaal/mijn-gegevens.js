@@ -1,10 +1,12 @@
 // portaal/mijn-gegevens.js: the caregiver's own data: the account (GET /v1/me), the
 // download (GET /v1/me/export, a plain link: the cookie session goes with it) and the
 // erasure (DELETE /v1/me) after a ticked box and one more question; and, while the address
-// is not confirmed, why that matters and a button that sends the link again.
+// is not confirmed, why that matters and a button that sends the link again. Which emails
+// come is berichten.js's section.
 import { api, ApiError } from '/common/api.js';
 import { clearErrors, missingFields, showErrors, whileBusy } from '/common/form.js';
 import { initPage } from '/common/layout.js';
+import { initNotifications } from './berichten.js';
 import { el, loadMunicipalities, municipalityName } from './plek.js';
 
 const user = await initPage({ requireLogin: true });
@@ -15,6 +17,7 @@ if (user.email_verified !== undefined)
 if (user.display_name) rows.push(['Naam', user.display_name]);
 if (user.municipality) rows.push(['Gemeente', municipalityName(user.municipality)]);
 document.getElementById('account').replaceChildren(...rows.flatMap(([k, v]) => [el('dt', {}, k), el('dd', {}, v)]));
+await initNotifications();
 
 // Not yet confirmed: say why it matters and offer the link again.
 const resend = document.getElementById('opnieuw');

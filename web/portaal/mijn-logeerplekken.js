@@ -2,15 +2,21 @@
 // with its status in words (common/status.js). A waitlist entry that was offered a place is a
 // held stay that still carries its waitlist window: it is shown first, with its expiry, and is
 // accepted with confirm or declined with cancel. Cancelling asks once more before it acts.
+// Each stay says whether the caregiver stays along and who brings and collects the guest;
+// until check-in that is changed here (PATCH /v1/stays/{id}), inside the place's windows.
 import { api, ApiError } from '/common/api.js';
+import { clearErrors, showErrors, whileBusy } from '/common/form.js';
 import { initPage } from '/common/layout.js';
 import { formatDateShort, formatDateTime, stayStatusText } from '/common/status.js';
 import { isOffer } from './aanbod.js';
 import { el, loadMunicipalities, municipalityName, rangeText } from './plek.js';
+import { transportFieldset, transportText, transportValue } from './vervoer.js';
 
 // What the caregiver may still do, per status.
 const CAN_CANCEL = new Set(['held', 'requested', 'confirmed', 'waitlisted']);
 const IN_CALENDAR = new Set(['held', 'requested', 'confirmed', 'checked_in']);
+// Who brings and collects may change until check-in (PATCH /v1/stays/{id}).
+const CAN_CHANGE_TRANSPORT = new Set(['waitlisted', 'held', 'requested', 'confirmed']);
 
 // Extra words per status, where the status alone says too little.
 const EXPLAIN = {
@@ -79,6 +85,56 @@ function cancelControl(s) {
   return box;
 }
 
+// Companion and transport in words; only for stays that are or were going ahead.
+function arrangement(s) {
+  if (!CAN_CHANGE_TRANSPORT.has(s.status) && s.status !== 'checked_in' && s.status !== 'completed') return [];
+  return [
+    s.companion ? el('p', {}, 'U blijft zelf ook logeren.') : null,
+    el('p', { class: 'vervoer-brengen' }, 'Brengen: ' + transportText(s.arrival, 'arrival') + '.'),
+    el('p', { class: 'vervoer-ophalen' }, 'Ophalen: ' + transportText(s.departure, 'departure') + '.')];
+}
+
+// "Brengen en ophalen wijzigen": the button opens a small form in the card; saving sends
+// both arrangements (an emptied one is cleared with null), a refusal shows at its field.
+function transportControl(s) {
+  const box = el('div', { class: 'vervoer-wijzigen' });
+  const open = el('button', { type: 'button', class: 'button--secondary' }, 'Brengen en ophalen wijzigen',
+    el('span', { class: 'visually-hidden' }, ': ' + where(s) + ', ' + when(s)));
+  box.append(open);
+  open.addEventListener('click', () => {
+    const prefix = `s${s.id}-`;
+    const form = el('form', { id: `vervoer-${s.id}`, novalidate: true, 'aria-labelledby': `${prefix}titel` },
+      el('h4', { id: `${prefix}titel`, tabindex: '-1' }, 'Brengen en ophalen wijzigen'),
+      transportFieldset('arrival', s.check_in_window, prefix, s.arrival),
+      transportFieldset('departure', s.check_out_window, prefix, s.departure),
+      el('p', { class: 'button-group' },
+        el('button', { type: 'submit' }, 'Opslaan'),
+        el('button', { type: 'button', class: 'button--secondary', 'data-terug': '' }, 'Niet wijzigen')));
+    box.replaceChildren(form);
+    form.querySelector('h4').focus();
+    form.querySelector('[data-terug]').addEventListener('click', () => { box.replaceChildren(open); open.focus(); });
+    form.addEventListener('submit', async (ev) => {
+      ev.preventDefault();
+      clearErrors(form);
+      const missing = {};
+      const body = { arrival: transportValue(form, 'arrival', missing),
+        departure: transportValue(form, 'departure', missing) };
+      if (Object.keys(missing).length) return showErrors(form, { fields: missing });
+      try {
+        await whileBusy(form, () => api('PATCH', `/v1/stays/${s.id}`, body));
+      } catch (e) {
+        if (!(e instanceof ApiError)) throw e;
+        return showErrors(form, e, 'Het wijzigen is niet gelukt');
+      }
+      say('Brengen en ophalen zijn gewijzigd.');
+      await load();
+      note.tabIndex = -1;
+      note.focus();
+    });
+  });
+  return box;
+}
+
 function stayItem(s) {
   const actions = el('p', { class: 'button-group' });
   if (s.status === 'held' && !isOffer(s)) {
@@ -96,8 +152,10 @@ function stayItem(s) {
       EXPLAIN[s.status] ? '. ' + EXPLAIN[s.status] : '.'),
     s.decline_reason ? el('p', {}, 'Reden: ' + s.decline_reason) : null,
     s.status === 'cancelled' && s.cancel_reason ? el('p', { class: 'muted' }, 'Reden: ' + s.cancel_reason) : null,
-    s.status === 'held' && s.hold_expires_at ? el('p', {}, 'Bevestig vóór ' + formatDateTime(s.hold_expires_at) + '.') : null);
+    s.status === 'held' && s.hold_expires_at ? el('p', {}, 'Bevestig vóór ' + formatDateTime(s.hold_expires_at) + '.') : null,
+    ...arrangement(s));
   if (actions.childNodes.length) item.append(actions);
+  if (CAN_CHANGE_TRANSPORT.has(s.status) && !isOffer(s)) item.append(transportControl(s));
   if (CAN_CANCEL.has(s.status) && !isOffer(s)) item.append(cancelControl(s));
   return item;
 }

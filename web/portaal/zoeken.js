@@ -127,7 +127,8 @@ function requestLink(r, checkIn, checkOut, v) {
 // Keeps what the request page shows about the place (no personal data) for this tab.
 function remember(r) {
   const keep = { pool_id: r.pool_id, pool_name: r.pool_name, access: r.access, location: r.location,
-    provider: r.provider, check_in_window: r.check_in_window, check_out_window: r.check_out_window };
+    provider: r.provider, check_in_window: r.check_in_window, check_out_window: r.check_out_window,
+    companion_places: r.companion_places };
   sessionStorage.setItem('logeer.plek.' + r.pool_id, JSON.stringify(keep));
   sessionStorage.setItem('logeer.locatie.' + r.location.id, JSON.stringify(r.location));
 }
@@ -159,6 +160,7 @@ function placeInfo(r) {
     el('h3', {}, r.location.name),
     el('p', { class: 'plek__waar' }, where, el('br'), el('span', { class: 'muted' }, `${r.pool_name} van ${r.provider.name}`)),
     facilities.length ? el('p', {}, 'Wat er is: ' + facilities.join(', ') + '.') : null,
+    r.companion_places > 0 ? el('p', { class: 'plek__mee' }, 'U kunt hier zelf ook blijven logeren.') : null,
     r.access === 'intake_first' ? intakeInfo(r)
       : el('p', { class: 'plek__toegang' }, el('strong', {}, access.text + '. '), access.hint)
   ];
