@@ -136,35 +136,8 @@ static void create_state_free(void *p)
 static void api_keys_created(struct api_ctx *c, const struct db_result *r)
 {
     struct create_state *st = c->state;
-    if (r->status != DB_OK) {
-        res_reply_db_error(c, r, key_refusals);
-        return;
-    }
-    const char *outcome = PQntuples(r->res) == 1 ? db_value(r->res, 0, 0) : "";
-    if (idem_reply_refusal(c, outcome))
-        return;
-    if (strcmp(outcome, "created") != 0 && strcmp(outcome, "replayed") != 0) {
-        res_reply_field(c, "provider_id", "is not a provider you may make keys for",
-                        "check the provider");
-        return;
-    }
-    char location[96];
-    snprintf(location, sizeof location, "/v1/api-keys/%s", db_value(r->res, 0, 2));
-    http_reply_header(c->req, "Location", location);
-    http_reply_header(c->req, "Cache-Control", "no-store");
-    if (strcmp(outcome, "replayed") == 0) {
-        /* The key was shown with the first answer only. */
-        idem_mark_replayed(c);
-        res_reply_body(c, 201, db_value(r->res, 0, 1));
-        return;
-    }
-    cJSON *body = cJSON_Parse(db_value(r->res, 0, 1));
-    if (!body) {
-        api_reply_problem(c, PROBLEM_INTERNAL, "out of memory");
-        return;
-    }
-    cJSON_AddStringToObject(body, "key", st->key);
-    api_reply_json(c, 201, body);
+    res_reply_created_secret(c, r, key_refusals, "/v1/api-keys",
+                             "is not a provider you may make keys for", "key", st->key);
 }
 
 /* Fills doc from the request; false (and the reply sent) when it is refused. */

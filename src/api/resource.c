@@ -45,6 +45,44 @@ const char *res_body_provider(struct api_ctx *c, struct jsonv *v, const char *wh
     return given ? pid : NULL;
 }
 
+void res_reply_created_secret(struct api_ctx *c, const struct db_result *r,
+                              const struct res_refusal *refusals, const char *location,
+                              const char *not_owner, const char *field, const char *secret)
+{
+    if (r->status != DB_OK) {
+        res_reply_db_error(c, r, refusals);
+        return;
+    }
+    const char *outcome = PQntuples(r->res) == 1 ? db_value(r->res, 0, 0) : "";
+    if (idem_reply_refusal(c, outcome))
+        return;
+    if (strcmp(outcome, "created") != 0 && strcmp(outcome, "replayed") != 0) {
+        res_reply_field(c, "provider_id", not_owner, "check the provider");
+        return;
+    }
+    char where[160], etag[32];
+    snprintf(where, sizeof where, "%s/%s", location, db_value(r->res, 0, 2));
+    http_reply_header(c->req, "Location", where);
+    if (!db_is_null(r->res, 0, 3)) {
+        snprintf(etag, sizeof etag, "\"%s\"", db_value(r->res, 0, 3));
+        http_reply_header(c->req, "ETag", etag);
+    }
+    http_reply_header(c->req, "Cache-Control", "no-store");
+    if (strcmp(outcome, "replayed") == 0) {
+        /* The secret was shown with the first answer only. */
+        idem_mark_replayed(c);
+        res_reply_body(c, 201, db_value(r->res, 0, 1));
+        return;
+    }
+    cJSON *body = cJSON_Parse(db_value(r->res, 0, 1));
+    if (!body) {
+        api_reply_problem(c, PROBLEM_INTERNAL, "out of memory");
+        return;
+    }
+    cJSON_AddStringToObject(body, field, secret);
+    api_reply_json(c, 201, body);
+}
+
 const char *res_id(struct api_ctx *c, const char *missing)
 {
     const char *id = api_param(c, "id");

@@ -213,6 +213,15 @@ const char *res_scope(const struct api_ctx *c);
  * there"). Problems are added to v; the result is NULL when there is none. */
 const char *res_body_provider(struct api_ctx *c, struct jsonv *v, const char *what);
 
+/* Answers an idempotent create (RES_CREATE_SQL) whose first answer alone carries a secret the
+ * database never holds (an API key, a webhook signing secret): 201 with Location (location
+ * + "/" + id), an ETag when the row has a version, Cache-Control: no-store, and the secret as
+ * member `field`, except in a replay. Refusals as res_reply_db_error; an owner that is not
+ * the caller's is a 422 on provider_id saying not_owner. */
+void res_reply_created_secret(struct api_ctx *c, const struct db_result *r,
+                              const struct res_refusal *refusals, const char *location,
+                              const char *not_owner, const char *field, const char *secret);
+
 /* The {id} path parameter when it has the shape of a UUID; otherwise replies 404 with
  * missing (an id of the wrong shape cannot exist) and returns NULL. */
 const char *res_id(struct api_ctx *c, const char *missing);

@@ -197,38 +197,9 @@ static void create_state_free(void *p)
 static void hooks_created(struct api_ctx *c, const struct db_result *r)
 {
     struct create_state *st = c->state;
-    if (r->status != DB_OK) {
-        res_reply_db_error(c, r, hook_refusals);
-        return;
-    }
-    const char *outcome = PQntuples(r->res) == 1 ? db_value(r->res, 0, 0) : "";
-    if (idem_reply_refusal(c, outcome))
-        return;
-    if (strcmp(outcome, "created") != 0 && strcmp(outcome, "replayed") != 0) {
-        res_reply_field(c, "provider_id", "is not a provider you may register endpoints for",
-                        "check the provider");
-        return;
-    }
-    char location[128];
-    snprintf(location, sizeof location, "/v1/webhook-endpoints/%s", db_value(r->res, 0, 2));
-    http_reply_header(c->req, "Location", location);
-    char etag[32];
-    snprintf(etag, sizeof etag, "\"%s\"", db_value(r->res, 0, 3));
-    http_reply_header(c->req, "ETag", etag);
-    http_reply_header(c->req, "Cache-Control", "no-store");
-    if (strcmp(outcome, "replayed") == 0) {
-        /* The secret was shown with the first answer only. */
-        idem_mark_replayed(c);
-        res_reply_body(c, 201, db_value(r->res, 0, 1));
-        return;
-    }
-    cJSON *body = cJSON_Parse(db_value(r->res, 0, 1));
-    if (!body) {
-        api_reply_problem(c, PROBLEM_INTERNAL, "out of memory");
-        return;
-    }
-    cJSON_AddStringToObject(body, "secret", st->secret);
-    api_reply_json(c, 201, body);
+    res_reply_created_secret(c, r, hook_refusals, "/v1/webhook-endpoints",
+                             "is not a provider you may register endpoints for", "secret",
+                             st->secret);
 }
 
 /* Without LOGEER_WEBHOOK_KEY no secret can be kept safe at rest, so none is made. */
