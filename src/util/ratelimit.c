@@ -13,7 +13,7 @@
 
 #define SLOTS 4096   /* power of two; far more than the distinct visitors of a minute */
 #define PROBE 8
-#define KEY_LEN 48   /* an IPv6 /64 prefix in text is at most 19 + "::/64" */
+#define KEY_LEN 64   /* INET6_ADDRSTRLEN and "/64"; a /64 prefix is in fact at most 24 */
 
 struct bucket {
     char key[KEY_LEN];  /* "" when the slot is free */
