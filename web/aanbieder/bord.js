@@ -8,7 +8,7 @@ import { api, ApiError } from '/common/api.js';
 import { clearErrors, missingFields, showErrors, whileBusy } from '/common/form.js';
 import { AANBIEDER_MENU, initPage, loginUrl } from '/common/layout.js';
 import {
-  addDays, careProfileText, formatDate, formatDateTime, fundingText, nightsText,
+  addDays, careProfileText, dayOf, formatDate, formatDateTime, fundingText, nightsText,
   stayStatusText, today
 } from '/common/status.js';
 import {
@@ -31,7 +31,6 @@ const state = {
 };
 
 
-function dayOf(ymd) { return new Date(ymd + 'T12:00:00Z'); }
 function weekday(ymd) { return dayOf(ymd).getUTCDay(); }
 function mondayOf(ymd) { return addDays(ymd, -((weekday(ymd) + 6) % 7)); }
 const shortFmt = new Intl.DateTimeFormat('nl-NL', { weekday: 'short', day: 'numeric', month: 'short', timeZone: 'UTC' });

@@ -36,7 +36,7 @@ export function careProfileText(p) { return CARE_PROFILE[p] || p; }
 const TZ = 'Europe/Amsterdam';
 
 // A date 'YYYY-MM-DD' read as that calendar day (noon UTC never crosses a day boundary).
-function dayOf(ymd) { return new Date(ymd + 'T12:00:00Z'); }
+export function dayOf(ymd) { return new Date(ymd + 'T12:00:00Z'); }
 
 // 'donderdag 4 december 2026'
 export function formatDate(ymd) {
