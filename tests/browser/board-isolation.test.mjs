@@ -17,7 +17,7 @@ const E = process.env;
 const TODAY = E.ISO_TODAY;
 const A_POOLS = [E.ISO_POOL_APPROVAL, E.ISO_POOL_INSTANT];
 const A_STAYS = [E.ISO_STAY_REQUESTED, E.ISO_STAY_CONFIRMED];
-const A_NAMES = /Geheimhof|mevr\. Geheim|dhr\. Verborgen|Kennismaking|Esdorp|Respijtkamers/;
+const A_NAMES = /Geheimhof|mevr\. Geheim|dhr\. Verborgen|mevr\. Kennismaking|Esdorp|Respijtkamers/;
 const PASSWORD = 'logeerzorg-demo';
 
 function addDays(ymd, n) {
