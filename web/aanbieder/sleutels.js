@@ -2,7 +2,8 @@
 // shows them: the list (GET /v1/api-keys, which the server limits to the caller's own
 // provider) with what each may do, until when, who made it and when it was last used; making
 // one (POST, the key shown once and kept nowhere); and withdrawing one after a confirmation
-// (DELETE). Making and withdrawing are sensitive: common/api.js asks for a fresh second factor
+// (DELETE), both only for the organisation's beheerders (provider_admin). Making and
+// withdrawing are sensitive: common/api.js asks for a fresh second factor
 // when the server wants one.
 import { api, ApiError, newIdempotencyKey } from '/common/api.js';
 import { el } from '/common/dom.js';
@@ -21,7 +22,7 @@ const SCOPES = {
 
 const $ = (id) => document.getElementById(id);
 const form = $('sleutel-form');
-const state = { keys: [], createKey: null };
+const state = { keys: [], createKey: null, mayManage: false };
 
 function fail(e) {
   const f = $('fout');
@@ -76,7 +77,7 @@ function drawKey(k) {
       el('dt', {}, 'Gemaakt'), el('dd', {}, formatDateTime(k.created_at)),
       el('dt', {}, 'Laatst gebruikt'), el('dd', { class: 'sleutel__gebruikt' },
         k.last_used_at ? formatDateTime(k.last_used_at) : 'Nog nooit')));
-  if (s.code === 'actief') {
+  if (s.code === 'actief' && state.mayManage) {
     const b = el('button', { type: 'button', class: 'button--secondary button--small', 'data-actie': 'intrekken',
       'aria-label': `Intrekken: ${k.name}` }, 'Intrekken');
     b.addEventListener('click', () => askRevoke(k, card));
@@ -181,6 +182,13 @@ async function start() {
     $('fout').textContent = NOT_PROVIDER;
     $('fout').hidden = false;
     return;
+  }
+  // Making and withdrawing keys is for the organisation's beheerders; others see the list.
+  state.mayManage = Boolean(user.provider_admin);
+  if (!state.mayManage) {
+    form.replaceWith(el('p', { class: 'alert', id: 'geen-beheerder' },
+      'Alleen een beheerder van uw organisatie kan API-sleutels maken of intrekken. ' +
+      'Vraag dat aan uw beheerder, of vraag de beheerder van Logeerzorg Drenthe om u dat recht te geven.'));
   }
   drawScopeChoices();
   form.addEventListener('submit', makeKey);
