@@ -68,9 +68,11 @@ static int sso_prepare(struct app *app)
                        "WITH u AS (SELECT id, role FROM users WHERE lower(email) = $1 "
                        "AND provider_id = $2::uuid AND disabled_at IS NULL AND erased_at IS NULL), "
                        "s AS (INSERT INTO sessions (token_hash, user_id, expires_at, idle_timeout, "
-                       "address, user_agent) SELECT $3::bytea, u.id, "
+                       "address, user_agent, amr) SELECT $3::bytea, u.id, "
                        "now() + make_interval(secs => $4::int), make_interval(secs => $5::int), "
-                       "$6::inet, left($7, 512) FROM u RETURNING user_id), "
+                       "$6::inet, left($7, 512), "
+                       "ARRAY(SELECT jsonb_array_elements_text($11::jsonb)) FROM u "
+                       "RETURNING user_id), "
                        "l AS (INSERT INTO access_log (user_id, role, action, request_id, address, "
                        "route, detail) SELECT u.id, u.role, 'sso.login', $8, $6::inet, $9, "
                        "jsonb_build_object('issuer_id', $10::uuid, 'amr', $11::jsonb, "
@@ -92,6 +94,7 @@ struct sso {
     bool idp_factor;
     bool factor;                   /* the token asserted a factor that counts */
     char token[AUTH_TOKEN_LEN];    /* the new session's */
+    char token_hash[AUTH_TOKEN_HASH_LEN];
     char idp_error[64];            /* ?error= from the issuer, for the log */
     char hint[256];                /* start: the email, passed on as login_hint */
 };
@@ -314,6 +317,20 @@ static bool domain_allowed(const char *email, const char *domains)
     return false;
 }
 
+/* The session exists (and, when the issuer's factor counts, has proven it): hand it to the
+ * browser and open the bed board. */
+static void session_ready(struct api_ctx *c, const struct db_result *r)
+{
+    struct sso *s = c->state;
+    if (r->status != DB_OK) {
+        refuse(c, "unavailable", s->login.issuer_id, s->login.email, r->message);
+        return;
+    }
+    api_session_cookies_set(c, s->token, c->app->cfg->session_ttl_s);
+    sso_cookie(c, "", 0);
+    redirect(c, "/aanbieder/");
+}
+
 static void signed_in(struct api_ctx *c, const struct db_result *r)
 {
     struct sso *s = c->state;
@@ -326,9 +343,16 @@ static void signed_in(struct api_ctx *c, const struct db_result *r)
         refuse(c, "no_account", s->login.issuer_id, s->login.email, NULL);
         return;
     }
-    api_session_cookies_set(c, s->token, c->app->cfg->session_ttl_s);
-    sso_cookie(c, "", 0);
-    redirect(c, "/aanbieder/");
+    if (!s->factor) {
+        session_ready(c, r);
+        return;
+    }
+    /* The issuer vouched for a second factor and this issuer's setting lets that count: the
+     * new session has proven its factor, as if by TOTP or a passkey here. */
+    snprintf(c->token_hash, sizeof c->token_hash, "%s", s->token_hash);
+    snprintf(c->who.user_id, sizeof c->who.user_id, "%s", db_value(r->res, 0, 0));
+    c->who.role = role_from_name(db_value(r->res, 0, 1));
+    api_session_factor_proven(c, "mfa", session_ready);
 }
 
 static void callback_work(void *arg)
@@ -366,6 +390,7 @@ static void callback_verified(void *arg)
         return;
     }
     auth_token_hash(s->token, hash);
+    snprintf(s->token_hash, sizeof s->token_hash, "%s", hash);
     snprintf(ttl, sizeof ttl, "%d", c->app->cfg->session_ttl_s);
     snprintf(idle, sizeof idle, "%d", c->app->cfg->session_idle_s);
     snprintf(route, sizeof route, "GET %s", c->route->pattern);

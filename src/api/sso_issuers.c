@@ -299,12 +299,14 @@ static const struct api_endpoint get = {issuers_get, false};
 static const struct api_endpoint patch = {issuers_patch, true};
 static const struct api_endpoint del = {issuers_delete, false};
 
+/* Changing who may sign in for a provider is as sensitive as managing its accounts: the
+ * writes ask for a recent second factor (step-up). */
 static const struct route issuer_routes[] = {
-    {HTTP_POST, "/v1/sso-issuers", &create, ROLE_ADMIN},
+    {HTTP_POST, "/v1/sso-issuers", &create, ROLE_ADMIN | ROUTE_STEP_UP},
     {HTTP_GET, "/v1/sso-issuers", &list, ROLE_ADMIN},
     {HTTP_GET, "/v1/sso-issuers/{id}", &get, ROLE_ADMIN},
-    {HTTP_PATCH, "/v1/sso-issuers/{id}", &patch, ROLE_ADMIN},
-    {HTTP_DELETE, "/v1/sso-issuers/{id}", &del, ROLE_ADMIN},
+    {HTTP_PATCH, "/v1/sso-issuers/{id}", &patch, ROLE_ADMIN | ROUTE_STEP_UP},
+    {HTTP_DELETE, "/v1/sso-issuers/{id}", &del, ROLE_ADMIN | ROUTE_STEP_UP},
 };
 
 ROUTE_GROUP(sso_issuers_group, issuer_routes, sso_issuers_prepare);

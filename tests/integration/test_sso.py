@@ -117,16 +117,22 @@ def fill_form(page_url, html, fields):
     return urllib.parse.urljoin(page_url, action.replace("&amp;", "&")), form
 
 
+def server_at_public_url(url, env=None):
+    """A logeerd whose LOGEER_PUBLIC_URL names its own port: the callback the issuers send the
+    browser back to is that URL + /v1/sso/callback, so the port is picked first."""
+    port, pick = h.free_port(), h.free_port
+    h.free_port = lambda: port
+    try:
+        return h.Server(url, keep=True,
+                        env={"LOGEER_PUBLIC_URL": f"http://127.0.0.1:{port}", **(env or {})})
+    finally:
+        h.free_port = pick
+
+
 def world():
     def make():
         url = h.migrated_database(seed=True)
-        # The callback is LOGEER_PUBLIC_URL + /v1/sso/callback, so the port is picked first.
-        port, pick = h.free_port(), h.free_port
-        h.free_port = lambda: port
-        try:
-            srv = h.Server(url, keep=True, env={"LOGEER_PUBLIC_URL": f"http://127.0.0.1:{port}"})
-        finally:
-            h.free_port = pick
+        srv = server_at_public_url(url)
         idp = Idp(f"http://127.0.0.1:{srv.port}/v1/sso/callback")
         h.add_user(url, "planner@zorg-a.test", "provider", provider=ESDORP_ID)
         h.add_user(url, "planner@zorg-b.test", "provider", provider=HUNZEHOF_ID)
@@ -335,6 +341,41 @@ def test_tokens_a_real_provider_would_never_issue_are_refused():
     fetches = w["idp"].mode("good")["jwks_fetches"]
     h.check("an unknown kid refetched the keys at most once a minute (2 fetches in all)",
             fetches <= 2, fetches)
+
+
+def test_a_factor_the_issuer_asserts_satisfies_the_two_factor_rule():
+    w = world()
+    issuers(w)
+    # The same database, served with the two-factor rule at its production value.
+    strict = server_at_public_url(w["url"], {"LOGEER_MFA_REQUIRED_ROLES":
+                                             "provider,coordinator,admin"})
+    for mode, proven in (("good", True), ("no_factor", False)):
+        w["idp"].mode(mode)
+        browser = Browser(strict)
+        resp, _, page = browser.walk(f"http://127.0.0.1:{strict.port}/v1/sso/start"
+                                     "?email=planner%40zorg-b.test")
+        h.check(f"{mode}: signed in", resp.status == 302 and page and page.endswith("/aanbieder/"),
+                f"{resp!r} {page}")
+        cookie = {"Cookie": f"logeer_session={browser.jar[strict.port].get('logeer_session')}"}
+        me = strict.get("/v1/me", headers=cookie)
+        pools = strict.get("/v1/pools", headers=cookie)
+        if proven:
+            h.check("amr mfa with idp_factor on: no second factor owed, the pools open",
+                    me.json.get("second_factor") == "none" and pools.status == 200,
+                    f"{me!r} {pools!r}")
+            row = h.scalar(w["url"], "SELECT array_to_string(amr, ',') || ' ' || "
+                                     "(factor_at IS NOT NULL)::text FROM sessions "
+                                     "ORDER BY created_at DESC LIMIT 1")
+            h.check("the session records the issuer's amr and its factor", row == "pwd,mfa true",
+                    row)
+            h.check("factor.verify is in the access log",
+                    '"mfa"' in (last_log(w, "factor.verify") or ""), last_log(w, "factor.verify"))
+        else:
+            h.check("amr pwd only: the planner must still set up a second factor here",
+                    me.json.get("second_factor") == "enrol" and h.is_problem(pools, 403)
+                    and pools.json["type"].endswith("/second-factor-required"),
+                    f"{me!r} {pools!r}")
+    strict.stop()
 
 
 def test_an_unknown_domain_and_a_bad_request():
