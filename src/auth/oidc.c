@@ -19,6 +19,10 @@
 #define FETCH_MAX (256 * 1024) /* no discovery document, key set or token answer is larger */
 #define FETCH_TIMEOUT_S 8L
 #define CACHE_SLOTS 64
+/* After a failed discovery, sign-ins at that issuer fail at once for this long: an issuer
+ * that does not answer must not keep the worker threads (which also hash passwords) waiting
+ * for its time-out at every attempt. */
+#define DISCOVERY_RETRY_S 30
 
 static const char *const failure_names[] = {
     [OIDC_OK] = "ok",
@@ -52,6 +56,7 @@ struct cached_issuer {
     time_t discovered_at;       /* 0: slot unused */
     char *jwks;                 /* the key set's JSON text, or NULL before the first fetch */
     time_t jwks_fetched_at;
+    time_t failed_at;           /* the last discovery that failed, while ep is unusable */
 };
 
 static struct cached_issuer cache[CACHE_SLOTS];
@@ -215,14 +220,18 @@ int oidc_discover(const char *issuer_id, const char *issuer, struct oidc_endpoin
     time_t now = time(NULL);
     pthread_mutex_lock(&cache_lock);
     struct cached_issuer *s = slot_find(issuer_id, issuer);
-    if (s && now - s->discovered_at < OIDC_DISCOVERY_TTL_S) {
+    if (s && !s->failed_at && now - s->discovered_at < OIDC_DISCOVERY_TTL_S) {
         *out = s->ep;
         pthread_mutex_unlock(&cache_lock);
         return 0;
     }
-    pthread_mutex_unlock(&cache_lock);
-    if (discover_fetch(issuer, out, err, errlen) != 0)
+    if (s && s->failed_at && now - s->failed_at < DISCOVERY_RETRY_S) {
+        pthread_mutex_unlock(&cache_lock);
+        snprintf(err, errlen, "discovery failed less than %d s ago", DISCOVERY_RETRY_S);
         return -1;
+    }
+    pthread_mutex_unlock(&cache_lock);
+    int rc = discover_fetch(issuer, out, err, errlen);
     pthread_mutex_lock(&cache_lock);
     s = slot_find(issuer_id, issuer);
     if (!s) {
@@ -230,10 +239,12 @@ int oidc_discover(const char *issuer_id, const char *issuer, struct oidc_endpoin
         snprintf(s->id, sizeof s->id, "%s", issuer_id);
         snprintf(s->issuer, sizeof s->issuer, "%s", issuer);
     }
-    s->ep = *out;
     s->discovered_at = now;
+    s->failed_at = rc == 0 ? 0 : now;
+    if (rc == 0)
+        s->ep = *out;
     pthread_mutex_unlock(&cache_lock);
-    return 0;
+    return rc;
 }
 
 /* ---- keys ----------------------------------------------------------------------------------- */

@@ -346,6 +346,14 @@ def test_an_unknown_domain_and_a_bad_request():
     h.check("an email domain without an issuer goes back to the sign-in page",
             resp.status == 302 and resp.header("location") == "/inloggen.html?sso=no_issuer",
             repr(resp))
+    closed = register(w, provider_id=HUNZEHOF_ID, issuer=f"http://127.0.0.1:{h.free_port()}",
+                      client_id="x", client_secret="y", email_domains=["dicht.test"])
+    for attempt in ("first", "second (from the failure cache)"):
+        resp = srv.get("/v1/sso/start?email=iemand%40dicht.test")
+        h.check(f"an issuer that does not answer, {attempt} try: the sign-in page says discovery",
+                resp.status == 302
+                and resp.header("location") == "/inloggen.html?sso=discovery", repr(resp))
+    srv.request("DELETE", f"/v1/sso-issuers/{closed.json['id']}", token=w["admin"])
     h.check_problem("no email at all: 422", srv.get("/v1/sso/start"), 422)
     h.check_problem("an email without a domain: 422", srv.get("/v1/sso/start?email=iemand"), 422)
     h.check_problem("a malformed issuer id: 422", srv.get("/v1/sso/start?issuer=x"), 422)
