@@ -6,6 +6,8 @@
 // and lands on the bed board signed in; a stranger from the same domain comes back to the
 // sign-in page with a clear message and no account. 0 axe violations on every page and state
 // of ours (the provider's development pages are not ours and are not checked).
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { expectNoAxeViolations } from './lib/axe.mjs';
 import { BASE, check, noHorizontalScroll, openContext, openPage, run } from './lib/run.mjs';
 
@@ -13,6 +15,17 @@ const ADMIN = 'beheer@demo.logeer.nl';
 const PASSWORD = process.env.LOGEER_PASSWORD;
 const OP = process.env.LOGEER_SSO_ISSUER;
 const CLIENT_SECRET = process.env.LOGEER_SSO_CLIENT_SECRET;
+
+// Screenshots to look at: LOGEER_SCREENSHOTS names files, each gets -<state> before .png.
+const SHOTS = (process.env.LOGEER_SCREENSHOTS || '').split(',').filter(Boolean);
+async function shoot(page, suffix) {
+  for (const shot of SHOTS) {
+    const path = shot.replace(/\.png$/, `-${suffix}.png`);
+    mkdirSync(dirname(path), { recursive: true });
+    await page.screenshot({ path, fullPage: true });
+    console.log(`      screenshot saved to ${path}`);
+  }
+}
 
 async function ready(page) {
   await page.waitForSelector('body[data-ready="true"]', { timeout: 10000 });
@@ -99,8 +112,10 @@ run(async (ctx) => {
   check('the list shows it', (await admin.textContent('#lijst')).includes('zorg-a.test'));
   check('the secret is nowhere on the page', !(await admin.content()).includes(CLIENT_SECRET));
   await expectNoAxeViolations(check, admin, 'issuers page, one registered');
+  await shoot(admin, 'beheer');
   await admin.setViewportSize({ width: 320, height: 800 });
   check('the issuers page reflows at 320 px', await noHorizontalScroll(admin));
+  await shoot(admin, 'beheer-320');
 
   // A planner of Esdorp signs in with the organisation, by keyboard.
   const second = await openContext();
@@ -108,6 +123,7 @@ run(async (ctx) => {
   await planner.goto(BASE + '/inloggen.html');
   await ready(planner);
   await expectNoAxeViolations(check, planner, 'sign-in page with "Inloggen met uw organisatie"');
+  await shoot(planner, 'inloggen');
   await planner.click('#organisatie button[type="submit"]');
   await planner.waitForSelector('#organisatie .error-summary');
   await expectNoAxeViolations(check, planner, 'sign-in page, work email missing');
@@ -129,6 +145,7 @@ run(async (ctx) => {
     /nog geen account/.test(await stranger.textContent('#sso-fout')));
   check('focus is on the message', await stranger.evaluate(() => document.activeElement.id === 'sso-fout'));
   await expectNoAxeViolations(check, stranger, 'sign-in page, organisation sign-in refused');
+  await shoot(stranger, 'geen-account');
   for (const reason of ['state', 'signature', 'no_issuer']) {
     await stranger.goto(BASE + '/inloggen.html?sso=' + reason);
     await ready(stranger);
@@ -136,6 +153,7 @@ run(async (ctx) => {
   }
   await stranger.setViewportSize({ width: 320, height: 800 });
   check('the sign-in page with its message reflows at 320 px', await noHorizontalScroll(stranger));
+  await shoot(stranger, 'fout-320');
 
   // The provider's own development pages load a web font from the internet; that is theirs.
   const ours = problems.filter((p) => !/net::ERR|fonts\.googleapis|Content Security Policy.*fonts/.test(p));

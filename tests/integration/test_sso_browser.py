@@ -4,7 +4,9 @@ demo data and a REAL OpenID Provider (npm oidc-provider, tests/sso/idp.mjs): the
 Esdorp's issuer on its page, a planner signs in with the organisation by keyboard and lands on
 the bed board, a stranger from the same domain is refused with a clear message. Afterwards the
 database must hold the planner's session from single sign-on and no account for the
-stranger."""
+stranger. Screenshots go to artifacts/sso-*.png in the test's working directory."""
+
+import os
 
 import browser
 import harness as h
@@ -22,7 +24,10 @@ def test_single_sign_on_in_chromium():
     idp = Idp(f"http://127.0.0.1:{srv.port}/v1/sso/callback")
     try:
         h.add_user(url, "planner@zorg-a.test", "provider", provider=ESDORP_ID)
+        artifacts = (os.environ.get("LOGEER_TEST_ARTIFACTS")
+                     or os.path.join(os.getcwd(), "artifacts"))
         env = dict(LOGEER_URL=f"http://127.0.0.1:{srv.port}", LOGEER_PASSWORD=h.DEMO_PASSWORD,
+                   LOGEER_SCREENSHOTS=os.path.join(artifacts, "sso.png"),
                    LOGEER_SSO_ISSUER=idp.info["op"],
                    LOGEER_SSO_CLIENT_SECRET=idp.info["client_secret"])
         browser.run(SCRIPT, env, timeout=540)

@@ -82,7 +82,7 @@ function row(issuer) {
   del.addEventListener('click', () => remove(issuer));
   return el('tr', {},
     el('th', { scope: 'row' }, name),
-    el('td', {}, issuer.issuer),
+    el('td', { class: 'adres' }, issuer.issuer),
     el('td', {}, issuer.email_domains.join(', ')),
     el('td', {}, issuer.idp_factor ? 'Ja' : 'Nee'),
     el('td', {}, issuer.enabled ? 'Aan' : 'Uit'),
