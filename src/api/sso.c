@@ -97,6 +97,7 @@ struct sso {
     char token_hash[AUTH_TOKEN_HASH_LEN];
     char idp_error[64];            /* ?error= from the issuer, for the log */
     char hint[256];                /* start: the email, passed on as login_hint */
+    char iss[501];                 /* callback: ?iss= (RFC 9207), when the issuer sent one */
 };
 
 static void sso_free(void *p)
@@ -438,6 +439,12 @@ static void callback_taken(struct api_ctx *c, const struct db_result *r)
         return;
     }
     snprintf(l->issuer, sizeof l->issuer, "%s", db_value(r->res, 0, 1));
+    /* RFC 9207: an issuer that names itself in the answer must be the one this sign-in went
+     * to, or the code may come from another issuer (a mix-up attack). */
+    if (s->iss[0] && strcmp(s->iss, l->issuer) != 0) {
+        refuse(c, "issuer", l->issuer_id, NULL, "the answer's iss parameter names another issuer");
+        return;
+    }
     snprintf(l->client_id, sizeof l->client_id, "%s", db_value(r->res, 0, 2));
     l->secret_post = strcmp(db_value(r->res, 0, 5), "client_secret_post") == 0;
     snprintf(s->provider_id, sizeof s->provider_id, "%s", db_value(r->res, 0, 9));
@@ -463,6 +470,7 @@ static void sso_callback(struct api_ctx *c)
     const char *state = res_arg(c, &a, "state", AUTH_TOKEN_LEN);
     const char *code = res_arg(c, &a, "code", 1024);
     const char *error = res_arg(c, &a, "error", 64);
+    const char *iss = res_arg(c, &a, "iss", 501);
     bool malformed = a.malformed;
     jsonv_free(&a.v);
     struct sso *s = res_state_new(c, sizeof *s, sso_free);
@@ -477,6 +485,8 @@ static void sso_callback(struct api_ctx *c)
                malformed || !state ? "no state" : "the state is not this browser's");
         return;
     }
+    if (iss)
+        snprintf(s->iss, sizeof s->iss, "%s", iss);
     if (error)
         snprintf(s->idp_error, sizeof s->idp_error, "%s", error);
     else if (!code)

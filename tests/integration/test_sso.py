@@ -248,6 +248,17 @@ def test_a_wrong_or_foreign_state_is_refused():
             repr(resp))
     h.check("and logged", '"reason": "state"' in last_log(w, "sso.fail"), last_log(w, "sso.fail"))
 
+    browser = Browser(srv)
+    callback = sign_in_at_op(w, browser, "planner@zorg-a.test")
+    h.check("the real provider names itself in the answer (RFC 9207)", "iss=" in callback, callback)
+    u = urllib.parse.urlsplit(callback)
+    q = dict(urllib.parse.parse_qsl(u.query), iss="https://elders.example.org")
+    resp = browser.send(f"http://127.0.0.1:{srv.port}/v1/sso/callback?"
+                        + urllib.parse.urlencode(q))
+    h.check("an answer that names another issuer (mix-up) is refused: issuer",
+            resp.status == 302 and resp.header("location") == "/inloggen.html?sso=issuer",
+            repr(resp))
+
 
 def test_a_stranger_from_an_allowed_domain_gets_no_account():
     w = world()
