@@ -33,6 +33,8 @@ static const struct route_group *const groups[] = {
     &my_sessions_group,
     &account_tokens_group,
     &notify_messages_group,
+    &open_data_group,
+    &calendar_feeds_group,
     /* Last: its /{file} would otherwise shadow one-segment routes such as /livez. */
     &web_group,
 };
