@@ -300,12 +300,14 @@ static const struct api_endpoint read_ep = {feed_get, false};
 
 /* The family's own feed is the caregiver's; a location's is for its provider's staff (a
  * coordinator reads the whole region elsewhere and has no use for one location's agenda).
- * The feed itself needs no login: the secret in its URL is the credential. */
+ * Making one hands out a secret that reads stays without signing in, so it asks for a recent
+ * second factor where the session needs one. The feed itself needs no login: the secret in
+ * its URL is the credential. */
 static const struct route feed_routes[] = {
-    {HTTP_POST, "/v1/me/calendar-feed", &make_ep, ROLE_CAREGIVER},
+    {HTTP_POST, "/v1/me/calendar-feed", &make_ep, ROLE_CAREGIVER | ROUTE_STEP_UP},
     {HTTP_GET, "/v1/me/calendar-feed", &show_ep, ROLE_CAREGIVER},
     {HTTP_DELETE, "/v1/me/calendar-feed", &stop_ep, ROLE_CAREGIVER},
-    {HTTP_POST, "/v1/locations/{id}/calendar-feed", &make_ep, ROLE_PROVIDER},
+    {HTTP_POST, "/v1/locations/{id}/calendar-feed", &make_ep, ROLE_PROVIDER | ROUTE_STEP_UP},
     {HTTP_GET, "/v1/locations/{id}/calendar-feed", &show_ep, ROLE_PROVIDER},
     {HTTP_DELETE, "/v1/locations/{id}/calendar-feed", &stop_ep, ROLE_PROVIDER},
     {HTTP_GET, "/v1/feeds/{token}.ics", &read_ep, 0},

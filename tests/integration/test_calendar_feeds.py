@@ -274,4 +274,39 @@ def test_a_locations_feed_is_its_staffs_and_shows_no_holds():
     h.check_problem("and then the URL is 404", w["srv"].get(feed), 404)
 
 
+def test_making_a_locations_feed_asks_for_a_recent_second_factor():
+    w = world()
+    srv = h.Server(w["url"], env={"LOGEER_MFA_REQUIRED_ROLES": "provider,coordinator,admin",
+                                  "LOGEER_STEP_UP_S": "60"})
+    email = h.scalar(w["url"], "SELECT email FROM users WHERE role = 'provider' "
+                               "AND email LIKE 'planner-%' LIMIT 1")
+    planner = srv.login(email, h.TEST_PASSWORD)
+    path = f"/v1/locations/{w['timed'].location_id}/calendar-feed"
+    before = int(h.scalar(w["url"], "SELECT count(*) FROM calendar_feeds"))
+    resp = srv.request("POST", path, token=planner)
+    h.check("staff without a proven factor: 403 second-factor-required",
+            h.is_problem(resp, 403) and resp.json["type"].endswith("/second-factor-required"),
+            repr(resp))
+
+    def prove(seconds_ago):
+        # What a verified TOTP code or passkey does to the session row.
+        h.psql(w["url"], "UPDATE sessions SET factor_at = now() - make_interval(secs => "
+                         f"{seconds_ago}), amr = '{{pwd,otp}}' WHERE revoked_at IS NULL "
+                         f"AND user_id = (SELECT id FROM users WHERE email = '{email}')")
+    prove(600)
+    h.check_equal("a factor of ten minutes ago opens the feed's state",
+                  srv.get(path, token=planner).status, 200)
+    resp = srv.request("POST", path, token=planner)
+    h.check("but making a URL (a secret) asks for a recent one: 403 step-up-required",
+            h.is_problem(resp, 403) and resp.json["type"].endswith("/step-up-required"),
+            repr(resp))
+    h.check_equal("and no feed was made", int(h.scalar(w["url"], "SELECT count(*) FROM "
+                                                                 "calendar_feeds")), before)
+    prove(0)
+    resp = srv.request("POST", path, token=planner)
+    h.check("with a fresh factor: 201", resp.status == 201, repr(resp))
+    h.check("and the feed needs no factor to be read", srv.get(resp.json["path"]).status == 200)
+    srv.stop()
+
+
 h.main(globals())
