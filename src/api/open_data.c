@@ -41,40 +41,40 @@ static struct ratelimit *open_limit;
     "AND n.night < wk.start + 7 JOIN pools p ON p.id = n.pool_id "                            \
     "WHERE p.kind = 'planned' AND p.active AND n.night >= wk.today + p.lead_days "            \
     "AND n.night < wk.today + p.horizon_days GROUP BY wk.w, p.id), "                          \
-    "lw AS (SELECT pw.*, l.municipality FROM pw JOIN locations l ON l.id = pw.location_id) "
+    "lw AS (SELECT pw.*, l.municipality FROM pw JOIN locations l ON l.id = pw.location_id)"
 
 #define WEEK_LABEL "to_char(wk.start, 'IYYY-\"W\"IW')"
 
-/* One municipality's week: totals and per care profile. A pool serving two profiles counts
- * under both, so the profiles need not add up to the total. */
-#define MUNICIPALITY_WEEK                                                                    \
-    "json_build_object('week', " WEEK_LABEL ", "                                              \
-    "'free_nights', (SELECT coalesce(sum(free), 0) FROM lw WHERE lw.w = wk.w "                \
-    "AND lw.municipality = m.code), "                                                         \
-    "'bed_nights', (SELECT coalesce(sum(beds), 0) FROM lw WHERE lw.w = wk.w "                 \
-    "AND lw.municipality = m.code), "                                                         \
-    "'care_profiles', (SELECT coalesce(json_object_agg(cp, json_build_object("                \
-    "'free_nights', f, 'bed_nights', b) ORDER BY cp), '{}'::json) FROM (SELECT cp, "          \
-    "sum(free) AS f, sum(beds) AS b FROM lw, unnest(lw.care_profiles) AS cp "                 \
-    "WHERE lw.w = wk.w AND lw.municipality = m.code GROUP BY cp) AS x))"
-
-#define LOCATION_WEEK                                                                        \
-    "json_build_object('week', " WEEK_LABEL ", "                                              \
-    "'free_nights', (SELECT coalesce(sum(free), 0) FROM lw WHERE lw.w = wk.w "                \
-    "AND lw.location_id = l.id), "                                                            \
-    "'bed_nights', (SELECT coalesce(sum(beds), 0) FROM lw WHERE lw.w = wk.w "                 \
-    "AND lw.location_id = l.id))"
-
-/* Only locations whose provider opted in, and only while they have planned beds at all. */
-#define OPTED_IN_LOCATIONS                                                                   \
-    "(SELECT coalesce(json_agg(json_build_object('id', l.id, 'name', l.name, 'weeks', "      \
-    "(SELECT json_agg(" LOCATION_WEEK " ORDER BY wk.w) FROM wk)) ORDER BY l.name, l.id), "    \
-    "'[]'::json) FROM locations l WHERE l.municipality = m.code AND l.open_data_detail "      \
-    "AND EXISTS (SELECT 1 FROM pools p WHERE p.location_id = l.id AND p.kind = 'planned' "   \
-    "AND p.active))"
+/* Sums per municipality, per municipality and care profile, and per opted-in location, each
+ * by one GROUP BY and joined by hash: a national region (hundreds of municipalities, thousands
+ * of pools) costs a few aggregations, not a subquery per cell. A pool serving two profiles
+ * counts under both, so the profiles need not add up to the total. */
+#define OPEN_SUMS                                                                            \
+    "mw AS (SELECT municipality, w, sum(free) AS f, sum(beds) AS b FROM lw GROUP BY 1, 2), "  \
+    "mp AS (SELECT municipality, w, json_object_agg(cp, json_build_object('free_nights', f, " \
+    "'bed_nights', b) ORDER BY cp) AS profiles FROM (SELECT municipality, w, cp, "            \
+    "sum(free) AS f, sum(beds) AS b FROM lw, unnest(lw.care_profiles) AS cp GROUP BY 1, 2, 3) " \
+    "AS x GROUP BY 1, 2), "                                                                   \
+    "shown AS (SELECT l.id, l.name, l.municipality FROM locations l WHERE l.open_data_detail " \
+    "AND EXISTS (SELECT 1 FROM pools p WHERE p.location_id = l.id AND p.kind = 'planned' "    \
+    "AND p.active)), "                                                                        \
+    "sw AS (SELECT location_id, w, sum(free) AS f, sum(beds) AS b FROM lw "                   \
+    "WHERE location_id IN (SELECT id FROM shown) GROUP BY 1, 2), "                            \
+    "mweeks AS (SELECT m.code, json_agg(json_build_object('week', " WEEK_LABEL ", "           \
+    "'free_nights', coalesce(mw.f, 0), 'bed_nights', coalesce(mw.b, 0), "                     \
+    "'care_profiles', coalesce(mp.profiles, '{}'::json)) ORDER BY wk.w) AS weeks "            \
+    "FROM municipalities m CROSS JOIN wk LEFT JOIN mw ON mw.municipality = m.code "           \
+    "AND mw.w = wk.w LEFT JOIN mp ON mp.municipality = m.code AND mp.w = wk.w "               \
+    "GROUP BY m.code), "                                                                      \
+    "lweeks AS (SELECT s.municipality, json_agg(json_build_object('id', s.id, 'name', s.name, " \
+    "'weeks', s.weeks) ORDER BY s.name, s.id) AS locations FROM (SELECT shown.*, "            \
+    "json_agg(json_build_object('week', " WEEK_LABEL ", 'free_nights', coalesce(sw.f, 0), "   \
+    "'bed_nights', coalesce(sw.b, 0)) ORDER BY wk.w) AS weeks FROM shown CROSS JOIN wk "      \
+    "LEFT JOIN sw ON sw.location_id = shown.id AND sw.w = wk.w "                              \
+    "GROUP BY shown.id, shown.name, shown.municipality) AS s GROUP BY s.municipality) "
 
 #define OPEN_AVAILABILITY_SQL                                                                \
-    OPEN_POOL_WEEKS                                                                          \
+    OPEN_POOL_WEEKS ", " OPEN_SUMS                                                           \
     "SELECT json_build_object("                                                               \
     "'licence', json_build_object('id', 'CC0-1.0', 'name', 'CC0 1.0 Universal', "            \
     "'url', '" LICENCE_URL "'), "                                                             \
@@ -83,8 +83,9 @@ static struct ratelimit *open_limit;
     "'end', wk.start + 7, 'nights', wk.start + 7 - greatest(wk.start, wk.today)) "            \
     "ORDER BY wk.w) FROM wk), "                                                               \
     "'municipalities', (SELECT json_agg(json_build_object('code', m.code, 'name', m.name, "  \
-    "'weeks', (SELECT json_agg(" MUNICIPALITY_WEEK " ORDER BY wk.w) FROM wk), "               \
-    "'locations', " OPTED_IN_LOCATIONS ") ORDER BY m.name) FROM municipalities m))::text, "   \
+    "'weeks', mweeks.weeks, 'locations', coalesce(lweeks.locations, '[]'::json)) "            \
+    "ORDER BY m.name) FROM municipalities m JOIN mweeks ON mweeks.code = m.code "             \
+    "LEFT JOIN lweeks ON lweeks.municipality = m.code))::text, "                              \
     "(SELECT ceil(max(horizon_days) / 7.0)::int FROM pools "                                  \
     "WHERE kind = 'planned' AND active)"
 
