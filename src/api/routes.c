@@ -36,6 +36,8 @@ static const struct route_group *const groups[] = {
     &notify_messages_group,
     &sso_issuers_group,
     &sso_group,
+    &open_data_group,
+    &calendar_feeds_group,
     /* Last: its /{file} would otherwise shadow one-segment routes such as /livez. */
     &web_group,
 };
