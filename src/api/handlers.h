@@ -52,6 +52,7 @@ unsigned api_key_route_scope(const struct route *route);
 extern const struct route_group notify_messages_group; /* notify_messages.c: admin's queue view */
 extern const struct route_group notification_prefs_group; /* notification_prefs.c: emails */
 extern const struct route_group account_tokens_group;  /* account_tokens.c: reset, verify */
+extern const struct route_group passkeys_group;      /* passkeys.c: WebAuthn */
 extern const struct route_group web_group;            /* web.c: the pages; last, see there */
 
 #endif

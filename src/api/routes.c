@@ -34,6 +34,7 @@ static const struct route_group *const groups[] = {
     &second_factor_group,
     &account_tokens_group,
     &notify_messages_group,
+    &passkeys_group,
     /* Last: its /{file} would otherwise shadow one-segment routes such as /livez. */
     &web_group,
 };
