@@ -14,6 +14,7 @@ const BY_TYPE = {
   'csrf-failed': 'Uw sessie is niet meer geldig voor deze pagina. Laad de pagina opnieuw.',
   'second-factor-required': 'Bevestig eerst met uw tweede stap (code of toegangssleutel) dat u het bent.',
   'step-up-required': 'Dit is een gevoelige handeling. Bevestig opnieuw met uw tweede stap.',
+  'passkey-refused': 'De toegangssleutel werd niet geaccepteerd. Probeer het opnieuw, of log in met uw wachtwoord.',
   'not-found': 'Dit hebben we niet gevonden. Misschien is het al verwijderd.',
   'method-not-allowed': 'Dit kan hier niet.',
   'not-acceptable': 'Dit kan hier niet.',
