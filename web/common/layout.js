@@ -23,6 +23,14 @@ export function returnPath(fallback = '/') {
   return p && p.startsWith('/') && !p.startsWith('//') && !p.includes('\\') ? p : fallback;
 }
 
+// The second step after the password (tweede-stap.html), then on to path.
+export function secondStepUrl(path) {
+  return '/tweede-stap.html?terug=' + encodeURIComponent(path);
+}
+
+// Pages a session that still owes its second step may show; every other page sends it there.
+const BEFORE_SECOND_STEP = new Set(['/inloggen.html', '/tweede-stap.html']);
+
 export function loginUrl() {
   return '/inloggen.html?terug=' + encodeURIComponent(location.pathname + location.search);
 }
@@ -40,6 +48,7 @@ export const AANBIEDER_MENU = [
   { href: '/aanbieder/instellingen.html', text: 'Instellingen', show: 'in' },
   { href: '/aanbieder/koppelingen.html', text: 'Koppelingen en berichten', show: 'in' },
   { href: '/aanbieder/sessies.html', text: 'Mijn sessies', show: 'in' },
+  { href: '/aanbieder/beveiliging.html', text: 'Beveiliging', show: 'in' },
   { href: '/inloggen.html?terug=%2Faanbieder%2F', text: 'Inloggen', show: 'out' }
 ];
 
@@ -77,6 +86,11 @@ export async function initPage(options = {}) {
   if (header) renderHeader(header, user, options.menu, options.home);
   if (!user && options.requireLogin) {
     location.replace(loginUrl());
+    return new Promise(() => {}); // the page is being left
+  }
+  if (user && user.second_factor && user.second_factor !== 'none' &&
+      !BEFORE_SECOND_STEP.has(location.pathname)) {
+    location.replace(secondStepUrl(location.pathname + location.search + location.hash));
     return new Promise(() => {}); // the page is being left
   }
   document.body.dataset.ready = 'true';

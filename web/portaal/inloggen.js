@@ -1,8 +1,10 @@
-// portaal/inloggen.js: the login form. On success the browser holds the cookie session and
-// goes back to where the visitor came from (?terug=), else to the start page.
+// portaal/inloggen.js: the login form, and the sign-in with a passkey alone. On success the
+// browser holds the cookie session and goes back to where the visitor came from (?terug=),
+// else to the start page; a session that still owes its second step goes there first.
 import { login, ApiError } from '/common/api.js';
 import { clearErrors, formValues, missingFields, showErrors, whileBusy } from '/common/form.js';
-import { initPage, returnPath } from '/common/layout.js';
+import { initPage, returnPath, secondStepUrl } from '/common/layout.js';
+import { passkeysSupported, signInWithPasskey } from '/common/toegangssleutels.js';
 
 const form = document.getElementById('inloggen');
 
@@ -22,14 +24,40 @@ form.addEventListener('submit', async (ev) => {
     return;
   }
   const v = formValues(form);
+  let session;
   try {
-    await whileBusy(form, () => login(v.email, v.password));
+    session = await whileBusy(form, () => login(v.email, v.password));
   } catch (e) {
     if (!(e instanceof ApiError)) throw e;
     // A wrong password belongs to both fields; the summary says it once.
     showErrors(form, e.status === 422 ? e : { message: e.message, status: e.status, fields: {} });
     if (e.status === 401) form.elements.password.value = '';
     return;
+  }
+  if (session && session.second_factor && session.second_factor !== 'none') {
+    location.assign(secondStepUrl(returnPath('/')));
+    return;
+  }
+  location.assign(returnPath('/'));
+});
+
+// A passkey signs in alone: it is both steps at once.
+const passkeyButton = document.getElementById('sleutel-inloggen');
+const passkeyBox = document.getElementById('sleutel-melding');
+document.getElementById('met-sleutel').hidden = !passkeysSupported();
+passkeyButton.addEventListener('click', async () => {
+  passkeyButton.disabled = true;
+  try {
+    await signInWithPasskey();
+  } catch (e) {
+    if (!(e instanceof ApiError)) throw e;
+    passkeyBox.className = 'alert alert--error';
+    passkeyBox.textContent = e.message;
+    passkeyBox.hidden = false;
+    passkeyBox.focus();
+    return;
+  } finally {
+    passkeyButton.disabled = false;
   }
   location.assign(returnPath('/'));
 });
