@@ -45,10 +45,12 @@ enum purpose { PURPOSE_REGISTER, PURPOSE_SIGNIN, PURPOSE_FACTOR };
 
 static int passkeys_prepare(struct app *app)
 {
+    /* Without a usable rp the rest of the service still runs; every passkey answer is then
+     * refused (no origin matches an empty one), and the log says why. */
     if (webauthn_rp_from_url(app->cfg->public_url, &rp) != 0) {
-        log_error("LOGEER_PUBLIC_URL %s names no host a passkey can belong to",
-                  app->cfg->public_url);
-        return -1;
+        memset(&rp, 0, sizeof rp);
+        log_warn("LOGEER_PUBLIC_URL %s names no host a passkey can belong to: passkeys will "
+                 "be refused", app->cfg->public_url);
     }
     /* $1 challenge (hex), $2 purpose, $3 user, $4 session, $5 address, $6 ttl, $7 the most
      * unused sign-in challenges per address. Expired challenges are swept on the way. Answers
