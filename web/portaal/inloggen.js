@@ -1,8 +1,10 @@
 // portaal/inloggen.js: the login form. On success the browser holds the cookie session and
-// goes back to where the visitor came from (?terug=), else to the start page.
+// goes back to where the visitor came from (?terug=), else to the start page; by way of the
+// second step (or its set-up) when the answer asks for one (common/tweestaps.js).
 import { login, ApiError } from '/common/api.js';
 import { clearErrors, formValues, missingFields, showErrors, whileBusy } from '/common/form.js';
 import { initPage, returnPath } from '/common/layout.js';
+import { afterPassword } from '/common/tweestaps.js';
 
 const form = document.getElementById('inloggen');
 
@@ -22,8 +24,9 @@ form.addEventListener('submit', async (ev) => {
     return;
   }
   const v = formValues(form);
+  let answer;
   try {
-    await whileBusy(form, () => login(v.email, v.password));
+    answer = await whileBusy(form, () => login(v.email, v.password));
   } catch (e) {
     if (!(e instanceof ApiError)) throw e;
     // A wrong password belongs to both fields; the summary says it once.
@@ -31,5 +34,5 @@ form.addEventListener('submit', async (ev) => {
     if (e.status === 401) form.elements.password.value = '';
     return;
   }
-  location.assign(returnPath('/'));
+  location.assign(afterPassword(answer, returnPath('/')));
 });
