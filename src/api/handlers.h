@@ -44,6 +44,7 @@ extern const struct route_group allowances_group;     /* allowances.c: grants of
 extern const struct route_group escalations_group;    /* escalations.c: the guarantee */
 extern const struct route_group arrivals_group;       /* arrivals.c: who comes and goes */
 extern const struct route_group webhook_endpoints_group; /* webhook_endpoints.c: webhooks */
+extern const struct route_group totp_factors_group; /* totp_factors.c: TOTP, recovery codes */
 extern const struct route_group my_sessions_group; /* my_sessions.c: see and end sessions */
 extern const struct route_group second_factor_group; /* second_factor.c: factor reset */
 extern const struct route_group api_keys_group;   /* api_keys.c: keys for provider systems */

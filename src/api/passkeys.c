@@ -785,7 +785,6 @@ static void factor_proven(struct api_ctx *c, const struct db_result *r)
     }
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "factor_at", db_value(r->res, 0, 0));
-    cJSON_AddStringToObject(o, "second_factor", "none");
     http_reply_header(c->req, "Cache-Control", "no-store");
     api_reply_json(c, 200, o);
 }

@@ -32,6 +32,7 @@ static const struct route_group *const groups[] = {
     &api_keys_group,
     &my_sessions_group,
     &second_factor_group,
+    &totp_factors_group,
     &account_tokens_group,
     &notify_messages_group,
     &passkeys_group,

@@ -3,10 +3,11 @@
 // resident key, user verification), against a logeerd with the demo data and the second-factor
 // rule on (tests/integration/test_passkeys_browser.py). A caregiver adds a passkey from Mijn
 // gegevens (by keyboard), signs out, signs in with the passkey alone, waits past the step-up
-// limit and removes it (the page proves the passkey first), then is refused with a Dutch
+// limit and removes it (the step-up dialog of common/tweestaps.js offers the passkey), then is refused with a Dutch
 // sentence when the authenticator still offers the removed passkey. A planner signs in with
-// the password, is sent to the second step, adds a passkey there and reaches the bed board;
-// signs out, signs in again and proves the passkey; finds it under Beveiliging. 0 axe
+// the password, is sent to set up the second step, adds a passkey there instead of a code app
+// and reaches the bed board; signs out, signs in again and chooses the passkey as the second
+// step (by keyboard); finds it under Toegangssleutels in the board's menu. 0 axe
 // violations on every state; nothing scrolls sideways at 320 px.
 import { expectNoAxeViolations } from './lib/axe.mjs';
 import { BASE, check, noHorizontalScroll, openContext, openPage, run } from './lib/run.mjs';
@@ -107,6 +108,12 @@ async function caregiver(context, problems) {
   await page.waitForSelector('#sleutels-lijst li');
   await page.waitForTimeout(31000);
   await page.click('#sleutels-lijst li button');
+  await page.waitForSelector('dialog[open] input[name="methode"][value="toegangssleutel"]', { timeout: 15000 });
+  await expectNoAxeViolations(check, page, 'step-up dialog');
+  await page.check('dialog[open] input[name="methode"][value="toegangssleutel"]');
+  check('choosing the passkey hides the code field',
+    !(await page.isVisible('dialog[open] input[name="code"]')));
+  await page.click('dialog[open] button[type="submit"]');
   await page.waitForSelector('#sleutels-leeg:not([hidden])', { timeout: 15000 });
   check('removed after a step-up: the list is empty', (await names(page)).length === 0);
   check('the message says so', (await page.textContent('#sleutels-melding')).includes('verwijderd'));
@@ -128,12 +135,12 @@ async function planner(context, problems) {
   const page = await openPage(context, problems);
   await authenticator(context, page);
   await logIn(page, PLANNER, '/aanbieder/');
-  check('after the password the planner is sent to the second step',
-    new URL(page.url()).pathname === '/tweede-stap.html', page.url());
+  check('after the password the planner is sent to set up the second step',
+    new URL(page.url()).pathname === '/tweestaps.html', page.url());
   await ready(page);
   await page.waitForSelector('#sleutels:not([hidden])');
-  check('no factor yet: the page asks to add a passkey', await page.isVisible('#sleutel-toevoegen'));
-  await expectNoAxeViolations(check, page, 'Tweede stap, set up');
+  check('no factor yet: beside the code app the page offers a passkey', await page.isVisible('#sleutel-toevoegen'));
+  await expectNoAxeViolations(check, page, 'Tweestapsverificatie set-up with the passkey');
   await page.fill('#sleutel-naam', 'Sleutel werk');
   await page.click('#sleutel-toevoegen button[type="submit"]');
   await page.waitForURL((u) => u.pathname === '/aanbieder/', { timeout: 15000 });
@@ -145,9 +152,15 @@ async function planner(context, problems) {
   check('the next sign-in asks for the second step again',
     new URL(page.url()).pathname === '/tweede-stap.html', page.url());
   await ready(page);
-  await page.waitForSelector('#bevestigen:not([hidden])');
-  await expectNoAxeViolations(check, page, 'Tweede stap, prove');
-  check('the confirm button is reachable by Tab', await tabTo(page, '#met-sleutel'));
+  await page.waitForSelector('input[name="methode"][value="toegangssleutel"]');
+  await expectNoAxeViolations(check, page, 'Tweede stap with the passkey among the ways');
+  check('the passkey choice is reachable by Tab', await tabTo(page, 'input[name="methode"]'));
+  // Arrow keys move through a radio group; the passkey is the last way.
+  for (let i = 0; i < 5 && !(await page.isChecked('input[name="methode"][value="toegangssleutel"]')); i++) {
+    await page.keyboard.press('ArrowDown');
+  }
+  check('the passkey is chosen by keyboard', await page.isChecked('input[name="methode"][value="toegangssleutel"]'));
+  check('the submit button is reachable by Tab', await tabTo(page, '#tweede-stap button[type="submit"]'));
   await page.keyboard.press('Enter');
   await page.waitForURL((u) => u.pathname === '/aanbieder/', { timeout: 15000 });
   await ready(page);
@@ -156,8 +169,8 @@ async function planner(context, problems) {
   await page.click('a[href="/aanbieder/beveiliging.html"]');
   await ready(page);
   await page.waitForSelector('#sleutels-lijst li');
-  check('Beveiliging lists the planner\'s passkey', JSON.stringify(await names(page)) === '["Sleutel werk"]');
-  await expectNoAxeViolations(check, page, 'Beveiliging');
+  check('Toegangssleutels (bed board) lists the planner\'s passkey', JSON.stringify(await names(page)) === '["Sleutel werk"]');
+  await expectNoAxeViolations(check, page, 'Toegangssleutels (bed board)');
 }
 
 run(async (first) => {

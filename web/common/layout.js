@@ -23,14 +23,6 @@ export function returnPath(fallback = '/') {
   return p && p.startsWith('/') && !p.startsWith('//') && !p.includes('\\') ? p : fallback;
 }
 
-// The second step after the password (tweede-stap.html), then on to path.
-export function secondStepUrl(path) {
-  return '/tweede-stap.html?terug=' + encodeURIComponent(path);
-}
-
-// Pages a session that still owes its second step may show; every other page sends it there.
-const BEFORE_SECOND_STEP = new Set(['/inloggen.html', '/tweede-stap.html']);
-
 export function loginUrl() {
   return '/inloggen.html?terug=' + encodeURIComponent(location.pathname + location.search);
 }
@@ -48,9 +40,24 @@ export const AANBIEDER_MENU = [
   { href: '/aanbieder/instellingen.html', text: 'Instellingen', show: 'in' },
   { href: '/aanbieder/koppelingen.html', text: 'Koppelingen en berichten', show: 'in' },
   { href: '/aanbieder/sessies.html', text: 'Mijn sessies', show: 'in' },
-  { href: '/aanbieder/beveiliging.html', text: 'Beveiliging', show: 'in' },
+  { href: '/aanbieder/beveiliging.html', text: 'Toegangssleutels', show: 'in' },
+  { href: '/tweestaps.html', text: 'Tweestapsverificatie', show: 'in' },
   { href: '/inloggen.html?terug=%2Faanbieder%2F', text: 'Inloggen', show: 'out' }
 ];
+
+// The coordinator's and the admin's pages outside the dashboard link back to it.
+export const DASHBOARD_MENU = [
+  { href: '/dashboard/', text: 'Dashboard', show: 'in' },
+  { href: '/tweestaps.html', text: 'Tweestapsverificatie', show: 'in' },
+  { href: '/inloggen.html?terug=%2Fdashboard%2F', text: 'Inloggen', show: 'out' }
+];
+
+// The menu of the person's own audience, for pages every audience shares.
+export function menuFor(user) {
+  if (user && user.role === 'provider') return AANBIEDER_MENU;
+  if (user && (user.role === 'coordinator' || user.role === 'admin')) return DASHBOARD_MENU;
+  return PORTAAL_MENU;
+}
 
 function renderHeader(header, user, menu = PORTAAL_MENU, home = '/') {
   const here = currentPath();
@@ -74,7 +81,8 @@ function renderHeader(header, user, menu = PORTAAL_MENU, home = '/') {
 
 // Draws the header and resolves to the logged-in account or null. With { requireLogin: true }
 // a visitor who is not logged in is sent to the login page (and back here afterwards).
-// { menu, home }: another audience's menu (e.g. AANBIEDER_MENU) and where the logo leads.
+// { menu, home }: another audience's menu (e.g. AANBIEDER_MENU, or a function of the account
+// such as menuFor) and where the logo leads.
 export async function initPage(options = {}) {
   let user = null;
   try {
@@ -83,14 +91,11 @@ export async function initPage(options = {}) {
     user = null; // the page still works for what needs no login
   }
   const header = document.querySelector('header.page-header');
-  if (header) renderHeader(header, user, options.menu, options.home);
+  // menu may be a function of the account: pages every audience shares use menuFor.
+  const menu = typeof options.menu === 'function' ? options.menu(user) : options.menu;
+  if (header) renderHeader(header, user, menu, options.home);
   if (!user && options.requireLogin) {
     location.replace(loginUrl());
-    return new Promise(() => {}); // the page is being left
-  }
-  if (user && user.second_factor && user.second_factor !== 'none' &&
-      !BEFORE_SECOND_STEP.has(location.pathname)) {
-    location.replace(secondStepUrl(location.pathname + location.search + location.hash));
     return new Promise(() => {}); // the page is being left
   }
   document.body.dataset.ready = 'true';

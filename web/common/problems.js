@@ -141,6 +141,14 @@ const FIELD_TEXTS = {
     'must not hold a citizen service number': 'Dit lijkt op een burgerservicenummer (BSN). Schrijf alleen praktische afspraken op.',
     invalid: 'Schrijf het korter op: hoogstens 300 tekens.'
   },
+  // A code of the two-step sign-in (common/tweestaps.js): from the app or a recovery code.
+  code: {
+    required: 'Vul de code in.',
+    'must be the 6 digits': 'Vul de 6 cijfers in die de app nu laat zien.',
+    'was already used': 'Deze code is net al gebruikt. Wacht tot de app een nieuwe code laat zien en vul die in.',
+    'is wrong': 'Deze code klopt niet. Kijk goed of u de nieuwste code invult, of probeer een herstelcode.',
+    invalid: 'Deze code klopt niet.'
+  },
   reference: {
     'must not be a citizen service number':
       'Dit lijkt op een burgerservicenummer (BSN). Dat vullen we nooit in, om uw privacy te beschermen. Vul het nummer van de beschikking in, zoals WMO-2026-0042.',

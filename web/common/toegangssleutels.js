@@ -116,18 +116,6 @@ export function provePasskey() {
   });
 }
 
-// Runs action; when the server asks for a recent second factor first (step-up-required),
-// proves a passkey and runs it once more.
-export async function withStepUp(action) {
-  try {
-    return await action();
-  } catch (e) {
-    if (!(e instanceof ApiError && e.type === 'step-up-required')) throw e;
-    await provePasskey();
-    return action();
-  }
-}
-
 function say(box, text, ok = true) {
   box.className = ok ? 'alert alert--ok' : 'alert alert--error';
   box.textContent = text;
@@ -168,7 +156,9 @@ export async function showPasskeys(section, { onAdded } = {}) {
   async function remove(p, button) {
     button.disabled = true;
     try {
-      await withStepUp(() => api('DELETE', '/v1/me/passkeys/' + encodeURIComponent(p.id)));
+      // A passkey proven too long ago: api.js asks for the second step again (the
+      // step-up dialog of tweestaps.js, which offers the passkey) and retries once.
+      await api('DELETE', '/v1/me/passkeys/' + encodeURIComponent(p.id));
     } catch (e) {
       button.disabled = false;
       if (!(e instanceof ApiError)) throw e;

@@ -1,9 +1,11 @@
 // portaal/inloggen.js: the login form, and the sign-in with a passkey alone. On success the
 // browser holds the cookie session and goes back to where the visitor came from (?terug=),
-// else to the start page; a session that still owes its second step goes there first.
+// else to the start page; by way of the second step (or its set-up) when the answer asks for
+// one (common/tweestaps.js). A passkey is both steps at once.
 import { login, ApiError } from '/common/api.js';
 import { clearErrors, formValues, missingFields, showErrors, whileBusy } from '/common/form.js';
-import { initPage, returnPath, secondStepUrl } from '/common/layout.js';
+import { initPage, returnPath } from '/common/layout.js';
+import { afterPassword } from '/common/tweestaps.js';
 import { passkeysSupported, signInWithPasskey } from '/common/toegangssleutels.js';
 
 const form = document.getElementById('inloggen');
@@ -24,9 +26,9 @@ form.addEventListener('submit', async (ev) => {
     return;
   }
   const v = formValues(form);
-  let session;
+  let answer;
   try {
-    session = await whileBusy(form, () => login(v.email, v.password));
+    answer = await whileBusy(form, () => login(v.email, v.password));
   } catch (e) {
     if (!(e instanceof ApiError)) throw e;
     // A wrong password belongs to both fields; the summary says it once.
@@ -34,11 +36,7 @@ form.addEventListener('submit', async (ev) => {
     if (e.status === 401) form.elements.password.value = '';
     return;
   }
-  if (session && session.second_factor && session.second_factor !== 'none') {
-    location.assign(secondStepUrl(returnPath('/')));
-    return;
-  }
-  location.assign(returnPath('/'));
+  location.assign(afterPassword(answer, returnPath('/')));
 });
 
 // A passkey signs in alone: it is both steps at once.
