@@ -45,7 +45,8 @@ struct webauthn_rp {
 };
 
 /* Splits a base URL ("https://logeer.example.nl/", "http://localhost:8080") into the rp id and
- * origin; -1 when it is not an http(s) URL with a host. */
+ * origin, both in lower case and the origin without a default port (as browsers send it); -1
+ * when it is not an http(s) URL with a host. */
 __attribute__((warn_unused_result))
 int webauthn_rp_from_url(const char *url, struct webauthn_rp *rp);
 

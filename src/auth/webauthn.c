@@ -74,8 +74,16 @@ int webauthn_rp_from_url(const char *url, struct webauthn_rp *rp)
     for (char *p = rp->id; *p; p++)
         if (*p >= 'A' && *p <= 'Z')
             *p = (char)(*p - 'A' + 'a');
+    /* The origin as a browser serialises it: lower case, and without the scheme's default
+     * port, or no answer would ever match it. */
     memcpy(rp->origin, url, scheme + authority);
     rp->origin[scheme + authority] = '\0';
+    for (char *p = rp->origin; *p; p++)
+        if (*p >= 'A' && *p <= 'Z')
+            *p = (char)(*p - 'A' + 'a');
+    const char *port = rp->origin + scheme + host;
+    if ((scheme == 8 && strcmp(port, ":443") == 0) || (scheme == 7 && strcmp(port, ":80") == 0))
+        rp->origin[scheme + host] = '\0';
     return 0;
 }
 

@@ -121,7 +121,13 @@ static void test_rp_from_url(void)
     struct webauthn_rp rp;
     CHECK(webauthn_rp_from_url("https://Logeer.Example.nl/portaal/", &rp) == 0);
     CHECK_STR(rp.id, "logeer.example.nl");
-    CHECK_STR(rp.origin, "https://Logeer.Example.nl");
+    CHECK_STR(rp.origin, "https://logeer.example.nl");
+    CHECK(webauthn_rp_from_url("https://logeer.example.nl:443", &rp) == 0);
+    CHECK_STR(rp.origin, "https://logeer.example.nl");
+    CHECK(webauthn_rp_from_url("http://localhost:80/", &rp) == 0);
+    CHECK_STR(rp.origin, "http://localhost");
+    CHECK(webauthn_rp_from_url("https://logeer.example.nl:8443", &rp) == 0);
+    CHECK_STR(rp.origin, "https://logeer.example.nl:8443");
     CHECK(webauthn_rp_from_url("http://localhost:8080", &rp) == 0);
     CHECK_STR(rp.id, "localhost");
     CHECK_STR(rp.origin, "http://localhost:8080");
