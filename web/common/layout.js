@@ -39,16 +39,18 @@ export const AANBIEDER_MENU = [
   { href: '/aanbieder/#aankomst-vertrek', text: 'Aankomst en vertrek', show: 'in' },
   { href: '/aanbieder/instellingen.html', text: 'Instellingen', show: 'in' },
   { href: '/aanbieder/koppelingen.html', text: 'Koppelingen en berichten', show: 'in' },
+  { href: '/aanbieder/sleutels.html', text: 'API-sleutels', show: 'in' },
   { href: '/aanbieder/sessies.html', text: 'Mijn sessies', show: 'in' },
   { href: '/tweestaps.html', text: 'Tweestapsverificatie', show: 'in' },
   { href: '/inloggen.html?terug=%2Faanbieder%2F', text: 'Inloggen', show: 'out' }
 ];
 
-// The coordinator's and the admin's pages outside the dashboard link back to it.
+// The coordinator's and the admin's pages beside the dashboard, which signs in and out on its
+// own page.
 export const DASHBOARD_MENU = [
   { href: '/dashboard/', text: 'Dashboard', show: 'in' },
-  { href: '/tweestaps.html', text: 'Tweestapsverificatie', show: 'in' },
-  { href: '/inloggen.html?terug=%2Fdashboard%2F', text: 'Inloggen', show: 'out' }
+  { href: '/dashboard/sessies.html', text: 'Mijn sessies', show: 'in' },
+  { href: '/tweestaps.html', text: 'Tweestapsverificatie', show: 'in' }
 ];
 
 // The menu of the person's own audience, for pages every audience shares.
@@ -80,8 +82,21 @@ function renderHeader(header, user, menu = PORTAAL_MENU, home = '/') {
 
 // Draws the header and resolves to the logged-in account or null. With { requireLogin: true }
 // a visitor who is not logged in is sent to the login page (and back here afterwards).
-// { menu, home }: another audience's menu (e.g. AANBIEDER_MENU, or a function of the account
-// such as menuFor) and where the logo leads.
+// The coordinator's and the admin's pages beside the dashboard, which signs in and out on its
+// own page.
+export const DASHBOARD_MENU = [
+  { href: '/dashboard/', text: 'Dashboard', show: 'in' },
+  { href: '/dashboard/sessies.html', text: 'Mijn sessies', show: 'in' },
+  { href: '/tweestaps.html', text: 'Tweestapsverificatie', show: 'in' }
+];
+
+// The menu of the person's own audience, for pages every audience shares.
+export function menuFor(user) {
+  if (user && user.role === 'provider') return AANBIEDER_MENU;
+  if (user && (user.role === 'coordinator' || user.role === 'admin')) return DASHBOARD_MENU;
+  return PORTAAL_MENU;
+}
+
 export async function initPage(options = {}) {
   let user = null;
   try {
@@ -94,7 +109,7 @@ export async function initPage(options = {}) {
   const menu = typeof options.menu === 'function' ? options.menu(user) : options.menu;
   if (header) renderHeader(header, user, menu, options.home);
   if (!user && options.requireLogin) {
-    location.replace(loginUrl());
+    location.replace(options.loginPage || loginUrl());
     return new Promise(() => {}); // the page is being left
   }
   document.body.dataset.ready = 'true';
