@@ -29,3 +29,16 @@ CREATE TABLE recovery_codes (
 COMMENT ON TABLE recovery_codes IS
     'Single-use codes for a person who lost their second factor: SHA-256 of each code, made '
     'at TOTP confirmation or on request (POST /v1/me/recovery-codes), replacing the last set.';
+
+-- Recovery codes stand in for a factor, so they go when the last factor goes: removed by its
+-- owner, reset by the admin, or erased with the account (0032 removes the factors then).
+CREATE FUNCTION logeer_recovery_codes_orphaned() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM user_factors f WHERE f.user_id = OLD.user_id
+                   AND f.confirmed_at IS NOT NULL) THEN
+        DELETE FROM recovery_codes WHERE user_id = OLD.user_id;
+    END IF;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER user_factors_recovery_codes AFTER DELETE ON user_factors
+    FOR EACH ROW EXECUTE FUNCTION logeer_recovery_codes_orphaned();

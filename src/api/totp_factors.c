@@ -115,15 +115,11 @@ static int totp_prepare(struct app *app)
                     "FROM user_factors f WHERE f.user_id = $1::uuid AND f.confirmed_at IS NOT NULL"))
         return -1;
     /* Removing a factor ends the person's other sessions (someone who had it may be signed
-     * in elsewhere); the last factor takes the recovery codes with it. $6 keeps the caller's
-     * own session. */
+     * in elsewhere); the last factor takes the recovery codes with it (a trigger of migration
+     * 0033 sees to that for every way a factor goes). $6 keeps the caller's own session. */
     if (api_prepare(app, "factor_remove",
                     "WITH d AS (DELETE FROM user_factors f WHERE f.user_id = $1::uuid "
                     "AND f.id = $7::uuid RETURNING f.id), "
-                    "rest AS (SELECT count(*) AS n FROM user_factors f WHERE f.user_id = $1::uuid "
-                    "AND f.confirmed_at IS NOT NULL AND f.id <> $7::uuid), "
-                    "rc AS (DELETE FROM recovery_codes r WHERE r.user_id = $1::uuid "
-                    "AND EXISTS (SELECT 1 FROM d) AND (SELECT n FROM rest) = 0), "
                     "s AS (UPDATE sessions s SET revoked_at = now() WHERE EXISTS (SELECT 1 FROM d) "
                     "AND s.user_id = $1::uuid AND s.revoked_at IS NULL "
                     "AND s.token_hash <> $6::bytea RETURNING s.id), "

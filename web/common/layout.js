@@ -46,13 +46,12 @@ export const AANBIEDER_MENU = [
   { href: '/inloggen.html?terug=%2Faanbieder%2F', text: 'Inloggen', show: 'out' }
 ];
 
-// The coordinator's and the admin's pages beside the dashboard (which signs in and out on its
-// own page) link back to it.
+// The coordinator's and the admin's pages beside the dashboard, which signs in and out on its
+// own page.
 export const DASHBOARD_MENU = [
   { href: '/dashboard/', text: 'Dashboard', show: 'in' },
   { href: '/dashboard/sessies.html', text: 'Mijn sessies', show: 'in' },
-  { href: '/tweestaps.html', text: 'Tweestapsverificatie', show: 'in' },
-  { href: '/inloggen.html?terug=%2Fdashboard%2F', text: 'Inloggen', show: 'out' }
+  { href: '/tweestaps.html', text: 'Tweestapsverificatie', show: 'in' }
 ];
 
 // The menu of the person's own audience, for pages every audience shares.
