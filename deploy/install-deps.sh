@@ -13,7 +13,7 @@ PROG=install-deps.sh
 REQUIRED=(
     build-essential cmake pkg-config
     libpq-dev libevent-dev libcjson-dev libssl-dev libargon2-dev libcurl4-openssl-dev
-    libcjose-dev
+    libcjose-dev liboath-dev libqrencode-dev oathtool libcbor-dev
     postgresql postgresql-15 postgresql-client-15
     python3 curl ca-certificates clang tzdata
     chromium prometheus python3-yaml python3-jsonschema python3-aiosmtpd

@@ -160,6 +160,12 @@ static int serve(const struct config *cfg)
         log_warn("LOGEER_MFA_REQUIRED_ROLES='%s': some staff who see health data sign in with a "
                  "password alone; only for tests and local demos",
                  cfg->mfa_required_roles);
+    /* TOTP secrets are sealed under the same key as webhook secrets: without it nobody can
+     * set up TOTP, and a role that must have a second factor cannot get past set-up. */
+    if (cfg->mfa_roles && !webhook_key_present())
+        log_warn("LOGEER_WEBHOOK_KEY is not set: TOTP cannot be set up, so staff whose role "
+                 "needs a second factor (LOGEER_MFA_REQUIRED_ROLES) can sign in only with a "
+                 "passkey");
     struct app app = {0};
     struct sweeper *sweeper = NULL;
     struct guarantee_job *guarantee = NULL;

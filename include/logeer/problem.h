@@ -39,6 +39,7 @@ enum problem_kind {
     PROBLEM_CSRF,               /* 403 cookie session without the right X-CSRF-Token */
     PROBLEM_SECOND_FACTOR,      /* 403 the session has not proved its second factor yet */
     PROBLEM_STEP_UP,            /* 403 a sensitive action needs a recent second factor */
+    PROBLEM_PASSKEY_REFUSED,    /* 401 a passkey's answer did not hold (signature, challenge, ...) */
     PROBLEM_KIND_COUNT
 };
 

@@ -265,10 +265,10 @@ static const struct api_endpoint revoke = {api_keys_revoke, false};
 #define OWNERS (ROLE_PROVIDER | ROLE_ADMIN)
 
 static const struct route key_routes[] = {
-    {HTTP_POST, "/v1/api-keys", &create, OWNERS},
+    {HTTP_POST, "/v1/api-keys", &create, OWNERS | ROUTE_STEP_UP},
     {HTTP_GET, "/v1/api-keys", &list, OWNERS},
     {HTTP_GET, "/v1/api-keys/{id}", &get, OWNERS},
-    {HTTP_DELETE, "/v1/api-keys/{id}", &revoke, OWNERS},
+    {HTTP_DELETE, "/v1/api-keys/{id}", &revoke, OWNERS | ROUTE_STEP_UP},
 };
 
 ROUTE_GROUP(api_keys_group, key_routes, api_keys_prepare);

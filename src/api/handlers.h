@@ -44,6 +44,7 @@ extern const struct route_group allowances_group;     /* allowances.c: grants of
 extern const struct route_group escalations_group;    /* escalations.c: the guarantee */
 extern const struct route_group arrivals_group;       /* arrivals.c: who comes and goes */
 extern const struct route_group webhook_endpoints_group; /* webhook_endpoints.c: webhooks */
+extern const struct route_group totp_factors_group; /* totp_factors.c: TOTP, recovery codes */
 extern const struct route_group my_sessions_group; /* my_sessions.c: see and end sessions */
 extern const struct route_group second_factor_group; /* second_factor.c: factor reset */
 extern const struct route_group api_keys_group;   /* api_keys.c: keys for provider systems */
@@ -56,6 +57,7 @@ extern const struct route_group sso_issuers_group;     /* sso_issuers.c: OIDC is
 extern const struct route_group sso_group;     /* sso.c: single sign-on (OpenID Connect) */
 extern const struct route_group open_data_group;       /* open_data.c: open figures */
 extern const struct route_group calendar_feeds_group;  /* calendar_feeds.c: iCalendar feeds */
+extern const struct route_group passkeys_group;      /* passkeys.c: WebAuthn */
 extern const struct route_group web_group;            /* web.c: the pages; last, see there */
 
 #endif

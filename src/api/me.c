@@ -272,7 +272,7 @@ static const struct route me_routes[] = {
     {HTTP_GET, "/v1/me/export", &export, ROLE_ANY},
     /* Staff accounts belong to their organisation and are ended by the admin; a caregiver's
      * account is the caregiver's own to erase. */
-    {HTTP_DELETE, "/v1/me", &erase, ROLE_CAREGIVER},
+    {HTTP_DELETE, "/v1/me", &erase, ROLE_CAREGIVER | ROUTE_STEP_UP},
 };
 
 ROUTE_GROUP(me_group, me_routes, me_prepare);

@@ -178,7 +178,7 @@ static const struct route my_session_routes[] = {
     {HTTP_GET, "/v1/me/sessions", &list, ROLE_ANY | ROUTE_BEFORE_FACTOR},
     {HTTP_DELETE, "/v1/me/sessions", &end_others, ROLE_ANY | ROUTE_BEFORE_FACTOR},
     {HTTP_DELETE, "/v1/me/sessions/{id}", &end_one, ROLE_ANY | ROUTE_BEFORE_FACTOR},
-    {HTTP_DELETE, "/v1/users/{id}/sessions", &end_user, ROLE_ADMIN},
+    {HTTP_DELETE, "/v1/users/{id}/sessions", &end_user, ROLE_ADMIN | ROUTE_STEP_UP},
 };
 
 ROUTE_GROUP(my_sessions_group, my_session_routes, my_sessions_prepare);

@@ -56,6 +56,7 @@ static const struct problem_def problems[PROBLEM_KIND_COUNT] = {
                                "Prove (or first set up) a second factor to continue"},
     [PROBLEM_STEP_UP] = {403, "step-up-required",
                          "This action needs a second factor proven a moment ago"},
+    [PROBLEM_PASSKEY_REFUSED] = {401, "passkey-refused", "The passkey was not accepted"},
 };
 
 #define PROBLEM_TYPE_BASE "https://logeer.example/problems/"

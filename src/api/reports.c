@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "handlers.h"
 #include "logeer/config.h"
@@ -276,10 +277,30 @@ static void report_answered(struct api_ctx *c, const struct db_result *r)
     free(text);
 }
 
+/* A CSV file is an export: the figures leave the service, so a session that needs a second
+ * factor must have proven it within LOGEER_STEP_UP_S, as on the routes marked ROUTE_STEP_UP.
+ * The same report as JSON (what the dashboard draws) asks nothing more. */
+static bool export_allowed(struct api_ctx *c)
+{
+    long long age = (long long)time(NULL) - c->who.factor_at;
+    if (!api_needs_factor(c) || (c->who.factor_at && age <= c->app->cfg->step_up_s))
+        return true;
+    cJSON *extra = cJSON_CreateObject();
+    cJSON_AddNumberToObject(extra, "max_age", c->app->cfg->step_up_s);
+    api_reply_problem_full(c, PROBLEM_STEP_UP,
+                           "a CSV export needs your second factor proven a moment ago", NULL,
+                           extra);
+    return false;
+}
+
 /* Shared tail: the state, the argument for the database function, the query. */
 static void report_run(struct api_ctx *c, const char *stmt, cJSON *arg, bool csv,
                        const struct csv_layout *layout, const char *filename)
 {
+    if (csv && !export_allowed(c)) {
+        cJSON_Delete(arg);
+        return;
+    }
     struct report_state *st = res_state_new(c, sizeof *st, NULL);
     if (!st) {
         cJSON_Delete(arg);

@@ -369,7 +369,7 @@ static const struct api_endpoint get = {users_get, false};
 static const struct api_endpoint register_caregiver = {caregivers_register, true};
 
 static const struct route user_routes[] = {
-    {HTTP_POST, "/v1/users", &create, ROLE_ADMIN},
+    {HTTP_POST, "/v1/users", &create, ROLE_ADMIN | ROUTE_STEP_UP},
     {HTTP_GET, "/v1/users", &list, ROLE_ADMIN},
     {HTTP_GET, "/v1/users/{id}", &get, ROLE_ADMIN},
     {HTTP_PATCH, "/v1/users/{id}", &patch, ROLE_ADMIN | ROUTE_STEP_UP},

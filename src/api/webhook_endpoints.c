@@ -444,12 +444,12 @@ static const struct api_endpoint rotate = {hooks_rotate, false};
 #define OWNERS (ROLE_PROVIDER | ROLE_ADMIN)
 
 static const struct route hook_routes[] = {
-    {HTTP_POST, "/v1/webhook-endpoints", &create, OWNERS},
+    {HTTP_POST, "/v1/webhook-endpoints", &create, OWNERS | ROUTE_STEP_UP},
     {HTTP_GET, "/v1/webhook-endpoints", &list, OWNERS},
     {HTTP_GET, "/v1/webhook-endpoints/{id}", &get, OWNERS},
     {HTTP_PATCH, "/v1/webhook-endpoints/{id}", &patch, OWNERS},
     {HTTP_DELETE, "/v1/webhook-endpoints/{id}", &del, OWNERS},
-    {HTTP_POST, "/v1/webhook-endpoints/{id}/rotate-secret", &rotate, OWNERS},
+    {HTTP_POST, "/v1/webhook-endpoints/{id}/rotate-secret", &rotate, OWNERS | ROUTE_STEP_UP},
     {HTTP_GET, "/v1/webhook-endpoints/{id}/deliveries", &deliveries, OWNERS},
     {HTTP_POST, "/v1/webhook-endpoints/{id}/deliveries/{delivery_id}/redeliver", &redeliver,
      OWNERS},

@@ -45,7 +45,8 @@ async function toError(resp) {
 }
 
 // api('GET', '/v1/stays') -> parsed JSON; null for 204. Throws ApiError otherwise.
-// options: { idempotencyKey, raw (return the Response, for CSV/ICS), headers, signal, accept }
+// options: { idempotencyKey, raw (return the Response, for CSV/ICS), headers, signal, accept,
+//            factorHandling (false: a 403 of the two-step sign-in is thrown like any other) }
 export async function api(method, path, body, options = {}) {
   const m = method.toUpperCase();
   const headers = { Accept: options.accept || 'application/json', ...(options.headers || {}) };
@@ -67,11 +68,32 @@ export async function api(method, path, body, options = {}) {
     if (e && e.name === 'AbortError') throw e;
     throw new ApiError(0, null, NETWORK_MESSAGE, {});
   }
-  if (!resp.ok) throw await toError(resp);
+  if (!resp.ok) {
+    const error = await toError(resp);
+    if (resp.status === 403 && options.factorHandling !== false) {
+      const retry = await secondFactor(error, options);
+      if (retry) return api(method, path, body, { ...options, factorHandling: false });
+    }
+    throw error;
+  }
   if (options.raw) return resp;
   if (resp.status === 204) return null;
   const text = await resp.text();
   return text ? JSON.parse(text) : null;
+}
+
+// The two-step sign-in's refusals (common/tweestaps.js). second-factor-required: this session
+// has not proven a second factor yet, so the person goes to the second step (or to set one up)
+// and comes back; the promise never settles because the page is being left. step-up-required:
+// a sensitive action wants a recent code; a dialog asks one, and true means "retry once".
+async function secondFactor(error, options) {
+  if (error.type !== 'second-factor-required' && error.type !== 'step-up-required') return false;
+  const tweestaps = await import('./tweestaps.js');
+  if (error.type === 'second-factor-required') {
+    location.assign(tweestaps.secondFactorPage(Boolean(error.problem && error.problem.enrolled)));
+    return new Promise(() => {});
+  }
+  return tweestaps.askStepUp();
 }
 
 // A fresh Idempotency-Key for one user action; reuse it when retrying that same action.

@@ -43,14 +43,25 @@ export const AANBIEDER_MENU = [
   { href: '/aanbieder/sleutels.html', text: 'API-sleutels', show: 'in' },
   { href: '/aanbieder/delen.html', text: 'Agenda en open cijfers', show: 'in' },
   { href: '/aanbieder/sessies.html', text: 'Mijn sessies', show: 'in' },
+  { href: '/aanbieder/beveiliging.html', text: 'Toegangssleutels', show: 'in' },
+  { href: '/tweestaps.html', text: 'Tweestapsverificatie', show: 'in' },
   { href: '/inloggen.html?terug=%2Faanbieder%2F', text: 'Inloggen', show: 'out' }
 ];
 
-// The coordinator's pages beside the dashboard, which signs in and out on its own page.
+// The coordinator's and the admin's pages beside the dashboard, which signs in and out on its
+// own page.
 export const DASHBOARD_MENU = [
   { href: '/dashboard/', text: 'Dashboard', show: 'in' },
-  { href: '/dashboard/sessies.html', text: 'Mijn sessies', show: 'in' }
+  { href: '/dashboard/sessies.html', text: 'Mijn sessies', show: 'in' },
+  { href: '/tweestaps.html', text: 'Tweestapsverificatie', show: 'in' }
 ];
+
+// The menu of the person's own audience, for pages every audience shares.
+export function menuFor(user) {
+  if (user && user.role === 'provider') return AANBIEDER_MENU;
+  if (user && (user.role === 'coordinator' || user.role === 'admin')) return DASHBOARD_MENU;
+  return PORTAAL_MENU;
+}
 
 function renderHeader(header, user, menu = PORTAAL_MENU, home = '/') {
   const here = currentPath();
@@ -74,8 +85,9 @@ function renderHeader(header, user, menu = PORTAAL_MENU, home = '/') {
 
 // Draws the header and resolves to the logged-in account or null. With { requireLogin: true }
 // a visitor who is not logged in is sent to the login page (and back here afterwards).
-// { menu, home }: another audience's menu (e.g. AANBIEDER_MENU) and where the logo leads;
-// { loginPage }: where that audience signs in, when not the portal's page.
+// { menu, home }: another audience's menu (e.g. AANBIEDER_MENU, or a function of the account
+// such as menuFor) and where the logo leads; { loginPage }: where that audience signs in, when
+// not the portal's page.
 export async function initPage(options = {}) {
   let user = null;
   try {
@@ -84,7 +96,9 @@ export async function initPage(options = {}) {
     user = null; // the page still works for what needs no login
   }
   const header = document.querySelector('header.page-header');
-  if (header) renderHeader(header, user, options.menu, options.home);
+  // menu may be a function of the account: pages every audience shares use menuFor.
+  const menu = typeof options.menu === 'function' ? options.menu(user) : options.menu;
+  if (header) renderHeader(header, user, menu, options.home);
   if (!user && options.requireLogin) {
     location.replace(options.loginPage || loginUrl());
     return new Promise(() => {}); // the page is being left

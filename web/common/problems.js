@@ -14,6 +14,7 @@ const BY_TYPE = {
   'csrf-failed': 'Uw sessie is niet meer geldig voor deze pagina. Laad de pagina opnieuw.',
   'second-factor-required': 'Bevestig eerst met uw tweede stap (code of toegangssleutel) dat u het bent.',
   'step-up-required': 'Dit is een gevoelige handeling. Bevestig opnieuw met uw tweede stap.',
+  'passkey-refused': 'De toegangssleutel werd niet geaccepteerd. Probeer het opnieuw, of log in met uw wachtwoord.',
   'not-found': 'Dit hebben we niet gevonden. Misschien is het al verwijderd.',
   'method-not-allowed': 'Dit kan hier niet.',
   'not-acceptable': 'Dit kan hier niet.',
@@ -139,6 +140,14 @@ const FIELD_TEXTS = {
   'departure.note': {
     'must not hold a citizen service number': 'Dit lijkt op een burgerservicenummer (BSN). Schrijf alleen praktische afspraken op.',
     invalid: 'Schrijf het korter op: hoogstens 300 tekens.'
+  },
+  // A code of the two-step sign-in (common/tweestaps.js): from the app or a recovery code.
+  code: {
+    required: 'Vul de code in.',
+    'must be the 6 digits': 'Vul de 6 cijfers in die de app nu laat zien.',
+    'was already used': 'Deze code is net al gebruikt. Wacht tot de app een nieuwe code laat zien en vul die in.',
+    'is wrong': 'Deze code klopt niet. Kijk goed of u de nieuwste code invult, of probeer een herstelcode.',
+    invalid: 'Deze code klopt niet.'
   },
   reference: {
     'must not be a citizen service number':

@@ -8,6 +8,7 @@ import { stayStatusText } from '/common/status.js';
 import { loadEscalations, renderEscalations } from './escalations.js';
 import { loadPractice, renderPractice } from './practice.js';
 import { showNotificationPreferences } from '/common/meldingen.js';
+import { afterPassword } from '/common/tweestaps.js';
 
 {
   const SVG_NS = 'http://www.w3.org/2000/svg';
@@ -157,6 +158,12 @@ import { showNotificationPreferences } from '/common/meldingen.js';
         throw new ApiError(403, null, 'Dit dashboard is alleen voor de aanjager (coördinator).', {});
       }
       $('password').value = '';
+      // A second step (or setting one up) comes first; the dashboard waits until then.
+      const next = afterPassword(body, '/dashboard/');
+      if (next !== '/dashboard/') {
+        location.assign(next);
+        return;
+      }
       start();
     } catch (e) {
       err.textContent = e instanceof ApiError ? e.message : 'Inloggen lukt nu niet. Probeer het later opnieuw.';
