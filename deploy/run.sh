@@ -13,7 +13,13 @@ export LOGEER_MIGRATIONS_DIR=${LOGEER_MIGRATIONS_DIR:-$ROOT/migrations}
 if [ -z "${LOGEER_SMTP_URL:-}" ]; then
     export LOGEER_MAIL_DIR=${LOGEER_MAIL_DIR:-$ROOT/.local/mail}
 fi
-export LOGEER_PUBLIC_URL=${LOGEER_PUBLIC_URL:-http://$LOGEER_LISTEN}
+# Links in emails and the passkeys' origin. Browsers refuse passkeys on a bare IP address, so
+# the loopback demo calls itself localhost (which reaches the same 127.0.0.1).
+case $LOGEER_LISTEN in
+    127.0.0.1:*) default_public=http://localhost:${LOGEER_LISTEN#127.0.0.1:} ;;
+    *) default_public=http://$LOGEER_LISTEN ;;
+esac
+export LOGEER_PUBLIC_URL=${LOGEER_PUBLIC_URL:-$default_public}
 # Webhook secrets are sealed under LOGEER_WEBHOOK_KEY, and logeerd refuses to run with webhook
 # endpoints but no key. The demo makes one once and keeps it beside its other state, so
 # endpoints registered in the demo still work after a restart.
