@@ -32,8 +32,7 @@
 
 static int series_prepare(struct app *app)
 {
-    if (access_log_prepare(app))
-        return -1;
+    /* The access log's statements are registered once, by stays.c (its group comes first). */
     if (api_prepare(app, "series_book", RES_RESULT_SQL("logeer_book_series")))
         return -1;
     if (api_prepare(app, "series_apply", RES_RESULT_SQL("logeer_series_apply")))
