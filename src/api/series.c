@@ -360,7 +360,11 @@ static bool series_validate(struct api_ctx *c, struct series_request *r, cJSON *
     date_day today = date_today_local();
     if (r->by_rule)
         expand_rule(&v, &rule, r, today);
-    int overlap = r->n > 0 ? series_sort_check(r->arrival, r->n, r->nights) : -1;
+    /* The rules first, while a listed date still has the index the caller gave it
+     * ("arrivals[2]"); then sorted, for the overlap check and the booking order. */
+    if (jsonv_ok(&v))
+        check_occurrences(c, &v, r, today);
+    int overlap = jsonv_ok(&v) && r->n > 0 ? series_sort_check(r->arrival, r->n, r->nights) : -1;
     if (overlap >= 0) {
         char day[DATE_TEXT_LEN], msg[120];
         date_format(r->arrival[overlap], day);
@@ -368,8 +372,6 @@ static bool series_validate(struct api_ctx *c, struct series_request *r, cJSON *
                  "has ended", day);
         jsonv_error(&v, r->by_rule ? "rule.every_weeks" : "arrivals", msg);
     }
-    if (jsonv_ok(&v))
-        check_occurrences(c, &v, r, today);
     if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(out, "companion")) &&
         r->stay.pool->companion_places == 0)
         jsonv_error(&v, "companion", "this pool has no place for a caregiver staying along");
