@@ -27,6 +27,12 @@ if [ -z "${LOGEER_WEBHOOK_KEY:-}" ]; then
     export LOGEER_WEBHOOK_KEY
 fi
 
+# The local demo's staff accounts sign in with a password alone, so the demo can be tried at
+# once; logeerd warns about it at start-up. In production the default applies (provider,
+# coordinator and admin need a second factor); try it here with
+# LOGEER_MFA_REQUIRED_ROLES=provider,coordinator,admin deploy/run.sh
+export LOGEER_MFA_REQUIRED_ROLES=${LOGEER_MFA_REQUIRED_ROLES-}
+
 say() { echo "run.sh: $*" >&2; }
 
 # The cluster lives in the project (.local/pg) when the postgres user can reach it; when run as

@@ -66,6 +66,9 @@ static void usage(void)
             "  LOGEER_STALE_DAYS   --stale-days     days before capacity counts are stale (7)\n"
             "  LOGEER_DB_POOL_SIZE --db-pool-size   database connections (default 4)\n"
             "  LOGEER_SESSION_TTL / LOGEER_SESSION_IDLE  session lifetime / idle limit, seconds\n"
+            "  LOGEER_MFA_REQUIRED_ROLES  roles that need a second factor\n"
+            "                      (provider,coordinator,admin; \"\" = none: tests and demos only)\n"
+            "  LOGEER_STEP_UP_S    --step-up-s      sensitive actions need a factor this recent (900)\n"
             "  LOGEER_RETENTION_DAYS --retention-days  guest data kept after a stay ends (365)\n"
             "  LOGEER_HTTP_HEADER_TIMEOUT_MS, _BODY_, _IDLE_  slow-client limits, ms\n"
             "  LOGEER_SMTP_URL, LOGEER_MAIL_FROM, LOGEER_MAIL_DIR, LOGEER_PUBLIC_URL  email\n"
@@ -152,6 +155,11 @@ static int serve(const struct config *cfg)
         return 1;
     }
     webhook_key_init(cfg->webhook_key);
+    const unsigned sees_health_data = ROLE_PROVIDER | ROLE_COORDINATOR | ROLE_ADMIN;
+    if ((cfg->mfa_roles & sees_health_data) != sees_health_data)
+        log_warn("LOGEER_MFA_REQUIRED_ROLES='%s': some staff who see health data sign in with a "
+                 "password alone; only for tests and local demos",
+                 cfg->mfa_required_roles);
     struct app app = {0};
     struct sweeper *sweeper = NULL;
     struct guarantee_job *guarantee = NULL;

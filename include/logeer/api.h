@@ -58,6 +58,12 @@ typedef void (*api_handler)(struct api_ctx *c);
 /* In a route's roles: the route also serves a request that sent no credentials at all, as a
  * visitor (who.role 0); credentials that are sent must still be valid. */
 #define ROUTE_VISITORS (1u << 31)
+/* In a route's roles: a session still owing its second factor may use the route (sign-out,
+ * who am I, setting up or proving a factor). Every other route waits for the factor. */
+#define ROUTE_BEFORE_FACTOR (1u << 30)
+/* In a route's roles: a sensitive action (exports, erasure, user management, secrets and
+ * keys) that needs a second factor proven within LOGEER_STEP_UP_S. */
+#define ROUTE_STEP_UP (1u << 29)
 
 struct api_endpoint {
     api_handler fn;
@@ -121,6 +127,17 @@ void api_reply_db_error(struct api_ctx *c, const struct db_result *r);
 typedef void (*api_query_cb)(struct api_ctx *c, const struct db_result *r);
 void api_query(struct api_ctx *c, const char *stmt, int nparams, const char *const *params,
                api_query_cb cb);
+
+/* Second factors (second_factor.c). What a session must still do before it is whole:
+ * "none", "verify" (prove the factor the person has) or "enrol" (set one up first). */
+const char *api_second_factor_step(const struct app *app, const struct principal *who);
+/* True when the caller's session needs a second factor: a required role, or a person who set
+ * one up. Never for API keys. */
+bool api_needs_factor(const struct api_ctx *c);
+/* Records that this session just proved a second factor (RFC 8176 method amr, e.g. "otp"):
+ * factor_at = now, amr added, an access-log row 'factor.verify'; the session is forgotten in
+ * this process's cache. cb gets one row: factor_at as ISO text. */
+void api_session_factor_proven(struct api_ctx *c, const char *amr, api_query_cb cb);
 
 /* Registers a statement with the pool (wraps db_pool_prepare, logs failures). */
 __attribute__((warn_unused_result))

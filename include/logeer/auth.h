@@ -16,6 +16,9 @@ enum role {
 };
 #define ROLE_ANY (ROLE_CAREGIVER | ROLE_PROVIDER | ROLE_REFERRER | ROLE_COORDINATOR | ROLE_ADMIN)
 
+/* "provider,coordinator" -> role bits in *out; "" gives 0. Returns -1 on an unknown name. */
+int auth_roles_parse(const char *list, unsigned *out);
+
 /* "caregiver" <-> ROLE_CAREGIVER, both ways; 0 / NULL when unknown. */
 unsigned role_from_name(const char *name);
 const char *role_name(unsigned role);
@@ -29,6 +32,8 @@ struct principal {
     unsigned role;        /* exactly one ROLE_* bit */
     char api_key_id[37];  /* "" for a person's session; else the key (user_id: its creator) */
     unsigned scopes;      /* with an API key: SCOPE_* bits it may use; unused otherwise */
+    bool has_factor;      /* the person has a confirmed second factor (user_factors) */
+    long long factor_at;  /* unix time this session last proved a second factor; 0 = not yet */
 };
 
 /* What an API key may do (docs/openapi.yaml, API keys). A route names the one scope that

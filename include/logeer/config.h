@@ -22,6 +22,10 @@ struct config {
     int db_pool_size;       /* LOGEER_DB_POOL_SIZE, default 4 */
     int session_ttl_s;      /* LOGEER_SESSION_TTL: absolute session lifetime, default 12 h */
     int session_idle_s;     /* LOGEER_SESSION_IDLE: idle expiry, default 30 min */
+    char *mfa_required_roles; /* LOGEER_MFA_REQUIRED_ROLES: roles that must prove a second
+                               * factor; default provider,coordinator,admin; "" = nobody */
+    unsigned mfa_roles;     /* the same as role bits, set by serve at start-up */
+    int step_up_s;          /* LOGEER_STEP_UP_S: a sensitive action needs a factor this recent */
     int visitor_rate;       /* LOGEER_VISITOR_RATE: a visitor's requests a minute, 60; 0 = off */
     int visitor_burst;      /* LOGEER_VISITOR_BURST: a visitor's requests at once, default 30 */
     int retention_days;     /* LOGEER_RETENTION_DAYS: guest data kept after a stay ends, 365 */

@@ -37,6 +37,8 @@ enum problem_kind {
     PROBLEM_ALLOWANCE_EXCEEDED, /* 409 the allowance has too few nights left in a period */
     PROBLEM_NO_COMPANION_PLACE, /* 409 no companion place free on some night asked */
     PROBLEM_CSRF,               /* 403 cookie session without the right X-CSRF-Token */
+    PROBLEM_SECOND_FACTOR,      /* 403 the session has not proved its second factor yet */
+    PROBLEM_STEP_UP,            /* 403 a sensitive action needs a recent second factor */
     PROBLEM_KIND_COUNT
 };
 

@@ -240,6 +240,36 @@ static bool read_body(struct api_ctx *c, const struct api_endpoint *ep)
     return true;
 }
 
+/* NEN 7510's second factor: a session that owes one may only sign out, say who it is, list
+ * its sessions and set up or prove the factor; a sensitive action also wants it recent. */
+static bool factor_gate_passed(struct api_ctx *c)
+{
+    if (!api_needs_factor(c))
+        return true;
+    unsigned roles = c->route->roles;
+    if (!c->who.factor_at) {
+        if (roles & ROUTE_BEFORE_FACTOR)
+            return true;
+        cJSON *extra = cJSON_CreateObject();
+        cJSON_AddBoolToObject(extra, "enrolled", c->who.has_factor);
+        api_reply_problem_full(c, PROBLEM_SECOND_FACTOR,
+                               c->who.has_factor
+                                   ? "prove your second factor first (POST /v1/sessions/current/...)"
+                                   : "your role needs a second factor: set one up first",
+                               NULL, extra);
+        return false;
+    }
+    long long age = (long long)time(NULL) - c->who.factor_at;
+    if ((roles & ROUTE_STEP_UP) && age > c->app->cfg->step_up_s) {
+        cJSON *extra = cJSON_CreateObject();
+        cJSON_AddNumberToObject(extra, "max_age", c->app->cfg->step_up_s);
+        api_reply_problem_full(c, PROBLEM_STEP_UP,
+                               "confirm this action with your second factor again", NULL, extra);
+        return false;
+    }
+    return true;
+}
+
 static void run_handler(struct api_ctx *c)
 {
     const struct api_endpoint *ep = c->route->handler;
@@ -248,6 +278,8 @@ static void run_handler(struct api_ctx *c)
                           role_name(c->who.role));
         return;
     }
+    if (c->authenticated && !factor_gate_passed(c))
+        return;
     /* A key opens only the routes its scopes name; the rest is for people. */
     unsigned scope = c->who.api_key_id[0] ? api_key_route_scope(c->route) : 0;
     if (c->who.api_key_id[0] && !(scope & c->who.scopes)) {
@@ -323,12 +355,18 @@ static void session_found(struct api_ctx *c, const struct db_result *r)
     snprintf(p->provider_id, sizeof p->provider_id, "%s", db_value(r->res, 0, 2));
     snprintf(p->municipality, sizeof p->municipality, "%s", db_value(r->res, 0, 3));
     snprintf(p->email, sizeof p->email, "%s", db_value(r->res, 0, 4));
+    p->has_factor = strcmp(db_value(r->res, 0, 6), "t") == 0;
+    p->factor_at = atoll(db_value(r->res, 0, 7));
     c->authenticated = p->role != 0;
     if (!c->authenticated) {
         api_reply_problem(c, PROBLEM_UNAUTHORIZED, "the session has no valid role");
         return;
     }
-    session_cache_put(c->app->sessions, c->token_hash, p, (time_t)atoll(db_value(r->res, 0, 5)));
+    /* A session still owing its factor is not cached: the moment it proves one (perhaps on
+     * another process) it must be let through everywhere. */
+    if (!api_needs_factor(c) || p->factor_at)
+        session_cache_put(c->app->sessions, c->token_hash, p,
+                          (time_t)atoll(db_value(r->res, 0, 5)));
     run_handler(c);
 }
 
@@ -400,7 +438,10 @@ static void authenticate(struct api_ctx *c)
         return;
     }
     auth_token_hash(token, c->token_hash);
-    if (session_cache_get(c->app->sessions, c->token_hash, &c->who)) {
+    /* A step-up route reads the session afresh: the factor may have been proven a moment ago
+     * on another process, which this process's cache cannot know. */
+    if (!(c->route->roles & ROUTE_STEP_UP) &&
+        session_cache_get(c->app->sessions, c->token_hash, &c->who)) {
         c->authenticated = true;
         run_handler(c);
         return;

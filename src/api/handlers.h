@@ -46,6 +46,7 @@ extern const struct route_group escalations_group;    /* escalations.c: the guar
 extern const struct route_group arrivals_group;       /* arrivals.c: who comes and goes */
 extern const struct route_group webhook_endpoints_group; /* webhook_endpoints.c: webhooks */
 extern const struct route_group my_sessions_group; /* my_sessions.c: see and end sessions */
+extern const struct route_group second_factor_group; /* second_factor.c: factor reset */
 extern const struct route_group api_keys_group;   /* api_keys.c: keys for provider systems */
 /* The SCOPE_* that opens route to API keys; 0 when it is for people only (api_keys.c). */
 unsigned api_key_route_scope(const struct route *route);

@@ -27,7 +27,8 @@ static int me_prepare(struct app *app)
     /* email_verified: the portal shows a reminder, and a button to send the link again. */
     if (api_prepare(app, "me_get",
                     "SELECT (logeer_user_json(u) || jsonb_build_object('email_verified', "
-                    "u.email_verified_at IS NOT NULL))::text FROM users u WHERE u.id = $1::uuid"))
+                    "u.email_verified_at IS NOT NULL, 'second_factor', $2::text))::text "
+                    "FROM users u WHERE u.id = $1::uuid"))
         return -1;
     if (api_prepare(app, "me_export",
                     "SELECT (logeer_account_export($1::uuid) || jsonb_build_object('guests', "
@@ -61,8 +62,8 @@ static void me_found(struct api_ctx *c, const struct db_result *r)
 
 static void me_get(struct api_ctx *c)
 {
-    const char *params[] = {c->who.user_id};
-    api_query(c, "me_get", 1, params, me_found);
+    const char *params[] = {c->who.user_id, api_second_factor_step(c->app, &c->who)};
+    api_query(c, "me_get", 2, params, me_found);
 }
 
 /* ---- GET /v1/me/export -------------------------------------------------------------------- */
@@ -267,7 +268,7 @@ static const struct api_endpoint export = {me_export, false};
 static const struct api_endpoint erase = {me_delete, false};
 
 static const struct route me_routes[] = {
-    {HTTP_GET, "/v1/me", &get, ROLE_ANY},
+    {HTTP_GET, "/v1/me", &get, ROLE_ANY | ROUTE_BEFORE_FACTOR},
     {HTTP_GET, "/v1/me/export", &export, ROLE_ANY},
     /* Staff accounts belong to their organisation and are ended by the admin; a caregiver's
      * account is the caregiver's own to erase. */

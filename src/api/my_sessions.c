@@ -175,9 +175,9 @@ static const struct api_endpoint end_others = {my_sessions_end_others, false};
 static const struct api_endpoint end_user = {user_sessions_end, false};
 
 static const struct route my_session_routes[] = {
-    {HTTP_GET, "/v1/me/sessions", &list, ROLE_ANY},
-    {HTTP_DELETE, "/v1/me/sessions", &end_others, ROLE_ANY},
-    {HTTP_DELETE, "/v1/me/sessions/{id}", &end_one, ROLE_ANY},
+    {HTTP_GET, "/v1/me/sessions", &list, ROLE_ANY | ROUTE_BEFORE_FACTOR},
+    {HTTP_DELETE, "/v1/me/sessions", &end_others, ROLE_ANY | ROUTE_BEFORE_FACTOR},
+    {HTTP_DELETE, "/v1/me/sessions/{id}", &end_one, ROLE_ANY | ROUTE_BEFORE_FACTOR},
     {HTTP_DELETE, "/v1/users/{id}/sessions", &end_user, ROLE_ADMIN},
 };
 

@@ -52,6 +52,10 @@ static const struct problem_def problems[PROBLEM_KIND_COUNT] = {
                                     "No place for the caregiver to stay along"},
     [PROBLEM_CSRF] = {403, "csrf-failed",
                       "The X-CSRF-Token header is missing or does not match the session"},
+    [PROBLEM_SECOND_FACTOR] = {403, "second-factor-required",
+                               "Prove (or first set up) a second factor to continue"},
+    [PROBLEM_STEP_UP] = {403, "step-up-required",
+                         "This action needs a second factor proven a moment ago"},
 };
 
 #define PROBLEM_TYPE_BASE "https://logeer.example/problems/"

@@ -32,6 +32,7 @@ static const struct route_group *const groups[] = {
     &notification_prefs_group,
     &api_keys_group,
     &my_sessions_group,
+    &second_factor_group,
     &account_tokens_group,
     &notify_messages_group,
     /* Last: its /{file} would otherwise shadow one-segment routes such as /livez. */

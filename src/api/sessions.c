@@ -30,7 +30,8 @@ static int sessions_prepare(struct app *app)
                     "address, user_agent) VALUES ($1::bytea, $2::uuid, "
                     "now() + make_interval(secs => $3::int), make_interval(secs => $4::int), "
                     "$5::inet, left($6, 512)) RETURNING to_char(expires_at AT TIME ZONE 'UTC', "
-                    "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"))
+                    "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), EXISTS (SELECT 1 FROM user_factors f "
+                    "WHERE f.user_id = $2::uuid AND f.confirmed_at IS NOT NULL)"))
         return -1;
     if (api_prepare(app, "session_revoke",
                     "UPDATE sessions SET revoked_at = now() WHERE token_hash = $1::bytea "
@@ -43,7 +44,10 @@ static int sessions_prepare(struct app *app)
                        "WITH s AS (SELECT s.token_hash, u.id, u.role::text AS role, "
                        "coalesce(u.provider_id::text, '') AS provider_id, "
                        "coalesce(u.municipality, '') AS municipality, u.email, "
-                       "extract(epoch FROM s.expires_at)::bigint AS expires_epoch "
+                       "extract(epoch FROM s.expires_at)::bigint AS expires_epoch, "
+                       "EXISTS (SELECT 1 FROM user_factors f WHERE f.user_id = u.id "
+                       "AND f.confirmed_at IS NOT NULL) AS has_factor, "
+                       "coalesce(extract(epoch FROM s.factor_at)::bigint, 0) AS factor_at "
                        "FROM sessions s JOIN users u ON u.id = s.user_id "
                        "WHERE s.token_hash = $1::bytea AND s.revoked_at IS NULL "
                        "AND s.expires_at > now() "
@@ -53,7 +57,8 @@ static int sessions_prepare(struct app *app)
                        "WHERE token_hash = (SELECT token_hash FROM s) "
                        "AND last_seen_at < now() - least(interval '60 seconds', "
                        "idle_timeout / 4)) "
-                       "SELECT id, role, provider_id, municipality, email, expires_epoch FROM s");
+                       "SELECT id, role, provider_id, municipality, email, expires_epoch, "
+                       "has_factor, factor_at FROM s");
 }
 
 /* Failed logins allowed per email and per client address within the window; the next
@@ -110,6 +115,8 @@ static void login_session_stored(struct api_ctx *c, const struct db_result *r)
         cJSON_AddNullToObject(u, "provider_id");
     if (l->who.municipality[0])
         cJSON_AddStringToObject(u, "municipality", l->who.municipality);
+    l->who.has_factor = strcmp(db_value(r->res, 0, 1), "t") == 0;
+    cJSON_AddStringToObject(o, "second_factor", api_second_factor_step(c->app, &l->who));
     http_reply_header(c->req, "Cache-Control", "no-store");
     api_reply_json(c, 201, o);
 }
@@ -238,7 +245,7 @@ static const struct api_endpoint delete_current = {sessions_delete_current, fals
 
 static const struct route session_routes[] = {
     {HTTP_POST, "/v1/sessions", &create, 0},
-    {HTTP_DELETE, "/v1/sessions/current", &delete_current, ROLE_ANY},
+    {HTTP_DELETE, "/v1/sessions/current", &delete_current, ROLE_ANY | ROUTE_BEFORE_FACTOR},
 };
 
 ROUTE_GROUP(sessions_group, session_routes, sessions_prepare);

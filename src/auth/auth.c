@@ -35,6 +35,22 @@ unsigned role_from_name(const char *name)
     return 0;
 }
 
+int auth_roles_parse(const char *list, unsigned *out)
+{
+    char copy[256];
+    if (snprintf(copy, sizeof copy, "%s", list ? list : "") >= (int)sizeof copy)
+        return -1;
+    unsigned bits = 0;
+    for (char *save = NULL, *s = strtok_r(copy, ", ", &save); s; s = strtok_r(NULL, ", ", &save)) {
+        unsigned bit = role_from_name(s);
+        if (!bit)
+            return -1;
+        bits |= bit;
+    }
+    *out = bits;
+    return 0;
+}
+
 const char *role_name(unsigned role)
 {
     for (size_t i = 0; i < sizeof roles / sizeof roles[0]; i++)

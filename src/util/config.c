@@ -1,8 +1,10 @@
 /* config: environment variables first, then command-line flags. Validates numbers so that a
  * typo in a unit file fails loudly at start-up instead of running with a surprise default. */
 #include "logeer/config.h"
+#include "logeer/auth.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,10 +22,12 @@ struct option_def {
     enum opt_type type;
     size_t offset;     /* of the field in struct config */
     int min, max;      /* for OPT_INT */
+    bool empty_ok;     /* an empty value in the environment is a value, not "unset" */
 };
 
-#define STR_OPT(f, e, field) {f, e, OPT_STRING, offsetof(struct config, field), 0, 0}
-#define INT_OPT(f, e, field, lo, hi) {f, e, OPT_INT, offsetof(struct config, field), lo, hi}
+#define STR_OPT(f, e, field) {f, e, OPT_STRING, offsetof(struct config, field), 0, 0, false}
+#define STR_OPT_EMPTY(f, e, field) {f, e, OPT_STRING, offsetof(struct config, field), 0, 0, true}
+#define INT_OPT(f, e, field, lo, hi) {f, e, OPT_INT, offsetof(struct config, field), lo, hi, false}
 
 static const struct option_def options[] = {
     STR_OPT("database-url", "LOGEER_DATABASE_URL", database_url),
@@ -41,6 +45,8 @@ static const struct option_def options[] = {
     STR_OPT("mail-dir", "LOGEER_MAIL_DIR", mail_dir),
     STR_OPT("public-url", "LOGEER_PUBLIC_URL", public_url),
     STR_OPT("webhook-key", "LOGEER_WEBHOOK_KEY", webhook_key),
+    STR_OPT_EMPTY("mfa-required-roles", "LOGEER_MFA_REQUIRED_ROLES", mfa_required_roles),
+    INT_OPT("step-up-s", "LOGEER_STEP_UP_S", step_up_s, 30, 86400),
     INT_OPT("webhook-allow-private", "LOGEER_WEBHOOK_ALLOW_PRIVATE", webhook_allow_private, 0, 1),
     INT_OPT("notify-workers", "LOGEER_NOTIFY_WORKERS", notify_workers, 1, 64),
     /* Small values are for tests, which want retries and polls within seconds. */
@@ -132,6 +138,9 @@ static void set_defaults(struct config *cfg)
     cfg->db_pool_size = 4;
     cfg->session_ttl_s = 12 * 3600;
     cfg->session_idle_s = 30 * 60;
+    /* NEN 7510: whoever sees health data signs in with two factors. */
+    cfg->mfa_required_roles = strdup("provider,coordinator,admin");
+    cfg->step_up_s = 15 * 60;
     cfg->retention_days = 365;
     cfg->visitor_rate = 60;
     cfg->visitor_burst = 30;
@@ -167,7 +176,7 @@ int config_load(struct config *cfg, int *argc, char **argv)
     set_defaults(cfg);
     for (size_t i = 0; i < NOPTIONS; i++) {
         const char *v = getenv(options[i].env);
-        if (v && *v && set_option(cfg, &options[i], v, options[i].env) != 0)
+        if (v && (*v || options[i].empty_ok) && set_option(cfg, &options[i], v, options[i].env) != 0)
             return -1;
     }
     int out = 1;
@@ -195,6 +204,12 @@ int config_load(struct config *cfg, int *argc, char **argv)
     }
     argv[out] = NULL;
     *argc = out;
+    if (auth_roles_parse(cfg->mfa_required_roles, &cfg->mfa_roles) != 0) {
+        fprintf(stderr, "logeerd: LOGEER_MFA_REQUIRED_ROLES: '%s' is not a list of roles "
+                        "(caregiver, provider, referrer, coordinator, admin)\n",
+                cfg->mfa_required_roles);
+        return -1;
+    }
     return 0;
 }
 

@@ -12,6 +12,8 @@ const BY_TYPE = {
   'bad-credentials': 'Het e-mailadres of het wachtwoord klopt niet.',
   'forbidden': 'U mag dit niet doen met dit account.',
   'csrf-failed': 'Uw sessie is niet meer geldig voor deze pagina. Laad de pagina opnieuw.',
+  'second-factor-required': 'Bevestig eerst met uw tweede stap (code of toegangssleutel) dat u het bent.',
+  'step-up-required': 'Dit is een gevoelige handeling. Bevestig opnieuw met uw tweede stap.',
   'not-found': 'Dit hebben we niet gevonden. Misschien is het al verwijderd.',
   'method-not-allowed': 'Dit kan hier niet.',
   'not-acceptable': 'Dit kan hier niet.',
