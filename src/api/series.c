@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "access_log.h"
 #include "handlers.h"
@@ -107,6 +108,14 @@ static void reply_series(struct api_ctx *c, int status, const char *body, const 
 
 static const char *const mode_names[] = {"all_or_nothing", "best_effort", NULL};
 
+static int current_year(void)
+{
+    time_t now = time(NULL);
+    struct tm tm;
+    localtime_r(&now, &tm);
+    return tm.tm_year + 1900;
+}
+
 /* A series request after validation: the stay request each occurrence shares, and the
  * occurrences' arrivals (ascending). */
 struct series_request {
@@ -180,7 +189,7 @@ static void validate_body(struct api_ctx *c, struct jsonv *v, cJSON *out, struct
     jsonv_only(v, b, known);
     if (jsonv_string(v, b, "pool_id", true, 1, 64, pool_id) && !api_is_uuid(*pool_id))
         jsonv_error(v, "pool_id", "must be a pool id");
-    int mode;
+    int mode = 0;
     if (jsonv_enum(v, b, "mode", mode_required, mode_names, &mode))
         cJSON_AddStringToObject(out, "mode", mode_names[mode]);
     long nights = 0;
@@ -212,12 +221,12 @@ static void validate_body(struct api_ctx *c, struct jsonv *v, cJSON *out, struct
         jsonv_init(&gv);
         jsonv_only(&gv, g, guest_known);
         cJSON *guest = cJSON_AddObjectToObject(out, "guest");
-        const char *alias;
-        long birth_year;
+        const char *alias = NULL;
+        long birth_year = 0;
         const cJSON *needs = NULL;
         if (jsonv_string(&gv, g, "alias", true, 1, 60, &alias))
             cJSON_AddStringToObject(guest, "alias", alias);
-        if (jsonv_int(&gv, g, "birth_year", true, 1900, 2100, &birth_year))
+        if (jsonv_int(&gv, g, "birth_year", true, 1900, current_year(), &birth_year))
             cJSON_AddNumberToObject(guest, "birth_year", (double)birth_year);
         if (jsonv_enum(&gv, g, "care_profile", true, core_care_profile_names,
                        &r->stay.care_profile))
