@@ -230,6 +230,28 @@ def test_approval_pool_decline_one_accept_the_rest():
     h.check_counters_match_stays("after accepting a series", w.url, pool.id)
 
 
+def test_intake_first_refuses_the_whole_series():
+    w = world()
+    pool = w.pool(4, "Reeks kennismaking")
+    resp = w.a.request("PATCH", f"/v1/pools/{pool.id}", {"intake_required": True},
+                       token=w.esdorp)
+    h.check_equal("the pool asks for a kennismaking first", resp.status, 200)
+    guest = w.a.request("POST", "/v1/guests", {"alias": "dhr. K.", "birth_year": 1944,
+                                               "care_profile": "dementia", "needs": [],
+                                               "municipality": "GM0106", "funding": "zvw"},
+                        token=w.cg[2])
+    if not h.check_equal("a registered guest: 201", guest.status, 201):
+        return
+    body = {"pool_id": pool.id, "mode": "best_effort", "nights": 2,
+            "rule": {"first_check_in": str(w.day(14)), "every_weeks": 2, "count": 3},
+            "funding": "zvw", "guest_id": guest.json["id"]}
+    resp = w.a.request("POST", "/v1/series", body, token=w.cg[2])
+    h.check_equal("without a kennismaking even best effort is refused: 409 intake-required",
+                  (resp.status, h.problem_type(resp)), (409, "intake-required"))
+    left = h.scalar(w.url, f"SELECT count(*) FROM stays WHERE pool_id = '{pool.id}'")
+    h.check_equal("and nothing was held", left, "0")
+
+
 def test_preview_and_refusals():
     w = world()
     pool = w.pool(3, "Reeks voorbeeld", horizon_days=60)
