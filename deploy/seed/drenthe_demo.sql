@@ -253,6 +253,9 @@ ON CONFLICT ((lower(email))) DO UPDATE
         municipality  = coalesce(users.municipality, EXCLUDED.municipality)
     WHERE (users.password_hash IS NULL AND EXCLUDED.password_hash IS NOT NULL)
        OR (users.municipality IS NULL AND EXCLUDED.municipality IS NOT NULL);
+-- Both demo planners are their organisation's beheerder (they may make API keys).
+UPDATE users SET provider_admin = true
+ WHERE id IN ('d4000000-0000-4000-a000-000000000005', 'd4000000-0000-4000-a000-000000000006');
 
 -- ---------------------------------------------------------------------------------------------
 -- Stays: one in each interesting state. Dates are offsets in days from today (first run).

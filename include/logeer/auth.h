@@ -34,6 +34,7 @@ struct principal {
     unsigned scopes;      /* with an API key: SCOPE_* bits it may use; unused otherwise */
     bool has_factor;      /* the person has a confirmed second factor (user_factors) */
     long long factor_at;  /* unix time this session last proved a second factor; 0 = not yet */
+    bool provider_admin;  /* provider staff with their organisation's admin right (API keys) */
 };
 
 /* What an API key may do (docs/openapi.yaml, API keys). A route names the one scope that

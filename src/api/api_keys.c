@@ -1,6 +1,7 @@
 /* api_keys: POST/GET /v1/api-keys, GET/DELETE /v1/api-keys/{id}: keys for a provider's own
- * systems (planning software pushing capacity, reading stays). Provider staff manage their
- * own provider's keys, the admin everyone's; a key cannot manage keys. The key is made here
+ * systems (planning software pushing capacity, reading stays). Provider staff see their own
+ * provider's keys and those with its admin right make and withdraw them, the admin manages
+ * everyone's; a key cannot manage keys. The key is made here
  * and shown once; only its SHA-256 is stored, and the Idempotency-Key record keeps the answer
  * without it. Using a key (dispatch.c) looks it up with the statement prepared here, which
  * also notes its last use and writes the use to the access log in the same round trip. */
@@ -171,8 +172,22 @@ static bool read_create(struct api_ctx *c, cJSON *doc)
     return true;
 }
 
+/* Which outside systems act for an organisation is its beheerders' decision: provider staff
+ * need their organisation's admin right (users.provider_admin) to make or withdraw a key. */
+static bool may_manage_keys(struct api_ctx *c)
+{
+    if (c->who.role != ROLE_PROVIDER || c->who.provider_admin)
+        return true;
+    api_reply_problem(c, PROBLEM_FORBIDDEN,
+                      "only staff with the admin right for your organisation (beheerder) may "
+                      "make or withdraw API keys");
+    return false;
+}
+
 static void api_keys_create(struct api_ctx *c)
 {
+    if (!may_manage_keys(c))
+        return;
     cJSON *doc = cJSON_CreateObject();
     if (!doc || !read_create(c, doc)) {
         cJSON_Delete(doc);
@@ -236,7 +251,7 @@ static void api_keys_revoked(struct api_ctx *c, const struct db_result *r)
 static void api_keys_revoke(struct api_ctx *c)
 {
     const char *id = res_id(c, MISSING);
-    if (!id)
+    if (!id || !may_manage_keys(c))
         return;
     const char *params[] = {id, res_scope(c), c->who.user_id};
     api_query(c, "api_keys_revoke", 3, params, api_keys_revoked);

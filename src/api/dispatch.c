@@ -357,6 +357,7 @@ static void session_found(struct api_ctx *c, const struct db_result *r)
     snprintf(p->email, sizeof p->email, "%s", db_value(r->res, 0, 4));
     p->has_factor = strcmp(db_value(r->res, 0, 6), "t") == 0;
     p->factor_at = atoll(db_value(r->res, 0, 7));
+    p->provider_admin = strcmp(db_value(r->res, 0, 8), "t") == 0;
     c->authenticated = p->role != 0;
     if (!c->authenticated) {
         api_reply_problem(c, PROBLEM_UNAUTHORIZED, "the session has no valid role");

@@ -47,7 +47,8 @@ static int sessions_prepare(struct app *app)
                        "extract(epoch FROM s.expires_at)::bigint AS expires_epoch, "
                        "EXISTS (SELECT 1 FROM user_factors f WHERE f.user_id = u.id "
                        "AND f.confirmed_at IS NOT NULL) AS has_factor, "
-                       "coalesce(extract(epoch FROM s.factor_at)::bigint, 0) AS factor_at "
+                       "coalesce(extract(epoch FROM s.factor_at)::bigint, 0) AS factor_at, "
+                       "u.provider_admin "
                        "FROM sessions s JOIN users u ON u.id = s.user_id "
                        "WHERE s.token_hash = $1::bytea AND s.revoked_at IS NULL "
                        "AND s.expires_at > now() "
@@ -58,7 +59,7 @@ static int sessions_prepare(struct app *app)
                        "AND last_seen_at < now() - least(interval '60 seconds', "
                        "idle_timeout / 4)) "
                        "SELECT id, role, provider_id, municipality, email, expires_epoch, "
-                       "has_factor, factor_at FROM s");
+                       "has_factor, factor_at, provider_admin FROM s");
 }
 
 /* Failed logins allowed per email and per client address within the window; the next

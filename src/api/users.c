@@ -1,4 +1,5 @@
-/* users: accounts. The admin creates and lists staff accounts (POST/GET /v1/users); caregivers
+/* users: accounts. The admin creates, lists and changes staff accounts (POST/GET/PATCH
+ * /v1/users: the provider admin right, the name, disabling); caregivers
  * register themselves (POST /v1/caregivers) and log in afterwards. Passwords are hashed on the
  * worker pool, never on the event loop, and are never stored, logged or echoed. */
 #include <stdio.h>
@@ -10,6 +11,7 @@
 #include "handlers.h"
 #include "logeer/idempotency.h"
 #include "logeer/jsonv.h"
+#include "logeer/session_cache.h"
 #include "logeer/workers.h"
 #include "resource.h"
 
@@ -21,12 +23,32 @@ static int users_prepare(struct app *app)
         return -1;
     if (api_prepare(app, "users_get", RES_GET_SQL("logeer_user_json(r)", "users", "provider_id")))
         return -1;
-    return api_prepare(app, "users_list",
+    if (api_prepare(app, "users_list",
                        "SELECT logeer_user_json(u)::text, count(*) OVER () FROM users u "
                        "WHERE ($1::user_role IS NULL OR u.role = $1::user_role) "
                        "AND ($2::uuid IS NULL OR u.provider_id = $2::uuid) "
                        "AND ($3::text IS NULL OR lower(u.email) = lower($3)) "
-                       "ORDER BY u.created_at, u.id LIMIT $4::int OFFSET $5::int");
+                       "ORDER BY u.created_at, u.id LIMIT $4::int OFFSET $5::int"))
+        return -1;
+    /* $1 the change, $2 the user; $3..$7 the admin and where from, for the access log. One
+     * row always: the changed account (NULL when nothing changed), the account's role and
+     * whether it was erased, so the answer can say why nothing changed. */
+    return api_prepare(app, "users_patch",
+                       "WITH t AS (SELECT role, erased_at FROM users WHERE id = $2::uuid), "
+                       "u AS (UPDATE users AS r SET "
+                       RES_SET_CAST("provider_admin", "boolean") ", "
+                       RES_SET_TEXT("display_name") ", "
+                       "disabled_at = CASE WHEN NOT $1::jsonb ? 'disabled' THEN r.disabled_at "
+                       "WHEN ($1::jsonb->>'disabled')::boolean THEN coalesce(r.disabled_at, now()) "
+                       "ELSE NULL END "
+                       "WHERE r.id = $2::uuid AND r.erased_at IS NULL "
+                       "AND (NOT $1::jsonb ? 'provider_admin' OR r.role = 'provider') "
+                       "RETURNING logeer_user_json(r) AS j, r.id), "
+                       "l AS (INSERT INTO access_log (user_id, role, action, request_id, address, "
+                       "route, detail) SELECT $3::uuid, $4::user_role, 'user.update', $5, $6::inet, "
+                       "$7, $1::jsonb || jsonb_build_object('user', u.id) FROM u) "
+                       "SELECT (SELECT j::text FROM u), (SELECT role::text FROM t), "
+                       "(SELECT erased_at IS NOT NULL FROM t)");
 }
 
 /* ---- shared by both ways of creating an account --------------------------------------- */
@@ -229,7 +251,7 @@ static const char *const staff_roles[] = {"provider", "referrer", "coordinator",
 static void users_create(struct api_ctx *c)
 {
     static const char *const known[] = {"email", "password", "role", "provider_id",
-                                        "display_name", NULL};
+                                        "display_name", "provider_admin", NULL};
     struct jsonv v;
     jsonv_init(&v);
     jsonv_only(&v, c->body, known);
@@ -251,6 +273,11 @@ static void users_create(struct api_ctx *c)
         cJSON_AddStringToObject(args, "provider_id", provider);
     else if (role >= 0 && strcmp(staff_roles[role], "provider") == 0)
         jsonv_error(&v, "provider_id", "is required for provider staff");
+    bool provider_admin = false;
+    if (jsonv_bool(&v, c->body, "provider_admin", false, &provider_admin) && provider_admin &&
+        role >= 0 && strcmp(staff_roles[role], "provider") != 0)
+        jsonv_error(&v, "provider_admin", "only provider staff have the admin right for a provider");
+    cJSON_AddBoolToObject(args, "provider_admin", provider_admin);
     account_submit(c, &v, args, password, true);
 }
 
@@ -279,7 +306,64 @@ static void users_list(struct api_ctx *c)
     res_list_rows(c, "users_list", &a, args, 3, &user_rows);
 }
 
+/* ---- PATCH /v1/users/{id} ------------------------------------------------------------------ */
+
+static void users_patched(struct api_ctx *c, const struct db_result *r)
+{
+    if (r->status != DB_OK) {
+        api_reply_db_error(c, r);
+        return;
+    }
+    if (db_is_null(r->res, 0, 1)) {
+        api_reply_problem(c, PROBLEM_NOT_FOUND, "no user with this id");
+        return;
+    }
+    if (!db_is_null(r->res, 0, 0)) {
+        res_reply_body(c, 200, db_value(r->res, 0, 0));
+        return;
+    }
+    if (strcmp(db_value(r->res, 0, 2), "t") == 0)
+        api_reply_problem(c, PROBLEM_CONFLICT, "the account was erased; it cannot be changed");
+    else
+        res_reply_field(c, "provider_admin",
+                        "only provider staff have the admin right for a provider",
+                        "check the highlighted fields");
+}
+
+/* The admin grants or takes the right to manage a provider's API keys, renames, and disables
+ * or re-enables an account. Disabling ends its sessions at their next request (the session
+ * lookup refuses disabled accounts); this process forgets them at once. */
+static void users_patch(struct api_ctx *c)
+{
+    static const char *const known[] = {"provider_admin", "display_name", "disabled", NULL};
+    const char *id = res_id(c, "no user with this id");
+    if (!id)
+        return;
+    struct jsonv v;
+    jsonv_init(&v);
+    jsonv_only(&v, c->body, known);
+    res_refuse_nulls(&v, c->body, (const char *const[]){"display_name", NULL});
+    bool flag;
+    const char *name;
+    jsonv_bool(&v, c->body, "provider_admin", false, &flag);
+    jsonv_bool(&v, c->body, "disabled", false, &flag);
+    res_text(&v, c->body, "display_name", false, 200, &name);
+    if (!jsonv_ok(&v)) {
+        res_reply_invalid(c, &v, "check the highlighted fields");
+        return;
+    }
+    session_cache_forget_user(c->app->sessions, id);
+    char *patch = cJSON_PrintUnformatted(c->body);
+    char addr[64], route[160];
+    snprintf(route, sizeof route, "%s %s", http_method_name(c->req->method), c->route->pattern);
+    const char *params[] = {patch, id, c->who.user_id, role_name(c->who.role),
+                            c->req->request_id, api_peer_address(c, addr, sizeof addr), route};
+    api_query(c, "users_patch", 7, params, users_patched);
+    cJSON_free(patch);
+}
+
 static const struct api_endpoint create = {users_create, true};
+static const struct api_endpoint patch = {users_patch, true};
 static const struct api_endpoint list = {users_list, false};
 static const struct api_endpoint get = {users_get, false};
 static const struct api_endpoint register_caregiver = {caregivers_register, true};
@@ -288,6 +372,7 @@ static const struct route user_routes[] = {
     {HTTP_POST, "/v1/users", &create, ROLE_ADMIN},
     {HTTP_GET, "/v1/users", &list, ROLE_ADMIN},
     {HTTP_GET, "/v1/users/{id}", &get, ROLE_ADMIN},
+    {HTTP_PATCH, "/v1/users/{id}", &patch, ROLE_ADMIN | ROUTE_STEP_UP},
     /* Anyone may register as a caregiver: that is how a caregiver's account comes to exist. */
     {HTTP_POST, "/v1/caregivers", &register_caregiver, 0},
 };

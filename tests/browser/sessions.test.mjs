@@ -4,12 +4,14 @@
 // computers (two browser contexts): the first sees both, signs the second out (which is then
 // sent to the sign-in page), signs in there again and is signed out by "Overal anders
 // uitloggen" (by keyboard), and finally signs itself out. A planner finds the same page in the
-// bed board's menu. 0 axe violations on every state; nothing scrolls sideways at 320 px.
+// bed board's menu, the coordinator in the dashboard's header. 0 axe violations on every
+// state; nothing scrolls sideways at 320 px.
 import { expectNoAxeViolations } from './lib/axe.mjs';
 import { BASE, check, noHorizontalScroll, openContext, openPage, run } from './lib/run.mjs';
 
 const CAREGIVER = 'mantelzorger@demo.logeer.nl';
 const PLANNER = 'planner@esdorp.demo.logeer.nl';
+const COORDINATOR = 'aanjager@demo.logeer.nl';
 const PASSWORD = process.env.LOGEER_PASSWORD;
 
 async function ready(page) {
@@ -118,6 +120,24 @@ run(async (first) => {
   names = await rows(c);
   check('the planner sees their own session', names.length === 1 && names[0].includes('(dit apparaat)'), names.join(' | '));
   await expectNoAxeViolations(check, c, 'sessions: bed board');
+
+  // The coordinator reaches the same page from the dashboard's header.
+  const fourth = await openContext();
+  const d = await openPage(fourth, problems);
+  await d.goto(BASE + '/dashboard/sessies.html');
+  await d.waitForURL((u) => u.pathname === '/dashboard/', { timeout: 10000 });
+  check('a visitor is sent to the dashboard to sign in', new URL(d.url()).pathname === '/dashboard/');
+  await d.fill('#email', COORDINATOR);
+  await d.fill('#password', PASSWORD);
+  await d.click('#login-submit');
+  await d.waitForSelector('#mijn-sessies:visible', { timeout: 15000 });
+  await d.click('#mijn-sessies');
+  await ready(d);
+  await d.waitForSelector('#sessies-lijst li');
+  names = await rows(d);
+  check('the coordinator sees their own session', names.length === 1 && names[0].includes('(dit apparaat)'), names.join(' | '));
+  check('the menu leads back to the dashboard', await d.isVisible('nav a[href="/dashboard/"]'));
+  await expectNoAxeViolations(check, d, 'sessions: dashboard');
 
   check('no script errors or CSP violations', problems.length === 0, problems.join(' | '));
 });

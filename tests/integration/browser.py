@@ -40,12 +40,24 @@ def run(script, env, timeout=540):
     and whatever the script reads); its ok/FAIL lines become this test's info lines. True when
     every check in the script passed."""
     full = dict(os.environ, CHROMIUM=CHROMIUM, **{k: str(v) for k, v in env.items()})
-    proc = subprocess.run([shutil.which("node"), os.path.join(BROWSER_DIR, script)],
-                          cwd=BROWSER_DIR, env=full, capture_output=True, text=True,
-                          timeout=timeout)
-    for line in proc.stdout.splitlines():
-        h.info("browser: " + line)
-    if proc.stderr.strip():
-        h.info("browser stderr: " + proc.stderr.strip()[-2000:])
+    try:
+        proc = subprocess.run([shutil.which("node"), os.path.join(BROWSER_DIR, script)],
+                              cwd=BROWSER_DIR, env=full, capture_output=True, text=True,
+                              timeout=timeout)
+    except subprocess.TimeoutExpired as e:
+        # What the script got through before it hung says where it hung.
+        _show(e.stdout, e.stderr)
+        return h.check("the browser test passes (every check above says ok)", False,
+                       f"no end after {timeout} s")
+    _show(proc.stdout, proc.stderr)
     return h.check("the browser test passes (every check above says ok)", proc.returncode == 0,
                    f"exit {proc.returncode}")
+
+
+def _show(stdout, stderr):
+    def text(b):
+        return b.decode(errors="replace") if isinstance(b, bytes) else (b or "")
+    for line in text(stdout).splitlines():
+        h.info("browser: " + line)
+    if text(stderr).strip():
+        h.info("browser stderr: " + text(stderr).strip()[-2000:])

@@ -3,8 +3,9 @@ A planner makes a key; it is shown once and stored only as a hash. A key with ca
 writes its own provider's capacity and nothing else: not another provider's pool, not stays,
 not the people-only routes. A key with stays:read lists stays, and each stay it reads is in
 the access log with the key. Revocation, expiry and the creator's disabled account stop a key
-at once; an API key cannot make keys; caregivers and coordinators cannot either. Runs on the
-Drenthe demo data."""
+at once; an API key cannot make keys; caregivers and coordinators cannot either, and of the
+provider's staff only its beheerders (provider_admin, which the admin grants with PATCH
+/v1/users/{id}) make and withdraw them. Runs on the Drenthe demo data."""
 
 import datetime as dt
 
@@ -103,6 +104,56 @@ def test_refusals_of_making_keys():
             and resp.json["provider_id"] == ESDORP_ID, repr(resp))
 
 
+def test_only_the_organisations_beheerder_makes_and_withdraws_keys():
+    w = world()
+    srv = w["srv"]
+    admin = srv.login("beheer@demo.logeer.nl")
+    resp = srv.request("POST", "/v1/users", {"email": "collega@esdorp.demo.logeer.nl",
+                                             "password": h.TEST_PASSWORD, "role": "provider",
+                                             "provider_id": ESDORP_ID,
+                                             "display_name": "Collega Esdorp"},
+                       token=admin, headers={"Idempotency-Key": "collega-esdorp"})
+    h.check("the admin adds a colleague without the admin right", resp.status == 201
+            and resp.json.get("provider_admin") is False, repr(resp))
+    colleague_id = resp.json["id"]
+    colleague = srv.login("collega@esdorp.demo.logeer.nl", h.TEST_PASSWORD)
+    h.check_equal("GET /v1/me says so", srv.get("/v1/me", token=colleague).json.get(
+        "provider_admin"), False)
+    h.check_problem("the colleague may not make a key: 403",
+                    make_key(srv, colleague, scopes=["stays:read"]), 403)
+    key = make_key(srv, w["esdorp"], scopes=["stays:read"], name="Door de beheerder").json
+    h.check_equal("but sees the beheerder's keys", any(
+        k["id"] == key["id"] for k in srv.get("/v1/api-keys", token=colleague).json["api_keys"]),
+        True)
+    h.check_problem("and may not withdraw one: 403",
+                    srv.request("DELETE", f"/v1/api-keys/{key['id']}", token=colleague), 403)
+    resp = srv.request("PATCH", f"/v1/users/{colleague_id}", {"provider_admin": True},
+                       token=admin)
+    h.check("the admin grants the right: 200", resp.status == 200
+            and resp.json.get("provider_admin") is True, repr(resp))
+    h.check_equal("now the colleague withdraws it: 204", srv.request(
+        "DELETE", f"/v1/api-keys/{key['id']}", token=colleague).status, 204)
+    h.check_equal("the grant is in the access log", h.scalar(
+        w["url"], "SELECT detail->>'provider_admin' FROM access_log WHERE action = 'user.update' "
+                  "ORDER BY id DESC LIMIT 1"), "true")
+    coordinator = srv.get("/v1/users?role=coordinator", token=admin).json["users"][0]["id"]
+    resp = srv.request("PATCH", f"/v1/users/{coordinator}", {"provider_admin": True},
+                       token=admin)
+    h.check("the right is for provider staff only: 422 on provider_admin",
+            h.is_problem(resp, 422) and "provider_admin" in resp.text, repr(resp))
+    h.check_problem("a planner may not change accounts: 403", srv.request(
+        "PATCH", f"/v1/users/{colleague_id}", {"provider_admin": False}, token=w["esdorp"]), 403)
+    h.check_problem("an unknown field: 422", srv.request(
+        "PATCH", f"/v1/users/{colleague_id}", {"role": "admin"}, token=admin), 422)
+    h.check_problem("an unknown user: 404", srv.request(
+        "PATCH", "/v1/users/00000000-0000-4000-a000-000000000000", {"disabled": True},
+        token=admin), 404)
+    resp = srv.request("PATCH", f"/v1/users/{colleague_id}", {"disabled": True}, token=admin)
+    h.check("the admin disables the account: 200 with disabled_at", resp.status == 200
+            and resp.json.get("disabled_at"), repr(resp))
+    h.check_problem("and its session stops", srv.get("/v1/me", token=colleague), 401)
+
+
 def test_a_capacity_key_writes_its_own_capacity_and_nothing_else():
     w = world()
     srv = w["srv"]
@@ -190,6 +241,7 @@ def test_revoked_expired_and_orphaned_keys_stop_at_once():
     h.check_problem("an expired key: 401", srv.get(path, token=made["key"]), 401)
 
     h.add_user(w["url"], "leaver@esdorp.test", "provider", provider=ESDORP_ID)
+    h.psql(w["url"], "UPDATE users SET provider_admin = true WHERE email = 'leaver@esdorp.test'")
     leaver = srv.login("leaver@esdorp.test", h.TEST_PASSWORD)
     made = make_key(srv, leaver, scopes=["capacity:read"]).json
     h.check_equal("a key made by a colleague works", srv.get(path, token=made["key"]).status, 200)

@@ -7,7 +7,7 @@
 // common/meldingen.js's.
 import { api, ApiError, newIdempotencyKey } from '/common/api.js';
 import { el } from '/common/dom.js';
-import { clearErrors, formValues, missingFields, showErrors, whileBusy } from '/common/form.js';
+import { clearErrors, copyField, formValues, missingFields, showErrors, whileBusy } from '/common/form.js';
 import { AANBIEDER_MENU, initPage } from '/common/layout.js';
 import { showNotificationPreferences } from '/common/meldingen.js';
 import { formatDateTime } from '/common/status.js';
@@ -55,18 +55,6 @@ function hideSecret() {
   $('geheim-waarde').value = '';
   $('geheim').hidden = true;
   $('webhook-lijst').focus();
-}
-
-async function copySecret() {
-  const input = $('geheim-waarde');
-  input.select();
-  try {
-    await navigator.clipboard.writeText(input.value);
-    $('geheim-gekopieerd').textContent = 'De sleutel is gekopieerd.';
-  } catch (e) {
-    // Without clipboard rights the text is selected; the person copies it with Ctrl+C.
-    $('geheim-gekopieerd').textContent = 'Kopiëren lukte niet vanzelf. De sleutel is geselecteerd: kopieer hem met Ctrl+C.';
-  }
 }
 
 // ---- the list -------------------------------------------------------------------------------
@@ -269,7 +257,7 @@ async function start() {
   drawEventChoices();
   form.addEventListener('submit', addEndpoint);
   form.addEventListener('input', () => { state.createKey = null; });
-  $('geheim-kopieer').addEventListener('click', copySecret);
+  $('geheim-kopieer').addEventListener('click', () => copyField($('geheim-waarde'), $('geheim-gekopieerd')));
   $('geheim-klaar').addEventListener('click', hideSecret);
   $('koppelingen-inhoud').hidden = false;
   await Promise.all([showNotificationPreferences($('berichten-keuzes'), 'berichten'), load().catch(fail)]);

@@ -134,3 +134,16 @@ export async function whileBusy(form, work) {
     form.removeAttribute('aria-busy');
   }
 }
+
+// Copies a read-only field that shows a secret once (a webhook's signing key, an API key) and
+// says in status whether it worked. Without clipboard rights the text stays selected, so the
+// person copies it with Ctrl+C.
+export async function copyField(input, status) {
+  input.select();
+  try {
+    await navigator.clipboard.writeText(input.value);
+    status.textContent = 'De sleutel is gekopieerd.';
+  } catch (e) {
+    status.textContent = 'Kopiëren lukte niet vanzelf. De sleutel is geselecteerd: kopieer hem met Ctrl+C.';
+  }
+}

@@ -39,8 +39,15 @@ export const AANBIEDER_MENU = [
   { href: '/aanbieder/#aankomst-vertrek', text: 'Aankomst en vertrek', show: 'in' },
   { href: '/aanbieder/instellingen.html', text: 'Instellingen', show: 'in' },
   { href: '/aanbieder/koppelingen.html', text: 'Koppelingen en berichten', show: 'in' },
+  { href: '/aanbieder/sleutels.html', text: 'API-sleutels', show: 'in' },
   { href: '/aanbieder/sessies.html', text: 'Mijn sessies', show: 'in' },
   { href: '/inloggen.html?terug=%2Faanbieder%2F', text: 'Inloggen', show: 'out' }
+];
+
+// The coordinator's pages beside the dashboard, which signs in and out on its own page.
+export const DASHBOARD_MENU = [
+  { href: '/dashboard/', text: 'Dashboard', show: 'in' },
+  { href: '/dashboard/sessies.html', text: 'Mijn sessies', show: 'in' }
 ];
 
 function renderHeader(header, user, menu = PORTAAL_MENU, home = '/') {
@@ -65,7 +72,8 @@ function renderHeader(header, user, menu = PORTAAL_MENU, home = '/') {
 
 // Draws the header and resolves to the logged-in account or null. With { requireLogin: true }
 // a visitor who is not logged in is sent to the login page (and back here afterwards).
-// { menu, home }: another audience's menu (e.g. AANBIEDER_MENU) and where the logo leads.
+// { menu, home }: another audience's menu (e.g. AANBIEDER_MENU) and where the logo leads;
+// { loginPage }: where that audience signs in, when not the portal's page.
 export async function initPage(options = {}) {
   let user = null;
   try {
@@ -76,7 +84,7 @@ export async function initPage(options = {}) {
   const header = document.querySelector('header.page-header');
   if (header) renderHeader(header, user, options.menu, options.home);
   if (!user && options.requireLogin) {
-    location.replace(loginUrl());
+    location.replace(options.loginPage || loginUrl());
     return new Promise(() => {}); // the page is being left
   }
   document.body.dataset.ready = 'true';
