@@ -29,6 +29,7 @@ extern const struct route_group municipalities_group; /* municipalities.c */
 extern const struct route_group sessions_group;       /* sessions.c: log in and out */
 extern const struct route_group availability_group;   /* availability.c: search */
 extern const struct route_group stays_group;          /* stays.c: requests and lifecycle */
+extern const struct route_group series_group;         /* series.c: recurring stays */
 extern const struct route_group providers_group;      /* providers.c: inventory owners */
 extern const struct route_group locations_group;      /* locations.c: logeerhuizen */
 extern const struct route_group pools_group;          /* pools.c: beds of one kind */

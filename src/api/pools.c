@@ -20,6 +20,7 @@
 #define MAX_WMO_MUNICIPALITIES 400
 #define MAX_COMPANION_PLACES 50   /* pools_companion_places_range */
 #define MAX_FREE_CANCEL_DAYS 365  /* pools_free_cancel_days_range */
+#define DEFAULT_SERIES_SHARE 50   /* pools.series_share_max_percent (migrations/0038) */
 
 #define ARRIVAL_MESSAGE "must list distinct ISO weekdays, 1 (Monday) to 7 (Sunday)"
 #define BLOCKS_MESSAGE                                                                       \
@@ -44,6 +45,7 @@
     "'arrival_weekdays', r.arrival_weekdays, 'blocks', r.blocks, 'check_in_window', "         \
     "r.check_in_window, 'check_out_window', r.check_out_window, "                             \
     "'companion_places', r.companion_places, 'free_cancel_days', r.free_cancel_days, "       \
+    "'series_share_max_percent', r.series_share_max_percent, "                                \
     "'as_of', " RES_TS("r.as_of") ", "                                                        \
     "'stale', r.as_of < now() - make_interval(days => " STALE_DAYS "), 'active', r.active, 'version', r.version, 'created_at', " RES_TS("r.created_at") ", "    \
     "'updated_at', " RES_TS("r.updated_at") ")"
@@ -76,6 +78,8 @@ static const struct res_refusal pool_refusals[] = {
     {"pools_companion_places_range", PROBLEM_VALIDATION, "companion_places", "must be 0 to 50"},
     {"pools_free_cancel_days_range", PROBLEM_VALIDATION, "free_cancel_days",
      "must be 0 to 365, or null (always free)"},
+    {"pools_series_share_range", PROBLEM_VALIDATION, "series_share_max_percent",
+     "must be 0 to 100"},
     /* The trigger of that name: stays hold more companion places on some night from today. */
     {"pools_companion_places_below_taken", PROBLEM_CONFLICT, NULL,
      "stays hold more companion places than that on some night from today on; lower it after "
@@ -139,7 +143,7 @@ static int pools_prepare(struct app *app)
                                    "min_nights, max_nights, lead_days, horizon_days, active, "
                                    "intake_required, arrival_weekdays, blocks, "
                                    "check_in_window, check_out_window, companion_places, "
-                                   "free_cancel_days, allowance_required)",
+                                   "free_cancel_days, allowance_required, series_share_max_percent)",
                                    "SELECT l.id, l.provider_id, $1::jsonb->>'name', "
                                    "($1::jsonb->>'kind')::pool_kind, "
                                    RES_TEXT_ARRAY("$1::jsonb", "care_profiles") ", "
@@ -158,7 +162,8 @@ static int pools_prepare(struct app *app)
                                    "$1::jsonb->>'check_out_window', "
                                    "($1::jsonb->>'companion_places')::int, "
                                    "($1::jsonb->>'free_cancel_days')::int, "
-                                   "($1::jsonb->>'allowance_required')::boolean FROM locations l "
+                                   "($1::jsonb->>'allowance_required')::boolean, "
+                                   "($1::jsonb->>'series_share_max_percent')::int FROM locations l "
                                    "WHERE l.id = ($1::jsonb->>'location_id')::uuid "
                                    "AND ($6::uuid IS NULL OR l.provider_id = $6::uuid)",
                                    POOL_JSON)))
@@ -196,7 +201,8 @@ static int pools_prepare(struct app *app)
                                      RES_SET_TEXT("check_in_window") ", "
                                      RES_SET_TEXT("check_out_window") ", "
                                      RES_SET_CAST("companion_places", "int") ", "
-                                     RES_SET_CAST("free_cancel_days", "int"),
+                                     RES_SET_CAST("free_cancel_days", "int") ", "
+                                     RES_SET_CAST("series_share_max_percent", "int"),
                                      "r.version"));
 }
 
@@ -465,6 +471,9 @@ static void validate_fields(struct jsonv *v, const cJSON *body, cJSON *out, bool
     validate_window(v, body, "check_out_window", out);
     long n;
     validate_int(v, body, "companion_places", create, 0, MAX_COMPANION_PLACES, 0, out, &n);
+    /* Of each night's beds, the share recurring stays (series) may hold; see series.c. */
+    validate_int(v, body, "series_share_max_percent", create, 0, 100, DEFAULT_SERIES_SHARE, out,
+                 &n);
     /* null means "always free" (the default), so it is kept as a JSON null, not a default. */
     const cJSON *fc = cJSON_GetObjectItemCaseSensitive(body, "free_cancel_days");
     if (cJSON_IsNull(fc))
@@ -481,7 +490,7 @@ static void pools_create(struct api_ctx *c)
                                         "horizon_days", "active", "intake_required",
                                         "allowance_required", "arrival_weekdays", "blocks",
                                         "check_in_window", "check_out_window", "companion_places",
-                                        "free_cancel_days", NULL};
+                                        "free_cancel_days", "series_share_max_percent", NULL};
     struct jsonv v;
     jsonv_init(&v);
     jsonv_only(&v, c->body, known);
@@ -523,7 +532,7 @@ static void pools_patch(struct api_ctx *c)
                                         "intake_required", "allowance_required",
                                         "arrival_weekdays", "blocks", "check_in_window",
                                         "check_out_window", "location_id", "companion_places",
-                                        "free_cancel_days", NULL};
+                                        "free_cancel_days", "series_share_max_percent", NULL};
     static const char *const nullable[] = {"check_in_window", "check_out_window",
                                            "free_cancel_days", NULL};
     const char *id = res_id(c, pool_call.missing);

@@ -13,6 +13,7 @@ static const struct route_group *const groups[] = {
     &sessions_group,
     &availability_group,
     &stays_group,
+    &series_group,
     &providers_group,
     &locations_group,
     &pools_group,

@@ -20,6 +20,7 @@
 #include "logeer/jsonv.h"
 #include "resource.h"
 #include "stay_ical.h"
+#include "stay_request.h"
 
 #define MAX_STAY_NIGHTS 365
 #define LIST_MAX_LIMIT 200
@@ -114,15 +115,6 @@ static void visibility_params(const struct api_ctx *c, const char *params[3])
 
 /* ---- POST /v1/stays ------------------------------------------------------------------- */
 
-/* A stay request after validation, before the database. */
-struct stay_request {
-    const struct core_pool *pool;
-    date_day check_in, check_out;
-    int care_profile, funding;  /* indices in the core's name lists; -1 until valid */
-    bool inline_guest;          /* the guest is given inline, not as guest_id */
-    const char *initial_status;
-    const char *kind;
-};
 
 static int current_year(void)
 {
@@ -135,7 +127,7 @@ static int current_year(void)
 /* A registered guest (docs/practice.md): when the body names guest_id, checks it (exactly one
  * of guest and guest_id; caregivers only), adds it to out and returns true; the database
  * function copies the guest's fields into the stay. False when the body has no guest_id. */
-static bool registered_guest(const struct api_ctx *c, struct jsonv *v, const cJSON *body,
+bool stay_registered_guest(const struct api_ctx *c, struct jsonv *v, const cJSON *body,
                              cJSON *out)
 {
     const cJSON *item = cJSON_GetObjectItemCaseSensitive(body, "guest_id");
@@ -164,8 +156,8 @@ static const char *const transport_by_names[] = {"caregiver", "provider", "other
 /* arrival or departure: {by, time?, note?} (Transport in the contract). Adds the checked
  * object to out (a JSON null with allow_null, to clear it) and points *time at its time, or
  * NULL. Errors name the member, e.g. "arrival.time". The window is checked apart
- * (check_transport_windows), once the pool is known. */
-static void validate_transport(struct jsonv *v, const cJSON *body, const char *field,
+ * (stay_check_transport_windows), once the pool is known. */
+void stay_validate_transport(struct jsonv *v, const cJSON *body, const char *field,
                                bool allow_null, cJSON *out, const char **time)
 {
     static const char *const known[] = {"by", "time", "note", NULL};
@@ -221,7 +213,7 @@ static void validate_transport(struct jsonv *v, const cJSON *body, const char *f
 
 /* The times against the pool's windows, named in Dutch for the caregiver ("aankomst tussen
  * 14:00 en 17:00"). */
-static void check_transport_windows(struct jsonv *v, const struct core_pool *p,
+void stay_check_transport_windows(struct jsonv *v, const struct core_pool *p,
                                     const char *arrival, const char *departure)
 {
     char msg[160];
@@ -269,7 +261,7 @@ static void validate_body(struct api_ctx *c, struct jsonv *v, cJSON *out, struct
 
     const cJSON *g = cJSON_GetObjectItemCaseSensitive(b, "guest");
     r->inline_guest = true;
-    if (registered_guest(c, v, b, out)) {
+    if (stay_registered_guest(c, v, b, out)) {
         /* a registered guest: its fields come from the guests table */
         r->inline_guest = false;
     } else if (!cJSON_IsObject(g)) {
@@ -306,8 +298,8 @@ static void validate_body(struct api_ctx *c, struct jsonv *v, cJSON *out, struct
     bool companion = false;
     jsonv_bool(v, b, "companion", false, &companion);
     cJSON_AddBoolToObject(out, "companion", companion);
-    validate_transport(v, b, "arrival", false, out, &times->arrival);
-    validate_transport(v, b, "departure", false, out, &times->departure);
+    stay_validate_transport(v, b, "arrival", false, out, &times->arrival);
+    stay_validate_transport(v, b, "departure", false, out, &times->departure);
     /* Where the caregiver wants the guest to stay: the escalation options of a guaranteed
      * request look there first. Only a waitlist request has one; without it the database
      * takes the guest's (else the caregiver's) home municipality. */
@@ -350,7 +342,7 @@ static void validate_window(struct jsonv *v, const cJSON *b, cJSON *out,
 
 /* The separation of planned and crisis beds (spec 3), decided by the core from the caller's
  * role and the pool's kind. Replies and returns false when the request may not go ahead. */
-static bool decide_pathway(struct api_ctx *c, struct stay_request *r, bool has_diversion)
+bool stay_decide_pathway(struct api_ctx *c, struct stay_request *r, bool has_diversion)
 {
     struct core_pathway path;
     switch (core_pathway(c->who.role, r->pool->kind, r->pool->mode, has_diversion, &path)) {
@@ -437,7 +429,7 @@ static void check_pool_rules(struct api_ctx *c, struct jsonv *v, const struct st
     if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(p_out, "companion")) &&
         p->companion_places == 0)
         jsonv_error(v, "companion", COMPANION_NONE);
-    check_transport_windows(v, p, times->arrival, times->departure);
+    stay_check_transport_windows(v, p, times->arrival, times->departure);
 }
 
 /* Replies with a stay body from the database and logs the access. */
@@ -458,7 +450,7 @@ static void reply_stay(struct api_ctx *c, int status, const char *body, const ch
     res_reply_body(c, status, body);
 }
 
-static const struct res_refusal booking_outcomes[] = {
+const struct res_refusal stay_booking_outcomes[] = {
     {"no_beds", PROBLEM_NO_BEDS, NULL,
      "no free bed on every night asked; try other dates, another pool, or join the waitlist "
      "with \"waitlist\": true"},
@@ -494,7 +486,7 @@ static void booked(struct api_ctx *c, const struct db_result *r)
         return;
     if (strcmp(res.outcome, "created") != 0 && strcmp(res.outcome, "waitlisted") != 0 &&
         strcmp(res.outcome, "replayed") != 0) {
-        res_reply_outcome(c, &res, booking_outcomes);
+        res_reply_outcome(c, &res, stay_booking_outcomes);
         return;
     }
     if (!strcmp(res.outcome, "replayed"))
@@ -562,7 +554,7 @@ static void stays_create(struct api_ctx *c)
         api_reply_problem(c, PROBLEM_NOT_FOUND, POOL_MISSING);
         return;
     }
-    if (!decide_pathway(c, &r, cJSON_GetObjectItem(p, "diversion_reason") != NULL)) {
+    if (!stay_decide_pathway(c, &r, cJSON_GetObjectItem(p, "diversion_reason") != NULL)) {
         cJSON_Delete(p);
         return;
     }
@@ -890,7 +882,7 @@ static void found_for_transport(struct api_ctx *c, const struct db_result *r)
         const cJSON *dt = cJSON_GetObjectItemCaseSensitive(d, "time");
         struct jsonv v;
         jsonv_init(&v);
-        check_transport_windows(&v, pool, cJSON_IsString(at) ? at->valuestring : NULL,
+        stay_check_transport_windows(&v, pool, cJSON_IsString(at) ? at->valuestring : NULL,
                                 cJSON_IsString(dt) ? dt->valuestring : NULL);
         if (!jsonv_ok(&v)) {
             res_reply_invalid(c, &v, "the times do not fit this pool");
@@ -934,8 +926,8 @@ static void stays_patch(struct api_ctx *c)
     jsonv_only(&v, c->body, known);
     cJSON *patch = cJSON_CreateObject();
     const char *unused;
-    validate_transport(&v, c->body, "arrival", true, patch, &unused);
-    validate_transport(&v, c->body, "departure", true, patch, &unused);
+    stay_validate_transport(&v, c->body, "arrival", true, patch, &unused);
+    stay_validate_transport(&v, c->body, "departure", true, patch, &unused);
     if (jsonv_ok(&v) && !patch->child)
         jsonv_error(&v, "arrival", "give arrival and/or departure");
     if (!jsonv_ok(&v)) {

@@ -28,7 +28,8 @@ POOL_KEYS = {"id", "location_id", "provider_id", "name", "kind", "care_profiles"
              "wmo_municipalities", "booking_mode", "min_nights", "max_nights", "lead_days",
              "horizon_days", "intake_required", "allowance_required", "arrival_weekdays",
              "blocks", "check_in_window", "check_out_window", "companion_places",
-             "free_cancel_days", "as_of", "active", "version", "created_at", "updated_at"}
+             "free_cancel_days", "series_share_max_percent", "as_of", "active", "version",
+             "created_at", "updated_at"}
 
 
 class Env:

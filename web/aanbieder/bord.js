@@ -2,7 +2,8 @@
 // (GET /v1/pools, GET /v1/pools/{id}/capacity), writes counts with the conditional PUT
 // (If-Match with the version the planner saw, so a colleague's change is never overwritten
 // unseen), confirms counts (POST .../capacity/confirm) and acts on requests and stays
-// (POST /v1/stays/{id}/{action}); kennismaking.js runs the intakes section. The server scopes every list to the planner's provider; the
+// (POST /v1/stays/{id}/{action}; a series' waiting dates together with
+// POST /v1/series/{id}/{action}); kennismaking.js runs the intakes section. The server scopes every list to the planner's provider; the
 // page shows nothing it did not get from those lists.
 import { api, ApiError } from '/common/api.js';
 import { clearErrors, missingFields, showErrors, whileBusy } from '/common/form.js';
@@ -424,6 +425,39 @@ function actionButton(action, label, stay, secondary) {
   }, label, el('span', { class: 'visually-hidden' }, ': ' + guestName(stay.guest)));
 }
 
+function requestRow(s) {
+  return el('tr', { 'data-stay': s.id }, guestCell(s.guest),
+    el('td', {}, poolName(s.pool_id)),
+    el('td', {}, formatDate(s.check_in) + ' tot ' + formatDate(s.check_out),
+      el('span', { class: 'regel' }, nightsText(s.nights) + (s.companion ? ', met mantelzorger erbij' : ''))),
+    el('td', {}, fundingText(s.funding)),
+    el('td', { class: 'acties' }, actionButton('accept', 'Accepteren', s),
+      actionButton('decline', 'Afwijzen', s, true)));
+}
+
+function requestTable(caption, stays) {
+  return el('div', { class: 'table-scroll' }, el('table', {},
+    el('caption', { class: 'visually-hidden' }, caption),
+    el('thead', {}, el('tr', {}, ...['Gast', 'Groep', 'Wanneer', 'Betaling', 'Wat doet u?'].map((h) => el('th', { scope: 'col' }, h)))),
+    el('tbody', {}, ...stays.map(requestRow))));
+}
+
+// A series (logeerreeks) is one item: its waiting dates, each with its own buttons, and two
+// buttons for the whole series (POST /v1/series/{id}/accept or /decline).
+function seriesBlock(seriesId, stays) {
+  const guest = guestName(stays[0].guest);
+  const id = 'reeks-' + seriesId;
+  const whole = (action, label, secondary) => el('button', {
+    type: 'button', class: secondary ? 'button--secondary' : '',
+    'data-actie': action, 'data-reeks': seriesId, 'data-gast': guest
+  }, label, el('span', { class: 'visually-hidden' }, ': reeks voor ' + guest));
+  return el('section', { class: 'reeks', 'aria-labelledby': id, 'data-reeks': seriesId },
+    el('h3', { id }, `Logeerreeks voor ${guest}: ${stays.length} ${stays.length === 1 ? 'datum wacht' : 'data wachten'} op uw antwoord`),
+    requestTable('Data van de reeks voor ' + guest, stays),
+    el('p', { class: 'button-group' }, whole('accept', 'Hele reeks accepteren'),
+      whole('decline', 'Hele reeks afwijzen', true)));
+}
+
 async function loadRequests() {
   const body = await api('GET', '/v1/stays?status=requested&limit=200');
   const stays = (body.stays || []).sort((a, b) => a.check_in.localeCompare(b.check_in));
@@ -432,17 +466,12 @@ async function loadRequests() {
     box.replaceChildren(el('p', {}, 'Er wachten geen aanvragen op uw antwoord.'));
     return;
   }
-  const rows = stays.map((s) => el('tr', { 'data-stay': s.id }, guestCell(s.guest),
-    el('td', {}, poolName(s.pool_id)),
-    el('td', {}, formatDate(s.check_in) + ' tot ' + formatDate(s.check_out),
-      el('span', { class: 'regel' }, nightsText(s.nights) + (s.companion ? ', met mantelzorger erbij' : ''))),
-    el('td', {}, fundingText(s.funding)),
-    el('td', { class: 'acties' }, actionButton('accept', 'Accepteren', s),
-      actionButton('decline', 'Afwijzen', s, true))));
-  box.replaceChildren(el('div', { class: 'table-scroll' }, el('table', {},
-    el('caption', { class: 'visually-hidden' }, 'Aanvragen'),
-    el('thead', {}, el('tr', {}, ...['Gast', 'Groep', 'Wanneer', 'Betaling', 'Wat doet u?'].map((h) => el('th', { scope: 'col' }, h)))),
-    el('tbody', {}, ...rows))));
+  const single = stays.filter((s) => !s.series_id);
+  const series = new Map();
+  for (const s of stays.filter((x) => x.series_id))
+    series.set(s.series_id, [...(series.get(s.series_id) || []), s]);
+  box.replaceChildren(...(single.length ? [requestTable('Aanvragen', single)] : []),
+    ...[...series].map(([id, list]) => seriesBlock(id, list)));
 }
 
 function movementActions(m) {
@@ -538,9 +567,12 @@ async function onStayAction(ev) {
   const button = ev.target.closest('button[data-actie]');
   if (!button) return;
   const action = button.dataset.actie, guest = button.dataset.gast, id = button.dataset.stay;
+  // A whole series has its own texts and route; one of its dates is an ordinary stay.
+  const series = button.dataset.reeks;
+  const texts = series ? 'reeks-' + action : action;
   let body = null;
-  if (ACTIONS[action].title) {
-    const answer = await ask(action, guest);
+  if (ACTIONS[texts].title) {
+    const answer = await ask(texts, guest);
     if (!answer) {
       button.focus();
       return;
@@ -550,8 +582,8 @@ async function onStayAction(ev) {
   button.disabled = true;
   let message;
   try {
-    await api('POST', `/v1/stays/${id}/${action}`, body);
-    message = ACTIONS[action].done(guest);
+    await api('POST', series ? `/v1/series/${series}/${action}` : `/v1/stays/${id}/${action}`, body);
+    message = ACTIONS[texts].done(guest);
   } catch (e) {
     if (!(e instanceof ApiError)) throw e;
     if (e.status === 401) return fail(e);

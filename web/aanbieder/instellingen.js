@@ -17,7 +17,8 @@ import { el } from '/common/dom.js';
 
 const $ = (id) => document.getElementById(id);
 const FUNDINGS = ['wmo', 'wlz', 'zvw', 'pgb', 'private'];
-const NUMBERS = ['min_nights', 'max_nights', 'lead_days', 'horizon_days', 'companion_places'];
+const NUMBERS = ['min_nights', 'max_nights', 'lead_days', 'horizon_days', 'companion_places',
+  'series_share_max_percent'];
 const SHORT_DAYS = ['ma', 'di', 'wo', 'do', 'vr', 'za', 'zo'];     // ISO weekday 1..7 at index 0..6
 const form = $('regels');
 const locForm = $('locatie-form');
@@ -46,6 +47,7 @@ addFieldTexts({
   },
   companion_places: { invalid: 'Vul bij plaatsen voor een mantelzorger een getal in van 0 tot en met 50.' },
   free_cancel_days: { invalid: 'Vul bij kosteloos annuleren een getal in van 0 tot en met 365, of laat het leeg.' },
+  series_share_max_percent: { invalid: 'Vul bij logeerreeksen een percentage in van 0 tot en met 100.' },
   arrival_weekdays: { invalid: 'Kies de dagen waarop een gast kan aankomen.' },
   blocks: {
     'no block arrives': 'Geen enkel blok begint op een dag waarop gasten mogen aankomen. Laat een blok op zo\'n dag beginnen, of zet meer aankomstdagen aan.',

@@ -49,6 +49,15 @@ export const ACTIONS = {
   accept: {
     done: (g) => 'De aanvraag voor ' + g + ' is geaccepteerd.'
   },
+  // A whole series (logeerreeks): every date that still waits for an answer at once.
+  'reeks-accept': {
+    done: (g) => 'Alle wachtende data van de reeks voor ' + g + ' zijn geaccepteerd.'
+  },
+  'reeks-decline': {
+    title: 'Hele reeks afwijzen', yes: 'Ja, de hele reeks afwijzen', reason: true,
+    text: (g) => 'U wijst alle wachtende data van de reeks voor ' + g + ' af. Dit kunt u niet terugdraaien.',
+    done: (g) => 'De reeks voor ' + g + ' is afgewezen. De mantelzorger krijgt uw reden te zien.'
+  },
   'check-in': {
     title: 'Aangekomen', yes: 'Ja, is aangekomen', reason: false,
     text: (g) => 'Is ' + g + ' aangekomen? Dit kunt u niet terugdraaien.',

@@ -70,6 +70,8 @@ if (!choice.pool || !choice.checkIn || !choice.checkOut) {
   document.getElementById('vervoer').replaceChildren(
     transportFieldset('arrival', place && place.check_in_window),
     transportFieldset('departure', place && place.check_out_window));
+  // The same place several times (a logeerreeks) is asked on its own page.
+  document.getElementById('naar-reeks').href = '/reeks.html' + location.search;
   form.hidden = false;
 }
 

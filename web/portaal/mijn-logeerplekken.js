@@ -4,6 +4,9 @@
 // accepted with confirm or declined with cancel. Cancelling asks once more before it acts.
 // Each stay says whether the caregiver stays along and who brings and collects the guest;
 // until check-in that is changed here (PATCH /v1/stays/{id}), inside the place's windows.
+// A series (logeerreeks) is one item with its dates: confirmed together, or the rest of it
+// cancelled together (POST /v1/series/{id}/confirm, /cancel-rest); its dates are not repeated
+// in the list of single stays.
 import { api, ApiError } from '/common/api.js';
 import { clearErrors, showErrors, whileBusy } from '/common/form.js';
 import { initPage } from '/common/layout.js';
@@ -11,6 +14,7 @@ import { formatDateShort, formatDateTime, stayStatusText } from '/common/status.
 import { isOffer } from './aanbod.js';
 import { el, loadMunicipalities, municipalityName, rangeText } from './plek.js';
 import { transportFieldset, transportText, transportValue } from './vervoer.js';
+import { notHeldText, rhythmText } from './reeks-tekst.js';
 
 // What the caregiver may still do, per status.
 const CAN_CANCEL = new Set(['held', 'requested', 'confirmed', 'waitlisted']);
@@ -173,12 +177,84 @@ function offerItem(s) {
     el('p', { class: 'button-group' }, accept, decline));
 }
 
+// Whole-series actions: the list first, then the note, so that what it says is already true
+// on the page when it is read out.
+async function actSeries(series, action, doneText) {
+  let text = doneText, good = true;
+  try {
+    await api('POST', `/v1/series/${series.id}/${action}`);
+  } catch (e) {
+    if (!(e instanceof ApiError)) throw e;
+    text = e.message;
+    good = false;
+  }
+  await load();
+  say(text, good);
+  note.tabIndex = -1;
+  note.focus();
+}
+
+// "Annuleer de rest" in two steps, like a single stay's cancel.
+function cancelRestControl(series, label) {
+  const box = el('div', { class: 'annuleren' });
+  const ask = el('button', { type: 'button', class: 'button--secondary' }, 'Annuleer de rest van de reeks',
+    el('span', { class: 'visually-hidden' }, ': ' + label));
+  box.append(ask);
+  ask.addEventListener('click', () => {
+    const yes = el('button', { type: 'button' }, 'Ja, annuleer de rest');
+    const no = el('button', { type: 'button', class: 'button--secondary' }, 'Nee, laat staan');
+    const question = el('div', { class: 'alert', role: 'group', 'aria-label': 'Annuleren bevestigen' },
+      el('p', { tabindex: '-1' }, 'Weet u zeker dat u alle komende keren van deze reeks wilt annuleren? ' +
+        'Dit kunt u niet terugdraaien.'),
+      el('p', { class: 'button-group' }, yes, no));
+    box.replaceChildren(question);
+    question.querySelector('p').focus();
+    no.addEventListener('click', () => { box.replaceChildren(ask); ask.focus(); });
+    yes.addEventListener('click', () => {
+      yes.disabled = no.disabled = true;
+      actSeries(series, 'cancel-rest', 'De rest van de reeks is geannuleerd.');
+    });
+  });
+  return box;
+}
+
+function seriesItem(series, byId) {
+  const first = series.occurrences.map((o) => byId.get(o.id)).find(Boolean) || {};
+  const label = 'logeerreeks bij ' + where(first);
+  const held = series.occurrences.filter((o) => o.status === 'held');
+  const future = series.occurrences.filter((o) => ['held', 'requested', 'confirmed'].includes(o.status));
+  const item = el('li', { class: 'card plek reeks' },
+    el('h3', {}, 'Logeerreeks bij ' + where(first)),
+    el('p', {}, rhythmText(series) + '.'),
+    el('ol', { class: 'data' }, ...series.occurrences.map((o) =>
+      el('li', {}, rangeText(o.check_in, o.check_out) + ': ',
+        el('strong', { class: 'status status--' + o.status }, stayStatusText(o.status))))));
+  if (series.not_held.length)
+    item.append(el('p', {}, 'Niet gelukt:'),
+      el('ul', {}, ...series.not_held.map((b) => el('li', {}, notHeldText(b)))));
+  if (held.length) {
+    item.append(el('p', {}, 'Bevestig vóór ' + formatDateTime(held[0].hold_expires_at) + '.'));
+    const confirm = el('button', { type: 'button' }, 'Bevestig de reeks',
+      el('span', { class: 'visually-hidden' }, ': ' + label));
+    confirm.addEventListener('click', () => actSeries(series, 'confirm', 'De reeks is bevestigd.'));
+    item.append(el('p', { class: 'button-group' }, confirm));
+  }
+  if (future.length) item.append(cancelRestControl(series, label));
+  return item;
+}
+
 async function load() {
-  const { stays } = await api('GET', '/v1/stays?limit=100');
-  const offers = stays.filter(isOffer);
+  const [{ stays }, { series }] = await Promise.all([api('GET', '/v1/stays?limit=100'),
+    api('GET', '/v1/series?limit=100')]);
+  const byId = new Map(stays.map((s) => [s.id, s]));
+  document.getElementById('reeksen').hidden = !series.length;
+  document.getElementById('reeksen-lijst').replaceChildren(...series.map((r) => seriesItem(r, byId)));
+  // A series' dates show in its own item, not again one by one.
+  const single = stays.filter((s) => !s.series_id);
+  const offers = single.filter(isOffer);
   document.getElementById('aanbod').hidden = !offers.length;
   document.getElementById('aanbod-lijst').replaceChildren(...offers.map(offerItem));
-  const rest = stays.filter((s) => !isOffer(s));
+  const rest = single.filter((s) => !isOffer(s));
   document.getElementById('leeg').hidden = stays.length > 0;
   document.getElementById('lijst').replaceChildren(...rest.map(stayItem));
 }
