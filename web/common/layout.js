@@ -82,21 +82,9 @@ function renderHeader(header, user, menu = PORTAAL_MENU, home = '/') {
 
 // Draws the header and resolves to the logged-in account or null. With { requireLogin: true }
 // a visitor who is not logged in is sent to the login page (and back here afterwards).
-// The coordinator's and the admin's pages beside the dashboard, which signs in and out on its
-// own page.
-export const DASHBOARD_MENU = [
-  { href: '/dashboard/', text: 'Dashboard', show: 'in' },
-  { href: '/dashboard/sessies.html', text: 'Mijn sessies', show: 'in' },
-  { href: '/tweestaps.html', text: 'Tweestapsverificatie', show: 'in' }
-];
-
-// The menu of the person's own audience, for pages every audience shares.
-export function menuFor(user) {
-  if (user && user.role === 'provider') return AANBIEDER_MENU;
-  if (user && (user.role === 'coordinator' || user.role === 'admin')) return DASHBOARD_MENU;
-  return PORTAAL_MENU;
-}
-
+// { menu, home }: another audience's menu (e.g. AANBIEDER_MENU, or a function of the account
+// such as menuFor) and where the logo leads; { loginPage }: where that audience signs in,
+// when not the portal's page.
 export async function initPage(options = {}) {
   let user = null;
   try {
