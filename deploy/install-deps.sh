@@ -13,7 +13,7 @@ PROG=install-deps.sh
 REQUIRED=(
     build-essential cmake pkg-config
     libpq-dev libevent-dev libcjson-dev libssl-dev libargon2-dev libcurl4-openssl-dev
-    liboath-dev libqrencode-dev oathtool
+    libcjose-dev liboath-dev libqrencode-dev oathtool
     postgresql postgresql-15 postgresql-client-15
     python3 curl ca-certificates clang tzdata
     chromium prometheus python3-yaml python3-jsonschema python3-aiosmtpd
@@ -43,12 +43,13 @@ missing_node() {
 # The npm packages of the tests, exactly as each lock file says: playwright-core and
 # @axe-core/playwright (axe-core, the accessibility checks) in tests/browser, the contract
 # tools (Redocly, fast-check, json-schema-faker, ajv) in tests/contract, the standardwebhooks
-# verifier in tests/webhooks. A tree that already matches its lock file is left alone (npm ci would delete
+# verifier in tests/webhooks, a real OpenID Provider (oidc-provider) and jose in tests/sso. A tree that already matches its lock file is left alone (npm ci would delete
 # and reinstall it every time).
 install_test_packages() {
     local root dir
     root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-    for dir in "$root/tests/browser" "$root/tests/contract" "$root/tests/webhooks"; do
+    for dir in "$root/tests/browser" "$root/tests/contract" "$root/tests/webhooks" \
+               "$root/tests/sso"; do
         if [ -f "$dir/node_modules/.package-lock.json" ] &&
            [ "$dir/node_modules/.package-lock.json" -nt "$dir/package-lock.json" ]; then
             continue

@@ -28,6 +28,8 @@ struct config {
     int step_up_s;          /* LOGEER_STEP_UP_S: a sensitive action needs a factor this recent */
     int visitor_rate;       /* LOGEER_VISITOR_RATE: a visitor's requests a minute, 60; 0 = off */
     int visitor_burst;      /* LOGEER_VISITOR_BURST: a visitor's requests at once, default 30 */
+    int open_rate;          /* LOGEER_OPEN_RATE: open figures per address a minute, 120; 0 = off */
+    int open_burst;         /* LOGEER_OPEN_BURST: open figures at once, default 60 */
     int retention_days;     /* LOGEER_RETENTION_DAYS: guest data kept after a stay ends, 365 */
     int http_header_timeout_ms; /* LOGEER_HTTP_HEADER_TIMEOUT_MS: whole request head, 10000 */
     int http_body_timeout_ms;   /* LOGEER_HTTP_BODY_TIMEOUT_MS: body after the head, 30000 */

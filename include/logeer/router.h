@@ -33,7 +33,9 @@ struct route_match {
 
 enum router_result { ROUTE_FOUND, ROUTE_NOT_FOUND, ROUTE_METHOD_NOT_ALLOWED };
 
-/* HEAD matches a GET route. Parameter values are whole segments (no '/'), 1..127 bytes. */
+/* HEAD matches a GET route. Parameter values are whole segments (no '/'), 1..127 bytes; a
+ * parameter may be followed by a fixed suffix in its segment ("/v1/feeds/{token}.ics"), which
+ * the path must carry and the value then lacks. */
 enum router_result router_match(const struct route *routes, size_t nroutes,
                                  enum http_method method, const char *path,
                                  struct route_match *out);

@@ -53,6 +53,10 @@ unsigned api_key_route_scope(const struct route *route);
 extern const struct route_group notify_messages_group; /* notify_messages.c: admin's queue view */
 extern const struct route_group notification_prefs_group; /* notification_prefs.c: emails */
 extern const struct route_group account_tokens_group;  /* account_tokens.c: reset, verify */
+extern const struct route_group sso_issuers_group;     /* sso_issuers.c: OIDC issuers */
+extern const struct route_group sso_group;     /* sso.c: single sign-on (OpenID Connect) */
+extern const struct route_group open_data_group;       /* open_data.c: open figures */
+extern const struct route_group calendar_feeds_group;  /* calendar_feeds.c: iCalendar feeds */
 extern const struct route_group web_group;            /* web.c: the pages; last, see there */
 
 #endif

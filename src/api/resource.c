@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "access_log.h"
+#include "logeer/digest.h"
 #include "logeer/idempotency.h"
 #include "logeer/log.h"
 
@@ -801,4 +802,41 @@ bool res_text_has_bsn(const char *s)
             return true;
     }
     return false;
+}
+
+/* ---- answers computed from the data ------------------------------------------------------ */
+
+/* True when an If-None-Match list names etag (weak or strong: RFC 9110 13.1.2 compares weakly)
+ * or is "*". */
+static bool none_match_names(const char *header, const char *etag)
+{
+    if (!header)
+        return false;
+    while (*header == ' ')
+        header++;
+    if (strcmp(header, "*") == 0)
+        return true;
+    size_t n = strlen(etag);
+    for (const char *p = strstr(header, etag); p; p = strstr(p + 1, etag)) {
+        char after = p[n];
+        if (after == '\0' || after == ',' || after == ' ')
+            return true;
+    }
+    return false;
+}
+
+void res_reply_tagged(struct api_ctx *c, const char *content_type, const char *body,
+                      size_t len, const char *cache_control)
+{
+    char hex[DIGEST_HEX_LEN], etag[40];
+    digest_sha256_hex(body, len, hex);
+    /* 128 bits of the hash tell versions apart as well as all 256, in a shorter header. */
+    snprintf(etag, sizeof etag, "\"%.32s\"", hex);
+    http_reply_header(c->req, "ETag", etag);
+    http_reply_header(c->req, "Cache-Control", cache_control);
+    if (none_match_names(http_request_header(c->req, "If-None-Match"), etag)) {
+        api_reply_empty(c, 304);
+        return;
+    }
+    api_reply_raw(c, 200, content_type, body, len);
 }

@@ -321,4 +321,13 @@ bool res_text_has_bsn(const char *s);
 /* A whole number in a query argument within [min, max]. */
 bool res_parse_long(const char *s, long min, long max, long *out);
 
+/* ---- answers computed from the data (open figures, calendar feeds) -------------------------- */
+
+/* Replies 200 with body under a strong ETag made from the body itself (a hash), or 304
+ * without a body when If-None-Match names that tag (or is "*"); both with cache_control. For
+ * answers that have no version of their own, so that a client polling them costs a 304 as
+ * long as nothing changed. */
+void res_reply_tagged(struct api_ctx *c, const char *content_type, const char *body,
+                      size_t len, const char *cache_control);
+
 #endif

@@ -35,6 +35,10 @@ static const struct route_group *const groups[] = {
     &totp_factors_group,
     &account_tokens_group,
     &notify_messages_group,
+    &sso_issuers_group,
+    &sso_group,
+    &open_data_group,
+    &calendar_feeds_group,
     /* Last: its /{file} would otherwise shadow one-segment routes such as /livez. */
     &web_group,
 };

@@ -18,13 +18,19 @@ static int match_pattern(const char *pattern, const char *path, struct route_mat
         const char *send = strchr(s, '/');
         size_t plen = pend ? (size_t)(pend - p) : strlen(p);
         size_t slen = send ? (size_t)(send - s) : strlen(s);
-        if (plen >= 2 && p[0] == '{' && p[plen - 1] == '}') {
-            if (slen == 0 || slen >= ROUTER_MAX_PARAM_LEN || n == ROUTER_MAX_PARAMS)
+        const char *close = plen >= 2 && p[0] == '{' ? memchr(p, '}', plen) : NULL;
+        if (close) {
+            /* "{token}.ics": a parameter may be followed by a fixed suffix, which the
+             * segment must end with and which is not part of the value. */
+            size_t suffix = plen - (size_t)(close + 1 - p);
+            size_t vlen = slen - suffix;
+            if (slen <= suffix || memcmp(s + vlen, close + 1, suffix) != 0 ||
+                vlen >= ROUTER_MAX_PARAM_LEN || n == ROUTER_MAX_PARAMS)
                 return 0;
             out->params[n].name = p + 1;
-            out->params[n].name_len = plen - 2;
-            memcpy(out->params[n].value, s, slen);
-            out->params[n].value[slen] = '\0';
+            out->params[n].name_len = (size_t)(close - p) - 1;
+            memcpy(out->params[n].value, s, vlen);
+            out->params[n].value[vlen] = '\0';
             n++;
         } else if (plen != slen || memcmp(p, s, plen) != 0) {
             return 0;

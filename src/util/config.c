@@ -82,6 +82,9 @@ static const struct option_def options[] = {
     /* Per client address (IPv6 per /64) and per process; 0 turns the limit off. */
     INT_OPT("visitor-rate", "LOGEER_VISITOR_RATE", visitor_rate, 0, 1000000),
     INT_OPT("visitor-burst", "LOGEER_VISITOR_BURST", visitor_burst, 1, 1000000),
+    /* The open figures' own bucket (open_data.c), apart from the visitors' search. */
+    INT_OPT("open-rate", "LOGEER_OPEN_RATE", open_rate, 0, 1000000),
+    INT_OPT("open-burst", "LOGEER_OPEN_BURST", open_burst, 1, 1000000),
     INT_OPT("retention-days", "LOGEER_RETENTION_DAYS", retention_days, 0, 36500),
     /* Milliseconds, from 100 ms (tests prove slow-client handling with small values). */
     INT_OPT("http-header-timeout-ms", "LOGEER_HTTP_HEADER_TIMEOUT_MS", http_header_timeout_ms,
@@ -144,6 +147,8 @@ static void set_defaults(struct config *cfg)
     cfg->retention_days = 365;
     cfg->visitor_rate = 60;
     cfg->visitor_burst = 30;
+    cfg->open_rate = 120;
+    cfg->open_burst = 60;
     cfg->http_header_timeout_ms = 10000;
     cfg->http_body_timeout_ms = 30000;
     cfg->http_idle_timeout_ms = 60000;

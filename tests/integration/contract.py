@@ -62,6 +62,10 @@ class Operation:
                 allowed = self.path_enums.get(want[1:-1])
                 if got == "" or (allowed is not None and got not in allowed):
                     return False
+            elif param_suffix(want) is not None:
+                suffix = param_suffix(want)
+                if len(got) <= len(suffix) or not got.endswith(suffix):
+                    return False
             elif want != got:
                 return False
         return True
@@ -77,6 +81,13 @@ class Operation:
 
 def is_param(segment):
     return segment.startswith("{") and segment.endswith("}")
+
+
+def param_suffix(segment):
+    """The fixed suffix of a parameter segment such as "{token}.ics" (".ics"), else None."""
+    if segment.startswith("{") and "}" in segment and not segment.endswith("}"):
+        return segment[segment.index("}") + 1:]
+    return None
 
 
 def doc_resolve(doc, obj):

@@ -76,7 +76,7 @@ def test_board_in_chromium():
                BORD_STAY_NO_SHOW=no_show,
                BORD_CAREGIVER_TOKEN=caregiver, BORD_CAREGIVER_EMAIL=email,
                BORD_CAREGIVER_PASSWORD=h.TEST_PASSWORD, BORD_COLLEAGUE_TOKEN=colleague)
-    browser.run(SCRIPT, env, timeout=400)
+    browser.run(SCRIPT, env, timeout=560)
     srv.stop()
 
 

@@ -59,8 +59,25 @@ static void test_wrong_method_lists_allowed_methods(void)
     CHECK_STR(m.allow, "GET, HEAD, PUT");
 }
 
+/* "/v1/feeds/{token}.ics": the suffix must be there, is not part of the value, and a
+ * segment that is only the suffix has no value. */
+static void test_parameter_with_suffix(void)
+{
+    static const struct route feeds[] = {{HTTP_GET, "/v1/feeds/{token}.ics", &h1, 0}};
+    struct route_match m;
+    CHECK(router_match(feeds, 1, HTTP_GET, "/v1/feeds/abc_DEF-1.ics", &m) == ROUTE_FOUND);
+    CHECK_STR(route_param(&m, "token"), "abc_DEF-1");
+    CHECK(router_match(feeds, 1, HTTP_GET, "/v1/feeds/abc", &m) == ROUTE_NOT_FOUND);
+    CHECK(router_match(feeds, 1, HTTP_GET, "/v1/feeds/abc.ic", &m) == ROUTE_NOT_FOUND);
+    CHECK(router_match(feeds, 1, HTTP_GET, "/v1/feeds/.ics", &m) == ROUTE_NOT_FOUND);
+    CHECK(router_match(feeds, 1, HTTP_GET, "/v1/feeds/a.ics/x", &m) == ROUTE_NOT_FOUND);
+    CHECK(router_match(feeds, 1, HTTP_GET, "/v1/feeds/x.ics.ics", &m) == ROUTE_FOUND);
+    CHECK_STR(route_param(&m, "token"), "x.ics");
+}
+
 int main(void)
 {
+    test_parameter_with_suffix();
     test_exact_and_parameter_matches();
     test_head_matches_get();
     test_unknown_paths_are_not_found();

@@ -12,6 +12,7 @@ const PORTAAL_MENU = [
   { href: '/persoon.html', text: 'Mijn naaste', show: 'in' },
   { href: '/kennismaking.html', text: 'Kennismaken', show: 'in' },
   { href: '/mijn-gegevens.html', text: 'Mijn gegevens', show: 'in' },
+  { href: '/vrije-logeerplekken.html', text: 'Vrije plekken', show: 'all' },
   { href: '/inloggen.html', text: 'Inloggen', show: 'out' },
   { href: '/registreren.html', text: 'Account maken', show: 'out' }
 ];
@@ -40,6 +41,7 @@ export const AANBIEDER_MENU = [
   { href: '/aanbieder/instellingen.html', text: 'Instellingen', show: 'in' },
   { href: '/aanbieder/koppelingen.html', text: 'Koppelingen en berichten', show: 'in' },
   { href: '/aanbieder/sleutels.html', text: 'API-sleutels', show: 'in' },
+  { href: '/aanbieder/delen.html', text: 'Agenda en open cijfers', show: 'in' },
   { href: '/aanbieder/sessies.html', text: 'Mijn sessies', show: 'in' },
   { href: '/tweestaps.html', text: 'Tweestapsverificatie', show: 'in' },
   { href: '/inloggen.html?terug=%2Faanbieder%2F', text: 'Inloggen', show: 'out' }

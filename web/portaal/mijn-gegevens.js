@@ -2,7 +2,8 @@
 // download (GET /v1/me/export, a plain link: the cookie session goes with it) and the
 // erasure (DELETE /v1/me) after a ticked box and one more question; and, while the address
 // is not confirmed, why that matters and a button that sends the link again. Which emails
-// come is berichten.js's section.
+// come is berichten.js's section; the calendar link is common/agenda.js's.
+import { initCalendarLink } from '/common/agenda.js';
 import { api, ApiError } from '/common/api.js';
 import { clearErrors, missingFields, showErrors, whileBusy } from '/common/form.js';
 import { initPage } from '/common/layout.js';
@@ -18,6 +19,11 @@ if (user.display_name) rows.push(['Naam', user.display_name]);
 if (user.municipality) rows.push(['Gemeente', municipalityName(user.municipality)]);
 document.getElementById('account').replaceChildren(...rows.flatMap(([k, v]) => [el('dt', {}, k), el('dd', {}, v)]));
 await initNotifications();
+// The calendar link shows the caregiver's own stays; other roles have none here.
+if (user.role === 'caregiver') {
+  document.getElementById('agenda-deel').hidden = false;
+  await initCalendarLink(document.getElementById('agenda'), '/v1/me/calendar-feed', 'uw logeerplekken');
+}
 
 // Not yet confirmed: say why it matters and offer the link again.
 const resend = document.getElementById('opnieuw');
