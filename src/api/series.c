@@ -739,21 +739,8 @@ static void series_action(struct api_ctx *c)
     if (!a)
         return;
     a->action = action;
-    if (c->body) {
-        static const char *const known[] = {"reason", NULL};
-        struct jsonv v;
-        jsonv_init(&v);
-        const char *reason;
-        jsonv_only(&v, c->body, known);
-        if (jsonv_string(&v, c->body, "reason", false, 1, 1000, &reason)) {
-            snprintf(a->reason, sizeof a->reason, "%s", reason);
-            a->has_reason = true;
-        }
-        if (!jsonv_ok(&v)) {
-            res_reply_invalid(c, &v, "check the highlighted fields");
-            return;
-        }
-    }
+    if (!stay_action_reason(c, a->reason, &a->has_reason))
+        return;
     const char *params[4];
     visibility_params(c, params);
     params[3] = id;

@@ -40,6 +40,11 @@ void stay_check_transport_windows(struct jsonv *v, const struct core_pool *p,
  * or replies and returns false. */
 bool stay_decide_pathway(struct api_ctx *c, struct stay_request *r, bool has_diversion);
 
+/* An action's optional body {"reason": 1..1000 characters} (decline, cancel, ...): copies the
+ * reason into reason[1001] and sets *has_reason. Replies 422 and returns false when the body
+ * holds anything else. */
+bool stay_action_reason(struct api_ctx *c, char reason[1001], bool *has_reason);
+
 /* logeer_book_stay's refusals as problems (NULL-terminated). */
 extern const struct res_refusal stay_booking_outcomes[];
 

@@ -772,6 +772,25 @@ static void found_for_action(struct api_ctx *c, const struct db_result *r)
     res_query_json(c, "stays_transition", p, transitioned);
 }
 
+bool stay_action_reason(struct api_ctx *c, char reason[1001], bool *has_reason)
+{
+    if (!c->body)
+        return true;
+    static const char *const known[] = {"reason", NULL};
+    struct jsonv v;
+    jsonv_init(&v);
+    const char *text;
+    jsonv_only(&v, c->body, known);
+    if (jsonv_string(&v, c->body, "reason", false, 1, 1000, &text)) {
+        snprintf(reason, 1001, "%s", text);
+        *has_reason = true;
+    }
+    if (jsonv_ok(&v))
+        return true;
+    res_reply_invalid(c, &v, "check the highlighted fields");
+    return false;
+}
+
 static void stays_action(struct api_ctx *c)
 {
     int action = core_name_index(core_action_names, api_param(c, "action"));
@@ -787,21 +806,8 @@ static void stays_action(struct api_ctx *c)
     if (!a)
         return;
     a->action = action;
-    if (c->body) {
-        static const char *const known[] = {"reason", NULL};
-        struct jsonv v;
-        jsonv_init(&v);
-        const char *reason;
-        jsonv_only(&v, c->body, known);
-        if (jsonv_string(&v, c->body, "reason", false, 1, 1000, &reason)) {
-            snprintf(a->reason, sizeof a->reason, "%s", reason);
-            a->has_reason = true;
-        }
-        if (!jsonv_ok(&v)) {
-            res_reply_invalid(c, &v, "check the highlighted fields");
-            return;
-        }
-    }
+    if (!stay_action_reason(c, a->reason, &a->has_reason))
+        return;
     const char *params[4];
     visibility_params(c, params);
     params[3] = id;
