@@ -16,14 +16,11 @@ wrapper checks through SQL what was stored."""
 import datetime as dt
 import json
 import os
-import shutil
-import subprocess
 
+import browser
 import harness as h
 
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-BROWSER_DIR = os.path.join(h.SOURCE_DIR, "tests", "browser")
-SCRIPT = os.path.join(BROWSER_DIR, "portaal-vervoer.test.mjs")
+SCRIPT = "portaal-vervoer.test.mjs"
 
 
 def ok(resp, what):
@@ -33,19 +30,7 @@ def ok(resp, what):
 
 
 def test_portal_companion_transport_and_email_choices_in_chromium():
-    if h.SANITIZED:
-        h.info("sanitized build: the browser test runs in the normal build only")
-        h.check("skipped under AddressSanitizer on purpose (the normal build runs it)", True)
-        return
-    node = shutil.which("node")
-    have = {"chromium at " + CHROMIUM: os.access(CHROMIUM, os.X_OK),
-            "node on PATH": node is not None}
-    for package in ("playwright-core", "@axe-core/playwright"):
-        have[f"{package} in tests/browser/node_modules"] = os.path.isdir(
-            os.path.join(BROWSER_DIR, "node_modules", package))
-    for what, good in have.items():
-        h.check(f"{what} (installed by deploy/install-deps.sh)", good)
-    if not all(have.values()):
+    if not browser.tools_ready():
         return
 
     url = h.migrated_database(seed=False)
@@ -87,17 +72,10 @@ def test_portal_companion_transport_and_email_choices_in_chromium():
     h.check("the search index shows the pool's companion place", bool(shown))
 
     artifacts = os.environ.get("LOGEER_TEST_ARTIFACTS") or os.path.join(os.getcwd(), "artifacts")
-    env = dict(os.environ, LOGEER_URL=f"http://127.0.0.1:{srv.port}", CHROMIUM=CHROMIUM,
-               LOGEER_SHOT_DIRS=artifacts, LOGEER_ASKED=str(asked), LOGEER_FULL=str(full),
-               LOGEER_POOL=pool, LOGEER_EMAIL=mine, LOGEER_PASSWORD=h.TEST_PASSWORD)
-    proc = subprocess.run([node, SCRIPT], cwd=BROWSER_DIR, env=env, capture_output=True,
-                          text=True, timeout=540)
-    for line in proc.stdout.splitlines():
-        h.info("browser: " + line)
-    if proc.stderr.strip():
-        h.info("browser stderr: " + proc.stderr.strip()[-2000:])
-    h.check("the browser test passes (every check above says ok)", proc.returncode == 0,
-            f"exit {proc.returncode}")
+    env = dict(LOGEER_URL=f"http://127.0.0.1:{srv.port}", LOGEER_SHOT_DIRS=artifacts,
+               LOGEER_ASKED=str(asked), LOGEER_FULL=str(full), LOGEER_POOL=pool,
+               LOGEER_EMAIL=mine, LOGEER_PASSWORD=h.TEST_PASSWORD)
+    browser.run(SCRIPT, env, timeout=540)
 
     rows = h.psql(url, "SELECT s.check_in, s.companion, s.arrival::text, s.departure::text "
                        "FROM stays s JOIN users u ON u.id = s.requested_by "
