@@ -136,6 +136,23 @@ def test_step_up_and_the_admins_reset():
     h.check_equal("the reset is in the access log with what it removed", logged, "1")
 
 
+def test_sign_ins_and_failures_are_in_the_access_log():
+    w = world()
+    srv = w["srv"]
+    for email in (CAREGIVER, "nobody@demo.logeer.nl"):
+        resp = srv.request("POST", "/v1/sessions", {"email": email, "password": "wrong-one"})
+        h.check_problem(f"a wrong password for {email}: 401", resp, 401)
+    sign_in(srv, CAREGIVER)
+    rows = h.psql(w["url"], "SELECT action, coalesce(user_id::text, '-'), detail->>'email', "
+                            "detail->>'method' FROM access_log WHERE action IN "
+                            "('login.fail', 'session.start') ORDER BY id DESC LIMIT 3")
+    uid = h.scalar(w["url"], f"SELECT id FROM users WHERE email = '{CAREGIVER}'")
+    h.check_equal("the sign-in and both failures are logged, with the account where known",
+                  rows, [["session.start", uid, "", "password"],
+                         ["login.fail", "-", "nobody@demo.logeer.nl", ""],
+                         ["login.fail", uid, CAREGIVER, ""]])
+
+
 def test_the_setting_is_checked_at_start_up():
     url = world()["url"]
     proc = h.logeerd("serve", "--listen", f"127.0.0.1:{h.free_port()}", "--database-url", url,
