@@ -59,6 +59,14 @@ extern const struct route_group sso_group;     /* sso.c: single sign-on (OpenID 
 extern const struct route_group open_data_group;       /* open_data.c: open figures */
 extern const struct route_group calendar_feeds_group;  /* calendar_feeds.c: iCalendar feeds */
 extern const struct route_group passkeys_group;      /* passkeys.c: WebAuthn */
+extern const struct route_group password_change_group; /* password_change.c: own password */
 extern const struct route_group web_group;            /* web.c: the pages; last, see there */
+
+/* The password check shared by sign-in and a password change (sessions.c): records an attempt
+ * and applies the failure limits per account and address; cb gets one row: attempt id,
+ * retry_after_s (> 0: refused; answer with session_login_refuse), then the account (id, hash,
+ * role, provider, municipality, email) or NULLs. */
+void session_login_begin(struct api_ctx *c, const char *email, api_query_cb cb);
+void session_login_refuse(struct api_ctx *c, const char *retry_after);
 
 #endif

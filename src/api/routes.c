@@ -32,6 +32,7 @@ static const struct route_group *const groups[] = {
     &notification_prefs_group,
     &api_keys_group,
     &my_sessions_group,
+    &password_change_group,
     &second_factor_group,
     &totp_factors_group,
     &account_tokens_group,

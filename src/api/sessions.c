@@ -175,7 +175,7 @@ static void login_verify_done(void *arg)
     api_query(c, "session_insert", 9, params, login_session_stored);
 }
 
-static void login_refuse(struct api_ctx *c, const char *retry_after)
+void session_login_refuse(struct api_ctx *c, const char *retry_after)
 {
     http_reply_header(c->req, "Retry-After", retry_after);
     cJSON *extra = cJSON_CreateObject();
@@ -194,7 +194,7 @@ static void login_started(struct api_ctx *c, const struct db_result *r)
     }
     struct login *l = c->state;
     if (atoi(db_value(r->res, 0, 1)) > 0) {
-        login_refuse(c, db_value(r->res, 0, 1));
+        session_login_refuse(c, db_value(r->res, 0, 1));
         return;
     }
     snprintf(l->attempt_id, sizeof l->attempt_id, "%s", db_value(r->res, 0, 0));
@@ -234,13 +234,18 @@ static void sessions_create(struct api_ctx *c)
     l->cookie = cookie;
     snprintf(l->email, sizeof l->email, "%s", email);
     snprintf(l->password, sizeof l->password, "%s", password);
+    session_login_begin(c, l->email, login_started);
+}
+
+void session_login_begin(struct api_ctx *c, const char *email, api_query_cb cb)
+{
     char addr[64], window[16], per_email[16], per_address[16];
     snprintf(window, sizeof window, "%d", LOGIN_WINDOW_S);
     snprintf(per_email, sizeof per_email, "%d", LOGIN_EMAIL_FAILURES);
     snprintf(per_address, sizeof per_address, "%d", LOGIN_ADDRESS_FAILURES);
-    const char *params[] = {l->email, api_peer_address(c, addr, sizeof addr), window, per_email,
+    const char *params[] = {email, api_peer_address(c, addr, sizeof addr), window, per_email,
                             per_address};
-    api_query(c, "session_login_begin", 5, params, login_started);
+    api_query(c, "session_login_begin", 5, params, cb);
 }
 
 static void logout_done(struct api_ctx *c, const struct db_result *r)

@@ -74,6 +74,17 @@ const FIELD_TEXTS = {
     'must be at least': 'Kies een wachtwoord van minstens 12 tekens.',
     invalid: 'Kies een ander wachtwoord: dit wachtwoord is te bekend of te kort.'
   },
+  current_password: {
+    required: 'Vul uw huidige wachtwoord in.',
+    'is not your current': 'Dit is niet uw huidige wachtwoord. Probeer het opnieuw.',
+    invalid: 'Vul uw huidige wachtwoord in.'
+  },
+  new_password: {
+    required: 'Kies een nieuw wachtwoord.',
+    'must be at least': 'Kies een wachtwoord van minstens 12 tekens.',
+    'must differ': 'Kies een ander wachtwoord dan uw huidige.',
+    invalid: 'Kies een ander wachtwoord: dit wachtwoord is te bekend of te kort.'
+  },
   municipality: {
     required: 'Kies uw gemeente.',
     'is required for wmo': 'Kies de gemeente die de Wmo-toekenning gaf.',
