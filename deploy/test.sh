@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# test.sh: README's test command. Builds two trees, a normal one (build-test/) and one with
+# test.sh: README's test command. First builds the Release tree deploy/run.sh uses (build/;
+# it must build, -Werror and all). Then builds two trees, a normal one (build-test/) and one with
 # AddressSanitizer + UndefinedBehaviorSanitizer (build-asan/), and runs every unit and
 # integration test in each with ctest. When clang and its libFuzzer runtime are installed, a
 # third tree (build-fuzz/) runs the libFuzzer harnesses of tests/fuzz for a short fixed budget.
@@ -68,6 +69,24 @@ run_suite() {
     return "$rc"
 }
 
+# Builds the tree deploy/run.sh builds (Release, no tests) and counts it as one test: an
+# optimised build warns about things the others do not (-Werror: maybe-uninitialized,
+# format-truncation), and README's first command must not be the one to find them.
+build_only() {
+    local name=$1 dir=$2
+    shift 2
+    say "== $name: configure and build in $dir (counted as one test)"
+    TOTAL=$((TOTAL + 1))
+    if cmake -S "$ROOT" -B "$dir" "$@" && cmake --build "$dir" -j"$JOBS"; then
+        say "$name: builds"
+        return 0
+    fi
+    say "$name: does not build"
+    FAILED=$((FAILED + 1))
+    FAILED_NAMES+=("$name: the build")
+    return 1
+}
+
 # True when clang can link a libFuzzer harness (clang plus its fuzzer runtime, e.g. Debian's
 # libclang-rt-14-dev); the fuzz suite is skipped, not failed, without them.
 fuzzer_available() {
@@ -78,8 +97,10 @@ fuzzer_available() {
 }
 
 main() {
-    local status=0 suites="normal, then asan"
+    local status=0 suites="release build, normal, then asan"
     "$ROOT/deploy/install-deps.sh" || exit 1
+
+    build_only release "$ROOT/build" -DCMAKE_BUILD_TYPE=Release -DLOGEER_TESTS=OFF || status=1
 
     run_suite normal "$ROOT/build-test" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLOGEER_SANITIZE=OFF \
         || status=1
@@ -93,7 +114,7 @@ main() {
     # The fuzz tree registers only the harnesses (the other trees ran the unit and integration
     # tests); each fuzzes for LOGEER_FUZZ_SECONDS, 20 by default (tests/fuzz/README.md).
     if fuzzer_available; then
-        suites="normal, asan, then fuzz"
+        suites="release build, normal, asan, then fuzz"
         run_suite fuzz "$ROOT/build-fuzz" -DCMAKE_C_COMPILER="$(command -v clang)" \
             -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLOGEER_TESTS=OFF -DLOGEER_FUZZ=ON \
             || status=1

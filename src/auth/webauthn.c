@@ -295,7 +295,7 @@ static const unsigned char *cbor_bytes(const cbor_item_t *item, size_t *len)
 static EVP_PKEY *cose_ec2(const cbor_item_t *key)
 {
     int crv;
-    size_t xl, yl;
+    size_t xl = 0, yl = 0;
     const unsigned char *x = cbor_bytes(cbor_int_key(key, -2), &xl);
     const unsigned char *y = cbor_bytes(cbor_int_key(key, -3), &yl);
     if (!cbor_small_int(cbor_int_key(key, -1), &crv) || crv != 1 || !x || !y || xl != 32 ||
@@ -323,7 +323,7 @@ static EVP_PKEY *cose_ec2(const cbor_item_t *key)
 static EVP_PKEY *cose_okp(const cbor_item_t *key)
 {
     int crv;
-    size_t xl;
+    size_t xl = 0;
     const unsigned char *x = cbor_bytes(cbor_int_key(key, -2), &xl);
     if (!cbor_small_int(cbor_int_key(key, -1), &crv) || crv != 6 || !x || xl != 32)
         return NULL;
@@ -332,7 +332,7 @@ static EVP_PKEY *cose_okp(const cbor_item_t *key)
 
 static EVP_PKEY *cose_rsa(const cbor_item_t *key)
 {
-    size_t nl, el;
+    size_t nl = 0, el = 0;
     const unsigned char *n = cbor_bytes(cbor_int_key(key, -1), &nl);
     const unsigned char *e = cbor_bytes(cbor_int_key(key, -2), &el);
     if (!n || !e || nl < RSA_MIN_BITS / 8 || nl > 1024 || el == 0 || el > 8)
