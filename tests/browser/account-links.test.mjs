@@ -171,6 +171,7 @@ async function registerAndConfirm(page) {
     /bevestig daarmee uw e-mailadres/.test(await page.textContent('#melding')));
   await page.goto(BASE + '/mijn-gegevens.html');
   await ready(page);
+  await page.waitForSelector('body[data-geladen="true"]');
   check('Mijn gegevens: the address is not yet confirmed, with why it matters',
     await page.isVisible('#bevestigen') && /Nee, nog niet/.test(await page.textContent('#account')));
   await axe(page, 'mijn gegevens: address not confirmed');
@@ -189,6 +190,7 @@ async function registerAndConfirm(page) {
   await axe(page, 'e-mailadres bevestigen: confirmed');
   await page.goto(BASE + '/mijn-gegevens.html');
   await ready(page);
+  await page.waitForSelector('body[data-geladen="true"]');
   check('Mijn gegevens now says the address is confirmed',
     await page.isHidden('#bevestigen') && /Ja/.test(await page.textContent('#account')));
   const firstVerify = await waitForLink(MAIL_DIR, NEW_EMAIL, 'Bevestig uw e-mailadres', BASE, 1);

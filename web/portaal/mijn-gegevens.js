@@ -11,6 +11,8 @@ import { initNotifications } from './berichten.js';
 import { el, loadMunicipalities, municipalityName } from './plek.js';
 
 const user = await initPage({ requireLogin: true });
+// Not yet confirmed: say why it matters (the link again is below), before anything is loaded.
+document.getElementById('bevestigen').hidden = user.email_verified !== false;
 await loadMunicipalities();
 const rows = [['E-mailadres', user.email]];
 if (user.email_verified !== undefined)
@@ -25,9 +27,8 @@ if (user.role === 'caregiver') {
   await initCalendarLink(document.getElementById('agenda'), '/v1/me/calendar-feed', 'uw logeerplekken');
 }
 
-// Not yet confirmed: say why it matters and offer the link again.
+// The link again, for an address not yet confirmed.
 const resend = document.getElementById('opnieuw');
-document.getElementById('bevestigen').hidden = user.email_verified !== false;
 resend.addEventListener('submit', async (ev) => {
   ev.preventDefault();
   clearErrors(resend);
@@ -70,3 +71,5 @@ form.addEventListener('submit', async (ev) => {
     showErrors(form, e, 'Het verwijderen is niet gelukt');
   }
 });
+// Everything above is drawn: tests wait for this rather than for the frame alone.
+document.body.dataset.geladen = 'true';
