@@ -75,7 +75,7 @@ static void calendar_moment(struct ical *ic, const char *name, date_day day, con
     ical_line(ic, name_params, value);
 }
 
-void stay_ical_begin(struct ical *ic, const char *name, bool timezone)
+void stay_ical_begin(struct ical *ic, const char *name, bool with_timezone)
 {
     ical_line(ic, "BEGIN", "VCALENDAR");
     ical_line(ic, "VERSION", "2.0");
@@ -84,7 +84,7 @@ void stay_ical_begin(struct ical *ic, const char *name, bool timezone)
     ical_line(ic, "METHOD", "PUBLISH");
     if (name)
         ical_text(ic, "X-WR-CALNAME", name);
-    if (timezone)
+    if (with_timezone)
         calendar_timezone(ic);
 }
 

@@ -28,7 +28,7 @@ struct stay_ical {
 
 /* VCALENDAR's head; name (X-WR-CALNAME, NULL for none) is what calendar apps show as the
  * calendar's title. With timezone the Europe/Amsterdam VTIMEZONE that timed events need. */
-void stay_ical_begin(struct ical *ic, const char *name, bool timezone);
+void stay_ical_begin(struct ical *ic, const char *name, bool with_timezone);
 /* One VEVENT. A window is used only when both are given; otherwise whole days. */
 void stay_ical_event(struct ical *ic, const struct stay_ical *s);
 void stay_ical_end(struct ical *ic);
