@@ -59,13 +59,6 @@ static int series_prepare(struct app *app)
                        "ORDER BY r.created_at DESC, r.id LIMIT $6::int OFFSET $7::int");
 }
 
-static void visibility_params(const struct api_ctx *c, const char *params[3])
-{
-    params[0] = role_name(c->who.role);
-    params[1] = c->who.user_id;
-    params[2] = c->who.provider_id;
-}
-
 /* Access-logs every occurrence in a series body (or a list of them) under action. */
 static void log_occurrences(struct api_ctx *c, const cJSON *series, const char *action)
 {
@@ -538,7 +531,7 @@ static void series_get(struct api_ctx *c)
     if (!id)
         return;
     const char *params[4];
-    visibility_params(c, params);
+    stay_visibility_params(c, params);
     params[3] = id;
     api_query(c, "series_get", 4, params, got_series);
 }
@@ -580,7 +573,7 @@ static void series_list(struct api_ctx *c)
     if (!res_args_ok(c, &a, "check the query parameters"))
         return;
     const char *params[7];
-    visibility_params(c, params);
+    stay_visibility_params(c, params);
     params[3] = pool;
     params[4] = open && !strcmp(open, "true") ? "true" : "false";
     params[5] = limit ? limit : "20";
@@ -742,7 +735,7 @@ static void series_action(struct api_ctx *c)
     if (!stay_action_reason(c, a->reason, &a->has_reason))
         return;
     const char *params[4];
-    visibility_params(c, params);
+    stay_visibility_params(c, params);
     params[3] = id;
     api_query(c, "series_for_action", 4, params, found_series_for_action);
 }

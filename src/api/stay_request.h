@@ -45,6 +45,10 @@ bool stay_decide_pathway(struct api_ctx *c, struct stay_request *r, bool has_div
  * holds anything else. */
 bool stay_action_reason(struct api_ctx *c, char reason[1001], bool *has_reason);
 
+/* The visibility parameters $1..$3 (role, user, provider) that the stay and series queries
+ * share: who may see which stays. */
+void stay_visibility_params(const struct api_ctx *c, const char *params[3]);
+
 /* logeer_book_stay's refusals as problems (NULL-terminated). */
 extern const struct res_refusal stay_booking_outcomes[];
 

@@ -105,8 +105,7 @@ static int stays_prepare(struct app *app)
                        "ORDER BY s.created_at DESC, s.id LIMIT $6::int OFFSET $7::int");
 }
 
-/* The visibility parameters ($1..$3) for the caller. */
-static void visibility_params(const struct api_ctx *c, const char *params[3])
+void stay_visibility_params(const struct api_ctx *c, const char *params[3])
 {
     params[0] = role_name(c->who.role);
     params[1] = c->who.user_id;
@@ -588,7 +587,7 @@ static void stays_get(struct api_ctx *c)
     if (!id)
         return;
     const char *params[4];
-    visibility_params(c, params);
+    stay_visibility_params(c, params);
     params[3] = id;
     api_query(c, "stays_get", 4, params, got_stay);
 }
@@ -605,7 +604,7 @@ static void stays_list(struct api_ctx *c)
     if (s && core_name_index(core_status_names, s) < 0)
         jsonv_error(&a.v, "status", "is not a stay status");
     const char *args[5];
-    visibility_params(c, args);
+    stay_visibility_params(c, args);
     args[3] = s;
     args[4] = p;
     res_list_rows(c, "stays_list", &a, args, 5, &stay_rows);
@@ -673,7 +672,7 @@ static void stays_calendar(struct api_ctx *c)
     if (!id)
         return;
     const char *params[4];
-    visibility_params(c, params);
+    stay_visibility_params(c, params);
     params[3] = id;
     api_query(c, "stays_calendar", 4, params, got_calendar);
 }
@@ -809,7 +808,7 @@ static void stays_action(struct api_ctx *c)
     if (!stay_action_reason(c, a->reason, &a->has_reason))
         return;
     const char *params[4];
-    visibility_params(c, params);
+    stay_visibility_params(c, params);
     params[3] = id;
     api_query(c, "stays_for_action", 4, params, found_for_action);
 }
@@ -949,7 +948,7 @@ static void stays_patch(struct api_ctx *c)
     t->patch = patch;
     t->if_match = if_match;
     const char *params[4];
-    visibility_params(c, params);
+    stay_visibility_params(c, params);
     params[3] = id;
     api_query(c, "stays_for_transport", 4, params, found_for_transport);
 }
