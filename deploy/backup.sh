@@ -192,8 +192,8 @@ cmd_setup() {
     } >"$tmp"
     as_owner tee "$data/$CONF_NAME" >/dev/null <"$tmp"
     rm -f -- "$tmp"
-    # Appended last so that it wins over settings included earlier (pg_auto_failover's own
-    # file sets archive_command = '/bin/true').
+    # Appended last so that it wins over settings included earlier (a failover manager's own
+    # include file, an old archive_command); ALTER SYSTEM still wins, checked below.
     if ! grep -q "^include_if_exists = '$CONF_NAME'" -- "$conf"; then
         as_owner tee -a "$conf" >/dev/null <<EOF
 
