@@ -12,7 +12,8 @@
 #                                                     point-in-time restore into a fresh cluster
 #   backup.sh prune ARCHIVE_DIR BACKUP_ROOT --keep N  keep the newest N base backups and their WAL
 #
-# DATADIR is a data directory, or a deploy/pg.sh directory (its data/ is used). CONN is a libpq
+# DATADIR is the directory of the cluster's postgresql.conf (its data directory, Debian's
+# /etc/postgresql/<version>/<name>) or a deploy/pg.sh directory. CONN is a libpq
 # conninfo or URI (host=...,... for several hosts), or a deploy/pg.sh directory. TARGET_TIME is a
 # timestamp with its zone ('2026-12-05 09:30:00+01'), or `latest` for everything archived.
 # NEW_DIR gets the layout of deploy/pg.sh (NEW_DIR/data, the socket in NEW_DIR, PORT default
@@ -100,17 +101,19 @@ owned_dir() {
         || die "$OWNER cannot write in $d; pick a directory whose parents it can traverse"
 }
 
-# A data directory, given itself or as a deploy/pg.sh directory.
-find_datadir() {
+# The directory with a cluster's postgresql.conf: the data directory, a deploy/pg.sh
+# directory's data/, or a configuration directory kept apart (Debian's
+# /etc/postgresql/<version>/<name>). pg_ctl and postgres -C accept each of them as -D.
+find_confdir() {
     local d
     d=$(abs_path "$1")
     d=$(readlink -f -- "$d") || die "$1 does not exist"
-    if [ -f "$d/PG_VERSION" ]; then
+    if [ -f "$d/postgresql.conf" ]; then
         echo "$d"
-    elif [ -f "$d/data/PG_VERSION" ]; then
+    elif [ -f "$d/data/postgresql.conf" ]; then
         echo "$d/data"
     else
-        die "$1 is neither a data directory nor a deploy/pg.sh directory"
+        die "$1 has no postgresql.conf: give the data directory, a deploy/pg.sh directory or the cluster's configuration directory"
     fi
 }
 
@@ -158,7 +161,7 @@ EOF
 
 cmd_setup() {
     local data archive mode=on
-    data=$(find_datadir "$1")
+    data=$(find_confdir "$1")
     archive=$(abs_path "$2")
     shift 2
     while [ $# -gt 0 ]; do
@@ -173,7 +176,6 @@ cmd_setup() {
     [ "$OWNER" != root ] || die "$data is owned by root; PostgreSQL does not run as root"
     is_root || [ "$OWNER" = "$(id -un)" ] || die "$data belongs to $OWNER; run as $OWNER or root"
     local conf=$data/postgresql.conf
-    [ -f "$conf" ] || die "$conf not found: this cluster keeps its configuration elsewhere (Debian: /etc/postgresql/<version>/<name>/); put the lines of 'backup.sh setup' for a pg.sh cluster into its conf.d"
     owned_dir "$archive"
 
     local before wal_level
