@@ -172,6 +172,7 @@ cmd_setup() {
         shift
     done
     plain_path "$archive"
+    [[ $ARCHIVE_TIMEOUT_S =~ ^[0-9]+$ ]] || die "LOGEER_ARCHIVE_TIMEOUT_S must be a number of seconds"
     owner_is "$(stat -c %U -- "$data")"
     [ "$OWNER" != root ] || die "$data is owned by root; PostgreSQL does not run as root"
     is_root || [ "$OWNER" = "$(id -un)" ] || die "$data belongs to $OWNER; run as $OWNER or root"
@@ -449,6 +450,7 @@ cmd_prune() {
 
 main() {
     [ $# -ge 1 ] || usage
+    [[ $RESTORE_TIMEOUT_S =~ ^[1-9][0-9]*$ ]] || die "LOGEER_RESTORE_TIMEOUT_S must be a number of seconds"
     local cmd=$1
     shift
     BINDIR=$(pg_bindir)
