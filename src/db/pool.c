@@ -69,6 +69,7 @@ struct db_pool {
     struct event_base *base;
     char *conninfo;
     char *settings;            /* session settings (db_pool_options.settings) */
+    bool read_write;           /* db_pool_options.read_write */
     int size;
     unsigned queue_timeout_ms;
     unsigned max_queue;
@@ -102,6 +103,29 @@ static bool conn_is_connected(const struct db_conn *c)
 {
     return c->state == DB_CONN_PREPARING || c->state == DB_CONN_IDLE ||
            c->state == DB_CONN_BUSY;
+}
+
+/* After a failover the multi-host conninfo may still lead to a server that cannot take writes:
+ * the old primary restarted by its keeper before it is demoted, or a standby when the caller's
+ * conninfo has no target_session_attrs. The server reports both settings (PostgreSQL 14 and
+ * later) at connect time and whenever they change, so asking costs no round trip. */
+static bool conn_session_read_only(const struct db_conn *c)
+{
+    if (!c->pool->read_write || c->pg == NULL)
+        return false;
+    const char *standby = PQparameterStatus(c->pg, "in_hot_standby");
+    const char *ro = PQparameterStatus(c->pg, "default_transaction_read_only");
+    return (standby && strcmp(standby, "on") == 0) || (ro && strcmp(ro, "on") == 0);
+}
+
+/* SQLSTATE 25006 (read_only_sql_transaction) on the primary's pool: the statement did not run,
+ * and every later write on this session would fail the same way. */
+static bool conn_refused_as_read_only(const struct db_conn *c, const PGresult *res)
+{
+    if (!c->pool->read_write || res == NULL)
+        return false;
+    const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+    return state && strcmp(state, "25006") == 0;
 }
 
 /* ---- delivering results ------------------------------------------------------------------ */
@@ -317,6 +341,12 @@ static void conn_backoff(struct db_conn *c, const char *why)
  * not when the next query is sent; then takes the oldest waiting query, if any. */
 static void conn_become_idle(struct db_conn *c)
 {
+    /* The server reports a changed default_transaction_read_only with the answer to the next
+     * query, so a read that just succeeded may bring the news that writes would not. */
+    if (conn_session_read_only(c)) {
+        conn_backoff_because(c, "became read-only", "dropped so that the reconnect finds the primary");
+        return;
+    }
     c->state = DB_CONN_IDLE;
     c->backoff_ms = DB_IO_BACKOFF_FIRST_MS;
     c->failures = 0;
@@ -379,6 +409,11 @@ static void conn_prepare_begin(struct db_conn *c)
     c->flushing = false;
     if (c->pool->nstmts)
         memset(c->stmt_ok, 0, c->pool->nstmts * sizeof *c->stmt_ok);
+    if (conn_session_read_only(c)) {
+        conn_backoff_because(c, "reached a read-only server",
+                             "in recovery or default_transaction_read_only; trying again");
+        return;
+    }
     conn_prepare_next(c);
 }
 
@@ -455,6 +490,8 @@ static void conn_idle_input(struct db_conn *c)
     PGnotify *n;
     while ((n = PQnotifies(c->pg)) != NULL)
         PQfreemem(n);
+    if (conn_session_read_only(c))
+        conn_backoff_because(c, "became read-only", "dropped so that the reconnect finds the primary");
 }
 
 /* PREPARING, BUSY: advances the command in flight. */
@@ -473,6 +510,14 @@ static void conn_command_io(struct db_conn *c, short what)
     }
     PGresult *res = c->res;
     c->res = NULL;
+    if (c->state == DB_CONN_BUSY && conn_refused_as_read_only(c, res)) {
+        /* The query in flight is answered DB_UNAVAILABLE (a 503 with Retry-After): retrying
+         * it on the primary is the client's choice, made with its Idempotency-Key. */
+        PQclear(res);
+        conn_backoff_because(c, "is read-only (SQLSTATE 25006)",
+                             "dropped so that the reconnect finds the primary");
+        return;
+    }
     if (c->state == DB_CONN_PREPARING)
         conn_prepared_one(c, res);
     else
@@ -553,6 +598,7 @@ struct db_pool *db_pool_new(struct event_base *base, const char *conninfo,
     p->max_queue = opts && opts->max_queue ? opts->max_queue : DB_DEFAULT_MAX_QUEUE;
     p->conninfo = strdup(conninfo ? conninfo : "");
     p->settings = strdup(opts && opts->settings ? opts->settings : "");
+    p->read_write = opts && opts->read_write;
     p->conns = calloc((size_t)p->size, sizeof *p->conns);
     p->deliver = event_new(base, -1, 0, pool_on_deliver, p);
     p->sweep = evtimer_new(base, pool_on_sweep, p);
