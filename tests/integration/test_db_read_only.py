@@ -12,7 +12,7 @@ import uuid
 import harness as h
 
 ESDORP = "planner@esdorp.demo.logeer.nl"
-RECOVER_S = 15  # backoff tops out at 5 s; a loaded machine gets some slack
+RECOVER_S = 15  # backoff tops out at 1 s; a loaded machine gets plenty of slack
 
 
 def readyz(srv):
