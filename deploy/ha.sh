@@ -49,8 +49,8 @@ bindir() {
 
 abs_path() {
     case $1 in
-        /*) realpath -m -- "$1" ;;
-        *) realpath -m -- "$PWD/$1" ;;
+        /*) realpath -m -s -- "$1" ;;
+        *) realpath -m -s -- "$PWD/$1" ;;
     esac
 }
 
@@ -209,7 +209,7 @@ tune_monitor() {
     port=$(port_of "$real" monitor)
     for setting in health_check_period=1000 health_check_timeout=1000 \
             health_check_max_retries=1 health_check_retry_delay=500 \
-            node_considered_unhealthy_timeout=3000 primary_demote_timeout=5000; do
+            node_considered_unhealthy_timeout=2000 primary_demote_timeout=3000; do
         sql_at "$real" "$port" pg_auto_failover \
             "ALTER SYSTEM SET pgautofailover.${setting%%=*} = ${setting#*=}" >/dev/null \
             || die "could not set pgautofailover.$setting on the monitor"
