@@ -15,6 +15,7 @@ REQUIRED=(
     libpq-dev libevent-dev libcjson-dev libssl-dev libargon2-dev libcurl4-openssl-dev
     libcjose-dev liboath-dev libqrencode-dev oathtool libcbor-dev
     postgresql postgresql-15 postgresql-client-15
+    postgresql-15-auto-failover pg-auto-failover-cli
     python3 curl ca-certificates clang tzdata
     chromium prometheus python3-yaml python3-jsonschema python3-aiosmtpd
 )

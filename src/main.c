@@ -55,6 +55,7 @@ static void usage(void)
             "  logeerd serve                    run the service\n\n"
             "settings (environment, or --flag value):\n"
             "  LOGEER_DATABASE_URL --database-url   libpq connection string\n"
+            "  LOGEER_REPLICA_URL  --replica-url    a standby for reports, exports, open figures\n"
             "  LOGEER_LISTEN       --listen         host:port (default 127.0.0.1:8080)\n"
             "  LOGEER_TLS_CERT / LOGEER_TLS_KEY     serve HTTPS only with this certificate\n"
             "  LOGEER_HOLD_TTL     --hold-ttl       seconds a hold lasts (default 900)\n"
@@ -184,14 +185,24 @@ static int serve(const struct config *cfg)
      * offers freed nights reads it there (migration 0023), whichever request or job frees them. */
     char db_settings[64];
     snprintf(db_settings, sizeof db_settings, "-c logeer.offer_ttl_s=%d", cfg->offer_ttl_s);
-    struct db_pool_options dbo = {.size = cfg->db_pool_size, .settings = db_settings};
+    /* read_write: after a failover the multi-host conninfo may lead to a server that takes
+     * no writes (yet); such a session is dropped and the pool looks for the primary again. */
+    struct db_pool_options dbo = {.size = cfg->db_pool_size, .settings = db_settings,
+                                  .read_write = true};
     app.db = db_pool_new(app.base, cfg->database_url, &dbo);
+    bool want_replica = cfg->replica_url && *cfg->replica_url;
+    if (want_replica) {
+        /* The name shows the operator (pg_stat_activity) which sessions are the replica's. */
+        struct db_pool_options ro = {.size = cfg->db_pool_size,
+                                     .settings = "-c application_name=logeerd-replica"};
+        app.replica = db_pool_new(app.base, cfg->replica_url, &ro);
+    }
     app.web = assets_load(cfg->web_dir); /* now: the loop never reads the disk */
     app.sessions = session_cache_new(cfg->session_idle_s);
     app.visitor_limit = ratelimit_new(cfg->visitor_rate, cfg->visitor_burst); /* NULL: off */
     int rc = 1;
     if (!app.base || !app.web || !app.metrics || !app.workers || !app.index || !app.db ||
-        !app.sessions ||
+        !app.sessions || (want_replica && !app.replica) ||
         api_init(&app) != 0 || inventory_sync_prepare(app.db) != 0 ||
         sweeper_prepare(app.db) != 0 || guarantee_job_prepare(app.db) != 0 ||
         retention_prepare(app.db) != 0 ||
@@ -206,6 +217,8 @@ static int serve(const struct config *cfg)
     if (http_server_listen(app.http, cfg->listen, ssl_ctx) != 0)
         goto out;
     db_pool_start(app.db);
+    if (app.replica)
+        db_pool_start(app.replica);
     app.sync = inventory_sync_new(app.base, app.db, cfg->database_url, app.index);
     sweeper = sweeper_new(app.base, app.db, cfg->hold_ttl_s, SWEEP_INTERVAL_MS);
     guarantee = guarantee_job_new(app.base, app.db, (unsigned)cfg->guarantee_check_s);
@@ -261,6 +274,10 @@ out:
     if (app.workers)
         workers_free(app.workers);
     notify_stop(app.notify); /* its last outcomes still need the pool */
+    /* The replica first: a read it fails now is asked of the primary, which must still be
+     * there to answer it (or to fail it in turn). */
+    if (app.replica)
+        db_pool_free(app.replica);
     if (app.db)
         db_pool_free(app.db);
     notify_free(app.notify);

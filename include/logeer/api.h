@@ -31,6 +31,7 @@ struct app {
     struct event_base *base;
     const struct config *cfg;
     struct db_pool *db;
+    struct db_pool *replica;   /* LOGEER_REPLICA_URL's read-only pool for heavy reads, or NULL */
     struct workers *workers;
     struct http_server *http;
     struct metrics *metrics;
@@ -127,6 +128,13 @@ void api_reply_db_error(struct api_ctx *c, const struct db_result *r);
 typedef void (*api_query_cb)(struct api_ctx *c, const struct db_result *r);
 void api_query(struct api_ctx *c, const char *stmt, int nparams, const char *const *params,
                api_query_cb cb);
+
+/* The same for a read that may be a little behind (reports, exports, open figures): it goes to
+ * the replica pool when one is configured and has a ready connection, else to the primary. A
+ * read the replica could not answer (lost mid-query, timed out) is asked of the primary once,
+ * which is safe because it changes nothing. The statement must only read. */
+void api_query_read(struct api_ctx *c, const char *stmt, int nparams, const char *const *params,
+                    api_query_cb cb);
 
 /* Second factors (second_factor.c). What a session must still do before it is whole:
  * "none", "verify" (prove the factor the person has) or "enrol" (set one up first). */

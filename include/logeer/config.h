@@ -5,6 +5,7 @@
 
 struct config {
     char *database_url;     /* libpq conninfo; LOGEER_DATABASE_URL */
+    char *replica_url;      /* LOGEER_REPLICA_URL: a standby for heavy reads, or NULL */
     char *listen;           /* host:port; LOGEER_LISTEN, default 127.0.0.1:8080 */
     char *tls_cert;         /* LOGEER_TLS_CERT; with tls_key, serve HTTPS only */
     char *tls_key;          /* LOGEER_TLS_KEY */

@@ -35,6 +35,9 @@ struct db_pool_options {
     unsigned queue_timeout_ms; /* default 5000 */
     unsigned max_queue;        /* default 10000; beyond that DB_UNAVAILABLE at once */
     const char *settings;      /* "-c name=value ..." for every session, or NULL; copied */
+    bool read_write;           /* the primary's pool: a session found read-only (a standby, a
+                                  demoted primary, default_transaction_read_only) is dropped
+                                  and reconnected, and its query answered DB_UNAVAILABLE */
 };
 
 struct db_pool *db_pool_new(struct event_base *base, const char *conninfo,

@@ -142,6 +142,71 @@ static void query_done(const struct db_result *r, void *arg)
     cb(c, r);
 }
 
+/* A read sent to the replica keeps what it needs to be asked again of the primary: the
+ * parameters are copied after the struct, as the pool copies them. */
+struct read_call {
+    struct api_ctx *c;
+    api_query_cb cb;
+    const char *stmt;         /* static: every statement name is a literal */
+    int nparams;
+    const char *params[];     /* NULL for SQL NULL; the strings follow */
+};
+
+static struct read_call *read_call_new(struct api_ctx *c, const char *stmt, int nparams,
+                                       const char *const *params, api_query_cb cb)
+{
+    size_t size = sizeof(struct read_call) + (size_t)nparams * sizeof(char *);
+    for (int i = 0; i < nparams; i++)
+        size += params[i] ? strlen(params[i]) + 1 : 0;
+    struct read_call *q = malloc(size);
+    if (!q)
+        return NULL;
+    *q = (struct read_call){.c = c, .cb = cb, .stmt = stmt, .nparams = nparams};
+    char *text = (char *)&q->params[nparams];
+    for (int i = 0; i < nparams; i++) {
+        if (!params[i]) {
+            q->params[i] = NULL;
+            continue;
+        }
+        size_t len = strlen(params[i]) + 1;
+        memcpy(text, params[i], len);
+        q->params[i] = text;
+        text += len;
+    }
+    return q;
+}
+
+static void read_done(const struct db_result *r, void *arg)
+{
+    struct read_call *q = arg;
+    if (r->status == DB_UNAVAILABLE || r->status == DB_TIMEOUT) {
+        /* The replica went away under the query: the primary answers instead. */
+        api_query(q->c, q->stmt, q->nparams, q->params, q->cb);
+        free(q);
+        return;
+    }
+    struct api_ctx *c = q->c;
+    api_query_cb cb = q->cb;
+    free(q);
+    cb(c, r);
+}
+
+void api_query_read(struct api_ctx *c, const char *stmt, int nparams, const char *const *params,
+                    api_query_cb cb)
+{
+    struct db_pool *replica = c->app->replica;
+    if (!replica || !db_pool_healthy(replica) || nparams < 0 || (nparams > 0 && !params)) {
+        api_query(c, stmt, nparams, params, cb);
+        return;
+    }
+    struct read_call *q = read_call_new(c, stmt, nparams, params, cb);
+    if (!q) {
+        api_reply_problem(c, PROBLEM_INTERNAL, "out of memory");
+        return;
+    }
+    db_query(replica, stmt, nparams, params, read_done, q);
+}
+
 void api_query(struct api_ctx *c, const char *stmt, int nparams, const char *const *params,
                api_query_cb cb)
 {
@@ -159,6 +224,12 @@ int api_prepare(struct app *app, const char *name, const char *sql)
 {
     if (db_pool_prepare(app->db, name, sql) != 0) {
         log_error("cannot register statement %s", name);
+        return -1;
+    }
+    /* The replica prepares every statement too (a hot standby prepares writes as well, it
+     * only refuses to run them), so any read may be sent there by name. */
+    if (app->replica && db_pool_prepare(app->replica, name, sql) != 0) {
+        log_error("cannot register statement %s on the replica", name);
         return -1;
     }
     return 0;

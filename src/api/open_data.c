@@ -230,7 +230,7 @@ static void open_answered(struct api_ctx *c, const struct db_result *r)
             char weeks[24];
             snprintf(weeks, sizeof weeks, "%ld", max);
             const char *params[] = {weeks};
-            api_query(c, "open_availability", 1, params, open_answered);
+            api_query_read(c, "open_availability", 1, params, open_answered);
             return;
         }
         char message[96];
@@ -292,7 +292,7 @@ static void open_run(struct api_ctx *c, bool csv_route)
     char text[24];
     snprintf(text, sizeof text, "%ld", n);
     const char *params[] = {text};
-    api_query(c, "open_availability", 1, params, open_answered);
+    api_query_read(c, "open_availability", 1, params, open_answered);
 }
 
 static void open_availability(struct api_ctx *c) { open_run(c, false); }

@@ -309,7 +309,9 @@ static void report_run(struct api_ctx *c, const char *stmt, cJSON *arg, bool csv
     st->csv = csv;
     st->layout = layout;
     snprintf(st->filename, sizeof st->filename, "%s", filename);
-    res_query_json(c, stmt, arg, report_answered);
+    /* Reports and their CSV exports are the heaviest reads: a replica takes them if there is
+     * one (every report function is STABLE, so a hot standby runs it). */
+    res_query_json_read(c, stmt, arg, report_answered);
 }
 
 /* What every report is asked: a window of nights, a grouping and a format. The texts live in

@@ -268,7 +268,8 @@ bool res_one_row(struct api_ctx *c, const struct db_result *r, const char *missi
     return true;
 }
 
-void res_query_json(struct api_ctx *c, const char *stmt, cJSON *arg, api_query_cb cb)
+static void query_json(struct api_ctx *c, const char *stmt, cJSON *arg, api_query_cb cb,
+                       bool read_only)
 {
     char *text = cJSON_PrintUnformatted(arg);
     cJSON_Delete(arg);
@@ -277,9 +278,22 @@ void res_query_json(struct api_ctx *c, const char *stmt, cJSON *arg, api_query_c
         return;
     }
     const char *params[] = {text};
-    api_query(c, stmt, 1, params, cb);
+    if (read_only)
+        api_query_read(c, stmt, 1, params, cb);
+    else
+        api_query(c, stmt, 1, params, cb);
     explicit_bzero(text, strlen(text));
     cJSON_free(text);
+}
+
+void res_query_json(struct api_ctx *c, const char *stmt, cJSON *arg, api_query_cb cb)
+{
+    query_json(c, stmt, arg, cb, false);
+}
+
+void res_query_json_read(struct api_ctx *c, const char *stmt, cJSON *arg, api_query_cb cb)
+{
+    query_json(c, stmt, arg, cb, true);
 }
 
 void *res_state_new(struct api_ctx *c, size_t size, void (*free_fn)(void *))

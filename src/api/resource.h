@@ -181,6 +181,9 @@ bool res_one_row(struct api_ctx *c, const struct db_result *r, const char *missi
  * argument). Consumes arg; the text is wiped after use, as it may carry a password hash. */
 void res_query_json(struct api_ctx *c, const char *stmt, cJSON *arg, api_query_cb cb);
 
+/* The same for a function that only reads: api_query_read (the replica when there is one). */
+void res_query_json_read(struct api_ctx *c, const char *stmt, cJSON *arg, api_query_cb cb);
+
 /* State for the request's callbacks: size zeroed bytes in c->state, freed with free_fn (NULL:
  * free) when the request ends. NULL after answering 500. */
 void *res_state_new(struct api_ctx *c, size_t size, void (*free_fn)(void *));

@@ -13,7 +13,10 @@
  * dropped SYN) would leave a connection CONNECTING for minutes; we give up after this. */
 #define DB_IO_CONNECT_TIMEOUT_MS 10000u
 #define DB_IO_BACKOFF_FIRST_MS 100u
-#define DB_IO_BACKOFF_MAX_MS 5000u
+/* At most a second between attempts: a database failover takes seconds, and every second a
+ * connection sleeps after the new primary is up is a second of 503s. One connect attempt per
+ * second per connection is no load for a server. */
+#define DB_IO_BACKOFF_MAX_MS 1000u
 
 /* What a connection should do after a step. */
 enum db_io_step {
@@ -54,7 +57,7 @@ bool db_io_watch(struct event *ev, PGconn *pg, short events, event_callback_fn c
  * or a new socket reusing the descriptor number would never be watched. */
 void db_io_unwatch(struct event *ev);
 
-/* Current delay, and the next one: 100 ms doubling up to 5 s. */
+/* Current delay, and the next one: 100 ms doubling up to 1 s. */
 unsigned db_io_backoff_next(unsigned delay_ms);
 
 /* Adds a timer of ms milliseconds. */

@@ -21,6 +21,7 @@
 enum db_conn_state {
     DB_CONN_DISCONNECTED, /* never started, or closed by db_pool_free */
     DB_CONN_CONNECTING,   /* PQconnectPoll in progress */
+    DB_CONN_CHECKING,     /* connected (read-write pool); asking whether commits are durable */
     DB_CONN_PREPARING,    /* connected; preparing the registered statements one by one */
     DB_CONN_IDLE,         /* ready; watching the socket only to notice the server leaving */
     DB_CONN_BUSY,         /* running one query */
@@ -62,13 +63,14 @@ struct db_conn {
     size_t prep_next;         /* PREPARING: index of the statement being prepared */
     bool *stmt_ok;            /* per statement: prepared on this connection */
     struct db_request *req;   /* BUSY: the query in flight */
-    PGresult *res;            /* PREPARING/BUSY: result collected so far */
+    PGresult *res;            /* CHECKING/PREPARING/BUSY: result so far */
 };
 
 struct db_pool {
     struct event_base *base;
     char *conninfo;
     char *settings;            /* session settings (db_pool_options.settings) */
+    bool read_write;           /* db_pool_options.read_write */
     int size;
     unsigned queue_timeout_ms;
     unsigned max_queue;
@@ -100,8 +102,32 @@ static uint64_t db_now_ms(void)
 
 static bool conn_is_connected(const struct db_conn *c)
 {
-    return c->state == DB_CONN_PREPARING || c->state == DB_CONN_IDLE ||
+    return c->state == DB_CONN_CHECKING || c->state == DB_CONN_PREPARING ||
+           c->state == DB_CONN_IDLE ||
            c->state == DB_CONN_BUSY;
+}
+
+/* After a failover the multi-host conninfo may still lead to a server that cannot take writes:
+ * the old primary restarted by its keeper before it is demoted, or a standby when the caller's
+ * conninfo has no target_session_attrs. The server reports both settings (PostgreSQL 14 and
+ * later) at connect time and whenever they change, so asking costs no round trip. */
+static bool conn_session_read_only(const struct db_conn *c)
+{
+    if (!c->pool->read_write || c->pg == NULL)
+        return false;
+    const char *standby = PQparameterStatus(c->pg, "in_hot_standby");
+    const char *ro = PQparameterStatus(c->pg, "default_transaction_read_only");
+    return (standby && strcmp(standby, "on") == 0) || (ro && strcmp(ro, "on") == 0);
+}
+
+/* SQLSTATE 25006 (read_only_sql_transaction) on the primary's pool: the statement did not run,
+ * and every later write on this session would fail the same way. */
+static bool conn_refused_as_read_only(const struct db_conn *c, const PGresult *res)
+{
+    if (!c->pool->read_write || res == NULL)
+        return false;
+    const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+    return state && strcmp(state, "25006") == 0;
 }
 
 /* ---- delivering results ------------------------------------------------------------------ */
@@ -317,6 +343,12 @@ static void conn_backoff(struct db_conn *c, const char *why)
  * not when the next query is sent; then takes the oldest waiting query, if any. */
 static void conn_become_idle(struct db_conn *c)
 {
+    /* The server reports a changed default_transaction_read_only with the answer to the next
+     * query, so a read that just succeeded may bring the news that writes would not. */
+    if (conn_session_read_only(c)) {
+        conn_backoff_because(c, "became read-only", "dropped so that the reconnect finds the primary");
+        return;
+    }
     c->state = DB_CONN_IDLE;
     c->backoff_ms = DB_IO_BACKOFF_FIRST_MS;
     c->failures = 0;
@@ -369,7 +401,36 @@ static void conn_prepared_one(struct db_conn *c, PGresult *res)
     conn_prepare_next(c);
 }
 
-/* CONNECTING -> PREPARING. */
+/* A primary whose postmaster crashed is restarted by its keeper before the failover manager
+ * demotes it. It then accepts writes that wait forever for the standby being promoted, and,
+ * worse, shows in every read the commits it had written but never got acknowledged: they are
+ * rewound away once it is demoted, so an answer based on them would be wrong. Such a server
+ * names a synchronous standby that does not stream. A primary the manager has told to go on
+ * alone (pg_auto_failover's wait_primary) names none and is fine. Seeing the standbys needs
+ * pg_read_all_stats (pg_monitor); without it the check says yes rather than lock us out. */
+#define DB_DURABLE_CHECK_SQL                                                                    \
+    "SELECT NOT pg_has_role('pg_read_all_stats', 'USAGE') "                                    \
+    "OR current_setting('synchronous_standby_names') = '' "                                    \
+    "OR EXISTS (SELECT 1 FROM pg_stat_replication "                                            \
+    "WHERE state = 'streaming' AND sync_state IN ('sync', 'quorum'))"
+
+/* CHECKING -> PREPARING, or -> BACKOFF when the server cannot acknowledge a commit now. A
+ * failed check (no answer that says "no") lets the connection through. */
+static void conn_checked(struct db_conn *c, PGresult *res)
+{
+    bool refused = res && PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1 &&
+                   strcmp(PQgetvalue(res, 0, 0), "f") == 0;
+    PQclear(res);
+    if (refused) {
+        conn_backoff_because(c, "reached a primary without its synchronous standby",
+                             "its commits cannot be acknowledged now; trying again");
+        return;
+    }
+    c->state = DB_CONN_PREPARING;
+    conn_prepare_next(c);
+}
+
+/* CONNECTING -> CHECKING (read-write pool) or PREPARING. */
 static void conn_prepare_begin(struct db_conn *c)
 {
     evtimer_del(c->timer);
@@ -379,6 +440,20 @@ static void conn_prepare_begin(struct db_conn *c)
     c->flushing = false;
     if (c->pool->nstmts)
         memset(c->stmt_ok, 0, c->pool->nstmts * sizeof *c->stmt_ok);
+    if (conn_session_read_only(c)) {
+        conn_backoff_because(c, "reached a read-only server",
+                             "in recovery or default_transaction_read_only; trying again");
+        return;
+    }
+    if (c->pool->read_write) {
+        c->state = DB_CONN_CHECKING;
+        if (!PQsendQuery(c->pg, DB_DURABLE_CHECK_SQL)) {
+            conn_backoff(c, "failed to send the primary check");
+            return;
+        }
+        conn_after_send(c);
+        return;
+    }
     conn_prepare_next(c);
 }
 
@@ -455,9 +530,11 @@ static void conn_idle_input(struct db_conn *c)
     PGnotify *n;
     while ((n = PQnotifies(c->pg)) != NULL)
         PQfreemem(n);
+    if (conn_session_read_only(c))
+        conn_backoff_because(c, "became read-only", "dropped so that the reconnect finds the primary");
 }
 
-/* PREPARING, BUSY: advances the command in flight. */
+/* CHECKING, PREPARING, BUSY: advances the command in flight. */
 static void conn_command_io(struct db_conn *c, short what)
 {
     switch (db_io_pump(c->pg, what, &c->flushing, &c->res)) {
@@ -473,7 +550,17 @@ static void conn_command_io(struct db_conn *c, short what)
     }
     PGresult *res = c->res;
     c->res = NULL;
-    if (c->state == DB_CONN_PREPARING)
+    if (c->state == DB_CONN_BUSY && conn_refused_as_read_only(c, res)) {
+        /* The query in flight is answered DB_UNAVAILABLE (a 503 with Retry-After): retrying
+         * it on the primary is the client's choice, made with its Idempotency-Key. */
+        PQclear(res);
+        conn_backoff_because(c, "is read-only (SQLSTATE 25006)",
+                             "dropped so that the reconnect finds the primary");
+        return;
+    }
+    if (c->state == DB_CONN_CHECKING)
+        conn_checked(c, res);
+    else if (c->state == DB_CONN_PREPARING)
         conn_prepared_one(c, res);
     else
         conn_finish_query(c, res);
@@ -486,6 +573,7 @@ static void conn_on_io(evutil_socket_t fd, short what, void *arg)
     case DB_CONN_CONNECTING:
         conn_connect_step(c);
         break;
+    case DB_CONN_CHECKING:
     case DB_CONN_PREPARING:
     case DB_CONN_BUSY:
         conn_command_io(c, what);
@@ -553,6 +641,7 @@ struct db_pool *db_pool_new(struct event_base *base, const char *conninfo,
     p->max_queue = opts && opts->max_queue ? opts->max_queue : DB_DEFAULT_MAX_QUEUE;
     p->conninfo = strdup(conninfo ? conninfo : "");
     p->settings = strdup(opts && opts->settings ? opts->settings : "");
+    p->read_write = opts && opts->read_write;
     p->conns = calloc((size_t)p->size, sizeof *p->conns);
     p->deliver = event_new(base, -1, 0, pool_on_deliver, p);
     p->sweep = evtimer_new(base, pool_on_sweep, p);

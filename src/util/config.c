@@ -31,6 +31,7 @@ struct option_def {
 
 static const struct option_def options[] = {
     STR_OPT("database-url", "LOGEER_DATABASE_URL", database_url),
+    STR_OPT("replica-url", "LOGEER_REPLICA_URL", replica_url),
     STR_OPT("listen", "LOGEER_LISTEN", listen),
     STR_OPT("tls-cert", "LOGEER_TLS_CERT", tls_cert),
     STR_OPT("tls-key", "LOGEER_TLS_KEY", tls_key),
