@@ -17,6 +17,7 @@ REQUIRED=(
     postgresql postgresql-15 postgresql-client-15
     python3 curl ca-certificates clang tzdata
     chromium prometheus python3-yaml python3-jsonschema python3-aiosmtpd
+    wrk  # the benchmark, tests/bench/run.sh (pgbench comes with postgresql-client-15)
 )
 # Wanted for fuzzing and clang's sanitizer runtime; a failure to install them is not fatal.
 OPTIONAL=(libclang-rt-14-dev)
