@@ -169,12 +169,12 @@ serve() {
     env ${POOL_SIZE:+LOGEER_DB_POOL_SIZE=$POOL_SIZE} LOGEER_LISTEN=127.0.0.1:$PORT "$LOGEERD" serve \
         >"$WORK/logeerd.out" 2>"$WORK/logeerd.err" &
     SERVE_PID=$!
-    local deadline=$(( $(date +%s) + 240 ))
+    local deadline=$(( $(date +%s) + 600 ))
     until curl -sf -o /dev/null "$BASE_URL/readyz"; do
         if ! kill -0 "$SERVE_PID" 2>/dev/null; then
             tail -n 20 "$WORK/logeerd.err"; say "logeerd exited before it was ready"; exit 1
         fi
-        [ "$(date +%s)" -lt "$deadline" ] || { say "logeerd not ready after 240 s"; exit 1; }
+        [ "$(date +%s)" -lt "$deadline" ] || { say "logeerd not ready after 600 s"; exit 1; }
         sleep 0.05
     done
     READY_S=$(since "$t0")
