@@ -18,6 +18,7 @@ REQUIRED=(
     postgresql-15-auto-failover pg-auto-failover-cli
     python3 curl ca-certificates clang tzdata
     chromium prometheus python3-yaml python3-jsonschema python3-aiosmtpd
+    wrk  # the benchmark, tests/bench/run.sh (pgbench comes with postgresql-client-15)
 )
 # Wanted for fuzzing and clang's sanitizer runtime; a failure to install them is not fatal.
 OPTIONAL=(libclang-rt-14-dev)

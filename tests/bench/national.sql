@@ -1,8 +1,9 @@
 -- national.sql: the benchmark's synthetic national-size data set, loaded by tests/bench/run.sh
 -- into a freshly migrated, empty database: about 350 municipalities, 1,000 providers, 2,500
 -- locations, 5,000 pools with 730 nights of capacity each (3.65 M pool_nights rows), a few
--- contention pools, 300 caregivers, a referrer and a coordinator. It must never be run against a
--- database with real data, and it never inserts stays: the benchmark makes those through the API.
+-- contention pools (four of 2 beds, one of 8), 300 caregivers, a referrer and a coordinator.
+-- It must never be run against a database with real data, and it never inserts stays: the
+-- benchmark makes those through the API.
 --
 -- Expects the user coordinator@bench.logeer.nl to exist already
 -- (created with `logeerd user add`), whose Argon2id hash every other bench account copies:
@@ -130,6 +131,13 @@ SELECT ('b0000000-0000-4000-a000-00000000000' || g)::uuid, l.id, l.provider_id,
        'Contention ' || g, 'planned', '{somatic,dementia}', '{pgb}', 'instant', 1, 14, 0, 730
   FROM generate_series(1, 4) AS g, bench_loc l
  WHERE l.n = 1;
+-- And one with 8 beds: the contention run has 32 connections race for one night's last 8 beds.
+INSERT INTO pools (id, location_id, provider_id, name, kind, care_profiles, funding,
+                   booking_mode, min_nights, max_nights, lead_days, horizon_days)
+SELECT 'b0000000-0000-4000-a000-000000000008'::uuid, l.id, l.provider_id,
+       'Contention last beds', 'planned', '{somatic,dementia}', '{pgb}', 'instant', 1, 14, 0, 730
+  FROM bench_loc l
+ WHERE l.n = 1;
 
 -- ---------------------------------------------------------------------------------------------
 -- Capacity: 730 nights from today for every pool (3.65 M rows, the bulk of the load)
@@ -152,11 +160,17 @@ SELECT p.id, d.night,
                FROM generate_series(0, 729) AS g) AS d;
 
 INSERT INTO pool_nights (pool_id, night, capacity)
-SELECT p.id, (now() AT TIME ZONE 'Europe/Amsterdam')::date + g, 2
+SELECT p.id, (now() AT TIME ZONE 'Europe/Amsterdam')::date + g,
+       CASE WHEN p.name = 'Contention last beds' THEN 8 ELSE 2 END
   FROM pools p, generate_series(0, 729) AS g
  WHERE p.name LIKE 'Contention %';
 
 SET LOCAL session_replication_role = origin;
+
+-- Without statistics the planner takes both tables for empty and checks the foreign key below
+-- as a nested loop over every pool for each of the 3.65 M nights (minutes on a busy machine);
+-- with them it is one hash anti-join.
+ANALYZE pools, pool_nights;
 
 DO $$
 BEGIN

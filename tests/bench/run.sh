@@ -19,6 +19,16 @@
 # samples logeerd with perf during that run and prints where its CPU went (needs perf; the Release build keeps no frame
 # pointers, so the report is flat: self time per function). BENCH_SEARCH_ONLY=1 skips the
 # booking runs (for quick iterations on search).
+# Booking (issue 17): the API booking run, pgbench on logeer_book_stay and pgbench on the bare
+# transaction (bare_book.sql) run side by side and their ratios are printed. The contention
+# run is 32 connections racing for the last 8 beds of one night (BENCH_CONTENTION_CONNECTIONS);
+# BENCH_CONTENTION_WIDE=1 adds the older 64 connections on 4 pools x 2 beds.
+# BENCH_POOL_SIZES="2 4 8 16" restarts logeerd with each LOGEER_DB_POOL_SIZE and runs booking and
+# contention at each (BENCH_SWEEP_SECONDS, 10). BENCH_BASE=<git rev> is the compare mode: it
+# builds that revision's logeerd (git archive into the temp dir) and migrates a database with
+# its migrations, loads the data set once, clones that database and migrates the clone with this
+# tree's migrations, then runs the booking measurements against both back to back and prints
+# them as before | after columns (no search runs in this mode).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -38,6 +48,11 @@ PGDIR=$WORK/pg
 SERVE_PID=
 CEIL_PID=
 CEIL_PORT=$((PORT + 1))
+CONNS_CONTEND=${BENCH_CONTENTION_CONNECTIONS:-32}
+SECONDS_SWEEP=${BENCH_SWEEP_SECONDS:-10}
+BASE_REV=${BENCH_BASE:-}
+declare -A SIDE=()
+CONTEND_WIDE="BENCH skipped" CONTEND_WIDE_SERVER=- CONTEND_WIDE_CPU=- BARE_TPS=- BARE_LINE=- BARE_CPU=- BARE_QUIET_TPS=- BARE_QUIET_LINE=- BARE_QUIET_CPU=- CEIL_BOOK_CPU=-
 FLOOR=- SEARCH_CPU=- BOOK_CPU=- CONTEND_CPU=- SEARCH_SERVER=- BOOK_SERVER=- CONTEND_SERVER=- SEARCH_LOGGED=- DB_ERRORS=-
 CEIL_SEARCH="BENCH ceiling skipped" CEIL_SEARCH_CPU=- CEIL_BODY_BYTES=- CEIL_BOOK_TPS=- CEIL_BOOK_LINE=-
 SEARCH_HIGH="BENCH skipped" SEARCH_HIGH_SERVER=- SEARCH_HIGH_CPU=- CEIL_SEARCH_HIGH="BENCH skipped" CORE_SCALING=-
@@ -145,19 +160,21 @@ database() {
 }
 
 serve() {
-    step "logeerd serve on $BASE_URL (default settings otherwise)"
+    step "logeerd serve on $BASE_URL (${POOL_SIZE:+LOGEER_DB_POOL_SIZE=$POOL_SIZE, }default settings otherwise)"
     if curl -s -o /dev/null --max-time 2 "$BASE_URL/livez"; then
         say "something already answers on $BASE_URL; set BENCH_PORT"; exit 1
     fi
     local t0; t0=$(now)
-    LOGEER_LISTEN=127.0.0.1:$PORT "$LOGEERD" serve >"$WORK/logeerd.out" 2>"$WORK/logeerd.err" &
+    # POOL_SIZE (the pool sweep) overrides LOGEER_DB_POOL_SIZE; env execs, so $! is logeerd.
+    env ${POOL_SIZE:+LOGEER_DB_POOL_SIZE=$POOL_SIZE} LOGEER_LISTEN=127.0.0.1:$PORT "$LOGEERD" serve \
+        >"$WORK/logeerd.out" 2>"$WORK/logeerd.err" &
     SERVE_PID=$!
-    local deadline=$(( $(date +%s) + 240 ))
+    local deadline=$(( $(date +%s) + 600 ))
     until curl -sf -o /dev/null "$BASE_URL/readyz"; do
         if ! kill -0 "$SERVE_PID" 2>/dev/null; then
             tail -n 20 "$WORK/logeerd.err"; say "logeerd exited before it was ready"; exit 1
         fi
-        [ "$(date +%s)" -lt "$deadline" ] || { say "logeerd not ready after 240 s"; exit 1; }
+        [ "$(date +%s)" -lt "$deadline" ] || { say "logeerd not ready after 600 s"; exit 1; }
         sleep 0.05
     done
     READY_S=$(since "$t0")
@@ -196,8 +213,13 @@ inputs() {
     psql -X -qAtF' ' -d "$DB_URL" -c "SELECT id, care_profiles[1], min_nights, lead_days FROM pools
         WHERE kind = 'planned' AND booking_mode = 'instant' AND name NOT LIKE 'Contention %'
         ORDER BY id" >"$WORK/pools"
+    # The contention run races for one pool's 8 beds on one night; the wide run (optional) for
+    # 4 pools of 2 beds over three nights.
     psql -X -qAtF' ' -d "$DB_URL" -c "SELECT id, 'somatic', 1, 0 FROM pools
-        WHERE name LIKE 'Contention %' ORDER BY id" >"$WORK/contention_pools"
+        WHERE name = 'Contention last beds'" >"$WORK/contention_pools"
+    psql -X -qAtF' ' -d "$DB_URL" -c "SELECT id, 'somatic', 1, 0 FROM pools
+        WHERE name LIKE 'Contention _' ORDER BY id" >"$WORK/contention_wide_pools"
+    [ -s "$WORK/contention_pools" ] || { say "national.sql has no pool 'Contention last beds'"; exit 1; }
     # Noon UTC of today's date in the service's zone: the Lua scripts add whole days to it.
     TODAY_NOON=$(date -u -d "$(TZ=Europe/Amsterdam date +%F) 12:00" +%s)
 }
@@ -448,9 +470,153 @@ booking() {
 }
 
 contention() {
-    step "contention: $CONNS connections on 4 pools x 2 beds, nights +30..+32, hold then cancel (${SECONDS_CONTENTION}s)"
-    run_wrk "$SECONDS_CONTENTION" CONTEND book.lua "$WORK/tokens" "$WORK/contention_pools" \
-        "$TODAY_NOON" "bench-$$-contend" cancel 30:32:2 contention
+    step "contention: $CONNS_CONTEND connections racing for the last 8 beds of one night (+30), hold then cancel (${SECONDS_CONTENTION}s)"
+    WRK_CONNS=$CONNS_CONTEND run_wrk "$SECONDS_CONTENTION" CONTEND book.lua "$WORK/tokens" \
+        "$WORK/contention_pools" "$TODAY_NOON" "bench-$$-contend" cancel 30:30:1 contention
+    say "  outcomes: $(contend_outcomes "$CONTEND")"
+    if [ -n "${BENCH_CONTENTION_WIDE:-}" ]; then
+        step "contention, wide: $CONNS connections on 4 pools x 2 beds, nights +30..+32, hold then cancel (${SECONDS_CONTENTION}s)"
+        run_wrk "$SECONDS_CONTENTION" CONTEND_WIDE book.lua "$WORK/tokens" \
+            "$WORK/contention_wide_pools" "$TODAY_NOON" "bench-$$-wide" cancel 30:32:2 contention_wide
+        say "  outcomes: $(contend_outcomes "$CONTEND_WIDE")"
+    fi
+}
+
+# "201 n, 409 n, other n" (other: anything but a won hold, a lost race and the cancel's 200).
+contend_outcomes() {
+    local line=$1 c201 c200 c409
+    c201=$(count_of "$line" 201); c200=$(count_of "$line" 200); c409=$(count_of "$line" 409)
+    printf '201 %s, 409 %s (no beds %s), cancel 200 %s, other %s' "$c201" "$c409" \
+        "$(count_of "$line" 409_no-beds)" "$c200" "$(( $(field "$line" requests) - c201 - c200 - c409 ))"
+}
+
+# The bare booking transaction (bare_book.sql): counters, stay row, outbox row, nothing else,
+# with pgbench's settings of the booking ceiling. It is what the booking function and the API
+# are measured against. It runs twice: over the schema as it is (the NOTIFY triggers on
+# pool_nights and events fire, as they do for every booking), and with those two triggers
+# disabled for the run, which shows what PostgreSQL's commit-time NOTIFY lock costs.
+book_bare() {
+    bare_run BARE "bare booking transaction, schema as is: pgbench -c16 -j2 -T$SECONDS_RUN (bare_book.sql)"
+    psql_db -c 'ALTER TABLE pool_nights DISABLE TRIGGER pool_nights_notify_update;
+                ALTER TABLE events DISABLE TRIGGER events_notify'
+    bare_run BARE_QUIET "bare booking transaction without NOTIFY (triggers off for this run only)"
+    psql_db -c 'ALTER TABLE pool_nights ENABLE TRIGGER pool_nights_notify_update;
+                ALTER TABLE events ENABLE TRIGGER events_notify'
+    local b201; b201=$(count_of "$BOOK" 201)
+    say ""
+    say "  side by side: API $(field "$BOOK" rps) req/s ($(per_s "$b201" "$BOOK") holds/s) | logeer_book_stay $CEIL_BOOK_TPS tps | bare $BARE_TPS tps | bare without NOTIFY $BARE_QUIET_TPS tps"
+    say "  API requests/s / bare: $(ratio "$(field "$BOOK" rps)" "$BARE_TPS") (target >= 0.5); API holds/s / bare: $(ratio "$(per_s "$b201" "$BOOK")" "$BARE_TPS"); function / bare: $(ratio "$CEIL_BOOK_TPS" "$BARE_TPS")"
+    say "  against bare without NOTIFY: API $(ratio "$(field "$BOOK" rps)" "$BARE_QUIET_TPS"), function $(ratio "$CEIL_BOOK_TPS" "$BARE_QUIET_TPS"), bare with NOTIFY $(ratio "$BARE_TPS" "$BARE_QUIET_TPS")"
+}
+
+# One pgbench run of bare_book.sql; sets ${1}_TPS, ${1}_LINE and ${1}_CPU.
+bare_run() {
+    local var=$1 title=$2 out m0 m1 pg0 pg1 b0 l0 c0 t0 b1 l1 c1 t1 txns held0 held tps cpu
+    step "$title"
+    held0=$(sql_value "SELECT count(*) FROM stays WHERE guest_alias = 'bare'")
+    pg0=$(pg_ticks_all)
+    cpu_mark m0
+    out=$(pgbench -n -c16 -j2 -T"$SECONDS_RUN" -f "$BENCH/bare_book.sql" \
+        -D npools="$(sql_value 'SELECT count(*) FROM bench_ceiling_pools')" \
+        -D ncaregivers="$(sql_value 'SELECT count(*) FROM bench_ceiling_caregivers')" \
+        "$DB_URL" 2>&1) || { printf '%s\n' "$out" | tail -n 20; exit 1; }
+    sleep 0.3
+    cpu_mark m1
+    pg1=$(pg_ticks_all)
+    read -r b0 l0 _ c0 t0 <<<"$m0"; m0="$b0 $l0 $pg0 $c0 $t0"
+    read -r b1 l1 _ c1 t1 <<<"$m1"; m1="$b1 $l1 $pg1 $c1 $t1"
+    printf '%s\n' "$out" | grep -E '^(number of|latency|tps|initial)' | sed 's/^/  /'
+    tps=$(printf '%s\n' "$out" | sed -n 's/^tps = \([0-9]*\.\?[0-9]\?\).* (without initial connection time)/\1/p')
+    [ -n "$tps" ] || { printf '%s\n' "$out" | tail -n 20; say "pgbench printed no tps"; exit 1; }
+    txns=$(printf '%s\n' "$out" | sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p')
+    held=$(( $(sql_value "SELECT count(*) FROM stays WHERE guest_alias = 'bare'") - held0 ))
+    cpu=$(cpu_report "$m0" "$m1" | sed 's/logeerd/logeerd (idle)/; s/wrk/pgbench/; s/^ *cpu (cores of [0-9]*): //')
+    say "  holds made: $held of ${txns:-?} transactions (the rest found a night full and rolled back)"
+    say "  cpu: $cpu"
+    printf -v "${var}_TPS" '%s' "$tps"
+    printf -v "${var}_CPU" '%s' "$cpu"
+    printf -v "${var}_LINE" '%s' "$tps tps over 16 connections, $held holds from ${txns:-?} transactions, latency avg $(printf '%s\n' "$out" | sed -n 's/^latency average = //p')"
+}
+
+# Every booking measurement, in the order the summaries expect.
+booking_runs() {
+    step "stays API probe"
+    if ! stays_ready; then
+        say "skipping the booking runs"
+        BOOK="BENCH booking skipped"; CONTEND="BENCH contention skipped"
+        return 0
+    fi
+    say "POST /v1/stays answers 201"
+    booking
+    contention
+    # Before the pgbench runs: their holds stay open under the bench caregivers, and the API
+    # would then refuse every booking with 409 (three open stays at most).
+    pool_sweep
+    book_ceiling
+    book_bare
+}
+
+# Keeps this side's booking figures (base or after) for the compare table.
+booking_record() {
+    local side=$1 b201
+    b201=$(count_of "$BOOK" 201)
+    SIDE[$side:api]="$(field "$BOOK" rps)"
+    SIDE[$side:holds]="$(per_s "$b201" "$BOOK")"
+    SIDE[$side:api_p]="p50 $(field "$BOOK" p50_ms) / p99 $(field "$BOOK" p99_ms) ms"
+    SIDE[$side:func]="$CEIL_BOOK_TPS"
+    SIDE[$side:bare]="$BARE_TPS"
+    SIDE[$side:api_bare]="$(ratio "$(field "$BOOK" rps)" "$BARE_TPS")"
+    SIDE[$side:holds_bare]="$(ratio "$(per_s "$b201" "$BOOK")" "$BARE_TPS")"
+    SIDE[$side:func_bare]="$(ratio "$CEIL_BOOK_TPS" "$BARE_TPS")"
+    SIDE[$side:quiet]="$BARE_QUIET_TPS"
+    SIDE[$side:api_quiet]="$(ratio "$(field "$BOOK" rps)" "$BARE_QUIET_TPS")"
+    SIDE[$side:book_cpu]="$BOOK_CPU"
+    SIDE[$side:contend]="$(field "$CONTEND" rps) req/s, p50 $(field "$CONTEND" p50_ms) / p99 $(field "$CONTEND" p99_ms) ms"
+    SIDE[$side:contend_out]="$(contend_outcomes "$CONTEND")"
+    SIDE[$side:contend_server]="$CONTEND_SERVER"
+    SIDE[$side:integrity]="$OVERBOOKED overbooked, $MISMATCHED mismatched"
+}
+
+serve_stop() {
+    [ -n "$SERVE_PID" ] || return 0
+    kill -TERM "$SERVE_PID" 2>/dev/null || true
+    for _ in $(seq 100); do kill -0 "$SERVE_PID" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$SERVE_PID" 2>/dev/null || true
+    wait "$SERVE_PID" 2>/dev/null || true
+    SERVE_PID=
+}
+
+# BENCH_POOL_SIZES="2 4 8 16": booking and contention at each database pool size, logeerd
+# restarted for each (sessions live in the database, so the tokens stay valid).
+pool_sweep() {
+    [ -n "${SWEEP_SIZES-${BENCH_POOL_SIZES:-}}" ] || return 0
+    local n rows=() saved_book=$BOOK saved_contend=$CONTEND saved_bs=$BOOK_SERVER saved_cs=$CONTEND_SERVER
+    local saved_bc=$BOOK_CPU saved_cc=$CONTEND_CPU
+    # Each size races on a night of its own (+31, +32, ...): the runs before it leave up to
+    # 8 holds whose cancel wrk never sent, which fill the night they raced for.
+    local day=30
+    for n in ${SWEEP_SIZES-$BENCH_POOL_SIZES}; do
+        day=$((day + 1))
+        serve_stop
+        POOL_SIZE=$n serve
+        step "pool size $n: booking, wrk -c$CONNS -d${SECONDS_SWEEP}s"
+        run_wrk "$SECONDS_SWEEP" BOOK book.lua "$WORK/tokens" "$WORK/pools" "$TODAY_NOON" \
+            "bench-$$-sweep$n" confirm "" booking
+        step "pool size $n: contention, wrk -c$CONNS_CONTEND -d${SECONDS_SWEEP}s on the last 8 beds of day +$day"
+        WRK_CONNS=$CONNS_CONTEND run_wrk "$SECONDS_SWEEP" CONTEND book.lua "$WORK/tokens" \
+            "$WORK/contention_pools" "$TODAY_NOON" "bench-$$-sweepc$n" cancel "$day:$day:1" contention
+        rows+=("$(printf '%-6s %-10s %-22s %-10s %-22s %s' "$n" "$(field "$BOOK" rps)" \
+            "$(field "$BOOK" p50_ms) / $(field "$BOOK" p99_ms)" "$(field "$CONTEND" rps)" \
+            "$(field "$CONTEND" p50_ms) / $(field "$CONTEND" p99_ms)" "$(contend_outcomes "$CONTEND")")")
+    done
+    serve_stop
+    serve
+    BOOK=$saved_book CONTEND=$saved_contend BOOK_SERVER=$saved_bs CONTEND_SERVER=$saved_cs
+    BOOK_CPU=$saved_bc CONTEND_CPU=$saved_cc
+    POOL_SWEEP=$(printf '%-6s %-10s %-22s %-10s %-22s %s\n' size "book r/s" "p50 / p99 ms" \
+        "race r/s" "race p50 / p99 ms" "race outcomes"; printf '%s\n' "${rows[@]}")
+    step "pool size sweep"
+    printf '%s\n' "$POOL_SWEEP" | sed 's/^/  /'
 }
 
 checks() {
@@ -501,9 +667,8 @@ per_s() { awk -v n="$1" -v s="$(field "$2" seconds)" 'BEGIN { printf "%.0f", (s 
 
 summary() {
     step "summary"
-    local b201 b200 c201 c200
+    local b201 b200
     b201=$(count_of "$BOOK" 201); b200=$(count_of "$BOOK" 200)
-    c201=$(count_of "$CONTEND" 201); c200=$(count_of "$CONTEND" 200)
     {
         printf '%-34s %s\n' "what" "figure"
         printf '%-34s %s\n' "data set load (national.sql)" "${LOAD_S} s, ${NIGHT_ROWS} pool_nights rows"
@@ -525,18 +690,124 @@ summary() {
         printf '%-34s %s\n' "booking outcomes" "201 $b201 ($(per_s "$b201" "$BOOK")/s), confirm 200 $b200 ($(per_s "$b200" "$BOOK")/s), 409 $(count_of "$BOOK" 409), other $(( $(field "$BOOK" requests) - b201 - b200 - $(count_of "$BOOK" 409) ))"
         printf '%-34s %s\n' "  server-side latency" "$BOOK_SERVER"
         printf '%-34s %s\n' "  cpu during booking (cores)" "$BOOK_CPU"
-        printf '%-34s %s\n' "booking ceiling (pgbench)" "$CEIL_BOOK_LINE"
-        printf '%-34s %s\n' "  booking req/s / pgbench tps" "$(ratio "$(field "$BOOK" rps)" "$CEIL_BOOK_TPS") (target >= 0.5); holds/s / tps $(ratio "$(per_s "$b201" "$BOOK")" "$CEIL_BOOK_TPS")"
-        printf '%-34s %s\n' "contention (hold + cancel)" "$(field "$CONTEND" rps) req/s, p50 $(field "$CONTEND" p50_ms) ms, p99 $(field "$CONTEND" p99_ms) ms"
-        printf '%-34s %s\n' "contention outcomes" "201 $c201, cancel 200 $c200, 409 no-beds $(count_of "$CONTEND" 409_no-beds), 409 other $(( $(count_of "$CONTEND" 409) - $(count_of "$CONTEND" 409_no-beds) )), 503 $(count_of "$CONTEND" 503)"
+        printf '%-34s %s\n' "logeer_book_stay (pgbench)" "$CEIL_BOOK_LINE"
+        printf '%-34s %s\n' "bare transaction (pgbench)" "$BARE_LINE"
+        printf '%-34s %s\n' "  the same without NOTIFY" "$BARE_QUIET_LINE"
+        printf '%-34s %s\n' "  API | function | bare" "$(field "$BOOK" rps) req/s ($(per_s "$b201" "$BOOK") holds/s) | $CEIL_BOOK_TPS tps | $BARE_TPS tps"
+        printf '%-34s %s\n' "  API / bare" "$(ratio "$(field "$BOOK" rps)" "$BARE_TPS") (target >= 0.5); holds/s / bare $(ratio "$(per_s "$b201" "$BOOK")" "$BARE_TPS")"
+        printf '%-34s %s\n' "  function / bare" "$(ratio "$CEIL_BOOK_TPS" "$BARE_TPS")"
+        printf '%-34s %s\n' "  bare with / without NOTIFY" "$(ratio "$BARE_TPS" "$BARE_QUIET_TPS") (the commit-time NOTIFY lock)"
+        printf '%-34s %s\n' "  API / function" "$(ratio "$(field "$BOOK" rps)" "$CEIL_BOOK_TPS")"
+        printf '%-34s %s\n' "contention, $CONNS_CONTEND on last 8 beds" "$(field "$CONTEND" rps) req/s, p50 $(field "$CONTEND" p50_ms) ms, p99 $(field "$CONTEND" p99_ms) ms (target p99 < 50 ms)"
+        printf '%-34s %s\n' "contention outcomes" "$(contend_outcomes "$CONTEND")"
         printf '%-34s %s\n' "  server-side latency" "$CONTEND_SERVER"
         printf '%-34s %s\n' "  cpu during contention (cores)" "$CONTEND_CPU"
+        if [ -n "${BENCH_CONTENTION_WIDE:-}" ]; then
+            printf '%-34s %s\n' "contention, wide ($CONNS on 4 x 2)" "$(field "$CONTEND_WIDE" rps) req/s, p50 $(field "$CONTEND_WIDE" p50_ms) ms, p99 $(field "$CONTEND_WIDE" p99_ms) ms; $(contend_outcomes "$CONTEND_WIDE")"
+        fi
+        [ -z "${POOL_SWEEP:-}" ] || printf '%s\n' "pool size sweep:" "$POOL_SWEEP" | sed '2,$s/^/  /'
         printf '%-34s %s\n' "overbooked nights" "$OVERBOOKED (must be 0)"
         printf '%-34s %s\n' "counter/stays mismatches" "$MISMATCHED (must be 0)"
     } | sed 's/^/  /'
     say ""
     say "report saved in $REPORT"
     [ "$OVERBOOKED" = 0 ] && [ "$MISMATCHED" = 0 ] || { say "INTEGRITY CHECK FAILED"; exit 3; }
+}
+
+# ---------------------------------------------------------------------------------------------
+# Compare mode (BENCH_BASE=<rev>): the booking measurements of that revision and of this tree,
+# back to back on the same data.
+# ---------------------------------------------------------------------------------------------
+
+build_base() {
+    step "build (Release) of $BASE_REV in a temporary tree"
+    local t0; t0=$(now)
+    BASE_TREE=$WORK/base
+    mkdir -p "$BASE_TREE"
+    git -C "$ROOT" archive --format=tar "$BASE_REV" | tar -x -C "$BASE_TREE"
+    cmake -S "$BASE_TREE" -B "$BASE_TREE/build" -DCMAKE_BUILD_TYPE=Release -DLOGEER_TESTS=OFF >/dev/null
+    cmake --build "$BASE_TREE/build" -j"$(nproc)" --target logeerd >"$WORK/build-base.log" 2>&1 \
+        || { tail -n 40 "$WORK/build-base.log"; exit 1; }
+    BASE_LOGEERD=$BASE_TREE/build/logeerd
+    say "built $BASE_REV ($(git -C "$ROOT" rev-parse --short "$BASE_REV")) in $(since "$t0") s"
+}
+
+# The data set is loaded once, into a database migrated by the base revision; the after side
+# is a copy of it migrated further by this tree (the upgrade path), so both sides book on the
+# same pools, nights and accounts.
+database_compare() {
+    step "PostgreSQL, base migrations, national data set, copy migrated by this tree"
+    "$ROOT/deploy/pg.sh" start "$PGDIR" >/dev/null 2>"$WORK/pg.err" || { cat "$WORK/pg.err"; exit 1; }
+    local admin; admin=$("$ROOT/deploy/pg.sh" url "$PGDIR" postgres)
+    psql -X -q -d "$admin" -c 'CREATE DATABASE logeer_base'
+    BASE_DB_URL=$("$ROOT/deploy/pg.sh" url "$PGDIR" logeer_base)
+    AFTER_DB_URL=$("$ROOT/deploy/pg.sh" url "$PGDIR" logeer_bench)
+    LOGEER_DATABASE_URL=$BASE_DB_URL LOGEER_MIGRATIONS_DIR=$BASE_TREE/migrations "$BASE_LOGEERD" migrate \
+        >"$WORK/migrate.log" 2>&1 || { cat "$WORK/migrate.log"; exit 1; }
+    printf '%s\n' "$PASSWORD" | LOGEER_DATABASE_URL=$BASE_DB_URL "$BASE_LOGEERD" user add \
+        --email coordinator@bench.logeer.nl --role coordinator >/dev/null
+    local t0; t0=$(now)
+    psql -X -q -v ON_ERROR_STOP=1 -d "$BASE_DB_URL" -f "$BENCH/national.sql"
+    LOAD_S=$(since "$t0")
+    psql -X -q -d "$admin" -c 'CREATE DATABASE logeer_bench TEMPLATE logeer_base'
+    LOGEER_DATABASE_URL=$AFTER_DB_URL LOGEER_MIGRATIONS_DIR=$ROOT/migrations "$LOGEERD" migrate \
+        >>"$WORK/migrate.log" 2>&1 || { cat "$WORK/migrate.log"; exit 1; }
+    say "loaded in ${LOAD_S} s; schema version base $(psql -X -qAt -d "$BASE_DB_URL" -c 'SELECT max(version) FROM schema_migrations'), after $(psql -X -qAt -d "$AFTER_DB_URL" -c 'SELECT max(version) FROM schema_migrations')"
+}
+
+compare_side() {
+    local side=$1
+    if [ "$side" = base ]; then
+        LOGEERD=$BASE_LOGEERD DB_URL=$BASE_DB_URL
+    else
+        LOGEERD=$AFTER_LOGEERD DB_URL=$AFTER_DB_URL
+    fi
+    export LOGEER_DATABASE_URL=$DB_URL
+    step "---- $side: $LOGEERD on $(sed 's/.*dbname=\([^ ]*\).*/\1/' <<<"$DB_URL")"
+    serve
+    login_all
+    inputs
+    # The pool size sweep says what to choose for this tree; the base side does without it.
+    if [ "$side" = base ]; then SWEEP_SIZES= booking_runs; else booking_runs; fi
+    checks
+    booking_record "$side"
+    serve_stop
+}
+
+compare_summary() {
+    step "summary: before ($BASE_REV) | after (this tree), one run, same data"
+    local k label
+    {
+        printf '%-34s | %-44s | %s\n' "what" "before" "after"
+        for k in "api:API booking requests/s" "holds:API holds (201)/s" "api_p:API booking latency" \
+                 "func:logeer_book_stay tps (pgbench)" "bare:bare transaction tps (pgbench)" \
+                 "api_bare:API / bare (target >= 0.5)" "holds_bare:API holds / bare" \
+                 "func_bare:function / bare" "quiet:bare without NOTIFY tps" \
+                 "api_quiet:API / bare without NOTIFY" "book_cpu:cpu during API booking" \
+                 "contend:contention ($CONNS_CONTEND on 8 beds)" "contend_out:contention outcomes" \
+                 "contend_server:contention, server side" "integrity:integrity (must be 0, 0)"; do
+            label=${k#*:}; k=${k%%:*}
+            printf '%-34s | %-44s | %s\n' "$label" "${SIDE[base:$k]:--}" "${SIDE[after:$k]:--}"
+        done
+    } | sed 's/^/  /'
+    say ""
+    say "report saved in $REPORT"
+    [[ "${SIDE[base:integrity]}${SIDE[after:integrity]}" == "0 overbooked, 0 mismatched0 overbooked, 0 mismatched" ]] \
+        || { say "INTEGRITY CHECK FAILED"; exit 3; }
+}
+
+compare_main() {
+    local t0; t0=$(now)
+    SEARCH="BENCH skipped"
+    machine
+    build
+    AFTER_LOGEERD=$LOGEERD
+    build_base
+    database_compare
+    compare_side base
+    compare_side after
+    compare_summary
+    say "whole run: $(since "$t0") s"
 }
 
 main() {
@@ -551,22 +822,15 @@ main() {
     floor
     search
     search_ceiling
-    step "stays API probe"
     if [ -n "${BENCH_SEARCH_ONLY:-}" ]; then
         say "BENCH_SEARCH_ONLY is set: skipping the booking runs"
         BOOK="BENCH booking skipped"; CONTEND="BENCH contention skipped"
-    elif stays_ready; then
-        say "POST /v1/stays answers 201"
-        booking
-        contention
-        book_ceiling
     else
-        say "skipping the booking runs"
-        BOOK="BENCH booking skipped"; CONTEND="BENCH contention skipped"
+        booking_runs
     fi
     checks
     summary
     say "whole run: $(since "$t0") s"
 }
 
-main "$@"
+if [ -n "$BASE_REV" ]; then compare_main "$@"; else main "$@"; fi

@@ -1,13 +1,15 @@
 """No overbooking under concurrency, on one engine process: 50 caregivers, each on its own
 connection and account, race for the last 3 beds of one night and exactly 3 win; 40 clients
 booking, confirming and cancelling random overlapping ranges in a 5-bed pool get no 5xx (no
-deadlock surfaces) and leave counters that equal what the stays table implies. The database
-is asked directly (psql) as well as the API."""
+deadlock surfaces) and leave counters that equal what the stays table implies; a request for a
+full night is refused without queueing for that night's lock. The database is asked directly
+(psql) as well as the API."""
 
 import collections
 import datetime as dt
 import os
 import random
+import subprocess
 import time
 import uuid
 
@@ -199,6 +201,73 @@ def test_overlapping_ranges_under_concurrency_never_deadlock_or_overbook():
     server_log = w.srv.stderr_text()
     h.check("the server logged no deadlock", "deadlock" not in server_log.lower(),
             server_log[-1500:])
+
+
+
+def _hold_night_lock(conninfo, pool_id, night, seconds):
+    """Starts a psql session that locks the pool's night FOR UPDATE and keeps the lock for
+    `seconds`, as a booking transaction does until it commits; returns once the lock is held."""
+    tag = f"lock-{uuid.uuid4().hex[:8]}"
+    proc = subprocess.Popen(
+        [h.PSQL, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", conninfo, "-c",
+         f"BEGIN; SELECT 1 FROM pool_nights WHERE pool_id = '{pool_id}' AND night = '{night}' "
+         f"FOR UPDATE; SELECT pg_sleep({seconds}) /* {tag} */; COMMIT;"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    h.wait_until(lambda: h.scalar(conninfo, "SELECT count(*) FROM pg_stat_activity WHERE "
+                                            f"query LIKE '%/* {tag} */%' AND state = 'active' "
+                                            "AND pid <> pg_backend_pid()") == "1",
+                 10 * h.SCALE)
+    return proc
+
+
+def test_full_night_refuses_without_waiting_for_its_lock():
+    """A request for a full night is refused from the committed counts at once instead of
+    queueing behind the transactions that hold the night (migration 0043); a night with a
+    free bed still waits for the lock, because only the locked count may hand out a bed."""
+    w = world()
+    full, free = w.day(40), w.day(41)
+    pool = h.make_pool(w.srv, w.url, w.esdorp, w.provider_id, 1, full,
+                       free + dt.timedelta(days=1), name="Race locked night")
+    # Two racers of the first test: each holds at most one bed there, so the three-open-stays
+    # limit leaves room for the two holds made here.
+    tokens = w.tokens[2:4]
+    first = w.srv.request("POST", "/v1/stays", h.stay_body(pool.id, full, free), token=tokens[0])
+    if not h.check("the night's only bed is held (201)", first.status == 201, repr(first)):
+        return
+    # Not scaled for the sanitizer build: the lock is psql's, and the refusal must come well
+    # within half of it even there.
+    hold_s = 6
+    locker = _hold_night_lock(w.url, pool.id, full, hold_s)
+    try:
+        started = time.monotonic()
+        resp = w.srv.request("POST", "/v1/stays", h.stay_body(pool.id, full, free),
+                             token=tokens[1], headers={"Idempotency-Key": uuid.uuid4().hex})
+        elapsed = time.monotonic() - started
+    finally:
+        locker.wait(timeout=60 * h.SCALE)
+    h.info(f"no-beds answer while the night was locked for {hold_s} s came after {elapsed:.2f} s")
+    h.check("the full night answers 409 no-beds", resp.status == 409 and
+            h.problem_type(resp) == "no-beds" and (resp.json or {}).get("nights") == [str(full)],
+            repr(resp))
+    h.check(f"it did not wait for the lock ({elapsed:.2f} s, the lock lasted {hold_s} s)",
+            elapsed < hold_s / 2, f"{elapsed:.2f} s")
+
+    # The lock is seen held some time after it was taken, so the request waits for what is
+    # left of the 4 s: well over the 0.05 s an unlocked request takes, if it waits at all.
+    locker = _hold_night_lock(w.url, pool.id, free, 4)
+    try:
+        started = time.monotonic()
+        body = h.stay_body(pool.id, free, free + dt.timedelta(days=1))
+        resp = w.srv.request("POST", "/v1/stays", body, token=tokens[1],
+                             headers={"Idempotency-Key": uuid.uuid4().hex})
+        elapsed = time.monotonic() - started
+    finally:
+        locker.wait(timeout=60 * h.SCALE)
+    h.check("the free night is held (201) once its lock is released", resp.status == 201,
+            repr(resp))
+    h.check(f"a free night still waits for its lock ({elapsed:.2f} s)",
+            elapsed >= 1.0, f"{elapsed:.2f} s")
+    h.check_counters_match_stays("after the locked-night bookings", w.url, pool.id)
 
 
 h.main(globals())
