@@ -38,7 +38,7 @@ PGDIR=$WORK/pg
 SERVE_PID=
 CEIL_PID=
 CEIL_PORT=$((PORT + 1))
-FLOOR=- SEARCH_CPU=- BOOK_CPU=- CONTEND_CPU=- SEARCH_SERVER=- BOOK_SERVER=- CONTEND_SERVER=- SEARCH_LOGGED=- DB_ERRORS=-
+FLOOR=- SEARCH_CPU=- BOOK_CPU=- CONTEND_CPU=- SEARCH_SERVER=- BOOK_SERVER=- CONTEND_SERVER=- SEARCH_LOGGED=- SEARCH_LOG_ROWS=- DB_ERRORS=-
 CEIL_SEARCH="BENCH ceiling skipped" CEIL_SEARCH_CPU=- CEIL_BODY_BYTES=- CEIL_BOOK_TPS=- CEIL_BOOK_LINE=-
 SEARCH_HIGH="BENCH skipped" SEARCH_HIGH_SERVER=- SEARCH_HIGH_CPU=- CEIL_SEARCH_HIGH="BENCH skipped" CORE_SCALING=-
 OUT_DIR=$BENCH/out
@@ -482,11 +482,14 @@ checks() {
     say "contention pools, fullest night: $(sql_value "SELECT format('held + booked %s of capacity %s',
         max(held + booked), max(capacity)) FROM pool_nights n JOIN pools p ON p.id = n.pool_id
         WHERE p.name LIKE 'Contention %'")"
-    # Every search is logged for the unmet-demand report, fire and forget through the same
-    # database queue as everything else: count how many of the answered searches made it.
-    SEARCH_LOGGED=$(sql_value 'SELECT count(*) FROM searches')
+    # Every search is counted for the unmet-demand report (identical ones per minute in one
+    # row), fire and forget through the same database queue as everything else: how many of
+    # the answered searches made it, and in how many rows.
+    sleep 2.5   # one flush of the search counts
+    SEARCH_LOGGED=$(sql_value 'SELECT coalesce(sum(searches), 0) FROM search_counts')
+    SEARCH_LOG_ROWS=$(sql_value 'SELECT count(*) FROM search_counts')
     DB_ERRORS=$(curl -s "$BASE_URL/metrics" | awk '/^logeer_db_errors_total/ { print $2 }')
-    say "search log: $SEARCH_LOGGED rows for $(( $(count_of "$SEARCH" 200) + $(count_of "$SEARCH_HIGH" 200) )) searches answered; logeer_db_errors_total ${DB_ERRORS:-?}"
+    say "search log: $SEARCH_LOGGED searches counted in $SEARCH_LOG_ROWS rows for $(( $(count_of "$SEARCH" 200) + $(count_of "$SEARCH_HIGH" 200) )) searches answered; logeer_db_errors_total ${DB_ERRORS:-?}"
     RSS_END=$(rss_mib)
     say "logeerd VmRSS after the runs: $RSS_END MiB; load $(cut -d' ' -f1-3 /proc/loadavg)"
     if grep -q '"level":"error"' "$WORK/logeerd.err"; then
@@ -520,7 +523,7 @@ summary() {
         printf '%-34s %s\n' "  cpu (cores)" "$SEARCH_HIGH_CPU"
         printf '%-34s %s\n' "  ceiling at $CONNS_HIGH connections" "$(field "$CEIL_SEARCH_HIGH" rps) req/s, p99 $(field "$CEIL_SEARCH_HIGH" p99_ms) ms; search / ceiling $(ratio "$(field "$SEARCH_HIGH" rps)" "$(field "$CEIL_SEARCH_HIGH" rps)")"
         printf '%-34s %s\n' "index alone, mean per search" "$CORE_SCALING"
-        printf '%-34s %s\n' "  search log rows written" "$SEARCH_LOGGED of $(( $(count_of "$SEARCH" 200) + $(count_of "$SEARCH_HIGH" 200) )) (db errors ${DB_ERRORS:-?})"
+        printf '%-34s %s\n' "  search log rows written" "$SEARCH_LOGGED of $(( $(count_of "$SEARCH" 200) + $(count_of "$SEARCH_HIGH" 200) )) in $SEARCH_LOG_ROWS rows (db errors ${DB_ERRORS:-?})"
         printf '%-34s %s\n' "booking (hold + confirm) requests" "$(field "$BOOK" rps) req/s, p50 $(field "$BOOK" p50_ms) ms, p99 $(field "$BOOK" p99_ms) ms"
         printf '%-34s %s\n' "booking outcomes" "201 $b201 ($(per_s "$b201" "$BOOK")/s), confirm 200 $b200 ($(per_s "$b200" "$BOOK")/s), 409 $(count_of "$BOOK" 409), other $(( $(field "$BOOK" requests) - b201 - b200 - $(count_of "$BOOK" 409) ))"
         printf '%-34s %s\n' "  server-side latency" "$BOOK_SERVER"
