@@ -38,7 +38,6 @@
 #define HASH_WORKERS 2
 /* The index covers yesterday (stays that began last night) through three years ahead, more
  * than any pool's booking horizon. */
-#define INDEX_DAYS_BEFORE 1
 #define INDEX_DAYS 1100
 #define SWEEP_INTERVAL_MS 1000
 #define RETENTION_PERIOD_S 86400
@@ -179,7 +178,14 @@ static int serve(const struct config *cfg)
     app.base = event_base_new();
     app.metrics = metrics_new();
     app.workers = workers_new(app.base, HASH_WORKERS);
-    app.index = core_index_new(date_today_local() - INDEX_DAYS_BEFORE, INDEX_DAYS);
+    /* A test clock moves "today" before the index is made, so that both start on one day. */
+    const char *clock_file = getenv("LOGEER_TEST_CLOCK_FILE");
+    if (clock_file && *clock_file) {
+        log_warn("LOGEER_TEST_CLOCK_FILE is set: the calendar follows %s (%d days moved); a "
+                 "test setting, never for a real service", clock_file,
+                 date_test_clock_read(clock_file));
+    }
+    app.index = core_index_new(date_today_local() - CORE_INDEX_DAYS_BEFORE, INDEX_DAYS);
     /* A waitlist offer's lifetime travels as a session setting: every database function that
      * offers freed nights reads it there (migration 0023), whichever request or job frees them. */
     char db_settings[64];
@@ -207,6 +213,8 @@ static int serve(const struct config *cfg)
         goto out;
     db_pool_start(app.db);
     app.sync = inventory_sync_new(app.base, app.db, cfg->database_url, app.index);
+    if (app.sync && clock_file && *clock_file)
+        inventory_sync_set_clock_file(app.sync, clock_file);
     sweeper = sweeper_new(app.base, app.db, cfg->hold_ttl_s, SWEEP_INTERVAL_MS);
     guarantee = guarantee_job_new(app.base, app.db, (unsigned)cfg->guarantee_check_s);
     retention = retention_new(app.base, app.db, cfg->retention_days, RETENTION_PERIOD_S);

@@ -245,7 +245,9 @@ static bool search_allowed(struct api_ctx *c, struct search_args *a, struct core
                           c->who.role ? role_name(c->who.role) : "visitor", a->kind);
         return false;
     }
-    q->today = date_today_local();
+    /* The window's today, not the clock's: around midnight the index may not have rolled
+     * yet, and lead times and horizons must be judged on the nights it has. */
+    q->today = core_index_today(c->app->index);
     q->stale_days = c->app->cfg->stale_days;
     q->now = time(NULL);
     return true;
@@ -344,7 +346,7 @@ static void availability_earliest(struct api_ctx *c)
     const char *per_pool = res_arg(c, &a.args, "per_pool", 16);
     int asked_kind = read_filters(c, &a, &q);
     struct jsonv *v = &a.args.v;
-    date_day today = date_today_local(), last_day = today, latest = 0;
+    date_day today = core_index_today(c->app->index), last_day = today, latest = 0;
     long n = 0, lim = 10, per = 3;
     q.check_in = today;
     if (from && !date_parse(from, &q.check_in))
