@@ -198,6 +198,9 @@ struct core_pool {
     char check_out_window[CORE_WINDOW_LEN];
     int companion_places;       /* places for a caregiver staying along, every night; 0 = none */
     int free_cancel_days;       /* free cancellation until this many days before; -1 = always */
+    uint32_t slot;              /* set by the index: the pool's place, 0 .. count - 1, for good */
+    uint32_t version;           /* set by the index: changes whenever the description does, so
+                                   that what others derive from it can be kept until then */
 };
 
 /* How a caregiver gets into a pool, as search results say: "direct" (book at once),

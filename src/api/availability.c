@@ -100,10 +100,8 @@ static void put_tokens(struct jsonw *w, const char *name, const char *csv)
     jw_array_end(w);
 }
 
-/* The members every answer shows of a pool: what it is, where, whose, how fresh, and the
- * patterns a stay follows. The caller has opened the object. */
-static void pool_members(struct jsonw *w, const struct core_pool *p, double distance_km,
-                         bool stale)
+/* What an answer shows of a pool before its distance: what it is, where, whose. */
+static void pool_head(struct jsonw *w, const struct core_pool *p)
 {
     jw_kstring(w, "pool_id", p->id);
     jw_kstring(w, "pool_name", p->pool_name);
@@ -126,13 +124,12 @@ static void pool_members(struct jsonw *w, const struct core_pool *p, double dist
     jw_kstring(w, "id", p->provider_id);
     jw_kstring(w, "name", p->provider_name);
     jw_object_end(w);
-    if (distance_km >= 0) {
-        jw_key(w, "distance_km");
-        jw_fixed(w, distance_km, 1);
-    }
-    jw_kstring(w, "as_of", p->as_of_text);
-    jw_kbool(w, "stale", stale);
-    /* When to come and go, and the patterns a stay follows (docs/practice.md). */
+}
+
+/* ... and after its freshness: when to come and go, and the patterns a stay follows
+ * (docs/practice.md). */
+static void pool_tail(struct jsonw *w, const struct core_pool *p)
+{
     put_text(w, "check_in_window", p->check_in_window);
     put_text(w, "check_out_window", p->check_out_window);
     jw_key(w, "arrival_weekdays");
@@ -158,6 +155,95 @@ static void pool_members(struct jsonw *w, const struct core_pool *p, double dist
         jw_null(w);
     else
         jw_int(w, p->free_cancel_days);
+}
+
+/* A pool's head and tail as JSON members, rendered once per version of its description: a
+ * twenty-hit answer then copies forty prepared strings instead of measuring, escaping and
+ * formatting some six hundred values. Kept by the pool's slot in the index; the index changes
+ * a pool's version whenever its description changes, and pools never leave it. This process's
+ * own cache, used on the loop's thread only. */
+struct shown_pool {
+    uint32_t version;           /* the pool's version rendered; 0 = none yet */
+    char *head, *tail;          /* members without braces */
+    size_t head_len, tail_len;
+};
+
+static struct shown_pool *shown;
+static size_t nshown;
+
+/* The members part writes, without the braces of the object they were written in. */
+static char *members_of(void (*part)(struct jsonw *, const struct core_pool *),
+                        const struct core_pool *p, size_t *len)
+{
+    struct jsonw w;
+    jw_init(&w);
+    jw_object_begin(&w);
+    part(&w, p);
+    jw_object_end(&w);
+    size_t n = 0;
+    const char *text = jw_text(&w, &n);
+    char *out = text && n >= 2 ? strndup(text + 1, n - 2) : NULL;
+    *len = out ? n - 2 : 0;
+    jw_free(&w);
+    return out;
+}
+
+static const struct shown_pool *shown_of(const struct core_pool *p)
+{
+    if (p->slot >= nshown) {
+        size_t n = nshown ? nshown : 64;
+        while (n <= p->slot)
+            n *= 2;
+        struct shown_pool *grown = realloc(shown, n * sizeof *grown);
+        if (!grown)
+            return NULL;
+        memset(grown + nshown, 0, (n - nshown) * sizeof *grown);
+        shown = grown;
+        nshown = n;
+    }
+    struct shown_pool *s = &shown[p->slot];
+    if (s->version != p->version) {
+        free(s->head);
+        free(s->tail);
+        s->head = members_of(pool_head, p, &s->head_len);
+        s->tail = members_of(pool_tail, p, &s->tail_len);
+        s->version = s->head && s->tail ? p->version : 0;
+    }
+    return s->version ? s : NULL;
+}
+
+static void shown_free(struct app *app)
+{
+    (void)app;
+    for (size_t i = 0; i < nshown; i++) {
+        free(shown[i].head);
+        free(shown[i].tail);
+    }
+    free(shown);
+    shown = NULL;
+    nshown = 0;
+}
+
+/* The members every answer shows of a pool: what it is, where, whose, how fresh, and the
+ * patterns a stay follows. The caller has opened the object. */
+static void pool_members(struct jsonw *w, const struct core_pool *p, double distance_km,
+                         bool stale)
+{
+    const struct shown_pool *s = shown_of(p);
+    if (s)
+        jw_members_raw(w, s->head, s->head_len);
+    else
+        pool_head(w, p);
+    if (distance_km >= 0) {
+        jw_key(w, "distance_km");
+        jw_fixed(w, distance_km, 1);
+    }
+    jw_kstring(w, "as_of", p->as_of_text);
+    jw_kbool(w, "stale", stale);
+    if (s)
+        jw_members_raw(w, s->tail, s->tail_len);
+    else
+        pool_tail(w, p);
 }
 
 static void hit_json(struct jsonw *w, const struct core_hit *h, date_day asked, int nights)
@@ -427,4 +513,4 @@ static const struct route availability_routes[] = {
     {HTTP_GET, "/v1/availability/earliest", &earliest, SEARCHERS},
 };
 
-ROUTE_GROUP(availability_group, availability_routes, NULL);
+ROUTE_GROUP_SHUTDOWN(availability_group, availability_routes, NULL, shown_free);

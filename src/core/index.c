@@ -307,6 +307,8 @@ int core_index_put_pool(struct core_index *ix, const struct core_pool *p)
             }
             muni_remove(ix, before, (size_t)at);
         }
+        copy.slot = meta->slot;
+        copy.version = meta->version + 1;
         meta_free_strings(meta);
         *meta = copy;
         hot_from_meta(&ix->hot[at], &ix->coords[at], meta);
@@ -318,6 +320,8 @@ int core_index_put_pool(struct core_index *ix, const struct core_pool *p)
         meta_free_strings(&copy);
         return -1;
     }
+    copy.slot = (uint32_t)ix->npools;
+    copy.version = 1;
     *meta = copy;
     ix->pools[ix->npools] = meta;
     hot_from_meta(&ix->hot[ix->npools], &ix->coords[ix->npools], meta);
