@@ -14,7 +14,8 @@
 # Knobs (environment): BENCH_BUILD_DIR (default build-bench/), BENCH_PORT (18480),
 # BENCH_SECONDS (15, search and booking runs), BENCH_CONTENTION_SECONDS (10),
 # BENCH_CONNECTIONS (64), BENCH_CONNECTIONS_HIGH (256, the second search run and its
-# ceiling), BENCH_LOGINS (128 caregivers); the search ceiling listens on BENCH_PORT + 1.
+# ceiling), BENCH_LOGINS (128 caregivers), BENCH_WORKERS (1: logeerd serve --workers; the
+# ceiling stays one event loop); the search ceiling listens on BENCH_PORT + 1.
 # BENCH_PROFILE=SEARCH (or FLOOR, SEARCH_HIGH, BOOK, CONTEND, or several: FLOOR,SEARCH)
 # samples logeerd with perf during that run and prints where its CPU went (needs perf; the Release build keeps no frame
 # pointers, so the report is flat: self time per function). BENCH_SEARCH_ONLY=1 skips the
@@ -30,6 +31,7 @@ SECONDS_CONTENTION=${BENCH_CONTENTION_SECONDS:-10}
 CONNS=${BENCH_CONNECTIONS:-64}
 CONNS_HIGH=${BENCH_CONNECTIONS_HIGH:-256}
 LOGINS=${BENCH_LOGINS:-128}
+WORKERS=${BENCH_WORKERS:-1}
 PASSWORD=bench-password-$$-$RANDOM
 BASE_URL=http://127.0.0.1:$PORT
 
@@ -145,12 +147,12 @@ database() {
 }
 
 serve() {
-    step "logeerd serve on $BASE_URL (default settings otherwise)"
+    step "logeerd serve on $BASE_URL, $WORKERS worker process(es) (default settings otherwise)"
     if curl -s -o /dev/null --max-time 2 "$BASE_URL/livez"; then
         say "something already answers on $BASE_URL; set BENCH_PORT"; exit 1
     fi
     local t0; t0=$(now)
-    LOGEER_LISTEN=127.0.0.1:$PORT "$LOGEERD" serve >"$WORK/logeerd.out" 2>"$WORK/logeerd.err" &
+    LOGEER_LISTEN=127.0.0.1:$PORT LOGEER_WORKERS=$WORKERS "$LOGEERD" serve >"$WORK/logeerd.out" 2>"$WORK/logeerd.err" &
     SERVE_PID=$!
     local deadline=$(( $(date +%s) + 240 ))
     until curl -sf -o /dev/null "$BASE_URL/readyz"; do
@@ -164,6 +166,9 @@ serve() {
     RSS_READY=$(rss_mib)
     say "ready (availability index loaded) after ${READY_S} s; VmRSS ${RSS_READY} MiB"
 }
+
+# With BENCH_WORKERS the first logeerd forks the others: its CPU counts them all.
+logeerd_pids() { echo "$SERVE_PID" $(pgrep -P "$SERVE_PID"); }
 
 rss_mib() { awk '/^VmRSS/ { printf "%.1f", $2 / 1024 }' "/proc/$SERVE_PID/status"; }
 
@@ -223,7 +228,7 @@ cpu_mark() {
         n = 0
         for (i = 1; i <= 2; i++) { split($i, a, /[ms]/); n += (a[1] * 60 + a[2]) * hz }
         printf "%d", n }')
-    printf -v "$1" '%s' "$(busy_ticks) $(proc_ticks "$SERVE_PID") $(proc_ticks $(pg_pids)) $c $(date +%s.%N)"
+    printf -v "$1" '%s' "$(busy_ticks) $(proc_ticks $(logeerd_pids)) $(proc_ticks $(pg_pids)) $c $(date +%s.%N)"
 }
 # Prints the cores each party used between two marks.
 cpu_report() {
@@ -245,7 +250,7 @@ run_wrk() {
     local out m0 m1 log0 conns=${WRK_CONNS:-$CONNS} perf_pid=
     log0=$(wc -l <"$WORK/logeerd.out")
     if [[ ",${BENCH_PROFILE:-}," == *",$var,"* ]]; then
-        perf record -q -F 999 -e cpu-clock -o "$WORK/perf.data" -p "$SERVE_PID" \
+        perf record -q -F 999 -e cpu-clock -o "$WORK/perf.data" -p "$(logeerd_pids | tr ' ' ',')" \
             -- sleep "$seconds" >/dev/null 2>&1 &
         perf_pid=$!
     fi
