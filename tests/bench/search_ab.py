@@ -8,7 +8,8 @@ A check of equivalence for every change to the search path, and each change's ow
 Usage: tests/bench/search_ab.py DATABASE_URL PASSWORD BINARY_A BINARY_B [SEARCHES]
 The database holds the national data set (tests/bench/national.sql, which gives every bench
 account PASSWORD); searches are shaped like search.lua's, from a fixed seed, as caregiver 1.
-Needs perf for the instruction counts (prints "-" without it)."""
+Needs perf and hardware counters for the instruction counts (prints "-" without them, as in
+a VM without a virtual PMU)."""
 
 import http.client
 import json

@@ -177,8 +177,14 @@ def test_the_window_rolls_with_the_calendar_under_load():
     # A whole window of 1,100 rows of 1,024 pools is about 2.2 MB: leaking the dropped rows
     # would add that per jump, 6.6 MB over the last three. Without a leak the heap holds the
     # old and the new rows for a moment, so it settles at a size the first jumps reach.
-    h.check("memory does not grow from roll to roll (the last three jumps within 1 MiB of "
-            "the first three)", max(sizes[3:]) <= max(sizes[:3]) + 1024, sizes)
+    if h.SANITIZED:
+        # AddressSanitizer keeps freed memory in quarantine instead of reusing it, so resident
+        # memory grows with every roll here whatever the code does; a lost row shows in
+        # LeakSanitizer's report at exit instead (checked by srv.stop()).
+        h.info("sanitized build: memory is judged by LeakSanitizer at exit, not by VmRSS")
+    else:
+        h.check("memory does not grow from roll to roll (the last three jumps within 1 MiB of "
+                "the first three)", max(sizes[3:]) <= max(sizes[:3]) + 1024, sizes)
     srv.stop()
     os.unlink(clock.name)
 
