@@ -92,7 +92,10 @@ def run(binary, url, password, paths):
             try:
                 c = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
                 c.request("GET", "/readyz")
-                if c.getresponse().status == 200:
+                resp = c.getresponse()
+                # 503 without "loading": an older binary on a newer schema still answers
+                # searches, which is all this compares.
+                if resp.status == 200 or b"loading" not in resp.read():
                     break
             except OSError:
                 pass
