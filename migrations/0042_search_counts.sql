@@ -31,6 +31,9 @@ COMMENT ON COLUMN search_counts.home_municipality IS
     'named none); NULL for other roles.';
 COMMENT ON COLUMN search_counts.found IS 'Whether the search found any pool; false is unmet demand.';
 CREATE INDEX search_counts_minute_idx ON search_counts (minute);
+COMMENT ON TABLE searches IS
+    'Availability searches one row each, as logged before migration 0042 (and by the demo '
+    'seed); since then the service counts them in search_counts. No guest data.';
 
 -- Restated from 0008 (logeer_report_demand): search facts also come from search_counts,
 -- weighted by their count.

@@ -342,7 +342,7 @@ out:
     sweeper_free(sweeper);
     guarantee_job_free(guarantee);
     retention_free(retention);
-    search_log_free(app.search_log); /* rows not yet sent are dropped, at most a second's */
+    search_log_free(app.search_log); /* counts not yet sent are dropped, two seconds' at most */
     inventory_sync_free(app.sync);
     if (app.http)
         http_server_free(app.http);
