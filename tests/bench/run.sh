@@ -15,7 +15,8 @@
 # BENCH_SECONDS (15, search and booking runs), BENCH_CONTENTION_SECONDS (10),
 # BENCH_CONNECTIONS (64), BENCH_CONNECTIONS_HIGH (256, the second search run and its
 # ceiling), BENCH_LOGINS (128 caregivers), BENCH_WORKERS (1: logeerd serve --workers; the
-# ceiling stays one event loop); the search ceiling listens on BENCH_PORT + 1.
+# ceiling stays one event loop), BENCH_WORKERS_AB (N: the 64-connection search once more from
+# N processes, in the same run); the search ceiling listens on BENCH_PORT + 1.
 # BENCH_PROFILE=SEARCH (or FLOOR, SEARCH_HIGH, BOOK, CONTEND, or several: FLOOR,SEARCH)
 # samples logeerd with perf during that run and prints where its CPU went (needs perf; the Release build keeps no frame
 # pointers, so the report is flat: self time per function). BENCH_SEARCH_ONLY=1 skips the
@@ -302,6 +303,23 @@ search() {
         "$WORK/munis" "$TODAY_NOON"
 }
 
+# BENCH_WORKERS_AB=N: after the search ceiling, the search run at $CONNS connections again from
+# logeerd restarted with N serving processes, against the same one-loop ceiling: the effect of
+# --workers within one run (sessions live in the database, so the tokens still work).
+search_workers_ab() {
+    [ -n "${BENCH_WORKERS_AB:-}" ] || return 0
+    step "search again from $BENCH_WORKERS_AB serving processes (BENCH_WORKERS_AB)"
+    kill -TERM "$SERVE_PID"
+    wait "$SERVE_PID" 2>/dev/null || true
+    SERVE_PID=
+    WORKERS=$BENCH_WORKERS_AB
+    serve
+    step "availability search, $WORKERS processes: wrk -t1 -c$CONNS -d${SECONDS_RUN}s (search.lua)"
+    run_wrk "$SECONDS_RUN" SEARCH_AB search.lua "$WORK/tokens" "$WORK/munis" "$TODAY_NOON"
+    SEARCH_AB_LINE="$(field "$SEARCH_AB" rps) req/s with $WORKERS processes: search / ceiling $(ratio "$(field "$SEARCH_AB" rps)" "$(field "$CEIL_SEARCH" rps)") (one process: $(ratio "$(field "$SEARCH" rps)" "$(field "$CEIL_SEARCH" rps)"))"
+    say "  $SEARCH_AB_LINE"
+}
+
 # The index alone (no HTTP, no JSON) at 500, 5,000 and 50,000 pools: how search time grows.
 core_scaling() {
     step "availability index alone: bench_search at 500, 5,000 and 50,000 pools"
@@ -542,6 +560,7 @@ summary() {
         printf '%-34s %s\n' "overbooked nights" "$OVERBOOKED (must be 0)"
         printf '%-34s %s\n' "counter/stays mismatches" "$MISMATCHED (must be 0)"
     } | sed 's/^/  /'
+    [ -z "${SEARCH_AB_LINE:-}" ] || printf '  %-34s %s\n' "search, BENCH_WORKERS_AB" "$SEARCH_AB_LINE"
     say ""
     say "report saved in $REPORT"
     [ "$OVERBOOKED" = 0 ] && [ "$MISMATCHED" = 0 ] || { say "INTEGRITY CHECK FAILED"; exit 3; }
@@ -559,6 +578,7 @@ main() {
     floor
     search
     search_ceiling
+    search_workers_ab
     step "stays API probe"
     if [ -n "${BENCH_SEARCH_ONLY:-}" ]; then
         say "BENCH_SEARCH_ONLY is set: skipping the booking runs"
