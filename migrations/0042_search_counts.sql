@@ -1,15 +1,15 @@
 -- Searches counted instead of logged one by one (issue 17): the service adds up identical
 -- searches in memory per minute and writes one row per (minute, who asked, what was asked,
--- found or not) with how many there were, a few seconds late. The unmet-demand report and the
--- weekly digest sum those counts beside the rows of `searches`, which keeps what was logged
--- before (and what the demo seed writes). Still no guest data: the asker's own municipality is
--- kept instead of the user id, which is all the report used the id for.
+-- found or not) with how many there were: within seconds while searches are few, once a minute
+-- when they are many. The unmet-demand report and the weekly digest sum those counts beside the
+-- rows of `searches`, which keeps what was logged before (and what the demo seed writes). Still
+-- no guest data, and no user id either: a search counts for the municipality the report counts
+-- it for (a caregiver's own, else the one asked), which is all the report used the id for.
 -- Runs inside the migrator's transaction: no BEGIN/COMMIT.
 
 CREATE TABLE search_counts (
     minute            timestamptz NOT NULL,
     role              user_role,
-    home_municipality text,
     municipality      text,
     care_profile      text,
     funding           text,
@@ -26,9 +26,9 @@ COMMENT ON TABLE search_counts IS
     'Availability searches counted per minute and per asked combination: the source of '
     'unmet-demand figures since migration 0042 (searches keeps the rows from before). '
     'Several rows may share a key (one per flush and process): readers sum searches.';
-COMMENT ON COLUMN search_counts.home_municipality IS
-    'A caregiver''s own municipality when they searched (the report''s area when the search '
-    'named none); NULL for other roles.';
+COMMENT ON COLUMN search_counts.municipality IS
+    'The municipality the search counts for in the demand report: a caregiver''s own when they '
+    'searched (Wmo follows it), else the one asked for; NULL when neither.';
 COMMENT ON COLUMN search_counts.found IS 'Whether the search found any pool; false is unmet demand.';
 CREATE INDEX search_counts_minute_idx ON search_counts (minute);
 COMMENT ON TABLE searches IS
@@ -109,9 +109,7 @@ BEGIN
          WHERE se.at >= v_lo AND se.at < v_hi
         UNION ALL
         SELECT CASE v_group
-                   WHEN 'municipality' THEN logeer_demand_municipality(
-                       CASE WHEN sc.role = 'caregiver' THEN sc.home_municipality END,
-                       sc.municipality, NULL)
+                   WHEN 'municipality' THEN logeer_demand_municipality(NULL, sc.municipality, NULL)
                    ELSE coalesce(sc.care_profile, 'unknown') END,
                NOT sc.found, sc.searches
           FROM search_counts sc

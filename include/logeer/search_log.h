@@ -1,8 +1,9 @@
 /* search_log: searches counted for the unmet-demand report. Identical searches (same minute,
- * asker, question and whether anything was found) are added up in memory and written as one
- * row of search_counts with their number, every few seconds in one statement, so that logging
- * costs a hash lookup on the loop and one small insert per flush in PostgreSQL, whatever the
- * search rate. The caller says what was asked (struct search_count_key); this module never
+ * role, municipality counted for, question and whether anything was found) are added up in
+ * memory and written as one row of search_counts with their number, in one statement: every
+ * two seconds while few different searches wait, and once their minute is over when many do,
+ * so that logging costs a hash lookup on the loop and PostgreSQL one row per different search
+ * a minute, whatever the search rate. The caller says what was asked (struct search_count_key); this module never
  * looks at a request. A crash or shutdown loses at most those seconds of statistics, never a
  * booking. */
 #ifndef LOGEER_SEARCH_LOG_H
@@ -20,8 +21,8 @@ struct search_log;
 struct search_count_key {
     long long minute;          /* unix time of the start of the minute it was asked in */
     char role[16];             /* the asker's role name; "" for visitors */
-    char home_municipality[8]; /* a caregiver's own municipality; "" for everyone else */
-    char municipality[8];      /* the asked CBS code */
+    char municipality[8];      /* the CBS code the report counts it for: a caregiver's own,
+                                  else the asked one */
     char care_profile[16];
     char funding[8];
     char kind[8];              /* the asked kind of bed */

@@ -56,9 +56,8 @@ static void put_text(struct jsonw *w, const char *name, const char *value)
     jw_kstring(w, name, value && *value ? value : NULL);
 }
 
-/* Counts the search for the unmet-demand report: who asked (a role, and a caregiver's own
- * municipality, which the report uses when the search named none), what, and whether
- * anything was found. No user id and nothing about the guest. */
+/* Counts the search for the unmet-demand report: who asked (a role), the municipality it
+ * counts for, what, and whether anything was found. No user id and nothing about the guest. */
 static void log_search(struct api_ctx *c, const struct search_args *a, size_t results)
 {
     struct search_count_key k;
@@ -69,10 +68,11 @@ static void log_search(struct api_ctx *c, const struct search_args *a, size_t re
     /* Every text was checked by read_search (the municipality's length, the names against
      * their tables), so each fits its field; one that did not would be logged as not asked. */
     search_count_key_text(k.role, sizeof k.role, role);
-    if (c->who.role == ROLE_CAREGIVER)
-        search_count_key_text(k.home_municipality, sizeof k.home_municipality,
-                              c->who.municipality);
-    search_count_key_text(k.municipality, sizeof k.municipality, a->municipality);
+    /* The report counts a caregiver's search for their own municipality (Wmo follows it),
+     * anyone else's for the one asked (logeer_demand_municipality). */
+    bool home = c->who.role == ROLE_CAREGIVER && c->who.municipality[0];
+    search_count_key_text(k.municipality, sizeof k.municipality,
+                          home ? c->who.municipality : a->municipality);
     search_count_key_text(k.care_profile, sizeof k.care_profile, a->care_profile);
     search_count_key_text(k.funding, sizeof k.funding, a->funding);
     search_count_key_text(k.kind, sizeof k.kind, a->kind);

@@ -1,8 +1,8 @@
 """The search log counts searches instead of writing a row each (issue 17): identical searches
 in one minute become one row of search_counts with their number, and the unmet-demand report
 and the table agree with the searches made, one for one: N identical searches count N, a
-caregiver's search without a municipality counts in their own, and nothing about the asker
-but the role and that municipality is kept."""
+caregiver's search counts for their own municipality, anyone else's for the asked one, and
+nothing about the asker but the role and that municipality is kept."""
 
 import datetime as dt
 import urllib.parse
@@ -41,17 +41,18 @@ def test_identical_searches_count_one_each_in_the_table_and_the_report():
             h.wait_until(lambda: total(url) == expected, 10 * h.SCALE), total(url))
     h.check_equal(f"the {IDENTICAL} identical searches count {IDENTICAL}",
                   total(url, "role = 'caregiver' AND nights = 3"), IDENTICAL)
-    h.check_equal("and are kept as one row (one flush, one minute)",
-                  h.scalar(url, "SELECT count(*) FROM search_counts WHERE role = 'caregiver'"), "1")
-    h.check_equal("the caregiver's row keeps their own municipality and what was asked, "
-                  "not who asked",
-                  h.psql(url, "SELECT home_municipality, municipality, care_profile, funding, "
-                              "kind, found FROM search_counts WHERE role = 'caregiver'"),
-                  [["GM0114", "", "dementia", "", "", "f"]])
-    h.check_equal("the visitor's row has no role and no home",
-                  h.psql(url, "SELECT role, home_municipality, municipality, care_profile, "
-                              "funding, nights FROM search_counts WHERE role IS NULL"),
-                  [["", "", "GM0106", "youth", "wmo", "2"]])
+    rows = int(h.scalar(url, "SELECT count(*) FROM search_counts WHERE role = 'caregiver'"))
+    h.check(f"and are kept as one row, or two when a flush or a minute fell between them "
+            f"({rows})", 1 <= rows <= 2, rows)
+    h.check_equal("the caregiver's rows count for their own municipality and keep what was "
+                  "asked, not who asked",
+                  h.psql(url, "SELECT DISTINCT municipality, care_profile, funding, kind, found "
+                              "FROM search_counts WHERE role = 'caregiver'"),
+                  [["GM0114", "dementia", "", "", "f"]])
+    h.check_equal("the visitor's row has no role and counts for the asked municipality",
+                  h.psql(url, "SELECT role, municipality, care_profile, funding, nights "
+                              "FROM search_counts WHERE role IS NULL"),
+                  [["", "GM0106", "youth", "wmo", "2"]])
     h.check_equal("every row's minute is a whole minute of today",
                   h.scalar(url, "SELECT count(*) FROM search_counts WHERE minute <> "
                                 "date_trunc('minute', minute) OR (minute AT TIME ZONE "
