@@ -103,6 +103,8 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
         return;
     log_info("received signal %d: finishing in-flight requests, then exiting", (int)sig);
     app->shutting_down = true;
+    /* A busy minute's counts wait for the minute to end: send them while requests finish. */
+    search_log_flush_all(app->search_log);
     http_server_shutdown(app->http, on_shutdown_done, app);
 }
 
@@ -342,7 +344,7 @@ out:
     sweeper_free(sweeper);
     guarantee_job_free(guarantee);
     retention_free(retention);
-    search_log_free(app.search_log); /* counts not yet sent are dropped, two seconds' at most */
+    search_log_free(app.search_log); /* what came after the flush on the signal is dropped */
     inventory_sync_free(app.sync);
     if (app.http)
         http_server_free(app.http);

@@ -40,6 +40,9 @@ __attribute__((warn_unused_result))
 int search_log_prepare(struct db_pool *pool);
 
 struct search_log *search_log_new(struct event_base *base, struct db_pool *pool);
+/* Sends every count now, the current minute's too: for a shutdown, so that the insert runs
+ * while the last requests finish rather than a minute's counts being dropped. */
+void search_log_flush_all(struct search_log *log);
 /* Drops counts not yet written. */
 void search_log_free(struct search_log *log);
 

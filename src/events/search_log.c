@@ -201,6 +201,12 @@ void search_log_free(struct search_log *log)
     free(log);
 }
 
+void search_log_flush_all(struct search_log *log)
+{
+    if (log && log->nkeys > 0)
+        flush_before(log, LLONG_MAX);
+}
+
 void search_log_count(struct search_log *log, const struct search_count_key *key)
 {
     if (!log)
