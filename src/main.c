@@ -2,9 +2,13 @@
  * serve wires the modules together on one libevent loop and owns start-up and shutdown order;
  * it contains no request logic. */
 #include <curl/curl.h>
+#include <errno.h>
 #include <event2/event.h>
 #include <event2/thread.h>
 #include <signal.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,7 +42,6 @@
 #define HASH_WORKERS 2
 /* The index covers yesterday (stays that began last night) through three years ahead, more
  * than any pool's booking horizon. */
-#define INDEX_DAYS_BEFORE 1
 #define INDEX_DAYS 1100
 #define SWEEP_INTERVAL_MS 1000
 #define RETENTION_PERIOD_S 86400
@@ -66,6 +69,7 @@ static void usage(void)
             "  LOGEER_GUARANTEE_CHECK_S              seconds between escalation checks (60)\n"
             "  LOGEER_STALE_DAYS   --stale-days     days before capacity counts are stale (7)\n"
             "  LOGEER_DB_POOL_SIZE --db-pool-size   database connections (default 4)\n"
+            "  LOGEER_WORKERS      --workers        serving processes on the one port (default 1)\n"
             "  LOGEER_SESSION_TTL / LOGEER_SESSION_IDLE  session lifetime / idle limit, seconds\n"
             "  LOGEER_MFA_REQUIRED_ROLES  roles that need a second factor\n"
             "                      (provider,coordinator,admin; \"\" = none: tests and demos only)\n"
@@ -100,6 +104,8 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
         return;
     log_info("received signal %d: finishing in-flight requests, then exiting", (int)sig);
     app->shutting_down = true;
+    /* A busy minute's counts wait for the minute to end: send them while requests finish. */
+    search_log_flush_all(app->search_log);
     http_server_shutdown(app->http, on_shutdown_done, app);
 }
 
@@ -130,7 +136,66 @@ static struct http_limits default_limits(const struct config *cfg)
     return l;
 }
 
+/* --workers N: the other N - 1 serving processes, started by the first one, which stops them
+ * when it stops. */
+static pid_t worker_pids[64];
+static int nworker_pids;
+
+/* Forks the other workers before any thread, connection or index exists, so that each is a
+ * whole server of its own: its own loop, database connections, LISTEN connection and index,
+ * kept in sync like separately started processes on one database (tested by
+ * test_multi_process). The kernel spreads connections over them (SO_REUSEPORT). Returns
+ * false in a worker, true in the first process. */
+static bool fork_workers(int workers)
+{
+    pid_t parent = getpid();
+    for (int i = 1; i < workers && nworker_pids < (int)(sizeof worker_pids / sizeof *worker_pids); i++) {
+        pid_t pid = fork();
+        if (pid < 0) {
+            log_error("cannot start worker %d: %s", i + 1, strerror(errno));
+            break;
+        }
+        if (pid == 0) {
+            /* A worker never outlives the first process, even when that one is killed. */
+            prctl(PR_SET_PDEATHSIG, SIGTERM);
+            if (getppid() != parent)
+                _exit(0);
+            nworker_pids = 0;
+            return false;
+        }
+        worker_pids[nworker_pids++] = pid;
+    }
+    return true;
+}
+
+/* The first process has stopped serving: stop the others and wait for them. Exit code 0 only
+ * when every worker stopped cleanly too. */
+static int stop_workers(int rc)
+{
+    for (int i = 0; i < nworker_pids; i++)
+        kill(worker_pids[i], SIGTERM);
+    for (int i = 0; i < nworker_pids; i++) {
+        int status = 0;
+        if (waitpid(worker_pids[i], &status, 0) < 0 || !WIFEXITED(status) ||
+            WEXITSTATUS(status) != 0)
+            rc = rc ? rc : 1;
+    }
+    nworker_pids = 0;
+    return rc;
+}
+
+static int serve_one(const struct config *cfg);
+
 static int serve(const struct config *cfg)
+{
+    if (cfg->workers > 1 && fork_workers(cfg->workers)) {
+        log_info("serving from %d processes on %s", nworker_pids + 1, cfg->listen);
+        return stop_workers(serve_one(cfg));
+    }
+    return serve_one(cfg);
+}
+
+static int serve_one(const struct config *cfg)
 {
     int schema_version = migrations_latest(cfg->migrations_dir);
     if (schema_version < 0) {
@@ -180,7 +245,14 @@ static int serve(const struct config *cfg)
     app.base = event_base_new();
     app.metrics = metrics_new();
     app.workers = workers_new(app.base, HASH_WORKERS);
-    app.index = core_index_new(date_today_local() - INDEX_DAYS_BEFORE, INDEX_DAYS);
+    /* A test clock moves "today" before the index is made, so that both start on one day. */
+    const char *clock_file = getenv("LOGEER_TEST_CLOCK_FILE");
+    if (clock_file && *clock_file) {
+        log_warn("LOGEER_TEST_CLOCK_FILE is set: the calendar follows %s (%d days moved); a "
+                 "test setting, never for a real service", clock_file,
+                 date_test_clock_read(clock_file));
+    }
+    app.index = core_index_new(date_today_local() - CORE_INDEX_DAYS_BEFORE, INDEX_DAYS);
     /* A waitlist offer's lifetime travels as a session setting: every database function that
      * offers freed nights reads it there (migration 0023), whichever request or job frees them. */
     char db_settings[64];
@@ -214,12 +286,15 @@ static int serve(const struct config *cfg)
     if (!app.http)
         goto out;
     http_server_set_problem_body(app.http, api_problem_body);
+    http_server_set_reuse_port(app.http, cfg->workers > 1);
     if (http_server_listen(app.http, cfg->listen, ssl_ctx) != 0)
         goto out;
     db_pool_start(app.db);
     if (app.replica)
         db_pool_start(app.replica);
     app.sync = inventory_sync_new(app.base, app.db, cfg->database_url, app.index);
+    if (app.sync && clock_file && *clock_file)
+        inventory_sync_set_clock_file(app.sync, clock_file);
     sweeper = sweeper_new(app.base, app.db, cfg->hold_ttl_s, SWEEP_INTERVAL_MS);
     guarantee = guarantee_job_new(app.base, app.db, (unsigned)cfg->guarantee_check_s);
     retention = retention_new(app.base, app.db, cfg->retention_days, RETENTION_PERIOD_S);
@@ -286,7 +361,7 @@ out:
     sweeper_free(sweeper);
     guarantee_job_free(guarantee);
     retention_free(retention);
-    search_log_free(app.search_log); /* rows not yet sent are dropped, at most a second's */
+    search_log_free(app.search_log); /* what came after the flush on the signal is dropped */
     inventory_sync_free(app.sync);
     if (app.http)
         http_server_free(app.http);

@@ -46,6 +46,7 @@ struct config {
     char *webhook_key;      /* LOGEER_WEBHOOK_KEY: seals webhook secrets at rest */
     int webhook_allow_private; /* LOGEER_WEBHOOK_ALLOW_PRIVATE: 1 lets webhooks reach private nets */
     int notify_workers;     /* LOGEER_NOTIFY_WORKERS: sending threads, default 2 */
+    int workers;            /* LOGEER_WORKERS: serving processes sharing the port, default 1 */
     int notify_poll_ms;     /* LOGEER_NOTIFY_POLL_MS: longest idle sleep, default 60000 */
     int webhook_disable_after_s; /* LOGEER_WEBHOOK_DISABLE_AFTER_S: failing that long, default 5 d */
     int webhook_rotation_grace_s; /* LOGEER_WEBHOOK_ROTATION_GRACE_S: old secret signs, 24 h */

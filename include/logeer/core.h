@@ -198,6 +198,9 @@ struct core_pool {
     char check_out_window[CORE_WINDOW_LEN];
     int companion_places;       /* places for a caregiver staying along, every night; 0 = none */
     int free_cancel_days;       /* free cancellation until this many days before; -1 = always */
+    uint32_t slot;              /* set by the index: the pool's place, 0 .. count - 1, for good */
+    uint32_t version;           /* set by the index: changes whenever the description does, so
+                                   that what others derive from it can be kept until then */
 };
 
 /* How a caregiver gets into a pool, as search results say: "direct" (book at once),
@@ -218,6 +221,30 @@ const struct core_pool *core_index_pool(const struct core_index *ix, const char 
 date_day core_index_first_day(const struct core_index *ix);
 int core_index_ndays(const struct core_index *ix);
 size_t core_index_pool_count(const struct core_index *ix);
+
+/* The index covers today - CORE_INDEX_DAYS_BEFORE ... : yesterday stays for stays that began
+ * then. core_index_today is the "today" of the window (first_day + CORE_INDEX_DAYS_BEFORE):
+ * searches judge lead times and horizons by it, so that rules and nights agree while a roll
+ * is still loading its new nights. */
+#define CORE_INDEX_DAYS_BEFORE 1
+date_day core_index_today(const struct core_index *ix);
+
+/* Rolling the window forward (at the day boundary): core_index_roll_begin makes the nights
+ * the window gains, aside and all 0, for a window starting at first_day (later than now;
+ * NULL when not, or out of memory); core_roll_range says which nights those are; the caller
+ * fills them with core_roll_set_free (-1 for an unknown pool) and swaps them in with
+ * core_index_roll_commit, which drops as many nights at the front, keeps every night in
+ * between as it is, frees the roll and returns 0 (-1, roll kept: out of memory or the
+ * window has moved past first_day already; then core_roll_free). Searches see the old window
+ * or the new one, never a mix; memory stays the same from roll to roll. */
+struct core_roll;
+struct core_roll *core_index_roll_begin(const struct core_index *ix, date_day first_day);
+void core_roll_range(const struct core_roll *r, date_day *from, date_day *to);
+int core_roll_set_free(struct core_roll *r, const struct core_index *ix, const char *pool_id,
+                       date_day night, int free);
+__attribute__((warn_unused_result))
+int core_index_roll_commit(struct core_index *ix, struct core_roll *r);
+void core_roll_free(struct core_roll *r);
 
 /* Sets the free beds (capacity - held - booked, never below 0) of one night. Nights outside
  * the covered range are ignored. Returns -1 for an unknown pool. */

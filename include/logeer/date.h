@@ -35,6 +35,13 @@ date_day date_today_utc(void);
  * the zone the database functions use, so both agree on what "today" and "tonight" are). */
 date_day date_today_local(void);
 
+/* A test setting (LOGEER_TEST_CLOCK_FILE): whole days added to both todays above, so that a
+ * test can move the service's calendar (the rolling index window, lead times, horizons)
+ * without waiting for midnight. The database's own today (now()) does not move. Reads the
+ * file: a whole number of days, or a date YYYY-MM-DD meaning "today is that date"; an
+ * unreadable or malformed file leaves the offset as it was. Returns the offset in force. */
+int date_test_clock_read(const char *path);
+
 /* Formats a Unix time as RFC 3339 in UTC with a Z offset, e.g. "2026-12-04T09:15:00Z". */
 #define RFC3339_LEN 21
 void date_format_rfc3339(time_t t, char buf[RFC3339_LEN]);

@@ -21,6 +21,9 @@ int inventory_sync_prepare(struct db_pool *pool);
 /* Starts listening on conninfo and (re)loads the index every time the listener (re)connects. */
 struct inventory_sync *inventory_sync_new(struct event_base *base, struct db_pool *pool,
                                           const char *conninfo, struct core_index *index);
+/* A test setting: the file that moves the service's calendar (date_test_clock_read), read on
+ * every calendar check of the rolling window (ten times a second); NULL for none. */
+void inventory_sync_set_clock_file(struct inventory_sync *s, const char *path);
 /* True once the first full load has been applied: searches before that would be wrong. */
 bool inventory_sync_ready(const struct inventory_sync *s);
 void inventory_sync_free(struct inventory_sync *s);

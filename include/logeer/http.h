@@ -88,6 +88,10 @@ void http_server_set_problem_body(struct http_server *srv, http_problem_cb cb);
  * makes every connection TLS-only. Returns 0 or -1 with a message on stderr. */
 __attribute__((warn_unused_result))
 int http_server_listen(struct http_server *srv, const char *hostport, void *ssl_ctx);
+/* Before http_server_listen: let several processes listen on the same port (SO_REUSEPORT),
+ * the kernel spreading connections over them. Off by default, so that a second server started
+ * on a taken port by mistake fails instead of taking half the connections. */
+void http_server_set_reuse_port(struct http_server *srv, bool on);
 
 /* Stops accepting, closes idle connections, lets in-flight requests finish. When the last
  * one is done, done_cb(arg) runs (it usually breaks the event loop). Requests whose client

@@ -46,6 +46,9 @@ void jw_bool(struct jsonw *w, bool v);
 /* A number already formatted as JSON (e.g. by printf "%.15g"); anything else writes null. */
 void jw_number_text(struct jsonw *w, const char *text);
 void jw_null(struct jsonw *w);
+/* Members written before by another writer (what lies between an object's braces, commas
+ * included): a part of an answer that seldom changes, rendered once and copied into each. */
+void jw_members_raw(struct jsonw *w, const char *text, size_t len);
 /* Shorthands for a member: key then value. */
 void jw_kstring(struct jsonw *w, const char *key, const char *s);
 void jw_kint(struct jsonw *w, const char *key, long long v);

@@ -1,27 +1,52 @@
-/* search_log: searches written for the unmet-demand report, in batches, so that logging never
- * queues a database round trip in front of requests that wait for an answer. The caller
- * writes each row's members (the searches table's columns, by name); this module collects
- * the rows and sends them, one statement per second or per 500 rows. A crash or shutdown
- * loses at most that second of statistics, never a booking. */
+/* search_log: searches counted for the unmet-demand report. Identical searches (same minute,
+ * role, municipality counted for, question and whether anything was found) are added up in
+ * memory and written as one row of search_counts with their number, in one statement: every
+ * two seconds while few different searches wait, and once their minute is over when many do,
+ * so that logging costs a hash lookup on the loop and PostgreSQL one row per different search
+ * a minute, whatever the search rate. The caller says what was asked (struct search_count_key); this module never
+ * looks at a request. A crash or shutdown loses at most those seconds of statistics, never a
+ * booking. */
 #ifndef LOGEER_SEARCH_LOG_H
 #define LOGEER_SEARCH_LOG_H
 
+#include <stdbool.h>
+#include <stddef.h>
+
 struct event_base;
 struct db_pool;
-struct jsonw;
 struct search_log;
+
+/* What one counted search asked; texts are "" when not asked (written as NULL). Compared as
+ * bytes: clear it with search_count_key_init before filling it in. */
+struct search_count_key {
+    long long minute;          /* unix time of the start of the minute it was asked in */
+    char role[16];             /* the asker's role name; "" for visitors */
+    char municipality[8];      /* the CBS code the report counts it for: a caregiver's own,
+                                  else the asked one */
+    char care_profile[16];
+    char funding[8];
+    char kind[8];              /* the asked kind of bed */
+    int nights;
+    bool found;                /* whether the search found any pool */
+};
+
+/* Clears every byte (padding too), so that equal searches compare equal. */
+void search_count_key_init(struct search_count_key *key);
+/* Copies text into one of key's fields of size n; false (field left "") when it does not fit. */
+bool search_count_key_text(char *field, size_t n, const char *text);
 
 /* Registers the insert with pool (call before db_pool_start). */
 __attribute__((warn_unused_result))
 int search_log_prepare(struct db_pool *pool);
 
 struct search_log *search_log_new(struct event_base *base, struct db_pool *pool);
-/* Drops rows not yet written. */
+/* Sends every count now, the current minute's too: for a shutdown, so that the insert runs
+ * while the last requests finish rather than a minute's counts being dropped. */
+void search_log_flush_all(struct search_log *log);
+/* Drops counts not yet written. */
 void search_log_free(struct search_log *log);
 
-/* Opens a row: the writer is inside the row's JSON object; the caller adds its members with
- * jw_k* and then calls search_log_row_done. NULL without a log. */
-struct jsonw *search_log_row(struct search_log *log);
-void search_log_row_done(struct search_log *log);
+/* Counts one search. Nothing without a log (NULL). */
+void search_log_count(struct search_log *log, const struct search_count_key *key);
 
 #endif

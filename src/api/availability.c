@@ -3,11 +3,12 @@
  * without touching the database. Reads the question, lets the core say which kinds of bed the
  * caller may see (caregivers only planned, referrers only crisis) and search (which keeps each
  * pool's arrival days and blocks), shapes the answer with the pool's windows and blocks, and
- * hands each search to the search log as one row. */
+ * counts each search in the search log. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "handlers.h"
 #include "logeer/config.h"
@@ -55,36 +56,29 @@ static void put_text(struct jsonw *w, const char *name, const char *value)
     jw_kstring(w, name, value && *value ? value : NULL);
 }
 
-/* One row of the search log: what was asked and how many results it found. */
+/* Counts the search for the unmet-demand report: who asked (a role), the municipality it
+ * counts for, what, and whether anything was found. No user id and nothing about the guest. */
 static void log_search(struct api_ctx *c, const struct search_args *a, size_t results)
 {
-    struct jsonw *w = search_log_row(c->app->search_log);
-    if (!w)
-        return;
-    put_text(w, "user_id", c->who.user_id);
-    put_text(w, "role", role_name(c->who.role));
-    put_text(w, "check_in", a->check_in);
-    jw_kint(w, "nights", atoi(a->nights));
-    put_text(w, "municipality", a->municipality);
-    put_text(w, "care_profile", a->care_profile);
-    put_text(w, "funding", a->funding);
-    put_text(w, "kind", a->kind);
-    jw_kint(w, "flex_days", a->flex ? atoi(a->flex) : 0);
-    double r;
-    jw_key(w, "radius_km");
-    if (parse_double(a->radius, 0, 1000, &r))
-        jw_int(w, lround(r));
-    else
-        jw_null(w);
-    jw_kint(w, "results", (long long)results);
-    jw_key(w, "params");
-    jw_object_begin(w);
-    if (a->needs)
-        jw_kstring(w, "needs", a->needs);
-    if (a->facilities)
-        jw_kstring(w, "facilities", a->facilities);
-    jw_object_end(w);
-    search_log_row_done(c->app->search_log);
+    struct search_count_key k;
+    search_count_key_init(&k);
+    time_t now = time(NULL);
+    k.minute = (long long)(now - now % 60);
+    const char *role = c->who.role ? role_name(c->who.role) : NULL;
+    /* Every text was checked by read_search (the municipality's length, the names against
+     * their tables), so each fits its field; one that did not would be logged as not asked. */
+    search_count_key_text(k.role, sizeof k.role, role);
+    /* The report counts a caregiver's search for their own municipality (Wmo follows it),
+     * anyone else's for the one asked (logeer_demand_municipality). */
+    bool home = c->who.role == ROLE_CAREGIVER && c->who.municipality[0];
+    search_count_key_text(k.municipality, sizeof k.municipality,
+                          home ? c->who.municipality : a->municipality);
+    search_count_key_text(k.care_profile, sizeof k.care_profile, a->care_profile);
+    search_count_key_text(k.funding, sizeof k.funding, a->funding);
+    search_count_key_text(k.kind, sizeof k.kind, a->kind);
+    k.nights = atoi(a->nights);
+    k.found = results > 0;
+    search_log_count(c->app->search_log, &k);
 }
 
 /* A comma list as a JSON array of its tokens. */
@@ -106,10 +100,8 @@ static void put_tokens(struct jsonw *w, const char *name, const char *csv)
     jw_array_end(w);
 }
 
-/* The members every answer shows of a pool: what it is, where, whose, how fresh, and the
- * patterns a stay follows. The caller has opened the object. */
-static void pool_members(struct jsonw *w, const struct core_pool *p, double distance_km,
-                         bool stale)
+/* What an answer shows of a pool before its distance: what it is, where, whose. */
+static void pool_head(struct jsonw *w, const struct core_pool *p)
 {
     jw_kstring(w, "pool_id", p->id);
     jw_kstring(w, "pool_name", p->pool_name);
@@ -132,13 +124,12 @@ static void pool_members(struct jsonw *w, const struct core_pool *p, double dist
     jw_kstring(w, "id", p->provider_id);
     jw_kstring(w, "name", p->provider_name);
     jw_object_end(w);
-    if (distance_km >= 0) {
-        jw_key(w, "distance_km");
-        jw_fixed(w, distance_km, 1);
-    }
-    jw_kstring(w, "as_of", p->as_of_text);
-    jw_kbool(w, "stale", stale);
-    /* When to come and go, and the patterns a stay follows (docs/practice.md). */
+}
+
+/* ... and after its freshness: when to come and go, and the patterns a stay follows
+ * (docs/practice.md). */
+static void pool_tail(struct jsonw *w, const struct core_pool *p)
+{
     put_text(w, "check_in_window", p->check_in_window);
     put_text(w, "check_out_window", p->check_out_window);
     jw_key(w, "arrival_weekdays");
@@ -164,6 +155,95 @@ static void pool_members(struct jsonw *w, const struct core_pool *p, double dist
         jw_null(w);
     else
         jw_int(w, p->free_cancel_days);
+}
+
+/* A pool's head and tail as JSON members, rendered once per version of its description: a
+ * twenty-hit answer then copies forty prepared strings instead of measuring, escaping and
+ * formatting some six hundred values. Kept by the pool's slot in the index; the index changes
+ * a pool's version whenever its description changes, and pools never leave it. This process's
+ * own cache, used on the loop's thread only. */
+struct shown_pool {
+    uint32_t version;           /* the pool's version rendered; 0 = none yet */
+    char *head, *tail;          /* members without braces */
+    size_t head_len, tail_len;
+};
+
+static struct shown_pool *shown;
+static size_t nshown;
+
+/* The members part writes, without the braces of the object they were written in. */
+static char *members_of(void (*part)(struct jsonw *, const struct core_pool *),
+                        const struct core_pool *p, size_t *len)
+{
+    struct jsonw w;
+    jw_init(&w);
+    jw_object_begin(&w);
+    part(&w, p);
+    jw_object_end(&w);
+    size_t n = 0;
+    const char *text = jw_text(&w, &n);
+    char *out = text && n >= 2 ? strndup(text + 1, n - 2) : NULL;
+    *len = out ? n - 2 : 0;
+    jw_free(&w);
+    return out;
+}
+
+static const struct shown_pool *shown_of(const struct core_pool *p)
+{
+    if (p->slot >= nshown) {
+        size_t n = nshown ? nshown : 64;
+        while (n <= p->slot)
+            n *= 2;
+        struct shown_pool *grown = realloc(shown, n * sizeof *grown);
+        if (!grown)
+            return NULL;
+        memset(grown + nshown, 0, (n - nshown) * sizeof *grown);
+        shown = grown;
+        nshown = n;
+    }
+    struct shown_pool *s = &shown[p->slot];
+    if (s->version != p->version) {
+        free(s->head);
+        free(s->tail);
+        s->head = members_of(pool_head, p, &s->head_len);
+        s->tail = members_of(pool_tail, p, &s->tail_len);
+        s->version = s->head && s->tail ? p->version : 0;
+    }
+    return s->version ? s : NULL;
+}
+
+static void shown_free(struct app *app)
+{
+    (void)app;
+    for (size_t i = 0; i < nshown; i++) {
+        free(shown[i].head);
+        free(shown[i].tail);
+    }
+    free(shown);
+    shown = NULL;
+    nshown = 0;
+}
+
+/* The members every answer shows of a pool: what it is, where, whose, how fresh, and the
+ * patterns a stay follows. The caller has opened the object. */
+static void pool_members(struct jsonw *w, const struct core_pool *p, double distance_km,
+                         bool stale)
+{
+    const struct shown_pool *s = shown_of(p);
+    if (s)
+        jw_members_raw(w, s->head, s->head_len);
+    else
+        pool_head(w, p);
+    if (distance_km >= 0) {
+        jw_key(w, "distance_km");
+        jw_fixed(w, distance_km, 1);
+    }
+    jw_kstring(w, "as_of", p->as_of_text);
+    jw_kbool(w, "stale", stale);
+    if (s)
+        jw_members_raw(w, s->tail, s->tail_len);
+    else
+        pool_tail(w, p);
 }
 
 static void hit_json(struct jsonw *w, const struct core_hit *h, date_day asked, int nights)
@@ -251,7 +331,9 @@ static bool search_allowed(struct api_ctx *c, struct search_args *a, struct core
                           c->who.role ? role_name(c->who.role) : "visitor", a->kind);
         return false;
     }
-    q->today = date_today_local();
+    /* The window's today, not the clock's: around midnight the index may not have rolled
+     * yet, and lead times and horizons must be judged on the nights it has. */
+    q->today = core_index_today(c->app->index);
     q->stale_days = c->app->cfg->stale_days;
     q->now = time(NULL);
     return true;
@@ -350,7 +432,7 @@ static void availability_earliest(struct api_ctx *c)
     const char *per_pool = res_arg(c, &a.args, "per_pool", 16);
     int asked_kind = read_filters(c, &a, &q);
     struct jsonv *v = &a.args.v;
-    date_day today = date_today_local(), last_day = today, latest = 0;
+    date_day today = core_index_today(c->app->index), last_day = today, latest = 0;
     long n = 0, lim = 10, per = 3;
     q.check_in = today;
     if (from && !date_parse(from, &q.check_in))
@@ -431,4 +513,4 @@ static const struct route availability_routes[] = {
     {HTTP_GET, "/v1/availability/earliest", &earliest, SEARCHERS},
 };
 
-ROUTE_GROUP(availability_group, availability_routes, NULL);
+ROUTE_GROUP_SHUTDOWN(availability_group, availability_routes, NULL, shown_free);

@@ -3,9 +3,11 @@
  * funding, night limits) and coordinates without branching, and reads the free beds only of
  * the pools that pass; it proposes only stays that keep a pool's arrival days and blocks
  * (with flex_days, the nearest arrival that does). A search within one municipality visits
- * only that municipality's pools. The free beds are stored night-major (one row of all pools per night), so a scan
- * over many pools reads each asked night as one sequential row instead of one cache line per
- * pool. The descriptions (names, ids, lists) live apart and are read only for the hits. At
+ * only that municipality's pools. The free beds are stored night-major (one row of all pools
+ * per night, each row allocated apart), so a scan over many pools reads each asked night as
+ * one sequential row instead of one cache line per pool, and the window rolls by moving row
+ * pointers: at the day boundary the oldest rows go and new ones, filled aside, come in at the
+ * end (core_index_roll_*), in one step between two searches. The descriptions (names, ids, lists) live apart and are read only for the hits. At
  * national size (5,000 pools x 1,100 nights) that is about 20 MiB. The index is only ever
  * changed after PostgreSQL committed, by the api layer's event handling. The earliest fitting
  * dates (core_earliest_run) pass the same filters and then walk a pool's nights once. */
@@ -58,7 +60,7 @@ struct core_index {
     struct pool_hot *hot;     /* hot[i] belongs to pools[i] */
     struct coords *coords;    /* coords[i] too: a search around a point scans only these */
     size_t npools, cap;
-    int16_t *free;            /* free[night * cap + pool]: night-major, cap pools per row */
+    int16_t **rows;           /* rows[night - first_day][pool]: ndays rows of cap pools */
     struct muni_pools *munis; /* one entry per municipality seen, in order of appearance */
     size_t nmunis, munis_cap;
     size_t *table;            /* open addressing: index into pools + 1, 0 = empty */
@@ -127,7 +129,9 @@ void core_index_free(struct core_index *ix)
     free(ix->pools);
     free(ix->hot);
     free(ix->coords);
-    free(ix->free);
+    for (int d = 0; ix->rows && d < ix->ndays; d++)
+        free(ix->rows[d]);
+    free(ix->rows);
     free(ix->table);
     free(ix);
 }
@@ -170,13 +174,15 @@ static int grow_arrays(struct core_index *ix)
     if (!coords)
         return -1;
     ix->coords = coords;
-    int16_t *rows = calloc((size_t)ix->ndays * cap + 1, sizeof *rows);
-    if (!rows)
+    if (!ix->rows && ix->ndays > 0 && !(ix->rows = calloc((size_t)ix->ndays, sizeof *ix->rows)))
         return -1;
-    for (size_t d = 0; ix->free && d < (size_t)ix->ndays; d++)
-        memcpy(rows + d * cap, ix->free + d * ix->cap, ix->npools * sizeof *rows);
-    free(ix->free);
-    ix->free = rows;
+    for (int d = 0; d < ix->ndays; d++) {
+        int16_t *row = realloc(ix->rows[d], cap * sizeof *row);
+        if (!row)
+            return -1; /* the rows grown so far are larger than needed, which is harmless */
+        memset(row + ix->cap, 0, (cap - ix->cap) * sizeof *row);
+        ix->rows[d] = row;
+    }
     ix->cap = cap;
     return 0;
 }
@@ -301,6 +307,8 @@ int core_index_put_pool(struct core_index *ix, const struct core_pool *p)
             }
             muni_remove(ix, before, (size_t)at);
         }
+        copy.slot = meta->slot;
+        copy.version = meta->version + 1;
         meta_free_strings(meta);
         *meta = copy;
         hot_from_meta(&ix->hot[at], &ix->coords[at], meta);
@@ -312,6 +320,8 @@ int core_index_put_pool(struct core_index *ix, const struct core_pool *p)
         meta_free_strings(&copy);
         return -1;
     }
+    copy.slot = (uint32_t)ix->npools;
+    copy.version = 1;
     *meta = copy;
     ix->pools[ix->npools] = meta;
     hot_from_meta(&ix->hot[ix->npools], &ix->coords[ix->npools], meta);
@@ -339,7 +349,7 @@ int core_index_ndays(const struct core_index *ix) { return ix->ndays; }
 
 static int16_t *night_row(const struct core_index *ix, long off)
 {
-    return ix->free + (size_t)off * ix->cap;
+    return ix->rows[off];
 }
 
 int core_index_set_free(struct core_index *ix, const char *pool_id, date_day night, int n)
@@ -360,6 +370,107 @@ int core_index_free_on(const struct core_index *ix, const char *pool_id, date_da
     if (at < 0 || off < 0 || off >= ix->ndays)
         return 0;
     return night_row(ix, off)[at];
+}
+
+/* ---- the rolling window ---- */
+
+struct core_roll {
+    date_day first_day;         /* the window's first night after the roll */
+    date_day from;              /* the first night not covered before: rows[0] */
+    int nrows;                  /* new rows, nights [from, first_day + ndays) */
+    size_t cap;                 /* pools per row, as the index had when the roll began */
+    int16_t **rows;
+};
+
+date_day core_index_today(const struct core_index *ix)
+{
+    return ix->first_day + CORE_INDEX_DAYS_BEFORE;
+}
+
+struct core_roll *core_index_roll_begin(const struct core_index *ix, date_day first_day)
+{
+    if (first_day <= ix->first_day || ix->ndays == 0)
+        return NULL;
+    struct core_roll *r = calloc(1, sizeof *r);
+    if (!r)
+        return NULL;
+    long shift = (long)first_day - ix->first_day;
+    r->first_day = first_day;
+    r->nrows = shift < ix->ndays ? (int)shift : ix->ndays;
+    r->from = first_day + ix->ndays - r->nrows;
+    r->cap = ix->cap;
+    r->rows = calloc((size_t)r->nrows, sizeof *r->rows);
+    for (int d = 0; r->rows && d < r->nrows; d++)
+        if (!(r->rows[d] = calloc(r->cap + 1, sizeof **r->rows))) {
+            core_roll_free(r);
+            return NULL;
+        }
+    if (!r->rows) {
+        free(r);
+        return NULL;
+    }
+    return r;
+}
+
+void core_roll_range(const struct core_roll *r, date_day *from, date_day *to)
+{
+    *from = r->from;
+    *to = r->from + r->nrows;
+}
+
+int core_roll_set_free(struct core_roll *r, const struct core_index *ix, const char *pool_id,
+                       date_day night, int n)
+{
+    long at = find(ix, pool_id);
+    if (at < 0)
+        return -1;
+    long off = (long)night - r->from;
+    if (off >= 0 && off < r->nrows && (size_t)at < r->cap)
+        r->rows[off][at] = clamp16(n < 0 ? 0 : n);
+    return 0;
+}
+
+void core_roll_free(struct core_roll *r)
+{
+    if (!r)
+        return;
+    for (int d = 0; r->rows && d < r->nrows; d++)
+        free(r->rows[d]);
+    free(r->rows);
+    free(r);
+}
+
+int core_index_roll_commit(struct core_index *ix, struct core_roll *r)
+{
+    /* Pools added since the roll began (a new pool's own load) make the index's rows wider
+     * than the new ones: widen those first, so that nothing can fail after the first change.
+     * The new pools' new nights stay 0 until their next change: their own load asked only
+     * for the window of its time. */
+    if (r->first_day <= ix->first_day)
+        return -1;
+    for (int d = 0; ix->cap > r->cap && d < r->nrows; d++) {
+        int16_t *row = realloc(r->rows[d], ix->cap * sizeof *row);
+        if (!row)
+            return -1;
+        memset(row + r->cap, 0, (ix->cap - r->cap) * sizeof *row);
+        r->rows[d] = row;
+    }
+    r->cap = ix->cap > r->cap ? ix->cap : r->cap;
+    int drop = r->nrows; /* as many rows leave at the front as come in at the end */
+    for (int d = 0; ix->rows && d < drop; d++)
+        free(ix->rows[d]);
+    if (ix->rows) {
+        memmove(ix->rows, ix->rows + drop, (size_t)(ix->ndays - drop) * sizeof *ix->rows);
+        memcpy(ix->rows + (ix->ndays - drop), r->rows, (size_t)drop * sizeof *ix->rows);
+    } else {
+        /* No pool yet, so no rows: the new ones are not needed either. */
+        for (int d = 0; d < drop; d++)
+            free(r->rows[d]);
+    }
+    ix->first_day = r->first_day;
+    free(r->rows);
+    free(r);
+    return 0;
 }
 
 double core_distance_km(double lat1, double lon1, double lat2, double lon2)
@@ -501,11 +612,12 @@ static int min_free(const struct core_index *ix, size_t at, const struct pool_ho
     long off = (long)check_in - ix->first_day;
     if (off < 0 || off + q->nights > ix->ndays)
         return 0;
-    const int16_t *cell = ix->free + (size_t)off * ix->cap + at;
+    int16_t *const *row = ix->rows + off;
     int m = INT16_MAX;
-    for (int i = 0; i < q->nights; i++, cell += ix->cap) {
-        if (*cell < m)
-            m = *cell;
+    for (int i = 0; i < q->nights; i++) {
+        int f = row[i][at];
+        if (f < m)
+            m = f;
         if (m < need)
             return 0;
     }
@@ -702,7 +814,7 @@ static void early_dates(const struct core_index *ix, size_t at, const struct cor
     int run = 0;
     e->ndates = 0;
     for (date_day night = first; night < last + q->nights && e->ndates < per_pool; night++) {
-        run = ix->free[(size_t)(night - ix->first_day) * ix->cap + at] > 0 ? run + 1 : 0;
+        run = ix->rows[night - ix->first_day][at] > 0 ? run + 1 : 0;
         if (run < q->nights)
             continue;
         date_day check_in = night - q->nights + 1;
@@ -712,7 +824,7 @@ static void early_dates(const struct core_index *ix, size_t at, const struct cor
             continue;
         int m = INT16_MAX;
         for (date_day n = check_in; n <= night; n++) {
-            int f = ix->free[(size_t)(n - ix->first_day) * ix->cap + at];
+            int f = ix->rows[n - ix->first_day][at];
             m = f < m ? f : m;
         }
         e->check_in[e->ndates] = check_in;

@@ -1,53 +1,173 @@
-/* search_log: the batched writer behind the unmet-demand report. Rows wait in one JSON array
- * for at most SEARCH_LOG_FLUSH_MS (or until SEARCH_LOG_BATCH of them) and are inserted by one
- * statement. Knows the searches table's columns, never what a search asked or found: the
- * availability handler writes those. */
+/* search_log: the counting writer behind the unmet-demand report. Searches are added up in an
+ * open-addressing table keyed by what was asked; every SEARCH_LOG_FLUSH_MS the counts of
+ * minutes that are over, and all of them while fewer than SEARCH_LOG_FEW_KEYS wait, become one
+ * JSON array inserted by one statement (all of them at once when SEARCH_LOG_MAX_KEYS wait).
+ * Knows the search_counts table's columns, never a request: the availability handler says
+ * what a search asked. */
 #include "logeer/search_log.h"
 
 #include <event2/event.h>
+#include <limits.h>
+#include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
+#include <time.h>
 
 #include "logeer/db.h"
 #include "logeer/jsonw.h"
 
-#define SEARCH_LOG_BATCH 500
-#define SEARCH_LOG_FLUSH_MS 1000
+/* A few seconds: the report counts days, and the reports test waits for its searches. */
+#define SEARCH_LOG_FLUSH_MS 2000
+/* Below this many different searches waiting, a flush also writes the current minute: the
+ * counts appear within seconds when searches are few. Above it, the current minute waits
+ * until it is over, so that a busy minute's identical searches become one row. */
+#define SEARCH_LOG_FEW_KEYS 512
+/* Bounds the memory (two tables of twice this many 80-byte slots: 21 MB) and the size of one
+ * insert when many different searches come in: large enough that a busy minute of varied
+ * searches (the bench's mix at 17,000 a second) is written once, not every few seconds. */
+#define SEARCH_LOG_MAX_KEYS 65536
+
+struct search_count {
+    struct search_count_key key;
+    uint32_t hash;
+    int searches;              /* 0: the slot is free */
+};
 
 struct search_log {
     struct db_pool *db;
     struct event *timer;
-    struct jsonw rows;         /* the JSON array being filled, open: "[{...},{...}" */
-    int nrows;
+    struct search_count *slots;
+    struct search_count *spare; /* as many slots: the current minute moves here on a flush */
+    size_t nslots;             /* a power of two, at least twice SEARCH_LOG_MAX_KEYS */
+    size_t nkeys;
+    struct jsonw rows;         /* reused for each flush */
 };
+
+void search_count_key_init(struct search_count_key *key)
+{
+    memset(key, 0, sizeof *key);
+}
+
+bool search_count_key_text(char *field, size_t n, const char *text)
+{
+    size_t len = text ? strlen(text) : 0;
+    if (len >= n)
+        return false;
+    memcpy(field, text ? text : "", len + 1);
+    return true;
+}
 
 int search_log_prepare(struct db_pool *pool)
 {
-    /* Searches are kept (without personal data) so that the coordinator can count unmet
+    /* Searches are counted (without personal data) so that the coordinator can see unmet
      * demand: searches that found nothing never become a request. */
     return db_pool_prepare(pool, "search_log",
-                           "INSERT INTO searches (user_id, role, check_in, nights, municipality, "
-                           "care_profile, funding, kind, flex_days, radius_km, results, params) "
-                           "SELECT * FROM jsonb_to_recordset($1::jsonb) AS r (user_id uuid, "
-                           "role user_role, check_in date, nights int, municipality text, "
-                           "care_profile text, funding text, kind pool_kind, flex_days int, "
-                           "radius_km int, results int, params jsonb)");
+                           "INSERT INTO search_counts (minute, role, municipality, "
+                           "care_profile, funding, kind, nights, found, searches) "
+                           "SELECT to_timestamp(r.minute), r.role, r.municipality, "
+                           "r.care_profile, r.funding, r.kind, r.nights, "
+                           "r.found, r.searches FROM jsonb_to_recordset($1::jsonb) AS r "
+                           "(minute bigint, role user_role, municipality text, "
+                           "care_profile text, funding text, kind pool_kind, "
+                           "nights int, found boolean, searches int)");
+}
+
+/* FNV-1a over the key's bytes: the key is cleared before it is filled, padding included. */
+static uint32_t key_hash(const struct search_count_key *key)
+{
+    const unsigned char *p = (const unsigned char *)key;
+    uint32_t h = 2166136261u;
+    for (size_t i = 0; i < sizeof *key; i++)
+        h = (h ^ p[i]) * 16777619u;
+    return h;
+}
+
+static void put_text(struct jsonw *w, const char *name, const char *value)
+{
+    jw_kstring(w, name, *value ? value : NULL);
+}
+
+static void put_row(struct jsonw *w, const struct search_count *s)
+{
+    const struct search_count_key *k = &s->key;
+    jw_object_begin(w);
+    jw_kint(w, "minute", k->minute);
+    put_text(w, "role", k->role);
+    put_text(w, "municipality", k->municipality);
+    put_text(w, "care_profile", k->care_profile);
+    put_text(w, "funding", k->funding);
+    put_text(w, "kind", k->kind);
+    jw_kint(w, "nights", k->nights);
+    jw_kbool(w, "found", k->found);
+    jw_kint(w, "searches", s->searches);
+    jw_object_end(w);
+}
+
+/* Where key goes in slots (its own slot, or the free one it would take). */
+static struct search_count *slot_for(struct search_count *slots, size_t nslots,
+                                     const struct search_count_key *key, uint32_t h)
+{
+    size_t mask = nslots - 1;
+    /* Linear probing in a table never more than half full: a free slot is always near. */
+    for (size_t i = h & mask;; i = (i + 1) & mask) {
+        struct search_count *s = &slots[i];
+        if (s->searches == 0 || (s->hash == h && memcmp(&s->key, key, sizeof *key) == 0))
+            return s;
+    }
+}
+
+/* Writes the counts of the minutes before keep_from in one statement and keeps the others
+ * (moved into the spare table, which becomes the table). */
+static void flush_before(struct search_log *log, long long keep_from)
+{
+    jw_reset(&log->rows);
+    jw_array_begin(&log->rows);
+    size_t written = 0;
+    memset(log->spare, 0, log->nslots * sizeof *log->spare);
+    for (size_t i = 0; i < log->nslots; i++) {
+        struct search_count *s = &log->slots[i];
+        if (s->searches == 0)
+            continue;
+        if (s->key.minute < keep_from) {
+            put_row(&log->rows, s);
+            written++;
+        } else {
+            memcpy(slot_for(log->spare, log->nslots, &s->key, s->hash), s, sizeof *s);
+        }
+    }
+    jw_array_end(&log->rows);
+    const char *text = jw_text(&log->rows, NULL);
+    if (written > 0 && text) {
+        const char *params[] = {text};
+        /* Fire and forget: the searches have been answered; a lost count is not worth a 5xx.
+         * db_query copies the parameters, so the buffer is reused at once. */
+        db_query(log->db, "search_log", 1, params, NULL, NULL);
+    }
+    struct search_count *t = log->slots;
+    log->slots = log->spare;
+    log->spare = t;
+    log->nkeys -= written;
+}
+
+static void arm(struct search_log *log)
+{
+    if (!evtimer_pending(log->timer, NULL)) {
+        struct timeval tv = {SEARCH_LOG_FLUSH_MS / 1000, (SEARCH_LOG_FLUSH_MS % 1000) * 1000};
+        evtimer_add(log->timer, &tv);
+    }
 }
 
 static void search_log_flush(evutil_socket_t fd, short what, void *arg)
 {
+    (void)fd;
+    (void)what;
     struct search_log *log = arg;
-    if (log->nrows == 0)
+    if (log->nkeys == 0)
         return;
-    jw_array_end(&log->rows);
-    const char *text = jw_text(&log->rows, NULL);
-    if (text) {
-        const char *params[] = {text};
-        /* Fire and forget: the searches have been answered; a lost row is not worth a 5xx.
-         * db_query copies the parameters, so the buffer is reused at once. */
-        db_query(log->db, "search_log", 1, params, NULL, NULL);
-    }
-    jw_reset(&log->rows);
-    log->nrows = 0;
+    time_t now = time(NULL);
+    flush_before(log, log->nkeys < SEARCH_LOG_FEW_KEYS ? LLONG_MAX : (long long)(now - now % 60));
+    if (log->nkeys > 0)
+        arm(log);
 }
 
 struct search_log *search_log_new(struct event_base *base, struct db_pool *pool)
@@ -56,8 +176,15 @@ struct search_log *search_log_new(struct event_base *base, struct db_pool *pool)
     if (!log)
         return NULL;
     log->db = pool;
+    log->nslots = 2 * SEARCH_LOG_MAX_KEYS;
+    log->slots = calloc(log->nslots, sizeof *log->slots);
+    log->spare = calloc(log->nslots, sizeof *log->spare);
     log->timer = evtimer_new(base, search_log_flush, log);
-    if (!log->timer) {
+    if (!log->timer || !log->slots || !log->spare) {
+        if (log->timer)
+            event_free(log->timer);
+        free(log->slots);
+        free(log->spare);
         free(log);
         return NULL;
     }
@@ -71,26 +198,31 @@ void search_log_free(struct search_log *log)
         return;
     event_free(log->timer);
     jw_free(&log->rows);
+    free(log->slots);
+    free(log->spare);
     free(log);
 }
 
-struct jsonw *search_log_row(struct search_log *log)
+void search_log_flush_all(struct search_log *log)
 {
-    if (!log)
-        return NULL;
-    if (log->nrows == 0)
-        jw_array_begin(&log->rows);
-    jw_object_begin(&log->rows);
-    return &log->rows;
+    if (log && log->nkeys > 0)
+        flush_before(log, LLONG_MAX);
 }
 
-void search_log_row_done(struct search_log *log)
+void search_log_count(struct search_log *log, const struct search_count_key *key)
 {
-    jw_object_end(&log->rows);
-    if (++log->nrows >= SEARCH_LOG_BATCH) {
-        search_log_flush(-1, 0, log);
-    } else if (!evtimer_pending(log->timer, NULL)) {
-        struct timeval tv = {SEARCH_LOG_FLUSH_MS / 1000, (SEARCH_LOG_FLUSH_MS % 1000) * 1000};
-        evtimer_add(log->timer, &tv);
+    if (!log)
+        return;
+    uint32_t h = key_hash(key);
+    struct search_count *s = slot_for(log->slots, log->nslots, key, h);
+    if (s->searches == 0) {
+        memcpy(&s->key, key, sizeof *key); /* padding too: keys compare as bytes */
+        s->hash = h;
+        log->nkeys++;
     }
+    s->searches++;
+    if (log->nkeys >= SEARCH_LOG_MAX_KEYS)
+        flush_before(log, LLONG_MAX);
+    else
+        arm(log);
 }

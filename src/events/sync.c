@@ -4,7 +4,9 @@
  * reloaded when their description changes. Notifications that arrive while a load is in
  * flight are kept and replayed over its result: they arrive in commit order, so replaying
  * them leaves every night at its newest committed value even if the load's snapshot was
- * older. */
+ * older. The window rolls with the calendar: when the service's today moves on, the nights
+ * the window gains are loaded aside (as one more load, so notifications wait for it too) and
+ * swapped in at once; searches never see a half-rolled window. */
 #include <event2/event.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +20,9 @@
 #define SYNC_CHANNEL "logeer_inventory"
 /* Beyond this many buffered notifications a full reload is cheaper and safer. */
 #define SYNC_MAX_BUFFER 200000
+/* How often the window checks the calendar (and a test clock its file). */
+#define SYNC_ROLL_CHECK_MS 1000u
+#define SYNC_ROLL_CHECK_TEST_MS 100u
 /* A failed load is retried as a full load after this delay, doubling up to the maximum. */
 #define SYNC_RETRY_FIRST_MS 250u
 #define SYNC_RETRY_MAX_MS 5000u
@@ -34,6 +39,9 @@ struct inventory_sync {
     bool reload_again;        /* the buffer overflowed: do another full load afterwards */
     struct event *retry;      /* pending while a failed load waits to be redone */
     unsigned retry_ms;        /* delay before the next retry */
+    struct event *roll;       /* the calendar check, persistent */
+    bool rolling;             /* a roll's nights are being loaded */
+    char *clock_file;         /* LOGEER_TEST_CLOCK_FILE, or NULL */
 };
 
 /* One load: all pools (pool_id "") or one pool, or the pools of one location or provider. */
@@ -41,6 +49,7 @@ struct load {
     struct inventory_sync *sync;
     char pool_id[CORE_ID_LEN], location_id[CORE_ID_LEN], provider_id[CORE_ID_LEN];
     bool with_nights;
+    date_day first;           /* the window's first night when the nights were asked for */
 };
 
 static const char pools_sql[] =
@@ -149,8 +158,10 @@ static void apply_pool_row(struct inventory_sync *s, const PGresult *r, int i)
         log_error("availability index: out of memory adding pool %s", p.id);
 }
 
-static void apply_nights_row(struct inventory_sync *s, date_day first, const char *pool_id,
-                             const char *pairs)
+/* One row of nights_sql: "offset:free" pairs from first, each handed to set (the index's own
+ * nights, or a roll's new ones). */
+static void apply_nights_row(struct inventory_sync *s, struct core_roll *roll, date_day first,
+                             const char *pool_id, const char *pairs)
 {
     const char *p = pairs;
     while (*p) {
@@ -159,7 +170,10 @@ static void apply_nights_row(struct inventory_sync *s, date_day first, const cha
         if (*end != ':')
             break;
         long free_beds = strtol(end + 1, &end, 10);
-        core_index_set_free(s->index, pool_id, first + (date_day)off, (int)free_beds);
+        if (roll)
+            core_roll_set_free(roll, s->index, pool_id, first + (date_day)off, (int)free_beds);
+        else
+            core_index_set_free(s->index, pool_id, first + (date_day)off, (int)free_beds);
         if (*end != ',')
             break;
         p = end + 1;
@@ -222,9 +236,10 @@ static void nights_loaded(const struct db_result *r, void *arg)
     struct inventory_sync *s = l->sync;
     bool ok = r->status == DB_OK;
     if (ok) {
-        date_day first = core_index_first_day(s->index);
+        /* The offsets count from the night the query started at: a roll may have moved the
+         * window since (set_free ignores what has left it). */
         for (int i = 0; i < PQntuples(r->res); i++)
-            apply_nights_row(s, first, db_value(r->res, i, 0), db_value(r->res, i, 1));
+            apply_nights_row(s, NULL, l->first, db_value(r->res, i, 0), db_value(r->res, i, 1));
     } else {
         log_warn("availability index: loading nights failed: %s", r->message);
     }
@@ -252,9 +267,9 @@ static void pools_loaded(const struct db_result *r, void *arg)
         return;
     }
     char from[DATE_TEXT_LEN], to[DATE_TEXT_LEN];
-    date_day first = core_index_first_day(s->index);
-    date_format(first, from);
-    date_format(first + core_index_ndays(s->index), to);
+    l->first = core_index_first_day(s->index);
+    date_format(l->first, from);
+    date_format(l->first + core_index_ndays(s->index), to);
     const char *params[] = {from, to, l->pool_id[0] ? l->pool_id : NULL};
     db_query(s->pool, "sync_nights", 3, params, nights_loaded, l);
 }
@@ -369,6 +384,88 @@ static void on_notify(const char *channel, const char *payload, void *arg)
         log_warn("availability index: ignoring malformed notification '%.80s'", payload);
 }
 
+/* A roll in flight: the new nights being loaded, aside from the index. */
+struct roll_load {
+    struct inventory_sync *sync;
+    struct core_roll *roll;
+    date_day from;            /* the query's first night: offsets count from it */
+};
+
+/* The roll's nights arrived: fill them in aside and swap them in, in one step between two
+ * searches. A failed load drops the roll; the next calendar check starts it again, and a
+ * notification for its nights that came meanwhile is in the database it will read. */
+static void roll_loaded(const struct db_result *r, void *arg)
+{
+    struct roll_load *l = arg;
+    struct inventory_sync *s = l->sync;
+    s->rolling = false;
+    if (r->status == DB_OK) {
+        for (int i = 0; i < PQntuples(r->res); i++)
+            apply_nights_row(s, l->roll, l->from, db_value(r->res, i, 0),
+                             db_value(r->res, i, 1));
+        if (core_index_roll_commit(s->index, l->roll) == 0) {
+            char first[DATE_TEXT_LEN];
+            date_format(core_index_first_day(s->index), first);
+            log_info("availability index: the window now starts at %s (%d nights)", first,
+                     core_index_ndays(s->index));
+            l->roll = NULL;
+        } else {
+            log_error("availability index: out of memory rolling the window");
+        }
+    } else {
+        log_warn("availability index: loading the nights for the next day failed: %s",
+                 r->message);
+    }
+    core_roll_free(l->roll);
+    free(l);
+    load_finished(s, true, false);
+}
+
+/* Every SYNC_ROLL_CHECK_MS: when the service's today has moved past the window's, load the
+ * nights the window gains. Until they are in, searches keep the old window and its today
+ * (core_index_today), so rules and nights agree. */
+static void roll_check(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct inventory_sync *s = arg;
+    if (s->clock_file)
+        date_test_clock_read(s->clock_file);
+    date_day first = date_today_local() - CORE_INDEX_DAYS_BEFORE;
+    if (!s->ready || s->rolling || first <= core_index_first_day(s->index))
+        return;
+    struct roll_load *l = calloc(1, sizeof *l);
+    if (l)
+        l->roll = core_index_roll_begin(s->index, first);
+    if (!l || !l->roll) {
+        free(l);
+        log_error("availability index: out of memory rolling the window");
+        return;
+    }
+    l->sync = s;
+    date_day to;
+    core_roll_range(l->roll, &l->from, &to);
+    char from_text[DATE_TEXT_LEN], to_text[DATE_TEXT_LEN];
+    date_format(l->from, from_text);
+    date_format(to, to_text);
+    s->rolling = true;
+    s->loads_in_flight++;
+    const char *params[] = {from_text, to_text, NULL};
+    db_query(s->pool, "sync_nights", 3, params, roll_loaded, l);
+}
+
+void inventory_sync_set_clock_file(struct inventory_sync *s, const char *path)
+{
+    free(s->clock_file);
+    s->clock_file = path ? strdup(path) : NULL;
+    struct timeval tv = {0, (s->clock_file ? SYNC_ROLL_CHECK_TEST_MS : SYNC_ROLL_CHECK_MS) * 1000};
+    if (tv.tv_usec >= 1000000) {
+        tv.tv_sec = tv.tv_usec / 1000000;
+        tv.tv_usec %= 1000000;
+    }
+    evtimer_add(s->roll, &tv);
+}
+
 /* After every (re)connect: notifications sent while we were away are lost, so reload all. */
 static void on_listen(void *arg)
 {
@@ -386,16 +483,23 @@ struct inventory_sync *inventory_sync_new(struct event_base *base, struct db_poo
     s->index = index;
     s->retry_ms = SYNC_RETRY_FIRST_MS;
     s->retry = evtimer_new(base, retry_now, s);
-    if (!s->retry) {
+    s->roll = event_new(base, -1, EV_PERSIST, roll_check, s);
+    if (!s->retry || !s->roll) {
+        if (s->retry)
+            event_free(s->retry);
+        if (s->roll)
+            event_free(s->roll);
         free(s);
         return NULL;
     }
     s->listener = db_listener_new(base, conninfo, SYNC_CHANNEL, on_notify, on_listen, s);
     if (!s->listener) {
         event_free(s->retry);
+        event_free(s->roll);
         free(s);
         return NULL;
     }
+    inventory_sync_set_clock_file(s, NULL);
     return s;
 }
 
@@ -405,6 +509,8 @@ void inventory_sync_free(struct inventory_sync *s)
         return;
     db_listener_free(s->listener);
     event_free(s->retry);
+    event_free(s->roll);
+    free(s->clock_file);
     buffer_clear(s);
     free(s->buffer);
     free(s);

@@ -111,6 +111,7 @@ struct http_server {
     http_done_cb on_done;
     void *arg;
     struct evconnlistener *listener;
+    bool reuse_port;               /* SO_REUSEPORT: other processes serve the same port */
     struct event *accept_retry;    /* re-enables accepting after running out of descriptors */
     SSL_CTX *ssl_ctx;              /* NULL for plain HTTP */
     int port;                      /* bound port, for tests that listen on port 0 */
@@ -1167,6 +1168,8 @@ static int srv_bound_port(evutil_socket_t fd)
     return -1;
 }
 
+void http_server_set_reuse_port(struct http_server *srv, bool on) { srv->reuse_port = on; }
+
 int http_server_listen(struct http_server *srv, const char *hostport, void *ssl_ctx)
 {
     char host[256];
@@ -1193,7 +1196,8 @@ int http_server_listen(struct http_server *srv, const char *hostport, void *ssl_
     for (struct addrinfo *ai = res; ai && !srv->listener; ai = ai->ai_next) {
         srv->listener = evconnlistener_new_bind(
             srv->base, srv_on_accept, srv,
-            LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC,
+            LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC |
+                (srv->reuse_port ? LEV_OPT_REUSEABLE_PORT : 0),
             HTTP_LISTEN_BACKLOG, ai->ai_addr, (int)ai->ai_addrlen);
         if (!srv->listener)
             err = errno;

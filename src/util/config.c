@@ -50,6 +50,7 @@ static const struct option_def options[] = {
     INT_OPT("step-up-s", "LOGEER_STEP_UP_S", step_up_s, 30, 86400),
     INT_OPT("webhook-allow-private", "LOGEER_WEBHOOK_ALLOW_PRIVATE", webhook_allow_private, 0, 1),
     INT_OPT("notify-workers", "LOGEER_NOTIFY_WORKERS", notify_workers, 1, 64),
+    INT_OPT("workers", "LOGEER_WORKERS", workers, 1, 64),
     /* Small values are for tests, which want retries and polls within seconds. */
     INT_OPT("notify-poll-ms", "LOGEER_NOTIFY_POLL_MS", notify_poll_ms, 50, 600000),
     INT_OPT("webhook-disable-after-s", "LOGEER_WEBHOOK_DISABLE_AFTER_S",
@@ -157,6 +158,7 @@ static void set_defaults(struct config *cfg)
     cfg->mail_from = strdup("Logeerzorg Drenthe <noreply@logeerzorg.invalid>");
     cfg->public_url = strdup("http://127.0.0.1:8080");
     cfg->notify_workers = 2;
+    cfg->workers = 1;
     /* New outbox rows wake the worker (LISTEN) and it sleeps until its next retry is due, so
      * this is only the longest sleep between rounds: a safety net, not the pace of work. */
     cfg->notify_poll_ms = 60000;

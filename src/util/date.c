@@ -2,6 +2,9 @@
  * Uses Howard Hinnant's well-known days-from-civil algorithm; no libc time zone state. */
 #include "logeer/date.h"
 
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static bool is_leap(int y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
@@ -90,14 +93,39 @@ int date_weekday(date_day d)
     return w < 0 ? w + 7 : w;
 }
 
-date_day date_today_utc(void) { return (date_day)(time(NULL) / 86400); }
+/* Days the test clock moved the calendar; 0 unless LOGEER_TEST_CLOCK_FILE is used. Written and
+ * read on the loop's thread only. */
+static int test_day_offset;
 
-date_day date_today_local(void)
+date_day date_today_utc(void) { return (date_day)(time(NULL) / 86400) + test_day_offset; }
+
+static date_day real_today_local(void)
 {
     time_t now = time(NULL);
     struct tm tm;
     localtime_r(&now, &tm);
     return date_from_ymd(tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
+}
+
+date_day date_today_local(void) { return real_today_local() + test_day_offset; }
+
+int date_test_clock_read(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return test_day_offset;
+    char line[64] = "";
+    bool got = fgets(line, sizeof line, f) != NULL;
+    fclose(f);
+    line[strcspn(line, " \t\r\n")] = '\0';
+    date_day d;
+    char *end;
+    long days = strtol(line, &end, 10);
+    if (got && date_parse(line, &d))
+        test_day_offset = (int)(d - real_today_local());
+    else if (got && end != line && *end == '\0' && days > -100000 && days < 100000)
+        test_day_offset = (int)days;
+    return test_day_offset;
 }
 
 void date_format_rfc3339(time_t t, char buf[RFC3339_LEN])

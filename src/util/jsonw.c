@@ -78,6 +78,15 @@ static void close_container(struct jsonw *w, char c)
     w->comma = true;
 }
 
+void jw_members_raw(struct jsonw *w, const char *text, size_t len)
+{
+    if (len == 0)
+        return;
+    separate(w);
+    put(w, text, len);
+    w->comma = true;
+}
+
 void jw_object_begin(struct jsonw *w) { open_container(w, '{'); }
 void jw_object_end(struct jsonw *w) { close_container(w, '}'); }
 void jw_array_begin(struct jsonw *w) { open_container(w, '['); }

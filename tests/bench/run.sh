@@ -14,7 +14,9 @@
 # Knobs (environment): BENCH_BUILD_DIR (default build-bench/), BENCH_PORT (18480),
 # BENCH_SECONDS (15, search and booking runs), BENCH_CONTENTION_SECONDS (10),
 # BENCH_CONNECTIONS (64), BENCH_CONNECTIONS_HIGH (256, the second search run and its
-# ceiling), BENCH_LOGINS (128 caregivers); the search ceiling listens on BENCH_PORT + 1.
+# ceiling), BENCH_LOGINS (128 caregivers), BENCH_WORKERS (1: logeerd serve --workers; the
+# ceiling stays one event loop), BENCH_WORKERS_AB (N: the 64-connection search once more from
+# N processes, in the same run); the search ceiling listens on BENCH_PORT + 1.
 # BENCH_PROFILE=SEARCH (or FLOOR, SEARCH_HIGH, BOOK, CONTEND, or several: FLOOR,SEARCH)
 # samples logeerd with perf during that run and prints where its CPU went (needs perf; the Release build keeps no frame
 # pointers, so the report is flat: self time per function). BENCH_SEARCH_ONLY=1 skips the
@@ -40,6 +42,7 @@ SECONDS_CONTENTION=${BENCH_CONTENTION_SECONDS:-10}
 CONNS=${BENCH_CONNECTIONS:-64}
 CONNS_HIGH=${BENCH_CONNECTIONS_HIGH:-256}
 LOGINS=${BENCH_LOGINS:-128}
+WORKERS=${BENCH_WORKERS:-1}
 PASSWORD=bench-password-$$-$RANDOM
 BASE_URL=http://127.0.0.1:$PORT
 
@@ -53,7 +56,7 @@ SECONDS_SWEEP=${BENCH_SWEEP_SECONDS:-10}
 BASE_REV=${BENCH_BASE:-}
 declare -A SIDE=()
 CONTEND_WIDE="BENCH skipped" CONTEND_WIDE_SERVER=- CONTEND_WIDE_CPU=- BARE_TPS=- BARE_LINE=- BARE_CPU=- BARE_QUIET_TPS=- BARE_QUIET_LINE=- BARE_QUIET_CPU=- CEIL_BOOK_CPU=-
-FLOOR=- SEARCH_CPU=- BOOK_CPU=- CONTEND_CPU=- SEARCH_SERVER=- BOOK_SERVER=- CONTEND_SERVER=- SEARCH_LOGGED=- DB_ERRORS=-
+FLOOR=- SEARCH_CPU=- BOOK_CPU=- CONTEND_CPU=- SEARCH_SERVER=- BOOK_SERVER=- CONTEND_SERVER=- SEARCH_LOGGED=- SEARCH_LOG_ROWS=- DB_ERRORS=-
 CEIL_SEARCH="BENCH ceiling skipped" CEIL_SEARCH_CPU=- CEIL_BODY_BYTES=- CEIL_BOOK_TPS=- CEIL_BOOK_LINE=-
 SEARCH_HIGH="BENCH skipped" SEARCH_HIGH_SERVER=- SEARCH_HIGH_CPU=- CEIL_SEARCH_HIGH="BENCH skipped" CORE_SCALING=-
 OUT_DIR=$BENCH/out
@@ -160,14 +163,16 @@ database() {
 }
 
 serve() {
-    step "logeerd serve on $BASE_URL (${POOL_SIZE:+LOGEER_DB_POOL_SIZE=$POOL_SIZE, }default settings otherwise)"
+    step "logeerd serve on $BASE_URL, $WORKERS worker process(es) (${POOL_SIZE:+LOGEER_DB_POOL_SIZE=$POOL_SIZE, }default settings otherwise)"
     if curl -s -o /dev/null --max-time 2 "$BASE_URL/livez"; then
         say "something already answers on $BASE_URL; set BENCH_PORT"; exit 1
     fi
     local t0; t0=$(now)
     # POOL_SIZE (the pool sweep) overrides LOGEER_DB_POOL_SIZE; env execs, so $! is logeerd.
-    env ${POOL_SIZE:+LOGEER_DB_POOL_SIZE=$POOL_SIZE} LOGEER_LISTEN=127.0.0.1:$PORT "$LOGEERD" serve \
-        >"$WORK/logeerd.out" 2>"$WORK/logeerd.err" &
+    # The bench's staff sign in with a password alone: the two-step rule is off here, as in
+    # the local demo, or the coordinator's searches would answer 403 second-factor-required.
+    env ${POOL_SIZE:+LOGEER_DB_POOL_SIZE=$POOL_SIZE} LOGEER_LISTEN=127.0.0.1:$PORT LOGEER_WORKERS=$WORKERS \
+        LOGEER_MFA_REQUIRED_ROLES= "$LOGEERD" serve >"$WORK/logeerd.out" 2>"$WORK/logeerd.err" &
     SERVE_PID=$!
     local deadline=$(( $(date +%s) + 600 ))
     until curl -sf -o /dev/null "$BASE_URL/readyz"; do
@@ -181,6 +186,9 @@ serve() {
     RSS_READY=$(rss_mib)
     say "ready (availability index loaded) after ${READY_S} s; VmRSS ${RSS_READY} MiB"
 }
+
+# With BENCH_WORKERS the first logeerd forks the others: its CPU counts them all.
+logeerd_pids() { echo "$SERVE_PID" $(pgrep -P "$SERVE_PID"); }
 
 rss_mib() { awk '/^VmRSS/ { printf "%.1f", $2 / 1024 }' "/proc/$SERVE_PID/status"; }
 
@@ -245,7 +253,7 @@ cpu_mark() {
         n = 0
         for (i = 1; i <= 2; i++) { split($i, a, /[ms]/); n += (a[1] * 60 + a[2]) * hz }
         printf "%d", n }')
-    printf -v "$1" '%s' "$(busy_ticks) $(proc_ticks "$SERVE_PID") $(proc_ticks $(pg_pids)) $c $(date +%s.%N)"
+    printf -v "$1" '%s' "$(busy_ticks) $(proc_ticks $(logeerd_pids)) $(proc_ticks $(pg_pids)) $c $(date +%s.%N)"
 }
 # Prints the cores each party used between two marks.
 cpu_report() {
@@ -267,7 +275,7 @@ run_wrk() {
     local out m0 m1 log0 conns=${WRK_CONNS:-$CONNS} perf_pid=
     log0=$(wc -l <"$WORK/logeerd.out")
     if [[ ",${BENCH_PROFILE:-}," == *",$var,"* ]]; then
-        perf record -q -F 999 -e cpu-clock -o "$WORK/perf.data" -p "$SERVE_PID" \
+        perf record -q -F 999 -e cpu-clock -o "$WORK/perf.data" -p "$(logeerd_pids | tr ' ' ',')" \
             -- sleep "$seconds" >/dev/null 2>&1 &
         perf_pid=$!
     fi
@@ -317,6 +325,23 @@ search() {
     step "availability search: wrk -t1 -c$CONNS_HIGH -d${SECONDS_RUN}s (search.lua)"
     WRK_CONNS=$CONNS_HIGH run_wrk "$SECONDS_RUN" SEARCH_HIGH search.lua "$WORK/tokens" \
         "$WORK/munis" "$TODAY_NOON"
+}
+
+# BENCH_WORKERS_AB=N: after the search ceiling, the search run at $CONNS connections again from
+# logeerd restarted with N serving processes, against the same one-loop ceiling: the effect of
+# --workers within one run (sessions live in the database, so the tokens still work).
+search_workers_ab() {
+    [ -n "${BENCH_WORKERS_AB:-}" ] || return 0
+    step "search again from $BENCH_WORKERS_AB serving processes (BENCH_WORKERS_AB)"
+    kill -TERM "$SERVE_PID"
+    wait "$SERVE_PID" 2>/dev/null || true
+    SERVE_PID=
+    WORKERS=$BENCH_WORKERS_AB
+    serve
+    step "availability search, $WORKERS processes: wrk -t1 -c$CONNS -d${SECONDS_RUN}s (search.lua)"
+    run_wrk "$SECONDS_RUN" SEARCH_AB search.lua "$WORK/tokens" "$WORK/munis" "$TODAY_NOON"
+    SEARCH_AB_LINE="$(field "$SEARCH_AB" rps) req/s with $WORKERS processes: search / ceiling $(ratio "$(field "$SEARCH_AB" rps)" "$(field "$CEIL_SEARCH" rps)") (one process: $(ratio "$(field "$SEARCH" rps)" "$(field "$CEIL_SEARCH" rps)"))"
+    say "  $SEARCH_AB_LINE"
 }
 
 # The index alone (no HTTP, no JSON) at 500, 5,000 and 50,000 pools: how search time grows.
@@ -648,11 +673,14 @@ checks() {
     say "contention pools, fullest night: $(sql_value "SELECT format('held + booked %s of capacity %s',
         max(held + booked), max(capacity)) FROM pool_nights n JOIN pools p ON p.id = n.pool_id
         WHERE p.name LIKE 'Contention %'")"
-    # Every search is logged for the unmet-demand report, fire and forget through the same
-    # database queue as everything else: count how many of the answered searches made it.
-    SEARCH_LOGGED=$(sql_value 'SELECT count(*) FROM searches')
+    # Every search is counted for the unmet-demand report (identical ones per minute in one
+    # row), fire and forget through the same database queue as everything else: how many of
+    # the answered searches made it, and in how many rows.
+    sleep 2.5   # one flush of the search counts
+    SEARCH_LOGGED=$(sql_value 'SELECT coalesce(sum(searches), 0) FROM search_counts')
+    SEARCH_LOG_ROWS=$(sql_value 'SELECT count(*) FROM search_counts')
     DB_ERRORS=$(curl -s "$BASE_URL/metrics" | awk '/^logeer_db_errors_total/ { print $2 }')
-    say "search log: $SEARCH_LOGGED rows for $(( $(count_of "$SEARCH" 200) + $(count_of "$SEARCH_HIGH" 200) )) searches answered; logeer_db_errors_total ${DB_ERRORS:-?}"
+    say "search log: $SEARCH_LOGGED searches counted in $SEARCH_LOG_ROWS rows for $(( $(count_of "$SEARCH" 200) + $(count_of "$SEARCH_HIGH" 200) )) searches answered; logeer_db_errors_total ${DB_ERRORS:-?}"
     RSS_END=$(rss_mib)
     say "logeerd VmRSS after the runs: $RSS_END MiB; load $(cut -d' ' -f1-3 /proc/loadavg)"
     if grep -q '"level":"error"' "$WORK/logeerd.err"; then
@@ -685,7 +713,7 @@ summary() {
         printf '%-34s %s\n' "  cpu (cores)" "$SEARCH_HIGH_CPU"
         printf '%-34s %s\n' "  ceiling at $CONNS_HIGH connections" "$(field "$CEIL_SEARCH_HIGH" rps) req/s, p99 $(field "$CEIL_SEARCH_HIGH" p99_ms) ms; search / ceiling $(ratio "$(field "$SEARCH_HIGH" rps)" "$(field "$CEIL_SEARCH_HIGH" rps)")"
         printf '%-34s %s\n' "index alone, mean per search" "$CORE_SCALING"
-        printf '%-34s %s\n' "  search log rows written" "$SEARCH_LOGGED of $(( $(count_of "$SEARCH" 200) + $(count_of "$SEARCH_HIGH" 200) )) (db errors ${DB_ERRORS:-?})"
+        printf '%-34s %s\n' "  search log rows written" "$SEARCH_LOGGED of $(( $(count_of "$SEARCH" 200) + $(count_of "$SEARCH_HIGH" 200) )) in $SEARCH_LOG_ROWS rows (db errors ${DB_ERRORS:-?})"
         printf '%-34s %s\n' "booking (hold + confirm) requests" "$(field "$BOOK" rps) req/s, p50 $(field "$BOOK" p50_ms) ms, p99 $(field "$BOOK" p99_ms) ms"
         printf '%-34s %s\n' "booking outcomes" "201 $b201 ($(per_s "$b201" "$BOOK")/s), confirm 200 $b200 ($(per_s "$b200" "$BOOK")/s), 409 $(count_of "$BOOK" 409), other $(( $(field "$BOOK" requests) - b201 - b200 - $(count_of "$BOOK" 409) ))"
         printf '%-34s %s\n' "  server-side latency" "$BOOK_SERVER"
@@ -709,6 +737,7 @@ summary() {
         printf '%-34s %s\n' "overbooked nights" "$OVERBOOKED (must be 0)"
         printf '%-34s %s\n' "counter/stays mismatches" "$MISMATCHED (must be 0)"
     } | sed 's/^/  /'
+    [ -z "${SEARCH_AB_LINE:-}" ] || printf '  %-34s %s\n' "search, BENCH_WORKERS_AB" "$SEARCH_AB_LINE"
     say ""
     say "report saved in $REPORT"
     [ "$OVERBOOKED" = 0 ] && [ "$MISMATCHED" = 0 ] || { say "INTEGRITY CHECK FAILED"; exit 3; }
@@ -822,6 +851,7 @@ main() {
     floor
     search
     search_ceiling
+    search_workers_ab
     if [ -n "${BENCH_SEARCH_ONLY:-}" ]; then
         say "BENCH_SEARCH_ONLY is set: skipping the booking runs"
         BOOK="BENCH booking skipped"; CONTEND="BENCH contention skipped"

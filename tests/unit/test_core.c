@@ -203,6 +203,81 @@ static void test_index_grows_to_many_pools(void)
     core_index_free(ix);
 }
 
+/* The window rolls: nights before the new first day are gone, the nights in between keep their
+ * values, the new nights come from the roll (0 where it set none), searches on the new nights
+ * find what the roll brought, and a pool added while a roll was on its way keeps its place. */
+static void test_index_window_rolls_without_losing_or_inventing_nights(void)
+{
+    date_day today = date_from_ymd(2026, 12, 1);
+    struct core_index *ix = core_index_new(today - CORE_INDEX_DAYS_BEFORE, 20);
+    CHECK(core_index_today(ix) == today);
+    struct core_pool a = pool("a", KIND_PLANNED, "GM0106", 52.99, 6.56);
+    a.horizon_days = 40;
+    CHECK(core_index_put_pool(ix, &a) == 0);
+    for (int d = -1; d < 19; d++)
+        core_index_set_free(ix, "a", today + d, 10 + d);
+    CHECK(core_index_roll_begin(ix, today - CORE_INDEX_DAYS_BEFORE) == NULL);
+
+    /* Three days on. */
+    struct core_roll *r = core_index_roll_begin(ix, today + 2);
+    CHECK(r != NULL);
+    date_day from, to;
+    core_roll_range(r, &from, &to);
+    CHECK(from == today + 19 && to == today + 22);
+    CHECK(core_roll_set_free(r, ix, "a", today + 19, 7) == 0);
+    CHECK(core_roll_set_free(r, ix, "a", today + 21, 5) == 0);
+    CHECK(core_roll_set_free(r, ix, "a", today + 10, 99) == 0); /* not a new night: ignored */
+    CHECK(core_roll_set_free(r, ix, "nope", today + 20, 1) == -1);
+    /* A pool that comes in before the swap widens the rows; it keeps its own nights. */
+    struct core_pool b = pool("b", KIND_PLANNED, "GM0106", 52.99, 6.56);
+    CHECK(core_index_put_pool(ix, &b) == 0);
+    core_index_set_free(ix, "b", today + 5, 3);
+    /* Until the swap, everything is as before. */
+    CHECK(core_index_first_day(ix) == today - 1 && core_index_free_on(ix, "a", today + 19) == 0);
+    CHECK(core_index_roll_commit(ix, r) == 0);
+    CHECK(core_index_first_day(ix) == today + 2 && core_index_ndays(ix) == 20);
+    CHECK(core_index_today(ix) == today + 3);
+    CHECK(core_index_free_on(ix, "a", today + 1) == 0);      /* dropped */
+    CHECK(core_index_free_on(ix, "a", today + 2) == 12);     /* kept, first night */
+    CHECK(core_index_free_on(ix, "a", today + 10) == 20);    /* kept, untouched by the roll */
+    CHECK(core_index_free_on(ix, "a", today + 18) == 28);    /* kept, last old night */
+    CHECK(core_index_free_on(ix, "a", today + 19) == 7);     /* new */
+    CHECK(core_index_free_on(ix, "a", today + 20) == 0);     /* new, nothing set */
+    CHECK(core_index_free_on(ix, "a", today + 21) == 5);     /* new, last night */
+    CHECK(core_index_free_on(ix, "a", today + 22) == 0);     /* beyond the window */
+    CHECK(core_index_free_on(ix, "b", today + 5) == 3 && core_index_free_on(ix, "b", today + 19) == 0);
+    core_index_set_free(ix, "b", today + 21, 2);
+    CHECK(core_index_free_on(ix, "b", today + 21) == 2 && core_index_free_on(ix, "a", today + 21) == 5);
+
+    /* A search for the new last night finds it with the fewest free beds of its nights. */
+    struct core_search q = {.check_in = today + 21, .nights = 1, .today = core_index_today(ix),
+                            .kinds = 1 << KIND_PLANNED, .funding = -1, .stale_days = 0,
+                            .now = 1000000, .limit = 5};
+    struct core_hit hits[5];
+    CHECK(core_search_run(ix, &q, hits, 5) == 2);
+    CHECK(hits[0].free == 5 && hits[1].free == 2);
+    q.check_in = today + 18, q.nights = 3;
+    CHECK(core_search_run(ix, &q, hits, 5) == 0); /* pool a: 28, 7, 0 free: the middle night is full */
+    q.check_in = today + 19, q.nights = 1;
+    CHECK(core_search_run(ix, &q, hits, 5) == 1 && hits[0].free == 7);
+
+    /* A jump past the whole window: every night is new. */
+    r = core_index_roll_begin(ix, today + 100);
+    core_roll_range(r, &from, &to);
+    CHECK(from == today + 100 && to == today + 120);
+    core_roll_set_free(r, ix, "a", today + 100, 4);
+    CHECK(core_index_roll_commit(ix, r) == 0);
+    CHECK(core_index_free_on(ix, "a", today + 100) == 4 && core_index_free_on(ix, "a", today + 101) == 0);
+    CHECK(core_index_free_on(ix, "a", today + 21) == 0);
+    /* A roll that the window has overtaken is refused and can be freed. */
+    r = core_index_roll_begin(ix, today + 101);
+    struct core_roll *late = core_index_roll_begin(ix, today + 101);
+    CHECK(core_index_roll_commit(ix, r) == 0);
+    CHECK(core_index_roll_commit(ix, late) == -1);
+    core_roll_free(late);
+    core_index_free(ix);
+}
+
 /* A pool 'km' kilometres from (lat, lon) at bearing north (0) or east (1). */
 static struct core_pool pool_at(const char *id, double lat, double lon, double km, int east)
 {
@@ -476,6 +551,7 @@ int main(void)
     test_name_tables();
     test_index_search_filters_and_ranks();
     test_index_grows_to_many_pools();
+    test_index_window_rolls_without_losing_or_inventing_nights();
     test_index_municipality_moves_radius_edges_and_ties();
     test_index_counts_stale_pools_and_their_providers();
     test_pool_access();

@@ -1,0 +1,73 @@
+"""A search answer shows each pool's description as it is now. The unchanging part of a hit is
+rendered once per version of a pool's description (issue 17); this proves it is rendered again
+whenever that description changes: after renaming the pool, its location and its provider and
+changing its check-in window, the next searches show the new texts, escaped as JSON requires,
+and every other member stays as it was."""
+
+import datetime as dt
+
+import harness as h
+
+
+def hit(srv, token, pool_id, check_in):
+    resp = srv.get(f"/v1/availability?check_in={check_in}&nights=2&municipality=GM0106",
+                   token=token)
+    if resp.status != 200:
+        return None
+    found = [r for r in resp.json["results"] if r["pool_id"] == pool_id]
+    return found[0] if found else None
+
+
+def test_a_changed_description_shows_in_the_next_search():
+    url = h.migrated_database()
+    srv = h.Server(url)
+    h.add_user(url, "beheer@answers.test", "admin")
+    admin = srv.login("beheer@answers.test", h.TEST_PASSWORD)
+    prov = srv.request("POST", "/v1/providers", {"name": "Zorg Antwoord", "agb_code": "98771002"},
+                       token=admin).json["id"]
+    h.add_user(url, "planner@answers.test", "provider", provider=prov)
+    staff = srv.login("planner@answers.test", h.TEST_PASSWORD)
+    h.add_user(url, "mz@answers.test", "caregiver", municipality="GM0106")
+    caregiver = srv.login("mz@answers.test", h.TEST_PASSWORD)
+    today = h.today_local(url)
+    pool = h.make_pool(srv, url, staff, prov, 2, today, today + dt.timedelta(days=30),
+                       name="Kamers oud")
+    check_in = today + dt.timedelta(days=10)
+    before = h.wait_until(lambda: hit(srv, caregiver, pool.id, check_in), 10 * h.SCALE)
+    if not h.check("the pool is found", before, before):
+        srv.stop()
+        return
+    h.check_equal("it shows its names as made",
+                  (before["pool_name"], before["provider"]["name"]), ("Kamers oud", "Zorg Antwoord"))
+    # Twice more: the prepared part gives the same answer as the first time.
+    h.check_equal("a second search shows exactly the same hit", hit(srv, caregiver, pool.id, check_in),
+                  before)
+
+    name = 'Kamer "De Es" \\ één'
+    h.check_equal("staff rename the pool", srv.request(
+        "PATCH", f"/v1/pools/{pool.id}", {"name": name, "check_in_window": "14:00-17:00"},
+        token=staff).status, 200)
+    h.check_equal("staff rename the location", srv.request(
+        "PATCH", f"/v1/locations/{pool.location_id}", {"name": "Locatie nieuw"},
+        token=staff).status, 200)
+    h.check_equal("staff rename the provider", srv.request(
+        "PATCH", f"/v1/providers/{prov}", {"name": "Zorg Nieuw"}, token=staff).status, 200)
+
+    def renamed():
+        x = hit(srv, caregiver, pool.id, check_in)
+        return x if x and x["provider"]["name"] == "Zorg Nieuw" \
+            and x["location"]["name"] == "Locatie nieuw" and x["pool_name"] == name else None
+    after = h.wait_until(renamed, 10 * h.SCALE)
+    h.check("the next searches show the new names, quotes and backslash escaped", after, 
+            hit(srv, caregiver, pool.id, check_in))
+    if after:
+        h.check_equal("and the new check-in window", after["check_in_window"], "14:00-17:00")
+        same = {k: v for k, v in after.items()
+                if k not in ("pool_name", "location", "provider", "check_in_window")}
+        was = {k: v for k, v in before.items()
+               if k not in ("pool_name", "location", "provider", "check_in_window")}
+        h.check_equal("every other member is as before", same, was)
+    srv.stop()
+
+
+h.main(globals())

@@ -1,0 +1,85 @@
+"""The search log counts searches instead of writing a row each (issue 17): identical searches
+in one minute become one row of search_counts with their number, and the unmet-demand report
+and the table agree with the searches made, one for one: N identical searches count N, a
+caregiver's search counts for their own municipality, anyone else's for the asked one, and
+nothing about the asker but the role and that municipality is kept."""
+
+import datetime as dt
+import urllib.parse
+
+import harness as h
+
+IDENTICAL = 7
+
+
+def total(url, where="true"):
+    return int(h.scalar(url, f"SELECT coalesce(sum(searches), 0) FROM search_counts WHERE {where}"))
+
+
+def test_identical_searches_count_one_each_in_the_table_and_the_report():
+    url = h.migrated_database()
+    srv = h.Server(url)
+    h.add_user(url, "aanjager@sc.test", "coordinator")
+    h.add_user(url, "mz@sc.test", "caregiver", municipality="GM0114")
+    coord = srv.login("aanjager@sc.test", h.TEST_PASSWORD)
+    caregiver = srv.login("mz@sc.test", h.TEST_PASSWORD)
+    today = h.today_local(url)
+    check_in = today + dt.timedelta(days=20)
+
+    # No pools: every search finds nothing, which is the unmet demand the report counts.
+    same = f"/v1/availability?check_in={check_in}&nights=3&care_profile=dementia"
+    for _ in range(IDENTICAL):
+        h.check_equal("a caregiver's search is answered", srv.get(same, token=caregiver).status, 200)
+    other = (f"/v1/availability?check_in={check_in}&nights=2&municipality=GM0106"
+             "&care_profile=youth&funding=wmo")
+    h.check_equal("a visitor's search is answered", srv.get(other).status, 200)
+    h.check_equal("a search with bad arguments is refused and not counted", srv.get(
+        f"/v1/availability?check_in={check_in}&nights=0").status, 422)
+
+    expected = IDENTICAL + 1
+    h.check("the counts reach the database within seconds",
+            h.wait_until(lambda: total(url) == expected, 10 * h.SCALE), total(url))
+    h.check_equal(f"the {IDENTICAL} identical searches count {IDENTICAL}",
+                  total(url, "role = 'caregiver' AND nights = 3"), IDENTICAL)
+    rows = int(h.scalar(url, "SELECT count(*) FROM search_counts WHERE role = 'caregiver'"))
+    h.check(f"and are kept as one row, or two when a flush or a minute fell between them "
+            f"({rows})", 1 <= rows <= 2, rows)
+    h.check_equal("the caregiver's rows count for their own municipality and keep what was "
+                  "asked, not who asked",
+                  h.psql(url, "SELECT DISTINCT municipality, care_profile, funding, kind, found "
+                              "FROM search_counts WHERE role = 'caregiver'"),
+                  [["GM0114", "dementia", "", "", "f"]])
+    h.check_equal("the visitor's row has no role and counts for the asked municipality",
+                  h.psql(url, "SELECT role, municipality, care_profile, funding, nights "
+                              "FROM search_counts WHERE role IS NULL"),
+                  [["", "GM0106", "youth", "wmo", "2"]])
+    h.check_equal("every row's minute is a whole minute of today",
+                  h.scalar(url, "SELECT count(*) FROM search_counts WHERE minute <> "
+                                "date_trunc('minute', minute) OR (minute AT TIME ZONE "
+                                f"'Europe/Amsterdam')::date <> '{today}'"), "0")
+
+    params = urllib.parse.urlencode({"from": str(today), "to": str(today + dt.timedelta(days=1))})
+    rep = srv.get(f"/v1/reports/demand?{params}", token=coord)
+    if not h.check("the demand report answers", rep.status == 200, repr(rep)):
+        srv.stop()
+        return
+    rows = {r["group"]["id"]: r for r in rep.json["rows"]}
+    h.check_equal("the report's region total counts every search, none found anything",
+                  (rep.json["total"]["searches"], rep.json["total"]["searches_without_result"]),
+                  (expected, expected))
+    h.check_equal("the caregiver's searches count in their own municipality (Emmen)",
+                  (rows["GM0114"]["searches"], rows["GM0114"]["searches_without_result"]),
+                  (IDENTICAL, IDENTICAL))
+    h.check_equal("the visitor's search counts in the asked one (Assen)",
+                  rows["GM0106"]["searches"], 1)
+
+    params = urllib.parse.urlencode({"from": str(today), "to": str(today + dt.timedelta(days=1)),
+                                     "group_by": "care_profile"})
+    rows = {r["group"]["id"]: r for r in srv.get(f"/v1/reports/demand?{params}",
+                                                 token=coord).json["rows"]}
+    h.check_equal("by care profile: dementia and youth",
+                  (rows["dementia"]["searches"], rows["youth"]["searches"]), (IDENTICAL, 1))
+    srv.stop()
+
+
+h.main(globals())
