@@ -677,8 +677,14 @@ checks() {
     # row), fire and forget through the same database queue as everything else: how many of
     # the answered searches made it, and in how many rows.
     sleep 2.5   # one flush of the search counts
-    SEARCH_LOGGED=$(sql_value 'SELECT coalesce(sum(searches), 0) FROM search_counts')
-    SEARCH_LOG_ROWS=$(sql_value 'SELECT count(*) FROM search_counts')
+    # A base revision (BENCH_BASE) from before the counts still writes one row per search.
+    if [ "$(sql_value "SELECT to_regclass('search_counts') IS NOT NULL")" = t ]; then
+        SEARCH_LOGGED=$(sql_value 'SELECT coalesce(sum(searches), 0) FROM search_counts')
+        SEARCH_LOG_ROWS=$(sql_value 'SELECT count(*) FROM search_counts')
+    else
+        SEARCH_LOGGED=$(sql_value 'SELECT count(*) FROM searches')
+        SEARCH_LOG_ROWS=$SEARCH_LOGGED
+    fi
     DB_ERRORS=$(curl -s "$BASE_URL/metrics" | awk '/^logeer_db_errors_total/ { print $2 }')
     say "search log: $SEARCH_LOGGED searches counted in $SEARCH_LOG_ROWS rows for $(( $(count_of "$SEARCH" 200) + $(count_of "$SEARCH_HIGH" 200) )) searches answered; logeer_db_errors_total ${DB_ERRORS:-?}"
     RSS_END=$(rss_mib)
