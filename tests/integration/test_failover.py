@@ -39,7 +39,10 @@ CROWDED = 4              # the first nights get a third of the load, so they fil
                          # last beds are raced for throughout
 THREADS_PER_SERVER = 3
 WRITES_BACK_LIMIT_S = 15.0
-OWN_DELAY_LIMIT_S = 3.0  # logeerd's own part: from the database taking writes to a booking
+OWN_DELAY_LIMIT_S = 6.0  # logeerd's own part: from the database taking writes to a booking.
+                         # libpq tries the hosts in order, so until the old primary (restarted
+                         # by its keeper) is demoted a reconnect may land there again, fail the
+                         # durability check and wait its backoff (up to 1 s) before the next try
 OVERLOADED = 4.0         # load average per core above which the machine, not the software,
                          # decides how long pg_auto_failover's steps take
 LOAD_AFTER_S = 8.0       # load kept up after the first booking that follows a kill

@@ -183,8 +183,10 @@ def test_the_window_rolls_with_the_calendar_under_load():
         # LeakSanitizer's report at exit instead (checked by srv.stop()).
         h.info("sanitized build: memory is judged by LeakSanitizer at exit, not by VmRSS")
     else:
-        h.check("memory does not grow from roll to roll (the last three jumps within 1 MiB of "
-                "the first three)", max(sizes[3:]) <= max(sizes[:3]) + 1024, sizes)
+        # Leaking the dropped rows would add about 6.6 MB over the last three jumps; allow
+        # half of that for the allocator's and the load's own jitter on a busy machine.
+        h.check("memory does not grow from roll to roll (the last three jumps within 3 MiB of "
+                "the first three)", max(sizes[3:]) <= max(sizes[:3]) + 3 * 1024, sizes)
     srv.stop()
     os.unlink(clock.name)
 

@@ -37,6 +37,13 @@ def test_reports_and_open_figures_come_from_the_replica_and_fall_back_to_the_pri
         unreachable = h.Server(url, env={"LOGEER_REPLICA_URL":
                                          h.pg_url(h.PGDIR, f"{dbname}_missing")})
 
+        # /readyz follows the primary's pool only; a read asked before the replica pool has
+        # connected is answered by the primary (the fallback), so wait for its sessions.
+        h.check("the replica pool has connected",
+                h.wait_until(lambda: int(h.scalar(admin, "SELECT count(*) FROM pg_stat_activity "
+                                                  f"WHERE datname = '{copy}' AND application_name "
+                                                  "= 'logeerd-replica' AND state = 'idle'")) > 0,
+                             15 * h.SCALE))
         base = open_figures(primary_only)
         via_replica = open_figures(with_replica)
         fallback = open_figures(unreachable)
