@@ -67,6 +67,7 @@ static void usage(void)
             "  LOGEER_GUARANTEE_DAYS --guarantee-days  planned-stay guarantee, days ahead (42; 0 off)\n"
             "  LOGEER_GUARANTEE_ESCALATE_DAYS        escalate this many days before check-in (14)\n"
             "  LOGEER_GUARANTEE_CHECK_S              seconds between escalation checks (60)\n"
+            "  LOGEER_INDEX_RECONCILE_S              seconds between full re-reads of the nights (300)\n"
             "  LOGEER_STALE_DAYS   --stale-days     days before capacity counts are stale (7)\n"
             "  LOGEER_DB_POOL_SIZE --db-pool-size   database connections (default 4)\n"
             "  LOGEER_WORKERS      --workers        serving processes on the one port (default 1)\n"
@@ -258,9 +259,11 @@ static int serve_one(const struct config *cfg)
     char db_settings[64];
     snprintf(db_settings, sizeof db_settings, "-c logeer.offer_ttl_s=%d", cfg->offer_ttl_s);
     /* read_write: after a failover the multi-host conninfo may lead to a server that takes
-     * no writes (yet); such a session is dropped and the pool looks for the primary again. */
+     * no writes (yet); such a session is dropped and the pool looks for the primary again.
+     * wakeup_after_commit: our writes notify after their commit, not in it, so that they do
+     * not commit one at a time behind PostgreSQL's NOTIFY lock (migration 0044). */
     struct db_pool_options dbo = {.size = cfg->db_pool_size, .settings = db_settings,
-                                  .read_write = true};
+                                  .read_write = true, .wakeup_after_commit = true};
     app.db = db_pool_new(app.base, cfg->database_url, &dbo);
     bool want_replica = cfg->replica_url && *cfg->replica_url;
     if (want_replica) {
@@ -293,6 +296,8 @@ static int serve_one(const struct config *cfg)
     if (app.replica)
         db_pool_start(app.replica);
     app.sync = inventory_sync_new(app.base, app.db, cfg->database_url, app.index);
+    if (app.sync)
+        inventory_sync_set_reconcile(app.sync, (unsigned)cfg->index_reconcile_s);
     if (app.sync && clock_file && *clock_file)
         inventory_sync_set_clock_file(app.sync, clock_file);
     sweeper = sweeper_new(app.base, app.db, cfg->hold_ttl_s, SWEEP_INTERVAL_MS);

@@ -19,6 +19,7 @@ struct config {
     int guarantee_days;     /* LOGEER_GUARANTEE_DAYS: planned-stay guarantee, 42; 0 = off */
     int guarantee_escalate_days; /* LOGEER_GUARANTEE_ESCALATE_DAYS: deadline before check-in, 14 */
     int guarantee_check_s;  /* LOGEER_GUARANTEE_CHECK_S: escalation job period, default 60 */
+    int index_reconcile_s;  /* LOGEER_INDEX_RECONCILE_S: every night read again, default 300 */
     int stale_days;         /* LOGEER_STALE_DAYS, default 7 */
     int db_pool_size;       /* LOGEER_DB_POOL_SIZE, default 4 */
     int session_ttl_s;      /* LOGEER_SESSION_TTL: absolute session lifetime, default 12 h */

@@ -38,6 +38,8 @@ struct db_pool_options {
     bool read_write;           /* the primary's pool: a session found read-only (a standby, a
                                   demoted primary, default_transaction_read_only) is dropped
                                   and reconnected, and its query answered DB_UNAVAILABLE */
+    bool wakeup_after_commit;  /* sessions collect their NOTIFYs and the pool sends them after
+                                  each commit, in a transaction of their own (migration 0044) */
 };
 
 struct db_pool *db_pool_new(struct event_base *base, const char *conninfo,
@@ -66,6 +68,8 @@ struct db_pool_stats {
     unsigned long long queries_total;  /* db_query calls */
     unsigned long long errors_total;   /* callbacks with a status other than DB_OK */
     unsigned long long reconnects_total; /* reconnect attempts after a failure */
+    unsigned long long wakeups_total;  /* notifications sent after commit */
+    unsigned long long wakeups_lost_total; /* flushes that failed or whose session was lost */
 };
 void db_pool_stats(const struct db_pool *pool, struct db_pool_stats *out);
 

@@ -1,7 +1,8 @@
 /* events: keeps the in-memory availability index equal to what PostgreSQL has committed, and
  * runs the engine's own timed work (hold expiry, guarantee escalations). Changes reach the index only from the
- * database after commit: at start-up by a full load, afterwards by LISTEN/NOTIFY on a
- * dedicated connection, so every logeerd process on one database sees every other's writes. */
+ * database after commit: at start-up by a full load, afterwards by re-reading the nights that
+ * LISTEN/NOTIFY on a dedicated connection names, so every logeerd process on one database sees
+ * every other's writes. */
 #ifndef LOGEER_EVENTS_H
 #define LOGEER_EVENTS_H
 
@@ -28,8 +29,13 @@ void inventory_sync_set_clock_file(struct inventory_sync *s, const char *path);
 bool inventory_sync_ready(const struct inventory_sync *s);
 void inventory_sync_free(struct inventory_sync *s);
 
-/* Applies one notification payload ('n:<pool>:<date>:<free>', 'p:<pool>', 'l:<location>',
- * 'v:<provider>'); exposed for tests. Returns false for a malformed payload. */
+/* How often every night is read again, repairing what a notification lost between a commit
+ * and its sending would leave wrong (LOGEER_INDEX_RECONCILE_S; default 300 s). */
+void inventory_sync_set_reconcile(struct inventory_sync *s, unsigned seconds);
+
+/* Applies one notification payload ('n:<pool>:<date>' (a trailing ':<free>' is accepted and
+ * ignored: the night is read again), 'p:<pool>', 'l:<location>', 'v:<provider>'); exposed for
+ * tests. Returns false for a malformed payload. */
 bool inventory_sync_apply(struct inventory_sync *s, const char *payload);
 
 /* Hold expiry: every interval, asks the database to expire lapsed holds (several processes

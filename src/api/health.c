@@ -168,6 +168,14 @@ static void render_pool(const struct app *app, struct evbuffer *out)
     metrics_counter(out, "logeer_db_reconnects_total",
                     "Attempts to reconnect a lost or failed database connection.",
                     s.reconnects_total);
+    metrics_counter(out, "logeer_db_wakeups_total",
+                    "Change notifications sent after their transaction committed.",
+                    s.wakeups_total);
+    metrics_counter(out, "logeer_db_wakeups_lost_total",
+                    "Committed transactions whose change notifications could not be sent (the "
+                    "session was lost or the sending failed); other processes catch up at their "
+                    "next full re-read.",
+                    s.wakeups_lost_total);
     metrics_gauge(out, "logeer_db_up", "1 when at least one database connection is ready for "
                                        "queries, else 0.",
                   db_pool_healthy(app->db) ? 1 : 0);

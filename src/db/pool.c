@@ -25,6 +25,7 @@ enum db_conn_state {
     DB_CONN_PREPARING,    /* connected; preparing the registered statements one by one */
     DB_CONN_IDLE,         /* ready; watching the socket only to notice the server leaving */
     DB_CONN_BUSY,         /* running one query */
+    DB_CONN_WAKING,       /* the query is answered; sending the wake-ups its commit collected */
     DB_CONN_BACKOFF,      /* failed; the timer reconnects */
 };
 
@@ -63,6 +64,7 @@ struct db_conn {
     size_t prep_next;         /* PREPARING: index of the statement being prepared */
     bool *stmt_ok;            /* per statement: prepared on this connection */
     struct db_request *req;   /* BUSY: the query in flight */
+    bool wakeup_pending;      /* the server said 'logeer:wakeup' during the query in flight */
     PGresult *res;            /* CHECKING/PREPARING/BUSY: result so far */
 };
 
@@ -71,6 +73,7 @@ struct db_pool {
     char *conninfo;
     char *settings;            /* session settings (db_pool_options.settings) */
     bool read_write;           /* db_pool_options.read_write */
+    bool wakeup_after_commit;  /* db_pool_options.wakeup_after_commit */
     int size;
     unsigned queue_timeout_ms;
     unsigned max_queue;
@@ -86,6 +89,7 @@ struct db_pool {
     struct event *deliver;    /* activated whenever the done list gains an entry */
     struct event *sweep;      /* queue-timeout check, pending while the queue is not empty */
     unsigned long long queries_total, errors_total, reconnects_total;
+    unsigned long long wakeups_total, wakeups_lost_total;
 };
 
 static void conn_on_io(evutil_socket_t fd, short what, void *arg);
@@ -103,8 +107,7 @@ static uint64_t db_now_ms(void)
 static bool conn_is_connected(const struct db_conn *c)
 {
     return c->state == DB_CONN_CHECKING || c->state == DB_CONN_PREPARING ||
-           c->state == DB_CONN_IDLE ||
-           c->state == DB_CONN_BUSY;
+           c->state == DB_CONN_IDLE || c->state == DB_CONN_BUSY || c->state == DB_CONN_WAKING;
 }
 
 /* After a failover the multi-host conninfo may still lead to a server that cannot take writes:
@@ -325,6 +328,14 @@ static void conn_backoff_because(struct db_conn *c, const char *why, const char 
         request_fail(p, c->req, DB_UNAVAILABLE, "", "database connection lost during the query");
         c->req = NULL;
     }
+    if (c->state == DB_CONN_WAKING || c->wakeup_pending) {
+        /* They were collected in the session that is now gone; other processes' indexes
+         * repair themselves with their periodic re-read (src/events/sync.c). */
+        p->wakeups_lost_total++;
+        log_warn("db: connection %d lost the notifications of a committed transaction; other "
+                 "processes see its changes at their next full re-read", c->id);
+    }
+    c->wakeup_pending = false;
     conn_close_pg(c);
     c->tried = true;
     c->state = DB_CONN_BACKOFF;
@@ -479,6 +490,20 @@ static void conn_connect_step(struct db_conn *c)
     }
 }
 
+/* Notices arrive while a result is read. 'logeer:wakeup' (migration 0044) says the
+ * transaction in flight collected notifications to send after its commit; any other notice
+ * goes to the log, as libpq's default would print it. */
+static void conn_on_notice(void *arg, const PGresult *res)
+{
+    struct db_conn *c = arg;
+    const char *msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+    if (msg && strcmp(msg, "logeer:wakeup") == 0) {
+        c->wakeup_pending = c->pool->wakeup_after_commit;
+        return;
+    }
+    log_info("db: connection %d: %s", c->id, msg ? msg : "(notice without a message)");
+}
+
 /* DISCONNECTED, BACKOFF -> CONNECTING. */
 static void conn_connect(struct db_conn *c)
 {
@@ -489,6 +514,8 @@ static void conn_connect(struct db_conn *c)
         conn_backoff_because(c, "could not connect", err);
         return;
     }
+    PQsetNoticeReceiver(c->pg, conn_on_notice, c);
+    c->wakeup_pending = false;
     evtimer_del(c->timer);
     db_io_timer_add(c->timer, DB_IO_CONNECT_TIMEOUT_MS);
     if (!db_io_watch(c->io, c->pg, EV_WRITE, conn_on_io, c))
@@ -509,13 +536,49 @@ static void conn_send(struct db_conn *c, struct db_request *q)
     conn_after_send(c);
 }
 
-/* BUSY -> IDLE. The connection takes its next query before this one's callback runs, so the
- * callback is free to queue more work. */
+/* BUSY -> WAKING: the transaction that just committed collected notifications (migration
+ * 0044: logeerd's sessions send them after commit, so that their commits do not queue for
+ * PostgreSQL's NOTIFY lock). Sent on the same session, the only one that holds them; a flush
+ * that finds nothing (the transaction rolled back after the notice) costs one round trip. */
+static void conn_send_wakeups(struct db_conn *c)
+{
+    c->wakeup_pending = false;
+    c->state = DB_CONN_WAKING;
+    if (!PQsendQuery(c->pg, "SELECT logeer_wakeup_flush()")) {
+        conn_backoff(c, "failed to send the notifications");
+        return;
+    }
+    conn_after_send(c);
+}
+
+/* WAKING -> IDLE. */
+static void conn_wakeups_sent(struct db_conn *c, PGresult *res)
+{
+    struct db_pool *p = c->pool;
+    if (res && PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1) {
+        p->wakeups_total += (unsigned long long)atoll(PQgetvalue(res, 0, 0));
+    } else {
+        char *msg = db_error_copy(res);
+        p->wakeups_lost_total++;
+        log_warn("db: connection %d could not send its notifications (kept for the next "
+                 "flush): %s", c->id, msg ? msg : "(no message)");
+        free(msg);
+    }
+    PQclear(res);
+    conn_become_idle(c);
+}
+
+/* BUSY -> IDLE (or WAKING). The connection takes its next query before this one's callback
+ * runs, so the callback is free to queue more work; wake-ups are sent after the callback has
+ * the answer, so they never delay it. */
 static void conn_finish_query(struct db_conn *c, PGresult *res)
 {
     struct db_request *q = c->req;
     c->req = NULL;
-    conn_become_idle(c);
+    if (c->wakeup_pending)
+        conn_send_wakeups(c);
+    else
+        conn_become_idle(c);
     request_complete(c->pool, q, res);
 }
 
@@ -562,6 +625,8 @@ static void conn_command_io(struct db_conn *c, short what)
         conn_checked(c, res);
     else if (c->state == DB_CONN_PREPARING)
         conn_prepared_one(c, res);
+    else if (c->state == DB_CONN_WAKING)
+        conn_wakeups_sent(c, res);
     else
         conn_finish_query(c, res);
 }
@@ -576,6 +641,7 @@ static void conn_on_io(evutil_socket_t fd, short what, void *arg)
     case DB_CONN_CHECKING:
     case DB_CONN_PREPARING:
     case DB_CONN_BUSY:
+    case DB_CONN_WAKING:
         conn_command_io(c, what);
         break;
     case DB_CONN_IDLE:
@@ -626,6 +692,21 @@ static void pool_dispatch(struct db_pool *p)
 
 /* ---- public interface ---------------------------------------------------------------------- */
 
+/* The caller's session settings, plus what wake-ups after commit need: the switch itself and
+ * notices reaching the client even where a role or database raised client_min_messages. */
+static char *pool_settings(const struct db_pool_options *opts)
+{
+    static const char wake[] = "-c logeer.wakeup_after_commit=on -c client_min_messages=notice";
+    const char *own = opts && opts->settings ? opts->settings : "";
+    if (!(opts && opts->wakeup_after_commit))
+        return strdup(own);
+    size_t len = strlen(own) + sizeof wake + 1;
+    char *s = malloc(len);
+    if (s)
+        snprintf(s, len, "%s%s%s", own, *own ? " " : "", wake);
+    return s;
+}
+
 struct db_pool *db_pool_new(struct event_base *base, const char *conninfo,
                             const struct db_pool_options *opts)
 {
@@ -640,8 +721,9 @@ struct db_pool *db_pool_new(struct event_base *base, const char *conninfo,
                                                          : DB_DEFAULT_QUEUE_TIMEOUT_MS;
     p->max_queue = opts && opts->max_queue ? opts->max_queue : DB_DEFAULT_MAX_QUEUE;
     p->conninfo = strdup(conninfo ? conninfo : "");
-    p->settings = strdup(opts && opts->settings ? opts->settings : "");
     p->read_write = opts && opts->read_write;
+    p->wakeup_after_commit = opts && opts->wakeup_after_commit;
+    p->settings = pool_settings(opts);
     p->conns = calloc((size_t)p->size, sizeof *p->conns);
     p->deliver = event_new(base, -1, 0, pool_on_deliver, p);
     p->sweep = evtimer_new(base, pool_on_sweep, p);
@@ -764,7 +846,8 @@ void db_query(struct db_pool *pool, const char *stmt_name, int nparams,
 bool db_pool_healthy(const struct db_pool *pool)
 {
     for (int i = 0; i < pool->size; i++)
-        if (pool->conns[i].state == DB_CONN_IDLE || pool->conns[i].state == DB_CONN_BUSY)
+        if (pool->conns[i].state == DB_CONN_IDLE || pool->conns[i].state == DB_CONN_BUSY ||
+            pool->conns[i].state == DB_CONN_WAKING)
             return true;
     return false;
 }
@@ -777,12 +860,14 @@ void db_pool_stats(const struct db_pool *pool, struct db_pool_stats *out)
         .queries_total = pool->queries_total,
         .errors_total = pool->errors_total,
         .reconnects_total = pool->reconnects_total,
+        .wakeups_total = pool->wakeups_total,
+        .wakeups_lost_total = pool->wakeups_lost_total,
     };
     for (int i = 0; i < pool->size; i++) {
         const struct db_conn *c = &pool->conns[i];
         out->connected += conn_is_connected(c);
         out->idle += c->state == DB_CONN_IDLE;
-        out->busy += c->state == DB_CONN_BUSY;
+        out->busy += c->state == DB_CONN_BUSY || c->state == DB_CONN_WAKING;
     }
 }
 

@@ -22,6 +22,9 @@
 #define OUTBOX_RETRY_MS 1000
 /* How soon to look again when committed rows wait for an older transaction to end. */
 #define OUTBOX_HELD_BACK_MS 200
+/* logeerd's writers notify after commit (migration 0044): a process killed between the two
+ * loses that notification, so readers and workers also look this often without one. */
+#define OUTBOX_SAFETY_POLL_S 30
 
 /* A place in the outbox: the (txid, id) of a row, compared in that order. */
 struct outbox_pos {
@@ -61,6 +64,7 @@ struct outbox_feed {
     struct db_pool *pool;
     struct db_listener *listener;
     struct event *timer;       /* retry after a failure; look again for held-back rows */
+    struct event *safety;      /* persistent, OUTBOX_SAFETY_POLL_S: as if notified */
     bool ready;                /* pos is current: read since the last notification */
     bool initing;              /* the head query is in flight */
     bool polling;              /* a read is in flight */
@@ -436,6 +440,13 @@ static void feed_on_notify(const char *channel, const char *payload, void *arg)
     feed_wake(arg);
 }
 
+static void feed_on_safety_poll(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    feed_on_notify(OUTBOX_CHANNEL, "", arg);
+}
+
 static void feed_on_reconnect(void *arg)
 {
     /* Notifications sent while the connection was down are lost; the read catches up. */
@@ -467,12 +478,15 @@ struct outbox_feed *outbox_feed_new(struct event_base *base, struct db_pool *poo
     f->base = base;
     f->pool = pool;
     f->timer = evtimer_new(base, feed_on_timer, f);
+    f->safety = event_new(base, -1, EV_PERSIST, feed_on_safety_poll, f);
     f->listener = db_listener_new(base, conninfo, OUTBOX_CHANNEL, feed_on_notify,
                                   feed_on_reconnect, f);
-    if (!f->timer || !f->listener) {
+    if (!f->timer || !f->safety || !f->listener) {
         outbox_feed_free(f);
         return NULL;
     }
+    struct timeval tv = {.tv_sec = OUTBOX_SAFETY_POLL_S};
+    evtimer_add(f->safety, &tv);
     return f;
 }
 
@@ -486,6 +500,8 @@ void outbox_feed_free(struct outbox_feed *f)
         db_listener_free(f->listener);
     if (f->timer)
         event_free(f->timer);
+    if (f->safety)
+        event_free(f->safety);
     free(f);
 }
 

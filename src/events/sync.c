@@ -1,12 +1,20 @@
 /* sync: feeds the availability index from PostgreSQL: pools with their rules (arrival days,
  * blocks, windows included) and their free beds per night. A full load runs whenever the listener
  * (re)connects, because notifications sent while it was away are lost; single pools are
- * reloaded when their description changes. Notifications that arrive while a load is in
- * flight are kept and replayed over its result: they arrive in commit order, so replaying
- * them leaves every night at its newest committed value even if the load's snapshot was
- * older. The window rolls with the calendar: when the service's today moves on, the nights
- * the window gains are loaded aside (as one more load, so notifications wait for it too) and
- * swapped in at once; searches never see a half-rolled window. */
+ * reloaded when their description changes.
+ *
+ * A night's notification only says that the night changed: logeerd's sessions send theirs
+ * after commit (migration 0044), so two sessions' notifications for one night may arrive in
+ * the other order than their commits, and a value carried in them could be an old one. The
+ * night is read again instead. Every read of nights (loads, re-reads, a roll) counts as a load
+ * in flight, and nights notified while any is in flight are read again once none is: a read
+ * that may have missed a commit was in flight when that commit's notification came, so the
+ * last read of that night starts after it. A notification lost between commit and sending
+ * (a process killed in between) is repaired by re-reading every night periodically.
+ *
+ * The window rolls with the calendar: when the service's today moves on, the nights the
+ * window gains are loaded aside (as one more load, so re-reads wait for it too) and swapped in
+ * at once; searches never see a half-rolled window. */
 #include <event2/event.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,14 +26,22 @@
 #include "logeer/log.h"
 
 #define SYNC_CHANNEL "logeer_inventory"
-/* Beyond this many buffered notifications a full reload is cheaper and safer. */
-#define SYNC_MAX_BUFFER 200000
+/* Beyond this many nights waiting to be read again a full reload is cheaper and safer. */
+#define SYNC_MAX_DIRTY 200000
+/* Every night is read again this often by default (LOGEER_INDEX_RECONCILE_S). */
+#define SYNC_RECONCILE_DEFAULT_S 300u
 /* How often the window checks the calendar (and a test clock its file). */
 #define SYNC_ROLL_CHECK_MS 1000u
 #define SYNC_ROLL_CHECK_TEST_MS 100u
 /* A failed load is retried as a full load after this delay, doubling up to the maximum. */
 #define SYNC_RETRY_FIRST_MS 250u
 #define SYNC_RETRY_MAX_MS 5000u
+
+/* A night some commit changed, waiting to be read again. */
+struct dirty_night {
+    char pool_id[CORE_ID_LEN];
+    date_day night;
+};
 
 struct inventory_sync {
     struct event_base *base;
@@ -34,9 +50,12 @@ struct inventory_sync {
     struct db_listener *listener;
     bool ready;               /* the first full load has been applied */
     int loads_in_flight;      /* full or single-pool loads not yet applied */
-    char **buffer;            /* 'n:' payloads received while loads were in flight */
-    size_t nbuf, capbuf;
-    bool reload_again;        /* the buffer overflowed: do another full load afterwards */
+    struct dirty_night *dirty; /* nights notified and not yet asked for again */
+    size_t ndirty, capdirty;
+    struct event *reread;     /* activated by a notification: reads the dirty nights once the
+                                 loop has taken in every notification it received at once */
+    struct event *reconcile;  /* persistent: every night read again (lost notifications) */
+    bool reload_again;        /* too many dirty nights: do another full load afterwards */
     struct event *retry;      /* pending while a failed load waits to be redone */
     unsigned retry_ms;        /* delay before the next retry */
     struct event *roll;       /* the calendar check, persistent */
@@ -67,6 +86,13 @@ static const char pools_sql[] =
     "WHERE ($1::uuid IS NULL OR p.id = $1) AND ($2::uuid IS NULL OR p.location_id = $2) "
     "AND ($3::uuid IS NULL OR p.provider_id = $3)";
 
+/* The nights that notifications named, read again; a night without a row has no beds. */
+static const char reread_sql[] =
+    "SELECT d.pool_id, to_char(d.night, 'YYYY-MM-DD'), "
+    "coalesce(greatest(n.capacity - n.held - n.booked, 0), 0) "
+    "FROM unnest($1::uuid[], $2::date[]) AS d (pool_id, night) "
+    "LEFT JOIN pool_nights n ON n.pool_id = d.pool_id AND n.night = d.night";
+
 /* Nights as "offset:free" pairs, one row per pool: a few KiB per pool instead of one row per
  * night keeps the national load (millions of nights) small in memory and on the wire. */
 static const char nights_sql[] =
@@ -77,7 +103,8 @@ static const char nights_sql[] =
 
 int inventory_sync_prepare(struct db_pool *pool)
 {
-    if (db_pool_prepare(pool, "sync_pools", pools_sql) != 0)
+    if (db_pool_prepare(pool, "sync_pools", pools_sql) != 0 ||
+        db_pool_prepare(pool, "sync_reread", reread_sql) != 0)
         return -1;
     return db_pool_prepare(pool, "sync_nights", nights_sql);
 }
@@ -180,14 +207,7 @@ static void apply_nights_row(struct inventory_sync *s, struct core_roll *roll, d
     }
 }
 
-static void buffer_clear(struct inventory_sync *s)
-{
-    for (size_t i = 0; i < s->nbuf; i++)
-        free(s->buffer[i]);
-    s->nbuf = 0;
-}
-
-static bool apply_now(struct inventory_sync *s, const char *payload);
+static void start_reread(struct inventory_sync *s);
 
 /* A failed load leaves the index without what it was to bring, and nothing else would bring
  * it: the listener may well have reconnected before the pool's connections did (after a
@@ -221,13 +241,14 @@ static void load_finished(struct inventory_sync *s, bool ok, bool full)
     }
     if (s->loads_in_flight > 0)
         return;
-    for (size_t i = 0; i < s->nbuf; i++)
-        apply_now(s, s->buffer[i]);
-    buffer_clear(s);
     if (s->reload_again) {
+        /* Its snapshot is newer than every commit notified so far. */
         s->reload_again = false;
+        s->ndirty = 0;
         start_load(s, NULL, NULL, NULL, true);
+        return;
     }
+    start_reread(s);
 }
 
 static void nights_loaded(const struct db_result *r, void *arg)
@@ -248,6 +269,18 @@ static void nights_loaded(const struct db_result *r, void *arg)
     load_finished(s, ok, full);
 }
 
+/* The window's nights of the load's pool (all pools when it names none). */
+static void query_nights(struct load *l)
+{
+    struct inventory_sync *s = l->sync;
+    char from[DATE_TEXT_LEN], to[DATE_TEXT_LEN];
+    l->first = core_index_first_day(s->index);
+    date_format(l->first, from);
+    date_format(l->first + core_index_ndays(s->index), to);
+    const char *params[] = {from, to, l->pool_id[0] ? l->pool_id : NULL};
+    db_query(s->pool, "sync_nights", 3, params, nights_loaded, l);
+}
+
 static void pools_loaded(const struct db_result *r, void *arg)
 {
     struct load *l = arg;
@@ -266,12 +299,7 @@ static void pools_loaded(const struct db_result *r, void *arg)
         load_finished(s, true, full);
         return;
     }
-    char from[DATE_TEXT_LEN], to[DATE_TEXT_LEN];
-    l->first = core_index_first_day(s->index);
-    date_format(l->first, from);
-    date_format(l->first + core_index_ndays(s->index), to);
-    const char *params[] = {from, to, l->pool_id[0] ? l->pool_id : NULL};
-    db_query(s->pool, "sync_nights", 3, params, nights_loaded, l);
+    query_nights(l);
 }
 
 static void start_load(struct inventory_sync *s, const char *pool_id, const char *location_id,
@@ -301,26 +329,157 @@ static bool take_id(const char *payload, char out[CORE_ID_LEN])
     return true;
 }
 
+/* Every night is read again: a notification lost between a commit and its sending leaves
+ * nothing else that would bring that night's change. Nights only, no pools: those carry
+ * their own notifications in the transaction, and reloading them all would re-render every
+ * pool's search answer. */
+static void start_reconcile(struct inventory_sync *s)
+{
+    struct load *l = calloc(1, sizeof *l);
+    if (!l)
+        return;
+    l->sync = s;
+    l->with_nights = true;
+    s->loads_in_flight++;
+    query_nights(l);
+}
+
+static void reconcile_due(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct inventory_sync *s = arg;
+    if (s->ready && !s->rolling)
+        start_reconcile(s);
+}
+
+static int dirty_cmp(const void *a, const void *b)
+{
+    const struct dirty_night *x = a, *y = b;
+    int c = strcmp(x->pool_id, y->pool_id);
+    return c ? c : (x->night > y->night) - (x->night < y->night);
+}
+
+static void reread_done(const struct db_result *r, void *arg)
+{
+    struct inventory_sync *s = arg;
+    bool ok = r->status == DB_OK;
+    if (ok) {
+        for (int i = 0; i < PQntuples(r->res); i++) {
+            const char *id = db_value(r->res, i, 0);
+            date_day night;
+            if (!date_parse(db_value(r->res, i, 1), &night))
+                continue;
+            /* An unknown pool was just created: its description and nights load together. */
+            if (core_index_set_free(s->index, id, night, atoi(db_value(r->res, i, 2))) != 0)
+                start_load(s, id, NULL, NULL, true);
+        }
+    } else {
+        log_warn("availability index: reading changed nights failed: %s", r->message);
+    }
+    load_finished(s, ok, false);
+}
+
+/* Asks for the dirty nights, once no other read is in flight (see the top of the file). */
+static void start_reread(struct inventory_sync *s)
+{
+    if (s->loads_in_flight > 0 || s->ndirty == 0)
+        return;
+    qsort(s->dirty, s->ndirty, sizeof *s->dirty, dirty_cmp);
+    size_t n = 0;
+    for (size_t i = 0; i < s->ndirty; i++)
+        if (n == 0 || dirty_cmp(&s->dirty[n - 1], &s->dirty[i]) != 0)
+            s->dirty[n++] = s->dirty[i];
+    /* "{id,id}" and "{date,date}" */
+    char *ids = malloc(n * CORE_ID_LEN + 3), *days = malloc(n * DATE_TEXT_LEN + 3);
+    if (!ids || !days) {
+        free(ids);
+        free(days);
+        s->reload_again = true;
+        s->ndirty = 0;
+        s->loads_in_flight++;
+        load_finished(s, true, false);
+        return;
+    }
+    char *pi = ids, *pd = days;
+    *pi++ = '{';
+    *pd++ = '{';
+    for (size_t i = 0; i < n; i++) {
+        if (i) {
+            *pi++ = ',';
+            *pd++ = ',';
+        }
+        size_t len = strlen(s->dirty[i].pool_id);
+        memcpy(pi, s->dirty[i].pool_id, len);
+        pi += len;
+        date_format(s->dirty[i].night, pd);
+        pd += strlen(pd);
+    }
+    memcpy(pi, "}", 2);
+    memcpy(pd, "}", 2);
+    s->ndirty = 0;
+    s->loads_in_flight++;
+    const char *params[] = {ids, days};
+    db_query(s->pool, "sync_reread", 2, params, reread_done, s);
+    free(ids);
+    free(days);
+}
+
+static void reread_now(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    start_reread(arg);
+}
+
+static void mark_dirty(struct inventory_sync *s, const char *pool_id, date_day night)
+{
+    if (s->reload_again)
+        return; /* a full load follows, and covers it */
+    if (s->ndirty == s->capdirty) {
+        size_t cap = s->capdirty ? s->capdirty * 2 : 256;
+        struct dirty_night *d =
+            cap <= SYNC_MAX_DIRTY ? realloc(s->dirty, cap * sizeof *d) : NULL;
+        if (!d) {
+            s->reload_again = true;
+            s->ndirty = 0;
+            if (s->loads_in_flight == 0) {
+                s->loads_in_flight++;
+                load_finished(s, true, false);
+            }
+            return;
+        }
+        s->dirty = d;
+        s->capdirty = cap;
+    }
+    struct dirty_night *d = &s->dirty[s->ndirty++];
+    memcpy(d->pool_id, pool_id, CORE_ID_LEN);
+    d->night = night;
+    event_active(s->reread, EV_TIMEOUT, 0);
+}
+
+/* 'n:<pool>:<YYYY-MM-DD>', optionally followed by ':<free>' (what migrations before 0044
+ * sent), which is not trusted: the night is read again. */
 static bool apply_night(struct inventory_sync *s, const char *payload)
 {
     char id[CORE_ID_LEN], date[DATE_TEXT_LEN];
     if (!take_id(payload, id))
         return false;
     const char *rest = payload + 2 + CORE_ID_LEN - 1;
-    if (rest[0] != ':' || strlen(rest) < 13 || rest[11] != ':')
+    if (rest[0] != ':' || strlen(rest) < 11 || (rest[11] != '\0' && rest[11] != ':'))
         return false;
     memcpy(date, rest + 1, 10);
     date[10] = '\0';
     date_day night;
     if (!date_parse(date, &night))
         return false;
-    char *end;
-    long free_beds = strtol(rest + 12, &end, 10);
-    if (*end != '\0')
-        return false;
-    /* An unknown pool was just created: its description and nights load together. */
-    if (core_index_set_free(s->index, id, night, (int)free_beds) != 0)
-        start_load(s, id, NULL, NULL, true);
+    if (rest[11] == ':') {
+        char *end;
+        (void)strtol(rest + 12, &end, 10);
+        if (end == rest + 12 || *end != '\0')
+            return false;
+    }
+    mark_dirty(s, id, night);
     return true;
 }
 
@@ -352,29 +511,6 @@ static bool apply_now(struct inventory_sync *s, const char *payload)
 
 bool inventory_sync_apply(struct inventory_sync *s, const char *payload)
 {
-    if (payload[0] == 'n' && s->loads_in_flight > 0) {
-        if (s->nbuf == SYNC_MAX_BUFFER) {
-            s->reload_again = true;
-            return true;
-        }
-        if (s->nbuf == s->capbuf) {
-            size_t cap = s->capbuf ? s->capbuf * 2 : 256;
-            char **b = realloc(s->buffer, cap * sizeof *b);
-            if (!b) {
-                s->reload_again = true;
-                return true;
-            }
-            s->buffer = b;
-            s->capbuf = cap;
-        }
-        char *copy = strdup(payload);
-        if (!copy) {
-            s->reload_again = true;
-            return true;
-        }
-        s->buffer[s->nbuf++] = copy;
-        return true;
-    }
     return apply_now(s, payload);
 }
 
@@ -472,6 +608,14 @@ static void on_listen(void *arg)
     start_load(arg, NULL, NULL, NULL, true);
 }
 
+static void sync_free_events(struct inventory_sync *s)
+{
+    struct event *evs[] = {s->retry, s->roll, s->reread, s->reconcile};
+    for (size_t i = 0; i < sizeof evs / sizeof evs[0]; i++)
+        if (evs[i])
+            event_free(evs[i]);
+}
+
 struct inventory_sync *inventory_sync_new(struct event_base *base, struct db_pool *pool,
                                           const char *conninfo, struct core_index *index)
 {
@@ -484,23 +628,24 @@ struct inventory_sync *inventory_sync_new(struct event_base *base, struct db_poo
     s->retry_ms = SYNC_RETRY_FIRST_MS;
     s->retry = evtimer_new(base, retry_now, s);
     s->roll = event_new(base, -1, EV_PERSIST, roll_check, s);
-    if (!s->retry || !s->roll) {
-        if (s->retry)
-            event_free(s->retry);
-        if (s->roll)
-            event_free(s->roll);
-        free(s);
-        return NULL;
-    }
-    s->listener = db_listener_new(base, conninfo, SYNC_CHANNEL, on_notify, on_listen, s);
+    s->reread = event_new(base, -1, 0, reread_now, s);
+    s->reconcile = event_new(base, -1, EV_PERSIST, reconcile_due, s);
+    if (s->retry && s->roll && s->reread && s->reconcile)
+        s->listener = db_listener_new(base, conninfo, SYNC_CHANNEL, on_notify, on_listen, s);
     if (!s->listener) {
-        event_free(s->retry);
-        event_free(s->roll);
+        sync_free_events(s);
         free(s);
         return NULL;
     }
     inventory_sync_set_clock_file(s, NULL);
+    inventory_sync_set_reconcile(s, SYNC_RECONCILE_DEFAULT_S);
     return s;
+}
+
+void inventory_sync_set_reconcile(struct inventory_sync *s, unsigned seconds)
+{
+    struct timeval tv = {.tv_sec = seconds ? seconds : SYNC_RECONCILE_DEFAULT_S};
+    evtimer_add(s->reconcile, &tv);
 }
 
 void inventory_sync_free(struct inventory_sync *s)
@@ -508,10 +653,8 @@ void inventory_sync_free(struct inventory_sync *s)
     if (!s)
         return;
     db_listener_free(s->listener);
-    event_free(s->retry);
-    event_free(s->roll);
+    sync_free_events(s);
     free(s->clock_file);
-    buffer_clear(s);
-    free(s->buffer);
+    free(s->dirty);
     free(s);
 }

@@ -76,6 +76,8 @@ static const struct option_def options[] = {
             0, 3650),
     /* Seconds from 1: tests make deadlines arrive and want the job to see them at once. */
     INT_OPT("guarantee-check-s", "LOGEER_GUARANTEE_CHECK_S", guarantee_check_s, 1, 86400),
+    /* Seconds from 1: a test proves that a lost notification is repaired. */
+    INT_OPT("index-reconcile-s", "LOGEER_INDEX_RECONCILE_S", index_reconcile_s, 1, 86400),
     INT_OPT("stale-days", "LOGEER_STALE_DAYS", stale_days, 1, 3650),
     INT_OPT("db-pool-size", "LOGEER_DB_POOL_SIZE", db_pool_size, 1, 256),
     /* Seconds, not minutes, as the lower bound: tests prove expiry with small values. */
@@ -139,6 +141,7 @@ static void set_defaults(struct config *cfg)
     cfg->guarantee_days = 42;
     cfg->guarantee_escalate_days = 14;
     cfg->guarantee_check_s = 60;
+    cfg->index_reconcile_s = 300;
     cfg->stale_days = 7;
     cfg->db_pool_size = 4;
     cfg->session_ttl_s = 12 * 3600;

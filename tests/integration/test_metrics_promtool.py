@@ -31,6 +31,8 @@ FAMILIES = {
     "logeer_db_queries_total": "counter",
     "logeer_db_errors_total": "counter",
     "logeer_db_reconnects_total": "counter",
+    "logeer_db_wakeups_total": "counter",
+    "logeer_db_wakeups_lost_total": "counter",
     "logeer_db_up": "gauge",
     "logeer_ready": "gauge",
     "logeer_http_connections": "gauge",

@@ -1,0 +1,179 @@
+"""Change notifications after commit (migration 0044). logeerd's own sessions collect what they
+would NOTIFY and send it after the commit, so that bookings do not commit one at a time behind
+PostgreSQL's NOTIFY lock; every other session keeps NOTIFY inside its transaction. Shown here:
+which transactions notify and when (a listening psql), that a rolled-back transaction sends
+nothing, that receivers read a notified night again instead of trusting a value in the
+payload, that a notification lost between commit and sending is repaired by the periodic
+re-read, and that logeerd's bookings go through the flush (its counters)."""
+
+import datetime as dt
+import os
+import re
+import subprocess
+import time
+
+import harness as h
+
+ESDORP = "planner@esdorp.demo.logeer.nl"
+RECONCILE_S = 2
+LISTENER_APP = "wakeup-listener"
+
+
+class World:
+    def __init__(self):
+        self.url = h.migrated_database(seed=True)
+        self.today = h.today_local(self.url)
+        self.server = h.Server(self.url, keep=True,
+                               env={"LOGEER_INDEX_RECONCILE_S": str(RECONCILE_S)})
+        planner = self.server.login(ESDORP)
+        self.pool = h.make_pool(self.server, self.url, planner, h.DEMO_PROVIDER_IDS[ESDORP], 3,
+                                self.day(20), self.day(40), name="Wake-up after commit")
+        email = h.add_caregivers(self.url, 1, prefix="wk")[0]
+        self.token = self.server.login(email, password=h.TEST_PASSWORD)
+
+    def day(self, offset):
+        return self.today + dt.timedelta(days=offset)
+
+
+def world():
+    return h.once("world", World)
+
+
+def set_capacity(night, beds, wakeup_after_commit=False, flush=False):
+    """One UPDATE of a night's capacity in a psql session of its own; in logeerd's mode the
+    session may leave without sending what it collected (as a killed process would)."""
+    w = world()
+    lines = []
+    if wakeup_after_commit:
+        lines.append("SET logeer.wakeup_after_commit = on;")
+    lines.append(f"UPDATE pool_nights SET capacity = {int(beds)} "
+                 f"WHERE pool_id = '{w.pool.id}' AND night = '{night}';")
+    if flush:
+        lines.append("SELECT logeer_wakeup_flush();")
+    return run_script(lines)
+
+
+def run_script(lines):
+    proc = subprocess.run([h.PSQL, "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1",
+                           "-d", world().url], input="\n".join(lines) + "\n",
+                          capture_output=True, text=True, timeout=60 * h.SCALE)
+    if proc.returncode != 0:
+        raise h.SqlError("?????", proc.stderr.strip())
+    return proc
+
+
+def payload(night):
+    return f"n:{world().pool.id}:{night}"
+
+
+def test_only_committed_transactions_notify_and_ours_only_when_flushed():
+    w = world()
+    nights = [w.day(21 + i) for i in range(5)]
+    env = dict(os.environ, PGAPPNAME=LISTENER_APP)
+    listener = subprocess.Popen(
+        [h.PSQL, "-X", "-d", w.url], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT, text=True, env=env)
+    listener.stdin.write("LISTEN logeer_inventory;\nSELECT pg_sleep(600);\nSELECT 'done';\n")
+    listener.stdin.flush()
+    listening = h.wait_until(lambda: h.scalar(
+        w.url, "SELECT count(*) FROM pg_stat_activity WHERE application_name = "
+        f"'{LISTENER_APP}' AND wait_event = 'PgSleep'") == "1", 20 * h.SCALE)
+    if not h.check("the listening psql is waiting", listening):
+        listener.kill()
+        return
+    # 1: logeerd's mode, committed, never flushed (a process killed after its commit).
+    lost = set_capacity(nights[0], 2, wakeup_after_commit=True)
+    h.check("a session in logeerd's mode is told once that it collected notifications",
+            lost.stderr.count("logeer:wakeup") == 1, lost.stderr)
+    # 2: any other session notifies inside its transaction, as before.
+    set_capacity(nights[1], 2)
+    # 3 and 4: logeerd's mode; one committed, one rolled back; then the flush.
+    flushed = run_script([
+        "SET logeer.wakeup_after_commit = on;",
+        f"UPDATE pool_nights SET capacity = 2 WHERE pool_id = '{w.pool.id}' "
+        f"AND night = '{nights[2]}';",
+        "BEGIN;",
+        f"UPDATE pool_nights SET capacity = 2 WHERE pool_id = '{w.pool.id}' "
+        f"AND night = '{nights[3]}';",
+        "ROLLBACK;",
+        "SELECT logeer_wakeup_flush();",
+        "SELECT logeer_wakeup_flush();",
+    ])
+    h.check_equal("the flush sends the committed transaction's one notification, then nothing",
+                  flushed.stdout.split(), ["1", "0"])
+    # 5: a transaction that changed nothing a search can see sends nothing either.
+    unchanged = set_capacity(nights[4], 3, wakeup_after_commit=True, flush=True)
+    h.check_equal("an update that leaves the free beds alone collects nothing to send",
+                  unchanged.stdout.split(), ["0"])
+    h.scalar(w.url, "SELECT pg_cancel_backend(pid) FROM pg_stat_activity "
+                    f"WHERE application_name = '{LISTENER_APP}'")
+    out, _ = listener.communicate(timeout=30 * h.SCALE)
+    got = set(re.findall(r'payload "(n:[^"]*)"', out))
+    mine = {p for p in got if p.startswith(f"n:{w.pool.id}:")}
+    h.check_equal("notified: the other session's commit and the flushed commit, nothing else",
+                  sorted(mine), sorted([payload(nights[1]), payload(nights[2])]))
+    h.check("the commit whose session never flushed notified nothing", payload(nights[0])
+            not in got, sorted(got))
+    h.check("the rolled-back transaction notified nothing", payload(nights[3]) not in got,
+            sorted(got))
+
+
+def free_in_search(night):
+    w = world()
+    return h.availability_free(w.server, w.token, w.pool.id, night, 1)
+
+
+def test_a_notified_value_is_not_trusted_the_night_is_read_again():
+    w = world()
+    night = w.day(30)
+    set_capacity(night, 2)
+    h.check("the search shows the new capacity", h.wait_until(
+        lambda: free_in_search(night) == 2, 10 * h.SCALE), free_in_search(night))
+    # What PostgreSQL would deliver if an older commit's notification came last.
+    h.psql(w.url, f"SELECT pg_notify('logeer_inventory', '{payload(night)}:3')")
+    h.psql(w.url, f"SELECT pg_notify('logeer_inventory', '{payload(night)}')")
+    time.sleep(1.0 * h.SCALE)
+    h.check_equal("after notifications carrying an old value the search still shows the "
+                  "committed one", free_in_search(night), 2)
+
+
+def test_a_lost_notification_is_repaired_by_the_periodic_re_read():
+    w = world()
+    night = w.day(31)
+    h.check("the search shows 3 free beds at first", h.wait_until(
+        lambda: free_in_search(night) == 3, 10 * h.SCALE), free_in_search(night))
+    started = time.monotonic()
+    set_capacity(night, 1, wakeup_after_commit=True)  # committed, never sent
+    repaired = h.wait_until(lambda: free_in_search(night) == 1, (RECONCILE_S + 8) * h.SCALE)
+    took = time.monotonic() - started
+    h.info(f"lost notification repaired after {took:.1f} s "
+           f"(LOGEER_INDEX_RECONCILE_S={RECONCILE_S})")
+    h.check("the search shows the committed capacity after the next full re-read", repaired,
+            free_in_search(night))
+
+
+def metric(name):
+    body = world().server.request("GET", "/metrics").body.decode()
+    m = re.search(rf"^{name} (\d+)$", body, re.M)
+    return int(m.group(1)) if m else None
+
+
+def test_bookings_notify_through_the_flush():
+    w = world()
+    night = w.day(35)
+    before = metric("logeer_db_wakeups_total")
+    h.check("the pool counts the notifications it sent after commit", before is not None)
+    resp = w.server.request("POST", "/v1/stays",
+                            h.stay_body(w.pool.id, night, night + dt.timedelta(days=1)),
+                            token=w.token)
+    if not h.check_equal("a booking is 201", resp.status, 201):
+        return
+    h.check("the booking's notifications were sent after its commit",
+            h.wait_until(lambda: metric("logeer_db_wakeups_total") > before, 10 * h.SCALE),
+            (before, metric("logeer_db_wakeups_total")))
+    h.check("the search shows the booked bed", h.wait_until(
+        lambda: free_in_search(night) == 2, 10 * h.SCALE), free_in_search(night))
+    h.check_equal("no notification was lost", metric("logeer_db_wakeups_lost_total"), 0)
+
+
+h.main(globals())
