@@ -67,7 +67,7 @@ static void usage(void)
             "  LOGEER_GUARANTEE_DAYS --guarantee-days  planned-stay guarantee, days ahead (42; 0 off)\n"
             "  LOGEER_GUARANTEE_ESCALATE_DAYS        escalate this many days before check-in (14)\n"
             "  LOGEER_GUARANTEE_CHECK_S              seconds between escalation checks (60)\n"
-            "  LOGEER_INDEX_RECONCILE_S              seconds between full re-reads of the nights (300)\n"
+            "  LOGEER_INDEX_RECONCILE_S              seconds between full reloads of the index (300)\n"
             "  LOGEER_STALE_DAYS   --stale-days     days before capacity counts are stale (7)\n"
             "  LOGEER_DB_POOL_SIZE --db-pool-size   database connections (default 4)\n"
             "  LOGEER_WORKERS      --workers        serving processes on the one port (default 1)\n"

@@ -29,8 +29,8 @@ void inventory_sync_set_clock_file(struct inventory_sync *s, const char *path);
 bool inventory_sync_ready(const struct inventory_sync *s);
 void inventory_sync_free(struct inventory_sync *s);
 
-/* How often every night is read again, repairing what a notification lost between a commit
- * and its sending would leave wrong (LOGEER_INDEX_RECONCILE_S; default 300 s). */
+/* How often every pool and night is loaded again, repairing what a notification lost between
+ * a commit and its sending would leave wrong (LOGEER_INDEX_RECONCILE_S; default 300 s). */
 void inventory_sync_set_reconcile(struct inventory_sync *s, unsigned seconds);
 
 /* Applies one notification payload ('n:<pool>:<date>' (a trailing ':<free>' is accepted and

@@ -9,8 +9,9 @@
  * night is read again instead. Every read of nights (loads, re-reads, a roll) counts as a load
  * in flight, and nights notified while any is in flight are read again once none is: a read
  * that may have missed a commit was in flight when that commit's notification came, so the
- * last read of that night starts after it. A notification lost between commit and sending
- * (a process killed in between) is repaired by re-reading every night periodically.
+ * last read of that night starts after it. Loads of pool descriptions run one at a time, in
+ * the order their notifications came. A notification lost between commit and sending (a
+ * process killed in between) is repaired by loading everything again periodically.
  *
  * The window rolls with the calendar: when the service's today moves on, the nights the
  * window gains are loaded aside (as one more load, so re-reads wait for it too) and swapped in
@@ -56,6 +57,8 @@ struct inventory_sync {
                                  loop has taken in every notification it received at once */
     struct event *reconcile;  /* persistent: every night read again (lost notifications) */
     bool reload_again;        /* too many dirty nights: do another full load afterwards */
+    struct load *queue_head, *queue_tail; /* loads waiting for the one running */
+    bool loading;             /* a load of the queue is running */
     struct event *retry;      /* pending while a failed load waits to be redone */
     unsigned retry_ms;        /* delay before the next retry */
     struct event *roll;       /* the calendar check, persistent */
@@ -69,6 +72,7 @@ struct load {
     char pool_id[CORE_ID_LEN], location_id[CORE_ID_LEN], provider_id[CORE_ID_LEN];
     bool with_nights;
     date_day first;           /* the window's first night when the nights were asked for */
+    struct load *next;        /* the queue of loads */
 };
 
 static const char pools_sql[] =
@@ -208,6 +212,7 @@ static void apply_nights_row(struct inventory_sync *s, struct core_roll *roll, d
 }
 
 static void start_reread(struct inventory_sync *s);
+static void load_done(struct load *l, bool ok);
 
 /* A failed load leaves the index without what it was to bring, and nothing else would bring
  * it: the listener may well have reconnected before the pool's connections did (after a
@@ -264,9 +269,7 @@ static void nights_loaded(const struct db_result *r, void *arg)
     } else {
         log_warn("availability index: loading nights failed: %s", r->message);
     }
-    bool full = !l->pool_id[0] && !l->location_id[0] && !l->provider_id[0];
-    free(l);
-    load_finished(s, ok, full);
+    load_done(l, ok);
 }
 
 /* The window's nights of the load's pool (all pools when it names none). */
@@ -284,27 +287,74 @@ static void query_nights(struct load *l)
 static void pools_loaded(const struct db_result *r, void *arg)
 {
     struct load *l = arg;
-    struct inventory_sync *s = l->sync;
-    bool full = !l->pool_id[0] && !l->location_id[0] && !l->provider_id[0];
     if (r->status != DB_OK) {
         log_warn("availability index: loading pools failed: %s", r->message);
-        free(l);
-        load_finished(s, false, full);
+        load_done(l, false);
         return;
     }
     for (int i = 0; i < PQntuples(r->res); i++)
-        apply_pool_row(s, r->res, i);
+        apply_pool_row(l->sync, r->res, i);
     if (!l->with_nights) {
-        free(l);
-        load_finished(s, true, full);
+        load_done(l, true);
         return;
     }
     query_nights(l);
 }
 
+static bool load_is_full(const struct load *l)
+{
+    return !l->pool_id[0] && !l->location_id[0] && !l->provider_id[0];
+}
+
+/* Runs the oldest queued load unless one runs. One at a time, in the order asked for: each
+ * starts after the notification that asked for it arrived, so its snapshot has that commit,
+ * and none can overwrite a newer load's descriptions with an older snapshot's (two renames
+ * in a row, loaded on two connections at once, could otherwise end with the first). */
+static void issue_load(struct inventory_sync *s)
+{
+    struct load *l = s->queue_head;
+    if (s->loading || !l)
+        return;
+    s->queue_head = l->next;
+    if (!s->queue_head)
+        s->queue_tail = NULL;
+    s->loading = true;
+    const char *params[] = {l->pool_id[0] ? l->pool_id : NULL,
+                            l->location_id[0] ? l->location_id : NULL,
+                            l->provider_id[0] ? l->provider_id : NULL};
+    db_query(s->pool, "sync_pools", 3, params, pools_loaded, l);
+}
+
+/* The running load is done: the next one starts, then whatever waits for all loads. */
+static void load_done(struct load *l, bool ok)
+{
+    struct inventory_sync *s = l->sync;
+    bool full = load_is_full(l);
+    free(l);
+    s->loading = false;
+    issue_load(s);
+    load_finished(s, ok, full);
+}
+
+static bool same_load(const struct load *l, const char *pool_id, const char *location_id,
+                      const char *provider_id)
+{
+    return strcmp(l->pool_id, pool_id ? pool_id : "") == 0 &&
+           strcmp(l->location_id, location_id ? location_id : "") == 0 &&
+           strcmp(l->provider_id, provider_id ? provider_id : "") == 0;
+}
+
 static void start_load(struct inventory_sync *s, const char *pool_id, const char *location_id,
                        const char *provider_id, bool with_nights)
 {
+    /* A queued load that has not started covers a new request for the same rows, and a
+     * queued full load covers every request. */
+    for (struct load *q = s->queue_head; q; q = q->next) {
+        if (load_is_full(q) || same_load(q, pool_id, location_id, provider_id)) {
+            q->with_nights |= with_nights;
+            return;
+        }
+    }
     struct load *l = calloc(1, sizeof *l);
     if (!l)
         return;
@@ -314,8 +364,12 @@ static void start_load(struct inventory_sync *s, const char *pool_id, const char
     snprintf(l->location_id, sizeof l->location_id, "%s", location_id ? location_id : "");
     snprintf(l->provider_id, sizeof l->provider_id, "%s", provider_id ? provider_id : "");
     s->loads_in_flight++;
-    const char *params[] = {pool_id, location_id, provider_id};
-    db_query(s->pool, "sync_pools", 3, params, pools_loaded, l);
+    if (s->queue_tail)
+        s->queue_tail->next = l;
+    else
+        s->queue_head = l;
+    s->queue_tail = l;
+    issue_load(s);
 }
 
 /* Copies the id after "x:" if it looks like a uuid. */
@@ -329,28 +383,16 @@ static bool take_id(const char *payload, char out[CORE_ID_LEN])
     return true;
 }
 
-/* Every night is read again: a notification lost between a commit and its sending leaves
- * nothing else that would bring that night's change. Nights only, no pools: those carry
- * their own notifications in the transaction, and reloading them all would re-render every
- * pool's search answer. */
-static void start_reconcile(struct inventory_sync *s)
-{
-    struct load *l = calloc(1, sizeof *l);
-    if (!l)
-        return;
-    l->sync = s;
-    l->with_nights = true;
-    s->loads_in_flight++;
-    query_nights(l);
-}
-
+/* Everything is loaded again: a notification lost between a commit and its sending leaves
+ * nothing else that would bring that change. Pools too (their changes are notified after
+ * commit as well); rendering each pool's search answer again once per period costs little. */
 static void reconcile_due(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
     (void)what;
     struct inventory_sync *s = arg;
-    if (s->ready && !s->rolling)
-        start_reconcile(s);
+    if (s->ready)
+        start_load(s, NULL, NULL, NULL, true);
 }
 
 static int dirty_cmp(const void *a, const void *b)
@@ -653,6 +695,11 @@ void inventory_sync_free(struct inventory_sync *s)
     if (!s)
         return;
     db_listener_free(s->listener);
+    while (s->queue_head) {
+        struct load *l = s->queue_head;
+        s->queue_head = l->next;
+        free(l);
+    }
     sync_free_events(s);
     free(s->clock_file);
     free(s->dirty);
