@@ -45,6 +45,9 @@ def test_reports_and_open_figures_come_from_the_replica_and_fall_back_to_the_pri
                                                   "= 'logeerd-replica' AND state = 'idle'")) > 0,
                              15 * h.SCALE))
         base = open_figures(primary_only)
+        # A session shows as idle between the statements the pool prepares on it, before the
+        # pool counts it ready: until then the fallback answers. Ask until the copy answers.
+        h.wait_until(lambda: open_figures(with_replica) != base, 15 * h.SCALE)
         via_replica = open_figures(with_replica)
         fallback = open_figures(unreachable)
         h.check_equal("open figures without a replica are 200", base[0], 200)
