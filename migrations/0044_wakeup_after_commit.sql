@@ -15,9 +15,9 @@
 -- itself commits under group commit like any other write.
 --
 -- What the receivers give up is commit order: two sessions' wake-ups for one night may arrive
--- the other way round. They therefore no longer trust a value in the payload; a night's payload
--- only says "this night changed, read it again" (src/events/sync.c), and a read issued after a
--- wake-up arrived sees that commit. A wake-up lost between commit and flush (logeerd killed in
+-- the other way round. They therefore no longer trust the value in the payload; a night's
+-- payload says "this night changed, read it again" (src/events/sync.c), and a read issued after
+-- a wake-up arrived sees that commit. A wake-up lost between commit and flush (logeerd killed in
 -- between, its connection cut) is repaired by the receivers' periodic re-read of every night.
 --
 -- Every other session (psql, scripts, the migrator) keeps NOTIFY inside its transaction as
@@ -72,18 +72,27 @@ COMMENT ON FUNCTION logeer_wakeup_flush() IS
     'Sends the notifications this session collected (logeer_wakeup) in committed transactions; '
     'how many. Its own transaction, synchronous_commit off.';
 
--- A night's payload names the night only: receivers read it again (see above). Still deferred
--- to commit, so a night changed several times in one transaction is sent once.
+-- Receivers of this version read a notified night again (see above) and ignore the value in
+-- the payload. The value stays in it, read at commit as before, for a process of the previous
+-- version still running between `logeerd migrate` and its restart: it trusts the value. Still
+-- deferred to commit, so a night changed several times in one transaction is sent once.
 CREATE OR REPLACE FUNCTION logeer_notify_night() RETURNS trigger
 LANGUAGE plpgsql AS $$
+DECLARE
+    v_free integer;
 BEGIN
-    PERFORM logeer_wakeup('logeer_inventory', 'n:' || NEW.pool_id || ':' || logeer_ymd(NEW.night));
+    SELECT greatest(capacity - held - booked, 0) INTO v_free
+      FROM pool_nights WHERE pool_id = NEW.pool_id AND night = NEW.night;
+    IF FOUND THEN
+        PERFORM logeer_wakeup('logeer_inventory',
+                              'n:' || NEW.pool_id || ':' || logeer_ymd(NEW.night) || ':' || v_free);
+    END IF;
     RETURN NULL;
 END
 $$;
 COMMENT ON FUNCTION logeer_notify_night() IS
-    'Deferred trigger: wake-up on logeer_inventory ''n:<pool>:<YYYY-MM-DD>''; receivers read '
-    'the night again.';
+    'Deferred trigger: wake-up on logeer_inventory ''n:<pool>:<YYYY-MM-DD>:<free>''; receivers '
+    'read the night again rather than trust the value.';
 
 CREATE OR REPLACE FUNCTION logeer_notify_described() RETURNS trigger
 LANGUAGE plpgsql AS $$

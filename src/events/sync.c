@@ -500,8 +500,8 @@ static void mark_dirty(struct inventory_sync *s, const char *pool_id, date_day n
     event_active(s->reread, EV_TIMEOUT, 0);
 }
 
-/* 'n:<pool>:<YYYY-MM-DD>', optionally followed by ':<free>' (what migrations before 0044
- * sent), which is not trusted: the night is read again. */
+/* 'n:<pool>:<YYYY-MM-DD>:<free>' (also without ':<free>'). The value is not trusted (it is
+ * there for processes of the previous version during an upgrade): the night is read again. */
 static bool apply_night(struct inventory_sync *s, const char *payload)
 {
     char id[CORE_ID_LEN], date[DATE_TEXT_LEN];
