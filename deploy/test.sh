@@ -18,6 +18,25 @@ say() { echo "test.sh: $*"; }
 TOTAL=0
 FAILED=0
 FAILED_NAMES=()
+FAILED_CHECKS=()   # the first failed checks of each failed test, for the end of the log
+SUITE_TIMES=()     # each suite's wall time and its slowest tests
+
+# "name Ns" of the three slowest tests in a ctest log ("... Test #12: name ....   Passed 3.2 sec").
+slowest_tests() {
+    sed -nE 's/.*Test +#[0-9]+: ([^ ]+) .* ([0-9]+)\.[0-9]+ sec$/\2 \1/p' "$1" | sort -rn | head -n 3 |
+        awk '{ printf "%s%s %ss", (NR > 1 ? ", " : ""), $2, $1 }'
+}
+
+# The harness's "FAIL  check: detail" lines of the tests that failed, named by test, at most
+# three a test and 200 characters a line: CI shows only the end of the log, and a test that
+# failed once under load should leave its reason there.
+failed_checks() {
+    local suite=$1 last=$2
+    [ -f "$last" ] || return 0
+    awk -v suite="$suite" '
+        /^[0-9]+\/[0-9]+ Testing: / { test = $3; n = 0; next }
+        /^FAIL  / && n < 3 { n++; print suite ": " test ": " substr($0, 7, 200) }' "$last"
+}
 
 # Adds one suite's ctest summary ("N% tests passed, M tests failed out of K") to the totals.
 count_summary() {
@@ -46,8 +65,14 @@ run_suite() {
         return 1
     fi
     say "== $name: ctest"
-    local rc=0
+    local rc=0 started
+    started=$(date +%s)
     (cd "$dir" && ctest --output-on-failure -j"$JOBS") 2>&1 | tee "$log" || rc=$?
+    SUITE_TIMES+=("$name: $(( $(date +%s) - started )) s of tests; slowest: $(slowest_tests "$log")")
+    local check_line
+    while IFS= read -r check_line; do
+        FAILED_CHECKS+=("$check_line")
+    done < <(failed_checks "$name" "$dir/Testing/Temporary/LastTest.log")
     local summary
     summary=$(grep -E '^[0-9]+% tests passed, [0-9]+ tests failed out of [0-9]+' "$log" | tail -n 1)
     if [ -z "$summary" ]; then
@@ -136,9 +161,15 @@ main() {
         percent=$(( (passed * 100 + TOTAL / 2) / TOTAL ))
         if [ "$percent" -gt 99 ]; then percent=99; fi
     fi
+    say "time per suite (the whole run should stay well inside 30 minutes):"
+    printf '  %s\n' "${SUITE_TIMES[@]}"
     if [ ${#FAILED_NAMES[@]} -gt 0 ]; then
         say "failed tests:"
         printf '  %s\n' "${FAILED_NAMES[@]}"
+    fi
+    if [ ${#FAILED_CHECKS[@]} -gt 0 ]; then
+        say "their failed checks (first three a test):"
+        printf '  %s\n' "${FAILED_CHECKS[@]:0:20}"
     fi
     say "all suites ($suites) together:"
     echo "${percent}% tests passed, ${FAILED} tests failed out of ${TOTAL}"
