@@ -72,10 +72,10 @@ COMMENT ON FUNCTION logeer_wakeup_flush() IS
     'Sends the notifications this session collected (logeer_wakeup) in committed transactions; '
     'how many. Its own transaction, synchronous_commit off.';
 
--- Receivers of this version read a notified night again (see above) and ignore the value in
--- the payload. The value stays in it, read at commit as before, for a process of the previous
--- version still running between `logeerd migrate` and its restart: it trusts the value. Still
--- deferred to commit, so a night changed several times in one transaction is sent once.
+-- The value, read at commit as before, is shown by receivers at once; they then read the night
+-- again, and that read has the last word (see above). A process of the previous version still
+-- running between `logeerd migrate` and its restart trusts the value alone. Still deferred to
+-- commit, so a night changed several times in one transaction is sent once.
 CREATE OR REPLACE FUNCTION logeer_notify_night() RETURNS trigger
 LANGUAGE plpgsql AS $$
 DECLARE

@@ -33,9 +33,9 @@ void inventory_sync_free(struct inventory_sync *s);
  * a commit and its sending would leave wrong (LOGEER_INDEX_RECONCILE_S; default 300 s). */
 void inventory_sync_set_reconcile(struct inventory_sync *s, unsigned seconds);
 
-/* Applies one notification payload ('n:<pool>:<date>[:<free>]' (the value is ignored: the
- * night is read again), 'p:<pool>', 'l:<location>', 'v:<provider>'); exposed for tests.
- * Returns false for a malformed payload. */
+/* Applies one notification payload ('n:<pool>:<date>[:<free>]' (the value is shown at once
+ * and the night read again, which has the last word), 'p:<pool>', 'l:<location>',
+ * 'v:<provider>'); exposed for tests. Returns false for a malformed payload. */
 bool inventory_sync_apply(struct inventory_sync *s, const char *payload);
 
 /* Hold expiry: every interval, asks the database to expire lapsed holds (several processes

@@ -6,7 +6,8 @@
  * A night's notification only says that the night changed: logeerd's sessions send theirs
  * after commit (migration 0044), so two sessions' notifications for one night may arrive in
  * the other order than their commits, and a value carried in them could be an old one. The
- * night is read again instead. Every read of nights (loads, re-reads, a roll) counts as a load
+ * value is shown at once (as fast as before), and the night is read again: that read has the
+ * last word. Every read of nights (loads, re-reads, a roll) counts as a load
  * in flight, and nights notified while any is in flight are read again once none is: a read
  * that may have missed a commit was in flight when that commit's notification came, so the
  * last read of that night starts after it. Loads of pool descriptions run one at a time, in
@@ -500,8 +501,8 @@ static void mark_dirty(struct inventory_sync *s, const char *pool_id, date_day n
     event_active(s->reread, EV_TIMEOUT, 0);
 }
 
-/* 'n:<pool>:<YYYY-MM-DD>:<free>' (also without ':<free>'). The value is not trusted (it is
- * there for processes of the previous version during an upgrade): the night is read again. */
+/* 'n:<pool>:<YYYY-MM-DD>:<free>' (also without ':<free>'). The value is applied at once but
+ * not trusted: the night is read again, and that read has the last word. */
 static bool apply_night(struct inventory_sync *s, const char *payload)
 {
     char id[CORE_ID_LEN], date[DATE_TEXT_LEN];
@@ -517,9 +518,14 @@ static bool apply_night(struct inventory_sync *s, const char *payload)
         return false;
     if (rest[11] == ':') {
         char *end;
-        (void)strtol(rest + 12, &end, 10);
+        long free_beds = strtol(rest + 12, &end, 10);
         if (end == rest + 12 || *end != '\0')
             return false;
+        /* Shown at once, as fast as before 0044; the read that follows corrects it should
+         * an older commit's notification have come last. An unknown pool was just created:
+         * its description and nights load together. */
+        if (core_index_set_free(s->index, id, night, (int)free_beds) != 0)
+            start_load(s, id, NULL, NULL, true);
     }
     mark_dirty(s, id, night);
     return true;
