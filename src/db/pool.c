@@ -569,8 +569,9 @@ static void conn_wakeups_sent(struct db_conn *c, PGresult *res)
 }
 
 /* BUSY -> IDLE (or WAKING). The connection takes its next query before this one's callback
- * runs, so the callback is free to queue more work; wake-ups are sent after the callback has
- * the answer, so they never delay it. */
+ * runs, so the callback is free to queue more work. The flush is put on the wire before the
+ * callback answers the client, so the notifications are on their way by the time the client
+ * can ask again; the answer does not wait for the flush's result. */
 static void conn_finish_query(struct db_conn *c, PGresult *res)
 {
     struct db_request *q = c->req;
