@@ -20,7 +20,9 @@
 # BENCH_PROFILE=SEARCH (or FLOOR, SEARCH_HIGH, BOOK, CONTEND, or several: FLOOR,SEARCH)
 # samples logeerd with perf during that run and prints where its CPU went (needs perf; the Release build keeps no frame
 # pointers, so the report is flat: self time per function). BENCH_SEARCH_ONLY=1 skips the
-# booking runs (for quick iterations on search).
+# booking runs (for quick iterations on search). BENCH_PG_STATEMENTS=CONTEND (same names)
+# loads pg_stat_statements (track = all, nested statements too) and prints, after that run,
+# the statements that took PostgreSQL's time: where a booking's milliseconds go.
 # Booking (issue 17): the API booking run, pgbench on logeer_book_stay and pgbench on the bare
 # transaction (bare_book.sql) run side by side and their ratios are printed. The contention
 # run is 32 connections racing for the last 8 beds of one night (BENCH_CONTENTION_CONNECTIONS);
@@ -105,6 +107,31 @@ trap 'exit 130' INT TERM
 need() { command -v "$1" >/dev/null || { say "run.sh: $1 is not installed"; exit 1; }; }
 for tool in wrk curl cmake psql awk pgbench cc pkg-config; do need "$tool"; done
 
+# BENCH_PG_STATEMENTS: pg_stat_statements must be preloaded, so the cluster restarts once.
+pg_statements_enable() {
+    [ -n "${BENCH_PG_STATEMENTS:-}" ] || return 0
+    local admin; admin=$("$ROOT/deploy/pg.sh" url "$PGDIR" postgres)
+    psql -X -q -v ON_ERROR_STOP=1 -d "$admin" \
+        -c "ALTER SYSTEM SET shared_preload_libraries = 'pg_stat_statements'" \
+        -c "ALTER SYSTEM SET track_functions = 'pl'"
+    "$ROOT/deploy/pg.sh" stop "$PGDIR" >/dev/null
+    "$ROOT/deploy/pg.sh" start "$PGDIR" >/dev/null 2>"$WORK/pg.err" || { cat "$WORK/pg.err"; exit 1; }
+    # The module's settings exist only once it is loaded.
+    psql -X -q -v ON_ERROR_STOP=1 -d "$admin" -c 'CREATE EXTENSION pg_stat_statements' \
+        -c "ALTER SYSTEM SET pg_stat_statements.track = 'all'" -c 'SELECT pg_reload_conf()' >/dev/null
+}
+
+# Statements by PostgreSQL time since the last reset (nested ones count inside their caller
+# too), for the run named $1 when BENCH_PG_STATEMENTS names it.
+pg_statements_report() {
+    local admin; admin=$("$ROOT/deploy/pg.sh" url "$PGDIR" postgres)
+    say "  pg_stat_statements: top 25 by total time (ms), nested statements included"
+    psql -X -qAtF' | ' -d "$admin" -c "SELECT round(total_exec_time::numeric, 0), calls,
+            round((total_exec_time / greatest(calls, 1))::numeric, 3),
+            left(regexp_replace(query, '\s+', ' ', 'g'), 110)
+          FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT 25" | sed 's/^/    /'
+}
+
 psql_db() { psql -X -q -v ON_ERROR_STOP=1 -d "$DB_URL" "$@"; }
 # One value from the database.
 sql_value() { psql -X -qAt -v ON_ERROR_STOP=1 -d "$DB_URL" -c "$1"; }
@@ -141,6 +168,7 @@ build() {
 database() {
     step "PostgreSQL, migrations, national data set"
     "$ROOT/deploy/pg.sh" start "$PGDIR" >/dev/null 2>"$WORK/pg.err" || { cat "$WORK/pg.err"; exit 1; }
+    pg_statements_enable
     psql -X -q -d "$("$ROOT/deploy/pg.sh" url "$PGDIR" postgres)" -c 'CREATE DATABASE logeer_bench'
     DB_URL=$("$ROOT/deploy/pg.sh" url "$PGDIR" logeer_bench)
     export LOGEER_DATABASE_URL=$DB_URL LOGEER_MIGRATIONS_DIR=$ROOT/migrations
@@ -279,6 +307,12 @@ run_wrk() {
             -- sleep "$seconds" >/dev/null 2>&1 &
         perf_pid=$!
     fi
+    local pg_statements=
+    if [[ ",${BENCH_PG_STATEMENTS:-}," == *",$var,"* ]]; then
+        pg_statements=1
+        psql -X -qAt -d "$("$ROOT/deploy/pg.sh" url "$PGDIR" postgres)" \
+            -c 'SELECT pg_stat_statements_reset()' >/dev/null
+    fi
     cpu_mark m0
     out=$(wrk -t1 -c"$conns" -d"${seconds}s" --latency -s "$BENCH/$script" "$BASE_URL" -- "$@" 2>&1)
     if [ -n "$perf_pid" ]; then
@@ -289,6 +323,7 @@ run_wrk() {
     fi
     cpu_mark m1
     printf '%s\n' "$out" | grep -v '^BENCH' | sed 's/^/  /'
+    [ -z "$pg_statements" ] || pg_statements_report
     printf -v "$var" '%s' "$(printf '%s\n' "$out" | grep '^BENCH' | tail -n1)"
     say "  ${!var}"
     [ -n "${!var}" ] || { say "wrk printed no result"; exit 1; }
@@ -773,6 +808,7 @@ build_base() {
 database_compare() {
     step "PostgreSQL, base migrations, national data set, copy migrated by this tree"
     "$ROOT/deploy/pg.sh" start "$PGDIR" >/dev/null 2>"$WORK/pg.err" || { cat "$WORK/pg.err"; exit 1; }
+    pg_statements_enable
     local admin; admin=$("$ROOT/deploy/pg.sh" url "$PGDIR" postgres)
     psql -X -q -d "$admin" -c 'CREATE DATABASE logeer_base'
     BASE_DB_URL=$("$ROOT/deploy/pg.sh" url "$PGDIR" logeer_base)
