@@ -270,4 +270,78 @@ def test_full_night_refuses_without_waiting_for_its_lock():
     h.check_counters_match_stays("after the locked-night bookings", w.url, pool.id)
 
 
+
+def _hold_pool_lock(conninfo, pool_id, seconds):
+    """A psql session that locks the pool's row FOR UPDATE (what deleting it would take) for
+    `seconds`; returns once the lock is held."""
+    tag = f"pool-{uuid.uuid4().hex[:8]}"
+    proc = subprocess.Popen(
+        [h.PSQL, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", conninfo, "-c",
+         f"BEGIN; SELECT 1 FROM pools WHERE id = '{pool_id}' FOR UPDATE; "
+         f"SELECT pg_sleep({seconds}) /* {tag} */; COMMIT;"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    h.wait_until(lambda: h.scalar(conninfo, "SELECT count(*) FROM pg_stat_activity WHERE "
+                                            f"query LIKE '%/* {tag} */%' AND state = 'active' "
+                                            "AND pid <> pg_backend_pid()") == "1",
+                 10 * h.SCALE)
+    return proc
+
+
+def test_a_refusal_writes_nothing_and_a_booking_still_locks_the_pool_first():
+    """A request refused because a night is full locks nothing and writes nothing: no
+    transaction id, so no commit to flush, and it does not wait for a lock on the pool
+    (migration 0045). A request that goes on still takes the pool's lock before any night."""
+    w = world()
+    full, free = w.day(50), w.day(51)
+    pool = h.make_pool(w.srv, w.url, w.esdorp, w.provider_id, 1, full,
+                       free + dt.timedelta(days=1), name="Race refusal writes nothing")
+    tokens = w.tokens[4:6]
+    first = w.srv.request("POST", "/v1/stays", h.stay_body(pool.id, full, free), token=tokens[0])
+    if not h.check("the night's only bed is held (201)", first.status == 201, repr(first)):
+        return
+    caregiver = h.scalar(w.url, f"SELECT id FROM users WHERE email = '{w.emails[5]}'")
+    outcome = h.scalar(w.url, f"""
+        SELECT r.outcome || ' ' || (pg_current_xact_id_if_assigned() IS NULL)::text
+          FROM (SELECT (logeer_book_stay(jsonb_build_object(
+                    'principal_id', '{caregiver}', 'principal_role', 'caregiver',
+                    'request_hash', repeat('0', 64), 'method', 'POST', 'path', '/v1/stays',
+                    'pool_id', '{pool.id}', 'check_in', '{full}', 'check_out', '{free}',
+                    'kind', 'planned', 'initial_status', 'held', 'hold_ttl_s', 900,
+                    'funding', 'wlz', 'waitlist', false, 'max_open_stays', 3,
+                    'guest', jsonb_build_object('alias', 'x', 'birth_year', 1950,
+                                                'care_profile', 'dementia', 'needs', '[]'::jsonb))
+                    )).outcome OFFSET 0) AS r""")
+    h.check_equal("a refusal in SQL: no_beds, and its transaction has no id", outcome,
+                  "no_beds true")
+
+    hold_s = 6
+    locker = _hold_pool_lock(w.url, pool.id, hold_s)
+    try:
+        started = time.monotonic()
+        resp = w.srv.request("POST", "/v1/stays", h.stay_body(pool.id, full, free),
+                             token=tokens[1], headers={"Idempotency-Key": uuid.uuid4().hex})
+        elapsed = time.monotonic() - started
+    finally:
+        locker.wait(timeout=60 * h.SCALE)
+    h.check("the full night answers 409 no-beds while the pool is locked",
+            resp.status == 409 and h.problem_type(resp) == "no-beds", repr(resp))
+    h.check(f"the refusal did not wait for the pool's lock ({elapsed:.2f} s of {hold_s} s)",
+            elapsed < hold_s / 2, f"{elapsed:.2f} s")
+
+    locker = _hold_pool_lock(w.url, pool.id, 4)
+    try:
+        started = time.monotonic()
+        body = h.stay_body(pool.id, free, free + dt.timedelta(days=1))
+        resp = w.srv.request("POST", "/v1/stays", body, token=tokens[1],
+                             headers={"Idempotency-Key": uuid.uuid4().hex})
+        elapsed = time.monotonic() - started
+    finally:
+        locker.wait(timeout=60 * h.SCALE)
+    h.check("the free night is held (201) once the pool's lock is released", resp.status == 201,
+            repr(resp))
+    h.check(f"a booking that goes on waits for the pool's lock ({elapsed:.2f} s)",
+            elapsed >= 1.0, f"{elapsed:.2f} s")
+    h.check_counters_match_stays("after the refusal and the booking", w.url, pool.id)
+
+
 h.main(globals())
