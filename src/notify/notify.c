@@ -34,6 +34,10 @@
 /* After a failed statement, or while committed outbox rows wait for an older transaction (no
  * NOTIFY follows that one), look again this soon rather than a whole poll_ms later. */
 #define RETRY_SOON_MS 1000
+/* Rounds woken by new outbox rows start at most this often: under a stream of bookings every
+ * commit wakes the pipeline, and a round costs the database the same few statements whether
+ * it finds one new event or twenty. The delay a message can gain is this gap, once. */
+#define WAKE_GAP_MS 200
 
 enum channel { CH_EMAIL, CH_WEBHOOK, NCHANNELS };
 static const char *const channel_names[NCHANNELS] = {"email", "webhook"};
@@ -76,6 +80,8 @@ struct notify {
     struct notify_settings s;
     struct workers *workers;
     struct event *timer;       /* one-shot: the next round (due time, poll_ms or retry soon) */
+    long long timer_due_ms;    /* when the timer fires (monotonic ms) */
+    long long last_round_ms;   /* when the last round started (monotonic ms); 0 before any */
     struct event *stats_timer; /* every STATS_EVERY_MS: refresh the gauges if someone reads them */
     char instance[40];         /* claimed_by: this process */
     char from_name[128], from_addr[256], id_domain[256];
@@ -333,6 +339,13 @@ static void notify_kick(struct notify *n);
 static void find_next(struct notify *n);
 static void produce(struct notify *n);
 
+static long long monotonic_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 /* The next round in ms from now; an earlier one already armed is kept only by re-arming. */
 static void schedule(struct notify *n, long long ms)
 {
@@ -343,6 +356,15 @@ static void schedule(struct notify *n, long long ms)
     struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)((ms % 1000) * 1000)};
     evtimer_del(n->timer);
     evtimer_add(n->timer, &tv);
+    n->timer_due_ms = monotonic_ms() + ms;
+}
+
+/* A round in at most ms from now: an armed timer that fires sooner is left alone. */
+static void schedule_within(struct notify *n, long long ms)
+{
+    if (evtimer_pending(n->timer, NULL) && n->timer_due_ms <= monotonic_ms() + ms)
+        return;
+    schedule(n, ms);
 }
 
 static int retry_soon_ms(const struct notify *n)
@@ -670,6 +692,7 @@ static void notify_kick(struct notify *n)
     if (n->stopping)
         return;
     /* Whatever happens in this round, the next one comes at the latest poll_ms from now. */
+    n->last_round_ms = monotonic_ms();
     n->look_soon = false;
     schedule(n, n->s.poll_ms);
     if (!webhook_key_present() && !n->key_checked) {
@@ -680,11 +703,18 @@ static void notify_kick(struct notify *n)
     claim(n);
 }
 
+/* New outbox rows: a round now, or WAKE_GAP_MS after the last one when that was sooner. */
 void notify_wake(void *arg)
 {
     struct notify *n = arg;
-    if (n)
-        notify_kick(n);
+    if (!n || n->stopping)
+        return;
+    long long since = monotonic_ms() - n->last_round_ms;
+    if (n->last_round_ms > 0 && since >= 0 && since < WAKE_GAP_MS) {
+        schedule_within(n, WAKE_GAP_MS - since);
+        return;
+    }
+    notify_kick(n);
 }
 
 static void on_timer(evutil_socket_t fd, short what, void *arg)
