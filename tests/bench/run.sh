@@ -18,11 +18,13 @@
 # ceiling stays one event loop), BENCH_WORKERS_AB (N: the 64-connection search once more from
 # N processes, in the same run); the search ceiling listens on BENCH_PORT + 1.
 # BENCH_PROFILE=SEARCH (or FLOOR, SEARCH_HIGH, BOOK, CONTEND, or several: FLOOR,SEARCH)
-# samples logeerd with perf during that run and prints where its CPU went (needs perf; the Release build keeps no frame
-# pointers, so the report is flat: self time per function). BENCH_SEARCH_ONLY=1 skips the
-# booking runs (for quick iterations on search). BENCH_PG_STATEMENTS=CONTEND (same names)
-# loads pg_stat_statements (track = all, nested statements too) and prints, after that run,
-# the statements that took PostgreSQL's time: where a booking's milliseconds go.
+# samples logeerd with perf during that run and prints where its CPU went (needs perf; the
+# Release build keeps no frame pointers, so the report is flat: self time per function).
+# BENCH_PROFILE_ALL=1 samples the whole machine instead (PostgreSQL's backends, wrk, the
+# kernel) and sorts by program first. BENCH_SEARCH_ONLY=1 skips the booking runs (for quick
+# iterations on search). BENCH_PG_STATEMENTS=CONTEND (same names) loads pg_stat_statements
+# (track = all, nested statements too) and prints, after that run, the statements that took
+# PostgreSQL's time: where a booking's milliseconds go.
 # Booking (issue 17): the API booking run, pgbench on logeer_book_stay and pgbench on the bare
 # transaction (bare_book.sql) run side by side and their ratios are printed. The contention
 # run is 32 connections racing for the last 8 beds of one night (BENCH_CONTENTION_CONNECTIONS);
@@ -32,7 +34,8 @@
 # builds that revision's logeerd (git archive into the temp dir) and migrates a database with
 # its migrations, loads the data set once, clones that database and migrates the clone with this
 # tree's migrations, then runs the booking measurements against both back to back and prints
-# them as before | after columns (no search runs in this mode).
+# them as before | after columns (no search runs in this mode); BENCH_CONTEND_ROUNDS=N adds
+# N alternating contention runs per side (see contend_rounds).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -303,7 +306,9 @@ run_wrk() {
     local out m0 m1 log0 conns=${WRK_CONNS:-$CONNS} perf_pid=
     log0=$(wc -l <"$WORK/logeerd.out")
     if [[ ",${BENCH_PROFILE:-}," == *",$var,"* ]]; then
-        perf record -q -F 999 -e cpu-clock -o "$WORK/perf.data" -p "$(logeerd_pids | tr ' ' ',')" \
+        local target=(-p "$(logeerd_pids | tr ' ' ',')")
+        [ -z "${BENCH_PROFILE_ALL:-}" ] || target=(-a)
+        perf record -q -F 999 -e cpu-clock -o "$WORK/perf.data" "${target[@]}" \
             -- sleep "$seconds" >/dev/null 2>&1 &
         perf_pid=$!
     fi
@@ -317,9 +322,17 @@ run_wrk() {
     out=$(wrk -t1 -c"$conns" -d"${seconds}s" --latency -s "$BENCH/$script" "$BASE_URL" -- "$@" 2>&1)
     if [ -n "$perf_pid" ]; then
         wait "$perf_pid" || true
-        say "  perf: logeerd's CPU during this run, self time by function (top 25)"
-        perf report -i "$WORK/perf.data" --no-children --sort dso,symbol --stdio 2>/dev/null \
-            | grep -E '^ +[0-9]' | awk 'NR <= 25 { print "    " $0 }'
+        if [ -z "${BENCH_PROFILE_ALL:-}" ]; then
+            say "  perf: logeerd's CPU during this run, self time by function (top 25)"
+            perf report -i "$WORK/perf.data" --no-children --sort dso,symbol --stdio 2>/dev/null \
+                | grep -E '^ +[0-9]' | awk 'NR <= 25 { print "    " $0 }'
+        else
+            say "  perf: the whole machine's CPU during this run, by program (top 12) and function (top 40)"
+            perf report -i "$WORK/perf.data" --no-children --sort comm --stdio 2>/dev/null \
+                | grep -E '^ +[0-9]' | awk 'NR <= 12 { print "    " $0 }'
+            perf report -i "$WORK/perf.data" --no-children --sort comm,dso,symbol --stdio 2>/dev/null \
+                | grep -E '^ +[0-9]' | awk 'NR <= 40 { print "    " $0 }'
+        fi
     fi
     cpu_mark m1
     printf '%s\n' "$out" | grep -v '^BENCH' | sed 's/^/  /'
@@ -826,17 +839,22 @@ database_compare() {
     say "loaded in ${LOAD_S} s; schema version base $(psql -X -qAt -d "$BASE_DB_URL" -c 'SELECT max(version) FROM schema_migrations'), after $(psql -X -qAt -d "$AFTER_DB_URL" -c 'SELECT max(version) FROM schema_migrations')"
 }
 
-compare_side() {
-    local side=$1
-    if [ "$side" = base ]; then
+compare_use() {
+    if [ "$1" = base ]; then
         LOGEERD=$BASE_LOGEERD DB_URL=$BASE_DB_URL
     else
         LOGEERD=$AFTER_LOGEERD DB_URL=$AFTER_DB_URL
     fi
     export LOGEER_DATABASE_URL=$DB_URL
+}
+
+compare_side() {
+    local side=$1
+    compare_use "$side"
     step "---- $side: $LOGEERD on $(sed 's/.*dbname=\([^ ]*\).*/\1/' <<<"$DB_URL")"
     serve
     login_all
+    cp "$WORK/tokens" "$WORK/tokens.$side"
     inputs
     # The pool size sweep says what to choose for this tree; the base side does without it.
     if [ "$side" = base ]; then SWEEP_SIZES= booking_runs; else booking_runs; fi
@@ -867,6 +885,38 @@ compare_summary() {
         || { say "INTEGRITY CHECK FAILED"; exit 3; }
 }
 
+# BENCH_CONTEND_ROUNDS=N (compare mode): N more contention runs per side, alternating base,
+# after, base, after ..., each on a night of its own (+40, +41, ...), then every round's figures
+# and each side's median. One run per side moves by several percent from run to run; the
+# alternation puts both sides under the same drift.
+contend_rounds() {
+    local n=${BENCH_CONTEND_ROUNDS:-0} i side day rows=()
+    [ "$n" -gt 0 ] || return 0
+    for ((i = 0; i < n; i++)); do
+        for side in base after; do
+            day=$((40 + i))
+            compare_use "$side"
+            step "contention round $((i + 1)) of $n, $side: wrk -c$CONNS_CONTEND -d${SECONDS_CONTENTION}s on the last 8 beds of day +$day"
+            serve
+            cp "$WORK/tokens.$side" "$WORK/tokens" # sessions live in the database
+            inputs
+            WRK_CONNS=$CONNS_CONTEND run_wrk "$SECONDS_CONTENTION" CONTEND book.lua "$WORK/tokens" \
+                "$WORK/contention_pools" "$TODAY_NOON" "bench-$$-round$i$side" cancel "$day:$day:1" contention
+            rows+=("$side $(field "$CONTEND" rps) $(field "$CONTEND" p50_ms) $(field "$CONTEND" p99_ms)")
+            serve_stop
+        done
+    done
+    step "contention rounds: req/s, p50 ms, p99 ms per round; median per side"
+    printf '%s\n' "${rows[@]}" | awk '{ printf "  %-6s %8.1f req/s  p50 %7.2f  p99 %7.2f\n", $1, $2, $3, $4 }'
+    for side in base after; do
+        printf '%s\n' "${rows[@]}" | awk -v s="$side" '$1 == s { r[++n] = $2; a[n] = $3; b[n] = $4 }
+            function med(v, n,   i, j, t) { for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++)
+                if (v[j] < v[i]) { t = v[i]; v[i] = v[j]; v[j] = t }
+                return n % 2 ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2 }
+            END { printf "  median %-6s %8.1f req/s  p50 %7.2f  p99 %7.2f  (%d rounds)\n", s, med(r, n), med(a, n), med(b, n), n }'
+    done
+}
+
 compare_main() {
     local t0; t0=$(now)
     SEARCH="BENCH skipped"
@@ -878,6 +928,7 @@ compare_main() {
     compare_side base
     compare_side after
     compare_summary
+    contend_rounds
     say "whole run: $(since "$t0") s"
 }
 
