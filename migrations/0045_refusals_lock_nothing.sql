@@ -16,6 +16,14 @@
 -- pool_not_found as before. A request for a companion place keeps locking the pool FOR SHARE in
 -- step 3, because that lock pins companion_places.
 --
+-- Step 3c's quick look itself is now a plain range read of the pool's nights. Its former form
+-- (the asked dates from generate_series, LEFT JOIN the nights) is planned again on every call
+-- (PL/pgSQL keeps custom plans when the generic one looks dearer), and so is the new one, but
+-- its planning takes half as long: 0.031-0.036 against 0.059-0.060 ms a call in pgbench with
+-- pg_stat_statements, refusals 2,310-2,320 -> 2,340-2,590 a second on one client. The calendar
+-- form stays for the rare request whose nights have no row at all (no capacity: each such night
+-- is full), so the answer's list of full nights is the same.
+--
 -- Measured with pgbench (4 clients, one free bed left, each win cancelled at once): see
 -- docs/performance.md, "The pool lock after the quick look (migration 0045)"; two other orders
 -- tried there (the nights locked last in a booking and in a transition) were slower and are not
@@ -40,6 +48,7 @@ DECLARE
     v_body     text;
     v_result   logeer_result;
     v_take     record;
+    v_rows     integer;
 BEGIN
     arg := logeer_book_stay_args(p);
     v_companion := logeer_arg_bool(p, 'companion', fn, false);
@@ -110,12 +119,20 @@ BEGIN
 
     -- 3c. Without the waitlist, a night that is full in the committed state refuses at once,
     -- without queueing for the nights' locks (see the top of 0043). Step 4 still decides
-    -- every booking that goes on.
+    -- every booking that goes on. A plain range read of the nights (cheaper to plan, see the
+    -- top of 0045); only when nights have no row at all does the list need the calendar.
     IF NOT arg.waitlist THEN
-        SELECT jsonb_agg(logeer_ymd(g.d) ORDER BY g.d) INTO v_full
-          FROM (SELECT arg.check_in + i AS d FROM generate_series(0, v_nights - 1) AS i) AS g
-          LEFT JOIN pool_nights n ON n.pool_id = arg.pool_id AND n.night = g.d
-         WHERE coalesce(n.capacity - n.held - n.booked, 0) <= 0;
+        SELECT count(*), jsonb_agg(logeer_ymd(n.night) ORDER BY n.night)
+                             FILTER (WHERE n.capacity - n.held - n.booked <= 0)
+          INTO v_rows, v_full
+          FROM pool_nights n
+         WHERE n.pool_id = arg.pool_id AND n.night >= arg.check_in AND n.night < arg.check_out;
+        IF v_rows < v_nights THEN
+            SELECT jsonb_agg(logeer_ymd(g.d) ORDER BY g.d) INTO v_full
+              FROM (SELECT arg.check_in + i AS d FROM generate_series(0, v_nights - 1) AS i) AS g
+              LEFT JOIN pool_nights n ON n.pool_id = arg.pool_id AND n.night = g.d
+             WHERE coalesce(n.capacity - n.held - n.booked, 0) <= 0;
+        END IF;
         IF v_full IS NOT NULL THEN
             RETURN ROW('no_beds', 0, NULL, jsonb_build_object('nights', v_full))::logeer_result;
         END IF;

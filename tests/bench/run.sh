@@ -121,16 +121,19 @@ pg_statements_enable() {
     "$ROOT/deploy/pg.sh" start "$PGDIR" >/dev/null 2>"$WORK/pg.err" || { cat "$WORK/pg.err"; exit 1; }
     # The module's settings exist only once it is loaded.
     psql -X -q -v ON_ERROR_STOP=1 -d "$admin" -c 'CREATE EXTENSION pg_stat_statements' \
-        -c "ALTER SYSTEM SET pg_stat_statements.track = 'all'" -c 'SELECT pg_reload_conf()' >/dev/null
+        -c "ALTER SYSTEM SET pg_stat_statements.track = 'all'" \
+        -c "ALTER SYSTEM SET pg_stat_statements.track_planning = on" -c 'SELECT pg_reload_conf()' >/dev/null
 }
 
 # Statements by PostgreSQL time since the last reset (nested ones count inside their caller
 # too), for the run named $1 when BENCH_PG_STATEMENTS names it.
 pg_statements_report() {
     local admin; admin=$("$ROOT/deploy/pg.sh" url "$PGDIR" postgres)
-    say "  pg_stat_statements: top 25 by total time (ms), nested statements included"
+    say "  pg_stat_statements: top 25 by total time: ms, calls, ms per call, plans, ms planning per call, buffers per call (planning included), statement"
     psql -X -qAtF' | ' -d "$admin" -c "SELECT round(total_exec_time::numeric, 0), calls,
-            round((total_exec_time / greatest(calls, 1))::numeric, 3),
+            round((total_exec_time / greatest(calls, 1))::numeric, 3), plans,
+            round((total_plan_time / greatest(calls, 1))::numeric, 3),
+            round((shared_blks_hit + shared_blks_read)::numeric / greatest(calls, 1), 1),
             left(regexp_replace(query, '\s+', ' ', 'g'), 110)
           FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT 25" | sed 's/^/    /'
 }
