@@ -126,7 +126,7 @@ pg_statements_enable() {
 }
 
 # Statements by PostgreSQL time since the last reset (nested ones count inside their caller
-# too), for the run named $1 when BENCH_PG_STATEMENTS names it.
+# too); run_wrk resets before and calls this after a run that BENCH_PG_STATEMENTS names.
 pg_statements_report() {
     local admin; admin=$("$ROOT/deploy/pg.sh" url "$PGDIR" postgres)
     say "  pg_stat_statements: top 25 by total time: ms, calls, ms per call, plans, ms planning per call, buffers per call (planning included), statement"
