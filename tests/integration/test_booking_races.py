@@ -204,20 +204,27 @@ def test_overlapping_ranges_under_concurrency_never_deadlock_or_overbook():
 
 
 
-def _hold_night_lock(conninfo, pool_id, night, seconds):
-    """Starts a psql session that locks the pool's night FOR UPDATE and keeps the lock for
-    `seconds`, as a booking transaction does until it commits; returns once the lock is held."""
+def _hold_lock(conninfo, lock_sql, seconds):
+    """Starts a psql session that runs `lock_sql` (a SELECT ... FOR UPDATE) and keeps what it
+    locked for `seconds`, as a transaction does until it commits; returns once the lock is
+    held."""
     tag = f"lock-{uuid.uuid4().hex[:8]}"
     proc = subprocess.Popen(
         [h.PSQL, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", conninfo, "-c",
-         f"BEGIN; SELECT 1 FROM pool_nights WHERE pool_id = '{pool_id}' AND night = '{night}' "
-         f"FOR UPDATE; SELECT pg_sleep({seconds}) /* {tag} */; COMMIT;"],
+         f"BEGIN; {lock_sql}; SELECT pg_sleep({seconds}) /* {tag} */; COMMIT;"],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     h.wait_until(lambda: h.scalar(conninfo, "SELECT count(*) FROM pg_stat_activity WHERE "
                                             f"query LIKE '%/* {tag} */%' AND state = 'active' "
                                             "AND pid <> pg_backend_pid()") == "1",
                  10 * h.SCALE)
+    proc.tag = tag
     return proc
+
+
+def _hold_night_lock(conninfo, pool_id, night, seconds):
+    """Locks the pool's night FOR UPDATE for `seconds`, as a booking transaction does."""
+    return _hold_lock(conninfo, f"SELECT 1 FROM pool_nights WHERE pool_id = '{pool_id}' "
+                                f"AND night = '{night}' FOR UPDATE", seconds)
 
 
 def test_full_night_refuses_without_waiting_for_its_lock():
@@ -272,19 +279,8 @@ def test_full_night_refuses_without_waiting_for_its_lock():
 
 
 def _hold_pool_lock(conninfo, pool_id, seconds):
-    """A psql session that locks the pool's row FOR UPDATE (what deleting it would take) for
-    `seconds`; returns once the lock is held."""
-    tag = f"pool-{uuid.uuid4().hex[:8]}"
-    proc = subprocess.Popen(
-        [h.PSQL, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", conninfo, "-c",
-         f"BEGIN; SELECT 1 FROM pools WHERE id = '{pool_id}' FOR UPDATE; "
-         f"SELECT pg_sleep({seconds}) /* {tag} */; COMMIT;"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    h.wait_until(lambda: h.scalar(conninfo, "SELECT count(*) FROM pg_stat_activity WHERE "
-                                            f"query LIKE '%/* {tag} */%' AND state = 'active' "
-                                            "AND pid <> pg_backend_pid()") == "1",
-                 10 * h.SCALE)
-    return proc
+    """Locks the pool's row FOR UPDATE (what deleting it would take) for `seconds`."""
+    return _hold_lock(conninfo, f"SELECT 1 FROM pools WHERE id = '{pool_id}' FOR UPDATE", seconds)
 
 
 def test_a_refusal_writes_nothing_and_a_booking_still_locks_the_pool_first():
@@ -324,8 +320,7 @@ def test_a_refusal_writes_nothing_and_a_booking_still_locks_the_pool_first():
     finally:
         # Done with the lock: end its sleep rather than wait it out.
         h.psql(w.url, "SELECT pg_cancel_backend(pid) FROM pg_stat_activity "
-                      "WHERE query LIKE '%FROM pools WHERE id%FOR UPDATE%' "
-                      "AND pid <> pg_backend_pid()")
+                      f"WHERE query LIKE '%/* {locker.tag} */%' AND pid <> pg_backend_pid()")
         locker.wait(timeout=60 * h.SCALE)
     h.check("the full night answers 409 no-beds while the pool is locked",
             resp.status == 409 and h.problem_type(resp) == "no-beds", repr(resp))

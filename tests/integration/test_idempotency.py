@@ -38,6 +38,18 @@ class World:
         return int(h.scalar(self.url, "SELECT count(*) FROM stays WHERE requested_by = "
                                       f"'{self.ids[self.emails[n]]}'"))
 
+    def new_pool(self, beds, night_from, night_to, name):
+        """A pool of ESDORP's that this server can book at once: its index learns of a new pool
+        from the database's notification, a moment after the 201 (later under the sanitizers),
+        and refuses a booking for a pool it does not know yet as for an unknown one."""
+        pool = h.make_pool(self.srv, self.url, self.esdorp, h.DEMO_PROVIDER_IDS[ESDORP], beds,
+                           night_from, night_to, location_id=self.pool.location_id, name=name)
+        known = h.wait_until(lambda: h.availability_free(self.srv, self.tokens[0], pool.id,
+                                                         night_from, 1) not in (None, 0),
+                             10 * h.SCALE)
+        h.check(f"the server's index knows the new pool {name!r}", known is True)
+        return pool
+
     def post(self, n, body, key):
         headers = {"Idempotency-Key": key} if key is not None else {}
         return self.srv.request("POST", "/v1/stays", body, token=self.tokens[n],
@@ -213,8 +225,7 @@ def test_concurrent_retries_create_one_stay():
 def test_refused_request_stores_no_key_and_is_judged_afresh():
     w = world()
     night = w.day(40)
-    pool = h.make_pool(w.srv, w.url, w.esdorp, h.DEMO_PROVIDER_IDS[ESDORP], 1, night,
-                       w.day(41), location_id=w.pool.location_id, name="Idempotency full")
+    pool = w.new_pool(1, night, w.day(41), "Idempotency full")
     taken = w.post(5, h.stay_body(pool.id, night, w.day(41)), uuid.uuid4().hex)
     h.check_equal("caregiver A takes the only bed (201)", taken.status, 201)
     key = uuid.uuid4().hex
@@ -234,8 +245,7 @@ def test_refused_request_stores_no_key_and_is_judged_afresh():
 def test_waitlisted_answer_replays_too():
     w = world()
     night = w.day(45)
-    pool = h.make_pool(w.srv, w.url, w.esdorp, h.DEMO_PROVIDER_IDS[ESDORP], 1, night,
-                       w.day(46), location_id=w.pool.location_id, name="Idempotency wait")
+    pool = w.new_pool(1, night, w.day(46), "Idempotency wait")
     w.post(5, h.stay_body(pool.id, night, w.day(46)), uuid.uuid4().hex)
     key = uuid.uuid4().hex
     body = h.stay_body(pool.id, night, w.day(46), waitlist=True)
