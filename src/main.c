@@ -300,6 +300,12 @@ static int serve_one(const struct config *cfg)
         inventory_sync_set_reconcile(app.sync, (unsigned)cfg->index_reconcile_s);
     if (app.sync && clock_file && *clock_file)
         inventory_sync_set_clock_file(app.sync, clock_file);
+    const char *notify_delay = getenv("LOGEER_TEST_NOTIFY_DELAY_MS");
+    if (app.sync && notify_delay && atoi(notify_delay) > 0) {
+        log_warn("LOGEER_TEST_NOTIFY_DELAY_MS is set: the index applies notifications %d ms "
+                 "late; a test setting, never for a real service", atoi(notify_delay));
+        inventory_sync_set_notify_delay(app.sync, (unsigned)atoi(notify_delay));
+    }
     sweeper = sweeper_new(app.base, app.db, cfg->hold_ttl_s, SWEEP_INTERVAL_MS);
     guarantee = guarantee_job_new(app.base, app.db, (unsigned)cfg->guarantee_check_s);
     retention = retention_new(app.base, app.db, cfg->retention_days, RETENTION_PERIOD_S);

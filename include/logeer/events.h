@@ -25,6 +25,9 @@ struct inventory_sync *inventory_sync_new(struct event_base *base, struct db_poo
 /* A test setting: the file that moves the service's calendar (date_test_clock_read), read on
  * every calendar check of the rolling window (ten times a second); NULL for none. */
 void inventory_sync_set_clock_file(struct inventory_sync *s, const char *path);
+/* A test setting: every notification is applied ms late (LOGEER_TEST_NOTIFY_DELAY_MS), as in
+ * a process far behind its peers; a request's own reload (inventory_sync_reload) is not. */
+void inventory_sync_set_notify_delay(struct inventory_sync *s, unsigned ms);
 /* True once the first full load has been applied: searches before that would be wrong. */
 bool inventory_sync_ready(const struct inventory_sync *s);
 void inventory_sync_free(struct inventory_sync *s);
@@ -32,6 +35,19 @@ void inventory_sync_free(struct inventory_sync *s);
 /* How often every pool and night is loaded again, repairing what a notification lost between
  * a commit and its sending would leave wrong (LOGEER_INDEX_RECONCILE_S; default 300 s). */
 void inventory_sync_set_reconcile(struct inventory_sync *s, unsigned seconds);
+
+/* What a reload covers: one pool with its nights, or the descriptions of the pools of one
+ * location or provider (their names, places and facilities). */
+enum sync_scope { SYNC_NONE, SYNC_POOL, SYNC_LOCATION, SYNC_PROVIDER };
+typedef void (*inventory_sync_cb)(void *arg, bool ok);
+/* Loads what scope and id name into the index again and calls done once it is applied (ok) or
+ * has failed (the index then catches up on its own: retries, notifications, reconciling). A
+ * request that changed those rows calls this after its commit and answers from done, so its
+ * caller's next search or booking on this process sees the change (read your writes); other
+ * processes learn it from the notification. done is always called, on a later turn of the
+ * loop or, without memory, at once; at the latest when the database pool or sync is freed. */
+void inventory_sync_reload(struct inventory_sync *s, enum sync_scope scope, const char *id,
+                           inventory_sync_cb done, void *arg);
 
 /* Applies one notification payload ('n:<pool>:<date>[:<free>]' (the value is shown at once
  * and the night read again, which has the last word), 'p:<pool>', 'l:<location>',

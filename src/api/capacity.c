@@ -117,6 +117,24 @@ static void capacity_read(struct api_ctx *c)
     api_query(c, "capacity_get", 4, params, capacity_answer);
 }
 
+/* After a write: the answer waits until this process's index has the pool's nights again, so
+ * the provider's or a caregiver's next search here shows the new counts (read your writes). */
+static void capacity_read_after_reload(void *arg, bool ok)
+{
+    (void)ok; /* committed either way; a failed load is retried by the sync */
+    capacity_read(arg);
+}
+
+static void capacity_reload_then_read(struct api_ctx *c)
+{
+    const struct cap_state *s = c->state;
+    if (!c->app->sync) {
+        capacity_read(c);
+        return;
+    }
+    inventory_sync_reload(c->app->sync, SYNC_POOL, s->pool_id, capacity_read_after_reload, c);
+}
+
 static void capacity_get(struct api_ctx *c)
 {
     const char *id = res_id(c, "pool not found");
@@ -358,7 +376,7 @@ static void capacity_set_done(struct api_ctx *c, const struct db_result *r)
     if (!res_result_read(c, r, capacity_refusals, &res))
         return;
     if (!strcmp(res.outcome, "ok")) {
-        capacity_read(c);
+        capacity_reload_then_read(c);
         return;
     }
     for (size_t i = 0; i < sizeof capacity_detailed / sizeof capacity_detailed[0]; i++)
@@ -456,7 +474,7 @@ static void capacity_confirmed(struct api_ctx *c, const struct db_result *r)
         api_reply_problem(c, PROBLEM_NOT_FOUND, "pool not found");
         return;
     }
-    capacity_read(c);
+    capacity_reload_then_read(c);
 }
 
 /* The planner says today's counts are still right: as_of becomes now, no night changes, so
@@ -502,6 +520,8 @@ struct import_state {
     cJSON *early;               /* lines refused while reading, before the database's checks */
     int nrows;
     struct import_row rows[IMPORT_MAX_ROWS];
+    char *reply;                /* the answer, kept while the index loads the pools again */
+    int reloading;              /* pools whose reload has not finished, plus one */
 };
 
 /* One refused line: {line, code, message}; code is stable (clients translate it), message is
@@ -736,7 +756,46 @@ static void import_state_free(void *p)
 {
     struct import_state *s = p;
     cJSON_Delete(s->early);
+    free(s->reply);
     free(s);
+}
+
+static void import_reply_applied(struct api_ctx *c)
+{
+    struct import_state *s = c->state;
+    char *text = s->reply; /* the reply frees the state before it sends */
+    s->reply = NULL;
+    res_reply_body(c, 200, text);
+    free(text);
+}
+
+static void import_pool_reloaded(void *arg, bool ok)
+{
+    (void)ok; /* committed either way; a failed load is retried by the sync */
+    struct api_ctx *c = arg;
+    struct import_state *s = c->state;
+    if (--s->reloading == 0)
+        import_reply_applied(c);
+}
+
+/* Read your writes, as for a PUT: the answer waits until this process's index has the nights
+ * of every pool the file changed. The count starts one high so that a reload finishing at
+ * once cannot answer before every pool has been asked for. */
+static void import_reload_pools(struct api_ctx *c)
+{
+    struct import_state *s = c->state;
+    s->reloading = 1;
+    for (int i = 0; c->app->sync && i < s->nrows; i++) {
+        bool seen = false;
+        for (int j = 0; j < i && !seen; j++)
+            seen = !strcmp(s->rows[j].pool_id, s->rows[i].pool_id);
+        if (!seen) {
+            s->reloading++;
+            inventory_sync_reload(c->app->sync, SYNC_POOL, s->rows[i].pool_id,
+                                  import_pool_reloaded, c);
+        }
+    }
+    import_pool_reloaded(c, true);
 }
 
 static void import_done(struct api_ctx *c, const struct db_result *r)
@@ -814,14 +873,16 @@ static void import_done(struct api_ctx *c, const struct db_result *r)
         cJSON_AddItemToArray(rows, o);
     }
     cJSON_Delete(detail);
-    char *text = cJSON_PrintUnformatted(body);
+    s->reply = cJSON_PrintUnformatted(body);
     cJSON_Delete(body);
-    if (!text) {
+    if (!s->reply) {
         api_reply_problem(c, PROBLEM_INTERNAL, "out of memory");
         return;
     }
-    res_reply_body(c, 200, text);
-    free(text);
+    if (!strcmp(res.outcome, "ok"))
+        import_reload_pools(c);
+    else
+        import_reply_applied(c);
 }
 
 static void capacity_import(struct api_ctx *c)

@@ -48,6 +48,7 @@ static const struct res_call location_call = {
     .get_stmt = "locations_get",
     .versioned = true,
     .refusals = location_refusals,
+    .index_scope = SYNC_LOCATION,
 };
 /* Creating a location under a provider the caller may not see: that provider "is not there". */
 static const struct res_call location_create_call = {

@@ -98,6 +98,7 @@ static const struct res_call pool_call = {
     .get_stmt = "pools_get",
     .versioned = true,
     .refusals = pool_refusals,
+    .index_scope = SYNC_POOL,
 };
 static const struct res_call pool_create_call = {
     .missing = "location not found",
@@ -105,6 +106,7 @@ static const struct res_call pool_create_call = {
     .get_stmt = "pools_get",
     .versioned = true,
     .refusals = pool_refusals,
+    .index_scope = SYNC_POOL,
 };
 
 /* Prepares sql with the staleness limit in place of STALE_DAYS: the limit is fixed for the

@@ -25,6 +25,7 @@ static const struct res_call provider_call = {
     .location = "/v1/providers",
     .get_stmt = "providers_get",
     .refusals = provider_refusals,
+    .index_scope = SYNC_PROVIDER,
 };
 
 static int providers_prepare(struct app *app)

@@ -367,6 +367,51 @@ static void call_seen(struct api_ctx *c, const struct res_call *call, const char
         call->seen(c, body);
 }
 
+/* An answer kept while the index loads what the request changed. */
+struct res_deferred {
+    int status;
+    char *body;
+};
+
+static void res_deferred_free(void *p)
+{
+    struct res_deferred *d = p;
+    free(d->body);
+    free(d);
+}
+
+static void res_send_deferred(void *arg, bool ok)
+{
+    (void)ok; /* the change is committed either way; a failed load is retried by the sync */
+    struct api_ctx *c = arg;
+    struct res_deferred *d = c->state;
+    char *body = d->body; /* the reply frees the state before it sends */
+    d->body = NULL;
+    api_reply_raw(c, d->status, "application/json", body, strlen(body));
+    free(body);
+}
+
+/* Sends body; after a write to something the availability index describes, only once this
+ * process's index has loaded it again (call->index_scope: read your writes). */
+static void res_reply_indexed(struct api_ctx *c, const struct res_call *call, int status,
+                              const char *id, const char *body)
+{
+    if (!call->index_scope || c->req->method == HTTP_GET || !c->app->sync) {
+        api_reply_raw(c, status, "application/json", body, strlen(body));
+        return;
+    }
+    struct res_deferred *d = res_state_new(c, sizeof *d, res_deferred_free);
+    if (!d)
+        return;
+    d->status = status;
+    d->body = strdup(body);
+    if (!d->body) {
+        api_reply_problem(c, PROBLEM_INTERNAL, "out of memory");
+        return;
+    }
+    inventory_sync_reload(c->app->sync, call->index_scope, id, res_send_deferred, c);
+}
+
 /* The one callback of get, list and patch: a single row whose first column is the body. */
 static void res_done(struct api_ctx *c, const struct db_result *r)
 {
@@ -389,7 +434,7 @@ static void res_done(struct api_ctx *c, const struct db_result *r)
     res_etag(c, r->res, 1);
     const char *body = db_value(r->res, 0, 0);
     call_seen(c, call, body);
-    api_reply_raw(c, 200, "application/json", body, strlen(body));
+    res_reply_indexed(c, call, 200, api_param(c, "id"), body);
 }
 
 void res_get(struct api_ctx *c, const char *stmt, const char *id, const struct res_call *call)
@@ -693,7 +738,7 @@ static void res_created(struct api_ctx *c, const struct db_result *r)
         res_etag(c, r->res, 3);
         const char *body = db_value(r->res, 0, 1);
         call_seen(c, call, body);
-        api_reply_raw(c, 201, "application/json", body, strlen(body));
+        res_reply_indexed(c, call, 201, db_value(r->res, 0, 2), body);
     } else {
         api_reply_problem(c, PROBLEM_NOT_FOUND, "%s", call->missing);
     }

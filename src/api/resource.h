@@ -13,6 +13,7 @@
 #include <stddef.h>
 
 #include "logeer/api.h"
+#include "logeer/events.h"
 #include "logeer/jsonv.h"
 
 #define RES_LIMIT_MAX 200
@@ -205,6 +206,10 @@ struct res_call {
     /* Called with every body about to be sent, so that reads of personal data reach the
      * access log; NULL when the resource holds none. */
     void (*seen)(struct api_ctx *c, const char *body);
+    /* For resources the availability index describes (pools, locations, providers): what a
+     * create or PATCH reloads into this process's index before it answers, so the caller's
+     * next search or booking here sees the change; SYNC_NONE (0) for the rest. */
+    enum sync_scope index_scope;
 };
 
 /* The caller's provider id when the caller is provider staff, else NULL (sees everything the

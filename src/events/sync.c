@@ -18,9 +18,12 @@
  * window gains are loaded aside (as one more load, so re-reads wait for it too) and swapped in
  * at once; searches never see a half-rolled window. */
 #include <event2/event.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/time.h>
+#include <time.h>
 
 #include "logeer/core.h"
 #include "logeer/db.h"
@@ -65,6 +68,23 @@ struct inventory_sync {
     struct event *roll;       /* the calendar check, persistent */
     bool rolling;             /* a roll's nights are being loaded */
     char *clock_file;         /* LOGEER_TEST_CLOCK_FILE, or NULL */
+    unsigned notify_delay_ms; /* LOGEER_TEST_NOTIFY_DELAY_MS: notifications applied this late */
+    struct late_notify *late_head, *late_tail; /* delayed notifications, oldest first */
+    struct event *late;       /* fires when the oldest delayed notification is due */
+};
+
+/* A notification held back by the test delay (a process whose notifications run late). */
+struct late_notify {
+    uint64_t due_ms;
+    struct late_notify *next;
+    char payload[];
+};
+
+/* Someone waiting for a load to be applied: a request that changed what it loads. */
+struct load_waiter {
+    inventory_sync_cb done;
+    void *arg;
+    struct load_waiter *next;
 };
 
 /* One load: all pools (pool_id "") or one pool, or the pools of one location or provider. */
@@ -73,6 +93,7 @@ struct load {
     char pool_id[CORE_ID_LEN], location_id[CORE_ID_LEN], provider_id[CORE_ID_LEN];
     bool with_nights;
     date_day first;           /* the window's first night when the nights were asked for */
+    struct load_waiter *waiters; /* told once it is applied or has failed */
     struct load *next;        /* the queue of loads */
 };
 
@@ -116,8 +137,9 @@ int inventory_sync_prepare(struct db_pool *pool)
 
 bool inventory_sync_ready(const struct inventory_sync *s) { return s->ready; }
 
-static void start_load(struct inventory_sync *s, const char *pool_id, const char *location_id,
-                       const char *provider_id, bool with_nights);
+static struct load *start_load(struct inventory_sync *s, const char *pool_id,
+                               const char *location_id, const char *provider_id,
+                               bool with_nights);
 
 /* Arrival days "1,5" as bits 1 << (ISO weekday - 1). */
 static uint8_t weekday_bits(const char *csv)
@@ -326,11 +348,24 @@ static void issue_load(struct inventory_sync *s)
     db_query(s->pool, "sync_pools", 3, params, pools_loaded, l);
 }
 
-/* The running load is done: the next one starts, then whatever waits for all loads. */
+/* Tells and frees every waiter of l. */
+static void tell_waiters(struct load *l, bool ok)
+{
+    while (l->waiters) {
+        struct load_waiter *w = l->waiters;
+        l->waiters = w->next;
+        w->done(w->arg, ok);
+        free(w);
+    }
+}
+
+/* The running load is done: its waiters are told, the next one starts, then whatever waits
+ * for all loads. */
 static void load_done(struct load *l, bool ok)
 {
     struct inventory_sync *s = l->sync;
     bool full = load_is_full(l);
+    tell_waiters(l, ok);
     free(l);
     s->loading = false;
     issue_load(s);
@@ -345,20 +380,23 @@ static bool same_load(const struct load *l, const char *pool_id, const char *loc
            strcmp(l->provider_id, provider_id ? provider_id : "") == 0;
 }
 
-static void start_load(struct inventory_sync *s, const char *pool_id, const char *location_id,
-                       const char *provider_id, bool with_nights)
+/* Queues a load (or finds a queued one that covers it) and returns it; NULL without memory. */
+static struct load *start_load(struct inventory_sync *s, const char *pool_id,
+                               const char *location_id, const char *provider_id,
+                               bool with_nights)
 {
     /* A queued load that has not started covers a new request for the same rows, and a
-     * queued full load covers every request. */
+     * queued full load covers every request: it starts later, so its snapshot has whatever
+     * made the new request. */
     for (struct load *q = s->queue_head; q; q = q->next) {
         if (load_is_full(q) || same_load(q, pool_id, location_id, provider_id)) {
             q->with_nights |= with_nights;
-            return;
+            return q;
         }
     }
     struct load *l = calloc(1, sizeof *l);
     if (!l)
-        return;
+        return NULL;
     l->sync = s;
     l->with_nights = with_nights;
     snprintf(l->pool_id, sizeof l->pool_id, "%s", pool_id ? pool_id : "");
@@ -371,6 +409,28 @@ static void start_load(struct inventory_sync *s, const char *pool_id, const char
         s->queue_head = l;
     s->queue_tail = l;
     issue_load(s);
+    return l;
+}
+
+void inventory_sync_reload(struct inventory_sync *s, enum sync_scope scope, const char *id,
+                           inventory_sync_cb done, void *arg)
+{
+    struct load_waiter *w = calloc(1, sizeof *w);
+    /* Queued before start_load can issue it: a load issued at once has not finished yet
+     * (its result comes on a later turn of the loop), so the waiter is never told twice. */
+    struct load *l = w ? start_load(s, scope == SYNC_POOL ? id : NULL,
+                                    scope == SYNC_LOCATION ? id : NULL,
+                                    scope == SYNC_PROVIDER ? id : NULL, scope == SYNC_POOL)
+                       : NULL;
+    if (!l) {
+        free(w);
+        done(arg, false);
+        return;
+    }
+    w->done = done;
+    w->arg = arg;
+    w->next = l->waiters;
+    l->waiters = w;
 }
 
 /* Copies the id after "x:" if it looks like a uuid. */
@@ -562,10 +622,80 @@ bool inventory_sync_apply(struct inventory_sync *s, const char *payload)
     return apply_now(s, payload);
 }
 
+static void apply_or_warn(struct inventory_sync *s, const char *payload)
+{
+    if (!inventory_sync_apply(s, payload))
+        log_warn("availability index: ignoring malformed notification '%.80s'", payload);
+}
+
+static uint64_t monotonic_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static void arm_late(struct inventory_sync *s)
+{
+    if (!s->late_head)
+        return;
+    uint64_t now = monotonic_ms();
+    uint64_t wait = s->late_head->due_ms > now ? s->late_head->due_ms - now : 0;
+    struct timeval tv = {(time_t)(wait / 1000u), (suseconds_t)(wait % 1000u) * 1000};
+    evtimer_add(s->late, &tv);
+}
+
+/* Applies the delayed notifications that are due, in the order they arrived. */
+static void late_due(evutil_socket_t fd, short what, void *arg)
+{
+    struct inventory_sync *s = arg;
+    uint64_t now = monotonic_ms();
+    while (s->late_head && s->late_head->due_ms <= now) {
+        struct late_notify *n = s->late_head;
+        s->late_head = n->next;
+        if (!s->late_head)
+            s->late_tail = NULL;
+        apply_or_warn(s, n->payload);
+        free(n);
+    }
+    arm_late(s);
+}
+
+static void hold_back(struct inventory_sync *s, const char *payload)
+{
+    size_t len = strlen(payload) + 1;
+    struct late_notify *n = malloc(sizeof *n + len);
+    if (!n) {
+        apply_or_warn(s, payload);
+        return;
+    }
+    n->due_ms = monotonic_ms() + s->notify_delay_ms;
+    n->next = NULL;
+    memcpy(n->payload, payload, len);
+    bool first = !s->late_head;
+    if (s->late_tail)
+        s->late_tail->next = n;
+    else
+        s->late_head = n;
+    s->late_tail = n;
+    if (first)
+        arm_late(s);
+}
+
 static void on_notify(const char *channel, const char *payload, void *arg)
 {
-    if (!inventory_sync_apply(arg, payload))
-        log_warn("availability index: ignoring malformed notification '%.80s'", payload);
+    struct inventory_sync *s = arg;
+    if (s->notify_delay_ms && s->late)
+        hold_back(s, payload);
+    else
+        apply_or_warn(s, payload);
+}
+
+void inventory_sync_set_notify_delay(struct inventory_sync *s, unsigned ms)
+{
+    if (!s->late)
+        s->late = evtimer_new(s->base, late_due, s);
+    s->notify_delay_ms = ms;
 }
 
 /* A roll in flight: the new nights being loaded, aside from the index. */
@@ -704,8 +834,16 @@ void inventory_sync_free(struct inventory_sync *s)
     while (s->queue_head) {
         struct load *l = s->queue_head;
         s->queue_head = l->next;
+        tell_waiters(l, false);
         free(l);
     }
+    while (s->late_head) {
+        struct late_notify *n = s->late_head;
+        s->late_head = n->next;
+        free(n);
+    }
+    if (s->late)
+        event_free(s->late);
     sync_free_events(s);
     free(s->clock_file);
     free(s->dirty);
