@@ -29,13 +29,22 @@ slowest_tests() {
 
 # The harness's "FAIL  check: detail" lines of the tests that failed, named by test, at most
 # three a test and 200 characters a line: CI shows only the end of the log, and a test that
-# failed once under load should leave its reason there.
+# failed once under load should leave its reason there. A failed test that printed no such
+# line (a browser script that threw, a crash) leaves the last three lines of its output.
 failed_checks() {
     local suite=$1 last=$2
     [ -f "$last" ] || return 0
     awk -v suite="$suite" '
-        /^[0-9]+\/[0-9]+ Testing: / { test = $3; n = 0; next }
-        /^FAIL  / && n < 3 { n++; print suite ": " test ": " substr($0, 7, 200) }' "$last"
+        /^[0-9]+\/[0-9]+ Testing: / { test = $3; n = 0; tail1 = tail2 = tail3 = ""; out = 0; next }
+        /^Output:$/ { out = 1; next }
+        /^<end of output>$/ { out = 0; next }
+        /^Test Failed/ && n == 0 {
+            if (tail1 != "") print suite ": " test ": (last lines) " substr(tail1, 1, 200)
+            if (tail2 != "") print suite ": " test ": (last lines) " substr(tail2, 1, 200)
+            if (tail3 != "") print suite ": " test ": (last lines) " substr(tail3, 1, 200)
+            next }
+        /^FAIL  / && n < 3 { n++; print suite ": " test ": " substr($0, 7, 200); next }
+        out && NF && !/^-+$/ { tail1 = tail2; tail2 = tail3; tail3 = $0 }' "$last"
 }
 
 # Adds one suite's ctest summary ("N% tests passed, M tests failed out of K") to the totals.

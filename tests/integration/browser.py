@@ -51,7 +51,18 @@ def run(script, env, timeout=540):
                        f"no end after {timeout} s")
     _show(proc.stdout, proc.stderr)
     return h.check("the browser test passes (every check above says ok)", proc.returncode == 0,
-                   f"exit {proc.returncode}")
+                   f"exit {proc.returncode}: {_first_failure(proc.stdout, proc.stderr)}")
+
+
+def _first_failure(stdout, stderr):
+    """The script's first FAIL line, else the last line it wrote to stderr (an exception): the
+    summary at the end of a CI log shows only this test's FAIL lines."""
+    for line in (stdout or "").splitlines():
+        if line.startswith("FAIL"):
+            return line
+    lines = [line.strip() for line in (stderr or "").splitlines() if line.strip()]
+    errors = [line for line in lines if "Error" in line]
+    return (errors or lines or ["no FAIL line, nothing on stderr"])[0][:300]
 
 
 def _show(stdout, stderr):

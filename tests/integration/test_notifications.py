@@ -16,6 +16,7 @@ import glob
 import http.server
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -190,10 +191,15 @@ def wait_messages(sink, predicate, timeout=WAIT_S):
                         interval=0.1) or sink.messages()
 
 
+# The guest's birth year (harness.stay_body) as a number of its own: not four digits inside a
+# uuid, a Message-ID or a base64 line, which hold "1940" now and then by chance.
+BIRTH_YEAR = re.compile(r"(?<![0-9a-z+/-])1940(?![0-9a-z+/-])")
+
+
 def no_health_data(raw):
     lowered = raw.lower()
     return ALIAS.lower() not in lowered and not any(n in lowered for n in NEEDS) \
-        and "dementia" not in lowered and "1940" not in lowered
+        and "dementia" not in lowered and not BIRTH_YEAR.search(lowered)
 
 
 def all_sent(url):
