@@ -10,6 +10,8 @@ installs them."""
 import os
 import shutil
 import subprocess
+import threading
+import time
 
 import harness as h
 
@@ -37,21 +39,38 @@ def tools_ready():
 
 def run(script, env, timeout=540):
     """Runs tests/browser/<script> with env added to this process's environment (LOGEER_URL
-    and whatever the script reads); its ok/FAIL lines become this test's info lines. True when
+    and whatever the script reads); its ok/FAIL lines become this test's info lines, each with
+    the seconds since the script started (where a slow test spends its time). True when
     every check in the script passed."""
     full = dict(os.environ, CHROMIUM=CHROMIUM, **{k: str(v) for k, v in env.items()})
-    try:
-        proc = subprocess.run([shutil.which("node"), os.path.join(BROWSER_DIR, script)],
-                              cwd=BROWSER_DIR, env=full, capture_output=True, text=True,
-                              timeout=timeout)
-    except subprocess.TimeoutExpired as e:
-        # What the script got through before it hung says where it hung.
-        _show(e.stdout, e.stderr)
+    started = time.monotonic()
+    lines = []
+    with subprocess.Popen([shutil.which("node"), os.path.join(BROWSER_DIR, script)],
+                          cwd=BROWSER_DIR, env=full, stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, text=True) as proc:
+        # stderr is read on a thread so that neither pipe can fill up and stall the script.
+        err = []
+        reader = threading.Thread(target=lambda: err.append(proc.stderr.read()), daemon=True)
+        reader.start()
+        timer = threading.Timer(timeout, proc.kill)
+        timer.start()
+        try:
+            for line in proc.stdout:
+                lines.append(line.rstrip("\n"))
+                h.info(f"browser [{time.monotonic() - started:6.1f} s]: {lines[-1]}")
+            proc.wait()
+        finally:
+            timer.cancel()
+        reader.join(10)
+    stdout, stderr = "\n".join(lines), "".join(err)
+    if stderr.strip():
+        h.info("browser stderr: " + stderr.strip()[-2000:])
+    if time.monotonic() - started >= timeout:
+        # What the script got through before it hung (above) says where it hung.
         return h.check("the browser test passes (every check above says ok)", False,
                        f"no end after {timeout} s")
-    _show(proc.stdout, proc.stderr)
     return h.check("the browser test passes (every check above says ok)", proc.returncode == 0,
-                   f"exit {proc.returncode}: {_first_failure(proc.stdout, proc.stderr)}")
+                   f"exit {proc.returncode}: {_first_failure(stdout, stderr)}")
 
 
 def _first_failure(stdout, stderr):
@@ -65,10 +84,3 @@ def _first_failure(stdout, stderr):
     return (errors or lines or ["no FAIL line, nothing on stderr"])[0][:300]
 
 
-def _show(stdout, stderr):
-    def text(b):
-        return b.decode(errors="replace") if isinstance(b, bytes) else (b or "")
-    for line in text(stdout).splitlines():
-        h.info("browser: " + line)
-    if text(stderr).strip():
-        h.info("browser stderr: " + text(stderr).strip()[-2000:])
