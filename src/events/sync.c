@@ -788,7 +788,7 @@ static void on_listen(void *arg)
 
 static void sync_free_events(struct inventory_sync *s)
 {
-    struct event *evs[] = {s->retry, s->roll, s->reread, s->reconcile};
+    struct event *evs[] = {s->retry, s->roll, s->reread, s->reconcile, s->late};
     for (size_t i = 0; i < sizeof evs / sizeof evs[0]; i++)
         if (evs[i])
             event_free(evs[i]);
@@ -842,8 +842,6 @@ void inventory_sync_free(struct inventory_sync *s)
         s->late_head = n->next;
         free(n);
     }
-    if (s->late)
-        event_free(s->late);
     sync_free_events(s);
     free(s->clock_file);
     free(s->dirty);
