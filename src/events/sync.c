@@ -416,8 +416,8 @@ void inventory_sync_reload(struct inventory_sync *s, enum sync_scope scope, cons
                            inventory_sync_cb done, void *arg)
 {
     struct load_waiter *w = calloc(1, sizeof *w);
-    /* Queued before start_load can issue it: a load issued at once has not finished yet
-     * (its result comes on a later turn of the loop), so the waiter is never told twice. */
+    /* Attached after start_load may have issued the load: that is safe, since a query's
+     * result (a failure too) comes on a later turn of the loop, never inside db_query. */
     struct load *l = w ? start_load(s, scope == SYNC_POOL ? id : NULL,
                                     scope == SYNC_LOCATION ? id : NULL,
                                     scope == SYNC_PROVIDER ? id : NULL, scope == SYNC_POOL)
