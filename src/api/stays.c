@@ -522,6 +522,17 @@ static void add_booking(struct api_ctx *c, cJSON *p, const struct stay_request *
     cJSON_AddNumberToObject(p, "guarantee_escalate_days", c->app->cfg->guarantee_escalate_days);
 }
 
+/* c->state of a booking whose pool this process's index did not know and has loaded since. */
+static char pool_reloaded;
+
+static void stays_create(struct api_ctx *c);
+
+static void stays_create_again(void *arg, bool ok)
+{
+    (void)ok; /* a failed load leaves the index as it was: the pool is still unknown, 404 */
+    stays_create(arg);
+}
+
 static void stays_create(struct api_ctx *c)
 {
     const char *key;
@@ -550,6 +561,13 @@ static void stays_create(struct api_ctx *c)
     r.pool = core_index_pool(c->app->index, pool_id);
     if (!r.pool || !r.pool->active) {
         cJSON_Delete(p);
+        if (c->state != &pool_reloaded && c->app->sync) {
+            /* Perhaps created or switched on a moment ago through another process, whose
+             * notification has not arrived here yet: load it once and decide again. */
+            c->state = &pool_reloaded;
+            inventory_sync_reload(c->app->sync, SYNC_POOL, pool_id, stays_create_again, c);
+            return;
+        }
         api_reply_problem(c, PROBLEM_NOT_FOUND, POOL_MISSING);
         return;
     }
