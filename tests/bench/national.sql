@@ -207,4 +207,10 @@ $$;
 
 COMMIT;
 
-ANALYZE;
+-- Statistics for what was loaded, and only that. A table analyzed while empty (stays,
+-- idempotency_keys, events, ...) tells the planner it has no rows: every session's cached
+-- plan for a key lookup in it becomes a sequential scan and stays one while the table grows,
+-- until autovacuum analyzes it again (a minute or more): the booking runs then measured
+-- scans of thousands of rows per request. A table never analyzed is planned as at least ten
+-- pages (index lookups), as in a new installation.
+ANALYZE municipalities, providers, locations, pools, pool_nights, users;

@@ -35,7 +35,8 @@
 # its migrations, loads the data set once, clones that database and migrates the clone with this
 # tree's migrations, then runs the booking measurements against both back to back and prints
 # them as before | after columns (no search runs in this mode); BENCH_CONTEND_ROUNDS=N adds
-# N alternating contention runs per side (see contend_rounds).
+# N alternating contention runs per side (see contend_rounds). BENCH_KEEP=1 leaves the
+# cluster running after a successful run and prints how to reach and remove it.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -88,6 +89,14 @@ cleanup() {
         for _ in $(seq 50); do kill -0 "$SERVE_PID" 2>/dev/null || break; sleep 0.1; done
         kill -KILL "$SERVE_PID" 2>/dev/null
     fi
+    if [ -n "${BENCH_KEEP:-}" ] && [ "$rc" -eq 0 ] && [ -e "$PGDIR" ]; then
+        # BENCH_KEEP: the database as the last run left it, to look into (EXPLAIN, pg_stat_*).
+        say "BENCH_KEEP: the cluster is still running: psql '${DB_URL:-$("$ROOT/deploy/pg.sh" url "$PGDIR" logeer_bench)}'"
+        say "  stop it with: deploy/pg.sh stop $PGDIR && rm -rf $(readlink -f -- "$PGDIR") $WORK"
+        exec 1>&- 2>&-
+        wait "$TEE_PID" 2>/dev/null
+        exit 0
+    fi
     if [ -e "$PGDIR" ]; then
         # pg.sh may have put the cluster under /tmp and linked it from PGDIR; remove both.
         local real
@@ -136,6 +145,11 @@ pg_statements_report() {
             round((shared_blks_hit + shared_blks_read)::numeric / greatest(calls, 1), 1),
             left(regexp_replace(query, '\s+', ' ', 'g'), 110)
           FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT 25" | sed 's/^/    /'
+    # A key lookup planned as a sequential scan shows here first (counters since start-up).
+    say "  sequential scans so far (table: scans, rows read; the first 6 by rows read)"
+    psql -X -qAtF' ' -d "$DB_URL" -c "SELECT relname || ':', seq_scan, seq_tup_read
+          FROM pg_stat_user_tables WHERE seq_scan > 0
+         ORDER BY seq_tup_read DESC LIMIT 6" | sed 's/^/    /'
 }
 
 psql_db() { psql -X -q -v ON_ERROR_STOP=1 -d "$DB_URL" "$@"; }
