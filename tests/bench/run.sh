@@ -683,7 +683,8 @@ pool_sweep() {
     local n rows=() saved_book=$BOOK saved_contend=$CONTEND saved_bs=$BOOK_SERVER saved_cs=$CONTEND_SERVER
     local saved_bc=$BOOK_CPU saved_cc=$CONTEND_CPU
     # Each size races on a night of its own (+31, +32, ...): the runs before it leave up to
-    # 8 holds whose cancel wrk never sent, which fill the night they raced for.
+    # 8 holds whose cancel wrk never sent, which fill the night they raced for. The night is
+    # in the keys' tag too, so a size listed twice does not reuse the first pass's keys.
     local day=30
     for n in ${SWEEP_SIZES-$BENCH_POOL_SIZES}; do
         day=$((day + 1))
@@ -691,10 +692,10 @@ pool_sweep() {
         POOL_SIZE=$n serve
         step "pool size $n: booking, wrk -c$CONNS -d${SECONDS_SWEEP}s"
         run_wrk "$SECONDS_SWEEP" BOOK book.lua "$WORK/tokens" "$WORK/pools" "$TODAY_NOON" \
-            "bench-$$-sweep$n" confirm "" booking
+            "bench-$$-sweep$day-$n" confirm "" booking
         step "pool size $n: contention, wrk -c$CONNS_CONTEND -d${SECONDS_SWEEP}s on the last 8 beds of day +$day"
         WRK_CONNS=$CONNS_CONTEND run_wrk "$SECONDS_SWEEP" CONTEND book.lua "$WORK/tokens" \
-            "$WORK/contention_pools" "$TODAY_NOON" "bench-$$-sweepc$n" cancel "$day:$day:1" contention
+            "$WORK/contention_pools" "$TODAY_NOON" "bench-$$-sweepc$day-$n" cancel "$day:$day:1" contention
         rows+=("$(printf '%-6s %-10s %-22s %-10s %-22s %s' "$n" "$(field "$BOOK" rps)" \
             "$(field "$BOOK" p50_ms) / $(field "$BOOK" p99_ms)" "$(field "$CONTEND" rps)" \
             "$(field "$CONTEND" p50_ms) / $(field "$CONTEND" p99_ms)" "$(contend_outcomes "$CONTEND")")")
