@@ -43,7 +43,7 @@ missing_node() {
 }
 
 # The npm packages of the tests, exactly as each lock file says: playwright-core and
-# @axe-core/playwright (axe-core, the accessibility checks) in tests/browser, the contract
+# axe-core (the accessibility checks) in tests/browser, the contract
 # tools (Redocly, fast-check, json-schema-faker, ajv) in tests/contract, the standardwebhooks
 # verifier in tests/webhooks, a real OpenID Provider (oidc-provider) and jose in tests/sso. A tree that already matches its lock file is left alone (npm ci would delete
 # and reinstall it every time).

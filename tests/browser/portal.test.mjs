@@ -11,7 +11,7 @@
 //   LOGEER_URL=http://127.0.0.1:8080 node tests/browser/portal.test.mjs
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { expectNoAxeViolations } from './lib/axe.mjs';
+import { expectAxeFindsViolations, expectNoAxeViolations } from './lib/axe.mjs';
 import { BASE, check, noHorizontalScroll, openPage, run } from './lib/run.mjs';
 
 const SHOTS = (process.env.LOGEER_SCREENSHOTS || '').split(',').filter(Boolean);
@@ -43,6 +43,7 @@ async function shoot(page, suffix) {
 
 run(async (context) => {
   const problems = [];
+  await expectAxeFindsViolations(check, context);
   const page = await openPage(context, problems);
 
   // ---- start page, not logged in ----

@@ -17,7 +17,7 @@ import harness as h
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 BROWSER_DIR = os.path.join(h.SOURCE_DIR, "tests", "browser")
-PACKAGES = ("playwright-core", "@axe-core/playwright")
+PACKAGES = ("playwright-core", "axe-core")
 
 
 def tools_ready():

@@ -1,6 +1,6 @@
 """The caregiver portal in a real browser: starts logeerd on a database with the Drenthe demo
-data and runs tests/browser/portal.test.mjs (Debian's Chromium driven by playwright-core, axe-core
-through @axe-core/playwright): start page, registration with its error summary, the cookie
+data and runs tests/browser/portal.test.mjs (Debian's Chromium driven by playwright-core, axe-core):
+start page, registration with its error summary, the cookie
 session, logout, keyboard-only login, 0 axe violations on every page and state, and no sideways
 scrolling at 320 px. Screenshots go to artifacts/portaal-*.png in the test's working directory;
 with LOGEER_UPDATE_SCREENSHOT=1 also to docs/portaal-*.png.
