@@ -22,7 +22,6 @@
 #include "stay_request.h"
 
 #define SERIES_MISSING "no series with this id"
-#define POOL_MISSING "no pool with this id"
 #define LIST_MAX_LIMIT 100
 
 /* Who sees which series: caregivers their own, provider staff those in their own pools.
@@ -335,7 +334,8 @@ static void check_occurrences(struct api_ctx *c, struct jsonv *v, const struct s
 /* Steps shared by the preview and the request: the body, the pool, the pathway, the dates
  * and every occurrence's rules. Replies and returns false when the request cannot go on. */
 static bool series_validate(struct api_ctx *c, struct series_request *r, cJSON *out,
-                            bool mode_required, const char **times)
+                            bool mode_required, const char **times,
+                            void (*handler)(struct api_ctx *c))
 {
     struct jsonv v;
     jsonv_init(&v);
@@ -352,11 +352,10 @@ static bool series_validate(struct api_ctx *c, struct series_request *r, cJSON *
                                                   "try again shortly");
         return false;
     }
-    r->stay.pool = core_index_pool(c->app->index, pool_id);
-    if (!r->stay.pool || !r->stay.pool->active) {
-        api_reply_problem(c, PROBLEM_NOT_FOUND, POOL_MISSING);
-        return false;
-    }
+    const struct core_pool *pool = stay_known_pool(c, pool_id, handler);
+    if (!pool)
+        return false; /* r is freed when the pool is being loaded: not a word more to it */
+    r->stay.pool = pool;
     if (!stay_decide_pathway(c, &r->stay, false))
         return false;
     date_day today = date_today_local();
@@ -396,7 +395,7 @@ static void series_preview(struct api_ctx *c)
         return;
     const char *times[2] = {NULL, NULL};
     cJSON *out = cJSON_CreateObject();
-    if (!series_validate(c, r, out, false, times)) {
+    if (!series_validate(c, r, out, false, times, series_preview)) {
         cJSON_Delete(out);
         return;
     }
@@ -480,7 +479,7 @@ static void series_create(struct api_ctx *c)
         return;
     const char *times[2] = {NULL, NULL};
     cJSON *p = cJSON_CreateObject();
-    if (!series_validate(c, r, p, true, times)) {
+    if (!series_validate(c, r, p, true, times, series_create)) {
         cJSON_Delete(p);
         return;
     }

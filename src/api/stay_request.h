@@ -36,6 +36,14 @@ void stay_validate_transport(struct jsonv *v, const cJSON *body, const char *fie
 void stay_check_transport_windows(struct jsonv *v, const struct core_pool *p,
                                   const char *arrival, const char *departure);
 
+/* The active pool pool_id, as this process's index has it. When the index does not know it
+ * or knows it as switched off, the pool may have been created or switched on a moment ago
+ * through another process whose notification has not arrived here: the first time, the
+ * handler's state is freed, the pool is loaded and handler runs again from the start; after
+ * that, 404. NULL in both cases (the caller returns). */
+const struct core_pool *stay_known_pool(struct api_ctx *c, const char *pool_id,
+                                        void (*handler)(struct api_ctx *c));
+
 /* The separation of planned and crisis beds for r->pool: sets r->kind and r->initial_status,
  * or replies and returns false. */
 bool stay_decide_pathway(struct api_ctx *c, struct stay_request *r, bool has_diversion);

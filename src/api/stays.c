@@ -522,15 +522,32 @@ static void add_booking(struct api_ctx *c, cJSON *p, const struct stay_request *
     cJSON_AddNumberToObject(p, "guarantee_escalate_days", c->app->cfg->guarantee_escalate_days);
 }
 
-/* c->state of a booking whose pool this process's index did not know and has loaded since. */
-static char pool_reloaded;
-
-static void stays_create(struct api_ctx *c);
-
-static void stays_create_again(void *arg, bool ok)
+static void stay_pool_loaded(void *arg, bool ok)
 {
     (void)ok; /* a failed load leaves the index as it was: the pool is still unknown, 404 */
-    stays_create(arg);
+    struct api_ctx *c = arg;
+    c->rerun(c);
+}
+
+const struct core_pool *stay_known_pool(struct api_ctx *c, const char *pool_id,
+                                        void (*handler)(struct api_ctx *c))
+{
+    const struct core_pool *pool = core_index_pool(c->app->index, pool_id);
+    if (pool && pool->active)
+        return pool;
+    if (!c->pool_reloaded && c->app->sync) {
+        /* The steps before the index lookup only validate, so running them again is safe. */
+        c->pool_reloaded = true;
+        c->rerun = handler;
+        if (c->state && c->state_free)
+            c->state_free(c->state);
+        c->state = NULL;
+        c->state_free = NULL;
+        inventory_sync_reload(c->app->sync, SYNC_POOL, pool_id, stay_pool_loaded, c);
+        return NULL;
+    }
+    api_reply_problem(c, PROBLEM_NOT_FOUND, POOL_MISSING);
+    return NULL;
 }
 
 static void stays_create(struct api_ctx *c)
@@ -558,17 +575,9 @@ static void stays_create(struct api_ctx *c)
                                                   "try again shortly");
         return;
     }
-    r.pool = core_index_pool(c->app->index, pool_id);
-    if (!r.pool || !r.pool->active) {
+    r.pool = stay_known_pool(c, pool_id, stays_create);
+    if (!r.pool) {
         cJSON_Delete(p);
-        if (c->state != &pool_reloaded && c->app->sync) {
-            /* Perhaps created or switched on a moment ago through another process, whose
-             * notification has not arrived here yet: load it once and decide again. */
-            c->state = &pool_reloaded;
-            inventory_sync_reload(c->app->sync, SYNC_POOL, pool_id, stays_create_again, c);
-            return;
-        }
-        api_reply_problem(c, PROBLEM_NOT_FOUND, POOL_MISSING);
         return;
     }
     if (!stay_decide_pathway(c, &r, cJSON_GetObjectItem(p, "diversion_reason") != NULL)) {

@@ -175,6 +175,32 @@ def test_pool_created_on_a_becomes_searchable_on_b():
             "capacity PUT", took is not None and took <= PROPAGATION_LIMIT, took)
 
 
+def check_series_on_a_late_process(w, c, provider):
+    """A series preview and a series request on C for pools made on A a moment ago: each
+    loads its pool before it would say 404 (one pool each, so that both paths load)."""
+    made = [h.make_pool(w.a, w.url, w.esdorp_a, provider, 2, w.day(7), w.day(30),
+                        location_id=w.race_pool.location_id, name=f"Series on C {i}")
+            for i in range(2)]
+    body = {"mode": "all_or_nothing", "nights": 1, "arrivals": [str(w.day(9)), str(w.day(16))],
+            "funding": "wlz",
+            "guest": {"alias": "mevr. R.", "birth_year": 1940, "care_profile": "dementia",
+                      "needs": []}}
+    resp = c.request("POST", "/v1/series/preview", dict(body, pool_id=made[0].id),
+                     token=w.tokens[SAMPLES + 3])
+    h.check("a series preview on C of a pool made on A is 200 with both dates (not 404)",
+            resp.status == 200 and len(resp.json.get("occurrences", [])) == 2, repr(resp))
+    resp = c.request("POST", "/v1/series", dict(body, pool_id=made[1].id),
+                     token=w.tokens[SAMPLES + 3],
+                     headers={"Idempotency-Key": f"late-series-{made[1].id}"})
+    h.check("a series request on C of a pool made on A is 201 with both stays (not 404)",
+            resp.status == 201 and len(resp.json.get("occurrences", [])) == 2, repr(resp))
+    resp = c.request("POST", "/v1/series",
+                     dict(body, pool_id="00000000-0000-4000-8000-000000000000"),
+                     token=w.tokens[SAMPLES + 3], headers={"Idempotency-Key": "late-series-none"})
+    h.check("a series for a pool that does not exist is still 404", h.is_problem(resp, 404),
+            repr(resp))
+
+
 def test_a_process_reads_its_own_writes_though_its_notifications_run_late():
     w = world()
     c = h.Server(w.url, env={"LOGEER_TEST_NOTIFY_DELAY_MS": str(LATE_MS)})
@@ -195,6 +221,7 @@ def test_a_process_reads_its_own_writes_though_its_notifications_run_late():
                      h.stay_body("00000000-0000-4000-8000-000000000000", w.day(7), w.day(8)),
                      token=w.tokens[SAMPLES + 2])
     h.check("a pool that does not exist is still 404", h.is_problem(resp, 404), repr(resp))
+    check_series_on_a_late_process(w, c, provider)
 
     pool = h.make_pool(c, w.url, esdorp_c, provider, 2, w.day(7), w.day(8),
                        location_id=w.race_pool.location_id, name="Made on C")
