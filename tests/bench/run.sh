@@ -37,6 +37,7 @@
 # them as before | after columns (no search runs in this mode); BENCH_CONTEND_ROUNDS=N adds
 # N alternating contention runs per side (see contend_rounds). BENCH_KEEP=1 leaves the
 # cluster running after a successful run and prints how to reach and remove it.
+# BENCH_PG_SETTINGS="name=value ..." sets PostgreSQL settings for the run (ALTER SYSTEM).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -74,7 +75,7 @@ exec > >(tee "$REPORT") 2>&1
 TEE_PID=$!
 
 say() { printf '%s\n' "$*"; }
-step() { printf '\n== %s\n' "$*"; }
+step() { printf '\n== %s  [%s]\n' "$*" "$(date -u +%H:%M:%S)"; }
 now() { date +%s.%N; }
 since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
 
@@ -118,6 +119,20 @@ trap 'exit 130' INT TERM
 
 need() { command -v "$1" >/dev/null || { say "run.sh: $1 is not installed"; exit 1; }; }
 for tool in wrk curl cmake psql awk pgbench cc pkg-config; do need "$tool"; done
+
+# BENCH_PG_SETTINGS="name=value ...": PostgreSQL settings for this run (ALTER SYSTEM, then a
+# reload), e.g. log_autovacuum_min_duration=0 to see in the cluster's log (kept with
+# BENCH_KEEP) whether a slow round met autovacuum or a checkpoint.
+pg_settings_apply() {
+    [ -n "${BENCH_PG_SETTINGS:-}" ] || return 0
+    local admin setting args=()
+    admin=$("$ROOT/deploy/pg.sh" url "$PGDIR" postgres)
+    for setting in $BENCH_PG_SETTINGS; do
+        args+=(-c "ALTER SYSTEM SET ${setting%%=*} = '${setting#*=}'")
+    done
+    psql -X -q -v ON_ERROR_STOP=1 -d "$admin" "${args[@]}" -c 'SELECT pg_reload_conf()' >/dev/null
+    say "PostgreSQL settings for this run: $BENCH_PG_SETTINGS"
+}
 
 # BENCH_PG_STATEMENTS: pg_stat_statements must be preloaded, so the cluster restarts once.
 pg_statements_enable() {
@@ -189,6 +204,7 @@ database() {
     step "PostgreSQL, migrations, national data set"
     "$ROOT/deploy/pg.sh" start "$PGDIR" >/dev/null 2>"$WORK/pg.err" || { cat "$WORK/pg.err"; exit 1; }
     pg_statements_enable
+    pg_settings_apply
     psql -X -q -d "$("$ROOT/deploy/pg.sh" url "$PGDIR" postgres)" -c 'CREATE DATABASE logeer_bench'
     DB_URL=$("$ROOT/deploy/pg.sh" url "$PGDIR" logeer_bench)
     export LOGEER_DATABASE_URL=$DB_URL LOGEER_MIGRATIONS_DIR=$ROOT/migrations
@@ -840,6 +856,7 @@ database_compare() {
     step "PostgreSQL, base migrations, national data set, copy migrated by this tree"
     "$ROOT/deploy/pg.sh" start "$PGDIR" >/dev/null 2>"$WORK/pg.err" || { cat "$WORK/pg.err"; exit 1; }
     pg_statements_enable
+    pg_settings_apply
     local admin; admin=$("$ROOT/deploy/pg.sh" url "$PGDIR" postgres)
     psql -X -q -d "$admin" -c 'CREATE DATABASE logeer_base'
     BASE_DB_URL=$("$ROOT/deploy/pg.sh" url "$PGDIR" logeer_base)
