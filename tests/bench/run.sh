@@ -924,6 +924,22 @@ compare_summary() {
 # after, base, after ..., each on a night of its own (+40, +41, ...), then every round's figures
 # and each side's median. One run per side moves by several percent from run to run; the
 # alternation puts both sides under the same drift.
+# Waits (at most 180 s) until the notification pipeline has read every event: sweeping the
+# pgbench runs' lapsed holds writes tens of thousands of stay.expired events at once, and a
+# round that starts while logeerd still works through them measures that backlog too. Says
+# how long it waited; a schema without the pipeline (an old BENCH_BASE) waits for nothing.
+notify_caught_up() {
+    local t0 behind; t0=$(now)
+    [ "$(sql_value "SELECT to_regclass('notify_cursor') IS NOT NULL")" = t ] || return 0
+    for _ in $(seq 360); do
+        behind=$(sql_value "SELECT coalesce((SELECT max(id) FROM events), 0)
+                                 - coalesce((SELECT max(event_id) FROM notify_cursor), 0)")
+        [ "$behind" -gt 0 ] || { say "  notifications caught up with the events after $(since "$t0") s"; return 0; }
+        sleep 0.5
+    done
+    say "  notifications still $behind events behind after $(since "$t0") s; the round runs anyway"
+}
+
 contend_rounds() {
     local n=${BENCH_CONTEND_ROUNDS:-0} i side day rows=()
     [ "$n" -gt 0 ] || return 0
@@ -940,6 +956,7 @@ contend_rounds() {
             serve
             cp "$WORK/tokens.$side" "$WORK/tokens" # sessions live in the database
             inputs
+            notify_caught_up
             WRK_CONNS=$CONNS_CONTEND run_wrk "$SECONDS_CONTENTION" CONTEND book.lua "$WORK/tokens" \
                 "$WORK/contention_pools" "$TODAY_NOON" "bench-$$-round$i$side" cancel "$day:$day:1" contention
             rows+=("$side $(field "$CONTEND" rps) $(field "$CONTEND" p50_ms) $(field "$CONTEND" p99_ms)")
