@@ -38,6 +38,7 @@
 # N alternating contention runs per side (see contend_rounds). BENCH_KEEP=1 leaves the
 # cluster running after a successful run and prints how to reach and remove it.
 # BENCH_PG_SETTINGS="name=value ..." sets PostgreSQL settings for the run (ALTER SYSTEM).
+# BENCH_WARM_UP=S (3): seconds of unmeasured race before each contention round.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -940,6 +941,19 @@ notify_caught_up() {
     say "  notifications still $behind events behind after $(since "$t0") s; the round runs anyway"
 }
 
+# A round's logeerd has just started: its database sessions are new, and each compiles the
+# PL/pgSQL functions and plans their statements on first use. BENCH_WARM_UP seconds (3; 0 for
+# none) of the same race on a night of its own first, not measured, so that a round measures
+# the race and not the first requests of four new sessions.
+warm_up() {
+    local seconds=${BENCH_WARM_UP:-3}
+    [ "$seconds" -gt 0 ] || return 0
+    wrk -t1 -c"$CONNS_CONTEND" -d"${seconds}s" -s "$BENCH/book.lua" "$BASE_URL" -- "$WORK/tokens" \
+        "$WORK/contention_pools" "$TODAY_NOON" "bench-$$-warm$1$RANDOM" cancel "$1:$1:1" warm-up \
+        >/dev/null 2>&1 || true
+    say "  warmed up: ${seconds} s of the same race on day +$1, not measured"
+}
+
 contend_rounds() {
     local n=${BENCH_CONTEND_ROUNDS:-0} i side day rows=()
     [ "$n" -gt 0 ] || return 0
@@ -957,6 +971,7 @@ contend_rounds() {
             cp "$WORK/tokens.$side" "$WORK/tokens" # sessions live in the database
             inputs
             notify_caught_up
+            warm_up "$((50 + i))"
             WRK_CONNS=$CONNS_CONTEND run_wrk "$SECONDS_CONTENTION" CONTEND book.lua "$WORK/tokens" \
                 "$WORK/contention_pools" "$TODAY_NOON" "bench-$$-round$i$side" cancel "$day:$day:1" contention
             rows+=("$side $(field "$CONTEND" rps) $(field "$CONTEND" p50_ms) $(field "$CONTEND" p99_ms)")
