@@ -31,6 +31,12 @@ def set_beds(srv, token, pool, day, beds):
                                               "beds": beds}])
 
 
+def stamp(text):
+    """A timestamp of the API (UTC, ISO 8601). Expiry is compared with creation, not with a
+    calendar date: between 23:00 and 24:00 UTC the Amsterdam date is already the next one."""
+    return dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
 def world():
     def make():
         url = h.migrated_database(seed=True)
@@ -52,7 +58,8 @@ def test_a_key_is_shown_once_and_stored_only_as_a_hash():
     h.check("the record says its provider, scopes, prefix and expiry",
             resp.json["provider_id"] == ESDORP_ID and resp.json["scopes"] == ["capacity:write"]
             and resp.json["prefix"] == key[:11] and resp.json["revoked_at"] is None
-            and resp.json["expires_at"][:10] == str(w["today"] + dt.timedelta(days=30)),
+            and stamp(resp.json["expires_at"]) - stamp(resp.json["created_at"])
+            == dt.timedelta(days=30),
             repr(resp.json))
     got = srv.get(f"/v1/api-keys/{kid}", token=w["esdorp"])
     h.check("GET shows the record without the key", got.status == 200 and "key" not in got.json,
