@@ -354,7 +354,7 @@ static bool series_validate(struct api_ctx *c, struct series_request *r, cJSON *
     }
     const struct core_pool *pool = stay_known_pool(c, pool_id, handler);
     if (!pool)
-        return false; /* r is freed when the pool is being loaded: not a word more to it */
+        return false; /* r is already freed when the pool is being loaded */
     r->stay.pool = pool;
     if (!stay_decide_pathway(c, &r->stay, false))
         return false;
