@@ -3,7 +3,8 @@
  * funding, night limits) and coordinates without branching, and reads the free beds only of
  * the pools that pass; it proposes only stays that keep a pool's arrival days and blocks
  * (with flex_days, the nearest arrival that does). A search within one municipality visits
- * only that municipality's pools. The free beds are stored night-major (one row of all pools
+ * only that municipality's pools, a search for one care profile only that profile's pools.
+ * The free beds are stored night-major (one row of all pools
  * per night, each row allocated apart), so a scan over many pools reads each asked night as
  * one sequential row instead of one cache line per pool, and the window rolls by moving row
  * pointers: at the day boundary the oldest rows go and new ones, filled aside, come in at the
@@ -44,13 +45,21 @@ enum {
     LIST_ARRIVAL = 4,           /* arrival days or blocks: a stay's dates are judged */
 };
 
-/* The pools of one municipality, by position in the dense arrays: a search within one
- * municipality visits only these. */
-struct muni_pools {
-    uint64_t municipality;
+/* Pools by position in the dense arrays, in no particular order (a search's ranking does not
+ * depend on the order it meets pools in). */
+struct pool_list {
     size_t *at;
     size_t n, cap;
 };
+
+/* The pools of one municipality: a search within one municipality visits only these. */
+struct muni_pools {
+    uint64_t municipality;
+    struct pool_list pools;
+};
+
+/* Care profiles are bits of a uint32_t (core_pool.care_profiles). */
+#define PROFILE_BITS 32
 
 struct core_index {
     date_day first_day;
@@ -63,6 +72,9 @@ struct core_index {
     int16_t **rows;           /* rows[night - first_day][pool]: ndays rows of cap pools */
     struct muni_pools *munis; /* one entry per municipality seen, in order of appearance */
     size_t nmunis, munis_cap;
+    /* by_profile[b]: the pools serving care profile bit b. A search for one care profile
+     * outside a municipality (nearly every search a caregiver makes) visits only these. */
+    struct pool_list by_profile[PROFILE_BITS];
     size_t *table;            /* open addressing: index into pools + 1, 0 = empty */
     size_t table_size;        /* power of two, at least twice npools */
 };
@@ -124,8 +136,10 @@ void core_index_free(struct core_index *ix)
         free(ix->pools[i]);
     }
     for (size_t i = 0; i < ix->nmunis; i++)
-        free(ix->munis[i].at);
+        free(ix->munis[i].pools.at);
     free(ix->munis);
+    for (int b = 0; b < PROFILE_BITS; b++)
+        free(ix->by_profile[b].at);
     free(ix->pools);
     free(ix->hot);
     free(ix->coords);
@@ -207,6 +221,30 @@ static int grow(struct core_index *ix)
 
 static int16_t clamp16(int v) { return (int16_t)(v < INT16_MIN ? INT16_MIN : v > INT16_MAX ? INT16_MAX : v); }
 
+static int list_add(struct pool_list *l, size_t at)
+{
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 8;
+        size_t *grown = realloc(l->at, cap * sizeof *grown);
+        if (!grown)
+            return -1;
+        l->at = grown;
+        l->cap = cap;
+    }
+    l->at[l->n++] = at;
+    return 0;
+}
+
+static void list_remove(struct pool_list *l, size_t at)
+{
+    for (size_t i = 0; i < l->n; i++) {
+        if (l->at[i] == at) {
+            l->at[i] = l->at[--l->n];
+            return;
+        }
+    }
+}
+
 static struct muni_pools *muni_find(const struct core_index *ix, uint64_t municipality)
 {
     for (size_t i = 0; i < ix->nmunis; i++)
@@ -230,27 +268,33 @@ static int muni_add(struct core_index *ix, uint64_t municipality, size_t at)
         m = &ix->munis[ix->nmunis++];
         *m = (struct muni_pools){.municipality = municipality};
     }
-    if (m->n == m->cap) {
-        size_t cap = m->cap ? m->cap * 2 : 8;
-        size_t *grown = realloc(m->at, cap * sizeof *grown);
-        if (!grown)
-            return -1;
-        m->at = grown;
-        m->cap = cap;
-    }
-    m->at[m->n++] = at;
-    return 0;
+    return list_add(&m->pools, at);
 }
 
 static void muni_remove(struct core_index *ix, uint64_t municipality, size_t at)
 {
     struct muni_pools *m = muni_find(ix, municipality);
-    for (size_t i = 0; m && i < m->n; i++) {
-        if (m->at[i] == at) {
-            m->at[i] = m->at[--m->n];
-            return;
+    if (m)
+        list_remove(&m->pools, at);
+}
+
+/* Moves pool `at` from the profile lists of `before` to those of `after`: the lists it joins
+ * first, so that a failure leaves it where it was. */
+static int profiles_move(struct core_index *ix, size_t at, uint32_t before, uint32_t after)
+{
+    for (int b = 0; b < PROFILE_BITS; b++) {
+        uint32_t bit = 1u << b;
+        if ((after & bit) && !(before & bit) && list_add(&ix->by_profile[b], at) != 0) {
+            for (int undo = 0; undo < b; undo++)
+                if ((after & (1u << undo)) && !(before & (1u << undo)))
+                    list_remove(&ix->by_profile[undo], at);
+            return -1;
         }
     }
+    for (int b = 0; b < PROFILE_BITS; b++)
+        if ((before & (1u << b)) && !(after & (1u << b)))
+            list_remove(&ix->by_profile[b], at);
+    return 0;
 }
 
 static void hot_from_meta(struct pool_hot *h, struct coords *c, const struct core_pool *p)
@@ -300,13 +344,19 @@ int core_index_put_pool(struct core_index *ix, const struct core_pool *p)
     if (at >= 0) {
         struct core_pool *meta = ix->pools[at];
         uint64_t before = pack8(meta->municipality);
-        if (before != municipality) {
-            if (muni_add(ix, municipality, (size_t)at) != 0) {
-                meta_free_strings(&copy);
-                return -1;
-            }
-            muni_remove(ix, before, (size_t)at);
+        bool moved = before != municipality;
+        if (moved && muni_add(ix, municipality, (size_t)at) != 0) {
+            meta_free_strings(&copy);
+            return -1;
         }
+        if (profiles_move(ix, (size_t)at, meta->care_profiles, p->care_profiles) != 0) {
+            if (moved)
+                muni_remove(ix, municipality, (size_t)at);
+            meta_free_strings(&copy);
+            return -1;
+        }
+        if (moved)
+            muni_remove(ix, before, (size_t)at);
         copy.slot = meta->slot;
         copy.version = meta->version + 1;
         meta_free_strings(meta);
@@ -316,6 +366,12 @@ int core_index_put_pool(struct core_index *ix, const struct core_pool *p)
     }
     struct core_pool *meta = malloc(sizeof *meta);
     if (!meta || grow(ix) != 0 || muni_add(ix, municipality, ix->npools) != 0) {
+        free(meta);
+        meta_free_strings(&copy);
+        return -1;
+    }
+    if (profiles_move(ix, ix->npools, 0, p->care_profiles) != 0) {
+        muni_remove(ix, municipality, ix->npools);
         free(meta);
         meta_free_strings(&copy);
         return -1;
@@ -720,25 +776,43 @@ static void consider(const struct core_index *ix, const struct scan *s, size_t a
     keep_best(hits, n, max, &hit, q->check_in);
 }
 
-/* The pools of [*from, npools) that pass the cheap filters, up to `room` of them, into
- * batch; moves *from past the pools looked at. Branch-free, so the scan runs at memory
- * speed; the caller then considers the few that passed. */
-static size_t gather(const struct core_index *ix, const struct scan *s, size_t *from,
-                     size_t *batch, size_t room)
+/* Which pools a search must look at: a municipality's, else one care profile's, else all
+ * (NULL). Any pool left out would fail hot_matches. */
+static const struct pool_list *scan_pools(const struct core_index *ix, const struct scan *s)
 {
-    size_t nb = 0, at = *from;
+    static const struct pool_list none;
+    if (s->municipality) {
+        const struct muni_pools *m = muni_find(ix, s->municipality);
+        return m ? &m->pools : &none;
+    }
+    uint32_t care = s->q->care_profile;
+    if (care != 0 && (care & (care - 1)) == 0)
+        return &ix->by_profile[__builtin_ctz(care)];
+    return NULL;
+}
+
+/* The pools of list l (all pools when NULL) from position *from on that pass the cheap
+ * filters, up to `room` of them, into batch; moves *from past the pools looked at.
+ * Branch-free within a pool, so the scan runs at memory speed; the caller then considers the
+ * few that passed. */
+static size_t gather(const struct core_index *ix, const struct scan *s,
+                     const struct pool_list *l, size_t *from, size_t *batch, size_t room)
+{
+    size_t nb = 0, i = *from, end = l ? l->n : ix->npools;
     if (s->boxed) {
-        for (; at < ix->npools && nb < room; at++) {
+        for (; i < end && nb < room; i++) {
+            size_t at = l ? l->at[i] : i;
             batch[nb] = at;
             nb += (size_t)(in_box(s, &ix->coords[at]) && hot_matches(s, &ix->hot[at]));
         }
     } else {
-        for (; at < ix->npools && nb < room; at++) {
+        for (; i < end && nb < room; i++) {
+            size_t at = l ? l->at[i] : i;
             batch[nb] = at;
             nb += (size_t)hot_matches(s, &ix->hot[at]);
         }
     }
-    *from = at;
+    *from = i;
     return nb;
 }
 
@@ -747,19 +821,12 @@ size_t core_search_run(const struct core_index *ix, const struct core_search *q,
 {
     struct scan s;
     scan_init(&s, q);
-    size_t n = 0;
-    if (s.municipality) {
-        const struct muni_pools *m = muni_find(ix, s.municipality);
-        for (size_t i = 0; m && i < m->n; i++)
-            if (hot_matches(&s, &ix->hot[m->at[i]]) &&
-                (!s.boxed || in_box(&s, &ix->coords[m->at[i]])))
-                consider(ix, &s, m->at[i], hits, &n, max);
-        return n;
-    }
+    const struct pool_list *l = scan_pools(ix, &s);
+    size_t n = 0, end = l ? l->n : ix->npools;
     enum { BATCH = 256 };
     size_t batch[BATCH];
-    for (size_t at = 0; at < ix->npools;) {
-        size_t nb = gather(ix, &s, &at, batch, BATCH);
+    for (size_t from = 0; from < end;) {
+        size_t nb = gather(ix, &s, l, &from, batch, BATCH);
         for (size_t i = 0; i < nb; i++)
             consider(ix, &s, batch[i], hits, &n, max);
     }
@@ -877,19 +944,12 @@ size_t core_earliest_run(const struct core_index *ix, const struct core_search *
         per_pool = CORE_EARLIEST_MAX_DATES;
     struct scan s;
     scan_init(&s, q);
-    size_t n = 0;
-    if (s.municipality) {
-        const struct muni_pools *m = muni_find(ix, s.municipality);
-        for (size_t i = 0; m && i < m->n; i++)
-            if (hot_matches(&s, &ix->hot[m->at[i]]) &&
-                (!s.boxed || in_box(&s, &ix->coords[m->at[i]])))
-                early_consider(ix, &s, m->at[i], latest_check_out, per_pool, out, &n, max);
-        return n;
-    }
+    const struct pool_list *l = scan_pools(ix, &s);
+    size_t n = 0, end = l ? l->n : ix->npools;
     enum { BATCH = 256 };
     size_t batch[BATCH];
-    for (size_t at = 0; at < ix->npools;) {
-        size_t nb = gather(ix, &s, &at, batch, BATCH);
+    for (size_t from = 0; from < end;) {
+        size_t nb = gather(ix, &s, l, &from, batch, BATCH);
         for (size_t i = 0; i < nb; i++)
             early_consider(ix, &s, batch[i], latest_check_out, per_pool, out, &n, max);
     }

@@ -360,6 +360,102 @@ static void test_index_municipality_moves_radius_edges_and_ties(void)
     core_index_free(ix);
 }
 
+/* A search for one care profile visits only that profile's pools (the index keeps a list per
+ * profile). Checked against the same pools without the list: an index holding only the pools
+ * that serve the profile, searched for any profile, must give the same hits in the same order,
+ * also after pools changed their profiles (and so moved between lists) and their places. */
+static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
+static unsigned rnd(unsigned n)
+{
+    rng_state ^= rng_state >> 12, rng_state ^= rng_state << 25, rng_state ^= rng_state >> 27;
+    return (unsigned)((rng_state * 2685821657736338717ull) >> 33) % n;
+}
+
+static void check_same_hits(const struct core_index *all, const struct core_index *only,
+                            struct core_search q)
+{
+    struct core_hit a[8], b[8];
+    size_t na = core_search_run(all, &q, a, 8);
+    q.care_profile = 0;
+    size_t nb = core_search_run(only, &q, b, 8);
+    CHECK(na == nb);
+    for (size_t i = 0; i < na && i < nb; i++)
+        CHECK(strcmp(a[i].pool->id, b[i].pool->id) == 0 && a[i].check_in == b[i].check_in &&
+              a[i].free == b[i].free);
+}
+
+static void test_index_care_profile_lists_follow_changes(void)
+{
+    date_day today = date_from_ymd(2026, 12, 1);
+    enum { NPOOLS = 300, NPROFILES = 5 };
+    struct core_pool pools[NPOOLS];
+    char ids[NPOOLS][16];
+    const char *const gms[] = {"GM0106", "GM0114", "GM0118"};
+    struct core_index *all = core_index_new(today, 60);
+    for (int i = 0; i < NPOOLS; i++) {
+        snprintf(ids[i], sizeof ids[i], "p%03d", i);
+        pools[i] = pool(ids[i], KIND_PLANNED, gms[rnd(3)], 52.7 + rnd(60) / 100.0,
+                        6.3 + rnd(80) / 100.0);
+        pools[i].care_profiles = 1u << rnd(NPROFILES) | (rnd(3) == 0 ? 1u << rnd(NPROFILES) : 0);
+        CHECK(core_index_put_pool(all, &pools[i]) == 0);
+    }
+    for (int round = 0; round < 3; round++) {
+        if (round > 0) {
+            /* A third of the pools change their profiles, some move to another municipality. */
+            for (int i = 0; i < NPOOLS; i += 3) {
+                pools[i].care_profiles = 1u << rnd(NPROFILES);
+                snprintf(pools[i].municipality, sizeof pools[i].municipality, "%s", gms[rnd(3)]);
+                CHECK(core_index_put_pool(all, &pools[i]) == 0);
+            }
+        }
+        for (int i = 0; i < NPOOLS; i++)
+            for (date_day n = today; n < today + 40; n++)
+                core_index_set_free(all, ids[i], n, (int)rnd(4));
+        for (unsigned profile = 0; profile < NPROFILES; profile++) {
+            struct core_index *only = core_index_new(today, 60);
+            for (int i = 0; i < NPOOLS; i++) {
+                if (!(pools[i].care_profiles & (1u << profile)))
+                    continue;
+                CHECK(core_index_put_pool(only, &pools[i]) == 0);
+                for (date_day n = today; n < today + 40; n++)
+                    core_index_set_free(only, ids[i], n, core_index_free_on(all, ids[i], n));
+            }
+            for (int k = 0; k < 20; k++) {
+                struct core_search q = {.check_in = today + 1 + rnd(30), .nights = 1 + (int)rnd(5),
+                                        .today = today, .kinds = 1 << KIND_PLANNED, .funding = -1,
+                                        .stale_days = 7, .now = 1000000, .limit = 8,
+                                        .care_profile = 1u << profile, .flex_days = (int)rnd(3)};
+                if (k % 2) {
+                    q.has_point = true, q.lat = 52.99, q.lon = 6.56, q.radius_km = 5 + rnd(30);
+                }
+                check_same_hits(all, only, q);
+            }
+            core_index_free(only);
+        }
+    }
+    /* One pool, by hand: it leaves the dementia list and joins the somatic one. */
+    struct core_search q = {.check_in = today + 5, .nights = 1, .today = today,
+                            .kinds = 1 << KIND_PLANNED, .funding = -1, .stale_days = 7,
+                            .now = 1000000, .limit = 8, .care_profile = 1u << 1};
+    struct core_index *ix = core_index_new(today, 60);
+    struct core_pool p = pool("changer", KIND_PLANNED, "GM0106", 52.99, 6.56);
+    CHECK(core_index_put_pool(ix, &p) == 0);
+    core_index_set_free(ix, "changer", today + 5, 1);
+    struct core_hit hits[8];
+    CHECK(core_search_run(ix, &q, hits, 8) == 1);
+    p.care_profiles = 1u << 0;
+    CHECK(core_index_put_pool(ix, &p) == 0);
+    CHECK(core_search_run(ix, &q, hits, 8) == 0);
+    q.care_profile = 1u << 0;
+    CHECK(core_search_run(ix, &q, hits, 8) == 1);
+    struct core_early early[4];
+    CHECK(core_earliest_run(ix, &q, today + 30, 2, early, 4) == 1);
+    q.care_profile = 1u << 1;
+    CHECK(core_earliest_run(ix, &q, today + 30, 2, early, 4) == 0);
+    core_index_free(ix);
+    core_index_free(all);
+}
+
 static void test_index_counts_stale_pools_and_their_providers(void)
 {
     struct core_index *ix = core_index_new(0, 30);
@@ -553,6 +649,7 @@ int main(void)
     test_index_grows_to_many_pools();
     test_index_window_rolls_without_losing_or_inventing_nights();
     test_index_municipality_moves_radius_edges_and_ties();
+    test_index_care_profile_lists_follow_changes();
     test_index_counts_stale_pools_and_their_providers();
     test_pool_access();
     test_earliest_dates_skip_full_nights_and_follow_the_pool_rules();
