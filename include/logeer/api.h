@@ -98,6 +98,8 @@ void api_shutdown(struct app *app);
 /* The http_server callbacks. */
 void api_on_request(struct http_request *req, void *app);
 void api_on_done(const struct http_request *req, int status, uint64_t duration_ns, void *app);
+/* Writes the request log's waiting lines and stops holding lines back (api_shutdown does). */
+void api_request_log_close(void);
 /* The http_problem_cb for the HTTP layer's own error answers: the same problem table as
  * every other answer, chosen by status. */
 size_t api_problem_body(int status, const char *detail, char *buf, size_t size);

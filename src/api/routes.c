@@ -75,4 +75,5 @@ void api_shutdown(struct app *app)
     free(app->routes);
     app->routes = NULL;
     app->nroutes = 0;
+    api_request_log_close();
 }
