@@ -570,6 +570,7 @@ void api_on_request(struct http_request *req, void *arg)
 static char reqlog[PIPE_BUF];
 static size_t reqlog_len;
 static struct event *reqlog_due; /* the flush, set off by a batch's first line */
+static bool reqlog_closed;       /* after api_request_log_close: every line at once */
 
 static void write_all(const char *p, size_t len)
 {
@@ -597,16 +598,27 @@ static void reqlog_flush_cb(evutil_socket_t fd, short what, void *arg)
     reqlog_flush();
 }
 
+/* A line that cannot wait (no loop, closed, or longer than the buffer): one write of its own,
+ * newline included. */
+static void reqlog_write_line(const char *text, size_t len)
+{
+    char *line = malloc(len + 1);
+    if (!line)
+        return;
+    memcpy(line, text, len);
+    line[len] = '\n';
+    write_all(line, len + 1);
+    free(line);
+}
+
 static void reqlog_put(struct app *app, const char *text, size_t len)
 {
-    if (!reqlog_due && app->base)
+    if (!reqlog_due && !reqlog_closed && app->base)
         reqlog_due = evtimer_new(app->base, reqlog_flush_cb, NULL);
     if (reqlog_len + len + 1 > sizeof reqlog)
         reqlog_flush();
     if (!reqlog_due || len + 1 > sizeof reqlog) {
-        char nl = '\n';
-        write_all(text, len);
-        write_all(&nl, 1);
+        reqlog_write_line(text, len);
         return;
     }
     if (reqlog_len == 0 && !evtimer_pending(reqlog_due, NULL)) {
@@ -624,6 +636,7 @@ void api_request_log_close(void)
     if (reqlog_due)
         event_free(reqlog_due);
     reqlog_due = NULL;
+    reqlog_closed = true;
 }
 
 /* One JSON line per request on stdout: what an operator greps when a caregiver calls. */
