@@ -84,6 +84,8 @@ struct api_ctx {
     char token_hash[AUTH_TOKEN_HASH_LEN]; /* the session's token hash, when one was sent */
     void *state;               /* handler-owned; freed with state_free at reply */
     void (*state_free)(void *);
+    unsigned queries;          /* statements sent for this request: from the second on they
+                                  go ahead of new work in the pool's queue (db_query_next) */
     bool pool_reloaded;        /* stay_known_pool has loaded this request's pool once */
     void (*rerun)(struct api_ctx *c); /* the handler to run again once that load is done */
 };

@@ -59,6 +59,13 @@ void db_pool_start(struct db_pool *pool);
 void db_query(struct db_pool *pool, const char *stmt_name, int nparams,
               const char *const *params, db_cb cb, void *arg);
 
+/* As db_query, for a statement that continues work already begun (a request's second
+ * statement, after it read what it needs): queued ahead of every query that starts new work,
+ * oldest first, so that a request of two statements waits in the queue about once, not twice,
+ * and work begun is finished before more is begun. */
+void db_query_next(struct db_pool *pool, const char *stmt_name, int nparams,
+                   const char *const *params, db_cb cb, void *arg);
+
 /* True when at least one connection is ready for queries. */
 bool db_pool_healthy(const struct db_pool *pool);
 

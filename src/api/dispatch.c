@@ -208,7 +208,10 @@ void api_query_read(struct api_ctx *c, const char *stmt, int nparams, const char
         api_reply_problem(c, PROBLEM_INTERNAL, "out of memory");
         return;
     }
-    db_query(replica, stmt, nparams, params, read_done, q);
+    if (c->queries++ == 0)
+        db_query(replica, stmt, nparams, params, read_done, q);
+    else
+        db_query_next(replica, stmt, nparams, params, read_done, q);
 }
 
 void api_query(struct api_ctx *c, const char *stmt, int nparams, const char *const *params,
@@ -221,7 +224,10 @@ void api_query(struct api_ctx *c, const char *stmt, int nparams, const char *con
     }
     q->c = c;
     q->cb = cb;
-    db_query(c->app->db, stmt, nparams, params, query_done, q);
+    if (c->queries++ == 0)
+        db_query(c->app->db, stmt, nparams, params, query_done, q);
+    else
+        db_query_next(c->app->db, stmt, nparams, params, query_done, q);
 }
 
 int api_prepare(struct app *app, const char *name, const char *sql)

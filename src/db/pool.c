@@ -1,6 +1,8 @@
 /* db pool: a fixed set of PostgreSQL connections on the libevent loop, each an explicit state
- * machine, plus the FIFO queue of queries waiting for one. Must never block the loop, never
- * retry a query that may have run, and never call a query's callback from inside db_query. */
+ * machine, plus the queue of queries waiting for one: two FIFO lanes, queries that continue
+ * work already begun (db_query_next) before queries that start new work. Must never block the
+ * loop, never retry a query that may have run, and never call a query's callback from inside
+ * db_query. */
 #include "logeer/db.h"
 
 #include "logeer/log.h"
@@ -50,6 +52,13 @@ struct db_request {
     const char *params[];    /* nparams entries, NULL for SQL NULL; the strings follow */
 };
 
+/* One FIFO lane of the queue. */
+struct db_lane {
+    struct db_request *head, *tail;
+};
+
+enum { DB_LANE_NEXT, DB_LANE_NEW, DB_LANES };
+
 struct db_conn {
     struct db_pool *pool;
     int id;                   /* index in pool->conns, for log lines */
@@ -83,8 +92,8 @@ struct db_pool {
     bool started;
     bool closing;             /* inside db_pool_free: nothing new may start */
     int cb_depth;             /* > 0 while a user callback runs */
-    struct db_request *queue_head, *queue_tail;
-    unsigned queued;
+    struct db_lane lanes[DB_LANES]; /* DB_LANE_NEXT first, then DB_LANE_NEW */
+    unsigned queued;                /* in both lanes */
     struct db_request *done_head, *done_tail; /* failures waiting to be delivered on the loop */
     struct event *deliver;    /* activated whenever the done list gains an entry */
     struct event *sweep;      /* queue-timeout check, pending while the queue is not empty */
@@ -218,14 +227,15 @@ static void request_complete(struct db_pool *p, struct db_request *q, PGresult *
 
 /* ---- the queue ------------------------------------------------------------------------------ */
 
-static void queue_push(struct db_pool *p, struct db_request *q)
+static void queue_push(struct db_pool *p, struct db_request *q, int lane)
 {
+    struct db_lane *l = &p->lanes[lane];
     q->next = NULL;
-    if (p->queue_tail)
-        p->queue_tail->next = q;
+    if (l->tail)
+        l->tail->next = q;
     else
-        p->queue_head = q;
-    p->queue_tail = q;
+        l->head = q;
+    l->tail = q;
     p->queued++;
     if (!evtimer_pending(p->sweep, NULL)) {
         unsigned period = p->queue_timeout_ms / 10;
@@ -233,16 +243,23 @@ static void queue_push(struct db_pool *p, struct db_request *q)
     }
 }
 
-static struct db_request *queue_pop(struct db_pool *p)
+static struct db_request *lane_pop(struct db_pool *p, struct db_lane *l)
 {
-    struct db_request *q = p->queue_head;
+    struct db_request *q = l->head;
     if (q == NULL)
         return NULL;
-    p->queue_head = q->next;
-    if (p->queue_head == NULL)
-        p->queue_tail = NULL;
+    l->head = q->next;
+    if (l->head == NULL)
+        l->tail = NULL;
     p->queued--;
     return q;
+}
+
+/* The next query to run: work already begun before new work, each lane oldest first. */
+static struct db_request *queue_pop(struct db_pool *p)
+{
+    struct db_request *q = lane_pop(p, &p->lanes[DB_LANE_NEXT]);
+    return q ? q : lane_pop(p, &p->lanes[DB_LANE_NEW]);
 }
 
 static void queue_fail_all(struct db_pool *p, const char *message)
@@ -252,15 +269,19 @@ static void queue_fail_all(struct db_pool *p, const char *message)
         request_fail(p, q, DB_UNAVAILABLE, "", message);
 }
 
-/* The queue is FIFO, so the oldest entries are at the head and the scan stops at the first
- * one still within its time. */
+/* Each lane is FIFO, so its oldest entries are at its head and the scan of a lane stops at
+ * the first one still within its time. */
 static void pool_on_sweep(evutil_socket_t fd, short what, void *arg)
 {
     struct db_pool *p = arg;
     uint64_t now = db_now_ms();
-    while (p->queue_head && now - p->queue_head->queued_ms >= p->queue_timeout_ms)
-        request_fail(p, queue_pop(p), DB_TIMEOUT, "", "waited too long for a database connection");
-    if (p->queue_head) {
+    for (int i = 0; i < DB_LANES; i++) {
+        struct db_lane *l = &p->lanes[i];
+        while (l->head && now - l->head->queued_ms >= p->queue_timeout_ms)
+            request_fail(p, lane_pop(p, l), DB_TIMEOUT, "",
+                         "waited too long for a database connection");
+    }
+    if (p->queued > 0) {
         unsigned period = p->queue_timeout_ms / 10;
         db_io_timer_add(p->sweep, period < 10 ? 10 : period > 250 ? 250 : period);
     }
@@ -568,19 +589,25 @@ static void conn_wakeups_sent(struct db_conn *c, PGresult *res)
     conn_become_idle(c);
 }
 
-/* BUSY -> IDLE (or WAKING). The connection takes its next query before this one's callback
- * runs, so the callback is free to queue more work. The flush is put on the wire before the
- * callback answers the client, so the notifications are on their way by the time the client
- * can ask again; the answer does not wait for the flush's result. */
+/* BUSY -> IDLE (or WAKING). The callback runs before the connection takes its next query,
+ * so a statement that continues the same work (db_query_next) is queued first and runs next
+ * on this very connection. The flush is put on the wire before the callback answers the
+ * client, so the notifications are on their way by the time the client can ask again; the
+ * answer does not wait for the flush's result. */
 static void conn_finish_query(struct db_conn *c, PGresult *res)
 {
     struct db_request *q = c->req;
     c->req = NULL;
-    if (c->wakeup_pending)
+    if (c->wakeup_pending) {
         conn_send_wakeups(c);
-    else
-        conn_become_idle(c);
+        request_complete(c->pool, q, res);
+        return;
+    }
+    /* Still BUSY while the callback runs: whatever it queues waits for this connection (or
+     * another idle one), in its lane. */
     request_complete(c->pool, q, res);
+    if (c->state == DB_CONN_BUSY)
+        conn_become_idle(c);
 }
 
 /* IDLE: input here is never an answer. It is the server leaving (an error, then EOF) or a
@@ -680,7 +707,7 @@ static struct db_conn *pool_idle_conn(struct db_pool *p)
 static void pool_dispatch(struct db_pool *p)
 {
     struct db_conn *c;
-    while (p->queue_head && (c = pool_idle_conn(p)) != NULL) {
+    while (p->queued > 0 && (c = pool_idle_conn(p)) != NULL) {
         struct db_request *q = queue_pop(p);
         struct db_stmt *s = &p->stmts[q->stmt];
         if (!c->stmt_ok[q->stmt])
@@ -826,8 +853,8 @@ static struct db_request *request_new(int nparams, const char *const *params, db
     return q;
 }
 
-void db_query(struct db_pool *pool, const char *stmt_name, int nparams,
-              const char *const *params, db_cb cb, void *arg)
+static void pool_query(struct db_pool *pool, int lane, const char *stmt_name, int nparams,
+                       const char *const *params, db_cb cb, void *arg)
 {
     struct db_request *q = request_new(nparams, params, cb, arg);
     pool->queries_total++;
@@ -839,9 +866,21 @@ void db_query(struct db_pool *pool, const char *stmt_name, int nparams,
     else if (pool->queued >= pool->max_queue)
         request_fail(pool, q, DB_UNAVAILABLE, "", "too many queries waiting for the database");
     else {
-        queue_push(pool, q);
+        queue_push(pool, q, lane);
         pool_dispatch(pool);
     }
+}
+
+void db_query(struct db_pool *pool, const char *stmt_name, int nparams,
+              const char *const *params, db_cb cb, void *arg)
+{
+    pool_query(pool, DB_LANE_NEW, stmt_name, nparams, params, cb, arg);
+}
+
+void db_query_next(struct db_pool *pool, const char *stmt_name, int nparams,
+                   const char *const *params, db_cb cb, void *arg)
+{
+    pool_query(pool, DB_LANE_NEXT, stmt_name, nparams, params, cb, arg);
 }
 
 bool db_pool_healthy(const struct db_pool *pool)
