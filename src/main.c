@@ -90,12 +90,18 @@ static void on_notify_drained(void *arg)
     event_base_loopexit(arg, NULL);
 }
 
-/* Requests are answered; the notification attempts in flight finish and are recorded while
- * the loop still runs, so none of them is sent twice after a restart. */
-static void on_shutdown_done(void *arg)
+/* The access log is written; the notification attempts in flight finish and are recorded
+ * while the loop still runs, so none of them is sent twice after a restart. */
+static void on_access_log_written(void *arg)
 {
     struct app *app = arg;
     notify_drain(app->notify, on_notify_drained, app->base);
+}
+
+/* Requests are answered: their access-log rows still waiting for a batch are written first. */
+static void on_shutdown_done(void *arg)
+{
+    api_access_log_flush(arg, on_access_log_written, arg);
 }
 
 static void on_signal(evutil_socket_t sig, short what, void *arg)

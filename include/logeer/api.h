@@ -100,6 +100,10 @@ void api_shutdown(struct app *app);
 /* The http_server callbacks. */
 void api_on_request(struct http_request *req, void *app);
 void api_on_done(const struct http_request *req, int status, uint64_t duration_ns, void *app);
+/* Writes the NEN 7513 access-log rows still waiting for their batch and from then on writes
+ * every row at once; done(arg) runs when that write has finished (at once when none waits).
+ * For shutdown, after the last request is answered and while the pool still runs. */
+void api_access_log_flush(struct app *app, void (*done)(void *arg), void *arg);
 /* Writes the request log's waiting lines and stops holding lines back (api_shutdown does). */
 void api_request_log_close(void);
 /* The http_problem_cb for the HTTP layer's own error answers: the same problem table as

@@ -18,4 +18,7 @@ void access_log_stays(struct api_ctx *c, const char *action, const char *const *
 void access_log_guests(struct api_ctx *c, const char *action, const char *const *guest_ids,
                        size_t n);
 
+/* Frees the batch (api_shutdown); rows still waiting are not written. */
+void access_log_close(void);
+
 #endif

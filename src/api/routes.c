@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "access_log.h"
 #include "handlers.h"
 
 static const struct route_group *const groups[] = {
@@ -76,4 +77,5 @@ void api_shutdown(struct app *app)
     app->routes = NULL;
     app->nroutes = 0;
     api_request_log_close();
+    access_log_close();
 }
