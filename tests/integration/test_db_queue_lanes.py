@@ -2,7 +2,7 @@
 start new work (db_query_next), so that a request of two statements waits in the queue about
 once, not twice. Shown with one database connection whose only session is held up by a night
 locked from psql: a cancel (read the stay, then its transition) queued before five new
-bookings commits before all five; in one FIFO it would commit after them."""
+bookings commits before four of them; in one FIFO it would commit after all five."""
 
 import datetime as dt
 import re
@@ -120,8 +120,11 @@ def test_a_requests_second_statement_goes_before_new_work():
     created = [int(row[0]) for row in h.psql(url, f"SELECT min(id) FROM events WHERE stay_id "
                                                   f"IN ({id_list}) GROUP BY stay_id ORDER BY 1")]
     h.info(f"event ids: the cancel {cancel_event}, the bookings {created}")
-    h.check("the cancel, queued before the five bookings, committed before all of them",
-            cancel_event < min(created), f"cancel {cancel_event}, bookings {created}")
+    # When the cancel's read is answered, the connection takes the oldest waiting statement
+    # (the first booking) before the read's callback queues the transition: so one booking
+    # may go first, and the transition comes next, ahead of the other four.
+    h.check("the cancel, queued before the five bookings, committed before four of them",
+            cancel_event < created[1], f"cancel {cancel_event}, bookings {created}")
     h.check_counters_match_stays("after the lanes", url, open_pool.id)
 
 
