@@ -974,12 +974,15 @@ contend_rounds() {
             warm_up "$((50 + i))"
             WRK_CONNS=$CONNS_CONTEND run_wrk "$SECONDS_CONTENTION" CONTEND book.lua "$WORK/tokens" \
                 "$WORK/contention_pools" "$TODAY_NOON" "bench-$$-round$i$side" cancel "$day:$day:1" contention
-            rows+=("$side $(field "$CONTEND" rps) $(field "$CONTEND" p50_ms) $(field "$CONTEND" p99_ms)")
+            rows+=("$side $(field "$CONTEND" rps) $(field "$CONTEND" p50_ms) $(field "$CONTEND" p99_ms) $(field "$CONTEND" 'count\[201\]')")
             serve_stop
         done
     done
-    step "contention rounds: req/s, p50 ms, p99 ms per round; median per side"
-    printf '%s\n' "${rows[@]}" | awk '{ printf "  %-6s %8.1f req/s  p50 %7.2f  p99 %7.2f\n", $1, $2, $3, $4 }'
+    # Holds won say how much of the race was real work: a side whose cancels come back sooner
+    # wins more holds, and each win costs two lock-taking transactions where a refusal costs a
+    # read, so req/s and p50 alone can mislead.
+    step "contention rounds: req/s, p50 ms, p99 ms, holds won (201) per round; median per side"
+    printf '%s\n' "${rows[@]}" | awk '{ printf "  %-6s %8.1f req/s  p50 %7.2f  p99 %7.2f  holds %5d\n", $1, $2, $3, $4, $5 }'
     for side in base after; do
         printf '%s\n' "${rows[@]}" | awk -v s="$side" '$1 == s { r[++n] = $2; a[n] = $3; b[n] = $4 }
             function med(v, n,   i, j, t) { for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++)
