@@ -156,6 +156,17 @@ struct read_call {
     const char *params[];     /* NULL for SQL NULL; the strings follow */
 };
 
+/* A request's first statement starts new work; its later ones continue work begun and go
+ * ahead of new work in the pool's queue (db_query_next). */
+static void request_query(struct api_ctx *c, struct db_pool *pool, const char *stmt,
+                          int nparams, const char *const *params, db_cb cb, void *arg)
+{
+    if (c->queries++ == 0)
+        db_query(pool, stmt, nparams, params, cb, arg);
+    else
+        db_query_next(pool, stmt, nparams, params, cb, arg);
+}
+
 static struct read_call *read_call_new(struct api_ctx *c, const char *stmt, int nparams,
                                        const char *const *params, api_query_cb cb)
 {
@@ -208,10 +219,7 @@ void api_query_read(struct api_ctx *c, const char *stmt, int nparams, const char
         api_reply_problem(c, PROBLEM_INTERNAL, "out of memory");
         return;
     }
-    if (c->queries++ == 0)
-        db_query(replica, stmt, nparams, params, read_done, q);
-    else
-        db_query_next(replica, stmt, nparams, params, read_done, q);
+    request_query(c, replica, stmt, nparams, params, read_done, q);
 }
 
 void api_query(struct api_ctx *c, const char *stmt, int nparams, const char *const *params,
@@ -224,10 +232,7 @@ void api_query(struct api_ctx *c, const char *stmt, int nparams, const char *con
     }
     q->c = c;
     q->cb = cb;
-    if (c->queries++ == 0)
-        db_query(c->app->db, stmt, nparams, params, query_done, q);
-    else
-        db_query_next(c->app->db, stmt, nparams, params, query_done, q);
+    request_query(c, c->app->db, stmt, nparams, params, query_done, q);
 }
 
 int api_prepare(struct app *app, const char *name, const char *sql)
