@@ -10,7 +10,6 @@ import datetime as dt
 import os
 import random
 import subprocess
-import threading
 import time
 import uuid
 
@@ -279,19 +278,6 @@ def test_full_night_refuses_without_waiting_for_its_lock():
 
 
 
-def _book_in_sql(caregiver_id, pool_id, check_in, check_out):
-    """The booking a POST /v1/stays runs (logeer_book_stay), as one SELECT of its outcome."""
-    return f"""SELECT (logeer_book_stay(jsonb_build_object(
-                    'principal_id', '{caregiver_id}', 'principal_role', 'caregiver',
-                    'request_hash', repeat('0', 64), 'method', 'POST', 'path', '/v1/stays',
-                    'pool_id', '{pool_id}', 'check_in', '{check_in}', 'check_out', '{check_out}',
-                    'kind', 'planned', 'initial_status', 'held', 'hold_ttl_s', 900,
-                    'funding', 'wlz', 'waitlist', false, 'max_open_stays', 3,
-                    'guest', jsonb_build_object('alias', 'x', 'birth_year', 1950,
-                                                'care_profile', 'dementia', 'needs', '[]'::jsonb))
-                    )).outcome"""
-
-
 def _hold_pool_lock(conninfo, pool_id, seconds):
     """Locks the pool's row FOR UPDATE (what deleting it would take) for `seconds`."""
     return _hold_lock(conninfo, f"SELECT 1 FROM pools WHERE id = '{pool_id}' FOR UPDATE", seconds)
@@ -312,7 +298,15 @@ def test_a_refusal_writes_nothing_and_a_booking_still_locks_the_pool_first():
     caregiver = h.scalar(w.url, f"SELECT id FROM users WHERE email = '{w.emails[5]}'")
     outcome = h.scalar(w.url, f"""
         SELECT r.outcome || ' ' || (pg_current_xact_id_if_assigned() IS NULL)::text
-          FROM ({_book_in_sql(caregiver, pool.id, full, free)} OFFSET 0) AS r""")
+          FROM (SELECT (logeer_book_stay(jsonb_build_object(
+                    'principal_id', '{caregiver}', 'principal_role', 'caregiver',
+                    'request_hash', repeat('0', 64), 'method', 'POST', 'path', '/v1/stays',
+                    'pool_id', '{pool.id}', 'check_in', '{full}', 'check_out', '{free}',
+                    'kind', 'planned', 'initial_status', 'held', 'hold_ttl_s', 900,
+                    'funding', 'wlz', 'waitlist', false, 'max_open_stays', 3,
+                    'guest', jsonb_build_object('alias', 'x', 'birth_year', 1950,
+                                                'care_profile', 'dementia', 'needs', '[]'::jsonb))
+                    )).outcome OFFSET 0) AS r""")
     h.check_equal("a refusal in SQL: no_beds, and its transaction has no id", outcome,
                   "no_beds true")
 
@@ -347,72 +341,6 @@ def test_a_refusal_writes_nothing_and_a_booking_still_locks_the_pool_first():
     h.check(f"a booking that goes on waits for the pool's lock ({elapsed:.2f} s)",
             elapsed >= 1.0, f"{elapsed:.2f} s")
     h.check_counters_match_stays("after the refusal and the booking", w.url, pool.id)
-
-
-
-def test_a_lost_race_waits_without_locking_and_refuses_without_a_flush():
-    """A request that passes the quick look while another transaction takes the last bed
-    queues on an advisory lock of the night, not on the night's row: it has no transaction
-    id while it waits, and when the bed turns out taken it refuses with none, so it never
-    holds the night through a WAL flush of its own (migration 0048). If the bed comes free
-    instead, the waiting request gets it: the queue only orders, step 4's row lock decides."""
-    w = world()
-    pool = h.make_pool(w.srv, w.url, w.esdorp, w.provider_id, 1, w.day(60), w.day(64),
-                       name="Race lost without a flush")
-    emails = h.add_caregivers(w.url, 3, prefix="lost")
-    tokens = h.login_many(w.srv, emails)
-    holder = h.scalar(w.url, f"SELECT id FROM users WHERE email = '{emails[0]}'")
-    waiting_sql = ("SELECT wait_event || ' ' || (backend_xid IS NULL)::text FROM pg_stat_activity "
-                   "WHERE state = 'active' AND wait_event_type = 'Lock' "
-                   "AND query LIKE '%logeer_request_stay%'")
-    guest = w.srv.request("POST", "/v1/guests", {"alias": "mevr. Wacht", "birth_year": 1940,
-                                                  "care_profile": "dementia", "needs": []},
-                          token=tokens[2])
-    if not h.check("a caregiver registers the person she cares for (201)", guest.status == 201,
-                   repr(guest)):
-        return
-    rounds = ((w.day(60), True, tokens[1], None), (w.day(62), False, tokens[1], None),
-              (w.day(61), True, tokens[2], guest.json["id"]))
-    for night, commits, token, guest_id in rounds:
-        after = night + dt.timedelta(days=1)
-        what = ("takes" if commits else "gives up") + " the last bed" + (
-            ", a request for a registered guest" if guest_id else ", a request")
-        body = h.stay_body(pool.id, night, after) if guest_id is None else {
-            "pool_id": pool.id, "check_in": str(night), "check_out": str(after),
-            "funding": "zvw", "guest_id": guest_id}
-        # The other booking is psql's, kept open: it holds the night's row and its advisory lock.
-        locker = _hold_lock(w.url, _book_in_sql(holder, pool.id, night, after),
-                            5 if commits else 60)
-        # psql sends its statements as one string: the booking has run once it sleeps with a
-        # transaction id.
-        booked = h.wait_until(lambda: h.scalar(
-            w.url, "SELECT count(*) FROM pg_stat_activity WHERE wait_event = 'PgSleep' "
-                   f"AND backend_xid IS NOT NULL AND query LIKE '%/* {locker.tag} */%' "
-                   "AND pid <> pg_backend_pid()") == "1", 10 * h.SCALE)
-        h.check(f"the other transaction {what.split(',')[0]}: it holds the night", booked)
-        answer = {}
-        asker = threading.Thread(target=lambda: answer.setdefault("resp", w.srv.request(
-            "POST", "/v1/stays", body, token=token,
-            headers={"Idempotency-Key": uuid.uuid4().hex})))
-        asker.start()
-        seen = h.wait_until(lambda: h.scalar(w.url, waiting_sql), 10 * h.SCALE)
-        h.check_equal(f"while the other transaction {what} waits on the night's advisory "
-                      "lock and has no transaction id", seen,
-                      "advisory true")
-        if not commits:
-            h.psql(w.url, "SELECT pg_cancel_backend(pid) FROM pg_stat_activity "
-                          f"WHERE query LIKE '%/* {locker.tag} */%' AND pid <> pg_backend_pid()")
-        locker.wait(timeout=60 * h.SCALE)
-        asker.join(timeout=60 * h.SCALE)
-        resp = answer.get("resp")
-        if commits:
-            h.check("the bed taken, the waiting request answers 409 no-beds for that night",
-                    resp is not None and resp.status == 409 and h.problem_type(resp) == "no-beds"
-                    and (resp.json or {}).get("nights") == [str(night)], repr(resp))
-        else:
-            h.check("the bed given up, the waiting request holds it (201)",
-                    resp is not None and resp.status == 201, repr(resp))
-    h.check_counters_match_stays("after the lost and won races", w.url, pool.id)
 
 
 h.main(globals())
