@@ -23,14 +23,21 @@
 -- holds with the new bound in place of xmin.
 
 CREATE FUNCTION logeer_events_horizon() RETURNS xid8
-LANGUAGE sql STABLE AS $$
-    SELECT coalesce((SELECT min(r.xid)
-                       FROM pg_snapshot_xip(s.snap) AS r(xid)
-                      WHERE NOT EXISTS (SELECT 1 FROM pg_stat_activity a
-                                         WHERE a.backend_xid = r.xid::xid
-                                           AND a.datname <> current_database())),
-                    pg_snapshot_xmax(s.snap))
-      FROM (SELECT pg_current_snapshot() AS snap) AS s
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    snap pg_snapshot := pg_current_snapshot();
+BEGIN
+    -- PL/pgSQL keeps the plan for the session; the other databases' transactions are read once
+    -- (a hashed NOT IN), not once per running transaction.
+    RETURN coalesce((SELECT min(r.xid)
+                       FROM pg_snapshot_xip(snap) AS r(xid)
+                      WHERE r.xid::xid NOT IN (
+                            SELECT a.backend_xid FROM pg_stat_get_activity(NULL) AS a
+                             WHERE a.backend_xid IS NOT NULL
+                               AND a.datid <> (SELECT d.oid FROM pg_database d
+                                                WHERE d.datname = current_database()))),
+                    pg_snapshot_xmax(snap));
+END
 $$;
 COMMENT ON FUNCTION logeer_events_horizon() IS
     'Outbox rows written by transactions below this bound are committed (or gone) and visible: '
@@ -58,9 +65,13 @@ COMMENT ON FUNCTION logeer_events_after(xid8, bigint, xid8, bigint, uuid, intege
 CREATE OR REPLACE FUNCTION logeer_events_held_back(after_txid xid8, after_id bigint)
 RETURNS boolean
 LANGUAGE sql STABLE AS $$
-    SELECT EXISTS (SELECT 1 FROM events e
-                    WHERE (e.txid, e.id) > (after_txid, after_id)
-                      AND e.txid >= (SELECT logeer_events_horizon()))
+    -- The newest row after the position, read backwards on events_txid_id_idx, is at or above
+    -- the bound exactly when any is: one index entry, where "EXISTS ... txid >= bound" would
+    -- be planned without knowing the bound and read the whole table.
+    SELECT coalesce((SELECT e.txid FROM events e
+                      WHERE (e.txid, e.id) > (after_txid, after_id)
+                      ORDER BY e.txid DESC, e.id DESC
+                      LIMIT 1) >= logeer_events_horizon(), false)
 $$;
 COMMENT ON FUNCTION logeer_events_held_back(xid8, bigint) IS
     'True when committed outbox rows after the position wait for an older transaction of this '
