@@ -10,12 +10,12 @@
 --
 -- The bound is now the oldest running transaction that may be this database's, and never more
 -- than the snapshot's xmax. A running transaction counts as another database's only when
--- pg_stat_activity shows it there; everything else (a prepared transaction, a session whose
--- details the role may not read, one that ended between the snapshot and the look) still holds
--- the bound back, exactly as before. That is safe in either order of the two reads: an xid never
--- changes database, so "running in another database" stays true for as long as it runs, and a
--- transaction that ended cannot write a row any more. Without the right to read other roles'
--- sessions (pg_read_all_stats) the bound is simply xmin again: never later, only sooner.
+-- pg_stat_get_activity shows it there (every role sees each session's database and transaction
+-- id; they are not among the details kept from other roles); everything else (a prepared
+-- transaction, one that ended between the snapshot and the look) still holds the bound back,
+-- exactly as before. That is safe in either order of the two reads: an xid never changes
+-- database, so "running in another database" stays true for as long as it runs, and a
+-- transaction that ended cannot write a row any more. The bound is never later than xmin was.
 --
 -- Every row a reader has not handed out yet still belongs to a transaction that may be this
 -- database's and was running at its last read (txid >= the bound) or began after it
