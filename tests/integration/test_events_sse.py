@@ -223,8 +223,7 @@ class World:
                                 f"WHERE id > {int(last)} ORDER BY id")
 
     def outbox_ids_after(self, last):
-        rows = h.psql(self.url, f"SELECT id FROM events WHERE id > {int(last)} ORDER BY id")
-        return [r[0] for r in rows]
+        return [r[0] for r in self.outbox_rows_after(last)]
 
 
 def world():
