@@ -101,7 +101,8 @@ void api_shutdown(struct app *app);
 void api_on_request(struct http_request *req, void *app);
 void api_on_done(const struct http_request *req, int status, uint64_t duration_ns, void *app);
 /* Writes the NEN 7513 access-log rows still waiting for their batch and from then on writes
- * every row at once; done(arg) runs when that write has finished (at once when none waits).
+ * every row at once; done(arg) runs when no access-log write is in flight any more, the
+ * batches sent earlier included (at once when none is).
  * For shutdown, after the last request is answered and while the pool still runs. */
 void api_access_log_flush(struct app *app, void (*done)(void *arg), void *arg);
 /* Writes the request log's waiting lines and stops holding lines back (api_shutdown does). */

@@ -41,6 +41,9 @@ static struct {
     struct jsonw rows;    /* a JSON array being filled */
     size_t n;             /* entries in it */
     bool closed;          /* after the shutdown's flush: every row is written at once */
+    unsigned writing;     /* statements sent and not yet finished */
+    void (*drained)(void *arg); /* the shutdown's: runs once nothing is being written */
+    void *drained_arg;
 } batch;
 
 int access_log_prepare(struct app *app)
@@ -48,44 +51,45 @@ int access_log_prepare(struct app *app)
     return api_prepare(app, "access_log_batch", ACCESS_LOG_BATCH_SQL);
 }
 
-struct flush_done {
-    size_t rows;
-    void (*done)(void *arg);
-    void *arg;
-};
+/* The shutdown waits for every statement in flight, not only its own: a batch its timer sent
+ * a moment before may still be queued or waiting for a lock. */
+static void batch_check_drained(void)
+{
+    if (batch.writing > 0 || batch.drained == NULL)
+        return;
+    void (*done)(void *arg) = batch.drained;
+    batch.drained = NULL;
+    done(batch.drained_arg);
+}
 
 static void batch_written(const struct db_result *r, void *arg)
 {
-    struct flush_done *f = arg;
+    size_t *rows = arg;
     if (r->status != DB_OK)
-        log_error("access log: %zu row(s) could not be written: %s", f->rows, r->message);
-    if (f->done)
-        f->done(f->arg);
-    free(f);
+        log_error("access log: %zu row(s) could not be written: %s", *rows, r->message);
+    free(rows);
+    batch.writing--;
+    batch_check_drained();
 }
 
-/* One statement for the waiting rows; done(arg), if given, runs once it has finished. */
-static void batch_flush(void (*done)(void *arg), void *arg)
+/* One statement for the waiting rows. */
+static void batch_flush(void)
 {
     if (batch.timer)
         evtimer_del(batch.timer);
-    if (batch.n == 0) {
-        if (done)
-            done(arg);
+    if (batch.n == 0)
         return;
-    }
     jw_array_end(&batch.rows);
     const char *text = jw_text(&batch.rows, NULL);
-    struct flush_done *f = malloc(sizeof *f);
-    if (!text || !f) {
+    size_t *rows = malloc(sizeof *rows);
+    if (!text || !rows) {
         log_error("access log: out of memory; %zu row(s) not written", batch.n);
-        free(f);
-        if (done)
-            done(arg);
+        free(rows);
     } else {
-        *f = (struct flush_done){.rows = batch.n, .done = done, .arg = arg};
+        *rows = batch.n;
+        batch.writing++;
         const char *params[] = {text}; /* copied by the pool, so the buffer is reused at once */
-        db_query(batch.db, "access_log_batch", 1, params, batch_written, f);
+        db_query(batch.db, "access_log_batch", 1, params, batch_written, rows);
     }
     jw_reset(&batch.rows);
     batch.n = 0;
@@ -96,7 +100,7 @@ static void batch_on_timer(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     (void)arg;
-    batch_flush(NULL, NULL);
+    batch_flush();
 }
 
 /* Starts a batch (the array and its timer) when none is open. */
@@ -148,7 +152,7 @@ static void batch_add(struct api_ctx *c, const char *kind, const char *action,
         batch.n++;
     }
     if (batch.closed || batch.n >= ACCESS_LOG_BATCH_ROWS)
-        batch_flush(NULL, NULL);
+        batch_flush();
 }
 
 void access_log_stays(struct api_ctx *c, const char *action, const char *const *stay_ids,
@@ -167,7 +171,10 @@ void api_access_log_flush(struct app *app, void (*done)(void *arg), void *arg)
 {
     (void)app;
     batch.closed = true;
-    batch_flush(done, arg);
+    batch.drained = done;
+    batch.drained_arg = arg;
+    batch_flush();
+    batch_check_drained();
 }
 
 void access_log_close(void)

@@ -1,12 +1,14 @@
 """The NEN 7513 access log in batches: the rows of requests answered close together are written
 by one statement (one commit) instead of one each, every row still complete, and the rows
-still waiting when logeerd is told to stop are written before it exits."""
+still waiting when logeerd is told to stop are written before it exits, as is a batch that was
+already on its way."""
 
 import datetime as dt
 import re
 import signal
 import subprocess
 import threading
+import time
 import uuid
 
 import harness as h
@@ -127,6 +129,43 @@ def test_rows_waiting_at_a_stop_are_written_before_exit():
     rows = rows_for(w.url, [request_id])
     h.check_equal("the read's access-log row was written before the process exited",
                   len(rows), 1)
+
+
+def test_a_batch_already_on_its_way_at_a_stop_is_waited_for():
+    """The batch's statement waits for a lock on the table when the stop comes: the process
+    must stay until it is written, not close the pool under it."""
+    w = world()
+    server = h.Server(w.url)
+    token = server.login(w.emails[0], password=h.TEST_PASSWORD)
+    request_id = f"alb-way-{uuid.uuid4().hex[:8]}"
+    locker = subprocess.Popen([h.PSQL, "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-d", w.url],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True)
+    try:
+        locker.stdin.write("BEGIN; LOCK TABLE access_log IN SHARE MODE; SELECT 'locked';\n")
+        locker.stdin.flush()
+        h.check_equal("psql holds the access log against inserts", locker.stdout.readline().strip(),
+                      "locked")
+        resp = server.request("GET", f"/v1/stays/{w.stay_id}", token=token,
+                              headers={"X-Request-Id": request_id})
+        h.check_equal("the read answers 200", resp.status, 200)
+        waiting = h.wait_until(lambda: h.scalar(w.url, """
+            SELECT count(*) FROM pg_stat_activity
+             WHERE wait_event_type = 'Lock' AND query LIKE '%INSERT INTO access_log%'""") == "1",
+            10 * h.SCALE)
+        h.check("its batch waits for the lock", waiting)
+        server.send_signal(signal.SIGTERM)
+        time.sleep(1.0 * h.SCALE)
+        h.check("a second after the stop the process still waits for that batch",
+                server.wait_exit(0.1) is None)
+    finally:
+        locker.stdin.write("COMMIT;\n")
+        locker.stdin.close()
+        locker.wait(30 * h.SCALE)
+    rc = server.wait_exit(30 * h.SCALE)
+    server.finish(rc, "stopped while a batch waited for a lock")
+    h.check_equal("the batch was written before the process exited",
+                  len(rows_for(w.url, [request_id])), 1)
 
 
 if __name__ == "__main__":
