@@ -79,7 +79,8 @@
  * with the same key and request gets the stored response, another request with that key
  * gets key_mismatch, and of two concurrent first attempts the second fails on the key's
  * primary key (idempotency_keys_pkey, answered 409: the original is still running) and its
- * insert is rolled back with it. insert is "table AS r (columns)"; select is a complete
+ * insert is rolled back with it; a replay waits until the original's commit is on disk
+ * (logeer_durable_read, migration 0048). insert is "table AS r (columns)"; select is a complete
  * "SELECT ... [FROM ...] WHERE ..." to which the statement appends a condition; an empty
  * select (the parent was not found) gives the outcome not_found. */
 #define RES_CREATE_SQL(insert, select, json)                                                 \
@@ -93,7 +94,8 @@
     "SELECT $2::uuid, $4::text, 'POST', $5::text, decode($3::text, 'hex'), 'done', 201, "     \
     "ins.body, jsonb_build_object('Location', $5::text || '/' || ins.id), now() FROM ins "    \
     "WHERE $4::text IS NOT NULL) "                                                            \
-    "SELECT CASE WHEN p.state = 'running' THEN 'key_running' WHEN p.same THEN 'replayed' "    \
+    "SELECT CASE WHEN p.state = 'running' THEN 'key_running' "                                \
+    "WHEN p.same AND logeer_durable_read() THEN 'replayed' "                                  \
     "WHEN p.same IS NOT NULL THEN 'key_mismatch' WHEN i.body IS NOT NULL THEN 'created' "     \
     "ELSE 'not_found' END, coalesce(i.body, CASE WHEN p.same THEN p.response_body END), "     \
     "coalesce(i.id::text, CASE WHEN p.same THEN p.response_body::json->>'id' END), "          \

@@ -27,7 +27,8 @@ enum db_conn_state {
     DB_CONN_PREPARING,    /* connected; preparing the registered statements one by one */
     DB_CONN_IDLE,         /* ready; watching the socket only to notice the server leaving */
     DB_CONN_BUSY,         /* running one query */
-    DB_CONN_WAKING,       /* the query is answered; sending the wake-ups its commit collected */
+    DB_CONN_WAKING,       /* the query has committed; sending the wake-ups it collected, whose
+                           * transaction flushes the commit to disk before the query is answered */
     DB_CONN_BACKOFF,      /* failed; the timer reconnects */
 };
 
@@ -72,7 +73,9 @@ struct db_conn {
     unsigned failures;        /* consecutive failures, so only the first of a streak is logged */
     size_t prep_next;         /* PREPARING: index of the statement being prepared */
     bool *stmt_ok;            /* per statement: prepared on this connection */
-    struct db_request *req;   /* BUSY: the query in flight */
+    struct db_request *req;   /* BUSY: the query in flight; WAKING: the query to answer */
+    PGresult *answer;         /* WAKING: its result, handed over once its commit is flushed */
+    bool flush_retry;         /* WAKING: the wake-ups failed; flushing the commit alone */
     bool wakeup_pending;      /* the server said 'logeer:wakeup' during the query in flight */
     PGresult *res;            /* CHECKING/PREPARING/BUSY: result so far */
 };
@@ -346,9 +349,14 @@ static void conn_backoff_because(struct db_conn *c, const char *why, const char 
         log_warn("db: connection %d %s: %s", c->id, why,
                  detail ? detail : db_io_error_line(c->pg, err, sizeof err));
     if (c->req) {
+        /* In WAKING too: the commit may not have reached the disk, so it is not reported as
+         * done; the client retries with its Idempotency-Key and learns what happened. */
         request_fail(p, c->req, DB_UNAVAILABLE, "", "database connection lost during the query");
         c->req = NULL;
     }
+    PQclear(c->answer);
+    c->answer = NULL;
+    c->flush_retry = false;
     if (c->state == DB_CONN_WAKING || c->wakeup_pending) {
         /* They were collected in the session that is now gone; other processes' indexes
          * repair themselves with their periodic re-read (src/events/sync.c). */
@@ -560,33 +568,60 @@ static void conn_send(struct db_conn *c, struct db_request *q)
 /* BUSY -> WAKING: the transaction that just committed collected notifications (migration
  * 0044: logeerd's sessions send them after commit, so that their commits do not queue for
  * PostgreSQL's NOTIFY lock). Sent on the same session, the only one that holds them; a flush
- * that finds nothing (the transaction rolled back after the notice) costs one round trip. */
+ * that finds nothing (the transaction rolled back after the notice) costs one round trip.
+ * Such a transaction committed without waiting for its WAL flush (migration 0048: the night's
+ * row lock is released before the disk write, not after it); the flush's own commit writes
+ * the WAL through to disk, its position after the first commit's, and only then is the query
+ * answered. */
 static void conn_send_wakeups(struct db_conn *c)
 {
     c->wakeup_pending = false;
     c->state = DB_CONN_WAKING;
-    if (!PQsendQuery(c->pg, "SELECT logeer_wakeup_flush()")) {
+    if (!PQsendQuery(c->pg, c->flush_retry ? "SELECT logeer_commit_flush()"
+                                           : "SELECT logeer_wakeup_flush()")) {
         conn_backoff(c, "failed to send the notifications");
         return;
     }
     conn_after_send(c);
 }
 
-/* WAKING -> IDLE. */
+/* WAKING -> IDLE, answering the query that waited for the flush. When the wake-ups fail on a
+ * live server (their transaction rolled back, so it flushed nothing), the commit is flushed by
+ * a statement of its own before the answer; should that fail too, the query is answered all
+ * the same, since the server is up and writes its WAL out within a fraction of a second. */
 static void conn_wakeups_sent(struct db_conn *c, PGresult *res)
 {
     struct db_pool *p = c->pool;
-    if (res && PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1) {
+    bool ok = res && PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1;
+    if (ok && !c->flush_retry) {
         p->wakeups_total += (unsigned long long)atoll(PQgetvalue(res, 0, 0));
-    } else {
+    } else if (!c->flush_retry) {
         char *msg = db_error_copy(res);
         p->wakeups_lost_total++;
         log_warn("db: connection %d could not send its notifications (kept for the next "
                  "flush): %s", c->id, msg ? msg : "(no message)");
         free(msg);
+        if (c->req) {
+            PQclear(res);
+            c->flush_retry = true;
+            conn_send_wakeups(c);
+            return;
+        }
+    } else if (!ok) {
+        char *msg = db_error_copy(res);
+        log_error("db: connection %d could not flush a commit before answering: %s", c->id,
+                  msg ? msg : "(no message)");
+        free(msg);
     }
     PQclear(res);
+    c->flush_retry = false;
+    struct db_request *q = c->req;
+    PGresult *answer = c->answer;
+    c->req = NULL;
+    c->answer = NULL;
     conn_become_idle(c);
+    if (q)
+        request_complete(p, q, answer);
 }
 
 /* BUSY -> IDLE (or WAKING). The connection takes its next query before this one's callback
@@ -594,17 +629,17 @@ static void conn_wakeups_sent(struct db_conn *c, PGresult *res)
  * to queue more work, and what continues this work (db_query_next) goes ahead of new work for
  * the next connection that frees up. (Running the callback first, so that a continuation
  * took this very connection, was measured slower: the connection then waits out the reply.)
- * The flush is put on the wire before the callback answers the client, so the notifications
- * are on their way by the time the client can ask again; the answer does not wait for the
- * flush's result. */
+ * A query whose transaction collected wake-ups is answered after their flush (above). */
 static void conn_finish_query(struct db_conn *c, PGresult *res)
 {
+    if (c->wakeup_pending) {
+        c->answer = res;
+        conn_send_wakeups(c);
+        return;
+    }
     struct db_request *q = c->req;
     c->req = NULL;
-    if (c->wakeup_pending)
-        conn_send_wakeups(c);
-    else
-        conn_become_idle(c);
+    conn_become_idle(c);
     request_complete(c->pool, q, res);
 }
 
@@ -916,6 +951,8 @@ static void conn_shutdown(struct db_conn *c)
         request_fail(c->pool, c->req, DB_UNAVAILABLE, "", "database pool closed");
         c->req = NULL;
     }
+    PQclear(c->answer);
+    c->answer = NULL;
     if (c->pg)
         conn_close_pg(c);
     c->state = DB_CONN_DISCONNECTED;

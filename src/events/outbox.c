@@ -1,6 +1,6 @@
 /* outbox: the read side of the events outbox for live subscribers. Owns the LISTEN connection
  * on logeer_events, the process's read position and each subscriber's own position while it
- * catches up. Never writes to the database and never blocks the loop; a failed query is
+ * catches up. Never writes a row and never blocks the loop; a failed query is
  * retried from a timer, never from inside its own callback (the pool may be closing). */
 #include "logeer/outbox.h"
 
@@ -82,7 +82,12 @@ struct outbox_feed {
 
 int outbox_feed_prepare(struct db_pool *pool)
 {
-    if (db_pool_prepare(pool, "outbox_head", "SELECT txid::text, id FROM logeer_events_head()"))
+    /* Rows and positions go out to clients only once on disk: logeer_durable_read() makes the
+     * read's commit flush the WAL when part of it is not (migration 0048), and the pool hands
+     * over a result only after the commit. */
+    if (db_pool_prepare(pool, "outbox_head",
+                        "SELECT txid::text, id FROM logeer_events_head() "
+                        "WHERE (SELECT logeer_durable_read())"))
         return -1;
     if (db_pool_prepare(pool, "outbox_position",
                         "SELECT txid::text FROM events WHERE id = $1::bigint"))
@@ -96,7 +101,7 @@ int outbox_feed_prepare(struct db_pool *pool)
                            "coalesce(stay_id::text, ''), coalesce(logeer_ymd(night_from), ''), "
                            "coalesce(logeer_ymd(night_to), ''), payload::text "
                            "FROM logeer_events_after($1::xid8, $2::bigint, $3::xid8, $4::bigint, "
-                           "$5::uuid, $6::int)");
+                           "$5::uuid, $6::int) WHERE (SELECT logeer_durable_read())");
 }
 
 static int pos_cmp(struct outbox_pos a, struct outbox_pos b)

@@ -4,12 +4,16 @@ PostgreSQL's NOTIFY lock; every other session keeps NOTIFY inside its transactio
 which transactions notify and when (a listening psql), that a rolled-back transaction sends
 nothing, that receivers read a notified night again instead of trusting a value in the
 payload, that a notification lost between commit and sending is repaired by the periodic
-re-read, and that logeerd's bookings go through the flush (its counters)."""
+re-read, and that logeerd's bookings go through the flush (its counters). Since migration
+0048 the transaction that collects wake-ups commits without waiting for the disk (its row
+locks go at once) and the flush's transaction waits for it; logeerd answers only after the
+flush."""
 
 import datetime as dt
 import os
 import re
 import subprocess
+import threading
 import time
 
 import harness as h
@@ -176,6 +180,78 @@ def test_bookings_notify_through_the_flush():
     h.check("the search shows the booked bed", h.wait_until(
         lambda: free_in_search(night) == 2, 10 * h.SCALE), free_in_search(night))
     h.check_equal("no notification was lost", metric("logeer_db_wakeups_lost_total"), 0)
+
+
+def test_the_collecting_commit_does_not_wait_for_the_disk_and_the_flush_does():
+    # Each setting read inside its transaction; the flush has a transaction id and a WAL
+    # record of its own, so its commit waits for the WAL flush.
+    out = run_script([
+        "SET logeer.wakeup_after_commit = on;",
+        "BEGIN;",
+        "SELECT logeer_wakeup('logeer_test', 'x');",
+        "SELECT 'collecting ' || current_setting('synchronous_commit');",
+        "COMMIT;",
+        "BEGIN;",
+        "SELECT 'sent ' || logeer_wakeup_flush();",
+        "SELECT 'flush ' || current_setting('synchronous_commit') || ' '"
+        " || (pg_current_xact_id_if_assigned() IS NOT NULL);",
+        "COMMIT;",
+        "BEGIN;",
+        "SELECT 'nothing collected ' || current_setting('synchronous_commit');",
+        "ROLLBACK;",
+        "RESET logeer.wakeup_after_commit;",
+        "BEGIN;",
+        "SELECT logeer_wakeup('logeer_test', 'x');",
+        "SELECT 'plain ' || current_setting('synchronous_commit');",
+        "COMMIT;",
+    ]).stdout.split("\n")
+    h.check_equal("the transaction that collected wake-ups commits asynchronously, the flush "
+                  "waits for the disk with an id of its own, other sessions are as before",
+                  [line for line in out if line],
+                  ["collecting off", "sent 1", "flush on true", "nothing collected on",
+                   "plain on"])
+
+
+def test_a_booking_gives_its_night_up_before_the_flush_and_is_answered_after_it():
+    """The flush is slowed down in this database: the booking's answer must wait for it, while
+    the night the booking took is free for others to lock the whole time."""
+    w = world()
+    night = w.day(37)
+    slow_s = 1.5 * h.SCALE
+    h.psql(w.url, f"""
+        ALTER FUNCTION logeer_wakeup_flush() RENAME TO logeer_wakeup_flush_real;
+        CREATE FUNCTION logeer_wakeup_flush() RETURNS integer LANGUAGE sql AS
+          'SELECT pg_sleep({slow_s}); SELECT logeer_wakeup_flush_real()';""")
+    try:
+        answered = {}
+
+        def book():
+            started = time.monotonic()
+            answered["resp"] = w.server.request(
+                "POST", "/v1/stays", h.stay_body(w.pool.id, night, night + dt.timedelta(days=1)),
+                token=w.token, timeout=30 * h.SCALE)
+            answered["after"] = time.monotonic() - started
+
+        booking = threading.Thread(target=book)
+        booking.start()
+        taken = h.wait_until(lambda: h.scalar(w.url, f"""
+            SELECT held + booked FROM pool_nights
+             WHERE pool_id = '{w.pool.id}' AND night = '{night}'""") == "1", 10 * h.SCALE)
+        h.check("the booking committed while its flush was still running", taken)
+        locked = h.scalar(w.url, f"""
+            SELECT count(*) FROM (SELECT 1 FROM pool_nights
+             WHERE pool_id = '{w.pool.id}' AND night = '{night}' FOR UPDATE NOWAIT) AS n""")
+        h.check_equal("meanwhile another session locks that night at once", locked, "1")
+        h.check("meanwhile the booking is not answered", "resp" not in answered)
+        booking.join(30 * h.SCALE)
+        resp = answered.get("resp")
+        h.check_equal("the booking is 201", resp.status if resp else None, 201)
+        h.check(f"and answered only after the flush ({slow_s:.1f} s)",
+                answered.get("after", 0) >= slow_s, answered.get("after"))
+    finally:
+        h.psql(w.url, """
+            DROP FUNCTION logeer_wakeup_flush();
+            ALTER FUNCTION logeer_wakeup_flush_real() RENAME TO logeer_wakeup_flush;""")
 
 
 h.main(globals())
