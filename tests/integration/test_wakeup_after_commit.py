@@ -254,4 +254,36 @@ def test_a_booking_gives_its_night_up_before_the_flush_and_is_answered_after_it(
             ALTER FUNCTION logeer_wakeup_flush_real() RENAME TO logeer_wakeup_flush;""")
 
 
+def test_a_failed_flush_is_made_good_by_a_flush_of_its_own_before_the_answer():
+    """The wake-ups' transaction fails (it rolls back, so it flushed nothing): the pool flushes
+    the commit with logeer_commit_flush() on its own, then answers."""
+    w = world()
+    night = w.day(38)
+    h.psql(w.url, """
+        CREATE TABLE commit_flushes (at timestamptz NOT NULL DEFAULT clock_timestamp());
+        ALTER FUNCTION logeer_wakeup_flush() RENAME TO logeer_wakeup_flush_real;
+        CREATE FUNCTION logeer_wakeup_flush() RETURNS integer LANGUAGE plpgsql AS $$
+        BEGIN RAISE EXCEPTION 'the wake-ups fail in this test'; END $$;
+        ALTER FUNCTION logeer_commit_flush() RENAME TO logeer_commit_flush_real;
+        CREATE FUNCTION logeer_commit_flush() RETURNS integer LANGUAGE sql AS
+          'INSERT INTO commit_flushes DEFAULT VALUES; SELECT logeer_commit_flush_real()';""")
+    try:
+        lost = metric("logeer_db_wakeups_lost_total")
+        resp = w.server.request("POST", "/v1/stays",
+                                h.stay_body(w.pool.id, night, night + dt.timedelta(days=1)),
+                                token=w.token)
+        h.check_equal("the booking is 201", resp.status, 201)
+        h.check_equal("its commit was flushed once, by the statement of its own",
+                      h.scalar(w.url, "SELECT count(*) FROM commit_flushes"), "1")
+        h.check_equal("the failed wake-ups are counted as lost", metric(
+            "logeer_db_wakeups_lost_total"), lost + 1)
+    finally:
+        h.psql(w.url, """
+            DROP FUNCTION logeer_wakeup_flush();
+            ALTER FUNCTION logeer_wakeup_flush_real() RENAME TO logeer_wakeup_flush;
+            DROP FUNCTION logeer_commit_flush();
+            ALTER FUNCTION logeer_commit_flush_real() RENAME TO logeer_commit_flush;
+            DROP TABLE commit_flushes;""")
+
+
 h.main(globals())
