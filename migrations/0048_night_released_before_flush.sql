@@ -9,11 +9,15 @@
 -- logeerd's sessions (logeer.wakeup_after_commit = on, 0044) already send a second statement
 -- right after every transaction that changed something others watch: logeer_wakeup_flush(),
 -- on the same session. Such a transaction now commits with synchronous_commit off (its locks
--- go as soon as the commit record is written), and the flush's own transaction writes a WAL
--- record and commits with synchronous_commit on: its flush covers the first commit's record,
--- which lies before it in the WAL. logeerd answers the request only after the flush has
--- returned (src/db/pool.c), so no answer ever reports a commit that a crash could take back;
--- with synchronous standbys the flush waits for them as any commit does.
+-- go as soon as the commit record is written). In the same round trip, before the wake-ups,
+-- logeerd runs logeer_commit_flush() in a transaction of its own, which writes a WAL record and
+-- commits with synchronous_commit on: its flush covers the first commit's record, which lies
+-- before it in the WAL. logeerd answers the request only after that (src/db/pool.c), so no
+-- answer ever reports a commit that a crash could take back; with synchronous standbys the
+-- flush waits for them as any commit does. The wake-ups keep their own transaction with
+-- synchronous_commit off: a transaction with NOTIFY holds PostgreSQL's cluster-wide NOTIFY
+-- lock until its commit is flushed, so a flush there would make every session's flush wait
+-- for the one before it (measured: sessions queued on that lock behind one in WALSync).
 --
 -- Why this is safe for the transactions that take the freed bed: their commit records come
 -- after this one's in the WAL, so whatever flushes theirs flushes this one first. What can see
@@ -65,34 +69,8 @@ LANGUAGE sql VOLATILE AS $$
 $$;
 COMMENT ON FUNCTION logeer_commit_flush() IS
     'Makes this transaction''s commit wait for the WAL flush, and so for every commit before '
-    'it: logeerd''s sessions call it (through logeer_wakeup_flush) before answering a request '
+    'it: logeerd''s sessions run it, in a transaction of its own, before answering a request '
     'whose transaction committed asynchronously. Returns 0.';
-
--- 0044's flush; its transaction is now the one that waits for the disk.
-CREATE OR REPLACE FUNCTION logeer_wakeup_flush() RETURNS integer
-LANGUAGE plpgsql AS $$
-DECLARE
-    pending text := coalesce(current_setting('logeer.wakeups', true), '');
-    line text;
-    sent integer := 0;
-BEGIN
-    IF pending = '' THEN
-        RETURN 0; -- the transaction rolled back after its notice: nothing to make durable
-    END IF;
-    PERFORM logeer_commit_flush();
-    PERFORM set_config('logeer.wakeups', '', false);
-    FOR line IN SELECT DISTINCT l FROM unnest(string_to_array(pending, E'\n')) AS l WHERE l <> ''
-    LOOP
-        PERFORM pg_notify(split_part(line, E'\t', 1), split_part(line, E'\t', 2));
-        sent := sent + 1;
-    END LOOP;
-    RETURN sent;
-END
-$$;
-COMMENT ON FUNCTION logeer_wakeup_flush() IS
-    'Sends the notifications this session collected (logeer_wakeup) in committed transactions; '
-    'how many. Its own transaction, whose commit flushes the WAL: the collecting transaction '
-    'committed without waiting for that.';
 
 CREATE FUNCTION logeer_durable_read() RETURNS boolean
 LANGUAGE plpgsql VOLATILE AS $$

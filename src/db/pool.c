@@ -565,30 +565,41 @@ static void conn_send(struct db_conn *c, struct db_request *q)
     conn_after_send(c);
 }
 
+/* The commit's flush, then the notifications, each its own transaction, in one round trip:
+ * the explicit block ends the first before the second begins. The flush must not share a
+ * transaction with NOTIFY, which holds a cluster-wide lock until its commit is on disk. */
+#define DB_FLUSH_THEN_WAKE_SQL                                                                 \
+    "BEGIN; SELECT logeer_commit_flush(); COMMIT; SELECT logeer_wakeup_flush()"
+
 /* BUSY -> WAKING: the transaction that just committed collected notifications (migration
  * 0044: logeerd's sessions send them after commit, so that their commits do not queue for
  * PostgreSQL's NOTIFY lock). Sent on the same session, the only one that holds them; a flush
  * that finds nothing (the transaction rolled back after the notice) costs one round trip.
  * Such a transaction committed without waiting for its WAL flush (migration 0048: the night's
- * row lock is released before the disk write, not after it); the flush's own commit writes
- * the WAL through to disk, its position after the first commit's, and only then is the query
- * answered. */
+ * row lock is released before the disk write, not after it); logeer_commit_flush()'s commit
+ * writes the WAL through to disk, its position after the first commit's, and only then is
+ * the query answered. */
 static void conn_send_wakeups(struct db_conn *c)
 {
     c->wakeup_pending = false;
     c->state = DB_CONN_WAKING;
-    if (!PQsendQuery(c->pg, c->flush_retry ? "SELECT logeer_commit_flush()"
-                                           : "SELECT logeer_wakeup_flush()")) {
+    /* A failure inside the explicit block leaves it open and aborted: end it first. */
+    const char *sql = !c->flush_retry ? DB_FLUSH_THEN_WAKE_SQL
+                      : PQtransactionStatus(c->pg) == PQTRANS_IDLE
+                          ? "SELECT logeer_commit_flush()"
+                          : "ROLLBACK; SELECT logeer_commit_flush()";
+    if (!PQsendQuery(c->pg, sql)) {
         conn_backoff(c, "failed to send the notifications");
         return;
     }
     conn_after_send(c);
 }
 
-/* WAKING -> IDLE, answering the query that waited for the flush. When the wake-ups fail on a
- * live server (their transaction rolled back, so it flushed nothing), the commit is flushed by
- * a statement of its own before the answer; should that fail too, the query is answered all
- * the same, since the server is up and writes its WAL out within a fraction of a second. */
+/* WAKING -> IDLE, answering the query that waited for the flush. When the round trip fails on
+ * a live server (it stops at its first error, which may have been the flush), the commit is
+ * flushed by a statement of its own before the answer; should that fail too, the query is
+ * answered all the same, since the server is up and writes its WAL out within a fraction of a
+ * second. */
 static void conn_wakeups_sent(struct db_conn *c, PGresult *res)
 {
     struct db_pool *p = c->pool;
@@ -619,7 +630,11 @@ static void conn_wakeups_sent(struct db_conn *c, PGresult *res)
     PGresult *answer = c->answer;
     c->req = NULL;
     c->answer = NULL;
-    conn_become_idle(c);
+    if (PQtransactionStatus(c->pg) != PQTRANS_IDLE)
+        conn_backoff_because(c, "was left inside a transaction block",
+                             "dropped so that no later query runs in it");
+    else
+        conn_become_idle(c);
     if (q)
         request_complete(p, q, answer);
 }
