@@ -78,13 +78,10 @@ BEGIN
     -- A standby replays only WAL that is on the primary's disk; a primary whose WAL is all on
     -- disk has nothing to wait for. Otherwise this read's commit flushes it: a commit this
     -- statement can see was written to the WAL before the statement began, so before the
-    -- position read here. Once per transaction.
-    IF pg_is_in_recovery()
-       OR coalesce(current_setting('logeer.durable_read', true), '') = 'on'
-       OR pg_current_wal_flush_lsn() >= pg_current_wal_insert_lsn() THEN
+    -- position read here. Every caller calls it once per statement (an initplan, one row).
+    IF pg_is_in_recovery() OR pg_current_wal_flush_lsn() >= pg_current_wal_insert_lsn() THEN
         RETURN true;
     END IF;
-    PERFORM set_config('logeer.durable_read', 'on', true);
     PERFORM logeer_commit_flush();
     RETURN true;
 END

@@ -604,28 +604,26 @@ static void conn_wakeups_sent(struct db_conn *c, PGresult *res)
 {
     struct db_pool *p = c->pool;
     bool ok = res && PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1;
-    if (ok && !c->flush_retry) {
-        p->wakeups_total += (unsigned long long)atoll(PQgetvalue(res, 0, 0));
-    } else if (!c->flush_retry) {
-        char *msg = db_error_copy(res);
+    char *msg = ok ? NULL : db_error_copy(res);
+    if (!c->flush_retry && !ok) {
         p->wakeups_lost_total++;
         log_warn("db: connection %d could not send its notifications (kept for the next "
                  "flush): %s", c->id, msg ? msg : "(no message)");
         free(msg);
-        if (c->req) {
-            PQclear(res);
-            c->flush_retry = true;
-            conn_send_wakeups(c);
-            return;
-        }
-    } else if (!ok) {
-        char *msg = db_error_copy(res);
+        PQclear(res);
+        c->flush_retry = true;
+        conn_send_wakeups(c);
+        return;
+    }
+    if (ok && !c->flush_retry)
+        p->wakeups_total += (unsigned long long)atoll(PQgetvalue(res, 0, 0));
+    else if (!ok)
         log_error("db: connection %d could not flush a commit before answering: %s", c->id,
                   msg ? msg : "(no message)");
-        free(msg);
-    }
+    free(msg);
     PQclear(res);
     c->flush_retry = false;
+    /* Always set in WAKING: only conn_finish_query enters it, and a lost connection leaves. */
     struct db_request *q = c->req;
     PGresult *answer = c->answer;
     c->req = NULL;
@@ -635,8 +633,7 @@ static void conn_wakeups_sent(struct db_conn *c, PGresult *res)
                              "dropped so that no later query runs in it");
     else
         conn_become_idle(c);
-    if (q)
-        request_complete(p, q, answer);
+    request_complete(p, q, answer);
 }
 
 /* BUSY -> IDLE (or WAKING). The connection takes its next query before this one's callback

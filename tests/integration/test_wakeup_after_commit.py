@@ -9,6 +9,7 @@ re-read, and that logeerd's bookings go through the flush (its counters). Since 
 locks go at once) and the flush's transaction waits for it; logeerd answers only after the
 flush."""
 
+import contextlib
 import datetime as dt
 import os
 import re
@@ -217,17 +218,27 @@ def test_the_collecting_commit_does_not_wait_for_the_disk_and_the_flush_does():
                    "nothing collected on", "plain on"])
 
 
+@contextlib.contextmanager
+def stand_in(name, definition):
+    """Inside the block, name() is replaced in this database by a function with the given
+    definition (after RETURNS integer), which may call the original as name_real()."""
+    url = world().url
+    h.psql(url, f"ALTER FUNCTION {name}() RENAME TO {name}_real; "
+                f"CREATE FUNCTION {name}() RETURNS integer {definition};")
+    try:
+        yield
+    finally:
+        h.psql(url, f"DROP FUNCTION {name}(); ALTER FUNCTION {name}_real() RENAME TO {name};")
+
+
 def test_a_booking_gives_its_night_up_before_the_flush_and_is_answered_after_it():
     """The flush is slowed down in this database: the booking's answer must wait for it, while
     the night the booking took is free for others to lock the whole time."""
     w = world()
     night = w.day(37)
     slow_s = 1.5 * h.SCALE
-    h.psql(w.url, f"""
-        ALTER FUNCTION logeer_wakeup_flush() RENAME TO logeer_wakeup_flush_real;
-        CREATE FUNCTION logeer_wakeup_flush() RETURNS integer LANGUAGE sql AS
-          'SELECT pg_sleep({slow_s}); SELECT logeer_wakeup_flush_real()';""")
-    try:
+    with stand_in("logeer_commit_flush", "LANGUAGE sql AS "
+                  f"'SELECT pg_sleep({slow_s}); SELECT logeer_commit_flush_real()'"):
         answered = {}
 
         def book():
@@ -253,10 +264,6 @@ def test_a_booking_gives_its_night_up_before_the_flush_and_is_answered_after_it(
         h.check_equal("the booking is 201", resp.status if resp else None, 201)
         h.check(f"and answered only after the flush ({slow_s:.1f} s)",
                 answered.get("after", 0) >= slow_s, answered.get("after"))
-    finally:
-        h.psql(w.url, """
-            DROP FUNCTION logeer_wakeup_flush();
-            ALTER FUNCTION logeer_wakeup_flush_real() RENAME TO logeer_wakeup_flush;""")
 
 
 def test_a_failed_flush_is_made_good_by_a_flush_of_its_own_before_the_answer():
@@ -265,34 +272,30 @@ def test_a_failed_flush_is_made_good_by_a_flush_of_its_own_before_the_answer():
     answers."""
     w = world()
     night = w.day(38)
-    h.psql(w.url, """
-        CREATE SEQUENCE commit_flush_calls;
-        ALTER FUNCTION logeer_commit_flush() RENAME TO logeer_commit_flush_real;
-        CREATE FUNCTION logeer_commit_flush() RETURNS integer LANGUAGE plpgsql AS $$
-        BEGIN
-            IF nextval('commit_flush_calls') = 1 THEN
-                RAISE EXCEPTION 'the first flush fails in this test';
-            END IF;
-            RETURN logeer_commit_flush_real();
-        END $$;""")
+    h.psql(w.url, "CREATE SEQUENCE commit_flush_calls")
     try:
-        lost = metric("logeer_db_wakeups_lost_total")
-        resp = w.server.request("POST", "/v1/stays",
-                                h.stay_body(w.pool.id, night, night + dt.timedelta(days=1)),
-                                token=w.token)
-        h.check_equal("the booking is 201", resp.status, 201)
-        h.check_equal("its commit was flushed by a second call, the statement of its own",
-                      h.scalar(w.url, "SELECT last_value FROM commit_flush_calls"), "2")
-        h.check_equal("the wake-ups that did not go are counted as lost", metric(
-            "logeer_db_wakeups_lost_total"), lost + 1)
-        h.check_equal("no session is left inside the failed round trip's transaction block",
-                      h.scalar(w.url, "SELECT count(*) FROM pg_stat_activity WHERE datname = "
-                                      "current_database() AND state LIKE 'idle in transaction%'"),
-                      "0")
+        with stand_in("logeer_commit_flush", """LANGUAGE plpgsql AS $$
+                BEGIN
+                    IF nextval('commit_flush_calls') = 1 THEN
+                        RAISE EXCEPTION 'the first flush fails in this test';
+                    END IF;
+                    RETURN logeer_commit_flush_real();
+                END $$"""):
+            lost = metric("logeer_db_wakeups_lost_total")
+            resp = w.server.request("POST", "/v1/stays",
+                                    h.stay_body(w.pool.id, night, night + dt.timedelta(days=1)),
+                                    token=w.token)
+            h.check_equal("the booking is 201", resp.status, 201)
+            h.check_equal("its commit was flushed by a second call, the statement of its own",
+                          h.scalar(w.url, "SELECT last_value FROM commit_flush_calls"), "2")
+            h.check_equal("the wake-ups that did not go are counted as lost", metric(
+                "logeer_db_wakeups_lost_total"), lost + 1)
+            h.check_equal("no session is left inside the failed round trip's transaction block",
+                          h.scalar(w.url, "SELECT count(*) FROM pg_stat_activity WHERE datname "
+                                          "= current_database() AND state LIKE "
+                                          "'idle in transaction%'"), "0")
     finally:
-        h.psql(w.url, """
-            DROP FUNCTION logeer_commit_flush();
-            ALTER FUNCTION logeer_commit_flush_real() RENAME TO logeer_commit_flush;
-            DROP SEQUENCE commit_flush_calls;""")
+        h.psql(w.url, "DROP SEQUENCE commit_flush_calls")
+
 
 h.main(globals())
