@@ -17,6 +17,7 @@
 #include <strings.h>
 #include <sys/random.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -314,36 +315,68 @@ static bool conn_will_close(const struct http_conn *conn, const struct http_exch
     return !ex->keep_alive || conn->close_after || conn->peer_eof || conn->srv->shutting_down;
 }
 
-/* Writes the status line and headers. length < 0 means none (streaming or no-body status).
+/* The status line and headers of a reply, formatted in one piece. */
+struct reply_head {
+    char *text;
+    size_t len;
+    char small[1024];              /* room for every head without extra headers of a handler */
+};
+
+/* Formats the status line and headers. length < 0 means none (streaming or no-body status).
  * extra_line (may be NULL) is one more header line of the server's own, such as the chunked
- * framing of a stream. */
-static void conn_add_head(struct http_conn *conn, struct http_exchange *ex, int status,
-                          const char *content_type, long long length, const char *extra_line)
+ * framing of a stream. Returns false when out of memory. */
+static bool conn_format_head(struct http_conn *conn, struct http_exchange *ex, int status,
+                             const char *content_type, long long length, const char *extra_line,
+                             struct reply_head *h)
 {
-    struct evbuffer *out = bufferevent_get_output(conn->bev);
     bool closing = conn_will_close(conn, ex);
     if (closing)
         conn->close_after = true;
-    evbuffer_add_printf(out, "HTTP/1.1 %d %s\r\nDate: %s\r\nX-Request-Id: %s\r\n", status,
-                        http_status_reason(status), srv_date(conn->srv), ex->pub.request_id);
+    const char *reason = http_status_reason(status);
+    size_t cap = 400 + strlen(reason) + strlen(ex->pub.request_id) + ex->reply_headers_len +
+                 (content_type ? strlen(content_type) : 0) + (extra_line ? strlen(extra_line) : 0);
+    h->text = cap <= sizeof(h->small) ? h->small : malloc(cap);
+    if (!h->text)
+        return false;
+    int n = snprintf(h->text, cap, "HTTP/1.1 %d %s\r\nDate: %s\r\nX-Request-Id: %s\r\n", status,
+                     reason, srv_date(conn->srv), ex->pub.request_id);
     if (length >= 0)
-        evbuffer_add_printf(out, "Content-Length: %lld\r\n", length);
+        n += snprintf(h->text + n, cap - (size_t)n, "Content-Length: %lld\r\n", length);
     if (extra_line)
-        evbuffer_add_printf(out, "%s\r\n", extra_line);
+        n += snprintf(h->text + n, cap - (size_t)n, "%s\r\n", extra_line);
     if (content_type)
-        evbuffer_add_printf(out, "Content-Type: %s\r\n", content_type);
+        n += snprintf(h->text + n, cap - (size_t)n, "Content-Type: %s\r\n", content_type);
     /* HSTS on every TLS response, errors included: a browser that once reached us over TLS
      * must never again try plain HTTP, where a caregiver's token could be read. */
     if (conn->tls)
-        evbuffer_add_printf(out, "Strict-Transport-Security: max-age=63072000\r\n");
-    if (ex->reply_headers_len)
-        evbuffer_add(out, ex->reply_headers, ex->reply_headers_len);
-    if (closing)
-        evbuffer_add(out, "Connection: close\r\n\r\n", 21);
-    else if (ex->version_minor == 0)
-        evbuffer_add(out, "Connection: keep-alive\r\n\r\n", 26);
-    else
-        evbuffer_add(out, "\r\n", 2);
+        n += snprintf(h->text + n, cap - (size_t)n, "Strict-Transport-Security: max-age=63072000\r\n");
+    if (ex->reply_headers_len) {
+        memcpy(h->text + n, ex->reply_headers, ex->reply_headers_len);
+        n += (int)ex->reply_headers_len;
+    }
+    n += snprintf(h->text + n, cap - (size_t)n, "%s",
+                  closing                    ? "Connection: close\r\n\r\n"
+                  : ex->version_minor == 0 ? "Connection: keep-alive\r\n\r\n"
+                                           : "\r\n");
+    h->len = (size_t)n;
+    return true;
+}
+
+static void reply_head_free(struct reply_head *h)
+{
+    if (h->text != h->small)
+        free(h->text);
+}
+
+/* Writes the status line and headers to the connection's output (see conn_format_head). */
+static void conn_add_head(struct http_conn *conn, struct http_exchange *ex, int status,
+                          const char *content_type, long long length, const char *extra_line)
+{
+    struct reply_head h;
+    if (!conn_format_head(conn, ex, status, content_type, length, extra_line, &h))
+        return;
+    evbuffer_add(bufferevent_get_output(conn->bev), h.text, h.len);
+    reply_head_free(&h);
 }
 
 /* The body of one of our own error answers, or 0 bytes when no renderer was set. */
@@ -383,6 +416,34 @@ static void conn_fail(struct http_conn *conn, int status, const char *detail)
                   status == 503 ? "Retry-After: 1" : NULL);
     if (n && ex->pub.method != HTTP_HEAD)
         evbuffer_add(bufferevent_get_output(conn->bev), body, n);
+}
+
+/* Sends a reply's head and body. On a plain connection with nothing queued before them they go
+ * to the socket at once, in one system call; only what the socket does not take is queued in
+ * the output for the bufferevent to write when it can. The queued way alone costs two more
+ * system calls a reply (turning the write event on and off again) and a pass of the loop; this
+ * is how Redis answers too. The end of the reply is announced from the loop either way, never
+ * inside the handler's own call. */
+static void conn_send(struct http_conn *conn, const char *head, size_t head_len, const char *body,
+                      size_t body_len)
+{
+    struct evbuffer *out = bufferevent_get_output(conn->bev);
+    size_t sent = 0;
+    if (!conn->tls && evbuffer_get_length(out) == 0) {
+        struct iovec iov[2] = {{(void *)head, head_len}, {(void *)body, body_len}};
+        struct msghdr msg = {.msg_iov = iov, .msg_iovlen = body_len ? 2 : 1};
+        ssize_t n = sendmsg(bufferevent_getfd(conn->bev), &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+        /* An error is left to the bufferevent's own write, which reports it as usual. */
+        sent = n > 0 ? (size_t)n : 0;
+    }
+    if (sent < head_len)
+        evbuffer_add(out, head + sent, head_len - sent);
+    size_t body_sent = sent > head_len ? sent - head_len : 0;
+    if (body_sent < body_len)
+        evbuffer_add(out, body + body_sent, body_len - body_sent);
+    if (evbuffer_get_length(out) == 0)
+        bufferevent_trigger(conn->bev, EV_WRITE,
+                            BEV_TRIG_IGNORE_WATERMARKS | BEV_TRIG_DEFER_CALLBACKS);
 }
 
 void http_reply_header(struct http_request *req, const char *name, const char *value)
@@ -450,10 +511,21 @@ void http_reply(struct http_request *req, int status, const char *content_type, 
     if (content_type && !http_content_type_ok(content_type))
         content_type = NULL;
     bool has_body = http_status_has_body(status);
-    conn_add_head(conn, ex, status, content_type, has_body ? (long long)len : -1, NULL);
-    if (has_body && len > 0 && ex->pub.method != HTTP_HEAD)
-        evbuffer_add(bufferevent_get_output(conn->bev), body, len);
+    struct reply_head h;
+    if (!conn_format_head(conn, ex, status, content_type, has_body ? (long long)len : -1, NULL,
+                          &h)) {
+        /* Out of memory: no answer can be made; the connection closes once the loop comes
+         * back to it, so the client is not left waiting. */
+        conn->close_after = true;
+        conn->state = CONN_WRITING;
+        conn_send(conn, "", 0, NULL, 0);
+        return;
+    }
+    if (!has_body || ex->pub.method == HTTP_HEAD)
+        len = 0;
     conn->state = CONN_WRITING;
+    conn_send(conn, h.text, h.len, body, len);
+    reply_head_free(&h);
 }
 
 /* ---- streaming ---------------------------------------------------------------------------- */

@@ -5,7 +5,10 @@ that is not UTF-8) in one vocabulary of problem types, a request id on every res
 JSON log line per request on stdout."""
 
 import json
+import os
 import re
+import socket
+import time
 
 import harness as h
 
@@ -196,6 +199,55 @@ def test_text_that_is_not_utf8_is_400_before_any_handler():
         if resp is not None:
             h.check_equal(f"{what}: its type is bad-request", (resp.json or {}).get("type"),
                           "https://logeer.example/problems/bad-request")
+
+
+def read_response(sock, buf):
+    """One HTTP/1.1 response with a Content-Length from sock, after what buf already holds:
+    (status, headers, body, what was read beyond it)."""
+    while b"\r\n\r\n" not in buf:
+        chunk = sock.recv(65536)
+        if not chunk:
+            raise EOFError("connection closed inside a response head")
+        buf += chunk
+    head, rest = buf.split(b"\r\n\r\n", 1)
+    lines = head.decode("latin-1").split("\r\n")
+    headers = {k.lower(): v.strip() for k, v in (line.split(":", 1) for line in lines[1:])}
+    length = int(headers["content-length"])
+    while len(rest) < length:
+        chunk = sock.recv(65536)
+        if not chunk:
+            raise EOFError("connection closed inside a response body")
+        rest += chunk
+    return int(lines[0].split()[1]), headers, rest[:length], rest[length:]
+
+
+def test_pipelined_requests_to_a_client_that_reads_late_are_answered_whole_and_in_order():
+    """Replies go to the socket at once when nothing is queued before them, and are queued when
+    the socket takes only part: 60 requests for a 33 KB file sent in one go by a client with a
+    small receive buffer that starts reading half a second later (the server's writes fill the
+    socket, stop and go on), then one more request on the same connection."""
+    srv = get_server()
+    path = "/aanbieder/bord.js"
+    with open(os.path.join(h.SOURCE_DIR, "web", "aanbieder", "bord.js"), "rb") as f:
+        expected = f.read()
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.settimeout(30 * h.SCALE)
+    sock.connect(("127.0.0.1", srv.port))
+    with sock:
+        sock.sendall(b"".join(f"GET {path} HTTP/1.1\r\nHost: t\r\nX-Request-Id: pipe-{i}\r\n\r\n"
+                              .encode() for i in range(60)))
+        time.sleep(0.5)
+        buf, answers = b"", []
+        for _ in range(60):
+            status, headers, body, buf = read_response(sock, buf)
+            answers.append((status, headers.get("x-request-id"), body == expected))
+        h.check_equal("60 pipelined replies, whole and in the order asked", answers,
+                      [(200, f"pipe-{i}", True) for i in range(60)])
+        sock.sendall(b"GET /livez HTTP/1.1\r\nHost: t\r\nX-Request-Id: after\r\n\r\n")
+        status, headers, _, rest = read_response(sock, buf)
+        h.check_equal("the connection then answers the next request", (status, headers.get(
+            "x-request-id"), rest), (200, "after", b""))
 
 
 def test_request_id_is_echoed_or_generated():
