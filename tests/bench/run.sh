@@ -35,10 +35,13 @@
 # its migrations, loads the data set once, clones that database and migrates the clone with this
 # tree's migrations, then runs the booking measurements against both back to back and prints
 # them as before | after columns (no search runs in this mode); BENCH_CONTEND_ROUNDS=N adds
-# N alternating contention runs per side (see contend_rounds). BENCH_KEEP=1 leaves the
+# N alternating contention runs per side (see contend_rounds; 0 in compare mode, 3 in a plain
+# run, where they follow the first contention run). BENCH_KEEP=1 leaves the
 # cluster running after a successful run and prints how to reach and remove it.
 # BENCH_PG_SETTINGS="name=value ..." sets PostgreSQL settings for the run (ALTER SYSTEM).
 # BENCH_WARM_UP=S (3): seconds of unmeasured race before each contention round.
+# BENCH_SEARCH_ROUNDS=N (3): N alternating rounds of the search ceiling and logeerd's search
+# after the first runs, with the median ratio (see search_rounds); BENCH_ROUND_SECONDS (10).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -426,6 +429,48 @@ search_workers_ab() {
     say "  $SEARCH_AB_LINE"
 }
 
+# BENCH_SEARCH_ROUNDS=N (3; 0 for none): after the first search and ceiling runs, N rounds of
+# the ceiling then logeerd's search at $CONNS connections (BENCH_ROUND_SECONDS each, 10, after
+# 2 s of warm-up), and the median of the rounds' ratios. The ceiling itself moves by a fifth
+# from minute to minute on a shared machine; within a round both meet the same minute. logeerd's
+# CPU per search (its ticks over the round's requests) moves less than req/s does.
+search_rounds() {
+    local n=${BENCH_SEARCH_ROUNDS:-3} secs=${BENCH_ROUND_SECONDS:-10} i c s t0 t1 us rows=()
+    [ "$n" -gt 0 ] || return 0
+    step "search rounds: $n x (ceiling, then logeerd), wrk -t1 -c$CONNS -d${secs}s each after 2 s of warm-up"
+    "$CEILING_HTTP" "$CEIL_PORT" "$CEIL_BODY" >"$WORK/ceiling.log" 2>&1 &
+    CEIL_PID=$!
+    until curl -sf -o /dev/null "http://127.0.0.1:$CEIL_PORT/"; do
+        kill -0 "$CEIL_PID" 2>/dev/null || { cat "$WORK/ceiling.log"; say "ceiling_http exited"; exit 1; }
+        sleep 0.05
+    done
+    for ((i = 1; i <= n; i++)); do
+        wrk -t1 -c"$CONNS" -d2s -s "$BENCH/plain.lua" "http://127.0.0.1:$CEIL_PORT" -- /v1/availability >/dev/null 2>&1
+        c=$(wrk -t1 -c"$CONNS" -d"${secs}s" -s "$BENCH/plain.lua" "http://127.0.0.1:$CEIL_PORT" \
+            -- /v1/availability 2>&1 | grep '^BENCH' | tail -n1)
+        wrk -t1 -c"$CONNS" -d2s -s "$BENCH/search.lua" "$BASE_URL" -- "$WORK/tokens" "$WORK/munis" \
+            "$TODAY_NOON" >/dev/null 2>&1
+        t0=$(proc_ticks $(logeerd_pids))
+        s=$(wrk -t1 -c"$CONNS" -d"${secs}s" --latency -s "$BENCH/search.lua" "$BASE_URL" -- \
+            "$WORK/tokens" "$WORK/munis" "$TODAY_NOON" 2>&1 | grep '^BENCH' | tail -n1)
+        t1=$(proc_ticks $(logeerd_pids))
+        [ -n "$c" ] && [ -n "$s" ] || { say "wrk printed no result"; exit 1; }
+        us=$(awk -v t=$((t1 - t0)) -v n="$(field "$s" requests)" -v hz="$CLK_TCK" \
+            'BEGIN { printf "%.1f", (n > 0) ? t / hz * 1e6 / n : 0 }')
+        rows+=("$i $(field "$c" rps) $(field "$s" rps) $(field "$s" p99_ms) $us $(( $(field "$s" requests) - $(count_of "$s" 200) ))")
+        say "  round $i: ceiling $(field "$c" rps) req/s, search $(field "$s" rps) req/s (p99 $(field "$s" p99_ms) ms, logeerd $us us of CPU a search), search / ceiling $(ratio "$(field "$s" rps)" "$(field "$c" rps)")"
+    done
+    kill -TERM "$CEIL_PID"; wait "$CEIL_PID" 2>/dev/null || true; CEIL_PID=
+    SEARCH_ROUNDS_LINE=$(printf '%s\n' "${rows[@]}" | awk '
+        function med(v, n,   i, j, t) { for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++)
+            if (v[j] < v[i]) { t = v[i]; v[i] = v[j]; v[j] = t }
+            return n % 2 ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2 }
+        { n++; r[n] = $3 / $2; list = list sep sprintf("%.2f", $3 / $2); sep = ", "; u[n] = $5; bad += $6 }
+        END { printf "median %.2f of %d rounds (%s); logeerd CPU a search, median %.1f us; non-200 %d",
+                     med(r, n), n, list, med(u, n), bad }')
+    say "  search / ceiling within rounds: $SEARCH_ROUNDS_LINE (target >= 0.6)"
+}
+
 # The index alone (no HTTP, no JSON) at 500, 5,000 and 50,000 pools: how search time grows.
 core_scaling() {
     step "availability index alone: bench_search at 500, 5,000 and 50,000 pools"
@@ -656,6 +701,7 @@ booking_runs() {
     say "POST /v1/stays answers 201"
     booking
     contention
+    [ -n "$BASE_REV" ] || contend_rounds 3
     # Before the pgbench runs: their holds stay open under the bench caregivers, and the API
     # would then refuse every booking with 409 (three open stays at most).
     pool_sweep
@@ -797,6 +843,7 @@ summary() {
         printf '%-34s %s\n' "  cpu during search (cores)" "$SEARCH_CPU"
         printf '%-34s %s\n' "search ceiling (bare evhttp)" "$(field "$CEIL_SEARCH" rps) req/s, p50 $(field "$CEIL_SEARCH" p50_ms) ms, p99 $(field "$CEIL_SEARCH" p99_ms) ms, body ${CEIL_BODY_BYTES} bytes, cpu ${CEIL_SEARCH_CPU} cores"
         printf '%-34s %s\n' "  search / ceiling" "$(ratio "$(field "$SEARCH" rps)" "$(field "$CEIL_SEARCH" rps)") (target >= 0.6)"
+        [ -z "${SEARCH_ROUNDS_LINE:-}" ] || printf '%-34s %s\n' "  search / ceiling, rounds" "$SEARCH_ROUNDS_LINE"
         printf '%-34s %s\n' "search, $CONNS_HIGH connections" "$(field "$SEARCH_HIGH" rps) req/s, p50 $(field "$SEARCH_HIGH" p50_ms) ms, p99 $(field "$SEARCH_HIGH" p99_ms) ms (target p99 < 5 ms), non-200 $(( $(field "$SEARCH_HIGH" requests) - $(count_of "$SEARCH_HIGH" 200) ))"
         printf '%-34s %s\n' "  server-side latency" "$SEARCH_HIGH_SERVER"
         printf '%-34s %s\n' "  cpu (cores)" "$SEARCH_HIGH_CPU"
@@ -817,6 +864,7 @@ summary() {
         printf '%-34s %s\n' "  API / function" "$(ratio "$(field "$BOOK" rps)" "$CEIL_BOOK_TPS")"
         printf '%-34s %s\n' "contention, $CONNS_CONTEND on last 8 beds" "$(field "$CONTEND" rps) req/s, p50 $(field "$CONTEND" p50_ms) ms, p99 $(field "$CONTEND" p99_ms) ms (target p99 < 50 ms)"
         printf '%-34s %s\n' "contention outcomes" "$(contend_outcomes "$CONTEND")"
+        [ -z "${CONTEND_ROUNDS_LINE:-}" ] || printf '%-34s %s\n' "  contention, rounds" "$CONTEND_ROUNDS_LINE"
         printf '%-34s %s\n' "  server-side latency" "$CONTEND_SERVER"
         printf '%-34s %s\n' "  cpu during contention (cores)" "$CONTEND_CPU"
         if [ -n "${BENCH_CONTENTION_WIDE:-}" ]; then
@@ -921,10 +969,11 @@ compare_summary() {
         || { say "INTEGRITY CHECK FAILED"; exit 3; }
 }
 
-# BENCH_CONTEND_ROUNDS=N (compare mode): N more contention runs per side, alternating base,
-# after, base, after ..., each on a night of its own (+40, +41, ...), then every round's figures
-# and each side's median. One run per side moves by several percent from run to run; the
-# alternation puts both sides under the same drift.
+# BENCH_CONTEND_ROUNDS=N: N more contention runs per side, alternating base, after, base,
+# after ... in compare mode (each side's logeerd started for its round), this tree's logeerd
+# alone otherwise, each on a night of its own (+40, +41, ...), then every round's figures and
+# each side's median. One run moves by several percent from run to run, and its p99 by more;
+# the alternation puts both sides under the same drift.
 # Waits (at most 180 s) until the notification pipeline has read every event: sweeping the
 # pgbench runs' lapsed holds writes tens of thousands of stay.expired events at once, and a
 # round that starts while logeerd still works through them measures that backlog too. Says
@@ -955,40 +1004,45 @@ warm_up() {
 }
 
 contend_rounds() {
-    local n=${BENCH_CONTEND_ROUNDS:-0} i side day rows=()
+    local n=${BENCH_CONTEND_ROUNDS:-$1} i side day rows=() sides="base after"
     [ "$n" -gt 0 ] || return 0
+    [ -n "$BASE_REV" ] || sides=tree
     for ((i = 0; i < n; i++)); do
-        for side in base after; do
+        for side in $sides; do
             day=$((40 + i))
-            compare_use "$side"
+            [ "$side" = tree ] || compare_use "$side"
             step "contention round $((i + 1)) of $n, $side: wrk -c$CONNS_CONTEND -d${SECONDS_CONTENTION}s on the last 8 beds of day +$day"
             # The runs before leave holds (wrk stops between a hold and its cancel; the pgbench
             # ceilings hold for the same caregivers): lapse and sweep them, or the caregivers
             # meet their three-open-stays limit and the round measures 409s.
             psql_db -c "UPDATE stays SET hold_expires_at = now() - interval '1 second' WHERE status = 'held'" \
                 -c "SELECT logeer_expire_holds('{\"limit\": 100000}')" >/dev/null
-            serve
-            cp "$WORK/tokens.$side" "$WORK/tokens" # sessions live in the database
-            inputs
+            if [ "$side" != tree ]; then
+                serve
+                cp "$WORK/tokens.$side" "$WORK/tokens" # sessions live in the database
+                inputs
+            fi
             notify_caught_up
             warm_up "$((50 + i))"
-            WRK_CONNS=$CONNS_CONTEND run_wrk "$SECONDS_CONTENTION" CONTEND book.lua "$WORK/tokens" \
+            WRK_CONNS=$CONNS_CONTEND run_wrk "$SECONDS_CONTENTION" CONTEND_ROUND book.lua "$WORK/tokens" \
                 "$WORK/contention_pools" "$TODAY_NOON" "bench-$$-round$i$side" cancel "$day:$day:1" contention
-            rows+=("$side $(field "$CONTEND" rps) $(field "$CONTEND" p50_ms) $(field "$CONTEND" p99_ms) $(field "$CONTEND" 'count\[201\]')")
-            serve_stop
+            say "  outcomes: $(contend_outcomes "$CONTEND_ROUND")"
+            rows+=("$side $(field "$CONTEND_ROUND" rps) $(field "$CONTEND_ROUND" p50_ms) $(field "$CONTEND_ROUND" p99_ms) $(field "$CONTEND_ROUND" 'count\[201\]') $(( $(field "$CONTEND_ROUND" requests) - $(count_of "$CONTEND_ROUND" 201) - $(count_of "$CONTEND_ROUND" 200) - $(count_of "$CONTEND_ROUND" 409) ))")
+            [ "$side" = tree ] || serve_stop
         done
     done
     # Holds won say how much of the race was real work: a side whose cancels come back sooner
     # wins more holds, and each win costs two lock-taking transactions where a refusal costs a
     # read, so req/s and p50 alone can mislead.
     step "contention rounds: req/s, p50 ms, p99 ms, holds won (201) per round; median per side"
-    printf '%s\n' "${rows[@]}" | awk '{ printf "  %-6s %8.1f req/s  p50 %7.2f  p99 %7.2f  holds %5d\n", $1, $2, $3, $4, $5 }'
-    for side in base after; do
-        printf '%s\n' "${rows[@]}" | awk -v s="$side" '$1 == s { r[++n] = $2; a[n] = $3; b[n] = $4 }
+    printf '%s\n' "${rows[@]}" | awk '{ printf "  %-6s %8.1f req/s  p50 %7.2f  p99 %7.2f  holds %5d  other %d\n", $1, $2, $3, $4, $5, $6 }'
+    for side in $sides; do
+        CONTEND_ROUNDS_LINE=$(printf '%s\n' "${rows[@]}" | awk -v s="$side" '$1 == s { r[++n] = $2; a[n] = $3; b[n] = $4; list = list sep $4; sep = ", "; bad += $6 }
             function med(v, n,   i, j, t) { for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++)
                 if (v[j] < v[i]) { t = v[i]; v[i] = v[j]; v[j] = t }
                 return n % 2 ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2 }
-            END { printf "  median %-6s %8.1f req/s  p50 %7.2f  p99 %7.2f  (%d rounds)\n", s, med(r, n), med(a, n), med(b, n), n }'
+            END { printf "median %.1f req/s, p50 %.2f ms, p99 %.2f ms of %d rounds (p99 %s ms); other than 201/200/409: %d", med(r, n), med(a, n), med(b, n), n, list, bad }')
+        say "  $side: $CONTEND_ROUNDS_LINE"
     done
 }
 
@@ -1003,7 +1057,7 @@ compare_main() {
     compare_side base
     compare_side after
     compare_summary
-    contend_rounds
+    contend_rounds 0
     say "whole run: $(since "$t0") s"
 }
 
@@ -1019,6 +1073,7 @@ main() {
     floor
     search
     search_ceiling
+    search_rounds
     search_workers_ab
     if [ -n "${BENCH_SEARCH_ONLY:-}" ]; then
         say "BENCH_SEARCH_ONLY is set: skipping the booking runs"
