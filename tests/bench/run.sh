@@ -67,7 +67,7 @@ SECONDS_SWEEP=${BENCH_SWEEP_SECONDS:-10}
 BASE_REV=${BENCH_BASE:-}
 declare -A SIDE=()
 CONTEND_WIDE="BENCH skipped" CONTEND_WIDE_SERVER=- CONTEND_WIDE_CPU=- BARE_TPS=- BARE_LINE=- BARE_CPU=- BARE_QUIET_TPS=- BARE_QUIET_LINE=- BARE_QUIET_CPU=- CEIL_BOOK_CPU=-
-FLOOR=- SEARCH_CPU=- BOOK_CPU=- CONTEND_CPU=- SEARCH_SERVER=- BOOK_SERVER=- CONTEND_SERVER=- SEARCH_LOGGED=- SEARCH_LOG_ROWS=- DB_ERRORS=-
+ROUND_SEARCHES=0 FLOOR=- SEARCH_CPU=- BOOK_CPU=- CONTEND_CPU=- SEARCH_SERVER=- BOOK_SERVER=- CONTEND_SERVER=- SEARCH_LOGGED=- SEARCH_LOG_ROWS=- DB_ERRORS=-
 CEIL_SEARCH="BENCH ceiling skipped" CEIL_SEARCH_CPU=- CEIL_BODY_BYTES=- CEIL_BOOK_TPS=- CEIL_BOOK_LINE=-
 SEARCH_HIGH="BENCH skipped" SEARCH_HIGH_SERVER=- SEARCH_HIGH_CPU=- CEIL_SEARCH_HIGH="BENCH skipped" CORE_SCALING=-
 OUT_DIR=$BENCH/out
@@ -435,7 +435,7 @@ search_workers_ab() {
 # from minute to minute on a shared machine; within a round both meet the same minute. logeerd's
 # CPU per search (its ticks over the round's requests) moves less than req/s does.
 search_rounds() {
-    local n=${BENCH_SEARCH_ROUNDS:-3} secs=${BENCH_ROUND_SECONDS:-10} i c s t0 t1 us rows=()
+    local n=${BENCH_SEARCH_ROUNDS:-3} secs=${BENCH_ROUND_SECONDS:-10} i c s w t0 t1 us rows=()
     [ "$n" -gt 0 ] || return 0
     step "search rounds: $n x (ceiling, then logeerd), wrk -t1 -c$CONNS -d${secs}s each after 2 s of warm-up"
     "$CEILING_HTTP" "$CEIL_PORT" "$CEIL_BODY" >"$WORK/ceiling.log" 2>&1 &
@@ -448,13 +448,14 @@ search_rounds() {
         wrk -t1 -c"$CONNS" -d2s -s "$BENCH/plain.lua" "http://127.0.0.1:$CEIL_PORT" -- /v1/availability >/dev/null 2>&1
         c=$(wrk -t1 -c"$CONNS" -d"${secs}s" -s "$BENCH/plain.lua" "http://127.0.0.1:$CEIL_PORT" \
             -- /v1/availability 2>&1 | grep '^BENCH' | tail -n1)
-        wrk -t1 -c"$CONNS" -d2s -s "$BENCH/search.lua" "$BASE_URL" -- "$WORK/tokens" "$WORK/munis" \
-            "$TODAY_NOON" >/dev/null 2>&1
+        w=$(wrk -t1 -c"$CONNS" -d2s -s "$BENCH/search.lua" "$BASE_URL" -- "$WORK/tokens" \
+            "$WORK/munis" "$TODAY_NOON" 2>&1 | grep '^BENCH' | tail -n1)
         t0=$(proc_ticks $(logeerd_pids))
         s=$(wrk -t1 -c"$CONNS" -d"${secs}s" --latency -s "$BENCH/search.lua" "$BASE_URL" -- \
             "$WORK/tokens" "$WORK/munis" "$TODAY_NOON" 2>&1 | grep '^BENCH' | tail -n1)
         t1=$(proc_ticks $(logeerd_pids))
         [ -n "$c" ] && [ -n "$s" ] || { say "wrk printed no result"; exit 1; }
+        ROUND_SEARCHES=$((ROUND_SEARCHES + $(count_of "$s" 200) + $(count_of "$w" 200)))
         us=$(awk -v t=$((t1 - t0)) -v n="$(field "$s" requests)" -v hz="$CLK_TCK" \
             'BEGIN { printf "%.1f", (n > 0) ? t / hz * 1e6 / n : 0 }')
         rows+=("$i $(field "$c" rps) $(field "$s" rps) $(field "$s" p99_ms) $us $(( $(field "$s" requests) - $(count_of "$s" 200) ))")
@@ -623,6 +624,9 @@ booking() {
 
 contention() {
     step "contention: $CONNS_CONTEND connections racing for the last 8 beds of one night (+30), hold then cancel (${SECONDS_CONTENTION}s)"
+    # The booking run before wrote thousands of events; the race should not share the machine
+    # with the notification pipeline still reading them.
+    notify_caught_up
     WRK_CONNS=$CONNS_CONTEND run_wrk "$SECONDS_CONTENTION" CONTEND book.lua "$WORK/tokens" \
         "$WORK/contention_pools" "$TODAY_NOON" "bench-$$-contend" cancel 30:30:1 contention
     say "  outcomes: $(contend_outcomes "$CONTEND")"
@@ -815,7 +819,7 @@ checks() {
         SEARCH_LOG_ROWS=$SEARCH_LOGGED
     fi
     DB_ERRORS=$(curl -s "$BASE_URL/metrics" | awk '/^logeer_db_errors_total/ { print $2 }')
-    say "search log: $SEARCH_LOGGED searches counted in $SEARCH_LOG_ROWS rows for $(( $(count_of "$SEARCH" 200) + $(count_of "$SEARCH_HIGH" 200) )) searches answered; logeer_db_errors_total ${DB_ERRORS:-?}"
+    say "search log: $SEARCH_LOGGED searches counted in $SEARCH_LOG_ROWS rows for $(searches_answered) searches answered; logeer_db_errors_total ${DB_ERRORS:-?}"
     RSS_END=$(rss_mib)
     say "logeerd VmRSS after the runs: $RSS_END MiB; load $(cut -d' ' -f1-3 /proc/loadavg)"
     if grep -q '"level":"error"' "$WORK/logeerd.err"; then
@@ -826,6 +830,10 @@ checks() {
 
 # Counts of one status from a BENCH line, summed over problem types: count "$line" 409.
 count_of() { printf '%s\n' "$1" | tr ' ' '\n' | sed -n "s/^count\[$2[^]]*\]=//p" | awk '{ s += $1 } END { print s + 0 }'; }
+# Every search answered 200 in this run: the measured runs, the rounds and their warm-ups.
+searches_answered() {
+    echo $(( $(count_of "$SEARCH" 200) + $(count_of "$SEARCH_HIGH" 200) + $(count_of "${SEARCH_AB:-}" 200) + ROUND_SEARCHES ))
+}
 per_s() { awk -v n="$1" -v s="$(field "$2" seconds)" 'BEGIN { printf "%.0f", (s > 0) ? n / s : 0 }'; }
 
 summary() {
@@ -849,7 +857,7 @@ summary() {
         printf '%-34s %s\n' "  cpu (cores)" "$SEARCH_HIGH_CPU"
         printf '%-34s %s\n' "  ceiling at $CONNS_HIGH connections" "$(field "$CEIL_SEARCH_HIGH" rps) req/s, p99 $(field "$CEIL_SEARCH_HIGH" p99_ms) ms; search / ceiling $(ratio "$(field "$SEARCH_HIGH" rps)" "$(field "$CEIL_SEARCH_HIGH" rps)")"
         printf '%-34s %s\n' "index alone, mean per search" "$CORE_SCALING"
-        printf '%-34s %s\n' "  search log rows written" "$SEARCH_LOGGED of $(( $(count_of "$SEARCH" 200) + $(count_of "$SEARCH_HIGH" 200) )) in $SEARCH_LOG_ROWS rows (db errors ${DB_ERRORS:-?})"
+        printf '%-34s %s\n' "  search log rows written" "$SEARCH_LOGGED of $(searches_answered) in $SEARCH_LOG_ROWS rows (db errors ${DB_ERRORS:-?})"
         printf '%-34s %s\n' "booking (hold + confirm) requests" "$(field "$BOOK" rps) req/s, p50 $(field "$BOOK" p50_ms) ms, p99 $(field "$BOOK" p99_ms) ms"
         printf '%-34s %s\n' "booking outcomes" "201 $b201 ($(per_s "$b201" "$BOOK")/s), confirm 200 $b200 ($(per_s "$b200" "$BOOK")/s), 409 $(count_of "$BOOK" 409), other $(( $(field "$BOOK" requests) - b201 - b200 - $(count_of "$BOOK" 409) ))"
         printf '%-34s %s\n' "  server-side latency" "$BOOK_SERVER"
