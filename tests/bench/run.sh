@@ -429,31 +429,43 @@ search_workers_ab() {
     say "  $SEARCH_AB_LINE"
 }
 
-# BENCH_SEARCH_ROUNDS=N (3; 0 for none): after the first search and ceiling runs, N rounds of
-# the ceiling then logeerd's search at $CONNS connections (BENCH_ROUND_SECONDS each, 10, after
-# 2 s of warm-up), and the median of the rounds' ratios. The ceiling itself moves by a fifth
-# from minute to minute on a shared machine; within a round both meet the same minute. logeerd's
-# CPU per search (its ticks over the round's requests) moves less than req/s does.
-search_rounds() {
-    local n=${BENCH_SEARCH_ROUNDS:-3} secs=${BENCH_ROUND_SECONDS:-10} i c s w t0 t1 us rows=()
-    [ "$n" -gt 0 ] || return 0
-    step "search rounds: $n x (ceiling, then logeerd), wrk -t1 -c$CONNS -d${secs}s each after 2 s of warm-up"
+# Starts the search ceiling with the captured body and waits until it answers.
+ceiling_start() {
     "$CEILING_HTTP" "$CEIL_PORT" "$CEIL_BODY" >"$WORK/ceiling.log" 2>&1 &
     CEIL_PID=$!
     until curl -sf -o /dev/null "http://127.0.0.1:$CEIL_PORT/"; do
         kill -0 "$CEIL_PID" 2>/dev/null || { cat "$WORK/ceiling.log"; say "ceiling_http exited"; exit 1; }
         sleep 0.05
     done
-    for ((i = 1; i <= n; i++)); do
+}
+
+# BENCH_SEARCH_ROUNDS=N (3; 0 for none): after the first search and ceiling runs, N rounds of
+# the ceiling and logeerd's search (in turns first) at $CONNS connections (BENCH_ROUND_SECONDS each, 10, after
+# 2 s of warm-up), and the median of the rounds' ratios. The ceiling itself moves by a fifth
+# from minute to minute on a shared machine; within a round both meet the same minute. logeerd's
+# CPU per search (its ticks over the round's requests) moves less than req/s does.
+search_rounds() {
+    local n=${BENCH_SEARCH_ROUNDS:-3} secs=${BENCH_ROUND_SECONDS:-10} i c s w t0 t1 us rows=()
+    [ "$n" -gt 0 ] || return 0
+    # One ceiling run of the round, after 2 s of warm-up, into c.
+    round_ceiling() {
         wrk -t1 -c"$CONNS" -d2s -s "$BENCH/plain.lua" "http://127.0.0.1:$CEIL_PORT" -- /v1/availability >/dev/null 2>&1
         c=$(wrk -t1 -c"$CONNS" -d"${secs}s" -s "$BENCH/plain.lua" "http://127.0.0.1:$CEIL_PORT" \
             -- /v1/availability 2>&1 | grep '^BENCH' | tail -n1)
+    }
+    step "search rounds: $n x (ceiling and logeerd, in turns first), wrk -t1 -c$CONNS -d${secs}s each after 2 s of warm-up"
+    ceiling_start
+    for ((i = 1; i <= n; i++)); do
+        # The order alternates (odd rounds the ceiling first), so that whatever the second run of
+        # a pair meets (a warmer or a busier machine) falls on both sides alike.
+        [ $((i % 2)) = 0 ] || round_ceiling
         w=$(wrk -t1 -c"$CONNS" -d2s -s "$BENCH/search.lua" "$BASE_URL" -- "$WORK/tokens" \
             "$WORK/munis" "$TODAY_NOON" 2>&1 | grep '^BENCH' | tail -n1)
         t0=$(proc_ticks $(logeerd_pids))
         s=$(wrk -t1 -c"$CONNS" -d"${secs}s" --latency -s "$BENCH/search.lua" "$BASE_URL" -- \
             "$WORK/tokens" "$WORK/munis" "$TODAY_NOON" 2>&1 | grep '^BENCH' | tail -n1)
         t1=$(proc_ticks $(logeerd_pids))
+        [ $((i % 2)) = 1 ] || round_ceiling
         [ -n "$c" ] && [ -n "$s" ] || { say "wrk printed no result"; exit 1; }
         ROUND_SEARCHES=$((ROUND_SEARCHES + $(count_of "$s" 200) + $(count_of "$w" 200)))
         us=$(awk -v t=$((t1 - t0)) -v n="$(field "$s" requests)" -v hz="$CLK_TCK" \
@@ -514,12 +526,7 @@ search_ceiling() {
     if curl -s -o /dev/null --max-time 2 "http://127.0.0.1:$CEIL_PORT/"; then
         say "something already answers on port $CEIL_PORT; set BENCH_PORT"; exit 1
     fi
-    "$CEILING_HTTP" "$CEIL_PORT" "$CEIL_BODY" >"$WORK/ceiling.log" 2>&1 &
-    CEIL_PID=$!
-    until curl -sf -o /dev/null "http://127.0.0.1:$CEIL_PORT/"; do
-        kill -0 "$CEIL_PID" 2>/dev/null || { cat "$WORK/ceiling.log"; say "ceiling_http exited"; exit 1; }
-        sleep 0.05
-    done
+    ceiling_start
     local out t0 c0 c1
     c0=$(proc_ticks "$CEIL_PID"); t0=$(now)
     out=$(wrk -t1 -c"$CONNS" -d"${SECONDS_RUN}s" --latency -s "$BENCH/plain.lua" \
