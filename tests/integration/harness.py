@@ -162,6 +162,13 @@ def once(key, make):
     return value
 
 
+def scratch_dir(prefix):
+    """A private temporary directory that is removed when the test program ends."""
+    directory = tempfile.mkdtemp(prefix=prefix)
+    atexit.register(shutil.rmtree, directory, True)
+    return directory
+
+
 def wait_until(predicate, timeout, interval=0.05):
     """Polls predicate until it returns something truthy or timeout seconds pass."""
     deadline = time.monotonic() + timeout

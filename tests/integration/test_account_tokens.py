@@ -16,7 +16,6 @@ import os
 import re
 import statistics
 import subprocess
-import tempfile
 import time
 import uuid
 
@@ -173,7 +172,7 @@ def test_reset_same_answer_single_use_sessions_ended_and_hash_at_rest():
 
 def test_reset_link_expires():
     url = h.migrated_database()
-    maildir = tempfile.mkdtemp(prefix="logeer-mail-")
+    maildir = h.scratch_dir("logeer-mail-")
     srv = h.Server(url, env={**FAST, "LOGEER_MAIL_DIR": maildir,
                              "LOGEER_ACCOUNT_TOKEN_TTL": "2"})
     caregiver = h.add_caregivers(url, 1, prefix="exp")[0]

@@ -282,7 +282,7 @@ def test_approval_request_and_decline_emails_reach_caregiver_and_staff_over_smtp
 
 def test_preferences_switch_off_what_is_not_essential_only():
     url = h.migrated_database(seed=True)
-    maildir = tempfile.mkdtemp(prefix="logeer-mail-")
+    maildir = h.scratch_dir("logeer-mail-")
     srv = h.Server(url, env={**FAST, "LOGEER_MAIL_DIR": maildir})
     esdorp = srv.login(ESDORP)
     provider = h.DEMO_PROVIDER_IDS[ESDORP]
@@ -341,7 +341,7 @@ def test_preferences_switch_off_what_is_not_essential_only():
 
 def test_header_injection_is_impossible():
     url = h.migrated_database(seed=True)
-    maildir = tempfile.mkdtemp(prefix="logeer-mail-")
+    maildir = h.scratch_dir("logeer-mail-")
     srv = h.Server(url, env={**FAST, "LOGEER_MAIL_DIR": maildir})
     esdorp = srv.login(ESDORP)
     provider = h.DEMO_PROVIDER_IDS[ESDORP]
