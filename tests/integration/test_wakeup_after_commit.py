@@ -298,4 +298,59 @@ def test_a_failed_flush_is_made_good_by_a_flush_of_its_own_before_the_answer():
         h.psql(w.url, "DROP SEQUENCE commit_flush_calls")
 
 
+def test_a_cancel_writes_its_history_and_outbox_before_it_waits_for_the_night():
+    """Migration 0049: a transition writes its history and outbox rows (and renders its
+    answer) before it locks the nights, so the night is held only for the counters. Shown by a
+    cancel that waits for a night another session holds: while it waits, it already holds the
+    row locks PostgreSQL takes on the tables it has written (events, stay_events)."""
+    w = world()
+    night = w.day(34)
+    email = h.add_caregivers(w.url, 1, prefix="wc")[0]  # the world's caregiver has 3 open
+    token = w.server.login(email, password=h.TEST_PASSWORD)
+    resp = w.server.request("POST", "/v1/stays",
+                            h.stay_body(w.pool.id, night, night + dt.timedelta(days=1)),
+                            token=token)
+    if not h.check_equal("a hold to cancel", resp.status, 201):
+        return
+    stay_id = resp.json["id"]
+    holder = subprocess.Popen(
+        [h.PSQL, "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-d", w.url],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    holder.stdin.write("BEGIN;\n"
+                       f"SELECT 1 FROM pool_nights WHERE pool_id = '{w.pool.id}' "
+                       f"AND night = '{night}' FOR UPDATE;\n"
+                       f"SELECT pg_sleep({3 * h.SCALE});\nCOMMIT;\n")
+    holder.stdin.close()
+    answered = {}
+    try:
+        h.check("another session holds the night", h.wait_until(lambda: h.scalar(w.url, """
+            SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()
+               AND state = 'active' AND query LIKE '%pg_sleep%' AND pid <> pg_backend_pid()
+            """) == "1", 10 * h.SCALE))
+        cancel = threading.Thread(target=lambda: answered.update(resp=w.server.request(
+            "POST", f"/v1/stays/{stay_id}/cancel", {"reason": "Toch zelf opgevangen"},
+            token=token, timeout=30 * h.SCALE)))
+        cancel.start()
+        waiting = h.wait_until(lambda: h.scalar(w.url, """
+            SELECT pid FROM pg_stat_activity WHERE datname = current_database()
+               AND wait_event_type = 'Lock' AND query LIKE '%logeer_stay_transition%'"""),
+            10 * h.SCALE)
+        h.check("the cancel waits for the night", waiting)
+        written = h.scalar(w.url, f"""
+            SELECT string_agg(c.relname, ',' ORDER BY c.relname) FROM pg_locks l
+              JOIN pg_class c ON c.oid = l.relation
+             WHERE l.pid = {int(waiting or 0)} AND l.granted AND l.mode = 'RowExclusiveLock'
+               AND c.relname IN ('events', 'stay_events')""")
+        h.check_equal("while waiting it has already written its history and outbox rows",
+                      written, "events,stay_events")
+        cancel.join(30 * h.SCALE)
+    finally:
+        holder.wait(30 * h.SCALE)
+    resp = answered.get("resp")
+    h.check_equal("the cancel is 200 once the night is free", resp.status if resp else None, 200)
+    h.check_equal("its night has the bed back", h.scalar(w.url, f"""
+        SELECT held + booked FROM pool_nights
+         WHERE pool_id = '{w.pool.id}' AND night = '{night}'"""), "0")
+
+
 h.main(globals())
