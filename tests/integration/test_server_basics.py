@@ -202,23 +202,18 @@ def test_text_that_is_not_utf8_is_400_before_any_handler():
 
 
 def read_response(sock, buf):
-    """One HTTP/1.1 response with a Content-Length from sock, after what buf already holds:
-    (status, headers, body, what was read beyond it)."""
-    while b"\r\n\r\n" not in buf:
+    """One HTTP/1.1 response with a Content-Length from sock, after what buf already holds
+    (parsed by h.parse_raw_response): (the response, what was read beyond it)."""
+    while True:
+        resp = h.parse_raw_response(buf)
+        if resp is not None:
+            end = buf.index(b"\r\n\r\n") + 4 + int(resp.headers["content-length"])
+            if len(buf) >= end:
+                return resp, buf[end:]
         chunk = sock.recv(65536)
         if not chunk:
-            raise EOFError("connection closed inside a response head")
+            raise EOFError("connection closed inside a response")
         buf += chunk
-    head, rest = buf.split(b"\r\n\r\n", 1)
-    lines = head.decode("latin-1").split("\r\n")
-    headers = {k.lower(): v.strip() for k, v in (line.split(":", 1) for line in lines[1:])}
-    length = int(headers["content-length"])
-    while len(rest) < length:
-        chunk = sock.recv(65536)
-        if not chunk:
-            raise EOFError("connection closed inside a response body")
-        rest += chunk
-    return int(lines[0].split()[1]), headers, rest[:length], rest[length:]
 
 
 def test_pipelined_requests_to_a_client_that_reads_late_are_answered_whole_and_in_order():
@@ -240,14 +235,14 @@ def test_pipelined_requests_to_a_client_that_reads_late_are_answered_whole_and_i
         time.sleep(0.5)
         buf, answers = b"", []
         for _ in range(60):
-            status, headers, body, buf = read_response(sock, buf)
-            answers.append((status, headers.get("x-request-id"), body == expected))
+            resp, buf = read_response(sock, buf)
+            answers.append((resp.status, resp.headers.get("x-request-id"), resp.body == expected))
         h.check_equal("60 pipelined replies, whole and in the order asked", answers,
                       [(200, f"pipe-{i}", True) for i in range(60)])
         sock.sendall(b"GET /livez HTTP/1.1\r\nHost: t\r\nX-Request-Id: after\r\n\r\n")
-        status, headers, _, rest = read_response(sock, buf)
-        h.check_equal("the connection then answers the next request", (status, headers.get(
-            "x-request-id"), rest), (200, "after", b""))
+        resp, rest = read_response(sock, buf)
+        h.check_equal("the connection then answers the next request",
+                      (resp.status, resp.headers.get("x-request-id"), rest), (200, "after", b""))
 
 
 def test_request_id_is_echoed_or_generated():
