@@ -474,10 +474,7 @@ search_rounds() {
         say "  round $i: ceiling $(field "$c" rps) req/s, search $(field "$s" rps) req/s (p99 $(field "$s" p99_ms) ms, logeerd $us us of CPU a search), search / ceiling $(ratio "$(field "$s" rps)" "$(field "$c" rps)")"
     done
     kill -TERM "$CEIL_PID"; wait "$CEIL_PID" 2>/dev/null || true; CEIL_PID=
-    SEARCH_ROUNDS_LINE=$(printf '%s\n' "${rows[@]}" | awk '
-        function med(v, n,   i, j, t) { for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++)
-            if (v[j] < v[i]) { t = v[i]; v[i] = v[j]; v[j] = t }
-            return n % 2 ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2 }
+    SEARCH_ROUNDS_LINE=$(printf '%s\n' "${rows[@]}" | awk "$AWK_MEDIAN"'
         { n++; r[n] = $3 / $2; list = list sep sprintf("%.2f", $3 / $2); sep = ", "; u[n] = $5; bad += $6 }
         END { printf "median %.2f of %d rounds (%s); logeerd CPU a search, median %.1f us; non-200 %d",
                      med(r, n), n, list, med(u, n), bad }')
@@ -837,6 +834,12 @@ checks() {
 
 # Counts of one status from a BENCH line, summed over problem types: count "$line" 409.
 count_of() { printf '%s\n' "$1" | tr ' ' '\n' | sed -n "s/^count\[$2[^]]*\]=//p" | awk '{ s += $1 } END { print s + 0 }'; }
+# awk's med(v, n): the median of v[1..n] (sorts v in place), for the rounds' summaries.
+AWK_MEDIAN='function med(v, n,   i, j, t) { for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++)
+    if (v[j] < v[i]) { t = v[i]; v[i] = v[j]; v[j] = t }
+    return n % 2 ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2 }
+'
+
 # Every search answered 200 in this run: the measured runs, the rounds and their warm-ups.
 searches_answered() {
     echo $(( $(count_of "$SEARCH" 200) + $(count_of "$SEARCH_HIGH" 200) + $(count_of "${SEARCH_AB:-}" 200) + ROUND_SEARCHES ))
@@ -1052,10 +1055,7 @@ contend_rounds() {
     step "contention rounds: req/s, p50 ms, p99 ms, holds won (201) per round; median per side"
     printf '%s\n' "${rows[@]}" | awk '{ printf "  %-6s %8.1f req/s  p50 %7.2f  p99 %7.2f  holds %5d  other %d\n", $1, $2, $3, $4, $5, $6 }'
     for side in $sides; do
-        CONTEND_ROUNDS_LINE=$(printf '%s\n' "${rows[@]}" | awk -v s="$side" '$1 == s { r[++n] = $2; a[n] = $3; b[n] = $4; list = list sep $4; sep = ", "; bad += $6 }
-            function med(v, n,   i, j, t) { for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++)
-                if (v[j] < v[i]) { t = v[i]; v[i] = v[j]; v[j] = t }
-                return n % 2 ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2 }
+        CONTEND_ROUNDS_LINE=$(printf '%s\n' "${rows[@]}" | awk -v s="$side" "$AWK_MEDIAN"'$1 == s { r[++n] = $2; a[n] = $3; b[n] = $4; list = list sep $4; sep = ", "; bad += $6 }
             END { printf "median %.1f req/s, p50 %.2f ms, p99 %.2f ms of %d rounds (p99 %s ms); other than 201/200/409: %d", med(r, n), med(a, n), med(b, n), n, list, bad }')
         say "  $side: $CONTEND_ROUNDS_LINE"
     done
