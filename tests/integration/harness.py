@@ -337,10 +337,10 @@ def _describe(proc):
             f"stderr: {proc.stderr.strip()[-800:]!r}")
 
 
-def migrated_database(seed=False):
-    """A fresh database with all migrations applied (and the demo data when seed is true).
-    Failing to get there is a failed check and raises, since nothing after it can be tested."""
-    url = fresh_database()
+def prepare_database(url, seed=False):
+    """Applies all migrations to the empty database at url (and the demo data when seed is
+    true). Failing to get there is a failed check and raises, since nothing after it can be
+    tested. Returns url."""
     proc = migrate(url, MIGRATIONS_DIR)
     if not check("logeerd migrate succeeds on a fresh database", proc.returncode == 0,
                  _describe(proc)):
@@ -350,6 +350,11 @@ def migrated_database(seed=False):
         if not check("logeerd seed-demo succeeds", proc.returncode == 0, _describe(proc)):
             raise RuntimeError("seed-demo failed")
     return url
+
+
+def migrated_database(seed=False):
+    """A fresh database on the shared cluster, prepared as prepare_database does."""
+    return prepare_database(fresh_database(), seed)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -107,13 +107,7 @@ def check_transport_rule(url):
 
 def test_booking_statements_are_planned_once_per_session():
     with h.own_cluster() as cluster:
-        url = start_cluster_with_statements(cluster)
-        proc = h.migrate(url, h.MIGRATIONS_DIR)
-        if not h.check("migrate succeeds", proc.returncode == 0, proc.stderr[-400:]):
-            return
-        proc = h.seed_demo(url)
-        if not h.check("seed-demo succeeds", proc.returncode == 0, proc.stderr[-400:]):
-            return
+        url = h.prepare_database(start_cluster_with_statements(cluster), seed=True)
         srv = h.Server(url, env={"LOGEER_DB_POOL_SIZE": "1"})
         book_and_refuse(srv, url)
         # 0050: the booking's quick look at the nights (every request), the nights' lock and

@@ -444,15 +444,7 @@ def check_holds_expire(state):
 
 def test_bookings_survive_kill9_and_postgres_outages():
     with h.own_cluster() as cluster:
-        url = cluster.create_database("logeer")
-        proc = h.migrate(url, h.MIGRATIONS_DIR)
-        if not h.check("migrate on the private cluster exits 0", proc.returncode == 0,
-                       h._describe(proc)):
-            return
-        proc = h.seed_demo(url)
-        if not h.check("seed-demo on the private cluster exits 0", proc.returncode == 0,
-                       h._describe(proc)):
-            return
+        url = h.prepare_database(cluster.create_database("logeer"), seed=True)
         today = h.today_local(url)
         caregivers = h.add_caregivers(url, CAREGIVER_THREADS * ACCOUNTS_PER_CAREGIVER_THREAD,
                                       prefix="crash")

@@ -17,11 +17,7 @@ def readyz(server):
 
 def test_outage_and_recovery_without_restart():
     with h.own_cluster() as cluster:
-        url = cluster.create_database("logeer")
-        proc = h.migrate(url, h.MIGRATIONS_DIR)
-        if not h.check("migrate on the private cluster exits 0", proc.returncode == 0,
-                       h._describe(proc)):
-            return
+        url = h.prepare_database(cluster.create_database("logeer"))
         server = h.Server(url)
         pid = server.pid
         h.check_equal("with PostgreSQL up, /readyz is 200", server.get("/readyz").status, 200)

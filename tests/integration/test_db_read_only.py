@@ -37,13 +37,7 @@ def set_read_only(cluster, on):
 
 def test_read_only_database_gives_503_then_writes_return_without_restart():
     with h.own_cluster() as cluster:
-        url = cluster.create_database()
-        proc = h.migrate(url, h.MIGRATIONS_DIR)
-        if not h.check("migrate succeeds", proc.returncode == 0, proc.stderr[-400:]):
-            return
-        proc = h.seed_demo(url)
-        if not h.check("seed-demo succeeds", proc.returncode == 0, proc.stderr[-400:]):
-            return
+        url = h.prepare_database(cluster.create_database(), seed=True)
         srv = h.Server(url)
         today = h.today_local(url)
         night, leave = today + dt.timedelta(days=5), today + dt.timedelta(days=6)
