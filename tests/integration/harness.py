@@ -549,8 +549,7 @@ class Server:
     def __init__(self, database_url, env=None, extra_args=(), start_timeout=None, keep=False):
         self.database_url = database_url
         self.keep = keep  # survives the end of the test that started it (shared by tests)
-        self.logdir = tempfile.mkdtemp(prefix="logeer-test-srv-")
-        atexit.register(shutil.rmtree, self.logdir, True)
+        self.logdir = scratch_dir("logeer-test-srv-")
         self.stdout_path = os.path.join(self.logdir, "stdout.log")
         self.stderr_path = os.path.join(self.logdir, "stderr.log")
         self.proc = None
