@@ -343,4 +343,70 @@ def test_a_refusal_writes_nothing_and_a_booking_still_locks_the_pool_first():
     h.check_counters_match_stays("after the refusal and the booking", w.url, pool.id)
 
 
+
+def _book_and_keep_locked(conninfo, caregiver, pool_id, check_in, check_out, seconds):
+    """A booking transaction in psql that takes a bed on [check_in, check_out) and keeps it
+    uncommitted, its nights locked, for `seconds`; returns once the booking is made and the
+    session sleeps (its wait event, not just its query, says so)."""
+    tag = f"book-{uuid.uuid4().hex[:8]}"
+    book = f"""SELECT (logeer_book_stay(jsonb_build_object(
+                   'principal_id', '{caregiver}', 'principal_role', 'caregiver',
+                   'request_hash', repeat('0', 64), 'method', 'POST', 'path', '/v1/stays',
+                   'pool_id', '{pool_id}', 'check_in', '{check_in}', 'check_out', '{check_out}',
+                   'kind', 'planned', 'initial_status', 'held', 'hold_ttl_s', 900,
+                   'funding', 'wlz', 'waitlist', false, 'max_open_stays', 3,
+                   'guest', jsonb_build_object('alias', 'x', 'birth_year', 1950,
+                                               'care_profile', 'dementia', 'needs', '[]'::jsonb))
+               )).outcome"""
+    proc = subprocess.Popen(
+        [h.PSQL, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", conninfo, "-c",
+         f"BEGIN; {book}; SELECT pg_sleep({seconds}) /* {tag} */; COMMIT;"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    h.wait_until(lambda: h.scalar(conninfo, "SELECT count(*) FROM pg_stat_activity WHERE "
+                                            f"query LIKE '%/* {tag} */%' "
+                                            "AND wait_event = 'PgSleep' "
+                                            "AND pid <> pg_backend_pid()") == "1",
+                 10 * h.SCALE)
+    return proc
+
+
+def test_a_request_that_loses_at_the_lock_lists_the_full_nights():
+    """A request that passes the quick look (the committed counts show a free bed) and then
+    finds a night taken when it locks it is refused with the nights that are full, listed from
+    the rows it locked (migration 0051); a waitlisted request's history lists its full nights,
+    nights without capacity (no row) included, from the same step."""
+    w = world()
+    first, taken, no_row = w.day(60), w.day(61), w.day(62)
+    pool = h.make_pool(w.srv, w.url, w.esdorp, w.provider_id, 1, first, no_row,
+                       name="Race lost at the lock")
+    holder = h.scalar(w.url, f"SELECT id FROM users WHERE email = '{w.emails[6]}'")
+    locker = _book_and_keep_locked(w.url, holder, pool.id, taken, no_row, 3)
+    try:
+        started = time.monotonic()
+        resp = w.srv.request("POST", "/v1/stays", h.stay_body(pool.id, first, no_row),
+                             token=w.tokens[7], headers={"Idempotency-Key": uuid.uuid4().hex})
+        elapsed = time.monotonic() - started
+    finally:
+        locker.wait(timeout=60 * h.SCALE)
+    h.info(f"refused at the lock after {elapsed:.2f} s (the other booking kept it for 3 s)")
+    h.check("the two-night request loses the taken night at its lock: 409 no-beds listing "
+            "only that night", resp.status == 409 and h.problem_type(resp) == "no-beds"
+            and (resp.json or {}).get("nights") == [str(taken)], repr(resp))
+    h.check(f"it waited at the lock, so the list came from there ({elapsed:.2f} s)",
+            elapsed >= 1.0, f"{elapsed:.2f} s")
+
+    resp = w.srv.request("POST", "/v1/stays",
+                         h.stay_body(pool.id, first, no_row + dt.timedelta(days=1),
+                                     waitlist=True),
+                         token=w.tokens[8], headers={"Idempotency-Key": uuid.uuid4().hex})
+    if not h.check("a waitlist request over a free, a taken and a night without capacity "
+                   "is waitlisted (201)", resp.status == 201
+                   and (resp.json or {}).get("status") == "waitlisted", repr(resp)):
+        return
+    listed = h.scalar(w.url, "SELECT detail -> 'full_nights' FROM stay_events "
+                             f"WHERE stay_id = '{resp.json['id']}' AND to_status = 'waitlisted'")
+    h.check_equal("its history lists the taken night and the night without a row", listed,
+                  f'["{taken}", "{no_row}"]')
+    h.check_counters_match_stays("after the request lost at the lock", w.url, pool.id)
+
 h.main(globals())
