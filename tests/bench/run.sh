@@ -1006,11 +1006,12 @@ compare_summary() {
         || { say "INTEGRITY CHECK FAILED"; exit 3; }
 }
 
-# BENCH_CONTEND_ROUNDS=N: N more contention runs per side, alternating base, after, base,
-# after ... in compare mode (each side's logeerd started for its round), this tree's logeerd
-# alone otherwise, each on a night of its own (+40, +41, ...), then every round's figures and
-# each side's median. One run moves by several percent from run to run, and its p99 by more;
-# the alternation puts both sides under the same drift.
+# BENCH_CONTEND_ROUNDS=N: N more contention runs per side, in pairs whose order alternates
+# (base then after, after then base, ...) in compare mode (each side's logeerd started for its
+# round), this tree's logeerd alone otherwise, each on a night of its own (+40, +41, ...), then
+# every round's figures and each side's median. One run moves by several percent from run to
+# run, and its p99 by more; the alternation puts both sides under the same drift, and neither
+# side is always the one that runs right after the other's writes.
 # Waits (at most 180 s) until the notification pipeline has read every event: sweeping the
 # pgbench runs' lapsed holds writes tens of thousands of stay.expired events at once, and a
 # round that starts while logeerd still works through them measures that backlog too. Says
@@ -1045,6 +1046,8 @@ contend_rounds() {
     [ "$n" -gt 0 ] || return 0
     [ -n "$BASE_REV" ] || sides=tree
     for ((i = 0; i < n; i++)); do
+        # Odd pairs run the after side first.
+        [ -z "$BASE_REV" ] || { [ $((i % 2)) = 0 ] && sides="base after" || sides="after base"; }
         for side in $sides; do
             day=$((40 + i))
             [ "$side" = tree ] || compare_use "$side"
@@ -1072,6 +1075,7 @@ contend_rounds() {
     # wins more holds, and each win costs two lock-taking transactions where a refusal costs a
     # read, so req/s and p50 alone can mislead.
     step "contention rounds: req/s, p50 ms, p99 ms, holds won (201) per round; median per side"
+    [ -z "$BASE_REV" ] || sides="base after"
     printf '%s\n' "${rows[@]}" | awk '{ printf "  %-6s %8.1f req/s  p50 %7.2f  p99 %7.2f  holds %5d  other %d\n", $1, $2, $3, $4, $5, $6 }'
     for side in $sides; do
         CONTEND_ROUNDS_LINE=$(printf '%s\n' "${rows[@]}" | awk -v s="$side" "$AWK_MEDIAN"'$1 == s { r[++n] = $2; a[n] = $3; b[n] = $4; list = list sep $4; sep = ", "; bad += $6 }
