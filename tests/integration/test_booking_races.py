@@ -205,16 +205,17 @@ def test_overlapping_ranges_under_concurrency_never_deadlock_or_overbook():
 
 
 def _hold_lock(conninfo, lock_sql, seconds):
-    """Starts a psql session that runs `lock_sql` (a SELECT ... FOR UPDATE) and keeps what it
-    locked for `seconds`, as a transaction does until it commits; returns once the lock is
-    held."""
+    """Starts a psql session that runs `lock_sql` (a SELECT ... FOR UPDATE, or a booking) and
+    keeps what it locked for `seconds`, as a transaction does until it commits; returns once
+    `lock_sql` is done and the session sleeps (its wait event says so, not just its query)."""
     tag = f"lock-{uuid.uuid4().hex[:8]}"
     proc = subprocess.Popen(
         [h.PSQL, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", conninfo, "-c",
          f"BEGIN; {lock_sql}; SELECT pg_sleep({seconds}) /* {tag} */; COMMIT;"],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     h.wait_until(lambda: h.scalar(conninfo, "SELECT count(*) FROM pg_stat_activity WHERE "
-                                            f"query LIKE '%/* {tag} */%' AND state = 'active' "
+                                            f"query LIKE '%/* {tag} */%' "
+                                            "AND wait_event = 'PgSleep' "
                                             "AND pid <> pg_backend_pid()") == "1",
                  10 * h.SCALE)
     proc.tag = tag
@@ -346,28 +347,16 @@ def test_a_refusal_writes_nothing_and_a_booking_still_locks_the_pool_first():
 
 def _book_and_keep_locked(conninfo, caregiver, pool_id, check_in, check_out, seconds):
     """A booking transaction in psql that takes a bed on [check_in, check_out) and keeps it
-    uncommitted, its nights locked, for `seconds`; returns once the booking is made and the
-    session sleeps (its wait event, not just its query, says so)."""
-    tag = f"book-{uuid.uuid4().hex[:8]}"
-    book = f"""SELECT (logeer_book_stay(jsonb_build_object(
-                   'principal_id', '{caregiver}', 'principal_role', 'caregiver',
-                   'request_hash', repeat('0', 64), 'method', 'POST', 'path', '/v1/stays',
-                   'pool_id', '{pool_id}', 'check_in', '{check_in}', 'check_out', '{check_out}',
-                   'kind', 'planned', 'initial_status', 'held', 'hold_ttl_s', 900,
-                   'funding', 'wlz', 'waitlist', false, 'max_open_stays', 3,
-                   'guest', jsonb_build_object('alias', 'x', 'birth_year', 1950,
-                                               'care_profile', 'dementia', 'needs', '[]'::jsonb))
-               )).outcome"""
-    proc = subprocess.Popen(
-        [h.PSQL, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", conninfo, "-c",
-         f"BEGIN; {book}; SELECT pg_sleep({seconds}) /* {tag} */; COMMIT;"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    h.wait_until(lambda: h.scalar(conninfo, "SELECT count(*) FROM pg_stat_activity WHERE "
-                                            f"query LIKE '%/* {tag} */%' "
-                                            "AND wait_event = 'PgSleep' "
-                                            "AND pid <> pg_backend_pid()") == "1",
-                 10 * h.SCALE)
-    return proc
+    uncommitted, its nights locked, for `seconds`."""
+    return _hold_lock(conninfo, f"""SELECT (logeer_book_stay(jsonb_build_object(
+        'principal_id', '{caregiver}', 'principal_role', 'caregiver',
+        'request_hash', repeat('0', 64), 'method', 'POST', 'path', '/v1/stays',
+        'pool_id', '{pool_id}', 'check_in', '{check_in}', 'check_out', '{check_out}',
+        'kind', 'planned', 'initial_status', 'held', 'hold_ttl_s', 900,
+        'funding', 'wlz', 'waitlist', false, 'max_open_stays', 3,
+        'guest', jsonb_build_object('alias', 'x', 'birth_year', 1950,
+                                    'care_profile', 'dementia', 'needs', '[]'::jsonb))
+        )).outcome""", seconds)
 
 
 def test_a_request_that_loses_at_the_lock_lists_the_full_nights():
