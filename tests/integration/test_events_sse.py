@@ -396,6 +396,27 @@ def test_a_transaction_open_in_another_database_holds_nothing_back():
     s.close()
 
 
+def test_a_reader_looks_again_while_committed_rows_lie_after_its_position():
+    """After a short read the feed and the notifier ask whether rows wait after their position.
+    A row held back at the read can be readable by the time of that question (the older
+    transaction ended in between); the answer must still be yes, or the row waits for a NOTIFY
+    nobody sends, until the 30-s safety poll (migration 0053). Asked in SQL, with a position
+    just before a committed, readable row, and at the newest row."""
+    e = world()
+    row = h.psql(e.url, "INSERT INTO events (type) VALUES ('test.after') RETURNING txid, id")[0]
+    txid, rid = row[0], int(row[1])
+    readable = h.scalar(e.url, f"SELECT count(*) FROM logeer_events_after('{txid}'::xid8, "
+                               f"{rid - 1}, NULL, NULL, NULL, 10) WHERE id = {rid}")
+    h.check_equal("the row is readable now (below the horizon)", readable, "1")
+    h.check_equal("a reader positioned before it is told to look again",
+                  h.scalar(e.url, f"SELECT logeer_events_held_back('{txid}'::xid8, {rid - 1})"),
+                  "t")
+    newest = h.psql(e.url, "SELECT txid, id FROM events ORDER BY txid DESC, id DESC LIMIT 1")[0]
+    h.check_equal("a reader at the newest row is not",
+                  h.scalar(e.url, f"SELECT logeer_events_held_back('{newest[0]}'::xid8, "
+                                  f"{newest[1]})"), "f")
+
+
 def test_provider_staff_see_only_their_own_pools():
     e = world()
     s1 = e.stream(e.staff["p1"])
