@@ -1042,13 +1042,14 @@ warm_up() {
 }
 
 contend_rounds() {
-    local n=${BENCH_CONTEND_ROUNDS:-$1} i side day rows=() sides="base after"
+    local n=${BENCH_CONTEND_ROUNDS:-$1} i side day rows=() sides="base after" order
     [ "$n" -gt 0 ] || return 0
     [ -n "$BASE_REV" ] || sides=tree
     for ((i = 0; i < n; i++)); do
         # Odd pairs run the after side first.
-        [ -z "$BASE_REV" ] || { [ $((i % 2)) = 0 ] && sides="base after" || sides="after base"; }
-        for side in $sides; do
+        order=$sides
+        [ -z "$BASE_REV" ] || [ $((i % 2)) = 0 ] || order="after base"
+        for side in $order; do
             day=$((40 + i))
             [ "$side" = tree ] || compare_use "$side"
             step "contention round $((i + 1)) of $n, $side: wrk -c$CONNS_CONTEND -d${SECONDS_CONTENTION}s on the last 8 beds of day +$day"
@@ -1075,7 +1076,6 @@ contend_rounds() {
     # wins more holds, and each win costs two lock-taking transactions where a refusal costs a
     # read, so req/s and p50 alone can mislead.
     step "contention rounds: req/s, p50 ms, p99 ms, holds won (201) per round; median per side"
-    [ -z "$BASE_REV" ] || sides="base after"
     printf '%s\n' "${rows[@]}" | awk '{ printf "  %-6s %8.1f req/s  p50 %7.2f  p99 %7.2f  holds %5d  other %d\n", $1, $2, $3, $4, $5, $6 }'
     for side in $sides; do
         CONTEND_ROUNDS_LINE=$(printf '%s\n' "${rows[@]}" | awk -v s="$side" "$AWK_MEDIAN"'$1 == s { r[++n] = $2; a[n] = $3; b[n] = $4; list = list sep $4; sep = ", "; bad += $6 }
