@@ -417,6 +417,24 @@ def test_a_reader_looks_again_while_committed_rows_lie_after_its_position():
                                   f"{newest[1]})"), "f")
 
 
+def test_the_question_reads_the_index_not_the_outbox():
+    """A reader that has caught up asks at the newest row, several times a second. Planned
+    without knowing the position, an EXISTS over "rows after it" became a sequential scan that
+    found nothing and so read the whole outbox (migration 0053; 0054 reads the newest row
+    backwards on the index). Counted with the transaction's own table statistics."""
+    e = world()
+    h.psql(e.url, "INSERT INTO events (type) SELECT 'test.bulk' FROM generate_series(1, 3000)")
+    h.psql(e.url, "ANALYZE events")
+    newest = h.psql(e.url, "SELECT txid, id FROM events ORDER BY txid DESC, id DESC LIMIT 1")[0]
+    scans = h.psql(e.url, f"SELECT logeer_events_held_back('{newest[0]}'::xid8, {newest[1]}), "
+                          f"logeer_events_held_back('{newest[0]}'::xid8, {int(newest[1]) - 1}); "
+                          "SELECT seq_scan, idx_scan FROM pg_stat_xact_user_tables "
+                          "WHERE relname = 'events'")[-1]
+    h.check_equal("asked at the newest row and just before it, the outbox is not scanned",
+                  scans[0], "0")
+    h.check("and the index is read instead", int(scans[1]) >= 2, f"idx_scan {scans[1]}")
+
+
 def test_provider_staff_see_only_their_own_pools():
     e = world()
     s1 = e.stream(e.staff["p1"])
