@@ -18,7 +18,9 @@
 # user and runs the server through runuser. That user must be able to reach DIR; when a parent
 # directory is private (mktemp -d, /root) or the socket path would be too long for a Unix socket,
 # the cluster lives in /tmp/logeer-pg-<hash of DIR> instead and DIR becomes a symbolic link to
-# it, so callers can keep naming DIR.
+# it, so callers can keep naming DIR. Such a cluster records DIR in its `linked-from` file; once
+# DIR is gone (a clone or temp dir removed) and the cluster is stopped, the next `pg.sh start`
+# removes it, so that /tmp does not fill with clusters nobody can name any more.
 set -euo pipefail
 
 PROG=pg.sh
@@ -127,6 +129,8 @@ resolve_dir() {
     make_private_dir "$alt"
     rmdir -- "$dir"
     ln -s -- "$alt" "$dir"
+    # Written after the link: a cluster without this file is never taken for an orphan.
+    printf '%s\n' "$dir" >"$alt/linked-from"
     note "postgres cannot use $dir (unreachable, too long or odd characters); the cluster lives in $alt, linked from $dir"
     echo "$alt"
 }
@@ -240,10 +244,37 @@ wait_ready() {
     die "PostgreSQL in $real did not become ready within 60 s; see $real/postgresql.log"
 }
 
+# A /tmp cluster is an orphan when the DIR it was made for no longer links to it and it is not
+# running. Only clusters this user may read are looked at; one still being set up has no
+# linked-from file yet.
+is_orphan() {
+    local alt=$1 bindir=$2 from
+    [ -d "$alt" ] && [ ! -L "$alt" ] && [ -r "$alt/linked-from" ] || return 1
+    from=$(head -n 1 -- "$alt/linked-from")
+    [ -n "$from" ] || return 1
+    if [ -L "$from" ] && [ "$(readlink -- "$from")" = "$alt" ]; then
+        return 1
+    fi
+    ! is_running "$alt" "$bindir"
+}
+
+remove_orphans() {
+    local bindir=$1 alt from
+    for alt in /tmp/logeer-pg-*; do
+        if is_orphan "$alt" "$bindir"; then
+            from=$(head -n 1 -- "$alt/linked-from")
+            if rm -rf -- "$alt"; then
+                note "removed the stopped cluster $alt: $from no longer links to it"
+            fi
+        fi
+    done
+}
+
 cmd_start() {
     local dir=$1 port=${2:-}
     local bindir real
     bindir=$(pg_bindir)
+    remove_orphans "$bindir"
     real=$(resolve_dir "$dir" 1)
     [ -n "$port" ] || port=$(read_port "$real")
     if ! [[ $port =~ ^[0-9]+$ ]] || [ "$port" -lt 1 ] || [ "$port" -gt 65535 ]; then
