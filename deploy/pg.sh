@@ -245,11 +245,13 @@ wait_ready() {
 }
 
 # A /tmp cluster is an orphan when the DIR it was made for no longer links to it and it is not
-# running. Only clusters this user may read are looked at; one still being set up has no
-# linked-from file yet.
+# running. Only clusters of the owner this run uses are looked at (postgres as root, else
+# ourselves), whose running state it can ask; one still being set up has no linked-from file yet.
 is_orphan() {
-    local alt=$1 bindir=$2 from
+    local alt=$1 bindir=$2 from owner
+    owner=$(is_root && echo postgres || id -un)
     [ -d "$alt" ] && [ ! -L "$alt" ] && [ -r "$alt/linked-from" ] || return 1
+    [ "$(stat -c %U -- "$alt")" = "$owner" ] || return 1
     from=$(head -n 1 -- "$alt/linked-from")
     [ -n "$from" ] || return 1
     if [ -L "$from" ] && [ "$(readlink -- "$from")" = "$alt" ]; then
