@@ -69,7 +69,8 @@ static void usage(void)
             "  LOGEER_GUARANTEE_CHECK_S              seconds between escalation checks (60)\n"
             "  LOGEER_INDEX_RECONCILE_S              seconds between full reloads of the index (300)\n"
             "  LOGEER_STALE_DAYS   --stale-days     days before capacity counts are stale (7)\n"
-            "  LOGEER_DB_POOL_SIZE --db-pool-size   database connections (default 4)\n"
+            "  LOGEER_DB_POOL_SIZE --db-pool-size   database connections for requests (default 4)\n"
+            "  LOGEER_DB_BACKGROUND_POOL_SIZE       connections for the background jobs (default 2)\n"
             "  LOGEER_WORKERS      --workers        serving processes on the one port (default 1)\n"
             "  LOGEER_SESSION_TTL / LOGEER_SESSION_IDLE  session lifetime / idle limit, seconds\n"
             "  LOGEER_MFA_REQUIRED_ROLES  roles that need a second factor\n"
@@ -271,6 +272,17 @@ static int serve_one(const struct config *cfg)
     struct db_pool_options dbo = {.size = cfg->db_pool_size, .settings = db_settings,
                                   .read_write = true, .wakeup_after_commit = true};
     app.db = db_pool_new(app.base, cfg->database_url, &dbo);
+    /* The jobs get connections of their own, so that a job's statement never takes one a
+     * request is queued for: with one pool, a slow job statement left the bookings three of
+     * four connections (docs/performance.md). Same session settings: the sweeper frees nights
+     * and offers them on, and its commits wake other processes as the requests' do. */
+    char bg_settings[sizeof db_settings + 48];
+    snprintf(bg_settings, sizeof bg_settings, "%s -c application_name=logeerd-background",
+             db_settings);
+    struct db_pool_options bgo = dbo;
+    bgo.size = cfg->db_background_pool_size;
+    bgo.settings = bg_settings;
+    app.background = db_pool_new(app.base, cfg->database_url, &bgo);
     bool want_replica = cfg->replica_url && *cfg->replica_url;
     if (want_replica) {
         /* The name shows the operator (pg_stat_activity) which sessions are the replica's. */
@@ -283,12 +295,11 @@ static int serve_one(const struct config *cfg)
     app.visitor_limit = ratelimit_new(cfg->visitor_rate, cfg->visitor_burst); /* NULL: off */
     int rc = 1;
     if (!app.base || !app.web || !app.metrics || !app.workers || !app.index || !app.db ||
-        !app.sessions || (want_replica && !app.replica) ||
-        api_init(&app) != 0 || inventory_sync_prepare(app.db) != 0 ||
-        sweeper_prepare(app.db) != 0 || guarantee_job_prepare(app.db) != 0 ||
-        retention_prepare(app.db) != 0 ||
-        outbox_feed_prepare(app.db) != 0 || search_log_prepare(app.db) != 0 ||
-        notify_prepare(app.db) != 0)
+        !app.background || !app.sessions || (want_replica && !app.replica) ||
+        api_init(&app) != 0 || inventory_sync_prepare(app.background) != 0 ||
+        sweeper_prepare(app.background) != 0 || guarantee_job_prepare(app.background) != 0 ||
+        retention_prepare(app.background) != 0 || outbox_feed_prepare(app.background) != 0 ||
+        search_log_prepare(app.background) != 0 || notify_prepare(app.background) != 0)
         goto out;
     struct http_limits limits = default_limits(cfg);
     app.http = http_server_new(app.base, &limits, api_on_request, api_on_done, &app);
@@ -299,9 +310,10 @@ static int serve_one(const struct config *cfg)
     if (http_server_listen(app.http, cfg->listen, ssl_ctx) != 0)
         goto out;
     db_pool_start(app.db);
+    db_pool_start(app.background);
     if (app.replica)
         db_pool_start(app.replica);
-    app.sync = inventory_sync_new(app.base, app.db, cfg->database_url, app.index);
+    app.sync = inventory_sync_new(app.base, app.background, cfg->database_url, app.index);
     if (app.sync)
         inventory_sync_set_reconcile(app.sync, (unsigned)cfg->index_reconcile_s);
     if (app.sync && clock_file && *clock_file)
@@ -312,11 +324,11 @@ static int serve_one(const struct config *cfg)
                  "late; a test setting, never for a real service", atoi(notify_delay));
         inventory_sync_set_notify_delay(app.sync, (unsigned)atoi(notify_delay));
     }
-    sweeper = sweeper_new(app.base, app.db, cfg->hold_ttl_s, SWEEP_INTERVAL_MS);
-    guarantee = guarantee_job_new(app.base, app.db, (unsigned)cfg->guarantee_check_s);
-    retention = retention_new(app.base, app.db, cfg->retention_days, RETENTION_PERIOD_S);
-    app.outbox = outbox_feed_new(app.base, app.db, cfg->database_url);
-    app.search_log = search_log_new(app.base, app.db);
+    sweeper = sweeper_new(app.base, app.background, cfg->hold_ttl_s, SWEEP_INTERVAL_MS);
+    guarantee = guarantee_job_new(app.base, app.background, (unsigned)cfg->guarantee_check_s);
+    retention = retention_new(app.base, app.background, cfg->retention_days, RETENTION_PERIOD_S);
+    app.outbox = outbox_feed_new(app.base, app.background, cfg->database_url);
+    app.search_log = search_log_new(app.base, app.background);
     struct notify_settings ns = {
         .smtp_url = cfg->smtp_url,
         .starttls_required = cfg->smtp_starttls && strcmp(cfg->smtp_starttls, "required") == 0,
@@ -340,7 +352,7 @@ static int serve_one(const struct config *cfg)
         .fatal = on_fatal,
         .fatal_arg = &app,
     };
-    app.notify = notify_new(app.base, app.db, &ns);
+    app.notify = notify_new(app.base, app.background, &ns);
     /* New outbox rows wake the worker through the feed's LISTEN connection. */
     if (app.notify && app.outbox)
         outbox_feed_watch(app.outbox, notify_wake, app.notify);
@@ -372,6 +384,9 @@ out:
         db_pool_free(app.replica);
     if (app.db)
         db_pool_free(app.db);
+    /* After the requests' pool: requests it fails still write their access-log rows. */
+    if (app.background)
+        db_pool_free(app.background);
     notify_free(app.notify);
     /* After the pool: a sweep, escalation check or purge in flight still calls back while the
      * pool closes. */

@@ -30,7 +30,8 @@ struct notify;
 struct app {
     struct event_base *base;
     const struct config *cfg;
-    struct db_pool *db;
+    struct db_pool *db;        /* the requests' pool: what a client waits for */
+    struct db_pool *background; /* the jobs' pool: index rereads, sweeper, notifier, logs */
     struct db_pool *replica;   /* LOGEER_REPLICA_URL's read-only pool for heavy reads, or NULL */
     struct workers *workers;
     struct http_server *http;

@@ -21,7 +21,8 @@ struct config {
     int guarantee_check_s;  /* LOGEER_GUARANTEE_CHECK_S: escalation job period, default 60 */
     int index_reconcile_s;  /* LOGEER_INDEX_RECONCILE_S: every night read again, default 300 */
     int stale_days;         /* LOGEER_STALE_DAYS, default 7 */
-    int db_pool_size;       /* LOGEER_DB_POOL_SIZE, default 4 */
+    int db_pool_size;       /* LOGEER_DB_POOL_SIZE: the requests' connections, default 4 */
+    int db_background_pool_size; /* LOGEER_DB_BACKGROUND_POOL_SIZE: the jobs' connections, 2 */
     int session_ttl_s;      /* LOGEER_SESSION_TTL: absolute session lifetime, default 12 h */
     int session_idle_s;     /* LOGEER_SESSION_IDLE: idle expiry, default 30 min */
     char *mfa_required_roles; /* LOGEER_MFA_REQUIRED_ROLES: roles that must prove a second

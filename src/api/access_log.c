@@ -46,9 +46,15 @@ static struct {
     void *drained_arg;
 } batch;
 
+/* The batches go to the background pool: no client waits for them, so they never take a
+ * connection a request is queued for. */
 int access_log_prepare(struct app *app)
 {
-    return api_prepare(app, "access_log_batch", ACCESS_LOG_BATCH_SQL);
+    if (db_pool_prepare(app->background, "access_log_batch", ACCESS_LOG_BATCH_SQL) != 0) {
+        log_error("cannot register statement access_log_batch");
+        return -1;
+    }
+    return 0;
 }
 
 /* The shutdown waits for every statement in flight, not only its own: a batch its timer sent
@@ -110,7 +116,7 @@ static bool batch_open(struct app *app)
         return true;
     if (batch.timer == NULL) {
         jw_init(&batch.rows);
-        batch.db = app->db;
+        batch.db = app->background;
         batch.timer = evtimer_new(app->base, batch_on_timer, NULL);
         if (batch.timer == NULL)
             return false;

@@ -144,41 +144,87 @@ static void health_readyz(struct api_ctx *c)
     api_query(c, "schema_version", 0, NULL, readyz_version);
 }
 
+/* Each pool's figures under one family, told apart by the label pool: "api" (the requests'),
+ * "background" (the jobs'), "replica" (when a standby is configured). */
+struct pool_row {
+    const char *name;
+    const struct db_pool *pool;
+    struct db_pool_stats s;
+};
+
+static size_t pool_rows(const struct app *app, struct pool_row rows[3])
+{
+    size_t n = 0;
+    rows[n++] = (struct pool_row){"api", app->db, {0}};
+    if (app->background)
+        rows[n++] = (struct pool_row){"background", app->background, {0}};
+    if (app->replica)
+        rows[n++] = (struct pool_row){"replica", app->replica, {0}};
+    for (size_t i = 0; i < n; i++)
+        db_pool_stats(rows[i].pool, &rows[i].s);
+    return n;
+}
+
+enum pool_figure { QUEUED, QUERIES, ERRORS, RECONNECTS, WAKEUPS, WAKEUPS_LOST, UP };
+
+static unsigned long long pool_figure(const struct pool_row *r, enum pool_figure f)
+{
+    switch (f) {
+    case QUEUED: return r->s.queued;
+    case QUERIES: return r->s.queries_total;
+    case ERRORS: return r->s.errors_total;
+    case RECONNECTS: return r->s.reconnects_total;
+    case WAKEUPS: return r->s.wakeups_total;
+    case WAKEUPS_LOST: return r->s.wakeups_lost_total;
+    case UP: return db_pool_healthy(r->pool) ? 1 : 0;
+    }
+    return 0;
+}
+
+static void pool_family(struct evbuffer *out, const struct pool_row *rows, size_t n,
+                        const char *name, const char *type, enum pool_figure f,
+                        const char *help)
+{
+    metrics_family(out, name, type, help);
+    for (size_t i = 0; i < n; i++)
+        evbuffer_add_printf(out, "%s{pool=\"%s\"} %llu\n", name, rows[i].name,
+                            pool_figure(&rows[i], f));
+}
+
 static void render_pool(const struct app *app, struct evbuffer *out)
 {
-    struct db_pool_stats s;
-    db_pool_stats(app->db, &s);
+    struct pool_row rows[3];
+    size_t n = pool_rows(app, rows);
     metrics_family(out, "logeer_db_pool_connections", "gauge",
-                   "Database connections of the pool: configured (the pool size), connected "
+                   "Database connections of each pool: configured (the pool size), connected "
                    "(preparing, idle or busy), idle and busy.");
-    evbuffer_add_printf(out,
-                        "logeer_db_pool_connections{state=\"configured\"} %d\n"
-                        "logeer_db_pool_connections{state=\"connected\"} %d\n"
-                        "logeer_db_pool_connections{state=\"idle\"} %d\n"
-                        "logeer_db_pool_connections{state=\"busy\"} %d\n",
-                        s.size, s.connected, s.idle, s.busy);
-    metrics_gauge(out, "logeer_db_pool_queued", "Queries waiting for a free database connection.",
-                  s.queued);
-    metrics_counter(out, "logeer_db_queries_total", "Queries handed to the database pool.",
-                    s.queries_total);
-    metrics_counter(out, "logeer_db_errors_total",
-                    "Queries that did not succeed: refused by PostgreSQL, database unavailable, "
-                    "or timed out waiting for a connection.",
-                    s.errors_total);
-    metrics_counter(out, "logeer_db_reconnects_total",
-                    "Attempts to reconnect a lost or failed database connection.",
-                    s.reconnects_total);
-    metrics_counter(out, "logeer_db_wakeups_total",
-                    "Change notifications sent after their transaction committed.",
-                    s.wakeups_total);
-    metrics_counter(out, "logeer_db_wakeups_lost_total",
-                    "Committed transactions whose change notifications could not be sent (the "
-                    "session was lost or the sending failed); other processes catch up at their "
-                    "next full re-read.",
-                    s.wakeups_lost_total);
-    metrics_gauge(out, "logeer_db_up", "1 when at least one database connection is ready for "
-                                       "queries, else 0.",
-                  db_pool_healthy(app->db) ? 1 : 0);
+    for (size_t i = 0; i < n; i++) {
+        const struct db_pool_stats *s = &rows[i].s;
+        const char *p = rows[i].name;
+        evbuffer_add_printf(out,
+                            "logeer_db_pool_connections{pool=\"%s\",state=\"configured\"} %d\n"
+                            "logeer_db_pool_connections{pool=\"%s\",state=\"connected\"} %d\n"
+                            "logeer_db_pool_connections{pool=\"%s\",state=\"idle\"} %d\n"
+                            "logeer_db_pool_connections{pool=\"%s\",state=\"busy\"} %d\n",
+                            p, s->size, p, s->connected, p, s->idle, p, s->busy);
+    }
+    pool_family(out, rows, n, "logeer_db_pool_queued", "gauge", QUEUED,
+                "Queries waiting for a free connection of the pool.");
+    pool_family(out, rows, n, "logeer_db_queries_total", "counter", QUERIES,
+                "Queries handed to the pool.");
+    pool_family(out, rows, n, "logeer_db_errors_total", "counter", ERRORS,
+                "Queries that did not succeed: refused by PostgreSQL, database unavailable, "
+                "or timed out waiting for a connection.");
+    pool_family(out, rows, n, "logeer_db_reconnects_total", "counter", RECONNECTS,
+                "Attempts to reconnect a lost or failed database connection.");
+    pool_family(out, rows, n, "logeer_db_wakeups_total", "counter", WAKEUPS,
+                "Change notifications sent after their transaction committed.");
+    pool_family(out, rows, n, "logeer_db_wakeups_lost_total", "counter", WAKEUPS_LOST,
+                "Committed transactions whose change notifications could not be sent (the "
+                "session was lost or the sending failed); other processes catch up at their "
+                "next full re-read.");
+    pool_family(out, rows, n, "logeer_db_up", "gauge", UP,
+                "1 when at least one connection of the pool is ready for queries, else 0.");
 }
 
 static void render_process(const struct app *app, struct evbuffer *out)

@@ -80,6 +80,8 @@ static const struct option_def options[] = {
     INT_OPT("index-reconcile-s", "LOGEER_INDEX_RECONCILE_S", index_reconcile_s, 1, 86400),
     INT_OPT("stale-days", "LOGEER_STALE_DAYS", stale_days, 1, 3650),
     INT_OPT("db-pool-size", "LOGEER_DB_POOL_SIZE", db_pool_size, 1, 256),
+    INT_OPT("db-background-pool-size", "LOGEER_DB_BACKGROUND_POOL_SIZE", db_background_pool_size,
+            1, 64),
     /* Seconds, not minutes, as the lower bound: tests prove expiry with small values. */
     INT_OPT("session-ttl", "LOGEER_SESSION_TTL", session_ttl_s, 1, 30 * 86400),
     INT_OPT("session-idle", "LOGEER_SESSION_IDLE", session_idle_s, 1, 30 * 86400),
@@ -144,6 +146,7 @@ static void set_defaults(struct config *cfg)
     cfg->index_reconcile_s = 300;
     cfg->stale_days = 7;
     cfg->db_pool_size = 4;
+    cfg->db_background_pool_size = 2;
     cfg->session_ttl_s = 12 * 3600;
     cfg->session_idle_s = 30 * 60;
     /* NEN 7510: whoever sees health data signs in with two factors. */

@@ -840,7 +840,7 @@ checks() {
         SEARCH_LOGGED=$(sql_value 'SELECT count(*) FROM searches')
         SEARCH_LOG_ROWS=$SEARCH_LOGGED
     fi
-    DB_ERRORS=$(curl -s "$BASE_URL/metrics" | awk '/^logeer_db_errors_total/ { print $2 }')
+    DB_ERRORS=$(curl -s "$BASE_URL/metrics" | awk '/^logeer_db_errors_total/ { n += $2 } END { print n }')
     say "search log: $SEARCH_LOGGED searches counted in $SEARCH_LOG_ROWS rows for $(searches_answered) searches answered; logeer_db_errors_total ${DB_ERRORS:-?}"
     RSS_END=$(rss_mib)
     say "logeerd VmRSS after the runs: $RSS_END MiB; load $(cut -d' ' -f1-3 /proc/loadavg)"

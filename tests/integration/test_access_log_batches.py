@@ -44,7 +44,8 @@ def world():
 
 
 def queued(server):
-    m = re.search(r"^logeer_db_pool_queued (\d+)", server.get("/metrics").text, re.M)
+    m = re.search(r'^logeer_db_pool_queued\{pool="api"\} (\d+)', server.get("/metrics").text,
+                  re.M)
     return int(m.group(1)) if m else -1
 
 

@@ -19,7 +19,8 @@ BOOKINGS = 5
 
 def queued(server):
     """logeer_db_pool_queued from /metrics: queries waiting for the one connection."""
-    m = re.search(r"^logeer_db_pool_queued (\d+)", server.get("/metrics").text, re.M)
+    m = re.search(r'^logeer_db_pool_queued\{pool="api"\} (\d+)', server.get("/metrics").text,
+                  re.M)
     return int(m.group(1)) if m else -1
 
 

@@ -275,7 +275,10 @@ def test_after_traffic_every_family_is_there_and_promtool_finds_no_problem():
             h.check(f"logeer_http_requests_total has {method} {route} {status} "
                     "(the alerts select on these labels)",
                     (route, method, status) in requests, sorted(requests))
-        h.check_equal("logeer_db_up is 1", m.value("logeer_db_up"), 1)
+        h.check_equal("logeer_db_up is 1 for the requests' pool",
+                      m.value("logeer_db_up", pool="api"), 1)
+        h.check_equal("and for the background jobs' pool",
+                      m.value("logeer_db_up", pool="background"), 1)
         h.check_equal("logeer_ready is 1 once /readyz is 200", m.value("logeer_ready"), 1)
         h.check_equal("logeer_events_subscribers counts the open stream",
                       m.value("logeer_events_subscribers"), 1)
@@ -364,7 +367,7 @@ def test_ready_gauge_follows_the_schema_version_without_a_scrape_asking():
         m = metrics_when(srv, lambda e: e.value("logeer_ready") == 0, 10 * h.SCALE)
         h.check_equal("logeer_ready turns 0 when the schema is at a newer version",
                       m.value("logeer_ready"), 0)
-        h.check_equal("while logeer_db_up stays 1", m.value("logeer_db_up"), 1)
+        h.check_equal("while logeer_db_up stays 1", m.value("logeer_db_up", pool="api"), 1)
     finally:
         h.psql(w["url"], f"UPDATE schema_migrations SET version = {latest} "
                          f"WHERE version = {latest} + 1000")
@@ -374,8 +377,9 @@ def test_ready_gauge_follows_the_schema_version_without_a_scrape_asking():
 
 def test_unmigrated_database_is_not_ready_and_still_passes_promtool():
     srv = h.Server(h.fresh_database())
-    m = metrics_when(srv, lambda e: e.value("logeer_db_up") == 1, 5 * h.SCALE)
-    h.check_equal("logeer_db_up is 1 (the database answers)", m.value("logeer_db_up"), 1)
+    m = metrics_when(srv, lambda e: e.value("logeer_db_up", pool="api") == 1, 5 * h.SCALE)
+    h.check_equal("logeer_db_up is 1 (the database answers)",
+                  m.value("logeer_db_up", pool="api"), 1)
     h.check_equal("logeer_ready is 0 on a database without the schema", m.value("logeer_ready"),
                   0)
     h.check_equal("as /readyz says (503)", srv.get("/readyz").status, 503)

@@ -100,7 +100,8 @@ def test_metrics_expose_counters_histogram_and_pool_gauge_and_count_requests():
     text = before.text
     for needle in ("logeer_http_requests_total{", "logeer_http_request_duration_seconds_bucket{",
                    "logeer_http_request_duration_seconds_sum", "logeer_http_request_duration_seconds_count",
-                   'logeer_db_pool_connections{state="'):
+                   'logeer_db_pool_connections{pool="api",state="',
+                   'logeer_db_pool_connections{pool="background",state="'):
         h.check(f"metrics contain {needle}", needle in text)
     h.check("logeer_http_request_duration_seconds is declared a histogram",
             re.search(r"^# TYPE logeer_http_request_duration_seconds histogram$", text, re.M)
