@@ -282,6 +282,10 @@ static int serve_one(const struct config *cfg)
     struct db_pool_options bgo = dbo;
     bgo.size = cfg->db_background_pool_size;
     bgo.settings = bg_settings;
+    /* Nobody holds a socket open for a job's answer, and a job may wait behind the index's
+     * reconciling read of every night (seconds at national size): waiting a minute beats
+     * dropping an access-log batch after the requests' five seconds. */
+    bgo.queue_timeout_ms = 60000;
     app.background = db_pool_new(app.base, cfg->database_url, &bgo);
     bool want_replica = cfg->replica_url && *cfg->replica_url;
     if (want_replica) {
