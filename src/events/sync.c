@@ -13,7 +13,10 @@
  * last read of that night starts after it. Re-reads go out at most every SYNC_REREAD_GAP_MS,
  * so that a burst's nights are read together. Loads of pool descriptions run one at a time, in
  * the order their notifications came. A notification lost between commit and sending (a
- * process killed in between) is repaired by loading everything again periodically.
+ * process killed in between) is repaired by reading everything again periodically: every
+ * pool's description in one read, the nights a slice of pools at a time (at national size
+ * one read of every night held a connection for 15 s and the loop for 0.2 s to apply it, and
+ * a request's own pool load queued behind it).
  *
  * The window rolls with the calendar: when the service's today moves on, the nights the
  * window gains are loaded aside (as one more load, so re-reads wait for it too) and swapped in
@@ -38,6 +41,9 @@
  * its own a re-read came back in 3 ms, and the next one went out at once: 363 a second in a
  * booking race, against 48 while it queued with the requests). */
 #define SYNC_REREAD_GAP_MS 20
+/* The periodic re-read's nights: this many pools a statement, the next after this pause. */
+#define SYNC_SLICE_POOLS 100u
+#define SYNC_SLICE_GAP_MS 20
 /* Beyond this many nights waiting to be read again a full reload is cheaper and safer. */
 #define SYNC_MAX_DIRTY 200000
 /* Every night is read again this often by default (LOGEER_INDEX_RECONCILE_S). */
@@ -69,6 +75,11 @@ struct inventory_sync {
                                  a timer while the last re-read is under SYNC_REREAD_GAP_MS old */
     long long reread_at_ms;   /* when the last re-read was sent (monotonic) */
     struct event *reconcile;  /* persistent: every night read again (lost notifications) */
+    struct event *slice;      /* the periodic re-read's next slice of pools is due */
+    bool slicing;             /* a periodic re-read is going through the pools' nights */
+    char slice_after[CORE_ID_LEN]; /* the last pool whose nights it read (id order) */
+    date_day slice_first;     /* the window's first night when the running slice was asked */
+    unsigned slice_pools;     /* pools a slice reads (SYNC_SLICE_POOLS; a test makes it small) */
     bool reload_again;        /* too many dirty nights: do another full load afterwards */
     struct load *queue_head, *queue_tail; /* loads waiting for the one running */
     bool loading;             /* a load of the queue is running */
@@ -136,9 +147,18 @@ static const char nights_sql[] =
     "WHERE night >= $1::date AND night < $2::date AND ($3::uuid IS NULL OR pool_id = $3) "
     "GROUP BY pool_id";
 
+/* The same pairs for a slice of pools in id order after $3, one row per pool (an empty
+ * string for one without nights in the window), so the last row says where the next begins. */
+static const char slice_sql[] =
+    "SELECT p.id, coalesce((SELECT string_agg((n.night - $1::date)::text || ':' || "
+    "greatest(n.capacity - n.held - n.booked, 0)::text, ',') FROM pool_nights n "
+    "WHERE n.pool_id = p.id AND n.night >= $1::date AND n.night < $2::date), '') "
+    "FROM (SELECT id FROM pools WHERE id > $3::uuid ORDER BY id LIMIT $4::int) p ORDER BY p.id";
+
 int inventory_sync_prepare(struct db_pool *pool)
 {
     if (db_pool_prepare(pool, "sync_pools", pools_sql) != 0 ||
+        db_pool_prepare(pool, "sync_slice", slice_sql) != 0 ||
         db_pool_prepare(pool, "sync_reread", reread_sql) != 0)
         return -1;
     return db_pool_prepare(pool, "sync_nights", nights_sql);
@@ -395,10 +415,12 @@ static struct load *start_load(struct inventory_sync *s, const char *pool_id,
                                bool with_nights)
 {
     /* A queued load that has not started covers a new request for the same rows, and a
-     * queued full load covers every request: it starts later, so its snapshot has whatever
-     * made the new request. */
+     * queued full load covers every request it reads enough for: it starts later, so its
+     * snapshot has whatever made the new request. (A request for a pool's nights does not
+     * turn the periodic re-read's quick read of descriptions into a read of every night.) */
     for (struct load *q = s->queue_head; q; q = q->next) {
-        if (load_is_full(q) || same_load(q, pool_id, location_id, provider_id)) {
+        if ((load_is_full(q) && (q->with_nights || !with_nights)) ||
+            same_load(q, pool_id, location_id, provider_id)) {
             q->with_nights |= with_nights;
             return q;
         }
@@ -453,16 +475,69 @@ static bool take_id(const char *payload, char out[CORE_ID_LEN])
     return true;
 }
 
-/* Everything is loaded again: a notification lost between a commit and its sending leaves
+static void slice_loaded(const struct db_result *r, void *arg);
+
+/* Asks for the next slice of pools' nights of the periodic re-read. A read of nights like the
+ * others: it counts as a load in flight, so nights notified meanwhile are read again after. */
+static void query_slice(struct inventory_sync *s)
+{
+    char from[DATE_TEXT_LEN], to[DATE_TEXT_LEN], limit[16];
+    s->slice_first = core_index_first_day(s->index);
+    date_format(s->slice_first, from);
+    date_format(s->slice_first + core_index_ndays(s->index), to);
+    snprintf(limit, sizeof limit, "%u", s->slice_pools);
+    const char *params[] = {from, to, s->slice_after, limit};
+    s->loads_in_flight++;
+    db_query(s->pool, "sync_slice", 4, params, slice_loaded, s);
+}
+
+static void slice_loaded(const struct db_result *r, void *arg)
+{
+    struct inventory_sync *s = arg;
+    bool ok = r->status == DB_OK, more = false;
+    if (ok) {
+        int n = PQntuples(r->res);
+        for (int i = 0; i < n; i++)
+            apply_nights_row(s, NULL, s->slice_first, db_value(r->res, i, 0),
+                             db_value(r->res, i, 1));
+        if (n > 0)
+            snprintf(s->slice_after, sizeof s->slice_after, "%s", db_value(r->res, n - 1, 0));
+        more = (unsigned)n == s->slice_pools;
+    } else {
+        log_warn("availability index: re-reading nights failed: %s", r->message);
+    }
+    s->slicing = more; /* a failure is retried as a full load by load_finished */
+    load_finished(s, ok, false);
+    if (more) {
+        struct timeval gap = {0, SYNC_SLICE_GAP_MS * 1000};
+        evtimer_add(s->slice, &gap);
+    }
+}
+
+static void slice_due(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    query_slice(arg);
+}
+
+/* Everything is read again: a notification lost between a commit and its sending leaves
  * nothing else that would bring that change. Pools too (their changes are notified after
- * commit as well); rendering each pool's search answer again once per period costs little. */
+ * commit as well; rendering each pool's search answer again once per period costs little),
+ * all in one quick read through the load queue; then the nights, a slice at a time. */
 static void reconcile_due(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
     (void)what;
     struct inventory_sync *s = arg;
-    if (s->ready)
-        start_load(s, NULL, NULL, NULL, true);
+    if (!s->ready)
+        return;
+    start_load(s, NULL, NULL, NULL, false);
+    if (s->slicing)
+        return; /* the last period's is still going: it goes on from where it is */
+    s->slicing = true;
+    snprintf(s->slice_after, sizeof s->slice_after, "00000000-0000-0000-0000-000000000000");
+    query_slice(s);
 }
 
 static int dirty_cmp(const void *a, const void *b)
@@ -820,7 +895,7 @@ static void on_listen(void *arg)
 
 static void sync_free_events(struct inventory_sync *s)
 {
-    struct event *evs[] = {s->retry, s->roll, s->reread, s->reconcile, s->late};
+    struct event *evs[] = {s->retry, s->roll, s->reread, s->reconcile, s->slice, s->late};
     for (size_t i = 0; i < sizeof evs / sizeof evs[0]; i++)
         if (evs[i])
             event_free(evs[i]);
@@ -840,7 +915,9 @@ struct inventory_sync *inventory_sync_new(struct event_base *base, struct db_poo
     s->roll = event_new(base, -1, EV_PERSIST, roll_check, s);
     s->reread = event_new(base, -1, 0, reread_now, s);
     s->reconcile = event_new(base, -1, EV_PERSIST, reconcile_due, s);
-    if (s->retry && s->roll && s->reread && s->reconcile)
+    s->slice = evtimer_new(base, slice_due, s);
+    s->slice_pools = SYNC_SLICE_POOLS;
+    if (s->retry && s->roll && s->reread && s->reconcile && s->slice)
         s->listener = db_listener_new(base, conninfo, SYNC_CHANNEL, on_notify, on_listen, s);
     if (!s->listener) {
         sync_free_events(s);
@@ -850,6 +927,11 @@ struct inventory_sync *inventory_sync_new(struct event_base *base, struct db_poo
     inventory_sync_set_clock_file(s, NULL);
     inventory_sync_set_reconcile(s, SYNC_RECONCILE_DEFAULT_S);
     return s;
+}
+
+void inventory_sync_set_reconcile_slice(struct inventory_sync *s, unsigned pools)
+{
+    s->slice_pools = pools ? pools : SYNC_SLICE_POOLS;
 }
 
 void inventory_sync_set_reconcile(struct inventory_sync *s, unsigned seconds)

@@ -44,7 +44,7 @@ def world():
     return h.once("world", World)
 
 
-def set_capacity(night, beds, wakeup_after_commit=False, flush=False):
+def set_capacity(night, beds, wakeup_after_commit=False, flush=False, pool_id=None):
     """One UPDATE of a night's capacity in a psql session of its own; in logeerd's mode the
     session may leave without sending what it collected (as a killed process would)."""
     w = world()
@@ -52,7 +52,7 @@ def set_capacity(night, beds, wakeup_after_commit=False, flush=False):
     if wakeup_after_commit:
         lines.append("SET logeer.wakeup_after_commit = on;")
     lines.append(f"UPDATE pool_nights SET capacity = {int(beds)} "
-                 f"WHERE pool_id = '{w.pool.id}' AND night = '{night}';")
+                 f"WHERE pool_id = '{pool_id or w.pool.id}' AND night = '{night}';")
     if flush:
         lines.append("SELECT logeer_wakeup_flush();")
     return run_script(lines)
@@ -157,6 +157,35 @@ def test_a_lost_notification_is_repaired_by_the_periodic_re_read():
            f"(LOGEER_INDEX_RECONCILE_S={RECONCILE_S})")
     h.check("the search shows the committed capacity after the next full re-read", repaired,
             free_in_search(night))
+
+
+def test_the_periodic_re_read_goes_through_every_slice_of_pools():
+    """The periodic re-read reads the nights a slice of pools at a time, in id order. With one
+    pool a slice it must go on from slice to slice to the last pool: lost notifications of the
+    pools with the lowest and the highest id of three are repaired as well as the middle's."""
+    w = world()
+    planner = w.server.login(ESDORP)
+    pools = sorted([w.pool.id] + [
+        h.make_pool(w.server, w.url, planner, h.DEMO_PROVIDER_IDS[ESDORP], 3, w.day(20),
+                    w.day(40), name=f"Re-read slice {i}").id for i in range(2)])
+    total = int(h.scalar(w.url, "SELECT count(*) FROM pools"))
+    server = h.Server(w.url, env={"LOGEER_INDEX_RECONCILE_S": "1",
+                                  "LOGEER_TEST_RECONCILE_SLICE": "1"})
+    email = h.add_caregivers(w.url, 1, prefix="wks")[0]
+    token = server.login(email, password=h.TEST_PASSWORD)
+    night = w.day(33)
+
+    def free(pool_id):
+        return h.availability_free(server, token, pool_id, night, 1)
+
+    h.check("all three show 3 free beds at first", h.wait_until(
+        lambda: [free(p) for p in pools] == [3, 3, 3], 10 * h.SCALE), [free(p) for p in pools])
+    for beds, pool_id in zip((1, 2, 0), pools):
+        set_capacity(night, beds, wakeup_after_commit=True, pool_id=pool_id)  # never sent
+    repaired = h.wait_until(lambda: [free(p) for p in pools] == [1, 2, 0], 20 * h.SCALE)
+    h.check(f"each pool's lost change is repaired, the lowest and highest id of {total} pools "
+            "read one a statement included", repaired, [free(p) for p in pools])
+    server.stop()
 
 
 def metric(name):
