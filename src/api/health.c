@@ -181,15 +181,28 @@ static unsigned long long pool_figure(const struct pool_row *r, enum pool_figure
     return 0;
 }
 
-static void pool_family(struct evbuffer *out, const struct pool_row *rows, size_t n,
-                        const char *name, const char *type, enum pool_figure f,
-                        const char *help)
-{
-    metrics_family(out, name, type, help);
-    for (size_t i = 0; i < n; i++)
-        evbuffer_add_printf(out, "%s{pool=\"%s\"} %llu\n", name, rows[i].name,
-                            pool_figure(&rows[i], f));
-}
+/* The families of one figure per pool. */
+static const struct {
+    const char *name, *type;
+    enum pool_figure figure;
+    const char *help;
+} pool_families[] = {
+    {"logeer_db_pool_queued", "gauge", QUEUED,
+     "Queries waiting for a free connection of the pool."},
+    {"logeer_db_queries_total", "counter", QUERIES, "Queries handed to the pool."},
+    {"logeer_db_errors_total", "counter", ERRORS,
+     "Queries that did not succeed: refused by PostgreSQL, database unavailable, or timed out "
+     "waiting for a connection."},
+    {"logeer_db_reconnects_total", "counter", RECONNECTS,
+     "Attempts to reconnect a lost or failed database connection."},
+    {"logeer_db_wakeups_total", "counter", WAKEUPS,
+     "Change notifications sent after their transaction committed."},
+    {"logeer_db_wakeups_lost_total", "counter", WAKEUPS_LOST,
+     "Committed transactions whose change notifications could not be sent (the session was "
+     "lost or the sending failed); other processes catch up at their next full re-read."},
+    {"logeer_db_up", "gauge", UP,
+     "1 when at least one connection of the pool is ready for queries, else 0."},
+};
 
 static void render_pool(const struct app *app, struct evbuffer *out)
 {
@@ -208,23 +221,12 @@ static void render_pool(const struct app *app, struct evbuffer *out)
                             "logeer_db_pool_connections{pool=\"%s\",state=\"busy\"} %d\n",
                             p, s->size, p, s->connected, p, s->idle, p, s->busy);
     }
-    pool_family(out, rows, n, "logeer_db_pool_queued", "gauge", QUEUED,
-                "Queries waiting for a free connection of the pool.");
-    pool_family(out, rows, n, "logeer_db_queries_total", "counter", QUERIES,
-                "Queries handed to the pool.");
-    pool_family(out, rows, n, "logeer_db_errors_total", "counter", ERRORS,
-                "Queries that did not succeed: refused by PostgreSQL, database unavailable, "
-                "or timed out waiting for a connection.");
-    pool_family(out, rows, n, "logeer_db_reconnects_total", "counter", RECONNECTS,
-                "Attempts to reconnect a lost or failed database connection.");
-    pool_family(out, rows, n, "logeer_db_wakeups_total", "counter", WAKEUPS,
-                "Change notifications sent after their transaction committed.");
-    pool_family(out, rows, n, "logeer_db_wakeups_lost_total", "counter", WAKEUPS_LOST,
-                "Committed transactions whose change notifications could not be sent (the "
-                "session was lost or the sending failed); other processes catch up at their "
-                "next full re-read.");
-    pool_family(out, rows, n, "logeer_db_up", "gauge", UP,
-                "1 when at least one connection of the pool is ready for queries, else 0.");
+    for (size_t f = 0; f < sizeof pool_families / sizeof pool_families[0]; f++) {
+        metrics_family(out, pool_families[f].name, pool_families[f].type, pool_families[f].help);
+        for (size_t i = 0; i < n; i++)
+            evbuffer_add_printf(out, "%s{pool=\"%s\"} %llu\n", pool_families[f].name,
+                                rows[i].name, pool_figure(&rows[i], pool_families[f].figure));
+    }
 }
 
 static void render_process(const struct app *app, struct evbuffer *out)
