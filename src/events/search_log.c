@@ -1,7 +1,9 @@
 /* search_log: the counting writer behind the unmet-demand report. Searches are added up in an
  * open-addressing table keyed by what was asked; every SEARCH_LOG_FLUSH_MS the counts of
- * minutes that are over, and all of them while fewer than SEARCH_LOG_FEW_KEYS wait, become one
- * JSON array inserted by one statement (all of them at once when SEARCH_LOG_MAX_KEYS wait).
+ * minutes that are over, and all of them while fewer than SEARCH_LOG_FEW_KEYS wait, are
+ * written (all of them at once when SEARCH_LOG_MAX_KEYS wait): SEARCH_LOG_ROWS_PER_INSERT rows a
+ * statement, one statement a turn of the loop, so that a busy minute's tens of thousands of
+ * rows never stop the loop for long (as one array of every row they stopped it for 70-90 ms).
  * Knows the search_counts table's columns, never a request: the availability handler says
  * what a search asked. */
 #include "logeer/search_log.h"
@@ -26,6 +28,8 @@
  * insert when many different searches come in: large enough that a busy minute of varied
  * searches (the bench's mix at 17,000 a second) is written once, not every few seconds. */
 #define SEARCH_LOG_MAX_KEYS 65536
+/* One statement's rows: about 2 ms of the loop to render (0.5 MB of JSON). */
+#define SEARCH_LOG_ROWS_PER_INSERT 2000
 
 struct search_count {
     struct search_count_key key;
@@ -40,10 +44,16 @@ struct search_log {
     struct search_count *spare; /* as many slots: the current minute moves here on a flush */
     size_t nslots;             /* a power of two, at least twice SEARCH_LOG_MAX_KEYS */
     size_t nkeys;
+    long long oldest;          /* the oldest minute counted in slots; LLONG_MAX when empty */
     /* The slots in use, in the order they were taken: a flush visits these instead of
      * scanning and clearing both whole tables (megabytes) on the loop every second. */
     uint32_t *used, *spare_used;
-    struct jsonw rows;         /* reused for each flush */
+    /* Being written: the counts a flush left in the spare table, listed in spare_used[0..
+     * nwrite); written from next_write on, a statement a turn of the loop. The spare table
+     * is empty again once they all are. */
+    size_t nwrite, next_write;
+    struct event *write_more;  /* due on the loop's next turn while rows are left */
+    struct jsonw rows;         /* reused for each statement */
 };
 
 void search_count_key_init(struct search_count_key *key)
@@ -119,32 +129,75 @@ static struct search_count *slot_for(struct search_count *slots, size_t nslots,
     }
 }
 
-/* Writes the counts of the minutes before keep_from in one statement and keeps the others
- * (moved into the spare table, which becomes the table). */
-static void flush_before(struct search_log *log, long long keep_from)
+/* Sends the next statement's rows of those being written; true when rows are left. */
+static bool write_some(struct search_log *log)
 {
+    size_t end = log->next_write + SEARCH_LOG_ROWS_PER_INSERT;
+    if (end > log->nwrite)
+        end = log->nwrite;
     jw_reset(&log->rows);
     jw_array_begin(&log->rows);
-    size_t written = 0, kept = 0;
-    for (size_t u = 0; u < log->nkeys; u++) {
-        struct search_count *s = &log->slots[log->used[u]];
-        if (s->key.minute < keep_from) {
-            put_row(&log->rows, s);
-            written++;
-        } else {
-            struct search_count *to = slot_for(log->spare, log->nslots, &s->key, s->hash);
-            memcpy(to, s, sizeof *s);
-            log->spare_used[kept++] = (uint32_t)(to - log->spare);
-        }
-        s->searches = 0; /* the table is empty again once every used slot is visited */
+    for (size_t i = log->next_write; i < end; i++) {
+        struct search_count *c = &log->spare[log->spare_used[i]];
+        put_row(&log->rows, c);
+        c->searches = 0;
     }
     jw_array_end(&log->rows);
     const char *text = jw_text(&log->rows, NULL);
-    if (written > 0 && text) {
+    if (end > log->next_write && text) {
         const char *params[] = {text};
         /* Fire and forget: the searches have been answered; a lost count is not worth a 5xx.
          * db_query copies the parameters, so the buffer is reused at once. */
         db_query(log->db, "search_log", 1, params, NULL, NULL);
+    }
+    log->next_write = end;
+    if (end < log->nwrite)
+        return true;
+    log->nwrite = log->next_write = 0;
+    return false;
+}
+
+static void write_all(struct search_log *log)
+{
+    while (write_some(log))
+        ;
+}
+
+static void on_write_more(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct search_log *log = arg;
+    if (write_some(log)) {
+        struct timeval now = {0, 0}; /* a timer: runs after the loop has looked at the sockets */
+        evtimer_add(log->write_more, &now);
+    }
+}
+
+/* Writes the counts of the minutes before keep_from and keeps the others: those kept move into
+ * the spare table, which becomes the table; those to write stay behind in the old one, which
+ * becomes the spare, and go a statement a turn (write_some). */
+static void flush_before(struct search_log *log, long long keep_from)
+{
+    /* A busy minute's counts wait for its end: until then nothing is moved (every two seconds
+     * that moved tens of thousands of counts, 4-8 ms of the loop, to write none). */
+    if (log->oldest >= keep_from)
+        return;
+    write_all(log); /* the last flush's, should any be left: the spare must be empty */
+    size_t nwrite = 0, kept = 0;
+    log->oldest = LLONG_MAX;
+    for (size_t u = 0; u < log->nkeys; u++) {
+        struct search_count *s = &log->slots[log->used[u]];
+        if (s->key.minute < keep_from) {
+            log->used[nwrite++] = log->used[u]; /* u >= nwrite: nothing unread is overwritten */
+        } else {
+            if (s->key.minute < log->oldest)
+                log->oldest = s->key.minute;
+            struct search_count *to = slot_for(log->spare, log->nslots, &s->key, s->hash);
+            memcpy(to, s, sizeof *s);
+            log->spare_used[kept++] = (uint32_t)(to - log->spare);
+            s->searches = 0;
+        }
     }
     struct search_count *t = log->slots;
     log->slots = log->spare;
@@ -153,6 +206,12 @@ static void flush_before(struct search_log *log, long long keep_from)
     log->used = log->spare_used;
     log->spare_used = tu;
     log->nkeys = kept;
+    log->nwrite = nwrite;
+    log->next_write = 0;
+    if (write_some(log)) {
+        struct timeval now = {0, 0};
+        evtimer_add(log->write_more, &now);
+    }
 }
 
 static void arm(struct search_log *log)
@@ -183,14 +242,19 @@ struct search_log *search_log_new(struct event_base *base, struct db_pool *pool)
         return NULL;
     log->db = pool;
     log->nslots = 2 * SEARCH_LOG_MAX_KEYS;
+    log->oldest = LLONG_MAX;
     log->slots = calloc(log->nslots, sizeof *log->slots);
     log->spare = calloc(log->nslots, sizeof *log->spare);
     log->used = calloc(SEARCH_LOG_MAX_KEYS, sizeof *log->used);
     log->spare_used = calloc(SEARCH_LOG_MAX_KEYS, sizeof *log->spare_used);
     log->timer = evtimer_new(base, search_log_flush, log);
-    if (!log->timer || !log->slots || !log->spare || !log->used || !log->spare_used) {
+    log->write_more = evtimer_new(base, on_write_more, log);
+    if (!log->timer || !log->write_more || !log->slots || !log->spare || !log->used ||
+        !log->spare_used) {
         if (log->timer)
             event_free(log->timer);
+        if (log->write_more)
+            event_free(log->write_more);
         free(log->used);
         free(log->spare_used);
         free(log->slots);
@@ -207,6 +271,7 @@ void search_log_free(struct search_log *log)
     if (!log)
         return;
     event_free(log->timer);
+    event_free(log->write_more);
     jw_free(&log->rows);
     free(log->used);
     free(log->spare_used);
@@ -217,8 +282,11 @@ void search_log_free(struct search_log *log)
 
 void search_log_flush_all(struct search_log *log)
 {
-    if (log && log->nkeys > 0)
+    if (!log)
+        return;
+    if (log->nkeys > 0)
         flush_before(log, LLONG_MAX);
+    write_all(log);
 }
 
 void search_log_count(struct search_log *log, const struct search_count_key *key)
@@ -231,6 +299,8 @@ void search_log_count(struct search_log *log, const struct search_count_key *key
         memcpy(&s->key, key, sizeof *key); /* padding too: keys compare as bytes */
         s->hash = h;
         log->used[log->nkeys++] = (uint32_t)(s - log->slots);
+        if (key->minute < log->oldest)
+            log->oldest = key->minute;
     }
     s->searches++;
     if (log->nkeys >= SEARCH_LOG_MAX_KEYS)

@@ -5,6 +5,7 @@ caregiver's search counts for their own municipality, anyone else's for the aske
 nothing about the asker but the role and that municipality is kept."""
 
 import datetime as dt
+import signal
 import urllib.parse
 
 import harness as h
@@ -80,6 +81,36 @@ def test_identical_searches_count_one_each_in_the_table_and_the_report():
     h.check_equal("by care profile: dementia and youth",
                   (rows["dementia"]["searches"], rows["youth"]["searches"]), (IDENTICAL, 1))
     srv.stop()
+
+
+def test_many_different_searches_are_all_written_a_part_at_a_time():
+    """More different searches than one statement writes (2,000 rows): at a stop they are all
+    written, in parts, each counted once."""
+    url = h.migrated_database()
+    srv = h.Server(url)
+    h.add_user(url, "aanjager2@sc.test", "coordinator")
+    coord = srv.login("aanjager2@sc.test", h.TEST_PASSWORD)
+    check_in = h.today_local(url) + dt.timedelta(days=20)
+    munis = [r[0] for r in h.psql(url, "SELECT code FROM municipalities ORDER BY code LIMIT 12")]
+    profiles = ["dementia", "somatic", "youth", "disability", "psychiatric"]
+    asked = [(m, p, f, n) for m in munis for p in profiles for f in ("wmo", "wlz", "pgb")
+             for n in range(1, 15)]
+    refused = 0
+    client = h.Client(srv.port)
+    for m, p, f, n in asked:
+        resp = client.request("GET", f"/v1/availability?check_in={check_in}&nights={n}"
+                                     f"&municipality={m}&care_profile={p}&funding={f}",
+                              token=coord)
+        refused += resp.status != 200
+    h.check_equal(f"{len(asked)} different searches are answered", refused, 0)
+    srv.send_signal(signal.SIGTERM)
+    rc = srv.wait_exit(30 * h.SCALE)
+    srv.finish(rc, "stopped after the searches")
+    h.check(f"more different searches than one statement's 2,000 rows ({len(asked)})",
+            len(asked) > 2000)
+    h.check_equal("every one is a row of its own", int(h.scalar(
+        url, "SELECT count(*) FROM search_counts WHERE role = 'coordinator'")), len(asked))
+    h.check_equal("counted once each", total(url, "role = 'coordinator'"), len(asked))
 
 
 h.main(globals())
