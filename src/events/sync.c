@@ -443,16 +443,16 @@ static struct load *start_load(struct inventory_sync *s, const char *pool_id,
     return l;
 }
 
-void inventory_sync_reload(struct inventory_sync *s, enum sync_scope scope, const char *id,
-                           inventory_sync_cb done, void *arg)
+/* Queues a load as start_load does and calls done once it is applied or has failed (at once
+ * with false when there is no memory for it). */
+static void load_and_tell(struct inventory_sync *s, const char *pool_id, const char *location_id,
+                          const char *provider_id, bool with_nights, inventory_sync_cb done,
+                          void *arg)
 {
     struct load_waiter *w = calloc(1, sizeof *w);
     /* Attached after start_load may have issued the load: that is safe, since a query's
      * result (a failure too) comes on a later turn of the loop, never inside db_query. */
-    struct load *l = w ? start_load(s, scope == SYNC_POOL ? id : NULL,
-                                    scope == SYNC_LOCATION ? id : NULL,
-                                    scope == SYNC_PROVIDER ? id : NULL, scope == SYNC_POOL)
-                       : NULL;
+    struct load *l = w ? start_load(s, pool_id, location_id, provider_id, with_nights) : NULL;
     if (!l) {
         free(w);
         done(arg, false);
@@ -462,6 +462,13 @@ void inventory_sync_reload(struct inventory_sync *s, enum sync_scope scope, cons
     w->arg = arg;
     w->next = l->waiters;
     l->waiters = w;
+}
+
+void inventory_sync_reload(struct inventory_sync *s, enum sync_scope scope, const char *id,
+                           inventory_sync_cb done, void *arg)
+{
+    load_and_tell(s, scope == SYNC_POOL ? id : NULL, scope == SYNC_LOCATION ? id : NULL,
+                  scope == SYNC_PROVIDER ? id : NULL, scope == SYNC_POOL, done, arg);
 }
 
 /* Copies the id after "x:" if it looks like a uuid. */
@@ -521,6 +528,20 @@ static void slice_due(evutil_socket_t fd, short what, void *arg)
     query_slice(arg);
 }
 
+/* The periodic re-read's descriptions are in (a pool whose creation was not notified is now
+ * known, so its nights are not passed over): the nights follow, a slice at a time. A failed
+ * read is redone as a full load (load_finished), which reads every night as well. */
+static void descriptions_read(void *arg, bool ok)
+{
+    struct inventory_sync *s = arg;
+    if (!ok) {
+        s->slicing = false;
+        return;
+    }
+    snprintf(s->slice_after, sizeof s->slice_after, "00000000-0000-0000-0000-000000000000");
+    query_slice(s);
+}
+
 /* Everything is read again: a notification lost between a commit and its sending leaves
  * nothing else that would bring that change. Pools too (their changes are notified after
  * commit as well; rendering each pool's search answer again once per period costs little),
@@ -532,12 +553,13 @@ static void reconcile_due(evutil_socket_t fd, short what, void *arg)
     struct inventory_sync *s = arg;
     if (!s->ready)
         return;
-    start_load(s, NULL, NULL, NULL, false);
-    if (s->slicing)
-        return; /* the last period's is still going: it goes on from where it is */
+    if (s->slicing) {
+        /* The last period's nights are still being read: they go on from where they are. */
+        start_load(s, NULL, NULL, NULL, false);
+        return;
+    }
     s->slicing = true;
-    snprintf(s->slice_after, sizeof s->slice_after, "00000000-0000-0000-0000-000000000000");
-    query_slice(s);
+    load_and_tell(s, NULL, NULL, NULL, false, descriptions_read, s);
 }
 
 static int dirty_cmp(const void *a, const void *b)
