@@ -22,6 +22,7 @@
 #include "logeer/events.h"
 #include "logeer/http.h"
 #include "logeer/log.h"
+#include "logeer/loop_lag.h"
 #include "logeer/metrics.h"
 #include "logeer/migrate.h"
 #include "logeer/notify.h"
@@ -339,6 +340,7 @@ static int serve_one(const struct config *cfg)
     retention = retention_new(app.base, app.background, cfg->retention_days, RETENTION_PERIOD_S);
     app.outbox = outbox_feed_new(app.base, app.background, cfg->database_url);
     app.search_log = search_log_new(app.base, app.background);
+    app.lag = loop_lag_new(app.base);
     struct notify_settings ns = {
         .smtp_url = cfg->smtp_url,
         .starttls_required = cfg->smtp_starttls && strcmp(cfg->smtp_starttls, "required") == 0,
@@ -367,7 +369,7 @@ static int serve_one(const struct config *cfg)
     if (app.notify && app.outbox)
         outbox_feed_watch(app.outbox, notify_wake, app.notify);
     if (!app.sync || !sweeper || !guarantee || !retention || !app.outbox || !app.search_log ||
-        !app.notify)
+        !app.lag || !app.notify)
         goto out;
 
     struct event *sigterm = evsignal_new(app.base, SIGTERM, on_signal, &app);
@@ -404,6 +406,7 @@ out:
     guarantee_job_free(guarantee);
     retention_free(retention);
     search_log_free(app.search_log); /* what came after the flush on the signal is dropped */
+    loop_lag_free(app.lag);
     inventory_sync_free(app.sync);
     if (app.http)
         http_server_free(app.http);

@@ -44,6 +44,7 @@ struct app {
     struct ratelimit *visitor_limit; /* requests without credentials, per client address */
     struct search_log *search_log;  /* searches waiting to be written */
     struct health_probe *health;    /* readiness remembered for /metrics (health.c) */
+    struct loop_lag *lag;           /* how late the loop runs its timers, for /metrics */
     struct notify *notify;          /* the delivery worker, for its metrics */
     struct route *routes;      /* every route group's routes, built by api_init */
     size_t nroutes;

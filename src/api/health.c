@@ -12,6 +12,7 @@
 #include "logeer/config.h"
 #include "logeer/core.h"
 #include "logeer/events.h"
+#include "logeer/loop_lag.h"
 #include "logeer/metrics.h"
 #include "logeer/notify.h"
 #include "logeer/outbox.h"
@@ -245,6 +246,7 @@ static void render_process(const struct app *app, struct evbuffer *out)
     metrics_gauge(out, "logeer_workers_pending",
                   "Password hashes waiting for or running on a worker thread.",
                   workers_pending(app->workers));
+    loop_lag_render(app->lag, out);
 }
 
 /* Stale counts mislead searchers (they are ranked last) and the coordinator's figures, and only

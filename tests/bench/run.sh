@@ -353,6 +353,28 @@ cpu_report() {
                n, l / f, p / f, c / f, o / f }'
 }
 
+# logeerd's loop-lag histogram now: ticks, ticks later than 20 ms, later than 50 ms ("0 0 0"
+# from a binary without it).
+lag_mark() {
+    curl -s "$BASE_URL/metrics" | awk '
+        /^logeer_event_loop_lag_seconds_count/ { n = $2 }
+        /^logeer_event_loop_lag_seconds_bucket\{le="0.02"\}/ { a = $2 }
+        /^logeer_event_loop_lag_seconds_bucket\{le="0.05"\}/ { b = $2 }
+        END { printf "%d %d %d\n", n, n - a, n - b }'
+}
+
+# The loop's stalls between two lag_marks, as a line of the report.
+lag_report() {
+    local t0 a0 b0 t1 a1 b1
+    read -r t0 a0 b0 <<<"$1"
+    read -r t1 a1 b1 <<<"$2"
+    if [ "$t1" -eq 0 ]; then
+        say "  event loop: no loop-lag metric in this binary"
+    else
+        say "  event loop: $((t1 - t0)) ticks of 25 ms, $((a1 - a0)) of them later than 20 ms, $((b1 - b0)) later than 50 ms"
+    fi
+}
+
 # wrk with our settings (WRK_CONNS connections, CONNS unless set); prints wrk's own output
 # and keeps the BENCH line in $2.
 run_wrk() {
@@ -373,6 +395,8 @@ run_wrk() {
         psql -X -qAt -d "$("$ROOT/deploy/pg.sh" url "$PGDIR" postgres)" \
             -c 'SELECT pg_stat_statements_reset()' >/dev/null
     fi
+    local lag0
+    lag0=$(lag_mark)
     cpu_mark m0
     out=$(wrk -t1 -c"$conns" -d"${seconds}s" --latency -s "$BENCH/$script" "$BASE_URL" -- "$@" 2>&1)
     if [ -n "$perf_pid" ]; then
@@ -404,6 +428,7 @@ run_wrk() {
             printf "p50 %.2f ms, p90 %.2f ms, p99 %.2f ms, max %.0f ms over %d requests",
                    v[int(NR * 0.50) + 1], v[int(NR * 0.90) + 1], v[int(NR * 0.99) + 1], v[NR], NR }')
     say "  server-side: $server"
+    lag_report "$lag0" "$(lag_mark)"
     # Little's law: with one request in flight per connection, throughput x mean latency can
     # never exceed the connections. When wrk's figures break it, its latency histogram is not
     # to be trusted for that run (seen with multi-second stalls); the server-side line is.

@@ -38,6 +38,7 @@ FAMILIES = {
     "logeer_http_connections": "gauge",
     "logeer_http_in_flight": "gauge",
     "logeer_workers_pending": "gauge",
+    "logeer_event_loop_lag_seconds": "histogram",
     "logeer_pools_stale": "gauge",
     "logeer_providers_stale": "gauge",
     "logeer_events_subscribers": "gauge",
@@ -299,6 +300,26 @@ def test_every_metric_the_alerts_use_is_exposed():
     present = m.families_with_samples() | {TLS_FAMILY}  # checked on the TLS server below
     missing = sorted(used - present)
     h.check("every logeer_ metric in alerts.yml has a sample in /metrics", not missing, missing)
+
+
+def test_loop_lag_ticks_and_its_buckets_add_up():
+    """The loop's own timer ticks every 25 ms whether or not anyone asks; its histogram is
+    cumulative and ends at the count."""
+    w = world()
+    first = metrics(w["srv"])
+    time.sleep(1.0)
+    later = metrics(w["srv"])
+    ticks = later.value("logeer_event_loop_lag_seconds_count") - \
+        first.value("logeer_event_loop_lag_seconds_count")
+    h.check(f"the loop-lag timer ticked up to 40 times in a second ({ticks:.0f})",
+            10 <= ticks <= 41, ticks)
+    buckets = sorted((float(lab["le"]), v) for lab, v in
+                     later.series("logeer_event_loop_lag_seconds_bucket"))
+    counts = [v for _, v in buckets]
+    h.check("its buckets never fall and end at the count",
+            counts == sorted(counts) and counts[-1] ==
+            later.value("logeer_event_loop_lag_seconds_count"), buckets)
+    h.info(f"loop lag so far: {buckets}")
 
 
 def test_stale_gauges_agree_with_the_database():
