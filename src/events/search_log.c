@@ -163,15 +163,20 @@ static void write_all(struct search_log *log)
         ;
 }
 
-static void on_write_more(evutil_socket_t fd, short what, void *arg)
+/* One statement now, the next on the loop's next turn while rows are left. */
+static void write_some_then_more(struct search_log *log)
 {
-    (void)fd;
-    (void)what;
-    struct search_log *log = arg;
     if (write_some(log)) {
         struct timeval now = {0, 0}; /* a timer: runs after the loop has looked at the sockets */
         evtimer_add(log->write_more, &now);
     }
+}
+
+static void on_write_more(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    write_some_then_more(arg);
 }
 
 /* Writes the counts of the minutes before keep_from and keeps the others: those kept move into
@@ -208,10 +213,7 @@ static void flush_before(struct search_log *log, long long keep_from)
     log->nkeys = kept;
     log->nwrite = nwrite;
     log->next_write = 0;
-    if (write_some(log)) {
-        struct timeval now = {0, 0};
-        evtimer_add(log->write_more, &now);
-    }
+    write_some_then_more(log);
 }
 
 static void arm(struct search_log *log)
