@@ -92,12 +92,20 @@ static void on_notify_drained(void *arg)
     event_base_loopexit(arg, NULL);
 }
 
-/* The access log is written; the notification attempts in flight finish and are recorded
+/* Both logs are written; the notification attempts in flight finish and are recorded
  * while the loop still runs, so none of them is sent twice after a restart. */
-static void on_access_log_written(void *arg)
+static void on_search_log_written(void *arg)
 {
     struct app *app = arg;
     notify_drain(app->notify, on_notify_drained, app->base);
+}
+
+/* The search counts go on the background pool too: the loop must not stop, and the pool
+ * close, under a statement still queued there. */
+static void on_access_log_written(void *arg)
+{
+    struct app *app = arg;
+    search_log_drain(app->search_log, on_search_log_written, app);
 }
 
 /* Requests are answered: their access-log rows still waiting for a batch are written first. */
@@ -405,7 +413,7 @@ out:
     sweeper_free(sweeper);
     guarantee_job_free(guarantee);
     retention_free(retention);
-    search_log_free(app.search_log); /* what came after the flush on the signal is dropped */
+    search_log_free(app.search_log);
     loop_lag_free(app.lag);
     inventory_sync_free(app.sync);
     if (app.http)

@@ -4,8 +4,8 @@
  * two seconds while few different searches wait, and once their minute is over when many do,
  * so that logging costs a hash lookup on the loop and PostgreSQL one row per different search
  * a minute, whatever the search rate. The caller says what was asked (struct search_count_key); this module never
- * looks at a request. A crash or shutdown loses at most those seconds of statistics, never a
- * booking. */
+ * looks at a request. A crash loses at most those seconds of statistics, never a
+ * booking; a shutdown waits for them (search_log_drain). */
 #ifndef LOGEER_SEARCH_LOG_H
 #define LOGEER_SEARCH_LOG_H
 
@@ -43,6 +43,10 @@ struct search_log *search_log_new(struct event_base *base, struct db_pool *pool)
 /* Sends every count now, the current minute's too: for a shutdown, so that the insert runs
  * while the last requests finish rather than a minute's counts being dropped. */
 void search_log_flush_all(struct search_log *log);
+/* For a shutdown, once requests are answered: sends what they counted since
+ * search_log_flush_all, then calls done when every statement sent has finished (written or
+ * failed), so the pool is not closed under one. done runs at once when there is no log. */
+void search_log_drain(struct search_log *log, void (*done)(void *arg), void *arg);
 /* Drops counts not yet written. */
 void search_log_free(struct search_log *log);
 

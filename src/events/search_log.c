@@ -17,6 +17,7 @@
 
 #include "logeer/db.h"
 #include "logeer/jsonw.h"
+#include "logeer/log.h"
 
 /* A few seconds: the report counts days, and the reports test waits for its searches. */
 #define SEARCH_LOG_FLUSH_MS 2000
@@ -54,6 +55,9 @@ struct search_log {
     size_t nwrite, next_write;
     struct event *write_more;  /* due on the loop's next turn while rows are left */
     struct jsonw rows;         /* reused for each statement */
+    unsigned writing;          /* statements sent and not yet finished */
+    void (*drained)(void *arg); /* the shutdown's: runs once nothing is being written */
+    void *drained_arg;
 };
 
 void search_count_key_init(struct search_count_key *key)
@@ -129,6 +133,26 @@ static struct search_count *slot_for(struct search_count *slots, size_t nslots,
     }
 }
 
+/* The shutdown waits for every statement in flight: one sent a moment before may still be
+ * queued for one of the background connections, and closing the pool would drop it. */
+static void check_drained(struct search_log *log)
+{
+    if (log->writing > 0 || log->drained == NULL)
+        return;
+    void (*done)(void *arg) = log->drained;
+    log->drained = NULL;
+    done(log->drained_arg);
+}
+
+static void rows_written(const struct db_result *r, void *arg)
+{
+    struct search_log *log = arg;
+    if (r->status != DB_OK)
+        log_warn("search log: counts not written: %s", r->message);
+    log->writing--;
+    check_drained(log);
+}
+
 /* Sends the next statement's rows of those being written; true when rows are left. */
 static bool write_some(struct search_log *log)
 {
@@ -146,9 +170,10 @@ static bool write_some(struct search_log *log)
     const char *text = jw_text(&log->rows, NULL);
     if (end > log->next_write && text) {
         const char *params[] = {text};
-        /* Fire and forget: the searches have been answered; a lost count is not worth a 5xx.
-         * db_query copies the parameters, so the buffer is reused at once. */
-        db_query(log->db, "search_log", 1, params, NULL, NULL);
+        /* The searches have been answered: a lost count is logged, never a 5xx. db_query
+         * copies the parameters, so the buffer is reused at once. */
+        log->writing++;
+        db_query(log->db, "search_log", 1, params, rows_written, log);
     }
     log->next_write = end;
     if (end < log->nwrite)
@@ -309,4 +334,16 @@ void search_log_count(struct search_log *log, const struct search_count_key *key
         flush_before(log, LLONG_MAX);
     else
         arm(log);
+}
+
+void search_log_drain(struct search_log *log, void (*done)(void *arg), void *arg)
+{
+    if (!log) {
+        done(arg);
+        return;
+    }
+    search_log_flush_all(log); /* what the last requests counted since the signal */
+    log->drained = done;
+    log->drained_arg = arg;
+    check_drained(log);
 }

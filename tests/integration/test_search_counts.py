@@ -6,7 +6,10 @@ nothing about the asker but the role and that municipality is kept."""
 
 import datetime as dt
 import signal
+import subprocess
+import time
 import urllib.parse
+import uuid
 
 import harness as h
 
@@ -111,6 +114,57 @@ def test_many_different_searches_are_all_written_a_part_at_a_time():
     h.check_equal("every one is a row of its own", int(h.scalar(
         url, "SELECT count(*) FROM search_counts WHERE role = 'coordinator'")), len(asked))
     h.check_equal("counted once each", total(url, "role = 'coordinator'"), len(asked))
+
+
+def test_a_stop_waits_for_the_counts_it_sent():
+    """At a stop the counts go on the background connections: the process must not exit, and
+    close them, while a statement is still queued or waiting there (a lock held here), or the
+    counts of the last seconds are lost."""
+    url = h.migrated_database()
+    srv = h.Server(url, env={"LOGEER_DB_BACKGROUND_POOL_SIZE": "1"})
+    h.add_user(url, "aanjager3@sc.test", "coordinator")
+    coord = srv.login("aanjager3@sc.test", h.TEST_PASSWORD)
+    check_in = h.today_local(url) + dt.timedelta(days=30)
+    asked = range(1, 15)
+    tag = f"sc-{uuid.uuid4().hex[:8]}"
+    # SHARE mode lets everyone read search_counts and no one write to it.
+    locker = subprocess.Popen(
+        [h.PSQL, "-X", "-q", "-d", url, "-c",
+         f"BEGIN; LOCK TABLE search_counts IN SHARE MODE; SELECT pg_sleep(60) /* {tag} */; "
+         "COMMIT;"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        h.wait_until(lambda: h.scalar(url, "SELECT count(*) FROM pg_stat_activity WHERE "
+                                           f"query LIKE '%/* {tag} */%' AND state = 'active' "
+                                           "AND pid <> pg_backend_pid()") == "1",
+                     10 * h.SCALE)
+
+        def search(nights):
+            resp = srv.request("GET", f"/v1/availability?check_in={check_in}&nights={nights}",
+                               token=coord)
+            h.check_equal(f"a search for {nights} night(s) is answered", resp.status, 200)
+
+        # Asked with the lock held: the two-second flush sends the first half, which waits on
+        # the one background connection; the stop sends the second half, queued behind it.
+        for n in asked[:7]:
+            search(n)
+        stuck = ("SELECT count(*) FROM pg_stat_activity WHERE application_name = "
+                 "'logeerd-background' AND wait_event_type = 'Lock' AND query LIKE "
+                 "'%INSERT INTO search_counts%'")
+        h.wait_until(lambda: h.scalar(url, stuck) == "1", 10 * h.SCALE)
+        for n in asked[7:]:
+            search(n)
+        srv.send_signal(signal.SIGTERM)
+        h.check_equal("the first counts wait for the lock", h.scalar(url, stuck), "1")
+        time.sleep(1)
+        h.check("and logeerd waits for them instead of exiting", srv.proc.poll() is None,
+                f"exited with {srv.proc.returncode}")
+    finally:
+        h.psql(url, "SELECT pg_cancel_backend(pid) FROM pg_stat_activity "
+                    f"WHERE query LIKE '%/* {tag} */%' AND pid <> pg_backend_pid()")
+        locker.wait(timeout=60 * h.SCALE)
+    rc = srv.wait_exit(30 * h.SCALE)
+    srv.finish(rc, "stopped once the lock went")
+    h.check_equal("every search is counted", total(url, "role = 'coordinator'"), len(asked))
 
 
 h.main(globals())
