@@ -17,6 +17,7 @@
 
 #include "handlers.h"
 #include "logeer/api.h"
+#include "logeer/clock.h"
 #include "logeer/config.h"
 #include "logeer/jsonv.h"
 #include "logeer/jsonw.h"
@@ -466,10 +467,8 @@ static bool method_is_unsafe(enum http_method m) { return m != HTTP_GET && m != 
 static bool visitor_allowed(struct api_ctx *c)
 {
     char addr[64];
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
     int wait = ratelimit_take(c->app->visitor_limit, api_peer_address(c, addr, sizeof addr),
-                              (double)now.tv_sec + now.tv_nsec / 1e9);
+                              clock_monotonic_s());
     if (wait == 0)
         return true;
     char retry_after[16];

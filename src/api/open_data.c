@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "handlers.h"
+#include "logeer/clock.h"
 #include "logeer/config.h"
 #include "logeer/csv.h"
 #include "logeer/ratelimit.h"
@@ -125,10 +126,8 @@ struct open_state {
 static bool open_allowed(struct api_ctx *c)
 {
     char addr[64];
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
     int wait = ratelimit_take(open_limit, api_peer_address(c, addr, sizeof addr),
-                              (double)now.tv_sec + now.tv_nsec / 1e9);
+                              clock_monotonic_s());
     if (wait == 0)
         return true;
     char retry_after[16];

@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "logeer/clock.h"
+
 #define SESSION_CACHE_SLOTS 4096 /* a power of two; a full slot is simply overwritten */
 #define SESSION_CACHE_MAX_S 10
 
@@ -23,13 +25,6 @@ struct session_cache {
     long ttl_s;                     /* a quarter of the idle timeout, at most the maximum */
     struct session_entry slot[SESSION_CACHE_SLOTS];
 };
-
-static time_t monotonic_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec;
-}
 
 struct session_cache *session_cache_new(int idle_s)
 {
@@ -60,7 +55,7 @@ bool session_cache_get(struct session_cache *sc, const char *token_hash, struct 
     if (!sc)
         return false;
     struct session_entry *e = session_slot(sc, token_hash);
-    if (strcmp(e->hash, token_hash) != 0 || monotonic_s() >= e->fresh_until)
+    if (strcmp(e->hash, token_hash) != 0 || (time_t)clock_monotonic_s() >= e->fresh_until)
         return false;
     *out = e->who;
     return true;
@@ -80,7 +75,7 @@ void session_cache_put(struct session_cache *sc, const char *token_hash,
     struct session_entry *e = session_slot(sc, token_hash);
     snprintf(e->hash, sizeof e->hash, "%s", token_hash);
     e->who = *who;
-    e->fresh_until = monotonic_s() + ttl;
+    e->fresh_until = (time_t)clock_monotonic_s() + ttl;
 }
 
 void session_cache_forget(struct session_cache *sc, const char *token_hash)

@@ -5,6 +5,7 @@
  * db_query. */
 #include "logeer/db.h"
 
+#include "logeer/clock.h"
 #include "logeer/log.h"
 #include "pgio.h"
 
@@ -108,13 +109,6 @@ static void conn_on_io(evutil_socket_t fd, short what, void *arg);
 static void conn_connect(struct db_conn *c);
 static void conn_backoff(struct db_conn *c, const char *why);
 static void pool_dispatch(struct db_pool *p);
-
-static uint64_t db_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
 
 static bool conn_is_connected(const struct db_conn *c)
 {
@@ -277,7 +271,7 @@ static void queue_fail_all(struct db_pool *p, const char *message)
 static void pool_on_sweep(evutil_socket_t fd, short what, void *arg)
 {
     struct db_pool *p = arg;
-    uint64_t now = db_now_ms();
+    uint64_t now = (uint64_t)clock_monotonic_ms();
     for (int i = 0; i < DB_LANES; i++) {
         struct db_lane *l = &p->lanes[i];
         while (l->head && now - l->head->queued_ms >= p->queue_timeout_ms)
@@ -883,7 +877,7 @@ static struct db_request *request_new(int nparams, const char *const *params, db
         abort();
     }
     *q = (struct db_request){.cb = cb, .arg = arg, .nparams = nparams,
-                             .queued_ms = db_now_ms()};
+                             .queued_ms = (uint64_t)clock_monotonic_ms()};
     char *text = (char *)&q->params[nparams];
     for (int i = 0; i < nparams; i++) {
         if (params[i] == NULL) {

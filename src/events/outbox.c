@@ -12,6 +12,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "logeer/clock.h"
 #include "logeer/db.h"
 #include "logeer/log.h"
 
@@ -73,7 +74,7 @@ struct outbox_feed {
     bool failing;              /* the last query failed; logged once per streak */
     struct outbox_pos pos;     /* the last row read (everything up to it is final) */
     bool behind;               /* knows of rows it has not read and handed out yet */
-    struct timespec behind_since; /* CLOCK_MONOTONIC: since when, for the lag gauge */
+    double behind_since;         /* monotonic seconds: since when, for the lag gauge */
     struct outbox_sub *subs;
     unsigned nsubs;
     void (*watch)(void *arg);  /* outbox_feed_watch: told of every NOTIFY and reconnect */
@@ -134,7 +135,7 @@ static void feed_mark_behind(struct outbox_feed *f)
     if (f->behind)
         return;
     f->behind = true;
-    clock_gettime(CLOCK_MONOTONIC, &f->behind_since);
+    f->behind_since = clock_monotonic_s();
 }
 
 static void feed_failed(struct outbox_feed *f, const char *what, const struct db_result *r)
@@ -574,8 +575,5 @@ double outbox_feed_lag_seconds(const struct outbox_feed *f)
 {
     if (!f || !f->behind || f->nsubs == 0)
         return 0;
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    return (double)(now.tv_sec - f->behind_since.tv_sec) +
-           (double)(now.tv_nsec - f->behind_since.tv_nsec) / 1e9;
+    return clock_monotonic_s() - f->behind_since;
 }

@@ -29,6 +29,7 @@
 #include <sys/time.h>
 #include <time.h>
 
+#include "logeer/clock.h"
 #include "logeer/core.h"
 #include "logeer/db.h"
 #include "logeer/events.h"
@@ -589,18 +590,11 @@ static void reread_done(const struct db_result *r, void *arg)
     load_finished(s, ok, false);
 }
 
-static long long sync_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* True when the last re-read went out less than SYNC_REREAD_GAP_MS ago; the re-read is then
  * due when the gap is over (the dirty nights wait for it). */
 static bool reread_paced(struct inventory_sync *s)
 {
-    long long since = sync_now_ms() - s->reread_at_ms;
+    long long since = clock_monotonic_ms() - s->reread_at_ms;
     if (since >= SYNC_REREAD_GAP_MS)
         return false;
     if (!evtimer_pending(s->reread, NULL)) {
@@ -615,7 +609,7 @@ static void start_reread(struct inventory_sync *s)
 {
     if (s->loads_in_flight > 0 || s->ndirty == 0 || reread_paced(s))
         return;
-    s->reread_at_ms = sync_now_ms();
+    s->reread_at_ms = clock_monotonic_ms();
     qsort(s->dirty, s->ndirty, sizeof *s->dirty, dirty_cmp);
     size_t n = 0;
     for (size_t i = 0; i < s->ndirty; i++)
@@ -757,18 +751,11 @@ static void apply_or_warn(struct inventory_sync *s, const char *payload)
         log_warn("availability index: ignoring malformed notification '%.80s'", payload);
 }
 
-static uint64_t monotonic_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
 static void arm_late(struct inventory_sync *s)
 {
     if (!s->late_head)
         return;
-    uint64_t now = monotonic_ms();
+    uint64_t now = (uint64_t)clock_monotonic_ms();
     uint64_t wait = s->late_head->due_ms > now ? s->late_head->due_ms - now : 0;
     struct timeval tv = {(time_t)(wait / 1000u), (suseconds_t)(wait % 1000u) * 1000};
     evtimer_add(s->late, &tv);
@@ -778,7 +765,7 @@ static void arm_late(struct inventory_sync *s)
 static void late_due(evutil_socket_t fd, short what, void *arg)
 {
     struct inventory_sync *s = arg;
-    uint64_t now = monotonic_ms();
+    uint64_t now = (uint64_t)clock_monotonic_ms();
     while (s->late_head && s->late_head->due_ms <= now) {
         struct late_notify *n = s->late_head;
         s->late_head = n->next;
@@ -798,7 +785,7 @@ static void hold_back(struct inventory_sync *s, const char *payload)
         apply_or_warn(s, payload);
         return;
     }
-    n->due_ms = monotonic_ms() + s->notify_delay_ms;
+    n->due_ms = (uint64_t)clock_monotonic_ms() + s->notify_delay_ms;
     n->next = NULL;
     memcpy(n->payload, payload, len);
     bool first = !s->late_head;

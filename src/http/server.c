@@ -28,6 +28,7 @@
 #include <event2/listener.h>
 #include <openssl/ssl.h>
 
+#include "logeer/clock.h"
 #include "logeer/http_parse.h"
 #include "logeer/log.h"
 
@@ -138,13 +139,6 @@ static void conn_free(struct http_conn *conn);
 
 /* ---- small helpers ------------------------------------------------------------------------ */
 
-static uint64_t http_now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 static struct timeval http_tv_ms(unsigned ms)
 {
     struct timeval tv = {.tv_sec = ms / 1000, .tv_usec = (long)(ms % 1000) * 1000};
@@ -179,7 +173,7 @@ static void srv_seed(struct http_server *srv)
 {
     uint64_t seed = 0;
     if (getrandom(&seed, sizeof(seed), GRND_NONBLOCK) != (ssize_t)sizeof(seed))
-        seed = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32) ^ http_now_ns();
+        seed = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32) ^ clock_monotonic_ns();
     srv->rng = seed ? seed : 0x9E3779B97F4A7C15ULL;
 }
 
@@ -235,7 +229,7 @@ static struct http_exchange *ex_new(struct http_conn *conn, size_t head_len, siz
     ex->pub.body = ex->empty_body;
     ex->pub.tls = conn->tls;
     /* Replaced once the head is complete; until then errors count from the first byte. */
-    ex->pub.start_ns = conn->head_start_ns ? conn->head_start_ns : http_now_ns();
+    ex->pub.start_ns = conn->head_start_ns ? conn->head_start_ns : clock_monotonic_ns();
     memcpy(ex->pub.peer, conn->peer, sizeof(ex->pub.peer));
     block[head_off] = '\0';
     block[path_off] = '\0';
@@ -298,7 +292,7 @@ static void ex_finish(struct http_exchange *ex)
 {
     struct http_server *srv = ex->srv;
     if (srv->on_done)
-        srv->on_done(&ex->pub, ex->status, http_now_ns() - ex->pub.start_ns, srv->arg);
+        srv->on_done(&ex->pub, ex->status, clock_monotonic_ns() - ex->pub.start_ns, srv->arg);
     ex_free(ex);
     srv_check_drained(srv);
 }
@@ -806,7 +800,7 @@ static void ex_take_head(struct http_exchange *ex, const struct http_head *head)
     ex->pub.nheaders = head->nheaders;
     ex->version_minor = head->version_minor;
     ex->keep_alive = head->keep_alive;
-    ex->pub.start_ns = http_now_ns();
+    ex->pub.start_ns = clock_monotonic_ns();
     ex_set_request_id(ex);
 }
 
@@ -973,7 +967,7 @@ static void conn_read_idle(struct http_conn *conn)
             conn->state = CONN_HEAD;
             conn->scan_from = 0;
             conn->head_lines = 0;
-            conn->head_start_ns = http_now_ns();
+            conn->head_start_ns = clock_monotonic_ns();
             conn_arm(conn, conn->srv->lim.header_timeout_ms);
             return;
         }

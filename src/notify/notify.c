@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "logeer/clock.h"
 #include "logeer/db.h"
 #include "logeer/log.h"
 #include "logeer/mail.h"
@@ -339,13 +340,6 @@ static void notify_kick(struct notify *n);
 static void find_next(struct notify *n);
 static void produce(struct notify *n);
 
-static long long monotonic_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* The next round in ms from now; an earlier one already armed is kept only by re-arming. */
 static void schedule(struct notify *n, long long ms)
 {
@@ -356,13 +350,13 @@ static void schedule(struct notify *n, long long ms)
     struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)((ms % 1000) * 1000)};
     evtimer_del(n->timer);
     evtimer_add(n->timer, &tv);
-    n->timer_due_ms = monotonic_ms() + ms;
+    n->timer_due_ms = clock_monotonic_ms() + ms;
 }
 
 /* A round in at most ms from now: an armed timer that fires sooner is left alone. */
 static void schedule_within(struct notify *n, long long ms)
 {
-    if (evtimer_pending(n->timer, NULL) && n->timer_due_ms <= monotonic_ms() + ms)
+    if (evtimer_pending(n->timer, NULL) && n->timer_due_ms <= clock_monotonic_ms() + ms)
         return;
     schedule(n, ms);
 }
@@ -692,7 +686,7 @@ static void notify_kick(struct notify *n)
     if (n->stopping)
         return;
     /* Whatever happens in this round, the next one comes at the latest poll_ms from now. */
-    n->last_round_ms = monotonic_ms();
+    n->last_round_ms = clock_monotonic_ms();
     n->look_soon = false;
     schedule(n, n->s.poll_ms);
     if (!webhook_key_present() && !n->key_checked) {
@@ -709,7 +703,7 @@ void notify_wake(void *arg)
     struct notify *n = arg;
     if (!n || n->stopping)
         return;
-    long long since = monotonic_ms() - n->last_round_ms;
+    long long since = clock_monotonic_ms() - n->last_round_ms;
     if (n->last_round_ms > 0 && since >= 0 && since < WAKE_GAP_MS) {
         schedule_within(n, WAKE_GAP_MS - since);
         return;

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "logeer/clock.h"
 #include "logeer/metrics.h"
 
 /* Often enough that a stall of a few tens of milliseconds always delays a tick. */
@@ -24,13 +25,6 @@ struct loop_lag {
     double sum;
 };
 
-static double monotonic_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static void arm(struct loop_lag *l, double now)
 {
     struct timeval tv = {0, LOOP_LAG_PERIOD_MS * 1000};
@@ -43,7 +37,7 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     struct loop_lag *l = arg;
-    double now = monotonic_s();
+    double now = clock_monotonic_s();
     double late = now > l->due ? now - l->due : 0;
     for (size_t b = 0; b < NLAG_BUCKETS; b++) {
         if (late <= lag_buckets[b]) {
@@ -66,7 +60,7 @@ struct loop_lag *loop_lag_new(struct event_base *base)
         free(l);
         return NULL;
     }
-    arm(l, monotonic_s());
+    arm(l, clock_monotonic_s());
     return l;
 }
 
