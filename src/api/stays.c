@@ -56,11 +56,32 @@
     "(($1 = 'coordinator') OR ($1 IN ('caregiver', 'referrer') AND s.requested_by = $2::uuid) " \
     "OR ($1 = 'provider' AND s.provider_id = nullif($3, '')::uuid))"
 
+/* What logeer_book_stay would look at before its quick look (0043's step 3c) refuses a full
+ * night, and that quick look itself, in one plain statement: whether the idempotency key is
+ * known ($1 principal, $2 key), the principal's open stays (counted only when $6 is true, as
+ * step 2 counts them), whether the pool ($3) is active, and the nights [$4, $5): how many have
+ * a row and which of them have no free bed, as step 3c lists them. Read from the committed
+ * state without a lock, as step 3c reads it. */
+#define FULL_CHECK_SQL                                                                        \
+    "SELECT EXISTS (SELECT 1 FROM idempotency_keys k "                                        \
+    "               WHERE k.principal_id = $1::uuid AND k.key = $2), "                       \
+    "CASE WHEN $6::boolean THEN (SELECT count(DISTINCT coalesce(s.series_id, s.id)) "          \
+    "  FROM stays s WHERE s.requested_by = $1::uuid "                                          \
+    "   AND s.status IN ('held', 'requested', 'waitlisted') "                                  \
+    "   AND (s.status <> 'held' OR s.hold_expires_at > now())) ELSE 0 END, "                   \
+    "EXISTS (SELECT 1 FROM pools po WHERE po.id = $3::uuid AND po.active), "                   \
+    "count(*), jsonb_agg(logeer_ymd(n.night) ORDER BY n.night) "                               \
+    "          FILTER (WHERE n.capacity - n.held - n.booked <= 0)::text "                      \
+    "FROM pool_nights n "                                                                      \
+    "WHERE n.pool_id = $3::uuid AND n.night >= $4::date AND n.night < $5::date"
+
 static int stays_prepare(struct app *app)
 {
     if (access_log_prepare(app))
         return -1;
     if (api_prepare(app, "stays_book", RES_RESULT_SQL("logeer_request_stay")))
+        return -1;
+    if (api_prepare(app, "stays_full_check", FULL_CHECK_SQL))
         return -1;
     if (api_prepare(app, "stays_transition", RES_RESULT_SQL("logeer_stay_transition")))
         return -1;
@@ -550,6 +571,119 @@ const struct core_pool *stay_known_pool(struct api_ctx *c, const char *pool_id,
     return NULL;
 }
 
+/* ---- a full night refused without the booking function --------------------------------
+ *
+ * In a race for a night's last beds most requests find it full. logeer_book_stay refuses them
+ * at its quick look (step 3c), but only after its argument checks, the idempotency claim, the
+ * open-stays count, the pool and the intake: half a millisecond of PL/pgSQL each, most of the
+ * database's time in such a race. When this process's index already sees a night of the stay
+ * full, one plain statement (FULL_CHECK_SQL) asks the committed state the same questions; it
+ * refuses only when the function would have refused with the same no_beds, and anything else
+ * (a known key, the open-stays limit reached, an inactive pool, a night without a row, a bed
+ * free after all) goes on to the function, which decides as before. Left to the function from
+ * the start: waitlist requests (they wait instead), registered guests and pools that want an
+ * intake (their refusals come before step 3c). */
+
+struct full_check {
+    cJSON *p; /* the function's argument, built by stays_create */
+    struct stay_request r;
+    const char *key;
+    char hash[DIGEST_HEX_LEN];
+};
+
+static void full_check_free(void *arg)
+{
+    struct full_check *f = arg;
+    cJSON_Delete(f->p);
+    free(f);
+}
+
+/* Whether this process's index sees a night of the stay without a free bed: only a hint for
+ * asking the database, never an answer by itself. */
+static bool index_sees_full_night(const struct api_ctx *c, const struct stay_request *r)
+{
+    for (date_day d = r->check_in; d < r->check_out; d++)
+        if (core_index_free_on(c->app->index, r->pool->id, d) <= 0)
+            return true;
+    return false;
+}
+
+static bool full_check_applies(const struct api_ctx *c, const cJSON *p,
+                               const struct stay_request *r)
+{
+    if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(p, "waitlist")) || !r->inline_guest)
+        return false;
+    if (r->pool->intake_required && strcmp(r->kind, "planned") == 0)
+        return false;
+    return index_sees_full_night(c, r);
+}
+
+static void book(struct api_ctx *c, cJSON *p, const struct stay_request *r, const char *key,
+                 const char *hash)
+{
+    add_booking(c, p, r, key, hash);
+    res_query_json(c, "stays_book", p, booked);
+}
+
+static void full_checked(struct api_ctx *c, const struct db_result *r)
+{
+    struct full_check *f = c->state;
+    if (r->status != DB_OK || PQntuples(r->res) != 1) {
+        res_reply_db_error(c, r, NULL);
+        return;
+    }
+    bool keyed = db_value(r->res, 0, 0)[0] == 't';
+    long open = strtol(db_value(r->res, 0, 1), NULL, 10);
+    bool active = db_value(r->res, 0, 2)[0] == 't';
+    long rows = strtol(db_value(r->res, 0, 3), NULL, 10);
+    bool at_limit = c->who.role == ROLE_CAREGIVER && open >= c->app->cfg->max_open_stays;
+    if (keyed || at_limit || !active || rows < f->r.check_out - f->r.check_in ||
+        db_is_null(r->res, 0, 4)) {
+        /* The function decides: it replays, counts, loads or books as before. */
+        cJSON *p = f->p;
+        f->p = NULL;
+        book(c, p, &f->r, f->key, f->key ? f->hash : NULL);
+        return;
+    }
+    const char *nights = db_value(r->res, 0, 4);
+    size_t size = strlen(nights) + 16;
+    char *detail = malloc(size);
+    if (!detail) {
+        api_reply_problem(c, PROBLEM_INTERNAL, "out of memory");
+        return;
+    }
+    snprintf(detail, size, "{\"nights\": %s}", nights);
+    struct res_result res = {"no_beds", 0, "", detail};
+    res_reply_outcome(c, &res, stay_booking_outcomes);
+    free(detail);
+}
+
+/* Asks FULL_CHECK_SQL first when the index sees a full night; else books at once. Takes p. */
+static void book_or_check_full(struct api_ctx *c, cJSON *p, const struct stay_request *r,
+                               const char *key, const char *hash)
+{
+    if (!full_check_applies(c, p, r)) {
+        book(c, p, r, key, hash);
+        return;
+    }
+    struct full_check *f = res_state_new(c, sizeof *f, full_check_free);
+    if (!f) {
+        cJSON_Delete(p);
+        return;
+    }
+    f->p = p;
+    f->r = *r;
+    f->key = key;
+    if (key)
+        memcpy(f->hash, hash, sizeof f->hash);
+    char ci[DATE_TEXT_LEN], co[DATE_TEXT_LEN];
+    date_format(r->check_in, ci);
+    date_format(r->check_out, co);
+    bool counts = c->who.role == ROLE_CAREGIVER;
+    const char *params[] = {c->who.user_id, key, r->pool->id, ci, co, counts ? "t" : "f"};
+    api_query(c, "stays_full_check", 6, params, full_checked);
+}
+
 static void stays_create(struct api_ctx *c)
 {
     const char *key;
@@ -596,8 +730,7 @@ static void stays_create(struct api_ctx *c)
         cJSON_Delete(p);
         return;
     }
-    add_booking(c, p, &r, key, hash);
-    res_query_json(c, "stays_book", p, booked);
+    book_or_check_full(c, p, &r, key, hash);
 }
 
 /* ---- GET /v1/stays and /v1/stays/{id} ------------------------------------------------- */

@@ -1,0 +1,152 @@
+"""A request for a night this process's index already sees full is answered from one plain
+statement instead of the booking function (issue 17, contention): the same 409 no-beds with the
+same nights; and the function still decides whenever it would have answered otherwise: a retry
+of the booking that took the last bed replays it, a caregiver at the open-stays limit hears
+that, a registered guest, a waitlist request and a night without a row go to the function, and
+a bed the index does not know about yet (its notification not arrived) is booked, not refused.
+The database counts the function's calls (track_functions) to show which path answered."""
+
+import datetime as dt
+import uuid
+
+import harness as h
+
+ESDORP = "planner@esdorp.demo.logeer.nl"
+FUNCTION = "logeer_request_stay"
+
+
+class World:
+    def __init__(self):
+        self.url = h.migrated_database(seed=True)
+        database = h.scalar(self.url, "SELECT current_database()")
+        # Before the server connects: its sessions count calls of PL/pgSQL functions.
+        h.psql(self.url, f'ALTER DATABASE "{database}" SET track_functions = \'pl\'')
+        self.srv = h.Server(self.url, keep=True)
+        self.today = h.today_local(self.url)
+        self.emails = h.add_caregivers(self.url, 4, prefix="fnc")
+        self.tokens = h.login_many(self.srv, self.emails)
+        self.esdorp = self.srv.login(ESDORP)
+        self.pool = h.make_pool(self.srv, self.url, self.esdorp, h.DEMO_PROVIDER_IDS[ESDORP], 1,
+                                self.day(10), self.day(40), name="Volle nacht")
+        self.calls = 0  # the function's calls this file expects so far
+
+    def day(self, offset):
+        return self.today + dt.timedelta(days=offset)
+
+    def post(self, n, body, key=None):
+        return self.srv.request("POST", "/v1/stays", body, token=self.tokens[n],
+                                headers={"Idempotency-Key": key or uuid.uuid4().hex})
+
+    def body(self, check_in, check_out, **extra):
+        return h.stay_body(self.pool.id, self.day(check_in), self.day(check_out),
+                           funding="private", **extra)
+
+    def expect_calls(self, n):
+        self.calls += n
+
+
+def world():
+    return h.once("world", World)
+
+
+def problem(resp):
+    doc = resp.json if isinstance(resp.json, dict) else {}
+    return {k: doc.get(k) for k in ("type", "title", "status", "detail", "nights")}
+
+
+def test_a_full_night_is_refused_with_the_answer_the_function_gives():
+    w = world()
+    first = w.post(0, w.body(20, 21), key="fnc-last-bed")
+    h.check_equal("the last bed of day +20 is held", first.status, 201)
+    w.expect_calls(1)
+    w.first = first
+    asked = w.post(1, w.body(19, 22))
+    h.check_equal("three nights around it are refused", asked.status, 409)
+    h.check_equal("as no-beds, naming the full night", problem(asked)["nights"],
+                  [str(w.day(20))])
+    guest = w.srv.request("POST", "/v1/guests", {"alias": "mevr. V.", "birth_year": 1938,
+                                                 "care_profile": "dementia", "needs": []},
+                          token=w.tokens[1])
+    h.check_equal("a registered guest is made", guest.status, 201)
+    body = w.body(19, 22, guest_id=guest.json["id"])
+    del body["guest"]
+    registered = w.post(1, body)
+    w.expect_calls(1)  # a registered guest goes to the function
+    h.check_equal("the function's own answer for a registered guest is 409 too",
+                  registered.status, 409)
+    h.check_equal("and the same problem, field for field", problem(asked), problem(registered))
+    for i in range(5):
+        again = w.post(2, w.body(20, 23))
+        h.check_equal(f"refusal {i + 1} of five more is no-beds", problem(again)["type"],
+                      problem(asked)["type"])
+
+
+def test_a_retry_of_the_booking_that_took_the_last_bed_replays_it():
+    w = world()
+    retry = w.post(0, w.body(20, 21), key="fnc-last-bed")
+    w.expect_calls(1)
+    h.check_equal("the retry answers 201", retry.status, 201)
+    h.check_equal("marked as a replay", retry.header("idempotent-replayed"), "true")
+    h.check("with the original's body, byte for byte", retry.body == w.first.body,
+            f"first {w.first.body[:200]!r}\nretry {retry.body[:200]!r}")
+
+
+def test_the_open_stays_limit_still_comes_first():
+    w = world()
+    for d in (30, 32, 34):
+        resp = w.post(3, w.body(d, d + 1))
+        h.check_equal(f"caregiver 3 holds day +{d}", resp.status, 201)
+    w.expect_calls(3)
+    full = w.post(3, w.body(20, 21))
+    w.expect_calls(1)
+    h.check_equal("at the limit, the full night answers 409", full.status, 409)
+    h.check_equal("as too many open stays, as the function says it",
+                  (problem(full)["type"] or "").rsplit("/", 1)[-1], "conflict")
+    h.check_equal("with open and max", (full.json.get("open"), full.json.get("max")), (3, 3))
+
+
+def test_a_waitlist_request_and_a_night_without_a_row_go_to_the_function():
+    w = world()
+    waiting = w.post(1, w.body(20, 21, waitlist=True))
+    w.expect_calls(1)
+    h.check_equal("a waitlist request on the full night waits (201)", waiting.status, 201)
+    h.check_equal("waitlisted", waiting.json.get("status"), "waitlisted")
+    beyond = w.post(2, w.body(39, 42))
+    w.expect_calls(1)
+    h.check_equal("nights past the capacity's end are refused", beyond.status, 409)
+    h.check_equal("naming the nights without a row", problem(beyond)["nights"],
+                  [str(w.day(40)), str(w.day(41))])
+
+
+def test_a_bed_the_index_does_not_know_of_yet_is_booked():
+    w = world()
+    night = w.day(25)
+    taken = w.post(1, w.body(25, 26))
+    w.expect_calls(1)
+    h.check_equal("day +25's only bed is held", taken.status, 201)
+    h.wait_until(lambda: h.availability_free(w.srv, w.tokens[2], w.pool.id, night, 1) == 0,
+                 10 * h.SCALE)
+    # A second bed, added without the notification that would tell the index.
+    h.psql(w.url, "BEGIN; SET LOCAL session_replication_role = replica; "
+                  f"UPDATE pool_nights SET capacity = 2 WHERE pool_id = '{w.pool.id}' "
+                  f"AND night = '{night}'; COMMIT;")
+    h.check_equal("the index still sees day +25 full",
+                  h.availability_free(w.srv, w.tokens[2], w.pool.id, night, 1), 0)
+    booked = w.post(2, w.body(25, 26))
+    w.expect_calls(1)
+    h.check_equal("the request for it is booked (201), not refused", booked.status, 201)
+    h.check_counters_match_stays("after the unannounced bed", w.url, w.pool.id)
+
+
+def test_the_refusals_never_ran_the_function():
+    w = world()
+    # A backend hands its counts to the statistics when it ends: stop the server first.
+    w.srv.stop()
+    counted = lambda: int(h.scalar(w.url, "SELECT coalesce(sum(calls), 0) FROM "
+                                          "pg_stat_user_functions "
+                                          f"WHERE funcname = '{FUNCTION}'"))
+    h.wait_until(lambda: counted() == w.calls, 10 * h.SCALE)
+    h.check_equal(f"{FUNCTION} ran only for the requests it had to decide", counted(), w.calls)
+
+
+h.main(globals())
