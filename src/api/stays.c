@@ -59,9 +59,10 @@
 /* What logeer_book_stay would look at before its quick look (0043's step 3c) refuses a full
  * night, and that quick look itself, in one plain statement: whether the idempotency key is
  * known ($1 principal, $2 key), the principal's open stays (counted only when $6 is true, as
- * step 2 counts them), whether the pool ($3) is active, and the nights [$4, $5): how many have
- * a row and which of them have no free bed, as step 3c lists them. Read from the committed
- * state without a lock, as step 3c reads it. */
+ * step 2 counts them), whether the pool ($3) is active, whether a registered guest ($7, NULL
+ * for one given inline) is the principal's and of a care profile the pool serves (steps 1b and
+ * 3), and the nights [$4, $5): how many have a row and which of them have no free bed, as step
+ * 3c lists them. Read from the committed state without a lock, as step 3c reads it. */
 #define FULL_CHECK_SQL                                                                        \
     "SELECT EXISTS (SELECT 1 FROM idempotency_keys k "                                        \
     "               WHERE k.principal_id = $1::uuid AND k.key = $2), "                       \
@@ -70,6 +71,9 @@
     "   AND s.status IN ('held', 'requested', 'waitlisted') "                                  \
     "   AND (s.status <> 'held' OR s.hold_expires_at > now())) ELSE 0 END, "                   \
     "EXISTS (SELECT 1 FROM pools po WHERE po.id = $3::uuid AND po.active), "                   \
+    "$7::uuid IS NULL OR EXISTS (SELECT 1 FROM guests g JOIN pools po ON po.id = $3::uuid "     \
+    "  WHERE g.id = $7::uuid AND g.caregiver_id = $1::uuid AND g.erased_at IS NULL "           \
+    "    AND g.care_profile = ANY (po.care_profiles)), "                                       \
     "count(*), jsonb_agg(logeer_ymd(n.night) ORDER BY n.night) "                               \
     "          FILTER (WHERE n.capacity - n.held - n.booked <= 0)::text "                      \
     "FROM pool_nights n "                                                                      \
@@ -580,9 +584,10 @@ const struct core_pool *stay_known_pool(struct api_ctx *c, const char *pool_id,
  * full, one plain statement (FULL_CHECK_SQL) asks the committed state the same questions; it
  * refuses only when the function would have refused with the same no_beds, and anything else
  * (a known key, the open-stays limit reached, an inactive pool, a night without a row, a bed
- * free after all) goes on to the function, which decides as before. Left to the function from
- * the start: waitlist requests (they wait instead), registered guests and pools that want an
- * intake (their refusals come before step 3c). */
+ * free after all, a registered guest that is not the caller's or not served by the pool) goes
+ * on to the function, which decides as before. Left to the function from the start: waitlist
+ * requests (they wait instead) and pools that want an intake (its refusal comes before step
+ * 3c). */
 
 struct full_check {
     cJSON *p; /* the function's argument, built by stays_create */
@@ -611,7 +616,7 @@ static bool index_sees_full_night(const struct api_ctx *c, const struct stay_req
 static bool full_check_applies(const struct api_ctx *c, const cJSON *p,
                                const struct stay_request *r)
 {
-    if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(p, "waitlist")) || !r->inline_guest)
+    if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(p, "waitlist")))
         return false;
     if (r->pool->intake_required && strcmp(r->kind, "planned") == 0)
         return false;
@@ -635,17 +640,18 @@ static void full_checked(struct api_ctx *c, const struct db_result *r)
     bool keyed = db_value(r->res, 0, 0)[0] == 't';
     long open = strtol(db_value(r->res, 0, 1), NULL, 10);
     bool active = db_value(r->res, 0, 2)[0] == 't';
-    long rows = strtol(db_value(r->res, 0, 3), NULL, 10);
+    bool guest_ok = db_value(r->res, 0, 3)[0] == 't';
+    long rows = strtol(db_value(r->res, 0, 4), NULL, 10);
     bool at_limit = c->who.role == ROLE_CAREGIVER && open >= c->app->cfg->max_open_stays;
-    if (keyed || at_limit || !active || rows < f->r.check_out - f->r.check_in ||
-        db_is_null(r->res, 0, 4)) {
+    if (keyed || at_limit || !active || !guest_ok || rows < f->r.check_out - f->r.check_in ||
+        db_is_null(r->res, 0, 5)) {
         /* The function decides: it replays, counts, loads or books as before. */
         cJSON *p = f->p;
         f->p = NULL;
         book(c, p, &f->r, f->key, f->key ? f->hash : NULL);
         return;
     }
-    const char *nights = db_value(r->res, 0, 4);
+    const char *nights = db_value(r->res, 0, 5);
     size_t size = strlen(nights) + 16;
     char *detail = malloc(size);
     if (!detail) {
@@ -680,8 +686,11 @@ static void book_or_check_full(struct api_ctx *c, cJSON *p, const struct stay_re
     date_format(r->check_in, ci);
     date_format(r->check_out, co);
     bool counts = c->who.role == ROLE_CAREGIVER;
-    const char *params[] = {c->who.user_id, key, r->pool->id, ci, co, counts ? "t" : "f"};
-    api_query(c, "stays_full_check", 6, params, full_checked);
+    const cJSON *guest = cJSON_GetObjectItemCaseSensitive(p, "guest_id");
+    const char *params[] = {c->who.user_id, key,         r->pool->id,
+                            ci,             co,          counts ? "t" : "f",
+                            cJSON_IsString(guest) ? guest->valuestring : NULL};
+    api_query(c, "stays_full_check", 7, params, full_checked);
 }
 
 static void stays_create(struct api_ctx *c)

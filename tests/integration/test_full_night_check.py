@@ -1,10 +1,11 @@
 """A request for a night this process's index already sees full is answered from one plain
 statement instead of the booking function (issue 17, contention): the same 409 no-beds with the
-same nights; and the function still decides whenever it would have answered otherwise: a retry
-of the booking that took the last bed replays it, a caregiver at the open-stays limit hears
-that, a registered guest, a waitlist request and a night without a row go to the function, and
-a bed the index does not know about yet (its notification not arrived) is booked, not refused.
-The database counts the function's calls (track_functions) to show which path answered."""
+same nights, for a guest given inline or registered; and the function still decides whenever it
+would have answered otherwise: a retry of the booking that took the last bed replays it, a
+caregiver at the open-stays limit hears that, someone else's guest is 404, a waitlist request
+and a night without a row go to the function, and a bed the index does not know about yet (its
+notification not arrived) is booked, not refused. The database counts the function's calls
+(track_functions) to show which path answered."""
 
 import datetime as dt
 import uuid
@@ -41,6 +42,11 @@ class World:
         return h.stay_body(self.pool.id, self.day(check_in), self.day(check_out),
                            funding="private", **extra)
 
+    def guest_body(self, check_in, check_out, guest_id):
+        body = self.body(check_in, check_out, guest_id=guest_id)
+        del body["guest"]
+        return body
+
     def expect_calls(self, n):
         self.calls += n
 
@@ -64,17 +70,30 @@ def test_a_full_night_is_refused_with_the_answer_the_function_gives():
     h.check_equal("three nights around it are refused", asked.status, 409)
     h.check_equal("as no-beds, naming the full night", problem(asked)["nights"],
                   [str(w.day(20))])
+    # The function's own answer: a night made full without telling the index (so the request
+    # goes straight to the function, which refuses at its quick look).
+    h.psql(w.url, "BEGIN; SET LOCAL session_replication_role = replica; "
+                  f"UPDATE pool_nights SET capacity = 0 WHERE pool_id = '{w.pool.id}' "
+                  f"AND night = '{w.day(15)}'; COMMIT;")
+    unseen = w.post(1, w.body(14, 17))
+    w.expect_calls(1)
+    h.check_equal("a night full unbeknown to the index is refused by the function",
+                  problem(unseen)["nights"], [str(w.day(15))])
+    same = lambda doc: {k: v for k, v in doc.items() if k != "nights"}
+    h.check_equal("with the same problem, field for field but the nights",
+                  same(problem(asked)), same(problem(unseen)))
     guest = w.srv.request("POST", "/v1/guests", {"alias": "mevr. V.", "birth_year": 1938,
                                                  "care_profile": "dementia", "needs": []},
                           token=w.tokens[1])
     h.check_equal("a registered guest is made", guest.status, 201)
-    body = w.body(19, 22, guest_id=guest.json["id"])
-    del body["guest"]
-    registered = w.post(1, body)
-    w.expect_calls(1)  # a registered guest goes to the function
-    h.check_equal("the function's own answer for a registered guest is 409 too",
-                  registered.status, 409)
-    h.check_equal("and the same problem, field for field", problem(asked), problem(registered))
+    w.guest_id = guest.json["id"]
+    registered = w.post(1, w.guest_body(19, 22, w.guest_id))
+    h.check_equal("for a registered guest the full night is refused the same way",
+                  problem(registered), problem(asked))
+    others = w.post(2, w.guest_body(19, 22, w.guest_id))
+    w.expect_calls(1)
+    h.check_equal("another caregiver's guest is still 404, as the function says it",
+                  others.status, 404)
     for i in range(5):
         again = w.post(2, w.body(20, 23))
         h.check_equal(f"refusal {i + 1} of five more is no-beds", problem(again)["type"],
