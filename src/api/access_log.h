@@ -18,6 +18,10 @@ void access_log_stays(struct api_ctx *c, const char *action, const char *const *
 void access_log_guests(struct api_ctx *c, const char *action, const char *const *guest_ids,
                        size_t n);
 
+/* For /metrics: rows of failed batches kept for another attempt, and rows given up on since
+ * start (an error that would recur, more than the kept bound, still failing at a stop). */
+void access_log_stats(size_t *rows_retrying, unsigned long long *rows_lost_total);
+
 /* Frees the batch (api_shutdown); rows still waiting are not written. */
 void access_log_close(void);
 

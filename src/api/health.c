@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "access_log.h"
 #include "handlers.h"
 #include "logeer/config.h"
 #include "logeer/core.h"
@@ -247,6 +248,17 @@ static void render_process(const struct app *app, struct evbuffer *out)
                   "Password hashes waiting for or running on a worker thread.",
                   workers_pending(app->workers));
     loop_lag_render(app->lag, out);
+    size_t retrying;
+    unsigned long long lost;
+    access_log_stats(&retrying, &lost);
+    metrics_gauge(out, "logeer_access_log_rows_retrying",
+                  "Access-log rows of batches the database could not take, kept to be sent "
+                  "again.",
+                  (double)retrying);
+    metrics_counter(out, "logeer_access_log_rows_lost_total",
+                    "Access-log rows given up on: an error that would recur, more rows failing "
+                    "than are kept, or still failing when the process stopped.",
+                    lost);
 }
 
 /* Stale counts mislead searchers (they are ranked last) and the coordinator's figures, and only

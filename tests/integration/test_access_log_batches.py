@@ -1,7 +1,7 @@
 """The NEN 7513 access log in batches: the rows of requests answered close together are written
 by one statement (one commit) instead of one each, every row still complete, and the rows
 still waiting when logeerd is told to stop are written before it exits, as is a batch that was
-already on its way."""
+already on its way; a batch whose connection was lost is sent again, not dropped."""
 
 import datetime as dt
 import re
@@ -167,6 +167,57 @@ def test_a_batch_already_on_its_way_at_a_stop_is_waited_for():
     server.finish(rc, "stopped while a batch waited for a lock")
     h.check_equal("the batch was written before the process exited",
                   len(rows_for(w.url, [request_id])), 1)
+
+
+def metric(server, name):
+    m = re.search(rf"^{name} (\S+)$", server.get("/metrics").text, re.M)
+    return float(m.group(1)) if m else None
+
+
+def test_a_batch_the_database_dropped_is_sent_again():
+    """The batch's connection is ended under it (as in a restart or failover of PostgreSQL):
+    the rows are kept and sent again once a connection is back, written once, none lost."""
+    w = world()
+    server = h.Server(w.url, env={"LOGEER_DB_BACKGROUND_POOL_SIZE": "1"})
+    token = server.login(w.emails[0], password=h.TEST_PASSWORD)
+    request_id = f"alb-again-{uuid.uuid4().hex[:8]}"
+    waiting_sql = """SELECT count(*) FROM pg_stat_activity
+                      WHERE wait_event_type = 'Lock' AND query LIKE '%INSERT INTO access_log%'"""
+    locker = subprocess.Popen([h.PSQL, "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-d", w.url],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True)
+    try:
+        locker.stdin.write("BEGIN; LOCK TABLE access_log IN SHARE MODE; SELECT 'locked';\n")
+        locker.stdin.flush()
+        h.check_equal("psql holds the access log against inserts",
+                      locker.stdout.readline().strip(), "locked")
+        resp = server.request("GET", f"/v1/stays/{w.stay_id}", token=token,
+                              headers={"X-Request-Id": request_id})
+        h.check_equal("the read answers 200", resp.status, 200)
+        h.check("its batch waits for the lock",
+                h.wait_until(lambda: h.scalar(w.url, waiting_sql) == "1", 10 * h.SCALE))
+        waiting_pid = ("SELECT coalesce(max(pid), 0) FROM pg_stat_activity WHERE "
+                       "wait_event_type = 'Lock' AND query LIKE '%INSERT INTO access_log%'")
+        first = h.scalar(w.url, waiting_pid)
+        ended = h.scalar(w.url, f"SELECT pg_terminate_backend({first})")
+        h.check_equal("its connection is ended under it", ended, "t")
+        h.check("logeerd says it will send the rows again",
+                h.wait_until(lambda: "sending them again" in server.stderr_text(),
+                             10 * h.SCALE), server.stderr_tail())
+        h.check("and does, on a new connection, where the batch waits for the lock again",
+                h.wait_until(lambda: h.scalar(w.url, waiting_pid) not in ("0", first),
+                             20 * h.SCALE))
+    finally:
+        locker.stdin.write("COMMIT;\n")
+        locker.stdin.close()
+        locker.wait(30 * h.SCALE)
+    h.check("once the lock is gone the read's row is written",
+            h.wait_until(lambda: len(rows_for(w.url, [request_id])) >= 1, 20 * h.SCALE))
+    h.check_equal("once", len(rows_for(w.url, [request_id])), 1)
+    h.check_equal("/metrics: nothing kept any more", metric(server, "logeer_access_log_rows_retrying"),
+                  0.0)
+    h.check_equal("/metrics: nothing lost", metric(server, "logeer_access_log_rows_lost_total"), 0.0)
+    server.stop()
 
 
 if __name__ == "__main__":

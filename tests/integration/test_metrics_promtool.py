@@ -39,6 +39,8 @@ FAMILIES = {
     "logeer_http_in_flight": "gauge",
     "logeer_workers_pending": "gauge",
     "logeer_event_loop_lag_seconds": "histogram",
+    "logeer_access_log_rows_retrying": "gauge",
+    "logeer_access_log_rows_lost_total": "counter",
     "logeer_pools_stale": "gauge",
     "logeer_providers_stale": "gauge",
     "logeer_events_subscribers": "gauge",
