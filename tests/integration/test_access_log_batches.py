@@ -3,6 +3,7 @@ by one statement (one commit) instead of one each, every row still complete, and
 still waiting when logeerd is told to stop are written before it exits, as is a batch that was
 already on its way; a batch whose connection was lost is sent again, not dropped."""
 
+import contextlib
 import datetime as dt
 import re
 import signal
@@ -15,6 +16,9 @@ import harness as h
 
 ESDORP = "planner@esdorp.demo.logeer.nl"
 READS = 6
+# A batch's statement waiting for the lock access_log_locked holds.
+BATCH_WAITING = ("FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                 "AND query LIKE '%INSERT INTO access_log%'")
 
 
 class World:
@@ -47,6 +51,25 @@ def queued(server):
     m = re.search(r'^logeer_db_pool_queued\{pool="api"\} (\d+)', server.get("/metrics").text,
                   re.M)
     return int(m.group(1)) if m else -1
+
+
+@contextlib.contextmanager
+def access_log_locked(url):
+    """psql holds the access log in SHARE mode (anyone may read it, nobody write to it) until
+    the block ends."""
+    locker = subprocess.Popen([h.PSQL, "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-d", url],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True)
+    try:
+        locker.stdin.write("BEGIN; LOCK TABLE access_log IN SHARE MODE; SELECT 'locked';\n")
+        locker.stdin.flush()
+        h.check_equal("psql holds the access log against inserts",
+                      locker.stdout.readline().strip(), "locked")
+        yield
+    finally:
+        locker.stdin.write("COMMIT;\n")
+        locker.stdin.close()
+        locker.wait(30 * h.SCALE)
 
 
 def rows_for(url, request_ids):
@@ -139,30 +162,17 @@ def test_a_batch_already_on_its_way_at_a_stop_is_waited_for():
     server = h.Server(w.url)
     token = server.login(w.emails[0], password=h.TEST_PASSWORD)
     request_id = f"alb-way-{uuid.uuid4().hex[:8]}"
-    locker = subprocess.Popen([h.PSQL, "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-d", w.url],
-                              stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True)
-    try:
-        locker.stdin.write("BEGIN; LOCK TABLE access_log IN SHARE MODE; SELECT 'locked';\n")
-        locker.stdin.flush()
-        h.check_equal("psql holds the access log against inserts", locker.stdout.readline().strip(),
-                      "locked")
+    with access_log_locked(w.url):
         resp = server.request("GET", f"/v1/stays/{w.stay_id}", token=token,
                               headers={"X-Request-Id": request_id})
         h.check_equal("the read answers 200", resp.status, 200)
-        waiting = h.wait_until(lambda: h.scalar(w.url, """
-            SELECT count(*) FROM pg_stat_activity
-             WHERE wait_event_type = 'Lock' AND query LIKE '%INSERT INTO access_log%'""") == "1",
-            10 * h.SCALE)
+        waiting = h.wait_until(lambda: h.scalar(w.url, f"SELECT count(*) {BATCH_WAITING}") == "1",
+                               10 * h.SCALE)
         h.check("its batch waits for the lock", waiting)
         server.send_signal(signal.SIGTERM)
         time.sleep(1.0 * h.SCALE)
         h.check("a second after the stop the process still waits for that batch",
                 server.wait_exit(0.1) is None)
-    finally:
-        locker.stdin.write("COMMIT;\n")
-        locker.stdin.close()
-        locker.wait(30 * h.SCALE)
     rc = server.wait_exit(30 * h.SCALE)
     server.finish(rc, "stopped while a batch waited for a lock")
     h.check_equal("the batch was written before the process exited",
@@ -181,23 +191,14 @@ def test_a_batch_the_database_dropped_is_sent_again():
     server = h.Server(w.url, env={"LOGEER_DB_BACKGROUND_POOL_SIZE": "1"})
     token = server.login(w.emails[0], password=h.TEST_PASSWORD)
     request_id = f"alb-again-{uuid.uuid4().hex[:8]}"
-    waiting_sql = """SELECT count(*) FROM pg_stat_activity
-                      WHERE wait_event_type = 'Lock' AND query LIKE '%INSERT INTO access_log%'"""
-    locker = subprocess.Popen([h.PSQL, "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-d", w.url],
-                              stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True)
-    try:
-        locker.stdin.write("BEGIN; LOCK TABLE access_log IN SHARE MODE; SELECT 'locked';\n")
-        locker.stdin.flush()
-        h.check_equal("psql holds the access log against inserts",
-                      locker.stdout.readline().strip(), "locked")
+    with access_log_locked(w.url):
         resp = server.request("GET", f"/v1/stays/{w.stay_id}", token=token,
                               headers={"X-Request-Id": request_id})
         h.check_equal("the read answers 200", resp.status, 200)
         h.check("its batch waits for the lock",
-                h.wait_until(lambda: h.scalar(w.url, waiting_sql) == "1", 10 * h.SCALE))
-        waiting_pid = ("SELECT coalesce(max(pid), 0) FROM pg_stat_activity WHERE "
-                       "wait_event_type = 'Lock' AND query LIKE '%INSERT INTO access_log%'")
+                h.wait_until(lambda: h.scalar(w.url, f"SELECT count(*) {BATCH_WAITING}") == "1",
+                             10 * h.SCALE))
+        waiting_pid = f"SELECT coalesce(max(pid), 0) {BATCH_WAITING}"
         first = h.scalar(w.url, waiting_pid)
         ended = h.scalar(w.url, f"SELECT pg_terminate_backend({first})")
         h.check_equal("its connection is ended under it", ended, "t")
@@ -207,10 +208,6 @@ def test_a_batch_the_database_dropped_is_sent_again():
         h.check("and does, on a new connection, where the batch waits for the lock again",
                 h.wait_until(lambda: h.scalar(w.url, waiting_pid) not in ("0", first),
                              20 * h.SCALE))
-    finally:
-        locker.stdin.write("COMMIT;\n")
-        locker.stdin.close()
-        locker.wait(30 * h.SCALE)
     h.check("once the lock is gone the read's row is written",
             h.wait_until(lambda: len(rows_for(w.url, [request_id])) >= 1, 20 * h.SCALE))
     h.check_equal("once", len(rows_for(w.url, [request_id])), 1)
