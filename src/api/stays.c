@@ -61,23 +61,35 @@
  * known ($1 principal, $2 key), the principal's open stays (counted only when $6 is true, as
  * step 2 counts them), whether the pool ($3) is active, whether a registered guest ($7, NULL
  * for one given inline) is the principal's and of a care profile the pool serves (steps 1b and
- * 3), and the nights [$4, $5): how many have a row and which of them have no free bed, as step
- * 3c lists them. Read from the committed state without a lock, as step 3c reads it. */
+ * 3), whether the guest's latest decided intake at the pool's location lets the stay through
+ * when the pool asks for one and the stay is planned ($8; step 3b: not unsuitable, not lapsed,
+ * a trial_first stay not too long), and the nights [$4, $5): how many have a row and which of them have no free bed,
+ * as step 3c lists them. Read from the committed state without a lock, as step 3c reads it. */
 #define FULL_CHECK_SQL                                                                        \
-    "SELECT EXISTS (SELECT 1 FROM idempotency_keys k "                                        \
-    "               WHERE k.principal_id = $1::uuid AND k.key = $2), "                       \
+    "WITH po AS (SELECT p.active, p.care_profiles, p.intake_required, p.location_id "          \
+    "              FROM pools p WHERE p.id = $3::uuid), "                                      \
+    "nights AS (SELECT count(*) AS n, jsonb_agg(logeer_ymd(n.night) ORDER BY n.night) "        \
+    "                   FILTER (WHERE n.capacity - n.held - n.booked <= 0) AS full "           \
+    "             FROM pool_nights n "                                                         \
+    "            WHERE n.pool_id = $3::uuid AND n.night >= $4::date AND n.night < $5::date) "  \
+    "SELECT EXISTS (SELECT 1 FROM idempotency_keys k "                                         \
+    "                WHERE k.principal_id = $1::uuid AND k.key = $2), "                        \
     "CASE WHEN $6::boolean THEN (SELECT count(DISTINCT coalesce(s.series_id, s.id)) "          \
     "  FROM stays s WHERE s.requested_by = $1::uuid "                                          \
     "   AND s.status IN ('held', 'requested', 'waitlisted') "                                  \
     "   AND (s.status <> 'held' OR s.hold_expires_at > now())) ELSE 0 END, "                   \
-    "EXISTS (SELECT 1 FROM pools po WHERE po.id = $3::uuid AND po.active), "                   \
-    "$7::uuid IS NULL OR EXISTS (SELECT 1 FROM guests g JOIN pools po ON po.id = $3::uuid "     \
-    "  WHERE g.id = $7::uuid AND g.caregiver_id = $1::uuid AND g.erased_at IS NULL "           \
-    "    AND g.care_profile = ANY (po.care_profiles)), "                                       \
-    "count(*), jsonb_agg(logeer_ymd(n.night) ORDER BY n.night) "                               \
-    "          FILTER (WHERE n.capacity - n.held - n.booked <= 0)::text "                      \
-    "FROM pool_nights n "                                                                      \
-    "WHERE n.pool_id = $3::uuid AND n.night >= $4::date AND n.night < $5::date"
+    "coalesce((SELECT po.active FROM po), false), "                                            \
+    "$7::uuid IS NULL OR EXISTS (SELECT 1 FROM guests g, po WHERE g.id = $7::uuid "            \
+    "  AND g.caregiver_id = $1::uuid AND g.erased_at IS NULL "                                 \
+    "  AND g.care_profile = ANY (po.care_profiles)), "                                         \
+    "NOT $8::boolean OR NOT coalesce((SELECT po.intake_required FROM po), true) "              \
+    "OR coalesce((SELECT i.outcome <> 'not_suitable' "                                         \
+    "  AND NOT coalesce(logeer_intake_valid_until(i) < logeer_today(), false) "                \
+    "  AND NOT coalesce(i.outcome = 'trial_first' "                                            \
+    "                   AND $5::date - $4::date > i.trial_max_nights, false) "                 \
+    "  FROM intakes i, po WHERE i.guest_id = $7::uuid AND i.location_id = po.location_id "     \
+    "   AND i.status = 'decided' ORDER BY i.decided_at DESC, i.id LIMIT 1), false), "          \
+    "nights.n, nights.full::text FROM nights"
 
 static int stays_prepare(struct app *app)
 {
@@ -584,10 +596,9 @@ const struct core_pool *stay_known_pool(struct api_ctx *c, const char *pool_id,
  * full, one plain statement (FULL_CHECK_SQL) asks the committed state the same questions; it
  * refuses only when the function would have refused with the same no_beds, and anything else
  * (a known key, the open-stays limit reached, an inactive pool, a night without a row, a bed
- * free after all, a registered guest that is not the caller's or not served by the pool) goes
- * on to the function, which decides as before. Left to the function from the start: waitlist
- * requests (they wait instead) and pools that want an intake (its refusal comes before step
- * 3c). */
+ * free after all, a registered guest that is not the caller's or not served by the pool, an
+ * intake the pool asks for and the guest lacks) goes on to the function, which decides as
+ * before. Waitlist requests go to the function from the start: they wait instead. */
 
 struct full_check {
     cJSON *p; /* the function's argument, built by stays_create */
@@ -618,8 +629,6 @@ static bool full_check_applies(const struct api_ctx *c, const cJSON *p,
 {
     if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(p, "waitlist")))
         return false;
-    if (r->pool->intake_required && strcmp(r->kind, "planned") == 0)
-        return false;
     return index_sees_full_night(c, r);
 }
 
@@ -641,17 +650,18 @@ static void full_checked(struct api_ctx *c, const struct db_result *r)
     long open = strtol(db_value(r->res, 0, 1), NULL, 10);
     bool active = db_value(r->res, 0, 2)[0] == 't';
     bool guest_ok = db_value(r->res, 0, 3)[0] == 't';
-    long rows = strtol(db_value(r->res, 0, 4), NULL, 10);
+    bool intake_ok = db_value(r->res, 0, 4)[0] == 't';
+    long rows = strtol(db_value(r->res, 0, 5), NULL, 10);
     bool at_limit = c->who.role == ROLE_CAREGIVER && open >= c->app->cfg->max_open_stays;
-    if (keyed || at_limit || !active || !guest_ok || rows < f->r.check_out - f->r.check_in ||
-        db_is_null(r->res, 0, 5)) {
+    if (keyed || at_limit || !active || !guest_ok || !intake_ok ||
+        rows < f->r.check_out - f->r.check_in || db_is_null(r->res, 0, 6)) {
         /* The function decides: it replays, counts, loads or books as before. */
         cJSON *p = f->p;
         f->p = NULL;
         book(c, p, &f->r, f->key, f->key ? f->hash : NULL);
         return;
     }
-    const char *nights = db_value(r->res, 0, 5);
+    const char *nights = db_value(r->res, 0, 6);
     size_t size = strlen(nights) + 16;
     char *detail = malloc(size);
     if (!detail) {
@@ -687,10 +697,16 @@ static void book_or_check_full(struct api_ctx *c, cJSON *p, const struct stay_re
     date_format(r->check_out, co);
     bool counts = c->who.role == ROLE_CAREGIVER;
     const cJSON *guest = cJSON_GetObjectItemCaseSensitive(p, "guest_id");
-    const char *params[] = {c->who.user_id, key,         r->pool->id,
-                            ci,             co,          counts ? "t" : "f",
-                            cJSON_IsString(guest) ? guest->valuestring : NULL};
-    api_query(c, "stays_full_check", 7, params, full_checked);
+    bool planned = strcmp(r->kind, "planned") == 0;
+    const char *params[] = {c->who.user_id,
+                            key,
+                            r->pool->id,
+                            ci,
+                            co,
+                            counts ? "t" : "f",
+                            cJSON_IsString(guest) ? guest->valuestring : NULL,
+                            planned ? "t" : "f"};
+    api_query(c, "stays_full_check", 8, params, full_checked);
 }
 
 static void stays_create(struct api_ctx *c)

@@ -2,9 +2,10 @@
 statement instead of the booking function (issue 17, contention): the same 409 no-beds with the
 same nights, for a guest given inline or registered; and the function still decides whenever it
 would have answered otherwise: a retry of the booking that took the last bed replays it, a
-caregiver at the open-stays limit hears that, someone else's guest is 404, a waitlist request
-and a night without a row go to the function, and a bed the index does not know about yet (its
-notification not arrived) is booked, not refused. The database counts the function's calls
+caregiver at the open-stays limit hears that, someone else's guest is 404, a guest without the
+intake a pool asks for hears intake-required, a waitlist request and a night without a row go to
+the function, and a bed the index does not know about yet (its notification not arrived) is
+booked, not refused. The database counts the function's calls
 (track_functions) to show which path answered."""
 
 import datetime as dt
@@ -155,6 +156,65 @@ def test_a_bed_the_index_does_not_know_of_yet_is_booked():
     w.expect_calls(1)
     h.check_equal("the request for it is booked (201), not refused", booked.status, 201)
     h.check_counters_match_stays("after the unannounced bed", w.url, w.pool.id)
+
+
+def intake_guest(w, n, outcome, **decision):
+    """A registered guest of caregiver n with a decided intake at the intake pool's location."""
+    guest = w.srv.request("POST", "/v1/guests", {"alias": f"dhr. {(outcome or 'x')[0].upper()}.",
+                                                 "birth_year": 1940, "care_profile": "dementia",
+                                                 "needs": []}, token=w.tokens[n]).json["id"]
+    if outcome is None:
+        return guest
+    intake = w.srv.request("POST", "/v1/intakes", {"guest_id": guest,
+                                                   "location_id": w.intake_pool.location_id,
+                                                   "moments": "dinsdagmiddag"},
+                           token=w.tokens[n]).json["id"]
+    w.srv.request("POST", f"/v1/intakes/{intake}/schedule", {"at": f"{w.day(1)}T14:00:00Z"},
+                  token=w.esdorp)
+    resp = w.srv.request("POST", f"/v1/intakes/{intake}/decide", {"outcome": outcome, **decision},
+                         token=w.esdorp)
+    h.check_equal(f"the guest's intake is decided {outcome}", resp.status, 200)
+    return guest
+
+
+def test_a_pool_that_asks_for_an_intake():
+    """The intake step comes before the quick look: a guest without a valid intake hears
+    intake-required on a full night too, a trial stay too long hears that; a guest whose intake
+    lets the stay through hears no-beds without the function."""
+    w = world()
+    w.intake_pool = h.make_pool(w.srv, w.url, w.esdorp, h.DEMO_PROVIDER_IDS[ESDORP], 1,
+                                w.day(10), w.day(40), name="Kennismaking eerst")
+    resp = w.srv.request("PATCH", f"/v1/pools/{w.intake_pool.id}", {"intake_required": True},
+                         token=w.esdorp)
+    h.check_equal("the pool asks for an intake", resp.json.get("intake_required"), True)
+    welcome = intake_guest(w, 0, "welcome")
+    trial = intake_guest(w, 2, "trial_first", trial_max_nights=2)
+    nothing = intake_guest(w, 2, None)
+
+    def ask(n, guest, first, last):
+        body = h.stay_body(w.intake_pool.id, w.day(first), w.day(last), funding="private",
+                           guest_id=guest)
+        del body["guest"]
+        return w.post(n, body)
+
+    taken = ask(0, welcome, 20, 21)
+    w.expect_calls(1)
+    h.check_equal("the welcome guest holds day +20's only bed", taken.status, 201)
+    h.wait_until(lambda: h.availability_free(w.srv, w.tokens[2], w.intake_pool.id, w.day(20),
+                                             1) == 0, 10 * h.SCALE)
+    again = ask(0, welcome, 19, 21)
+    h.check_equal("with a valid intake the full night is no-beds", problem(again)["nights"],
+                  [str(w.day(20))])
+    none = ask(2, nothing, 20, 21)
+    w.expect_calls(1)
+    h.check_equal("without an intake it is intake-required, as before",
+                  (problem(none)["type"] or "").rsplit("/", 1)[-1], "intake-required")
+    long = ask(2, trial, 18, 21)
+    w.expect_calls(1)
+    h.check_equal("a trial_first guest asking 3 nights of 2 hears that first", long.status, 422)
+    short = ask(2, trial, 19, 21)
+    h.check_equal("and within the trial's nights no-beds", problem(short)["nights"],
+                  [str(w.day(20))])
 
 
 def test_the_refusals_never_ran_the_function():
