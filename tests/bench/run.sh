@@ -1041,12 +1041,22 @@ compare_summary() {
 # pgbench runs' lapsed holds writes tens of thousands of stay.expired events at once, and a
 # round that starts while logeerd still works through them measures that backlog too. Says
 # how long it waited; a schema without the pipeline (an old BENCH_BASE) waits for nothing.
+# The cursor stands at a position in (txid, id) order, the order events become visible in: the
+# highest id is not always the last event in that order (a transaction that got its id first
+# may write its event last), so "behind" counts the events after the cursor's position.
 notify_caught_up() {
-    local t0 behind; t0=$(now)
+    local t0 behind after; t0=$(now)
     [ "$(sql_value "SELECT to_regclass('notify_cursor') IS NOT NULL")" = t ] || return 0
+    if [ "$(sql_value "SELECT count(*) FROM information_schema.columns
+                        WHERE table_name = 'notify_cursor' AND column_name = 'txid'")" = 1 ]; then
+        after="SELECT count(*) FROM events e, notify_cursor c
+                WHERE (e.txid, e.id) > (c.txid, c.event_id)"
+    else
+        after="SELECT coalesce((SELECT max(id) FROM events), 0)
+                    - coalesce((SELECT max(event_id) FROM notify_cursor), 0)"
+    fi
     for _ in $(seq 360); do
-        behind=$(sql_value "SELECT coalesce((SELECT max(id) FROM events), 0)
-                                 - coalesce((SELECT max(event_id) FROM notify_cursor), 0)")
+        behind=$(sql_value "$after")
         [ "$behind" -gt 0 ] || { say "  notifications caught up with the events after $(since "$t0") s"; return 0; }
         sleep 0.5
     done
