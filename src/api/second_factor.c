@@ -29,18 +29,21 @@ static int second_factor_prepare(struct app *app)
         return -1;
     /* $1 the user whose factors go; $2 the admin. Their sessions end with them: a reset is
      * what follows a lost phone or a leaver, and a session that proved the old factor must
-     * not outlive it. */
+     * not outlive it. Nor must the calendar feeds they made: a secret URL made in such a
+     * session (a location's arrivals, a caregiver's stays) would go on being read. */
     return api_prepare(app, "user_factors_reset",
                        "WITH u AS (SELECT id FROM users WHERE id = $1::uuid), "
                        "f AS (DELETE FROM user_factors WHERE user_id = $1::uuid RETURNING kind), "
                        "s AS (UPDATE sessions SET revoked_at = now() WHERE user_id = $1::uuid "
                        "AND revoked_at IS NULL RETURNING 1), "
+                       "c AS (UPDATE calendar_feeds SET revoked_at = now() "
+                       "WHERE created_by = $1::uuid AND revoked_at IS NULL RETURNING 1), "
                        "l AS (" LOG_COLUMNS "SELECT $2::uuid, $3::user_role, 'factor.reset', $4, "
                        "$5::inet, $6, jsonb_build_object('user', $1::uuid, 'factors', "
-                       "(SELECT count(*) FROM f), 'sessions_ended', (SELECT count(*) FROM s)) "
-                       "FROM u) "
+                       "(SELECT count(*) FROM f), 'sessions_ended', (SELECT count(*) FROM s), "
+                       "'feeds_stopped', (SELECT count(*) FROM c)) FROM u) "
                        "SELECT (SELECT count(*) FROM f), (SELECT count(*) FROM s), "
-                       "EXISTS (SELECT 1 FROM u)");
+                       "EXISTS (SELECT 1 FROM u), (SELECT count(*) FROM c)");
 }
 
 bool api_needs_factor(const struct api_ctx *c)
@@ -97,6 +100,7 @@ static void factors_reset_done(struct api_ctx *c, const struct db_result *r)
     cJSON *o = cJSON_CreateObject();
     cJSON_AddNumberToObject(o, "factors_removed", atoi(db_value(r->res, 0, 0)));
     cJSON_AddNumberToObject(o, "sessions_ended", atoi(db_value(r->res, 0, 1)));
+    cJSON_AddNumberToObject(o, "feeds_stopped", atoi(db_value(r->res, 0, 3)));
     api_reply_json(c, 200, o);
 }
 

@@ -119,11 +119,21 @@ def test_step_up_and_the_admins_reset():
         w["url"], f"SELECT count(*) FROM user_factors f JOIN users u ON u.id = f.user_id "
                   f"WHERE u.email = '{PLANNER}'"), "1")
 
+    prove_factor(w["url"], PLANNER)
+    location = h.scalar(w["url"], "SELECT l.id FROM locations l JOIN users u "
+                                  "ON u.provider_id = l.provider_id "
+                                  f"WHERE u.email = '{PLANNER}' ORDER BY l.name LIMIT 1")
+    feed = srv.request("POST", f"/v1/locations/{location}/calendar-feed", token=planner)
+    h.check_equal("the planner makes a calendar feed of a location's arrivals", feed.status, 201)
+    h.check_equal("which a calendar app reads without signing in",
+                  srv.get(feed.json["path"]).status, 200)
     prove_factor(w["url"], ADMIN)
     resp = srv.request("DELETE", f"/v1/users/{uid}/factors", token=admin)
     h.check("with a fresh factor the reset answers 200 with what it did", resp.status == 200
-            and resp.json.get("factors_removed") == 1 and resp.json.get("sessions_ended", 0) >= 1,
-            repr(resp))
+            and resp.json.get("factors_removed") == 1 and resp.json.get("sessions_ended", 0) >= 1
+            and resp.json.get("feeds_stopped") == 1, repr(resp))
+    h.check_problem("the feed the planner made stops with the factor", srv.get(feed.json["path"]),
+                    404)
     h.check_problem("the planner's session ended with the factor", srv.get("/v1/me",
                                                                            token=planner), 401)
     again = sign_in(srv, PLANNER)
@@ -131,9 +141,11 @@ def test_step_up_and_the_admins_reset():
                   "enrol")
     h.check_problem("an unknown user: 404", srv.request(
         "DELETE", "/v1/users/00000000-0000-4000-a000-000000000000/factors", token=admin), 404)
-    logged = h.scalar(w["url"], "SELECT detail->>'factors' FROM access_log "
-                                "WHERE action = 'factor.reset' ORDER BY id DESC LIMIT 1")
-    h.check_equal("the reset is in the access log with what it removed", logged, "1")
+    logged = h.scalar(w["url"], "SELECT detail->>'factors' || ' ' || (detail->>'feeds_stopped') "
+                                "FROM access_log WHERE action = 'factor.reset' "
+                                "ORDER BY id DESC LIMIT 1")
+    h.check_equal("the reset is in the access log with what it removed and stopped", logged,
+                  "1 1")
 
 
 def test_sign_ins_and_failures_are_in_the_access_log():
