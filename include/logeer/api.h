@@ -174,6 +174,12 @@ bool api_is_uuid(const char *s);
 /* The client's IP address without port (for inet columns), or NULL when unknown. */
 const char *api_peer_address(const struct api_ctx *c, char *buf, size_t size);
 
+/* Takes a token from limit's bucket for the caller's address; when it is empty, replies 429
+ * (Retry-After, retry_after) with why and returns false. */
+bool api_rate_allowed(struct api_ctx *c, struct ratelimit *limit, const char *why);
+/* The same with the limit on requests without an account (LOGEER_VISITOR_RATE). */
+bool api_visitor_allowed(struct api_ctx *c);
+
 /* Query-string value, percent-decoded into buf; NULL when absent or empty. A malformed or
  * overlong value also gives NULL and sets *malformed (which callers may OR over several
  * arguments and answer 400 once). */

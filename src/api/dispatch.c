@@ -464,11 +464,10 @@ static bool method_is_unsafe(enum http_method m) { return m != HTTP_GET && m != 
 /* A visitor has no account to charge, so an open route would let one client run the
  * search as fast as it can send; each client address gets a bucket instead (logged-in users
  * are not limited here: their account is known and their requests are logged). */
-static bool visitor_allowed(struct api_ctx *c)
+bool api_rate_allowed(struct api_ctx *c, struct ratelimit *limit, const char *why)
 {
     char addr[64];
-    int wait = ratelimit_take(c->app->visitor_limit, api_peer_address(c, addr, sizeof addr),
-                              clock_monotonic_s());
+    int wait = ratelimit_take(limit, api_peer_address(c, addr, sizeof addr), clock_monotonic_s());
     if (wait == 0)
         return true;
     char retry_after[16];
@@ -476,11 +475,15 @@ static bool visitor_allowed(struct api_ctx *c)
     http_reply_header(c->req, "Retry-After", retry_after);
     cJSON *extra = cJSON_CreateObject();
     cJSON_AddNumberToObject(extra, "retry_after", wait);
-    api_reply_problem_full(c, PROBLEM_RATE_LIMITED,
-                           "too many requests without an account from this address; try again "
-                           "after Retry-After seconds, or sign in",
-                           NULL, extra);
+    api_reply_problem_full(c, PROBLEM_RATE_LIMITED, why, NULL, extra);
     return false;
+}
+
+bool api_visitor_allowed(struct api_ctx *c)
+{
+    return api_rate_allowed(c, c->app->visitor_limit,
+                            "too many requests without an account from this address; try "
+                            "again after Retry-After seconds, or sign in");
 }
 
 /* An Authorization header decides alone (API clients); without one, the session cookie of the
@@ -507,7 +510,7 @@ static void authenticate(struct api_ctx *c)
     /* A visitor who sent nothing at all may try what the route offers visitors (a search
      * before making an account); a wrong or stale token or cookie still gets its 401. */
     if (!token && !authorization && (c->route->roles & ROUTE_VISITORS)) {
-        if (visitor_allowed(c))
+        if (api_visitor_allowed(c))
             ((const struct api_endpoint *)c->route->handler)->fn(c);
         return;
     }

@@ -125,21 +125,9 @@ struct open_state {
 
 static bool open_allowed(struct api_ctx *c)
 {
-    char addr[64];
-    int wait = ratelimit_take(open_limit, api_peer_address(c, addr, sizeof addr),
-                              clock_monotonic_s());
-    if (wait == 0)
-        return true;
-    char retry_after[16];
-    snprintf(retry_after, sizeof retry_after, "%d", wait);
-    http_reply_header(c->req, "Retry-After", retry_after);
-    cJSON *extra = cJSON_CreateObject();
-    cJSON_AddNumberToObject(extra, "retry_after", wait);
-    api_reply_problem_full(c, PROBLEM_RATE_LIMITED,
-                           "too many requests for the open figures from this address; they "
-                           "change slowly: cache them and try again after Retry-After seconds",
-                           NULL, extra);
-    return false;
+    return api_rate_allowed(c, open_limit,
+                            "too many requests for the open figures from this address; they "
+                            "change slowly: cache them and try again after Retry-After seconds");
 }
 
 static int json_int(const cJSON *o, const char *name)

@@ -257,6 +257,11 @@ static void start_found(struct api_ctx *c, const struct db_result *r)
 
 static void sso_start(struct api_ctx *c)
 {
+    /* Anyone may start a sign-in, and each start stores a row until it lapses: counted
+     * against the visitors' limit per address, like the other routes open without an
+     * account. */
+    if (!api_visitor_allowed(c))
+        return;
     struct res_args a;
     res_args_init(&a);
     const char *email = res_arg(c, &a, "email", 255);

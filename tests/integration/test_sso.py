@@ -370,6 +370,20 @@ def test_an_unknown_domain_and_a_bad_request():
     h.check_problem("a malformed issuer id: 422", srv.get("/v1/sso/start?issuer=x"), 422)
 
 
+def test_starting_sign_ins_is_limited_per_address():
+    """Anyone may start a sign-in, and each start is stored until it lapses: the visitors' limit
+    per address applies (here 2 at once, then 1 a minute)."""
+    w = world()
+    srv = h.Server(w["url"], env={"LOGEER_VISITOR_RATE": "1", "LOGEER_VISITOR_BURST": "2"})
+    first = [srv.get("/v1/sso/start?email=iemand%40nergens.test") for _ in range(2)]
+    h.check("the first two starts are answered", all(r.status == 302 for r in first),
+            [r.status for r in first])
+    third = srv.get("/v1/sso/start?email=iemand%40nergens.test")
+    h.check("the third at once: 429 with Retry-After", h.is_problem(third, 429)
+            and int(third.header("retry-after", "0")) > 0, repr(third))
+    srv.stop()
+
+
 try:
     h.main(globals())
 finally:
