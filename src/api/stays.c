@@ -63,8 +63,9 @@
  * for one given inline) is the principal's and of a care profile the pool serves (steps 1b and
  * 3), whether the guest's latest decided intake at the pool's location lets the stay through
  * when the pool asks for one and the stay is planned ($8; step 3b: not unsuitable, not lapsed,
- * a trial_first stay not too long), and the nights [$4, $5): how many have a row and which of them have no free bed,
- * as step 3c lists them. Read from the committed state without a lock, as step 3c reads it. */
+ * a trial_first stay not too long), and the nights [$4, $5): how many have a row and which of
+ * them have no free bed, as step 3c lists them. Read from the committed state without a lock,
+ * as step 3c reads it. */
 #define FULL_CHECK_SQL                                                                        \
     "WITH po AS (SELECT p.active, p.care_profiles, p.intake_required, p.location_id "          \
     "              FROM pools p WHERE p.id = $3::uuid), "                                      \
@@ -601,10 +602,8 @@ const struct core_pool *stay_known_pool(struct api_ctx *c, const char *pool_id,
  * before. Waitlist requests go to the function from the start: they wait instead. */
 
 struct full_check {
-    cJSON *p; /* the function's argument, built by stays_create */
-    struct stay_request r;
-    const char *key;
-    char hash[DIGEST_HEX_LEN];
+    cJSON *p;   /* the function's argument, complete: sent as it is when the function decides */
+    int nights; /* asked */
 };
 
 static void full_check_free(void *arg)
@@ -632,18 +631,23 @@ static bool full_check_applies(const struct api_ctx *c, const cJSON *p,
     return index_sees_full_night(c, r);
 }
 
-static void book(struct api_ctx *c, cJSON *p, const struct stay_request *r, const char *key,
-                 const char *hash)
+/* The function decides: it replays, counts, refuses or books. Takes p. */
+static void book(struct api_ctx *c, cJSON *p)
 {
-    add_booking(c, p, r, key, hash);
     res_query_json(c, "stays_book", p, booked);
 }
 
 static void full_checked(struct api_ctx *c, const struct db_result *r)
 {
     struct full_check *f = c->state;
-    if (r->status != DB_OK || PQntuples(r->res) != 1) {
-        res_reply_db_error(c, r, NULL);
+    cJSON *p = f->p;
+    if (r->status != DB_OK) {
+        api_reply_db_error(c, r);
+        return;
+    }
+    if (PQntuples(r->res) != 1) { /* an aggregate: cannot happen; the function knows best */
+        f->p = NULL;
+        book(c, p);
         return;
     }
     bool keyed = db_value(r->res, 0, 0)[0] == 't';
@@ -653,12 +657,10 @@ static void full_checked(struct api_ctx *c, const struct db_result *r)
     bool intake_ok = db_value(r->res, 0, 4)[0] == 't';
     long rows = strtol(db_value(r->res, 0, 5), NULL, 10);
     bool at_limit = c->who.role == ROLE_CAREGIVER && open >= c->app->cfg->max_open_stays;
-    if (keyed || at_limit || !active || !guest_ok || !intake_ok ||
-        rows < f->r.check_out - f->r.check_in || db_is_null(r->res, 0, 6)) {
-        /* The function decides: it replays, counts, loads or books as before. */
-        cJSON *p = f->p;
+    if (keyed || at_limit || !active || !guest_ok || !intake_ok || rows < f->nights ||
+        db_is_null(r->res, 0, 6)) {
         f->p = NULL;
-        book(c, p, &f->r, f->key, f->key ? f->hash : NULL);
+        book(c, p);
         return;
     }
     const char *nights = db_value(r->res, 0, 6);
@@ -674,12 +676,15 @@ static void full_checked(struct api_ctx *c, const struct db_result *r)
     free(detail);
 }
 
-/* Asks FULL_CHECK_SQL first when the index sees a full night; else books at once. Takes p. */
+/* Asks FULL_CHECK_SQL first when the index sees a full night; else books at once. The
+ * function's argument is made complete first, so that nothing the callback needs points into
+ * the index (a pool's description may be replaced while the statement runs). Takes p. */
 static void book_or_check_full(struct api_ctx *c, cJSON *p, const struct stay_request *r,
                                const char *key, const char *hash)
 {
+    add_booking(c, p, r, key, hash);
     if (!full_check_applies(c, p, r)) {
-        book(c, p, r, key, hash);
+        book(c, p);
         return;
     }
     struct full_check *f = res_state_new(c, sizeof *f, full_check_free);
@@ -688,10 +693,7 @@ static void book_or_check_full(struct api_ctx *c, cJSON *p, const struct stay_re
         return;
     }
     f->p = p;
-    f->r = *r;
-    f->key = key;
-    if (key)
-        memcpy(f->hash, hash, sizeof f->hash);
+    f->nights = (int)(r->check_out - r->check_in);
     char ci[DATE_TEXT_LEN], co[DATE_TEXT_LEN];
     date_format(r->check_in, ci);
     date_format(r->check_out, co);
