@@ -27,7 +27,9 @@ static int audit_prepare(struct app *app)
                        "AND ($2::uuid IS NULL OR l.user_id = $2::uuid) "
                        "AND ($3::timestamptz IS NULL OR l.at >= $3::timestamptz) "
                        "AND ($4::timestamptz IS NULL OR l.at < $4::timestamptz) "
-                       "ORDER BY l.at DESC, l.id DESC LIMIT $5::int OFFSET $6::int");
+                       "AND ($5::text IS NULL OR l.action = $5::text "
+                       "OR (right($5::text, 1) = '.' AND starts_with(l.action, $5::text))) "
+                       "ORDER BY l.at DESC, l.id DESC LIMIT $6::int OFFSET $7::int");
 }
 
 static bool audit_digits(const char *s, int n)
@@ -72,6 +74,16 @@ static bool audit_time_ok(const char *s)
            audit_digits(z + 4, 2);
 }
 
+/* An action (stay.read) or a family of them ending in a dot (factor.): lower-case letters,
+ * digits, '_' and '.', as every action is spelt. */
+static bool audit_action_ok(const char *s)
+{
+    for (const char *p = s; *p; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_' || *p == '.'))
+            return false;
+    return *s != '\0';
+}
+
 /* A date means midnight in Europe/Amsterdam, the service's day, whatever the database
  * session's time zone; an instant carries its own offset. */
 static const char *audit_instant(const char *s, char *buf, size_t size)
@@ -95,14 +107,18 @@ static void audit_list(struct api_ctx *c)
     const char *us = res_arg_id(c, &a, "user_id", "must be a user id");
     const char *fr = res_arg(c, &a, "from", 64);
     const char *un = res_arg(c, &a, "to", 64);
+    const char *ac = res_arg(c, &a, "action", 64);
+    if (ac && !audit_action_ok(ac))
+        jsonv_error(&a.v, "action", "must be an action (stay.read) or a family ending in a dot "
+                                    "(factor.)");
     if (fr && !audit_time_ok(fr))
         jsonv_error(&a.v, "from", "must be a date YYYY-MM-DD or an RFC 3339 instant");
     if (un && !audit_time_ok(un))
         jsonv_error(&a.v, "to", "must be a date YYYY-MM-DD or an RFC 3339 instant");
     char from_ts[64], to_ts[64];
     const char *args[] = {st, us, audit_instant(fr, from_ts, sizeof from_ts),
-                          audit_instant(un, to_ts, sizeof to_ts)};
-    res_list_rows(c, "audit_list", &a, args, 4, &audit_rows);
+                          audit_instant(un, to_ts, sizeof to_ts), ac};
+    res_list_rows(c, "audit_list", &a, args, 5, &audit_rows);
 }
 
 static const struct api_endpoint list = {audit_list, false};

@@ -152,8 +152,22 @@ def test_access_log_for_the_coordinator_with_filters():
                             token=w.coordinator)
     h.check_equal("to= an RFC 3339 instant in the past finds nothing",
                   (instant.json or {}).get("total"), 0)
+    reads = w.srv.request("GET", f"/v1/access-log?stay_id={sid}&action=stay.read",
+                          token=w.coordinator)
+    h.check("action= one action: the two reads, not the create",
+            sorted(e.get("role") for e in (reads.json or {}).get("entries", []))
+            == ["caregiver", "provider"], reads.text[:300])
+    family = w.srv.request("GET", f"/v1/access-log?stay_id={sid}&action=stay.",
+                           token=w.coordinator)
+    h.check_equal("action= a family ending in a dot: the create and both reads",
+                  (family.json or {}).get("total"), 3)
+    prefix = w.srv.request("GET", f"/v1/access-log?stay_id={sid}&action=stay.re",
+                           token=w.coordinator)
+    h.check_equal("a prefix without the dot is no family: nothing", (prefix.json or {}).get("total"),
+                  0)
     for query, field in (("stay_id=nope", "stay_id"), ("from=yesterday", "from"),
-                         ("to=2026-13-01", "to"), ("limit=0", "limit"), ("limit=501", "limit")):
+                         ("to=2026-13-01", "to"), ("limit=0", "limit"), ("limit=501", "limit"),
+                         ("action=Stay%20read", "action")):
         bad = w.srv.request("GET", f"/v1/access-log?{query}", token=w.coordinator)
         h.check(f"?{query} is 422 naming {field}", h.is_problem(bad, 422) and field in
                 [e.get("field") for e in (bad.json or {}).get("errors", [])], repr(bad))
