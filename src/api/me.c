@@ -269,7 +269,9 @@ static const struct api_endpoint erase = {me_delete, false};
 
 static const struct route me_routes[] = {
     {HTTP_GET, "/v1/me", &get, ROLE_ANY | ROUTE_BEFORE_FACTOR},
-    {HTTP_GET, "/v1/me/export", &export, ROLE_ANY},
+    /* Everything about the person (and their guests) in one file: a session taken over must
+     * not walk away with it, so a second factor, where the person has one, must be recent. */
+    {HTTP_GET, "/v1/me/export", &export, ROLE_ANY | ROUTE_STEP_UP},
     /* Staff accounts belong to their organisation and are ended by the admin; a caregiver's
      * account is the caregiver's own to erase. */
     {HTTP_DELETE, "/v1/me", &erase, ROLE_CAREGIVER | ROUTE_STEP_UP},

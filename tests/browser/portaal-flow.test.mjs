@@ -231,6 +231,18 @@ run(async (context) => {
   const data = await exported.json();
   check('the download holds the account, the stays and the person',
     exported.status() === 200 && data.stays.length >= 2 && data.guests.length === 1 && data.guests[0].alias === 'mevr. B.');
+  // The button fetches the file itself (so a step-up can be asked first) and saves it.
+  const [saved] = await Promise.all([page.waitForEvent('download'), page.click('#download')]);
+  const savedText = await new Promise((resolve, reject) => {
+    saved.createReadStream().then((stream) => {
+      const parts = [];
+      stream.on('data', (c) => parts.push(c));
+      stream.on('end', () => resolve(Buffer.concat(parts).toString('utf8')));
+      stream.on('error', reject);
+    }, reject);
+  });
+  check('clicking the button saves the same export as logeer-gegevens.json',
+    saved.suggestedFilename() === 'logeer-gegevens.json' && JSON.parse(savedText).guests[0].alias === 'mevr. B.');
   await axe(page, 'mijn gegevens');
   await page.click('#wissen button[type="submit"]');
   await page.waitForSelector('.error-summary');

@@ -107,6 +107,14 @@ def test_step_up_and_the_admins_reset():
     uid = srv.get("/v1/me", token=planner).json["id"]
     h.check_equal("the planner, factor proven, reaches the stays",
                   srv.get("/v1/stays", token=planner).status, 200)
+    prove_factor(w["url"], PLANNER, seconds_ago=600)
+    resp = srv.get("/v1/me/export", token=planner)
+    h.check("the export of everything about the person asks for a recent factor (step-up)",
+            h.is_problem(resp, 403) and resp.json["type"].endswith("/step-up-required"),
+            repr(resp))
+    prove_factor(w["url"], PLANNER)
+    h.check_equal("with a fresh one the export is 200", srv.get("/v1/me/export",
+                                                                token=planner).status, 200)
 
     prove_factor(w["url"], ADMIN, seconds_ago=600)
     h.check_equal("the admin's factor of ten minutes ago opens ordinary routes",
