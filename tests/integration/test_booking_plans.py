@@ -4,7 +4,8 @@ generic plan looks dearer than a plan made for the values; on the booking path t
 took longer than the statements ran. Seen through pg_stat_statements (track = all,
 track_planning = on) on a private cluster, with logeerd on one database session so that every
 request goes through the same one: holds that are cancelled at once, and refusals of a full
-night. Also: the stays' transport check (rewritten in PL/pgSQL by 0050) still accepts and refuses
+night (which api/stays.c's full-night check answers: a prepared statement, planned five times
+for its values and then kept generic). Also: the stays' transport check (rewritten in PL/pgSQL by 0050) still accepts and refuses
 exactly what it did."""
 
 import datetime as dt
@@ -112,7 +113,16 @@ def test_booking_statements_are_planned_once_per_session():
         book_and_refuse(srv, url)
         # 0050: the booking's quick look at the nights (every request), the nights' lock and
         # the counters' update (every hold).
-        check_planned_once(url, "the quick look at the nights", "jsonb_agg(logeer_ymd(n.night)")
+        check_planned_once(url, "the quick look at the nights",
+                           "SELECT count(*), jsonb_agg(logeer_ymd(n.night)")
+        # api/stays.c's full-night check, a prepared statement of its own (every refusal here):
+        # PostgreSQL plans it for its values five times, then keeps its generic plan.
+        calls, plans = stat(url, "WITH po AS (SELECT p.active")
+        h.info(f"full-night check: {calls} calls, {plans} plans")
+        h.check(f"the full-night check ran for every refusal ({calls} calls for {ROUNDS} rounds)",
+                calls >= ROUNDS, (calls, plans))
+        h.check(f"and was planned at most 6 times in {calls} calls (five custom plans, then the "
+                "generic one)", plans <= 6, (calls, plans))
         check_planned_once(url, "the nights' lock of a booking", "WITH locked AS MATERIALIZED")
         check_planned_once(url, "the counters' update of a booking",
                            "SET held = n.held + logeer_uses_held(v_status)")
