@@ -72,6 +72,16 @@ def access_log_locked(url):
         locker.wait(30 * h.SCALE)
 
 
+def read_while_locked(w, server, token, request_id):
+    """Reads the stay while access_log_locked holds the table: its row's batch then waits."""
+    resp = server.request("GET", f"/v1/stays/{w.stay_id}", token=token,
+                          headers={"X-Request-Id": request_id})
+    h.check_equal("the read answers 200", resp.status, 200)
+    h.check("its batch waits for the lock",
+            h.wait_until(lambda: h.scalar(w.url, f"SELECT count(*) {BATCH_WAITING}") == "1",
+                         10 * h.SCALE))
+
+
 def rows_for(url, request_ids):
     ids = ", ".join(f"'{r}'" for r in request_ids)
     return h.psql(url, "SELECT request_id, user_id::text, role::text, stay_id::text, guest_ref, "
@@ -163,12 +173,7 @@ def test_a_batch_already_on_its_way_at_a_stop_is_waited_for():
     token = server.login(w.emails[0], password=h.TEST_PASSWORD)
     request_id = f"alb-way-{uuid.uuid4().hex[:8]}"
     with access_log_locked(w.url):
-        resp = server.request("GET", f"/v1/stays/{w.stay_id}", token=token,
-                              headers={"X-Request-Id": request_id})
-        h.check_equal("the read answers 200", resp.status, 200)
-        waiting = h.wait_until(lambda: h.scalar(w.url, f"SELECT count(*) {BATCH_WAITING}") == "1",
-                               10 * h.SCALE)
-        h.check("its batch waits for the lock", waiting)
+        read_while_locked(w, server, token, request_id)
         server.send_signal(signal.SIGTERM)
         time.sleep(1.0 * h.SCALE)
         h.check("a second after the stop the process still waits for that batch",
@@ -192,12 +197,7 @@ def test_a_batch_the_database_dropped_is_sent_again():
     token = server.login(w.emails[0], password=h.TEST_PASSWORD)
     request_id = f"alb-again-{uuid.uuid4().hex[:8]}"
     with access_log_locked(w.url):
-        resp = server.request("GET", f"/v1/stays/{w.stay_id}", token=token,
-                              headers={"X-Request-Id": request_id})
-        h.check_equal("the read answers 200", resp.status, 200)
-        h.check("its batch waits for the lock",
-                h.wait_until(lambda: h.scalar(w.url, f"SELECT count(*) {BATCH_WAITING}") == "1",
-                             10 * h.SCALE))
+        read_while_locked(w, server, token, request_id)
         waiting_pid = f"SELECT coalesce(max(pid), 0) {BATCH_WAITING}"
         first = h.scalar(w.url, waiting_pid)
         ended = h.scalar(w.url, f"SELECT pg_terminate_backend({first})")
