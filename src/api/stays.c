@@ -493,6 +493,8 @@ const struct res_refusal stay_booking_outcomes[] = {
      "with \"waitlist\": true"},
     {"too_many_open", PROBLEM_CONFLICT, NULL,
      "you already have the most open requests allowed; confirm or cancel one first"},
+    /* The account was erased while the request waited for it (migration 0055). */
+    {"account_erased", PROBLEM_UNAUTHORIZED, NULL, "this account has been erased"},
     {"pool_not_found", PROBLEM_NOT_FOUND, NULL, POOL_MISSING},
     {"guest_not_found", PROBLEM_NOT_FOUND, NULL, "no guest with this id (see GET /v1/guests)"},
     {"care_profile", PROBLEM_VALIDATION, "guest_id",
