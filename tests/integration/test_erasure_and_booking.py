@@ -33,12 +33,12 @@ class World:
         uid = h.scalar(self.url, f"SELECT id FROM users WHERE email = '{email}'")
         return token, uid
 
-    def book(self, token, out):
+    def book(self, token):
         night = self.today + dt.timedelta(days=20)
-        out.append(self.srv.request(
+        return self.srv.request(
             "POST", "/v1/stays", h.stay_body(self.pool.id, night, night + dt.timedelta(days=1),
                                              alias="mevr. W."),
-            token=token, headers={"Idempotency-Key": uuid.uuid4().hex}, timeout=60 * h.SCALE))
+            token=token, headers={"Idempotency-Key": uuid.uuid4().hex}, timeout=60 * h.SCALE)
 
 
 def world():
@@ -58,25 +58,34 @@ def ask(psql, sql):
     return psql.stdout.readline().strip()
 
 
-def test_a_booking_that_comes_during_an_erasure_finds_the_account_gone():
-    w = world()
-    token, uid = w.caregiver()
+def behind_open_transaction(w, first, request, waits, meanwhile=lambda: None):
+    """Runs first in a psql transaction left open and checks its answer line (first is a pair:
+    SQL, expected); then sends request() from a thread, checks that it waits for an advisory
+    lock (waits: what that means), runs meanwhile(), commits, and returns request's answer."""
     psql = session(w.url)
     answers = []
     try:
-        outcome = ask(psql, f"BEGIN; SELECT (logeer_erase_account('{uid}', 'eb-erase', NULL, "
-                            "'DELETE /v1/me')).outcome;")
-        h.check_equal("the erasure runs (not yet committed)", outcome, "erased")
-        booking = threading.Thread(target=w.book, args=(token, answers))
-        booking.start()
-        h.check("the booking waits for the erasure's lock",
-                h.wait_until(lambda: h.scalar(w.url, WAITING) == "1", 10 * h.SCALE))
+        sql, expected = first
+        h.check_equal(f"psql: {expected}", ask(psql, f"BEGIN; {sql}"), expected)
+        thread = threading.Thread(target=lambda: answers.append(request()))
+        thread.start()
+        h.check(waits, h.wait_until(lambda: h.scalar(w.url, WAITING) == "1", 10 * h.SCALE))
+        meanwhile()
         ask(psql, "COMMIT; SELECT 'done';")
-        booking.join(60 * h.SCALE)
+        thread.join(60 * h.SCALE)
     finally:
         psql.stdin.close()
         psql.wait(30 * h.SCALE)
-    resp = answers[0] if answers else None
+    return answers[0] if answers else None
+
+
+def test_a_booking_that_comes_during_an_erasure_finds_the_account_gone():
+    w = world()
+    token, uid = w.caregiver()
+    resp = behind_open_transaction(
+        w, (f"SELECT (logeer_erase_account('{uid}', 'eb-erase', NULL, 'DELETE /v1/me')).outcome;",
+            "erased"),
+        lambda: w.book(token), "the booking waits for the erasure's lock")
     h.check("once the erasure commits the booking is refused: 401",
             resp is not None and h.is_problem(resp, 401), repr(resp))
     h.check_equal("and no stay was written for the erased account", h.scalar(
@@ -88,24 +97,13 @@ def test_an_erasure_waits_for_a_running_booking():
     waits for it, so that it sees whatever the booking wrote (an open stay refuses it)."""
     w = world()
     token, uid = w.caregiver()
-    psql = session(w.url)
-    answers = []
-    try:
-        ask(psql, "BEGIN; SELECT pg_advisory_xact_lock(hashtextextended("
-                  f"'logeer.open_stays:{uid}', 0)), 'locked';")
-        eraser = threading.Thread(target=lambda: answers.append(
-            w.srv.request("DELETE", "/v1/me", token=token, timeout=60 * h.SCALE)))
-        eraser.start()
-        h.check("DELETE /v1/me waits for the booking's lock",
-                h.wait_until(lambda: h.scalar(w.url, WAITING) == "1", 10 * h.SCALE))
-        h.check_equal("and has erased nothing yet", h.scalar(
-            w.url, f"SELECT erased_at IS NULL FROM users WHERE id = '{uid}'"), "t")
-        ask(psql, "COMMIT; SELECT 'done';")
-        eraser.join(60 * h.SCALE)
-    finally:
-        psql.stdin.close()
-        psql.wait(30 * h.SCALE)
-    resp = answers[0] if answers else None
+    resp = behind_open_transaction(
+        w, ("SELECT 'locked' FROM (SELECT pg_advisory_xact_lock(hashtextextended("
+            f"'logeer.open_stays:{uid}', 0))) AS l;", "locked"),
+        lambda: w.srv.request("DELETE", "/v1/me", token=token, timeout=60 * h.SCALE),
+        "DELETE /v1/me waits for the booking's lock",
+        meanwhile=lambda: h.check_equal("and has erased nothing yet", h.scalar(
+            w.url, f"SELECT erased_at IS NULL FROM users WHERE id = '{uid}'"), "t"))
     h.check_equal("once the booking is done the erasure goes on: 200",
                   resp.status if resp else None, 200)
 
