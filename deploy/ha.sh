@@ -217,6 +217,17 @@ tune_monitor() {
     sql_at "$real" "$port" pg_auto_failover 'SELECT pg_reload_conf()' >/dev/null
 }
 
+# A standby whose primary restarts (its keeper restarts a killed postmaster in place) tries
+# the stream again only after wal_retrieve_retry_interval, 5 s by default; until then the
+# primary cannot acknowledge a commit. One second is the same trade as the monitor's settings.
+tune_node() {
+    local real=$1 name=$2 port
+    port=$(port_of "$real" "$name")
+    sql_at "$real" "$port" postgres "ALTER SYSTEM SET wal_retrieve_retry_interval = '1s'" \
+        >/dev/null || die "could not set wal_retrieve_retry_interval on $name"
+    sql_at "$real" "$port" postgres 'SELECT pg_reload_conf()' >/dev/null
+}
+
 create_node() {
     local real=$1 name=$2
     start_keeper "$real" "$name" pg_autoctl create postgres --pgdata "$real/$name" \
@@ -253,6 +264,7 @@ cmd_up() {
     note "node1 (first primary) on 127.0.0.1:$p1"
     create_node "$real" node1
     wait_for "node1 to run alone as primary" "$real" node_is "$real" node1 single
+    tune_node "$real" node1
 
     # logeerd's role; created on the primary before the standby copies it.
     sql_at "$real" "$p1" "$DBNAME" "DO \$\$ BEGIN
@@ -267,6 +279,7 @@ cmd_up() {
     note "node2 (synchronous standby) on 127.0.0.1:$p2"
     create_node "$real" node2
     wait_for "node2 to become secondary" "$real" node_is "$real" node2 secondary
+    tune_node "$real" node2
     wait_for "node1 to become primary" "$real" node_is "$real" node1 primary
     wait_for "a synchronous standby to stream" "$real" sync_standby_streaming "$real"
     note "up: primary $(primary_name "$real"), synchronous standby streaming"
