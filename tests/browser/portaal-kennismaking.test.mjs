@@ -8,7 +8,10 @@
 // -> the provider schedules and decides welcome (API) -> the caregiver reads the date, then
 // "welkom" with the provider's notes -> the search says the place can be booked; a toekenning
 // with a BSN-like reference is refused at the field, then saved with what is left -> a Wmo
-// request beyond it says what is left and succeeds paid privately; 320 px reflow.
+// request beyond it says what is left and succeeds paid privately -> the toekenning changed:
+// a change made meanwhile in another window is shown, not overwritten; more nights saved; a
+// Wmo stay uses them; fewer nights than planned, or an end before that stay, refused saying
+// why; 320 px reflow.
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { expectNoAxeViolations } from './lib/axe.mjs';
@@ -63,10 +66,10 @@ async function asProvider(method, path, body) {
   return { status: resp.status, json: await resp.json().catch(() => null) };
 }
 
-async function search(page) {
+async function search(page, checkIn = ASKED) {
   await page.goto(BASE + '/zoeken.html');
   await ready(page);
-  await page.fill('#check_in', ASKED);
+  await page.fill('#check_in', checkIn);
   await page.fill('#nights', '3');
   await page.selectOption('#municipality', 'GM0106');
   await page.click('#zoeken button[type="submit"]');
@@ -252,6 +255,91 @@ run(async (context) => {
   await page.click('#bevestig');
   await page.waitForSelector('#klaar:not([hidden])');
   check('the stay is confirmed', /bevestigd/.test(await page.textContent('#klaar')));
+
+  // ---- changing the toekenning ----
+  const allowanceCard = () => page.locator('#toekenning-lijst > li').first();
+  const allowanceText = async () => (await page.textContent('#toekenning-lijst')).replace(/\s+/g, ' ');
+  async function openChange() {
+    await page.goto(BASE + '/persoon.html');
+    await ready(page);
+    await page.waitForSelector('#toekenning-lijst > li');
+    await allowanceCard().locator('button', { hasText: 'Wijzigen' }).click();
+    const form = allowanceCard().locator('form.wijzig');
+    await form.waitFor();
+    return form;
+  }
+  async function told(expected) {
+    await page.waitForFunction((re) => new RegExp(re).test(document.getElementById('toekenning-klaar').textContent),
+      expected, { timeout: 10000 });
+  }
+  let change = await openChange();
+  check('the change form opens with the toekenning\'s values, its button saying so',
+    await change.locator('[name="nights_per_week"]').inputValue() === '1' &&
+    await change.locator('[name="reference"]').inputValue() === 'WMO-2026-0042' &&
+    await allowanceCard().locator('button[aria-expanded="true"]').count() === 1 &&
+    await page.evaluate(() => document.activeElement && document.activeElement.name === 'nights_per_week'));
+  await axe(page, 'persoon: changing a toekenning');
+  // Another window changes the reference while this form is open.
+  await page.evaluate(async () => {
+    const { api } = await import('/common/api.js');
+    const a = (await api('GET', '/v1/allowances?limit=1')).allowances[0];
+    await api('PATCH', '/v1/allowances/' + a.id, { reference: 'WMO-2026-0042-B' },
+      { headers: { 'If-Match': `"${a.version}"` } });
+  });
+  await change.locator('[name="nights_per_week"]').fill('3');
+  await change.locator('button[type="submit"]').click();
+  await told('intussen ergens anders veranderd');
+  text = await allowanceText();
+  check('a change made meanwhile elsewhere is shown, not overwritten',
+    /WMO-2026-0042-B/.test(text) && /0 van 1 nacht gebruikt/.test(text), text);
+  await axe(page, 'persoon: a toekenning changed elsewhere meanwhile');
+
+  await allowanceCard().locator('button', { hasText: 'Wijzigen' }).click();
+  change = allowanceCard().locator('form.wijzig');
+  await change.locator('[name="nights_per_week"]').fill('3');
+  await change.locator('button[type="submit"]').click();
+  await told('De wijziging is opgeslagen');
+  text = await allowanceText();
+  check('more nights a week saved: the card shows them, the other window\'s reference kept',
+    /0 van 3 nachten gebruikt, nog 3 over/.test(text) && /WMO-2026-0042-B/.test(text), text);
+
+  // A Wmo stay a week later uses them.
+  card = await search(page, addDays(ASKED, 7));
+  await card.locator('a.button').click();
+  await page.waitForURL(/aanvragen\.html/);
+  await ready(page);
+  await page.waitForSelector('#aanvragen:not([hidden])');
+  await page.click('#vraag-aan');
+  await page.waitForSelector('#vastgehouden:not([hidden])');
+  check('within the toekenning the Wmo request is held', await page.inputValue('#funding') === 'wmo');
+  await page.click('#bevestig');
+  await page.waitForSelector('#klaar:not([hidden])');
+
+  // Fewer nights than that stay plans, then an end before it: both refused, saying why.
+  change = await openChange();
+  await change.locator('[name="nights_per_week"]').fill('1');
+  await change.locator('button[type="submit"]').click();
+  await change.locator('.error-summary').waitFor();
+  text = (await change.locator('.error-summary').textContent()).replace(/\s+/g, ' ');
+  check('fewer nights than planned: refused, naming the week and what is planned',
+    /De toekenning is niet gewijzigd/.test(text) && /in de week vanaf .* al \d nachten? gepland, het nieuwe aantal is 1/.test(text), text);
+  check('the error summary has the focus', await page.evaluate(() => document.activeElement &&
+    document.activeElement.classList.contains('error-summary')));
+  await axe(page, 'persoon: fewer nights than planned refused');
+  await shoot(page, 'toekenning-wijzigen');
+  await change.locator('[name="nights_per_week"]').fill('3');
+  await change.locator('[name="valid_to"]').fill(TODAY);
+  await change.locator('button[type="submit"]').click();
+  await page.waitForFunction(() => /buiten de nieuwe data/.test(
+    (document.querySelector('form.wijzig .error-summary') || {}).textContent || ''), null, { timeout: 10000 });
+  check('an end before a planned stay: refused, naming the stay', /Eén logeerperiode met deze toekenning valt buiten/.test(
+    await change.locator('.error-summary').textContent()));
+  check('keyboard: Annuleren closes the form and gives the focus back', await (async () => {
+    await change.locator('[data-action="annuleer"]').focus();
+    await page.keyboard.press('Enter');
+    return await allowanceCard().locator('form.wijzig').count() === 0 &&
+      await page.evaluate(() => document.activeElement && document.activeElement.getAttribute('aria-expanded') === 'false');
+  })());
 
   // ---- 320 px: the new pages reflow ----
   const phone = await openPage(context, problems, { width: 320, height: 720 });

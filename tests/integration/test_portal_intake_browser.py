@@ -9,7 +9,9 @@ with a reason, at a nursing home). The browser test then asks a kennismaking fro
 cancels it by keyboard and asks again; the provider (through the API, in the test) schedules
 and decides welcome; the caregiver reads it and the search says the place can be booked; the
 caregiver enters a toekenning (a BSN-like reference refused at the field), a Wmo request
-beyond it shows what is left and succeeds paid privately; 320 px reflow on the new pages."""
+beyond it shows what is left and succeeds paid privately; the caregiver changes the toekenning
+(a change made meanwhile elsewhere shown, more nights saved, a Wmo stay then booked, fewer
+nights or an earlier end refused); 320 px reflow on the new pages."""
 
 import datetime as dt
 import os
@@ -97,9 +99,13 @@ def test_portal_intake_and_allowance_in_chromium():
                LOGEER_EMAIL=email, LOGEER_PASSWORD=h.TEST_PASSWORD)
     browser.run(SCRIPT, env, timeout=540)
     funding = h.psql(url, f"SELECT funding FROM stays WHERE pool_id = '{pool}' "
-                          "AND status = 'confirmed'")
-    h.check_equal("the one confirmed stay is paid privately", [r[0] for r in funding],
-                  ["private"])
+                          "AND status = 'confirmed' ORDER BY funding")
+    h.check_equal("two confirmed stays: the one beyond the first toekenning paid privately, "
+                  "the later one with Wmo", [r[0] for r in funding], ["private", "wmo"])
+    allowance = h.psql(url, "SELECT nights_per_week, valid_to, reference FROM allowances")
+    h.check_equal("the toekenning as the accepted changes left it (the refused ones changed "
+                  "nothing)", [tuple(r) for r in allowance],
+                  [("3", str(today + dt.timedelta(days=365)), "WMO-2026-0042-B")])
     h.check_counters_match_stays("after the browser flow", url, pool)
     srv.stop()
 
