@@ -18,9 +18,19 @@
 #define INTAKE_LOCATION(id)                                                                  \
     "(SELECT jsonb_build_object('id', l.id, 'name', l.name, 'municipality', "                \
     "l.municipality) FROM locations l WHERE l.id = " id ")"
+/* For a trial_first intake, the trial: the guest's latest stay at the location asked after
+ * the decision and not given up (cancelled, declined, expired, still waiting), so that the
+ * provider sees when to record the outcome that follows; null otherwise. */
+#define INTAKE_TRIAL_STAY                                                                    \
+    "CASE WHEN r.status = 'decided' AND r.outcome = 'trial_first' THEN (SELECT "             \
+    "jsonb_build_object('id', s.id, 'check_in', logeer_ymd(s.check_in), 'check_out', "       \
+    "logeer_ymd(s.check_out), 'status', s.status) FROM stays s JOIN pools p ON "              \
+    "p.id = s.pool_id WHERE s.guest_id = r.guest_id AND p.location_id = r.location_id "      \
+    "AND s.created_at >= r.decided_at AND s.status NOT IN ('cancelled', 'declined', "        \
+    "'expired', 'waitlisted') ORDER BY s.check_in DESC, s.id LIMIT 1) END"
 #define INTAKE_JSON                                                                          \
     "(logeer_intake_json(r) || jsonb_build_object('location', " INTAKE_LOCATION(             \
-        "r.location_id") "))"
+        "r.location_id") ", 'trial_stay', " INTAKE_TRIAL_STAY "))"
 
 /* Who sees an intake, for the scope parameter $n (guests_scope): its caregiver, the provider
  * of its location, or everyone (NULL). */
@@ -88,7 +98,8 @@ static int intakes_prepare(struct app *app)
                     "WITH f AS (SELECT r.* FROM intakes r WHERE " INTAKE_VISIBLE("3")
                     " AND ($4::intake_status IS NULL OR r.status = $4::intake_status) "
                     "AND ($5::uuid IS NULL OR r.location_id = $5::uuid) "
-                    "AND ($6::uuid IS NULL OR r.guest_id = $6::uuid)), "
+                    "AND ($6::uuid IS NULL OR r.guest_id = $6::uuid) "
+                    "AND ($7::intake_outcome IS NULL OR r.outcome = $7::intake_outcome)), "
                     "page AS (SELECT * FROM f r ORDER BY r.created_at DESC, r.id "
                     "LIMIT $1::int OFFSET $2::int) "
                     "SELECT json_build_object('intakes', coalesce((SELECT json_agg(" INTAKE_JSON
@@ -97,7 +108,9 @@ static int intakes_prepare(struct app *app)
         return -1;
     return api_prepare(app, "intakes_transition",
                        "SELECT outcome, status, (t.body::jsonb || jsonb_build_object('location', "
-                       INTAKE_LOCATION("(t.body::jsonb->>'location_id')::uuid") "))::text, "
+                       INTAKE_LOCATION("(t.body::jsonb->>'location_id')::uuid") ", "
+                       /* A transition leaves no stay after a decision yet. */
+                       "'trial_stay', NULL))::text, "
                        "detail::text FROM logeer_intake_transition($1::jsonb) AS t");
 }
 
@@ -106,9 +119,9 @@ static const char *const intake_status_names[] = {"requested", "scheduled", "dec
 static const char *const intake_outcome_names[] = {"welcome", "trial_first", "not_suitable",
                                                    NULL};
 
-static bool is_intake_status(const char *s)
+static bool is_one_of(const char *const *names, const char *s)
 {
-    for (const char *const *n = intake_status_names; *n; n++)
+    for (const char *const *n = names; *n; n++)
         if (!strcmp(*n, s))
             return true;
     return false;
@@ -146,10 +159,13 @@ static void intakes_list(struct api_ctx *c)
     const char *s = res_arg(c, &a, "status", 32);
     const char *l = res_arg_id(c, &a, "location_id", "must be a location id");
     const char *g = res_arg_id(c, &a, "guest_id", "must be a guest id");
-    if (s && !is_intake_status(s))
+    const char *o = res_arg(c, &a, "outcome", 32);
+    if (s && !is_one_of(intake_status_names, s))
         jsonv_error(&a.v, "status", "must be requested, scheduled, decided or cancelled");
-    const char *filters[] = {s, l, g};
-    res_list_call(c, "intakes_list", &a, filters, 3, &intake_list_call);
+    if (o && !is_one_of(intake_outcome_names, o))
+        jsonv_error(&a.v, "outcome", "must be welcome, trial_first or not_suitable");
+    const char *filters[] = {s, l, g, o};
+    res_list_call(c, "intakes_list", &a, filters, 4, &intake_list_call);
 }
 
 static void intakes_get(struct api_ctx *c)

@@ -193,6 +193,31 @@ run(async (context) => {
     !!(await page.$(`#km-tabel tr[data-intake="${DEMO_INTAKE}"] button[data-km-actie="schedule"]`)));
   await expectNoAxeViolations(check, page, 'board after "niet passend"');
 
+  // ---- after a trial: the outcome that follows ----
+  const rowT = `#km-proef-tabel tr[data-intake="${E.BORD_INTAKE_TRIAL}"]`;
+  const textT = (await page.textContent(rowT)).replace(/\s+/g, ' ');
+  // The day as the page writes it (the browser's own Dutch, which may differ from Node's).
+  const trialDay = await page.evaluate((d) => new Intl.DateTimeFormat('nl-NL',
+    { day: 'numeric', month: 'short', year: 'numeric', timeZone: 'UTC' }).format(new Date(d + 'T12:00:00Z')), E.BORD_TRIAL_IN);
+  check('a guest on trial is listed under "Na een proefverblijf" with the limit and her trial stay',
+    await page.isVisible('#km-proef-titel') && /mevr\. Proef/.test(textT) && /Hoogstens 2 nachten/.test(textT) &&
+    textT.includes(trialDay) && /bevestigd/.test(textT), `${textT} / ${trialDay}`);
+  check('she is not among the kennismakingen to plan', !(await page.$(`#km-tabel tr[data-intake="${E.BORD_INTAKE_TRIAL}"]`)));
+  await expectNoAxeViolations(check, page, 'board with a guest on trial');
+  before = await intakeCount(page);
+  await page.click(`${rowT} button[data-km-actie="decide"]`);
+  await page.waitForSelector('#km-uitkomst[open]');
+  check('the outcome dialog names the trial stay', /Na het proefverblijf van mevr\. Proef/.test(
+    await page.textContent('#km-uitkomst-gast')) && (await page.textContent('#km-uitkomst-gast')).includes(trialDay));
+  await page.check('#km-welcome');
+  await page.click('#km-uitkomst-ja');
+  await afterIntakeStep(page, before);
+  intake = (await apiAs(E.BORD_CAREGIVER_TOKEN, 'GET', `/v1/intakes/${E.BORD_INTAKE_TRIAL}`)).json;
+  check('after the trial "welkom" is recorded, and she has left the list',
+    intake.outcome === 'welcome' && intake.trial_max_nights === null && !(await page.$(rowT)) &&
+    /is welkom/.test(await page.textContent('#melding')), JSON.stringify(intake));
+  await expectNoAxeViolations(check, page, 'board after the outcome of a trial');
+
   // ---- arrivals: companion and transport ----
   const arrive = await page.textContent(`#av-lijst tr[data-stay="${E.BORD_STAY_COMPANION}"][data-beweging="arrival"]`);
   check('the arrival shows who brings the guest at what time, the note, the pool\'s times and the companion',

@@ -7,8 +7,10 @@ already scheduled by a colleague), and a confirmed stay from today with the care
 along, brought at 15:30 and collected at 11:00. Then runs tests/browser/board-practice.test.mjs
 (Debian's Chromium through playwright-core, axe-core): the planner schedules one intake and
 records "welkom" by keyboard alone, refuses the other as "niet passend" with a reason that the
-caregiver's own API view shows, sees companion and transport on the arrivals list, and edits
-the practice rules on the settings page. 0 axe violations in every state.
+caregiver's own API view shows, finds a third guest (on trial for 2 nights, the trial stay
+booked) under "Na een proefverblijf" with her stay's dates and records "welkom" after it, sees
+companion and transport on the arrivals list, and edits the practice rules on the settings
+page. 0 axe violations in every state.
 
 Runs in the normal build only (as test_board_browser). A missing Chromium, Node.js or npm
 package is a failure, never a skip: deploy/install-deps.sh installs them."""
@@ -62,7 +64,8 @@ def test_board_practice_in_chromium():
     caregiver = srv.login(email, h.TEST_PASSWORD)
     guests = {}
     for alias, born, needs in (("mevr. Welkom", 1942, ["night_care"]),
-                               ("dhr. Past Niet", 1938, ["wandering_risk"])):
+                               ("dhr. Past Niet", 1938, ["wandering_risk"]),
+                               ("mevr. Proef", 1945, [])):
         body = must(f"guest {alias} registered", post(srv, caregiver, "/v1/guests", {
             "alias": alias, "birth_year": born, "care_profile": "dementia", "needs": needs,
             "municipality": "GM0106"}), 201)
@@ -77,6 +80,23 @@ def test_board_practice_in_chromium():
     must("a colleague has scheduled dhr. Past Niet's kennismaking",
          srv.request("POST", f"/v1/intakes/{refuse}/schedule", {"at": at}, token=colleague),
          200, status="scheduled")
+
+    # mevr. Proef came to a kennismaking, may come on trial for 2 nights, and the trial stay
+    # is booked: the board lists her for the outcome that follows.
+    trial = must("mevr. Proef asks for a kennismaking", post(srv, caregiver, "/v1/intakes", {
+        "guest_id": guests["mevr. Proef"], "location_id": pool.location_id,
+        "moments": "Woensdag"}), 201)["id"]
+    must("a colleague schedules it", srv.request(
+        "POST", f"/v1/intakes/{trial}/schedule", {"at": f"{today}T09:00:00+01:00"},
+        token=colleague), 200, status="scheduled")
+    must("and decides: first a trial of 2 nights", srv.request(
+        "POST", f"/v1/intakes/{trial}/decide", {"outcome": "trial_first", "trial_max_nights": 2},
+        token=colleague), 200, outcome="trial_first")
+    trial_stay = must("mevr. Proef's trial stay is held", post(srv, caregiver, "/v1/stays", {
+        "pool_id": pool.id, "check_in": str(day(5)), "check_out": str(day(7)), "funding": "zvw",
+        "guest_id": guests["mevr. Proef"]}), 201)["id"]
+    must("and confirmed", srv.request("POST", f"/v1/stays/{trial_stay}/confirm",
+                                      token=caregiver), 200, status="confirmed")
 
     stay = must("a stay from today with the caregiver along and transport both ways",
                 post(srv, caregiver, "/v1/stays", h.stay_body(
@@ -100,7 +120,8 @@ def test_board_practice_in_chromium():
     env = dict(LOGEER_URL=f"http://127.0.0.1:{srv.port}",
                LOGEER_SCREENSHOTS=",".join(shots), BORD_TODAY=str(today),
                BORD_POOL=pool.id, BORD_POOL_OTHER=other.id, BORD_INTAKE_WELCOME=welcome,
-               BORD_INTAKE_REFUSE=refuse, BORD_STAY_COMPANION=stay, BORD_STAY_PLAIN=plain,
+               BORD_INTAKE_REFUSE=refuse, BORD_INTAKE_TRIAL=trial, BORD_TRIAL_IN=str(day(5)),
+               BORD_STAY_COMPANION=stay, BORD_STAY_PLAIN=plain,
                BORD_CAREGIVER_TOKEN=caregiver, BORD_CAREGIVER_EMAIL=email,
                BORD_COLLEAGUE_TOKEN=colleague)
     browser.run(SCRIPT, env, timeout=1100)

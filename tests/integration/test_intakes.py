@@ -203,6 +203,9 @@ def test_trial_first_limits_the_stay():
                         token=w.cg).json["intakes"][0]["id"]
     w.act(w.cg, open_id, "cancel", {"reason": "andere dag"})
     iid = decided(w, gid, "trial_first", trial_max_nights=2)
+    h.check_equal("the decision's answer has no trial stay yet",
+                  w.srv.get(f"/v1/intakes/{iid}", token=w.esdorp).json.get("trial_stay", "absent"),
+                  None)
     resp = w.book(gid, 10, 13)
     h.check("a 3-night stay after a 2-night trial outcome is 422 on check_out",
             h.is_problem(resp, 422) and any(e["field"] == "check_out"
@@ -210,6 +213,8 @@ def test_trial_first_limits_the_stay():
     resp = w.book(gid, 10, 12)
     h.check("a 2-night trial stay is accepted", resp.status == 201, repr(resp))
     confirm(w, resp.json)
+    trial = resp.json["id"]
+    check_waiting_after_trial(w, gid, iid, trial)
     resp = w.act(w.esdorp, iid, "decide", {"outcome": "welcome"})
     h.check("after the trial the provider records welcome", resp.status == 200
             and resp.json["outcome"] == "welcome" and resp.json["trial_max_nights"] is None,
@@ -218,6 +223,45 @@ def test_trial_first_limits_the_stay():
     h.check_problem("a welcome is final: deciding again is 409",
                     w.act(w.esdorp, iid, "decide", {"outcome": "not_suitable",
                                                     "reason": "x"}), 409)
+
+
+def waiting_after_trial(w, token, query=""):
+    resp = w.srv.get("/v1/intakes?status=decided&outcome=trial_first&limit=200" + query,
+                     token=token)
+    return resp, {i["id"]: i for i in (resp.json or {}).get("intakes", [])}
+
+
+def check_waiting_after_trial(w, gid, iid, trial):
+    """The bed board's question: the intakes waiting for the decision after a trial, each with
+    its trial stay; only the provider's own; the outcome filter checked like any other."""
+    resp, listed = waiting_after_trial(w, w.esdorp)
+    h.check("GET /v1/intakes?status=decided&outcome=trial_first lists the trial intake",
+            resp.status == 200 and iid in listed, repr(resp)[:300])
+    h.check("every intake listed is decided trial_first",
+            all(i["status"] == "decided" and i["outcome"] == "trial_first"
+                for i in listed.values()), [(i["status"], i["outcome"]) for i in listed.values()])
+    h.check_equal("its trial_stay is the confirmed trial stay",
+                  listed.get(iid, {}).get("trial_stay"),
+                  {"id": trial, "check_in": w.day(10), "check_out": w.day(12),
+                   "status": "confirmed"})
+    h.check_equal("another provider sees none of them", waiting_after_trial(w, w.hunzehof)[1], {})
+    h.check_problem("an unknown outcome is 422", w.srv.get("/v1/intakes?outcome=maybe",
+                                                           token=w.esdorp), 422)
+    _, welcome = waiting_after_trial(w, w.esdorp, "&guest_id=" + gid)
+    h.check("the filters combine (guest_id)", set(welcome) == {iid}, list(welcome))
+    # A cancelled trial stay is no trial: the intake then shows none, until another is booked.
+    other = w.book(gid, 30, 31)
+    h.check("a second stay within the trial's nights is accepted", other.status == 201,
+            repr(other))
+    h.check_equal("the latest stay asked after the decision is the trial shown",
+                  waiting_after_trial(w, w.esdorp)[1].get(iid, {}).get("trial_stay", {}).get("id"),
+                  other.json["id"])
+    resp = w.srv.request("POST", f"/v1/stays/{other.json['id']}/cancel",
+                         {"reason": "toch niet"}, token=w.cg)
+    h.check("the second stay is cancelled", resp.status == 200, repr(resp))
+    h.check_equal("a cancelled stay is passed over: the confirmed one is shown again",
+                  waiting_after_trial(w, w.esdorp)[1].get(iid, {}).get("trial_stay", {}).get("id"),
+                  trial)
 
 
 def test_not_suitable_and_cancel():

@@ -1,12 +1,14 @@
 // aanbieder/kennismaking.js: the board's Kennismakingen section. Lists the open intakes at the
 // provider's own locations (GET /v1/intakes, scoped and access-logged by the server), makes or
 // moves the appointment (POST /v1/intakes/{id}/schedule) and records the outcome
-// (POST /v1/intakes/{id}/decide). Shows only the guest data the API gives; never stores it.
+// (POST /v1/intakes/{id}/decide); below them the guests who came on trial and wait for the
+// outcome that follows (decided trial_first, not lapsed, with their trial stay). Shows only
+// the guest data the API gives; never stores it.
 import { api, ApiError } from '/common/api.js';
 import { clearErrors, formValues, missingFields, showErrors, whileBusy } from '/common/form.js';
 import { el } from '/common/dom.js';
 import { addFieldTexts } from '/common/problems.js';
-import { careProfileText, formatDateTime, today } from '/common/status.js';
+import { careProfileText, formatDateShort, formatDateTime, stayStatusText, today } from '/common/status.js';
 import { INTAKE_DONE, INTAKE_FIELDS, INTAKE_STATUS, needsText } from './texts.js';
 
 const $ = (id) => document.getElementById(id);
@@ -49,22 +51,60 @@ function row(i) {
     el('td', { class: 'acties' }, ...acts));
 }
 
+// The calendar day of an instant in the Netherlands, as YYYY-MM-DD.
+function amsterdamDay(instant) {
+  return new Date(instant).toLocaleDateString('sv-SE', { timeZone: 'Europe/Amsterdam' });
+}
+
+// The trial and its stay in words: 'Hoogstens 2 nachten, besloten op 4 dec. 2026.' and
+// 'Proefverblijf 7 dec. 2026 tot 9 dec. 2026: bevestigd.'
+function trialCells(i) {
+  const n = i.trial_max_nights;
+  const limit = 'Hoogstens ' + n + (n === 1 ? ' nacht' : ' nachten') +
+    (i.decided_at ? ', besloten op ' + formatDateShort(amsterdamDay(i.decided_at)) : '') + '.';
+  const t = i.trial_stay;
+  const stay = t
+    ? [el('strong', {}, formatDateShort(t.check_in) + ' tot ' + formatDateShort(t.check_out)),
+        el('span', { class: 'regel' }, stayStatusText(t.status))]
+    : ['Nog geen proefverblijf aangevraagd.'];
+  return [el('td', {}, limit), el('td', {}, ...stay)];
+}
+
+function trialRow(i) {
+  return el('tr', { 'data-intake': i.id, 'data-status': i.status }, guestCell(i.guest),
+    el('td', {}, ctx.locationName(i.location_id)),
+    ...trialCells(i),
+    el('td', { class: 'acties' }, button('decide', 'Uitkomst na de proef vastleggen', i)));
+}
+
+function table(id, caption, heads, rows) {
+  return el('div', { class: 'table-scroll' }, el('table', { id },
+    el('caption', { class: 'visually-hidden' }, caption),
+    el('thead', {}, el('tr', {}, ...heads.map((h) => el('th', { scope: 'col' }, h)))),
+    el('tbody', {}, ...rows)));
+}
+
 export async function loadIntakes() {
-  const lists = await Promise.all(OPEN.map((s) => api('GET', `/v1/intakes?status=${s}&limit=200`)));
-  const intakes = lists.flatMap((b) => b.intakes || [])
+  const [asked, planned, trials] = await Promise.all([...OPEN.map((s) => `status=${s}`),
+    'status=decided&outcome=trial_first'].map((q) => api('GET', `/v1/intakes?${q}&limit=200`)));
+  const intakes = [...(asked.intakes || []), ...(planned.intakes || [])]
     .sort((a, b) => (a.scheduled_at || '9').localeCompare(b.scheduled_at || '9') || a.created_at.localeCompare(b.created_at));
+  // A lapsed trial is the family's to ask again, not the planner's to decide.
+  const waiting = (trials.intakes || []).filter((i) => !i.lapsed)
+    .sort((a, b) => ((a.trial_stay || {}).check_in || '9').localeCompare((b.trial_stay || {}).check_in || '9'));
   shown.clear();
-  for (const i of intakes) shown.set(i.id, i);
-  const box = $('km-lijst');
-  if (!intakes.length) {
-    box.replaceChildren(el('p', {}, 'Er zijn geen kennismakingen om te plannen of af te ronden.'));
-    return;
+  for (const i of [...intakes, ...waiting]) shown.set(i.id, i);
+  const parts = [intakes.length
+    ? table('km-tabel', 'Kennismakingen', ['Gast', 'Locatie', 'Wanneer het de mantelzorger past', 'Afspraak', 'Wat doet u?'],
+      intakes.map(row))
+    : el('p', {}, 'Er zijn geen kennismakingen om te plannen of af te ronden.')];
+  if (waiting.length) {
+    parts.push(el('h3', { id: 'km-proef-titel' }, 'Na een proefverblijf'),
+      el('p', {}, 'Deze gasten komen eerst op proef. Leg na het proefverblijf vast of de gast welkom is.'),
+      table('km-proef-tabel', 'Na een proefverblijf', ['Gast', 'Locatie', 'Proef', 'Proefverblijf', 'Wat doet u?'],
+        waiting.map(trialRow)));
   }
-  box.replaceChildren(el('div', { class: 'table-scroll' }, el('table', { id: 'km-tabel' },
-    el('caption', { class: 'visually-hidden' }, 'Kennismakingen'),
-    el('thead', {}, el('tr', {}, ...['Gast', 'Locatie', 'Wanneer het de mantelzorger past', 'Afspraak', 'Wat doet u?']
-      .map((h) => el('th', { scope: 'col' }, h)))),
-    el('tbody', {}, ...intakes.map(row)))));
+  $('km-lijst').replaceChildren(...parts);
 }
 
 // ---- the two dialogs ------------------------------------------------------------------------
@@ -149,8 +189,12 @@ async function decide(intake) {
   const form = $('km-uitkomst-form');
   form.reset();
   showOutcomeFields(form);
-  $('km-uitkomst-gast').textContent = 'Kennismaking met ' + guestName(intake) +
-    (intake.scheduled_at ? ' op ' + formatDateTime(intake.scheduled_at) : '') + '.';
+  const t = intake.trial_stay;
+  $('km-uitkomst-gast').textContent = intake.status === 'decided'
+    ? 'Na het proefverblijf van ' + guestName(intake) +
+      (t ? ' (' + formatDateShort(t.check_in) + ' tot ' + formatDateShort(t.check_out) + ')' : '') + '.'
+    : 'Kennismaking met ' + guestName(intake) +
+      (intake.scheduled_at ? ' op ' + formatDateTime(intake.scheduled_at) : '') + '.';
   let message = null;
   const saved = await runDialog($('km-uitkomst'), form, $('km-uitkomst-nee'), $('km-welcome'), async (f) => {
     const missing = missingFields(f);
