@@ -12,25 +12,14 @@
 #include "handlers.h"
 #include "resource.h"
 
-/* The location's id, name and municipality beside its id, so that a caregiver (who may not
- * read /v1/locations) can tell which place an intake is for. Added here rather than in
- * logeer_intake_json so that no migration restates that function. */
+/* The location's id, name and municipality, for a transition's answer (its body is
+ * logeer_intake_json's, made inside logeer_intake_transition), as logeer_intake_api_json adds
+ * them to every other answer: a caregiver may not read /v1/locations. */
 #define INTAKE_LOCATION(id)                                                                  \
     "(SELECT jsonb_build_object('id', l.id, 'name', l.name, 'municipality', "                \
     "l.municipality) FROM locations l WHERE l.id = " id ")"
-/* For a trial_first intake, the trial: the guest's latest stay at the location asked after
- * the decision and not given up (cancelled, declined, expired, still waiting), so that the
- * provider sees when to record the outcome that follows; null otherwise. */
-#define INTAKE_TRIAL_STAY                                                                    \
-    "CASE WHEN r.status = 'decided' AND r.outcome = 'trial_first' THEN (SELECT "             \
-    "jsonb_build_object('id', s.id, 'check_in', logeer_ymd(s.check_in), 'check_out', "       \
-    "logeer_ymd(s.check_out), 'status', s.status) FROM stays s JOIN pools p ON "              \
-    "p.id = s.pool_id WHERE s.guest_id = r.guest_id AND p.location_id = r.location_id "      \
-    "AND s.created_at >= r.decided_at AND s.status NOT IN ('cancelled', 'declined', "        \
-    "'expired', 'waitlisted') ORDER BY s.check_in DESC, s.id LIMIT 1) END"
-#define INTAKE_JSON                                                                          \
-    "(logeer_intake_json(r) || jsonb_build_object('location', " INTAKE_LOCATION(             \
-        "r.location_id") ", 'trial_stay', " INTAKE_TRIAL_STAY "))"
+/* Its location and, for a trial_first intake, its trial stay beside it (migration 0056). */
+#define INTAKE_JSON "logeer_intake_api_json(r)"
 
 /* Who sees an intake, for the scope parameter $n (guests_scope): its caregiver, the provider
  * of its location, or everyone (NULL). */

@@ -32,7 +32,8 @@ static int me_prepare(struct app *app)
         return -1;
     if (api_prepare(app, "me_export",
                     "SELECT (logeer_account_export($1::uuid) || jsonb_build_object('guests', "
-                    "logeer_account_export_guests($1::uuid)))::text, "
+                    "logeer_account_export_guests($1::uuid)) || "
+                    "logeer_account_export_more($1::uuid))::text, "
                     "(SELECT coalesce(array_agg(s.id ORDER BY s.id), '{}') FROM stays s "
                     "JOIN users u ON u.id = s.requested_by "
                     "WHERE s.requested_by = $1::uuid AND u.role = 'caregiver')::text"))

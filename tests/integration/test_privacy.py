@@ -107,6 +107,94 @@ def test_export_holds_account_stays_history_and_access_of_own_stays_only():
             staff.status == 200 and (staff.json or {}).get("stays") == [], repr(staff)[:300])
 
 
+def test_export_holds_the_practice_and_the_persons_settings():
+    """AVG art. 15: besides stays and guests, the guests' kennismakingen and toekenningen, the
+    person's series, emails and email choices, calendar link and second factors; no secret."""
+    w = world()
+    [email] = h.add_caregivers(w.url, 1, prefix="avgall")
+    token = w.srv.login(email, h.TEST_PASSWORD)
+    post = lambda path, body: w.srv.request("POST", path, body, token=token,  # noqa: E731
+                                            headers={"Idempotency-Key": uuid.uuid4().hex})
+    guest = post("/v1/guests", {"alias": "mevr. Alles", "birth_year": 1940,
+                                "care_profile": "dementia", "needs": [],
+                                "municipality": "GM0106", "funding": "wlz"}).json["id"]
+    allowance = post("/v1/allowances", {"guest_id": guest, "funding": "wlz",
+                                        "nights_per_year": 12, "valid_from": str(w.day(0)),
+                                        "valid_to": str(w.day(200)),
+                                        "reference": "WLZ-EXPORT-1"}).json["id"]
+    intake = post("/v1/intakes", {"guest_id": guest, "location_id": w.instant.location_id,
+                                  "moments": "maandagochtend"}).json["id"]
+    series = post("/v1/series", {"pool_id": w.instant.id, "mode": "best_effort", "nights": 1,
+                                 "rule": {"first_check_in": str(w.day(20)), "every_weeks": 1,
+                                          "count": 2},
+                                 "funding": "zvw", "guest": {"alias": "mevr. Reeks",
+                                                             "birth_year": 1941,
+                                                             "care_profile": "dementia",
+                                                             "needs": []}})
+    h.check_equal("set-up: a series is asked", series.status, 201)
+    resp = w.srv.request("PUT", "/v1/me/notifications",
+                         {"preferences": [{"kind": "request_received", "enabled": False}]},
+                         token=token)
+    h.check_equal("set-up: an email switched off", resp.status, 200)
+    held = [o["id"] for o in (series.json or {}).get("occurrences", []) if o.get("id")]
+    resp = w.srv.request("POST", f"/v1/stays/{held[0] if held else 'none'}/confirm", token=token)
+    h.check_equal("set-up: a stay of the series confirmed (an email)", resp.status, 200)
+    feed = post("/v1/me/calendar-feed", None)
+    feed_token = feed.json["path"].rsplit("/", 1)[-1].split(".")[0] if feed.status == 201 else "?"
+    factor = post("/v1/me/factors/totp", {"label": "telefoon"})
+    h.check_equal("set-up: a second factor being enrolled", factor.status, 201)
+    uid = h.scalar(w.url, f"SELECT id FROM users WHERE email = '{email}'")
+    h.wait_until(lambda: int(h.scalar(w.url, "SELECT count(*) FROM notify_messages WHERE "
+                                             f"recipient = '{uid}' AND channel = 'email'")) > 0, 10)
+
+    resp = w.srv.request("GET", "/v1/me/export", token=token)
+    h.check_equal("GET /v1/me/export is 200", resp.status, 200)
+    body = resp.json if isinstance(resp.json, dict) else {}
+    ids = lambda part: {x.get("id") for x in body.get(part) or []}  # noqa: E731
+    h.check("it holds the guest's kennismaking, with the moments",
+            intake in ids("intakes") and any(i.get("moments") == "maandagochtend"
+                                             for i in body.get("intakes", [])), body.get("intakes"))
+    h.check("and the guest's toekenning, with its reference",
+            allowance in ids("allowances") and any(a.get("reference") == "WLZ-EXPORT-1"
+                                                   for a in body.get("allowances", [])),
+            body.get("allowances"))
+    h.check_equal("and the series asked", ids("series"),
+                  {series.json.get("id")} if series.status == 201 else set())
+    h.check_equal("and the email choices", [(c.get("kind"), c.get("enabled"))
+                                            for c in body.get("email_choices", [])],
+                  [("request_received", False)])
+    emails = body.get("emails") or []
+    h.check("and the emails made for the person, with kind, state and text",
+            emails and all(e.get("kind") and e.get("state") in ("pending", "sent", "failed")
+                           for e in emails), emails[:2])
+    feeds = body.get("calendar_feeds") or []
+    h.check("and the calendar link, live, without the link itself",
+            len(feeds) == 1 and feeds[0].get("revoked_at") is None and feed.status == 201
+            and feed_token not in resp.text, feeds)
+    factors = body.get("second_factors") or []
+    h.check("and the second factor being enrolled, without its secret",
+            [(f.get("kind"), f.get("label"), f.get("confirmed_at")) for f in factors]
+            == [("totp", "telefoon", None)]
+            and factor.json.get("secret", "?") not in resp.text, factors)
+    h.check_equal("and how many recovery codes exist (none yet)", body.get("recovery_codes"),
+                  {"total": 0, "used": 0})
+    other = w.srv.request("GET", "/v1/me/export", token=w.cg["b"])
+    h.check("another caregiver's export holds none of it",
+            other.status == 200 and not {intake, allowance} & (ids_of(other, "intakes") |
+                                                               ids_of(other, "allowances"))
+            and "WLZ-EXPORT-1" not in other.text and "maandagochtend" not in other.text,
+            repr(other)[:300])
+    h.wait_until(lambda: h.scalar(w.url, "SELECT count(*) FROM access_log WHERE action = "
+                                         f"'guest.export' AND guest_id = '{guest}'") == "1", 5)
+    h.check_equal("the export of the guest is in the access log",
+                  h.scalar(w.url, "SELECT count(*) FROM access_log WHERE action = "
+                                  f"'guest.export' AND guest_id = '{guest}'"), "1")
+
+
+def ids_of(resp, part):
+    return {x.get("id") for x in ((resp.json or {}).get(part) or [])}
+
+
 def test_access_log_for_the_coordinator_with_filters():
     w = world()
     sid = w.book("a", w.instant, 6, 7, "mevr. Log", "held")
