@@ -194,6 +194,43 @@ run(async (context) => {
   await page.waitForSelector(`${card(id)} .webhook__stand[data-enabled="true"]`);
   check('switched on again', (await page.textContent(`${card(id)} .webhook__stand`)).startsWith('Aan'));
 
+  // ---- a long log: pages and a filter -----------------------------------------------------------
+  const arch = card(E.KOPPEL_ARCHIVE_ID);
+  const logText = async () => (await page.textContent(`${arch} .webhook__log`)).replace(/\s+/g, ' ');
+  const logStep = async (action) => {
+    const before = Number(await page.getAttribute(`${arch} .webhook__log`, 'data-geladen') || 0);
+    await action();
+    await page.waitForFunction(([s, n]) => Number(document.querySelector(s + ' .webhook__log').dataset.geladen || 0) > n,
+      [arch, before], { timeout: 10000 });
+  };
+  await logStep(() => page.click(`${arch} [data-actie="log"]`));
+  let logged = await logText();
+  check('a log of 45 shows the newest 20, saying which',
+    /Berichten 1 tot en met 20 van 45, nieuwste eerst/.test(logged) &&
+    await page.locator(`${arch} .bezorg-tabel tbody tr`).count() === 20 &&
+    !(await page.$(`${arch} [data-actie="nieuwer"]`)), logged.slice(0, 200));
+  await logStep(() => page.click(`${arch} [data-actie="ouder"]`));
+  logged = await logText();
+  check('"Oudere berichten" shows 21 to 40, keeps the focus there, and offers the way back',
+    /Berichten 21 tot en met 40 van 45/.test(logged) && !!(await page.$(`${arch} [data-actie="nieuwer"]`)) &&
+    await page.evaluate(() => document.activeElement.dataset.actie) === 'ouder', logged.slice(0, 200));
+  await logStep(() => page.click(`${arch} [data-actie="ouder"]`));
+  logged = await logText();
+  check('the last page: 41 to 45, no older ones, the focus on the filter',
+    /Berichten 41 tot en met 45 van 45/.test(logged) && !(await page.$(`${arch} [data-actie="ouder"]`)) &&
+    await page.locator(`${arch} .bezorg-tabel tbody tr`).count() === 5 &&
+    await page.evaluate(() => document.activeElement.tagName) === 'SELECT', logged.slice(0, 200));
+  await expectNoAxeViolations(check, page, 'the last page of a long log');
+  await logStep(() => page.selectOption(`${arch} select[data-actie="soort"]`, 'failed'));
+  logged = await logText();
+  const states = await page.$$eval(`${arch} .bezorg-tabel tbody tr`, (rows) => rows.map((r) => r.dataset.state));
+  check('"Alleen mislukte" shows the 15 failed ones from the first',
+    /Mislukte berichten 1 tot en met 15 van 15/.test(logged) && states.length === 15 &&
+    states.every((st) => st === 'failed'), `${logged.slice(0, 200)} ${states}`);
+  await logStep(() => page.selectOption(`${arch} select[data-actie="soort"]`, 'pending'));
+  check('a state without messages says so', /Er zijn geen berichten van deze soort/.test(await logText()));
+  await expectNoAxeViolations(check, page, 'a filtered log');
+
   // ---- a colleague's endpoint that only failed ---------------------------------------------------
   const old = card(E.KOPPEL_OLD_ID);
   let failing = false;

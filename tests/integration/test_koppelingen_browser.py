@@ -51,11 +51,33 @@ def test_koppelingen_and_email_choices_in_chromium():
         if not h.check("set-up: a colleague's endpoint to a receiver that always fails",
                        old.status == 201, repr(old)):
             return
+        # An endpoint switched off long ago with 45 messages in its log (30 sent, 15 failed,
+        # an hour apart), for the log's pages and its filter. It listens for an event this
+        # test never makes: a switched-off endpoint still collects messages for later.
+        archive = tn.register(srv, colleague, "http://127.0.0.1:9/archief", ["stay.completed"],
+                              description="Archief")
+        off = srv.request("PATCH", f"/v1/webhook-endpoints/{archive.json['id']}",
+                          {"enabled": False}, token=colleague,
+                          headers={"If-Match": f'"{archive.json["version"]}"'})
+        if not h.check("set-up: a switched-off endpoint", off.status == 200, repr(off)):
+            return
+        # What reached it before it was switched off goes, so that its log is exactly these.
+        h.psql(url, f"DELETE FROM notify_messages WHERE recipient = '{archive.json['id']}'")
+        h.psql(url, "INSERT INTO notify_messages (event_id, event_type, channel, recipient, "
+                    "kind, data, body, state, attempts, last_status, created_at, sent_at) "
+                    "SELECT -g, 'capacity.changed', 'webhook', "
+                    f"'{archive.json['id']}', 'capacity.changed', '{{}}', '{{}}', "
+                    "CASE WHEN g % 3 = 0 THEN 'failed' ELSE 'sent' END::notify_state, "
+                    "CASE WHEN g % 3 = 0 THEN 8 ELSE 1 END, "
+                    "CASE WHEN g % 3 = 0 THEN 500 ELSE 200 END, now() - g * interval '1 hour', "
+                    "CASE WHEN g % 3 = 0 THEN NULL ELSE now() - g * interval '1 hour' END "
+                    "FROM generate_series(1, 45) g")
         # A second server as in production (private addresses refused), on its own database
         # so that its worker never tries the receivers on this machine.
         strict = h.Server(h.migrated_database(seed=True), env=tn.FAST)
         env = dict(KOPPEL_STRICT_URL=f"http://127.0.0.1:{strict.port}",
                    LOGEER_URL=f"http://127.0.0.1:{srv.port}", KOPPEL_HOOK_URL=good.url, KOPPEL_OLD_ID=old.json["id"],
+                   KOPPEL_ARCHIVE_ID=archive.json["id"],
                    KOPPEL_POOL=pool.id, KOPPEL_DAY=str(tn.day(url, 12)),
                    KOPPEL_DAY_NEXT=str(tn.day(url, 13)),
                    KOPPEL_TOKEN=colleague, KOPPEL_SECRETS=secrets_file)

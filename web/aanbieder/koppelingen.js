@@ -2,7 +2,8 @@
 // endpoints as the page shows them: the list (GET /v1/webhook-endpoints, which the server
 // limits to the caller's own provider), adding one, a new secret, switching off and on (PATCH
 // with If-Match, so a colleague's change is reported, not overwritten), deleting after a
-// confirmation, and each endpoint's delivery log with redelivery. A secret is only ever in the
+// confirmation, and each endpoint's delivery log with redelivery (20 a page, older and newer,
+// one state or all: GET .../deliveries?limit&offset&state). A secret is only ever in the
 // answer that made it: the page shows it once and keeps it nowhere. The email choices are
 // common/meldingen.js's.
 import { api, ApiError, newIdempotencyKey } from '/common/api.js';
@@ -16,7 +17,9 @@ import { DELIVERY_STATE, EVENT_TYPES, deliveryErrorText, endpointStateText } fro
 
 const $ = (id) => document.getElementById(id);
 const form = $('webhook-form');
-const state = { endpoints: [], open: new Set(), createKey: null };
+const state = { endpoints: [], open: new Set(), createKey: null,
+  log: new Map() };          // endpoint id -> { offset, only }: the page of its log shown
+const LOG_PAGE = 20;
 
 function fail(e) {
   const f = $('fout');
@@ -174,23 +177,62 @@ async function toggleLog(ep) {
   if (open) await loadDeliveries(ep).catch(fail);
 }
 
+// Which messages: all, or one state (the API's ?state=).
+const LOG_FILTERS = [['', 'Alle berichten'], ['failed', 'Alleen mislukte'], ['pending', 'Alleen wachtende'],
+  ['sent', 'Alleen verstuurde']];
+
+// A button of the log that reloads it in another view, and keeps the focus on itself (or on
+// the log's own controls when it is gone from the new view).
+function logButton(ep, text, action, change) {
+  return button(text, { 'data-actie': action }, (b) => withButton(b, async () => {
+    change(state.log.get(ep.id));
+    await loadDeliveries(ep);
+    const box = $(`log-${ep.id}`);
+    (box.querySelector(`[data-actie="${action}"]`) || box.querySelector('select')).focus();
+  }));
+}
+
+function logFilter(ep, view) {
+  const id = `log-${ep.id}-soort`;
+  const select = el('select', { id, class: 'select', 'data-actie': 'soort' },
+    ...LOG_FILTERS.map(([value, text]) => el('option', { value, selected: value === view.only }, text)));
+  select.addEventListener('change', () => {
+    view.only = select.value;
+    view.offset = 0;
+    loadDeliveries(ep).then(() => $(id).focus()).catch(fail);
+  });
+  return el('div', { class: 'field' }, el('label', { class: 'field__label', for: id }, 'Welke berichten?'), select);
+}
+
+// "Berichten 21 tot en met 40 van 135" (of one state: "mislukte berichten ...").
+function logCaption(view, rows, total) {
+  const what = view.only ? `${LOG_FILTERS.find(([v]) => v === view.only)[1].replace('Alleen ', '')} berichten` : 'Berichten';
+  return `${what[0].toUpperCase()}${what.slice(1)} ${view.offset + 1} tot en met ${view.offset + rows.length} van ${total}, nieuwste eerst`;
+}
+
 async function loadDeliveries(ep) {
-  const got = await api('GET', `/v1/webhook-endpoints/${ep.id}/deliveries?limit=20`);
+  if (!state.log.has(ep.id)) state.log.set(ep.id, { offset: 0, only: '' });
+  const view = state.log.get(ep.id);
+  const query = `limit=${LOG_PAGE}&offset=${view.offset}` + (view.only ? `&state=${view.only}` : '');
+  const got = await api('GET', `/v1/webhook-endpoints/${ep.id}/deliveries?${query}`);
   const box = $(`log-${ep.id}`);
   if (!box) return;
   const rows = got.deliveries || [];
-  const caption = el('caption', {}, `Laatst verstuurde berichten (${rows.length} van ${got.total})`);
+  if (!rows.length && view.offset > 0) { // the page emptied meanwhile: back to the first
+    view.offset = 0;
+    return loadDeliveries(ep);
+  }
   const head = el('thead', {}, el('tr', {}, ...['Gebeurtenis', 'Gemaakt', 'Stand', 'Pogingen', 'Wat er misging', 'Actie']
     .map((h) => el('th', { scope: 'col' }, h))));
   const body = el('tbody', {}, ...rows.map((d) => deliveryRow(ep, d)));
-  const reload = button('Ververs de berichten', { 'data-actie': 'ververs' }, (b) => withButton(b, async () => {
-    await loadDeliveries(ep);
-    $(`log-${ep.id}`).querySelector('[data-actie="ververs"]').focus();
-  }));
-  box.replaceChildren(rows.length
+  const buttons = [logButton(ep, 'Ververs de berichten', 'ververs', () => {})];
+  if (view.offset > 0) buttons.push(logButton(ep, 'Nieuwere berichten', 'nieuwer', (v) => { v.offset = Math.max(0, v.offset - LOG_PAGE); }));
+  if (view.offset + rows.length < got.total) buttons.push(logButton(ep, 'Oudere berichten', 'ouder', (v) => { v.offset += LOG_PAGE; }));
+  const none = view.only ? 'Er zijn geen berichten van deze soort.' : 'Er zijn nog geen berichten naar deze webhook gestuurd.';
+  box.replaceChildren(logFilter(ep, view), rows.length
     ? el('div', { class: 'table-scroll', tabindex: '0', role: 'region', 'aria-label': `Berichten van ${ep.url}` },
-      el('table', { class: 'bezorg-tabel' }, caption, head, body))
-    : el('p', {}, 'Er zijn nog geen berichten naar deze webhook gestuurd.'), el('div', { class: 'button-group' }, reload));
+      el('table', { class: 'bezorg-tabel' }, el('caption', {}, logCaption(view, rows, got.total)), head, body))
+    : el('p', {}, none), el('div', { class: 'button-group' }, ...buttons));
   box.dataset.geladen = String(Number(box.dataset.geladen || 0) + 1);
 }
 
