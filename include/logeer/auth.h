@@ -90,6 +90,10 @@ const char *auth_bearer_api_key(const char *authorization);
  * reads and repeats in the AUTH_CSRF_HEADER of every unsafe request. */
 #define AUTH_SESSION_COOKIE "logeer_session"
 #define AUTH_CSRF_COOKIE "logeer_csrf"
+/* Their names where browsers reach us over HTTPS (config_https): a cookie whose name starts
+ * with __Host- is only accepted by a browser when it is Secure, for Path=/ and without a
+ * Domain, so no other site or subdomain can set or overwrite it. */
+#define AUTH_HOST_PREFIX "__Host-"
 #define AUTH_CSRF_HEADER "X-CSRF-Token"
 /* Copies the value of cookie name from a Cookie header into out when it is token-shaped;
  * false when absent or malformed. */

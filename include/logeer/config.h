@@ -3,6 +3,8 @@
 #ifndef LOGEER_CONFIG_H
 #define LOGEER_CONFIG_H
 
+#include <stdbool.h>
+
 struct config {
     char *database_url;     /* libpq conninfo; LOGEER_DATABASE_URL */
     char *replica_url;      /* LOGEER_REPLICA_URL: a standby for heavy reads, or NULL */
@@ -68,5 +70,8 @@ struct config {
 __attribute__((warn_unused_result))
 int config_load(struct config *cfg, int *argc, char **argv);
 void config_free(struct config *cfg);
+/* True when browsers reach this service over HTTPS: logeerd's own TLS, or LOGEER_PUBLIC_URL
+ * starting with https:// (TLS at a reverse proxy in front). Cookies are then Secure. */
+bool config_https(const struct config *cfg);
 
 #endif

@@ -502,7 +502,9 @@ static void authenticate(struct api_ctx *c)
             return;
         }
         token = auth_bearer_token(authorization);
-    } else if (auth_cookie_token(http_request_header(c->req, "Cookie"), AUTH_SESSION_COOKIE,
+    } else if (auth_cookie_token(http_request_header(c->req, "Cookie"),
+                                 config_https(c->app->cfg) ? AUTH_HOST_PREFIX AUTH_SESSION_COOKIE
+                                                           : AUTH_SESSION_COOKIE,
                                  from_cookie)) {
         token = from_cookie;
         c->by_cookie = true;

@@ -141,7 +141,7 @@ static void sso_cookie(struct api_ctx *c, const char *value, int max_age_s)
     char line[200];
     snprintf(line, sizeof line,
              SSO_COOKIE "=%s; Max-Age=%d; Path=/v1/sso/; HttpOnly; SameSite=Lax%s", value,
-             max_age_s, c->app->cfg->tls_cert ? "; Secure" : "");
+             max_age_s, config_https(c->app->cfg) ? "; Secure" : "");
     http_reply_header(c->req, "Set-Cookie", line);
 }
 

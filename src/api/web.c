@@ -27,17 +27,18 @@ static void security_headers(struct api_ctx *c)
 }
 
 /* Both cookies live exactly as long as the session (Max-Age), for every path of this origin,
- * and are never sent along with a request another site starts (SameSite=Strict). Under TLS
- * they are never sent over plain HTTP (Secure). Only the session cookie is HttpOnly: the CSRF
- * cookie exists to be read by the page's script. */
+ * and are never sent along with a request another site starts (SameSite=Strict). Where
+ * browsers reach us over HTTPS (our own TLS or a proxy's) they are never sent over plain HTTP
+ * (Secure) and carry the __Host- prefix. Only the session cookie is HttpOnly: the CSRF cookie
+ * exists to be read by the page's script. */
 static void session_cookie(struct api_ctx *c, const char *name, const char *value, int max_age_s,
                            bool http_only)
 {
-    const struct config *cfg = c->app->cfg;
-    bool tls = cfg->tls_cert && cfg->tls_key;
+    bool https = config_https(c->app->cfg);
     char line[256];
-    snprintf(line, sizeof line, "%s=%s; Max-Age=%d; Path=/; SameSite=Strict%s%s", name, value,
-             max_age_s, http_only ? "; HttpOnly" : "", tls ? "; Secure" : "");
+    snprintf(line, sizeof line, "%s%s=%s; Max-Age=%d; Path=/; SameSite=Strict%s%s",
+             https ? AUTH_HOST_PREFIX : "", name, value, max_age_s,
+             http_only ? "; HttpOnly" : "", https ? "; Secure" : "");
     http_reply_header(c->req, "Set-Cookie", line);
 }
 

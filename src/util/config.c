@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #ifndef LOGEER_SOURCE_DIR
 #define LOGEER_SOURCE_DIR "."
@@ -235,4 +236,10 @@ void config_free(struct config *cfg)
             free(*s);
             *s = NULL;
         }
+}
+
+bool config_https(const struct config *cfg)
+{
+    return (cfg->tls_cert && cfg->tls_key) ||
+           (cfg->public_url && strncasecmp(cfg->public_url, "https://", 8) == 0);
 }

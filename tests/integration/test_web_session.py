@@ -223,15 +223,48 @@ def test_secure_cookies_under_tls():
                                   "cookie": True})
     cookies = set_cookies(resp)
     h.check_equal("a cookie login over TLS is 201", resp.status, 201)
-    for name in ("logeer_session", "logeer_csrf"):
+    for name in ("__Host-logeer_session", "__Host-logeer_csrf"):
         attrs = cookies.get(name, ("", {}))[1]
-        h.check(f"{name} is Secure under TLS", "secure" in attrs, cookies)
+        h.check(f"{name} is Secure, for Path=/ and without a Domain under TLS",
+                "secure" in attrs and attrs.get("path") == "/" and "domain" not in attrs,
+                cookies)
     h.check("the session cookie is still HttpOnly and SameSite=Strict under TLS",
-            "httponly" in cookies.get("logeer_session", ("", {}))[1]
-            and cookies.get("logeer_session", ("", {}))[1].get("samesite") == "Strict")
+            "httponly" in cookies.get("__Host-logeer_session", ("", {}))[1]
+            and cookies.get("__Host-logeer_session", ("", {}))[1].get("samesite") == "Strict")
     h.judge_answer("POST", "/v1/sessions", resp)
     srv.stop()
     shutil.rmtree(directory, True)
+
+
+
+def test_secure_cookies_behind_an_https_proxy():
+    """TLS ends at a proxy in front: LOGEER_PUBLIC_URL https://... makes the cookies Secure with
+    __Host- names all the same, and only those names are read."""
+    srv = h.Server(h.migrated_database(seed=True),
+                   env={"LOGEER_PUBLIC_URL": "https://logeerzorg.example"})
+    resp, cookies = cookie_login(srv)
+    h.check_equal("a cookie login is 201", resp.status, 201)
+    h.check_equal("both cookies carry the __Host- prefix", sorted(cookies),
+                  ["__Host-logeer_csrf", "__Host-logeer_session"])
+    h.check("both are Secure, for Path=/, without a Domain",
+            all("secure" in a and a.get("path") == "/" and "domain" not in a
+                for _, a in cookies.values()), cookies)
+    token = cookies.get("__Host-logeer_session", ("", {}))[0]
+    csrf = cookies.get("__Host-logeer_csrf", ("", {}))[0]
+    me = srv.request("GET", "/v1/me", headers={"Cookie": cookie_header(cookies)})
+    h.check_equal("the __Host- session cookie is read", me.status, 200)
+    plain = srv.request("GET", "/v1/me", headers={"Cookie": f"logeer_session={token}"})
+    h.check_equal("the name without the prefix is not (a cookie another site could plant)",
+                  plain.status, 401)
+    out = srv.request("DELETE", "/v1/sessions/current",
+                      headers={"Cookie": cookie_header(cookies), "X-CSRF-Token": csrf})
+    h.check("an unsafe request with the CSRF token from __Host-logeer_csrf is let through",
+            out.status in (200, 204), repr(out))
+    h.check("logging out clears the __Host- cookies",
+            all(v[1].get("max-age") == "0" for v in set_cookies(out).values())
+            and sorted(set_cookies(out)) == ["__Host-logeer_csrf", "__Host-logeer_session"],
+            set_cookies(out))
+    srv.stop()
 
 
 h.main(globals())

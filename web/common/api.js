@@ -6,7 +6,8 @@
 import { problemMessage, fieldMessages, NETWORK_MESSAGE } from './problems.js';
 
 const UNSAFE = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
-const CSRF_COOKIE = 'logeer_csrf';
+// Named with the __Host- prefix where the service is reached over HTTPS (src/api/web.c).
+const CSRF_COOKIES = ['__Host-logeer_csrf', 'logeer_csrf'];
 
 // An API answer that was not 2xx (or no answer at all: status 0).
 export class ApiError extends Error {
@@ -30,7 +31,7 @@ export class ApiError extends Error {
 export function csrfToken() {
   for (const part of document.cookie.split(';')) {
     const [name, ...rest] = part.trim().split('=');
-    if (name === CSRF_COOKIE) return decodeURIComponent(rest.join('='));
+    if (CSRF_COOKIES.includes(name)) return decodeURIComponent(rest.join('='));
   }
   return '';
 }
