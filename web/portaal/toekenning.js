@@ -3,7 +3,7 @@
 // allow, a form to enter one (POST /v1/allowances) and, on each, a form to change it or end
 // it early (PATCH /v1/allowances/{id} with If-Match: a change made meanwhile elsewhere is
 // shown, not overwritten). The API refuses a reference that looks like a citizen service
-// number, and a change that stays already in the plan do not fit; the page says why.
+// number, and a change that the stays already planned do not fit; the page says why.
 import { api, ApiError, newIdempotencyKey } from '/common/api.js';
 import { clearErrors, formValues, missingFields, showErrors, whileBusy } from '/common/form.js';
 import { returnPath } from '/common/layout.js';
