@@ -318,6 +318,9 @@ static int serve_one(const struct config *cfg)
     app.http = http_server_new(app.base, &limits, api_on_request, api_on_done, &app);
     if (!app.http)
         goto out;
+    /* TLS at a proxy in front (LOGEER_PUBLIC_URL https://...): browsers are told to stay on
+     * HTTPS by our answers too, not only by the proxy's. */
+    http_server_set_hsts(app.http, config_https(cfg));
     http_server_set_problem_body(app.http, api_problem_body);
     http_server_set_reuse_port(app.http, cfg->workers > 1);
     if (http_server_listen(app.http, cfg->listen, ssl_ctx) != 0)

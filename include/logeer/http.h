@@ -93,6 +93,11 @@ int http_server_listen(struct http_server *srv, const char *hostport, void *ssl_
  * on a taken port by mistake fails instead of taking half the connections. */
 void http_server_set_reuse_port(struct http_server *srv, bool on);
 
+/* on: every answer carries Strict-Transport-Security, also on plain connections, because TLS
+ * ends at a proxy in front and browsers reach us over HTTPS all the same (they honour the
+ * header only on an HTTPS answer). Off (the default): only answers over our own TLS carry it. */
+void http_server_set_hsts(struct http_server *srv, bool on);
+
 /* Stops accepting, closes idle connections, lets in-flight requests finish. When the last
  * one is done, done_cb(arg) runs (it usually breaks the event loop). Requests whose client
  * already left count as in flight until their handler replies. Streams are ended at once:

@@ -114,6 +114,7 @@ struct http_server {
     void *arg;
     struct evconnlistener *listener;
     bool reuse_port;               /* SO_REUSEPORT: other processes serve the same port */
+    bool hsts;                     /* HSTS on plain connections too (TLS at a proxy in front) */
     struct event *accept_retry;    /* re-enables accepting after running out of descriptors */
     SSL_CTX *ssl_ctx;              /* NULL for plain HTTP */
     int port;                      /* bound port, for tests that listen on port 0 */
@@ -342,7 +343,7 @@ static bool conn_format_head(struct http_conn *conn, struct http_exchange *ex, i
         n += snprintf(h->text + n, cap - (size_t)n, "Content-Type: %s\r\n", content_type);
     /* HSTS on every TLS response, errors included: a browser that once reached us over TLS
      * must never again try plain HTTP, where a caregiver's token could be read. */
-    if (conn->tls)
+    if (conn->tls || conn->srv->hsts)
         n += snprintf(h->text + n, cap - (size_t)n, "Strict-Transport-Security: max-age=63072000\r\n");
     if (ex->reply_headers_len) {
         memcpy(h->text + n, ex->reply_headers, ex->reply_headers_len);
@@ -1235,6 +1236,8 @@ static int srv_bound_port(evutil_socket_t fd)
 }
 
 void http_server_set_reuse_port(struct http_server *srv, bool on) { srv->reuse_port = on; }
+
+void http_server_set_hsts(struct http_server *srv, bool on) { srv->hsts = on; }
 
 int http_server_listen(struct http_server *srv, const char *hostport, void *ssl_ctx)
 {

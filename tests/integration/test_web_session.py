@@ -239,7 +239,7 @@ def test_secure_cookies_under_tls():
 
 def test_secure_cookies_behind_an_https_proxy():
     """TLS ends at a proxy in front: LOGEER_PUBLIC_URL https://... makes the cookies Secure with
-    __Host- names all the same, and only those names are read."""
+    __Host- names all the same, only those names are read, and answers carry HSTS."""
     srv = h.Server(h.migrated_database(seed=True),
                    env={"LOGEER_PUBLIC_URL": "https://logeerzorg.example"})
     resp, cookies = cookie_login(srv)
@@ -249,6 +249,12 @@ def test_secure_cookies_behind_an_https_proxy():
     h.check("both are Secure, for Path=/, without a Domain",
             all("secure" in a and a.get("path") == "/" and "domain" not in a
                 for _, a in cookies.values()), cookies)
+    hsts = "max-age=63072000"
+    h.check("answers carry Strict-Transport-Security too (a page, the API, an error)",
+            resp.header("strict-transport-security") == hsts
+            and srv.request("GET", "/").header("strict-transport-security") == hsts
+            and srv.request("GET", "/v1/nothing").header("strict-transport-security") == hsts,
+            resp.header_list)
     token = cookies.get("__Host-logeer_session", ("", {}))[0]
     csrf = cookies.get("__Host-logeer_csrf", ("", {}))[0]
     me = srv.request("GET", "/v1/me", headers={"Cookie": cookie_header(cookies)})
