@@ -56,8 +56,8 @@ function amsterdamDay(instant) {
   return new Date(instant).toLocaleDateString('sv-SE', { timeZone: 'Europe/Amsterdam' });
 }
 
-// The trial and its stay in words: 'Hoogstens 2 nachten, besloten op 4 dec. 2026.' and
-// 'Proefverblijf 7 dec. 2026 tot 9 dec. 2026: bevestigd.'
+// The trial and its stay in two cells: 'Hoogstens 2 nachten, besloten op 4 dec. 2026.' and
+// the stay's dates ('7 dec. 2026 tot 9 dec. 2026') above its state ('bevestigd').
 function trialCells(i) {
   const n = i.trial_max_nights;
   const limit = 'Hoogstens ' + n + (n === 1 ? ' nacht' : ' nachten') +
