@@ -58,7 +58,9 @@ static int sessions_prepare(struct app *app)
                        "extract(epoch FROM s.expires_at)::bigint AS expires_epoch, "
                        "EXISTS (SELECT 1 FROM user_factors f WHERE f.user_id = u.id "
                        "AND f.confirmed_at IS NOT NULL) AS has_factor, "
-                       "coalesce(extract(epoch FROM s.factor_at)::bigint, 0) AS factor_at, "
+                       /* Whole seconds down, as time() counts them: a cast would round
+                        * up half the time, making a step-up up to a second younger. */
+                       "coalesce(floor(extract(epoch FROM s.factor_at))::bigint, 0) AS factor_at, "
                        "u.provider_admin "
                        "FROM sessions s JOIN users u ON u.id = s.user_id "
                        "WHERE s.token_hash = $1::bytea AND s.revoked_at IS NULL "
