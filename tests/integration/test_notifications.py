@@ -203,7 +203,11 @@ def no_health_data(raw):
 
 
 def all_sent(url):
-    return h.scalar(url, "SELECT count(*) FROM notify_messages WHERE state <> 'sent'") == "0"
+    """Every event so far has become its messages, and every message is sent. Without the
+    first half a message the producer has yet to make could be missed."""
+    return h.scalar(url, "SELECT (SELECT (c.txid, c.event_id) >= (e.txid, e.id) "
+                         "FROM notify_cursor c, logeer_events_head() e) AND NOT EXISTS "
+                         "(SELECT 1 FROM notify_messages WHERE state <> 'sent')") == "t"
 
 
 # ---- email -----------------------------------------------------------------------------------
