@@ -39,6 +39,11 @@
 # run, where they follow the first contention run). BENCH_KEEP=1 leaves the
 # cluster running after a successful run and prints how to reach and remove it.
 # BENCH_PG_SETTINGS="name=value ..." sets PostgreSQL settings for the run (ALTER SYSTEM).
+# BENCH_SEARCH_BASE=<git rev>: a search change's own effect. That revision's logeerd (built as
+# in compare mode; its migrations must be this tree's) serves the same database beside this
+# tree's, and BENCH_SEARCH_BASE_ROUNDS (4) rounds of the ceiling, the base and this tree (the
+# order turned every round) print each side's req/s and CPU per search and the medians of
+# tree / base (see search_base_rounds).
 # BENCH_WARM_UP=S (3): seconds of unmeasured race before each contention round.
 # BENCH_SEARCH_ROUNDS=N (3): N alternating rounds of the search ceiling and logeerd's search
 # after the first runs, with the median ratio (see search_rounds); BENCH_ROUND_SECONDS (10).
@@ -524,6 +529,76 @@ search_rounds() {
     say "  search / ceiling within rounds: $SEARCH_ROUNDS_LINE (target >= 0.6)"
 }
 
+# BENCH_SEARCH_BASE=<rev>: rounds of ceiling, base and tree on one database, each run after 2 s
+# of warm-up, the order turned every round so that a warmer or busier minute falls on every
+# side alike. Both servers stay up for all rounds (sessions live in the database, so the tokens
+# work on both); the one not measured is idle. The ratio that tells a change's effect is tree /
+# base within a round: req/s, and CPU per search, which moves less with the machine.
+search_base_rounds() {
+    [ -n "${BENCH_SEARCH_BASE:-}" ] || return 0
+    local n=${BENCH_SEARCH_BASE_ROUNDS:-4} secs=${BENCH_ROUND_SECONDS:-10} i side order rows=()
+    BASE_REV=$BENCH_SEARCH_BASE
+    build_base
+    if ! diff -rq "$BASE_TREE/migrations" "$ROOT/migrations" >/dev/null; then
+        say "BENCH_SEARCH_BASE: $BASE_REV has other migrations than this tree; skipped"
+        return 0
+    fi
+    local base_port=$((PORT + 2)) base_pid
+    env LOGEER_LISTEN=127.0.0.1:$base_port LOGEER_WORKERS=1 LOGEER_MFA_REQUIRED_ROLES= \
+        "$BASE_LOGEERD" serve >"$WORK/logeerd-base.out" 2>"$WORK/logeerd-base.err" &
+    base_pid=$!
+    until curl -sf -o /dev/null "http://127.0.0.1:$base_port/readyz"; do
+        kill -0 "$base_pid" 2>/dev/null || { tail -n 20 "$WORK/logeerd-base.err"; say "base logeerd exited"; exit 1; }
+        sleep 0.05
+    done
+    # One measured run of a side after 2 s of warm-up: "rps cpu_us_a_search p99_ms non200
+    # answered" (answered: the 200s of both runs, for the search log's count).
+    side_run() {
+        local url=$1 pids=$2 script=$3 out warm t0 t1
+        shift 3
+        warm=$(wrk -t1 -c"$CONNS" -d2s -s "$BENCH/$script" "$url" -- "$@" 2>&1 | grep '^BENCH' | tail -n1)
+        t0=$(proc_ticks $pids)
+        out=$(wrk -t1 -c"$CONNS" -d"${secs}s" --latency -s "$BENCH/$script" "$url" -- "$@" 2>&1 \
+            | grep '^BENCH' | tail -n1)
+        t1=$(proc_ticks $pids)
+        [ -n "$out" ] || { say "wrk printed no result"; exit 1; }
+        awk -v t=$((t1 - t0)) -v n="$(field "$out" requests)" -v hz="$CLK_TCK" -v r="$(field "$out" rps)" \
+            -v p="$(field "$out" p99_ms)" -v bad=$(( $(field "$out" requests) - $(count_of "$out" 200) )) \
+            -v ok=$(( $(count_of "$out" 200) + $(count_of "$warm" 200) )) \
+            'BEGIN { printf "%s %.1f %s %d %d", r, (n > 0) ? t / hz * 1e6 / n : 0, p, bad, ok }'
+    }
+    step "search, base ($BASE_REV) against this tree: $n rounds of ceiling, base and tree, wrk -t1 -c$CONNS -d${secs}s each after 2 s of warm-up"
+    ceiling_start
+    for ((i = 1; i <= n; i++)); do
+        case $((i % 3)) in
+            1) order="ceiling base tree" ;;
+            2) order="tree ceiling base" ;;
+            0) order="base tree ceiling" ;;
+        esac
+        [ $((i % 2)) = 1 ] || order=$(tr ' ' '\n' <<<"$order" | tac | tr '\n' ' ')
+        local c= b= t=
+        for side in $order; do
+            case $side in
+                ceiling) c=$(side_run "http://127.0.0.1:$CEIL_PORT" "$CEIL_PID" plain.lua /v1/availability) ;;
+                base) b=$(side_run "http://127.0.0.1:$base_port" "$base_pid" search.lua \
+                    "$WORK/tokens" "$WORK/munis" "$TODAY_NOON") ;;
+                tree) t=$(side_run "$BASE_URL" "$(logeerd_pids)" search.lua \
+                    "$WORK/tokens" "$WORK/munis" "$TODAY_NOON") ;;
+            esac
+        done
+        rows+=("$i $c $b $t")
+        read -r cr _ _ _ _ br bu bp bbad bok tq tu tp tbad tok <<<"$c $b $t"
+        ROUND_SEARCHES=$((ROUND_SEARCHES + bok + tok))
+        say "  round $i ($order): ceiling $cr req/s; base $br req/s, $bu us a search, p99 $bp ms; tree $tq req/s, $tu us, p99 $tp ms; tree / base $(ratio "$tq" "$br") req/s, $(ratio "$tu" "$bu") CPU; non-200 $bbad / $tbad"
+    done
+    kill -TERM "$CEIL_PID" "$base_pid"; wait "$CEIL_PID" "$base_pid" 2>/dev/null || true; CEIL_PID=
+    SEARCH_BASE_LINE=$(printf '%s\n' "${rows[@]}" | awk "$AWK_MEDIAN"'
+        { n++; rq[n] = $12 / $7; cpu[n] = $13 / $8; bc[n] = $7 / $2; tc[n] = $12 / $2 }
+        END { printf "tree / base median %.3f req/s, %.3f CPU a search (%d rounds); search / ceiling median base %.2f, tree %.2f",
+                     med(rq, n), med(cpu, n), n, med(bc, n), med(tc, n) }')
+    say "  $SEARCH_BASE_LINE"
+}
+
 # The index alone (no HTTP, no JSON) at 500, 5,000 and 50,000 pools: how search time grows.
 core_scaling() {
     step "availability index alone: bench_search at 500, 5,000 and 50,000 pools"
@@ -905,6 +980,7 @@ summary() {
         printf '%-34s %s\n' "search ceiling (bare evhttp)" "$(field "$CEIL_SEARCH" rps) req/s, p50 $(field "$CEIL_SEARCH" p50_ms) ms, p99 $(field "$CEIL_SEARCH" p99_ms) ms, body ${CEIL_BODY_BYTES} bytes, cpu ${CEIL_SEARCH_CPU} cores"
         printf '%-34s %s\n' "  search / ceiling" "$(ratio "$(field "$SEARCH" rps)" "$(field "$CEIL_SEARCH" rps)") (target >= 0.6)"
         [ -z "${SEARCH_ROUNDS_LINE:-}" ] || printf '%-34s %s\n' "  search / ceiling, rounds" "$SEARCH_ROUNDS_LINE"
+        [ -z "${SEARCH_BASE_LINE:-}" ] || printf '%-34s %s\n' "  search, base $BENCH_SEARCH_BASE" "$SEARCH_BASE_LINE"
         printf '%-34s %s\n' "search, $CONNS_HIGH connections" "$(field "$SEARCH_HIGH" rps) req/s, p50 $(field "$SEARCH_HIGH" p50_ms) ms, p99 $(field "$SEARCH_HIGH" p99_ms) ms (target p99 < 5 ms), non-200 $(( $(field "$SEARCH_HIGH" requests) - $(count_of "$SEARCH_HIGH" 200) ))"
         printf '%-34s %s\n' "  server-side latency" "$SEARCH_HIGH_SERVER"
         printf '%-34s %s\n' "  cpu (cores)" "$SEARCH_HIGH_CPU"
@@ -1147,6 +1223,7 @@ main() {
     search
     search_ceiling
     search_rounds
+    search_base_rounds
     search_workers_ab
     if [ -n "${BENCH_SEARCH_ONLY:-}" ]; then
         say "BENCH_SEARCH_ONLY is set: skipping the booking runs"
