@@ -3,7 +3,8 @@
  * funding, night limits) and coordinates without branching, and reads the free beds only of
  * the pools that pass; it proposes only stays that keep a pool's arrival days and blocks
  * (with flex_days, the nearest arrival that does). A search within one municipality visits
- * only that municipality's pools, a search for one care profile only that profile's pools.
+ * only that municipality's pools, a search for one care profile only that profile's pools,
+ * and one around a point only those of the profile's pools in its band of latitudes.
  * The free beds are stored night-major (one row of all pools
  * per night, each row allocated apart), so a scan over many pools reads each asked night as
  * one sequential row instead of one cache line per pool, and the window rolls by moving row
@@ -52,6 +53,18 @@ struct pool_list {
     size_t n, cap;
 };
 
+/* The pools of one care profile by latitude, then position: a search around a point reads
+ * only the band of its box's latitudes, and finds the pools there without their coords. */
+struct lat_entry {
+    double lat, lon;
+    size_t at;
+};
+
+struct lat_list {
+    struct lat_entry *e;
+    size_t n, cap;
+};
+
 /* The pools of one municipality: a search within one municipality visits only these. */
 struct muni_pools {
     uint64_t municipality;
@@ -75,6 +88,8 @@ struct core_index {
     /* by_profile[b]: the pools serving care profile bit b. A search for one care profile
      * outside a municipality (nearly every search a caregiver makes) visits only these. */
     struct pool_list by_profile[PROFILE_BITS];
+    /* by_profile_lat[b]: the same pools by latitude, for a search around a point. */
+    struct lat_list by_profile_lat[PROFILE_BITS];
     size_t *table;            /* open addressing: index into pools + 1, 0 = empty */
     size_t table_size;        /* power of two, at least twice npools */
 };
@@ -138,8 +153,10 @@ void core_index_free(struct core_index *ix)
     for (size_t i = 0; i < ix->nmunis; i++)
         free(ix->munis[i].pools.at);
     free(ix->munis);
-    for (int b = 0; b < PROFILE_BITS; b++)
+    for (int b = 0; b < PROFILE_BITS; b++) {
         free(ix->by_profile[b].at);
+        free(ix->by_profile_lat[b].e);
+    }
     free(ix->pools);
     free(ix->hot);
     free(ix->coords);
@@ -221,7 +238,8 @@ static int grow(struct core_index *ix)
 
 static int16_t clamp16(int v) { return (int16_t)(v < INT16_MIN ? INT16_MIN : v > INT16_MAX ? INT16_MAX : v); }
 
-static int list_add(struct pool_list *l, size_t at)
+/* Room for one more entry, so that the add that follows cannot fail. */
+static int list_reserve(struct pool_list *l)
 {
     if (l->n == l->cap) {
         size_t cap = l->cap ? l->cap * 2 : 8;
@@ -231,6 +249,13 @@ static int list_add(struct pool_list *l, size_t at)
         l->at = grown;
         l->cap = cap;
     }
+    return 0;
+}
+
+static int list_add(struct pool_list *l, size_t at)
+{
+    if (list_reserve(l) != 0)
+        return -1;
     l->at[l->n++] = at;
     return 0;
 }
@@ -278,22 +303,76 @@ static void muni_remove(struct core_index *ix, uint64_t municipality, size_t at)
         list_remove(&m->pools, at);
 }
 
-/* Moves pool `at` from the profile lists of `before` to those of `after`: the lists it joins
- * first, so that a failure leaves it where it was. */
-static int profiles_move(struct core_index *ix, size_t at, uint32_t before, uint32_t after)
+static int lat_reserve(struct lat_list *l)
+{
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 8;
+        struct lat_entry *grown = realloc(l->e, cap * sizeof *grown);
+        if (!grown)
+            return -1;
+        l->e = grown;
+        l->cap = cap;
+    }
+    return 0;
+}
+
+/* The first entry at or after (lat, at) in the list's order. */
+static size_t lat_lower(const struct lat_list *l, double lat, size_t at)
+{
+    size_t lo = 0, hi = l->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        const struct lat_entry *e = &l->e[mid];
+        if (e->lat < lat || (e->lat == lat && e->at < at))
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/* Needs room (lat_reserve). */
+static void lat_add(struct lat_list *l, const struct coords *c, size_t at)
+{
+    size_t i = lat_lower(l, c->lat, at);
+    memmove(l->e + i + 1, l->e + i, (l->n - i) * sizeof *l->e);
+    l->e[i] = (struct lat_entry){c->lat, c->lon, at};
+    l->n++;
+}
+
+static void lat_remove(struct lat_list *l, const struct coords *c, size_t at)
+{
+    size_t i = lat_lower(l, c->lat, at);
+    if (i < l->n && l->e[i].at == at) {
+        memmove(l->e + i, l->e + i + 1, (l->n - i - 1) * sizeof *l->e);
+        l->n--;
+    }
+}
+
+/* Moves pool `at` from the profile lists of `before` (where it stands at `was`) to those of
+ * `after` (at `now`). Room is made first, so that a failure leaves everything as it was. */
+static int profiles_move(struct core_index *ix, size_t at, uint32_t before, uint32_t after,
+                         const struct coords *was, const struct coords *now)
 {
     for (int b = 0; b < PROFILE_BITS; b++) {
         uint32_t bit = 1u << b;
-        if ((after & bit) && !(before & bit) && list_add(&ix->by_profile[b], at) != 0) {
-            for (int undo = 0; undo < b; undo++)
-                if ((after & (1u << undo)) && !(before & (1u << undo)))
-                    list_remove(&ix->by_profile[undo], at);
+        if ((after & bit) && !(before & bit) &&
+            (list_reserve(&ix->by_profile[b]) != 0 || lat_reserve(&ix->by_profile_lat[b]) != 0))
             return -1;
-        }
     }
-    for (int b = 0; b < PROFILE_BITS; b++)
-        if ((before & (1u << b)) && !(after & (1u << b)))
+    bool moved = was->lat != now->lat || was->lon != now->lon;
+    for (int b = 0; b < PROFILE_BITS; b++) {
+        uint32_t bit = 1u << b;
+        bool stays = (before & bit) && (after & bit);
+        if ((before & bit) && (!stays || moved))
+            lat_remove(&ix->by_profile_lat[b], was, at);
+        if ((after & bit) && (!stays || moved))
+            lat_add(&ix->by_profile_lat[b], now, at);
+        if ((before & bit) && !(after & bit))
             list_remove(&ix->by_profile[b], at);
+        if ((after & bit) && !(before & bit))
+            list_add(&ix->by_profile[b], at); /* room made above */
+    }
     return 0;
 }
 
@@ -349,7 +428,9 @@ int core_index_put_pool(struct core_index *ix, const struct core_pool *p)
             meta_free_strings(&copy);
             return -1;
         }
-        if (profiles_move(ix, (size_t)at, meta->care_profiles, p->care_profiles) != 0) {
+        struct coords now = {p->lat, p->lon};
+        if (profiles_move(ix, (size_t)at, meta->care_profiles, p->care_profiles,
+                          &ix->coords[at], &now) != 0) {
             if (moved)
                 muni_remove(ix, municipality, (size_t)at);
             meta_free_strings(&copy);
@@ -370,7 +451,8 @@ int core_index_put_pool(struct core_index *ix, const struct core_pool *p)
         meta_free_strings(&copy);
         return -1;
     }
-    if (profiles_move(ix, ix->npools, 0, p->care_profiles) != 0) {
+    struct coords here = {p->lat, p->lon};
+    if (profiles_move(ix, ix->npools, 0, p->care_profiles, &here, &here) != 0) {
         muni_remove(ix, municipality, ix->npools);
         free(meta);
         meta_free_strings(&copy);
@@ -776,43 +858,67 @@ static void consider(const struct core_index *ix, const struct scan *s, size_t a
     keep_best(hits, n, max, &hit, q->check_in);
 }
 
-/* Which pools a search must look at: a municipality's, else one care profile's, else all
- * (NULL). Any pool left out would fail hot_matches. */
-static const struct pool_list *scan_pools(const struct core_index *ix, const struct scan *s)
+/* Where a search looks: a band of one care profile's pools by latitude (around a point), a
+ * municipality's or one care profile's pools (list), or every pool. Any pool left out would
+ * fail hot_matches or in_box. */
+struct walk {
+    const struct lat_entry *band;   /* band[from..end) when not NULL */
+    const struct pool_list *list;   /* list->at[from..end) when not NULL */
+    size_t from, end;               /* else the pools from..end */
+};
+
+static void walk_init(const struct core_index *ix, const struct scan *s, struct walk *w)
 {
     static const struct pool_list none;
+    memset(w, 0, sizeof *w);
+    uint32_t care = s->q->care_profile;
+    bool one_profile = care != 0 && (care & (care - 1)) == 0;
     if (s->municipality) {
         const struct muni_pools *m = muni_find(ix, s->municipality);
-        return m ? &m->pools : &none;
+        w->list = m ? &m->pools : &none;
+        w->end = w->list->n;
+    } else if (one_profile && s->boxed) {
+        const struct lat_list *l = &ix->by_profile_lat[__builtin_ctz(care)];
+        w->band = l->e;
+        w->from = lat_lower(l, s->min_lat, 0);
+        w->end = lat_lower(l, nextafter(s->max_lat, INFINITY), 0);
+    } else if (one_profile) {
+        w->list = &ix->by_profile[__builtin_ctz(care)];
+        w->end = w->list->n;
+    } else {
+        w->end = ix->npools;
     }
-    uint32_t care = s->q->care_profile;
-    if (care != 0 && (care & (care - 1)) == 0)
-        return &ix->by_profile[__builtin_ctz(care)];
-    return NULL;
 }
 
-/* The pools of list l (all pools when NULL) from position *from on that pass the cheap
- * filters, up to `room` of them, into batch; moves *from past the pools looked at.
+/* The next pools of the walk that pass the cheap filters, up to `room` of them, into batch.
  * Branch-free within a pool, so the scan runs at memory speed; the caller then considers the
  * few that passed. */
-static size_t gather(const struct core_index *ix, const struct scan *s,
-                     const struct pool_list *l, size_t *from, size_t *batch, size_t room)
+static size_t gather(const struct core_index *ix, const struct scan *s, struct walk *w,
+                     size_t *batch, size_t room)
 {
-    size_t nb = 0, i = *from, end = l ? l->n : ix->npools;
-    if (s->boxed) {
+    size_t nb = 0, i = w->from, end = w->end;
+    if (w->band) {
+        /* Within the band's latitudes already: only the longitude is left of the box. */
         for (; i < end && nb < room; i++) {
-            size_t at = l ? l->at[i] : i;
+            const struct lat_entry *e = &w->band[i];
+            batch[nb] = e->at;
+            nb += (size_t)((e->lon >= s->min_lon) & (e->lon <= s->max_lon) &
+                           hot_matches(s, &ix->hot[e->at]));
+        }
+    } else if (s->boxed) {
+        for (; i < end && nb < room; i++) {
+            size_t at = w->list ? w->list->at[i] : i;
             batch[nb] = at;
             nb += (size_t)(in_box(s, &ix->coords[at]) && hot_matches(s, &ix->hot[at]));
         }
     } else {
         for (; i < end && nb < room; i++) {
-            size_t at = l ? l->at[i] : i;
+            size_t at = w->list ? w->list->at[i] : i;
             batch[nb] = at;
             nb += (size_t)hot_matches(s, &ix->hot[at]);
         }
     }
-    *from = i;
+    w->from = i;
     return nb;
 }
 
@@ -821,12 +927,13 @@ size_t core_search_run(const struct core_index *ix, const struct core_search *q,
 {
     struct scan s;
     scan_init(&s, q);
-    const struct pool_list *l = scan_pools(ix, &s);
-    size_t n = 0, end = l ? l->n : ix->npools;
+    struct walk w;
+    walk_init(ix, &s, &w);
+    size_t n = 0;
     enum { BATCH = 256 };
     size_t batch[BATCH];
-    for (size_t from = 0; from < end;) {
-        size_t nb = gather(ix, &s, l, &from, batch, BATCH);
+    while (w.from < w.end) {
+        size_t nb = gather(ix, &s, &w, batch, BATCH);
         for (size_t i = 0; i < nb; i++)
             consider(ix, &s, batch[i], hits, &n, max);
     }
@@ -944,12 +1051,13 @@ size_t core_earliest_run(const struct core_index *ix, const struct core_search *
         per_pool = CORE_EARLIEST_MAX_DATES;
     struct scan s;
     scan_init(&s, q);
-    const struct pool_list *l = scan_pools(ix, &s);
-    size_t n = 0, end = l ? l->n : ix->npools;
+    struct walk w;
+    walk_init(ix, &s, &w);
+    size_t n = 0;
     enum { BATCH = 256 };
     size_t batch[BATCH];
-    for (size_t from = 0; from < end;) {
-        size_t nb = gather(ix, &s, l, &from, batch, BATCH);
+    while (w.from < w.end) {
+        size_t nb = gather(ix, &s, &w, batch, BATCH);
         for (size_t i = 0; i < nb; i++)
             early_consider(ix, &s, batch[i], latest_check_out, per_pool, out, &n, max);
     }

@@ -401,10 +401,18 @@ static void test_index_care_profile_lists_follow_changes(void)
     }
     for (int round = 0; round < 3; round++) {
         if (round > 0) {
-            /* A third of the pools change their profiles, some move to another municipality. */
+            /* A third of the pools change their profiles, some move to another municipality;
+             * a fifth move to another place (the lists by latitude must follow), some of
+             * those keeping their profiles or their latitude. */
             for (int i = 0; i < NPOOLS; i += 3) {
                 pools[i].care_profiles = 1u << rnd(NPROFILES);
                 snprintf(pools[i].municipality, sizeof pools[i].municipality, "%s", gms[rnd(3)]);
+                CHECK(core_index_put_pool(all, &pools[i]) == 0);
+            }
+            for (int i = 1; i < NPOOLS; i += 5) {
+                if (i % 2)
+                    pools[i].lat = 52.7 + rnd(60) / 100.0;
+                pools[i].lon = 6.3 + rnd(80) / 100.0;
                 CHECK(core_index_put_pool(all, &pools[i]) == 0);
             }
         }
@@ -426,7 +434,8 @@ static void test_index_care_profile_lists_follow_changes(void)
                                         .stale_days = 7, .now = 1000000, .limit = 8,
                                         .care_profile = 1u << profile, .flex_days = (int)rnd(3)};
                 if (k % 2) {
-                    q.has_point = true, q.lat = 52.99, q.lon = 6.56, q.radius_km = 5 + rnd(30);
+                    q.has_point = true, q.lat = 52.7 + rnd(60) / 100.0;
+                    q.lon = 6.3 + rnd(80) / 100.0, q.radius_km = 1 + rnd(30);
                 }
                 check_same_hits(all, only, q);
             }
