@@ -705,8 +705,9 @@ static int in_box(const struct scan *s, const struct coords *c)
 
 /* Filters on the packed fields: no pointer is followed, and no branch is taken: in a scan
  * over every pool, whether the next one serves the asked care profile or funding is a coin
- * the branch predictor cannot call. */
-static int hot_matches(const struct scan *s, const struct pool_hot *h)
+ * the branch predictor cannot call. Inlined in each of gather's loops, where it is most of
+ * the work (as a call it was a tenth of a search's time). */
+static inline __attribute__((always_inline)) int hot_matches(const struct scan *s, const struct pool_hot *h)
 {
     const struct core_search *q = s->q;
     int wmo_ok = (s->home_len != 0) &
