@@ -246,16 +246,29 @@ static void pool_members(struct jsonw *w, const struct core_pool *p, double dist
         pool_tail(w, p);
 }
 
-static void hit_json(struct jsonw *w, const struct core_hit *h, date_day asked, int nights)
+/* A date as text, the last one kept: most hits of an answer share their dates. */
+struct date_memo {
+    date_day day;
+    char text[DATE_TEXT_LEN];   /* "" until the first */
+};
+
+static const char *date_text(struct date_memo *m, date_day d)
 {
-    char ci[DATE_TEXT_LEN], co[DATE_TEXT_LEN];
-    date_format(h->check_in, ci);
-    date_format(h->check_in + nights, co);
+    if (m->day != d || !m->text[0]) {
+        date_format(d, m->text);
+        m->day = d;
+    }
+    return m->text;
+}
+
+static void hit_json(struct jsonw *w, const struct core_hit *h, date_day asked, int nights,
+                     struct date_memo dates[2])
+{
     jw_object_begin(w);
     pool_members(w, h->pool, h->distance_km, h->stale);
     jw_kint(w, "free", h->free);
-    jw_kstring(w, "check_in", ci);
-    jw_kstring(w, "check_out", co);
+    jw_kstring(w, "check_in", date_text(&dates[0], h->check_in));
+    jw_kstring(w, "check_out", date_text(&dates[1], h->check_in + nights));
     jw_kint(w, "flex_shift", h->check_in - asked);
     jw_object_end(w);
 }
@@ -383,7 +396,9 @@ static void availability_search(struct api_ctx *c)
 
     struct jsonw w;
     jw_init(&w);
-    jw_reserve(&w, 128 + n * 640); /* a hit is about 470 bytes with typical names */
+    /* A hit is about 670 bytes with the national data set's names: room for a third more,
+     * so that an answer is never moved to a larger buffer halfway (a copy of all of it). */
+    jw_reserve(&w, 128 + n * 900);
     char ci[DATE_TEXT_LEN];
     date_format(q.check_in, ci);
     jw_object_begin(&w);
@@ -392,8 +407,9 @@ static void availability_search(struct api_ctx *c)
     jw_kint(&w, "count", (long long)n);
     jw_key(&w, "results");
     jw_array_begin(&w);
+    struct date_memo dates[2] = {{0}};
     for (size_t i = 0; i < n; i++)
-        hit_json(&w, &hits[i], q.check_in, q.nights);
+        hit_json(&w, &hits[i], q.check_in, q.nights, dates);
     jw_array_end(&w);
     jw_object_end(&w);
     size_t len = 0;
