@@ -1,6 +1,8 @@
 /* Proves the session cache: a remembered token comes back until it is forgotten, by itself or
- * with every token of its user; nothing is remembered past the session's expiry or when the
- * idle timeout leaves no time to remember it. */
+ * with every token of its user; tokens whose hashes meet in one set do not push each other out
+ * until the set is full; nothing is remembered past the session's expiry or when the idle
+ * timeout leaves no time to remember it. */
+#include <string.h>
 #include <time.h>
 
 #include "check.h"
@@ -41,6 +43,40 @@ static void test_remember_and_forget(void)
     session_cache_free(sc);
 }
 
+/* Hashes that share their first eight hex digits share a set (four slots). */
+static void test_tokens_of_one_set_share_it(void)
+{
+    struct session_cache *sc = session_cache_new(1800);
+    char h[5][AUTH_TOKEN_HASH_LEN];
+    struct principal who[5];
+    for (int i = 0; i < 5; i++) {
+        snprintf(h[i], sizeof h[i], "\\x00c0ffee%056d", i);
+        char id[37];
+        snprintf(id, sizeof id, "00000000-0000-0000-0000-00000000000%d", i);
+        who[i] = user(id, ROLE_CAREGIVER);
+    }
+    time_t later = time(NULL) + 3600;
+    struct principal got;
+    for (int i = 0; i < 4; i++)
+        session_cache_put(sc, h[i], &who[i], later);
+    int found = 0;
+    for (int i = 0; i < 4; i++)
+        found += session_cache_get(sc, h[i], &got) && strcmp(got.user_id, who[i].user_id) == 0;
+    CHECK(found == 4);
+    /* A fifth takes one slot of the four; the newest is always kept. */
+    session_cache_put(sc, h[4], &who[4], later);
+    CHECK(session_cache_get(sc, h[4], &got) && strcmp(got.user_id, who[4].user_id) == 0);
+    found = 0;
+    for (int i = 0; i < 4; i++)
+        found += session_cache_get(sc, h[i], &got);
+    CHECK(found == 3);
+    /* A token put again keeps its one slot: forgetting it leaves none behind. */
+    session_cache_put(sc, h[4], &who[4], later);
+    session_cache_forget(sc, h[4]);
+    CHECK(!session_cache_get(sc, h[4], &got));
+    session_cache_free(sc);
+}
+
 static void test_nothing_outlives_the_session(void)
 {
     struct session_cache *sc = session_cache_new(1800);
@@ -66,6 +102,7 @@ static void test_nothing_outlives_the_session(void)
 int main(void)
 {
     test_remember_and_forget();
+    test_tokens_of_one_set_share_it();
     test_nothing_outlives_the_session();
     return check_done("session_cache");
 }
