@@ -4,15 +4,16 @@
  * the pools that pass; it proposes only stays that keep a pool's arrival days and blocks
  * (with flex_days, the nearest arrival that does). A search within one municipality visits
  * only that municipality's pools, a search for one care profile only that profile's pools,
- * and one around a point only those of the profile's pools in its band of latitudes.
- * The free beds are stored night-major (one row of all pools
- * per night, each row allocated apart), so a scan over many pools reads each asked night as
- * one sequential row instead of one cache line per pool, and the window rolls by moving row
- * pointers: at the day boundary the oldest rows go and new ones, filled aside, come in at the
- * end (core_index_roll_*), in one step between two searches. The descriptions (names, ids, lists) live apart and are read only for the hits. At
- * national size (5,000 pools x 1,100 nights) that is about 20 MiB. The index is only ever
- * changed after PostgreSQL committed, by the api layer's event handling. The earliest fitting
- * dates (core_earliest_run) pass the same filters and then walk a pool's nights once. */
+ * and one around a point only those of the profile's pools in its band of latitudes. The
+ * free beds are stored night-major (one row of all pools per night, each row allocated
+ * apart), so the pools a search reads on one night lie in a few cache lines the prefetcher
+ * streams, and the window rolls by moving row pointers: at the day boundary the oldest rows
+ * go and new ones, filled aside, come in at the end (core_index_roll_*), in one step between
+ * two searches. The descriptions (names, ids, lists) live apart and are read only for the
+ * hits. At national size (5,000 pools x 1,100 nights) the rows are about 11 MiB. The index is
+ * only ever changed after PostgreSQL committed, by the api layer's event handling. The
+ * earliest fitting dates (core_earliest_run) pass the same filters and then walk a pool's
+ * nights once. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -707,7 +708,8 @@ static int in_box(const struct scan *s, const struct coords *c)
  * over every pool, whether the next one serves the asked care profile or funding is a coin
  * the branch predictor cannot call. Inlined in each of gather's loops, where it is most of
  * the work (as a call it was a tenth of a search's time). */
-static inline __attribute__((always_inline)) int hot_matches(const struct scan *s, const struct pool_hot *h)
+static inline __attribute__((always_inline)) int hot_matches(const struct scan *s,
+                                                             const struct pool_hot *h)
 {
     const struct core_search *q = s->q;
     int wmo_ok = (s->home_len != 0) &
