@@ -239,17 +239,27 @@ static int grow(struct core_index *ix)
 
 static int16_t clamp16(int v) { return (int16_t)(v < INT16_MIN ? INT16_MIN : v > INT16_MAX ? INT16_MAX : v); }
 
+/* A doubling array of n items of `size` bytes with room for one more: items itself when it
+ * has room, else the grown block (*cap updated). NULL when out of memory; items is then
+ * unchanged and still the caller's. */
+static void *room_for_one(void *items, size_t n, size_t *cap, size_t size, size_t first)
+{
+    if (n < *cap)
+        return items;
+    size_t bigger = *cap ? *cap * 2 : first;
+    void *grown = realloc(items, bigger * size);
+    if (grown)
+        *cap = bigger;
+    return grown;
+}
+
 /* Room for one more entry, so that the add that follows cannot fail. */
 static int list_reserve(struct pool_list *l)
 {
-    if (l->n == l->cap) {
-        size_t cap = l->cap ? l->cap * 2 : 8;
-        size_t *grown = realloc(l->at, cap * sizeof *grown);
-        if (!grown)
-            return -1;
-        l->at = grown;
-        l->cap = cap;
-    }
+    size_t *at = room_for_one(l->at, l->n, &l->cap, sizeof *l->at, 8);
+    if (!at)
+        return -1;
+    l->at = at;
     return 0;
 }
 
@@ -283,14 +293,11 @@ static int muni_add(struct core_index *ix, uint64_t municipality, size_t at)
 {
     struct muni_pools *m = muni_find(ix, municipality);
     if (!m) {
-        if (ix->nmunis == ix->munis_cap) {
-            size_t cap = ix->munis_cap ? ix->munis_cap * 2 : 64;
-            struct muni_pools *grown = realloc(ix->munis, cap * sizeof *grown);
-            if (!grown)
-                return -1;
-            ix->munis = grown;
-            ix->munis_cap = cap;
-        }
+        struct muni_pools *munis =
+            room_for_one(ix->munis, ix->nmunis, &ix->munis_cap, sizeof *ix->munis, 64);
+        if (!munis)
+            return -1;
+        ix->munis = munis;
         m = &ix->munis[ix->nmunis++];
         *m = (struct muni_pools){.municipality = municipality};
     }
@@ -306,14 +313,10 @@ static void muni_remove(struct core_index *ix, uint64_t municipality, size_t at)
 
 static int lat_reserve(struct lat_list *l)
 {
-    if (l->n == l->cap) {
-        size_t cap = l->cap ? l->cap * 2 : 8;
-        struct lat_entry *grown = realloc(l->e, cap * sizeof *grown);
-        if (!grown)
-            return -1;
-        l->e = grown;
-        l->cap = cap;
-    }
+    struct lat_entry *e = room_for_one(l->e, l->n, &l->cap, sizeof *l->e, 8);
+    if (!e)
+        return -1;
+    l->e = e;
     return 0;
 }
 
