@@ -406,7 +406,12 @@ run_wrk() {
     out=$(wrk -t1 -c"$conns" -d"${seconds}s" --latency -s "$BENCH/$script" "$BASE_URL" -- "$@" 2>&1)
     if [ -n "$perf_pid" ]; then
         wait "$perf_pid" || true
+        # BENCH_PROFILE_SAVE=FILE keeps the samples (perf annotate, perf report by line).
+        [ -z "${BENCH_PROFILE_SAVE:-}" ] || cp "$WORK/perf.data" "$BENCH_PROFILE_SAVE"
         if [ -z "${BENCH_PROFILE_ALL:-}" ]; then
+            say "  perf: logeerd's CPU during this run by object"
+            perf report -i "$WORK/perf.data" --no-children --sort dso --stdio 2>/dev/null \
+                | grep -E '^ +[0-9]' | awk 'NR <= 6 { print "    " $0 }'
             say "  perf: logeerd's CPU during this run, self time by function (top 25)"
             perf report -i "$WORK/perf.data" --no-children --sort dso,symbol --stdio 2>/dev/null \
                 | grep -E '^ +[0-9]' | awk 'NR <= 25 { print "    " $0 }'
