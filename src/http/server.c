@@ -37,6 +37,8 @@
 #define HTTP_LINGER_MS 2000u
 /* Input buffered beyond a request head while a handler works; reading pauses past this. */
 #define HTTP_READ_SLACK ((size_t)64 << 10)
+/* The most one read of a plain connection takes from the socket (libevent's own default). */
+#define HTTP_READ_CHUNK 16384
 #define HTTP_ACCEPT_RETRY_MS 100u
 /* Connections the kernel queues for accept(). libevent's default (-1) is 128, which a burst
  * of connects overflows while the loop is busy: the kernel then drops SYNs and every client
@@ -91,6 +93,9 @@ struct http_conn {
     struct http_server *srv;
     struct bufferevent *bev;
     struct event *timer;           /* the single deadline of the current state */
+    struct event *readable;        /* plain connections: the socket has bytes (conn_on_readable) */
+    bool read_paused;              /* readable is off: the input is full until it is read */
+    bool read_done;                /* end of input or an error: nothing more is read */
     enum conn_state state;
     struct http_exchange *ex;      /* the request being read, handled or written */
     struct http_chunked chunked;   /* body decoder when the request is chunked */
@@ -614,6 +619,23 @@ static void conn_arm(struct http_conn *conn, unsigned ms)
     evtimer_add(conn->timer, &tv);
 }
 
+/* The input a plain connection holds before it stops reading: a head at its limit and the
+ * slack. TLS connections hold the same through the bufferevent's watermark. */
+static size_t conn_read_high(const struct http_conn *conn)
+{
+    return conn->srv->lim.max_header_bytes + HTTP_READ_SLACK;
+}
+
+/* Reading paused on a full input goes on once the input was read below the mark. */
+static void conn_read_resume(struct http_conn *conn)
+{
+    if (!conn->read_paused || conn->read_done ||
+        evbuffer_get_length(bufferevent_get_input(conn->bev)) >= conn_read_high(conn))
+        return;
+    conn->read_paused = false;
+    event_add(conn->readable, NULL);
+}
+
 static void conn_unlink(struct http_conn *conn)
 {
     struct http_server *srv = conn->srv;
@@ -632,6 +654,8 @@ static void conn_free(struct http_conn *conn)
     conn_unlink(conn);
     if (conn->ex)
         ex_free(conn->ex);
+    if (conn->readable)
+        event_free(conn->readable);
     bufferevent_free(conn->bev);
     event_free(conn->timer);
     free(conn);
@@ -696,6 +720,7 @@ static void conn_linger(struct http_conn *conn)
         shutdown(bufferevent_getfd(conn->bev), SHUT_WR);
     evbuffer_drain(bufferevent_get_input(conn->bev),
                    evbuffer_get_length(bufferevent_get_input(conn->bev)));
+    conn_read_resume(conn);
     conn_arm(conn, HTTP_LINGER_MS);
 }
 
@@ -705,6 +730,7 @@ static void conn_next(struct http_conn *conn)
     conn->state = CONN_IDLE;
     conn_arm(conn, conn->srv->lim.idle_timeout_ms);
     conn_process(conn);
+    conn_read_resume(conn);
     if (conn->peer_eof &&
         (conn->state == CONN_IDLE || conn->state == CONN_HEAD || conn->state == CONN_BODY))
         conn_free(conn);
@@ -1011,6 +1037,46 @@ static void conn_on_read(struct bufferevent *bev, void *arg)
     conn_process(arg);
 }
 
+static void conn_on_event(struct bufferevent *bev, short what, void *arg);
+
+/* Plain connections read the socket here rather than through the bufferevent, whose every
+ * read first asks the kernel how many bytes wait (ioctl FIONREAD): one system call of the
+ * three a request cost, with the read and the send. One recv on the stack is all a request
+ * needs; what it took goes to the bufferevent's input, which the parser reads either way. As
+ * there, reading pauses while the input is full and stops at the end of input or an error,
+ * which go to the same event handling. */
+static void conn_on_readable(evutil_socket_t fd, short what, void *arg)
+{
+    struct http_conn *conn = arg;
+    struct evbuffer *in = bufferevent_get_input(conn->bev);
+    size_t have = evbuffer_get_length(in), high = conn_read_high(conn);
+    if (have >= high) {
+        event_del(conn->readable);
+        conn->read_paused = true;
+        return;
+    }
+    char buf[HTTP_READ_CHUNK];
+    size_t room = high - have < sizeof buf ? high - have : sizeof buf;
+    ssize_t n = recv(fd, buf, room, 0);
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+        return;
+    /* The bufferevent keeps its input closed to additions but for its own reads; so here. */
+    int added = -1;
+    if (n > 0) {
+        evbuffer_unfreeze(in, 0);
+        added = evbuffer_add(in, buf, (size_t)n);
+        evbuffer_freeze(in, 0);
+    }
+    if (added != 0) {
+        event_del(conn->readable);
+        conn->read_done = true;
+        conn_on_event(conn->bev, BEV_EVENT_READING | (n == 0 ? BEV_EVENT_EOF : BEV_EVENT_ERROR),
+                      conn);
+        return;
+    }
+    conn_process(conn);
+}
+
 static void conn_on_write(struct bufferevent *bev, void *arg)
 {
     struct http_conn *conn = arg;
@@ -1125,7 +1191,12 @@ static void srv_on_accept(struct evconnlistener *l, evutil_socket_t fd, struct s
     struct http_conn *conn = calloc(1, sizeof(*conn));
     struct bufferevent *bev = conn ? srv_make_bev(srv, fd) : NULL;
     struct event *timer = bev ? evtimer_new(srv->base, conn_on_timer, conn) : NULL;
-    if (!timer) {
+    struct event *readable = timer && !srv->ssl_ctx
+                                 ? event_new(srv->base, fd, EV_READ | EV_PERSIST, conn_on_readable, conn)
+                                 : NULL;
+    if (!timer || (!srv->ssl_ctx && !readable)) {
+        if (timer)
+            event_free(timer);
         if (bev)
             bufferevent_free(bev);
         else
@@ -1136,6 +1207,7 @@ static void srv_on_accept(struct evconnlistener *l, evutil_socket_t fd, struct s
     conn->srv = srv;
     conn->bev = bev;
     conn->timer = timer;
+    conn->readable = readable;
     conn->tls = srv->ssl_ctx != NULL;
     http_format_peer(sa, conn->peer, sizeof(conn->peer));
     conn->next = srv->conns;
@@ -1144,12 +1216,17 @@ static void srv_on_accept(struct evconnlistener *l, evutil_socket_t fd, struct s
     srv->conns = conn;
     srv->nconns++;
     bufferevent_setcb(bev, conn_on_read, conn_on_write, conn_on_event, conn);
-    bufferevent_setwatermark(bev, EV_READ, 0, srv->lim.max_header_bytes + HTTP_READ_SLACK);
     struct timeval wtv = http_tv_ms(srv->lim.write_timeout_ms);
     bufferevent_set_timeouts(bev, NULL, &wtv);
     conn->state = CONN_IDLE;
     conn_arm(conn, srv->lim.idle_timeout_ms);
-    bufferevent_enable(bev, EV_READ | EV_WRITE);
+    if (readable) {
+        event_add(readable, NULL);
+        bufferevent_enable(bev, EV_WRITE);
+    } else {
+        bufferevent_setwatermark(bev, EV_READ, 0, conn_read_high(conn));
+        bufferevent_enable(bev, EV_READ | EV_WRITE);
+    }
 }
 
 static void srv_accept_retry_cb(evutil_socket_t fd, short what, void *arg)

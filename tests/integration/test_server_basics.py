@@ -8,6 +8,7 @@ import json
 import os
 import re
 import socket
+import threading
 import time
 
 import harness as h
@@ -240,6 +241,43 @@ def test_pipelined_requests_to_a_client_that_reads_late_are_answered_whole_and_i
             answers.append((resp.status, resp.headers.get("x-request-id"), resp.body == expected))
         h.check_equal("60 pipelined replies, whole and in the order asked", answers,
                       [(200, f"pipe-{i}", True) for i in range(60)])
+        sock.sendall(b"GET /livez HTTP/1.1\r\nHost: t\r\nX-Request-Id: after\r\n\r\n")
+        resp, rest = read_response(sock, buf)
+        h.check_equal("the connection then answers the next request",
+                      (resp.status, resp.headers.get("x-request-id"), rest), (200, "after", b""))
+
+
+def test_a_client_that_sends_more_than_the_server_holds_is_read_on_when_it_reads():
+    """Reading pauses while a connection's unread input passes the head limit and its slack
+    (80 KiB), and goes on once the requests were answered: 240 pipelined requests of 1 KB for
+    a 33 KB file from a client with a small receive buffer that reads only after a second (its
+    answers fill the socket, so the requests pile up unread) are all answered whole and in
+    order, and the connection answers one more after them."""
+    srv = get_server()
+    path, count = "/aanbieder/bord.js", 240
+    with open(os.path.join(h.SOURCE_DIR, "web", "aanbieder", "bord.js"), "rb") as f:
+        expected = f.read()
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.settimeout(30 * h.SCALE)
+    sock.connect(("127.0.0.1", srv.port))
+    with sock:
+        data = b"".join(f"GET {path} HTTP/1.1\r\nHost: t\r\nX-Request-Id: flood-{i:04d}\r\n"
+                        f"User-Agent: {'x' * 1000}\r\n\r\n".encode() for i in range(count))
+        h.check("the requests are more than the server holds unread", len(data) > 160 * 1024,
+                len(data))
+        sender = threading.Thread(target=sock.sendall, args=(data,), daemon=True)
+        sender.start()
+        time.sleep(1.0)
+        buf, wrong = b"", []
+        for i in range(count):
+            resp, buf = read_response(sock, buf)
+            got = (resp.status, resp.headers.get("x-request-id"), resp.body == expected)
+            if got != (200, f"flood-{i:04d}", True):
+                wrong.append((i,) + got)
+        sender.join(10 * h.SCALE)
+        h.check_equal(f"{count} pipelined requests answered whole and in the order sent",
+                      wrong[:3], [])
         sock.sendall(b"GET /livez HTTP/1.1\r\nHost: t\r\nX-Request-Id: after\r\n\r\n")
         resp, rest = read_response(sock, buf)
         h.check_equal("the connection then answers the next request",
