@@ -262,8 +262,11 @@ serve() {
     # POOL_SIZE (the pool sweep) overrides LOGEER_DB_POOL_SIZE; env execs, so $! is logeerd.
     # The bench's staff sign in with a password alone: the two-step rule is off here, as in
     # the local demo, or the coordinator's searches would answer 403 second-factor-required.
+    # BENCH_TREE_ENV="NAME=value ...": more environment for this tree's logeerd only (an A/B
+    # of a setting against BENCH_SEARCH_BASE=HEAD).
+    # shellcheck disable=SC2086
     env ${POOL_SIZE:+LOGEER_DB_POOL_SIZE=$POOL_SIZE} LOGEER_LISTEN=127.0.0.1:$PORT LOGEER_WORKERS=$WORKERS \
-        LOGEER_MFA_REQUIRED_ROLES= "$LOGEERD" serve >"$WORK/logeerd.out" 2>"$WORK/logeerd.err" &
+        LOGEER_MFA_REQUIRED_ROLES= ${BENCH_TREE_ENV:-} "$LOGEERD" serve >"$WORK/logeerd.out" 2>"$WORK/logeerd.err" &
     SERVE_PID=$!
     local deadline=$(( $(date +%s) + 600 ))
     until curl -sf -o /dev/null "$BASE_URL/readyz"; do
