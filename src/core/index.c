@@ -74,6 +74,9 @@ struct muni_pools {
 
 /* Care profiles are bits of a uint32_t (core_pool.care_profiles). */
 #define PROFILE_BITS 32
+/* The lists by care profile and funding route cover the first 8 of each (there are five of
+ * each today): one bit of a uint64_t per pair, profile * 8 + route. */
+#define PF_BITS 8
 
 struct core_index {
     date_day first_day;
@@ -91,6 +94,10 @@ struct core_index {
     struct pool_list by_profile[PROFILE_BITS];
     /* by_profile_lat[b]: the same pools by latitude, for a search around a point. */
     struct lat_list by_profile_lat[PROFILE_BITS];
+    /* by_profile_funding[b * PF_BITS + f]: the pools serving care profile b that take funding
+     * route f. A search for one profile and route without a place (the whole country) visits
+     * only these: about half of the profile's pools, as few routes are taken everywhere. */
+    struct pool_list by_profile_funding[PF_BITS * PF_BITS];
     size_t *table;            /* open addressing: index into pools + 1, 0 = empty */
     size_t table_size;        /* power of two, at least twice npools */
 };
@@ -158,6 +165,8 @@ void core_index_free(struct core_index *ix)
         free(ix->by_profile[b].at);
         free(ix->by_profile_lat[b].e);
     }
+    for (int b = 0; b < PF_BITS * PF_BITS; b++)
+        free(ix->by_profile_funding[b].at);
     free(ix->pools);
     free(ix->hot);
     free(ix->coords);
@@ -353,10 +362,9 @@ static void lat_remove(struct lat_list *l, const struct coords *c, size_t at)
     }
 }
 
-/* Moves pool `at` from the profile lists of `before` (where it stands at `was`) to those of
- * `after` (at `now`). Room is made first, so that a failure leaves everything as it was. */
-static int profiles_move(struct core_index *ix, size_t at, uint32_t before, uint32_t after,
-                         const struct coords *was, const struct coords *now)
+/* The lists by care profile and by profile and latitude, as profiles_move says. */
+static int profile_lists_move(struct core_index *ix, size_t at, uint32_t before, uint32_t after,
+                              const struct coords *was, const struct coords *now)
 {
     for (int b = 0; b < PROFILE_BITS; b++) {
         uint32_t bit = 1u << b;
@@ -376,6 +384,47 @@ static int profiles_move(struct core_index *ix, size_t at, uint32_t before, uint
             list_remove(&ix->by_profile[b], at);
         if ((after & bit) && !(before & bit))
             list_add(&ix->by_profile[b], at); /* room made above */
+    }
+    return 0;
+}
+
+/* The lists by care profile and funding route a pool belongs in, as bits. */
+static uint64_t pf_mask(uint32_t care_profiles, uint32_t funding)
+{
+    uint64_t mask = 0;
+    for (int b = 0; b < PF_BITS; b++)
+        if (care_profiles & (1u << b))
+            mask |= (uint64_t)(funding & 0xffu) << (b * PF_BITS);
+    return mask;
+}
+
+/* What a pool's place in the lists depends on. */
+struct membership {
+    uint32_t care_profiles, funding;
+    struct coords where;
+};
+
+/* Moves pool `at` from the lists of `before` to those of `after`: by care profile, by
+ * profile and latitude, by profile and funding route. Room is made first, so that a failure
+ * leaves everything as it was. */
+static int profiles_move(struct core_index *ix, size_t at, const struct membership *before,
+                         const struct membership *after)
+{
+    uint32_t was_in = before->care_profiles, now_in = after->care_profiles;
+    uint64_t pf_before = pf_mask(was_in, before->funding), pf_after = pf_mask(now_in, after->funding);
+    for (int b = 0; b < PF_BITS * PF_BITS; b++) {
+        uint64_t bit = (uint64_t)1 << b;
+        if ((pf_after & bit) && !(pf_before & bit) && list_reserve(&ix->by_profile_funding[b]) != 0)
+            return -1;
+    }
+    if (profile_lists_move(ix, at, was_in, now_in, &before->where, &after->where) != 0)
+        return -1;
+    for (int b = 0; b < PF_BITS * PF_BITS; b++) {
+        uint64_t bit = (uint64_t)1 << b;
+        if ((pf_before & bit) && !(pf_after & bit))
+            list_remove(&ix->by_profile_funding[b], at);
+        if ((pf_after & bit) && !(pf_before & bit))
+            list_add(&ix->by_profile_funding[b], at); /* room made above */
     }
     return 0;
 }
@@ -432,9 +481,9 @@ int core_index_put_pool(struct core_index *ix, const struct core_pool *p)
             meta_free_strings(&copy);
             return -1;
         }
-        struct coords now = {p->lat, p->lon};
-        if (profiles_move(ix, (size_t)at, meta->care_profiles, p->care_profiles,
-                          &ix->coords[at], &now) != 0) {
+        struct membership was = {meta->care_profiles, meta->funding, ix->coords[at]};
+        struct membership now = {p->care_profiles, p->funding, {p->lat, p->lon}};
+        if (profiles_move(ix, (size_t)at, &was, &now) != 0) {
             if (moved)
                 muni_remove(ix, municipality, (size_t)at);
             meta_free_strings(&copy);
@@ -455,8 +504,9 @@ int core_index_put_pool(struct core_index *ix, const struct core_pool *p)
         meta_free_strings(&copy);
         return -1;
     }
-    struct coords here = {p->lat, p->lon};
-    if (profiles_move(ix, ix->npools, 0, p->care_profiles, &here, &here) != 0) {
+    struct membership none = {0, 0, {p->lat, p->lon}};
+    struct membership here = {p->care_profiles, p->funding, {p->lat, p->lon}};
+    if (profiles_move(ix, ix->npools, &none, &here) != 0) {
         muni_remove(ix, municipality, ix->npools);
         free(meta);
         meta_free_strings(&copy);
@@ -699,29 +749,48 @@ static void scan_init(struct scan *s, const struct core_search *q)
     }
 }
 
+/* What the cheap filters compare every pool with, as plain values that gather copies before
+ * its loops: read through the scan and the search, the compiler had to load each again for
+ * every pool (the batch's stores might have changed them), some fifty instructions a pool. */
+struct hot_filter {
+    uint32_t kinds, care, funding_bit;
+    int any_care, any_funding, nights, not_wmo, home_known;
+    uint64_t home;
+    double min_lat, max_lat, min_lon, max_lon;
+};
+
+static struct hot_filter hot_filter_of(const struct scan *s)
+{
+    return (struct hot_filter){
+        .kinds = s->q->kinds, .care = s->q->care_profile, .funding_bit = s->funding_bit,
+        .any_care = s->any_care, .any_funding = s->any_funding, .nights = s->q->nights,
+        .not_wmo = !s->wmo, .home_known = s->home_len != 0, .home = s->home,
+        .min_lat = s->min_lat, .max_lat = s->max_lat, .min_lon = s->min_lon,
+        .max_lon = s->max_lon};
+}
+
 /* Without branches: in a box around a point, whether the next pool is in it is a coin the
  * branch predictor cannot call. */
-static int in_box(const struct scan *s, const struct coords *c)
+static inline __attribute__((always_inline)) int in_box(const struct hot_filter *f,
+                                                        const struct coords *c)
 {
-    return (c->lat >= s->min_lat) & (c->lat <= s->max_lat) & (c->lon >= s->min_lon) &
-           (c->lon <= s->max_lon);
+    return (c->lat >= f->min_lat) & (c->lat <= f->max_lat) & (c->lon >= f->min_lon) &
+           (c->lon <= f->max_lon);
 }
 
 /* Filters on the packed fields: no pointer is followed, and no branch is taken: in a scan
  * over every pool, whether the next one serves the asked care profile or funding is a coin
  * the branch predictor cannot call. Inlined in each of gather's loops, where it is most of
  * the work (as a call it was a tenth of a search's time). */
-static inline __attribute__((always_inline)) int hot_matches(const struct scan *s,
+static inline __attribute__((always_inline)) int hot_matches(const struct hot_filter *f,
                                                              const struct pool_hot *h)
 {
-    const struct core_search *q = s->q;
-    int wmo_ok = (s->home_len != 0) &
-                 (((h->lists & LIST_WMO_MANY) != 0) | ((s->home != 0) & (h->wmo_only == s->home)));
-    return (int)h->active & ((q->kinds >> h->kind) & 1) &
-           (s->any_care | ((h->care_profiles & q->care_profile) != 0)) &
-           (s->any_funding | ((h->funding & s->funding_bit) != 0)) &
-           (q->nights >= h->min_nights) & (q->nights <= h->max_nights) &
-           ((int)!s->wmo | wmo_ok);
+    int wmo_ok = f->home_known &
+                 (((h->lists & LIST_WMO_MANY) != 0) | ((f->home != 0) & (h->wmo_only == f->home)));
+    return (int)h->active & (int)((f->kinds >> h->kind) & 1) &
+           (f->any_care | ((h->care_profiles & f->care) != 0)) &
+           (f->any_funding | ((h->funding & f->funding_bit) != 0)) &
+           (f->nights >= h->min_nights) & (f->nights <= h->max_nights) & (f->not_wmo | wmo_ok);
 }
 
 /* Filters that read the description's lists: only for pools the packed fields let through,
@@ -888,6 +957,10 @@ static void walk_init(const struct core_index *ix, const struct scan *s, struct 
         w->band = l->e;
         w->from = lat_lower(l, s->min_lat, 0);
         w->end = lat_lower(l, nextafter(s->max_lat, INFINITY), 0);
+    } else if (one_profile && s->funding_bit && s->q->funding < PF_BITS &&
+               __builtin_ctz(care) < PF_BITS) {
+        w->list = &ix->by_profile_funding[__builtin_ctz(care) * PF_BITS + s->q->funding];
+        w->end = w->list->n;
     } else if (one_profile) {
         w->list = &ix->by_profile[__builtin_ctz(care)];
         w->end = w->list->n;
@@ -903,25 +976,28 @@ static size_t gather(const struct core_index *ix, const struct scan *s, struct w
                      size_t *batch, size_t room)
 {
     size_t nb = 0, i = w->from, end = w->end;
+    const struct hot_filter f = hot_filter_of(s);
+    const struct pool_hot *hot = ix->hot;
+    const size_t *list = w->list ? w->list->at : NULL;
     if (w->band) {
         /* Within the band's latitudes already: only the longitude is left of the box. */
         for (; i < end && nb < room; i++) {
             const struct lat_entry *e = &w->band[i];
             batch[nb] = e->at;
-            nb += (size_t)((e->lon >= s->min_lon) & (e->lon <= s->max_lon) &
-                           hot_matches(s, &ix->hot[e->at]));
+            nb += (size_t)((e->lon >= f.min_lon) & (e->lon <= f.max_lon) &
+                           hot_matches(&f, &hot[e->at]));
         }
     } else if (s->boxed) {
         for (; i < end && nb < room; i++) {
-            size_t at = w->list ? w->list->at[i] : i;
+            size_t at = list ? list[i] : i;
             batch[nb] = at;
-            nb += (size_t)(in_box(s, &ix->coords[at]) && hot_matches(s, &ix->hot[at]));
+            nb += (size_t)(in_box(&f, &ix->coords[at]) && hot_matches(&f, &hot[at]));
         }
     } else {
         for (; i < end && nb < room; i++) {
-            size_t at = w->list ? w->list->at[i] : i;
+            size_t at = list ? list[i] : i;
             batch[nb] = at;
-            nb += (size_t)hot_matches(s, &ix->hot[at]);
+            nb += (size_t)hot_matches(&f, &hot[at]);
         }
     }
     w->from = i;

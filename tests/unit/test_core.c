@@ -397,15 +397,19 @@ static void test_index_care_profile_lists_follow_changes(void)
         pools[i] = pool(ids[i], KIND_PLANNED, gms[rnd(3)], 52.7 + rnd(60) / 100.0,
                         6.3 + rnd(80) / 100.0);
         pools[i].care_profiles = 1u << rnd(NPROFILES) | (rnd(3) == 0 ? 1u << rnd(NPROFILES) : 0);
+        pools[i].funding = 1u << 3 | (unsigned)rnd(32); /* pgb and some of the five routes */
         CHECK(core_index_put_pool(all, &pools[i]) == 0);
     }
     for (int round = 0; round < 3; round++) {
         if (round > 0) {
             /* A third of the pools change their profiles, some move to another municipality;
              * a fifth move to another place (the lists by latitude must follow), some of
-             * those keeping their profiles or their latitude. */
+             * those keeping their profiles or their latitude; a seventh change their funding
+             * routes only (the lists by profile and route must follow). */
             for (int i = 0; i < NPOOLS; i += 3) {
                 pools[i].care_profiles = 1u << rnd(NPROFILES);
+                if (i % 2)
+                    pools[i].funding = (unsigned)rnd(32);
                 snprintf(pools[i].municipality, sizeof pools[i].municipality, "%s", gms[rnd(3)]);
                 CHECK(core_index_put_pool(all, &pools[i]) == 0);
             }
@@ -413,6 +417,10 @@ static void test_index_care_profile_lists_follow_changes(void)
                 if (i % 2)
                     pools[i].lat = 52.7 + rnd(60) / 100.0;
                 pools[i].lon = 6.3 + rnd(80) / 100.0;
+                CHECK(core_index_put_pool(all, &pools[i]) == 0);
+            }
+            for (int i = 2; i < NPOOLS; i += 7) {
+                pools[i].funding = (unsigned)rnd(32);
                 CHECK(core_index_put_pool(all, &pools[i]) == 0);
             }
         }
@@ -437,6 +445,8 @@ static void test_index_care_profile_lists_follow_changes(void)
                     q.has_point = true, q.lat = 52.7 + rnd(60) / 100.0;
                     q.lon = 6.3 + rnd(80) / 100.0, q.radius_km = 1 + rnd(30);
                 }
+                if (k % 4 >= 2)
+                    q.funding = 1 + (int)rnd(4); /* wlz, zvw, pgb, private: no contract asked */
                 check_same_hits(all, only, q);
             }
             core_index_free(only);
