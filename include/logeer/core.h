@@ -279,6 +279,8 @@ struct core_hit {
     double distance_km;         /* -1 when no point was given */
     bool stale;
     uint64_t id_key;            /* the pool id's first bytes: orders ties without strcmp */
+    uint32_t rank_near;         /* the index's: days from the asked date, then stale */
+    uint64_t rank_more;         /* the index's: most free beds, then the earlier date */
 };
 
 /* Fills up to max hits, best first: asked date before flex dates (nearest first), fresh

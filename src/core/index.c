@@ -837,41 +837,52 @@ static int min_free(const struct core_index *ix, size_t at, const struct pool_ho
     return m;
 }
 
-static int hit_rank_cmp(const struct core_hit *a, const struct core_hit *b, date_day asked)
+/* The ranking's first keys packed into two integers when a hit is made, so that comparing
+ * two hits (some ten times for each one kept) is a few integer compares: the days from the
+ * asked date, then fresh before stale; after the distance, more free beds, then the earlier
+ * date. The id settles what is left. */
+static void hit_rank_keys(struct core_hit *h, date_day asked)
 {
-    long da = labs((long)a->check_in - asked), db = labs((long)b->check_in - asked);
-    if (da != db)
-        return da < db ? -1 : 1;
-    if (a->stale != b->stale)
-        return a->stale ? 1 : -1;
+    uint32_t days = (uint32_t)labs((long)h->check_in - asked);
+    h->rank_near = days << 1 | (h->stale ? 1u : 0u);
+    h->rank_more = (uint64_t)(uint32_t)(INT16_MAX - h->free) << 32 |
+                   (uint32_t)((int64_t)h->check_in - INT32_MIN);
+}
+
+static int hit_rank_cmp(const struct core_hit *a, const struct core_hit *b)
+{
+    if (a->rank_near != b->rank_near)
+        return a->rank_near < b->rank_near ? -1 : 1;
     if (a->distance_km != b->distance_km)
         return a->distance_km < b->distance_km ? -1 : 1;
-    if (a->free != b->free)
-        return a->free > b->free ? -1 : 1;
-    if (a->check_in != b->check_in)
-        return a->check_in < b->check_in ? -1 : 1;
+    if (a->rank_more != b->rank_more)
+        return a->rank_more < b->rank_more ? -1 : 1;
     if (a->id_key != b->id_key)
         return a->id_key < b->id_key ? -1 : 1;
     return strcmp(a->pool->id, b->pool->id);
 }
 
-/* Keeps the best max hits in hits[0..*n) sorted; an insertion sort is right for small max. */
-static void keep_best(struct core_hit *hits, size_t *n, size_t max, const struct core_hit *h,
-                      date_day asked)
+/* Keeps the best max hits in hits[0..*n) sorted. The place is found by halving (a hit that
+ * enters goes after those that rank before or with it, as an insertion from the end would
+ * put it), and the hits after it move down one. */
+static void keep_best(struct core_hit *hits, size_t *n, size_t max, const struct core_hit *h)
 {
-    size_t i = *n;
-    if (i == max) {
-        if (max == 0 || hit_rank_cmp(h, &hits[max - 1], asked) >= 0)
-            return;
-        i = max - 1;
-    } else {
-        (*n)++;
+    size_t count = *n;
+    if (count == max && (max == 0 || hit_rank_cmp(h, &hits[max - 1]) >= 0))
+        return;
+    size_t kept = count == max ? max - 1 : count; /* the hits that stay */
+    size_t lo = 0, hi = kept;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (hit_rank_cmp(h, &hits[mid]) < 0)
+            hi = mid;
+        else
+            lo = mid + 1;
     }
-    while (i > 0 && hit_rank_cmp(h, &hits[i - 1], asked) < 0) {
-        hits[i] = hits[i - 1];
-        i--;
-    }
-    hits[i] = *h;
+    memmove(&hits[lo + 1], &hits[lo], (kept - lo) * sizeof *hits);
+    hits[lo] = *h;
+    if (count < max)
+        *n = count + 1;
 }
 
 /* What a pool must reach to enter a full list of hits, whose worst is `worst` (NULL while
@@ -929,8 +940,9 @@ static void consider(const struct core_index *ix, const struct scan *s, size_t a
         return;
     if (!lists_match(s, h, p))
         return;
-    struct core_hit hit = {p, q->check_in + shift, f, dist, stale, h->id_key};
-    keep_best(hits, n, max, &hit, q->check_in);
+    struct core_hit hit = {p, q->check_in + shift, f, dist, stale, h->id_key, 0, 0};
+    hit_rank_keys(&hit, q->check_in);
+    keep_best(hits, n, max, &hit);
 }
 
 /* Where a search looks: a band of one care profile's pools by latitude (around a point), a

@@ -6,6 +6,7 @@ search; beside them the CPU time logeerd and PostgreSQL used (noisier on a share
 A check of equivalence for every change to the search path, and each change's own effect.
 
 Usage: tests/bench/search_ab.py DATABASE_URL PASSWORD BINARY_A BINARY_B [SEARCHES]
+(SEARCH_AB_DIFF=FILE writes the searches whose answers differ, with both answers.)
 The database holds the national data set (tests/bench/national.sql, which gives every bench
 account PASSWORD); searches are shaped like search.lua's, from a fixed seed, as caregiver 1.
 Needs perf and hardware counters for the instruction counts (prints "-" without them, as in
@@ -166,6 +167,12 @@ def main():
               f"{per(r['postgres_cpu_s'], 1e6)} us CPU/search, {r['rows_inserted']} rows "
               f"inserted ({r['rows_inserted'] / n:.4f}/search)")
     same = sum(1 for x, y in zip(results["A"]["bodies"], results["B"]["bodies"]) if x == y)
+    # SEARCH_AB_DIFF=FILE: the searches whose answers differ, each with both answers.
+    if os.environ.get("SEARCH_AB_DIFF"):
+        with open(os.environ["SEARCH_AB_DIFF"], "w") as out:
+            for path, x, y in zip(paths, results["A"]["bodies"], results["B"]["bodies"]):
+                if x != y:
+                    out.write(f"{path}\nA {x[0]} {x[1]}\nB {y[0]} {y[1]}\n\n")
     ok = sum(1 for s, _ in results["A"]["bodies"] if s == 200)
     hits = sum(json.loads(body)["count"] for s, body in results["A"]["bodies"] if s == 200)
     print(f"answers: {same} of {n} identical byte for byte ({ok} were 200, {hits / max(ok, 1):.1f} "
