@@ -49,6 +49,10 @@ void jw_null(struct jsonw *w);
 /* Members written before by another writer (what lies between an object's braces, commas
  * included): a part of an answer that seldom changes, rendered once and copied into each. */
 void jw_members_raw(struct jsonw *w, const char *text, size_t len);
+/* Bytes written before by another writer that go on where the last write ended, with no
+ * comma of their own: the rest of a member whose key and first part came before, or members
+ * that carry their leading comma. What follows is separated as after a value. */
+void jw_continue_raw(struct jsonw *w, const char *text, size_t len);
 /* Shorthands for a member: key then value. */
 void jw_kstring(struct jsonw *w, const char *key, const char *s);
 void jw_kint(struct jsonw *w, const char *key, long long v);

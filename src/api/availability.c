@@ -165,7 +165,8 @@ static void pool_tail(struct jsonw *w, const struct core_pool *p)
 struct shown_pool {
     uint32_t version;           /* the pool's version rendered; 0 = none yet */
     char *head, *tail;          /* members without braces */
-    size_t head_len, tail_len;
+    char *fresh;                /* "as_of":"...","stale": (the value is the search's) */
+    size_t head_len, tail_len, fresh_len;
 };
 
 static struct shown_pool *shown;
@@ -188,6 +189,13 @@ static char *members_of(void (*part)(struct jsonw *, const struct core_pool *),
     return out;
 }
 
+/* The as_of member and the stale key after it: stale depends on the time of the search. */
+static void pool_fresh(struct jsonw *w, const struct core_pool *p)
+{
+    jw_kstring(w, "as_of", p->as_of_text);
+    jw_key(w, "stale");
+}
+
 static const struct shown_pool *shown_of(const struct core_pool *p)
 {
     if (p->slot >= nshown) {
@@ -205,9 +213,11 @@ static const struct shown_pool *shown_of(const struct core_pool *p)
     if (s->version != p->version) {
         free(s->head);
         free(s->tail);
+        free(s->fresh);
         s->head = members_of(pool_head, p, &s->head_len);
         s->tail = members_of(pool_tail, p, &s->tail_len);
-        s->version = s->head && s->tail ? p->version : 0;
+        s->fresh = members_of(pool_fresh, p, &s->fresh_len);
+        s->version = s->head && s->tail && s->fresh ? p->version : 0;
     }
     return s->version ? s : NULL;
 }
@@ -218,6 +228,7 @@ static void shown_free(struct app *app)
     for (size_t i = 0; i < nshown; i++) {
         free(shown[i].head);
         free(shown[i].tail);
+        free(shown[i].fresh);
     }
     free(shown);
     shown = NULL;
@@ -238,38 +249,50 @@ static void pool_members(struct jsonw *w, const struct core_pool *p, double dist
         jw_key(w, "distance_km");
         jw_fixed(w, distance_km, 1);
     }
-    jw_kstring(w, "as_of", p->as_of_text);
-    jw_kbool(w, "stale", stale);
-    if (s)
+    if (s) {
+        jw_members_raw(w, s->fresh, s->fresh_len);
+        jw_continue_raw(w, stale ? "true" : "false", stale ? 4 : 5);
         jw_members_raw(w, s->tail, s->tail_len);
-    else
+    } else {
+        jw_kstring(w, "as_of", p->as_of_text);
+        jw_kbool(w, "stale", stale);
         pool_tail(w, p);
+    }
 }
 
-/* A date as text, the last one kept: most hits of an answer share their dates. */
-struct date_memo {
-    date_day day;
-    char text[DATE_TEXT_LEN];   /* "" until the first */
+/* A hit's last members, which follow from its check-in date alone (the stay's length and the
+ * asked date are the search's): ,"check_in":"...","check_out":"...","flex_shift":n, at most
+ * 74 bytes. The last one made is kept: most hits of an answer share their dates. */
+struct dates_memo {
+    date_day check_in;
+    size_t len;                 /* 0 until the first */
+    char text[96];
 };
 
-static const char *date_text(struct date_memo *m, date_day d)
+static const struct dates_memo *hit_dates(struct dates_memo *m, date_day check_in,
+                                          date_day asked, int nights)
 {
-    if (m->day != d || !m->text[0]) {
-        date_format(d, m->text);
-        m->day = d;
-    }
-    return m->text;
+    if (m->len && m->check_in == check_in)
+        return m;
+    char in[DATE_TEXT_LEN], out[DATE_TEXT_LEN];
+    date_format(check_in, in);
+    date_format(check_in + nights, out);
+    int n = snprintf(m->text, sizeof m->text,
+                     ",\"check_in\":\"%s\",\"check_out\":\"%s\",\"flex_shift\":%d", in, out,
+                     (int)(check_in - asked));
+    m->len = n > 0 ? (size_t)n : 0;
+    m->check_in = check_in;
+    return m;
 }
 
 static void hit_json(struct jsonw *w, const struct core_hit *h, date_day asked, int nights,
-                     struct date_memo dates[2])
+                     struct dates_memo *dates)
 {
     jw_object_begin(w);
     pool_members(w, h->pool, h->distance_km, h->stale);
     jw_kint(w, "free", h->free);
-    jw_kstring(w, "check_in", date_text(&dates[0], h->check_in));
-    jw_kstring(w, "check_out", date_text(&dates[1], h->check_in + nights));
-    jw_kint(w, "flex_shift", h->check_in - asked);
+    const struct dates_memo *d = hit_dates(dates, h->check_in, asked, nights);
+    jw_continue_raw(w, d->text, d->len);
     jw_object_end(w);
 }
 
@@ -407,9 +430,9 @@ static void availability_search(struct api_ctx *c)
     jw_kint(&w, "count", (long long)n);
     jw_key(&w, "results");
     jw_array_begin(&w);
-    struct date_memo dates[2] = {{0}};
+    struct dates_memo dates = {0};
     for (size_t i = 0; i < n; i++)
-        hit_json(&w, &hits[i], q.check_in, q.nights, dates);
+        hit_json(&w, &hits[i], q.check_in, q.nights, &dates);
     jw_array_end(&w);
     jw_object_end(&w);
     size_t len = 0;

@@ -87,6 +87,12 @@ void jw_members_raw(struct jsonw *w, const char *text, size_t len)
     w->comma = true;
 }
 
+void jw_continue_raw(struct jsonw *w, const char *text, size_t len)
+{
+    put(w, text, len);
+    w->comma = true;
+}
+
 void jw_object_begin(struct jsonw *w) { open_container(w, '{'); }
 void jw_object_end(struct jsonw *w) { close_container(w, '}'); }
 void jw_array_begin(struct jsonw *w) { open_container(w, '['); }

@@ -2,6 +2,7 @@
  * by parsing the output back with cJSON. */
 #include <cjson/cJSON.h>
 #include <math.h>
+#include <string.h>
 
 #include "check.h"
 #include "logeer/jsonw.h"
@@ -166,9 +167,31 @@ static void test_large_document_round_trips(void)
     jw_free(&w);
 }
 
+/* Prepared members, a value that goes on after a prepared key, members carrying their own
+ * comma: the same text as written member by member. */
+static void test_raw_parts_join_as_members(void)
+{
+    struct jsonw w;
+    jw_init(&w);
+    jw_object_begin(&w);
+    jw_kint(&w, "id", 7);
+    const char *fresh = "\"as_of\":\"x\",\"stale\":", *tail = "\"a\":1", *dates = ",\"d\":\"y\"";
+    jw_members_raw(&w, fresh, strlen(fresh));
+    jw_continue_raw(&w, "true", 4);
+    jw_members_raw(&w, tail, strlen(tail));
+    jw_kint(&w, "free", 2);
+    jw_continue_raw(&w, dates, strlen(dates));
+    jw_kbool(&w, "last", false);
+    jw_object_end(&w);
+    CHECK_STR(jw_text(&w, NULL),
+              "{\"id\":7,\"as_of\":\"x\",\"stale\":true,\"a\":1,\"free\":2,\"d\":\"y\",\"last\":false}");
+    jw_free(&w);
+}
+
 int main(void)
 {
     test_structure_and_commas();
+    test_raw_parts_join_as_members();
     test_string_escapes();
     test_escaped_keys();
     test_escapes_at_every_position();
