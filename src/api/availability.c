@@ -14,6 +14,7 @@
 #include "logeer/config.h"
 #include "logeer/core.h"
 #include "logeer/events.h"
+#include "logeer/fmt.h"
 #include "logeer/jsonv.h"
 #include "logeer/jsonw.h"
 #include "logeer/search_log.h"
@@ -277,10 +278,13 @@ static const struct dates_memo *hit_dates(struct dates_memo *m, date_day check_i
     char in[DATE_TEXT_LEN], out[DATE_TEXT_LEN];
     date_format(check_in, in);
     date_format(check_in + nights, out);
-    int n = snprintf(m->text, sizeof m->text,
-                     ",\"check_in\":\"%s\",\"check_out\":\"%s\",\"flex_shift\":%d", in, out,
-                     (int)(check_in - asked));
-    m->len = n > 0 ? (size_t)n : 0;
+    char *p = fmt_lit(m->text, ",\"check_in\":\"");
+    p = fmt_str(p, in);
+    p = fmt_lit(p, "\",\"check_out\":\"");
+    p = fmt_str(p, out);
+    p = fmt_lit(p, "\",\"flex_shift\":");
+    p = fmt_int(p, (long long)check_in - asked);
+    m->len = (size_t)(p - m->text);
     m->check_in = check_in;
     return m;
 }

@@ -29,6 +29,7 @@
 #include <openssl/ssl.h>
 
 #include "logeer/clock.h"
+#include "logeer/fmt.h"
 #include "logeer/http_parse.h"
 #include "logeer/log.h"
 
@@ -207,8 +208,8 @@ static void ex_set_request_id(struct http_exchange *ex)
     }
     uint64_t a = srv_random(ex->srv);
     uint64_t b = srv_random(ex->srv);
-    snprintf(ex->pub.request_id, sizeof(ex->pub.request_id), "%016llx%016llx",
-             (unsigned long long)a, (unsigned long long)b);
+    _Static_assert(sizeof(ex->pub.request_id) > 32, "a generated request id is 32 hex digits");
+    *fmt_hex64(fmt_hex64(ex->pub.request_id, a), b) = '\0';
 }
 
 /* ---- exchanges ------------------------------------------------------------------------------ */
@@ -338,27 +339,44 @@ static bool conn_format_head(struct http_conn *conn, struct http_exchange *ex, i
     h->text = cap <= sizeof(h->small) ? h->small : malloc(cap);
     if (!h->text)
         return false;
-    int n = snprintf(h->text, cap, "HTTP/1.1 %d %s\r\nDate: %s\r\nX-Request-Id: %s\r\n", status,
-                     reason, srv_date(conn->srv), ex->pub.request_id);
-    if (length >= 0)
-        n += snprintf(h->text + n, cap - (size_t)n, "Content-Length: %lld\r\n", length);
-    if (extra_line)
-        n += snprintf(h->text + n, cap - (size_t)n, "%s\r\n", extra_line);
-    if (content_type)
-        n += snprintf(h->text + n, cap - (size_t)n, "Content-Type: %s\r\n", content_type);
+    /* Pieces copied into the room counted above (the fixed ones and the numbers take less
+     * than its 400 bytes). */
+    char *p = fmt_lit(h->text, "HTTP/1.1 ");
+    p = fmt_uint(p, (unsigned)status);
+    *p++ = ' ';
+    p = fmt_str(p, reason);
+    p = fmt_lit(p, "\r\nDate: ");
+    p = fmt_str(p, srv_date(conn->srv));
+    p = fmt_lit(p, "\r\nX-Request-Id: ");
+    p = fmt_str(p, ex->pub.request_id);
+    p = fmt_lit(p, "\r\n");
+    if (length >= 0) {
+        p = fmt_lit(p, "Content-Length: ");
+        p = fmt_int(p, length);
+        p = fmt_lit(p, "\r\n");
+    }
+    if (extra_line) {
+        p = fmt_str(p, extra_line);
+        p = fmt_lit(p, "\r\n");
+    }
+    if (content_type) {
+        p = fmt_lit(p, "Content-Type: ");
+        p = fmt_str(p, content_type);
+        p = fmt_lit(p, "\r\n");
+    }
     /* HSTS on every TLS response, errors included: a browser that once reached us over TLS
      * must never again try plain HTTP, where a caregiver's token could be read. */
     if (conn->tls || conn->srv->hsts)
-        n += snprintf(h->text + n, cap - (size_t)n, "Strict-Transport-Security: max-age=63072000\r\n");
-    if (ex->reply_headers_len) {
-        memcpy(h->text + n, ex->reply_headers, ex->reply_headers_len);
-        n += (int)ex->reply_headers_len;
-    }
-    n += snprintf(h->text + n, cap - (size_t)n, "%s",
-                  closing                    ? "Connection: close\r\n\r\n"
-                  : ex->version_minor == 0 ? "Connection: keep-alive\r\n\r\n"
-                                           : "\r\n");
-    h->len = (size_t)n;
+        p = fmt_lit(p, "Strict-Transport-Security: max-age=63072000\r\n");
+    p = fmt_bytes(p, ex->reply_headers, ex->reply_headers_len);
+    if (closing)
+        p = fmt_lit(p, "Connection: close\r\n\r\n");
+    else if (ex->version_minor == 0)
+        p = fmt_lit(p, "Connection: keep-alive\r\n\r\n");
+    else
+        p = fmt_lit(p, "\r\n");
+    *p = '\0';
+    h->len = (size_t)(p - h->text);
     return true;
 }
 
