@@ -19,6 +19,15 @@ int main(void)
     CHECK(query_get("x=abcdef", "x", buf, 4, &bad) == NULL && bad);
     CHECK_STR(query_get("a=1&x=%41%42", "x", buf, sizeof buf, &bad), "AB");
     CHECK_STR(query_get("x=1&x=2", "x", buf, sizeof buf, &bad), "1");
+    /* A name is a whole key: not a prefix of a longer one, nor the start of one. */
+    CHECK_STR(query_get("nightsx=1&nights=2", "nights", buf, sizeof buf, &bad), "2");
+    CHECK_STR(query_get("a=1&ab=2", "ab", buf, sizeof buf, &bad), "2");
+    CHECK_STR(query_get("ab=2&a=1", "a", buf, sizeof buf, &bad), "1");
+    CHECK(query_get("nig", "nights", buf, sizeof buf, &bad) == NULL && !bad);
+    CHECK(query_get("n&ni=1", "nights", buf, sizeof buf, &bad) == NULL && !bad);
+    CHECK_STR(query_get("n=1&nights", "nights", buf, sizeof buf, &bad), "");
+    CHECK_STR(query_get("&&x=1&", "x", buf, sizeof buf, &bad), "1");
+    CHECK_STR(query_get("x==1", "x", buf, sizeof buf, &bad), "=1");
     CHECK(query_problem(NULL) == NULL);
     CHECK(query_problem("") == NULL);
     CHECK(query_problem(q) == NULL);
