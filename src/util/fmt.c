@@ -6,7 +6,10 @@
 
 char *fmt_bytes(char *p, const char *s, size_t n)
 {
-    memcpy(p, s, n);
+    /* No bytes may come with no buffer (a reply without headers of its own): memcpy must not
+     * be given NULL even for none. */
+    if (n)
+        memcpy(p, s, n);
     return p + n;
 }
 

@@ -55,6 +55,8 @@ static void test_hex_and_pieces(void)
     *p = '\0';
     CHECK_STR(got, "HTTP/1.1 200 OK");
     CHECK(p - got == 15);
+    /* None of nothing: a reply without headers of its own has no buffer for them. */
+    CHECK(fmt_bytes(got, NULL, 0) == got);
 }
 
 int main(void)
