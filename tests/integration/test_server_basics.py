@@ -218,21 +218,37 @@ def read_response(sock, buf):
         buf += chunk
 
 
-def test_pipelined_requests_to_a_client_that_reads_late_are_answered_whole_and_in_order():
-    """Replies go to the socket at once when nothing is queued before them, and are queued when
-    the socket takes only part: 60 requests for a 33 KB file sent in one go by a client with a
-    small receive buffer that starts reading half a second later (the server's writes fill the
-    socket, stop and go on), then one more request on the same connection."""
-    srv = get_server()
-    path = "/aanbieder/bord.js"
+BOARD_JS = "/aanbieder/bord.js"
+
+
+def board_js_and_a_late_reader():
+    """The 33 KB board script as it is served, and a socket connected with a 4 KB receive
+    buffer: a client whose answers fill the socket until it reads them."""
     with open(os.path.join(h.SOURCE_DIR, "web", "aanbieder", "bord.js"), "rb") as f:
         expected = f.read()
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
     sock.settimeout(30 * h.SCALE)
-    sock.connect(("127.0.0.1", srv.port))
+    sock.connect(("127.0.0.1", get_server().port))
+    return expected, sock
+
+
+def check_the_next_request_is_answered(sock, buf):
+    """After the pipelined ones, the connection answers one more request, and nothing else."""
+    sock.sendall(b"GET /livez HTTP/1.1\r\nHost: t\r\nX-Request-Id: after\r\n\r\n")
+    resp, rest = read_response(sock, buf)
+    h.check_equal("the connection then answers the next request",
+                  (resp.status, resp.headers.get("x-request-id"), rest), (200, "after", b""))
+
+
+def test_pipelined_requests_to_a_client_that_reads_late_are_answered_whole_and_in_order():
+    """Replies go to the socket at once when nothing is queued before them, and are queued when
+    the socket takes only part: 60 requests for a 33 KB file sent in one go by a client with a
+    small receive buffer that starts reading half a second later (the server's writes fill the
+    socket, stop and go on), then one more request on the same connection."""
+    expected, sock = board_js_and_a_late_reader()
     with sock:
-        sock.sendall(b"".join(f"GET {path} HTTP/1.1\r\nHost: t\r\nX-Request-Id: pipe-{i}\r\n\r\n"
+        sock.sendall(b"".join(f"GET {BOARD_JS} HTTP/1.1\r\nHost: t\r\nX-Request-Id: pipe-{i}\r\n\r\n"
                               .encode() for i in range(60)))
         time.sleep(0.5)
         buf, answers = b"", []
@@ -241,10 +257,7 @@ def test_pipelined_requests_to_a_client_that_reads_late_are_answered_whole_and_i
             answers.append((resp.status, resp.headers.get("x-request-id"), resp.body == expected))
         h.check_equal("60 pipelined replies, whole and in the order asked", answers,
                       [(200, f"pipe-{i}", True) for i in range(60)])
-        sock.sendall(b"GET /livez HTTP/1.1\r\nHost: t\r\nX-Request-Id: after\r\n\r\n")
-        resp, rest = read_response(sock, buf)
-        h.check_equal("the connection then answers the next request",
-                      (resp.status, resp.headers.get("x-request-id"), rest), (200, "after", b""))
+        check_the_next_request_is_answered(sock, buf)
 
 
 def test_a_client_that_sends_more_than_the_server_holds_is_read_on_when_it_reads():
@@ -253,16 +266,10 @@ def test_a_client_that_sends_more_than_the_server_holds_is_read_on_when_it_reads
     a 33 KB file from a client with a small receive buffer that reads only after a second (its
     answers fill the socket, so the requests pile up unread) are all answered whole and in
     order, and the connection answers one more after them."""
-    srv = get_server()
-    path, count = "/aanbieder/bord.js", 240
-    with open(os.path.join(h.SOURCE_DIR, "web", "aanbieder", "bord.js"), "rb") as f:
-        expected = f.read()
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-    sock.settimeout(30 * h.SCALE)
-    sock.connect(("127.0.0.1", srv.port))
+    count = 240
+    expected, sock = board_js_and_a_late_reader()
     with sock:
-        data = b"".join(f"GET {path} HTTP/1.1\r\nHost: t\r\nX-Request-Id: flood-{i:04d}\r\n"
+        data = b"".join(f"GET {BOARD_JS} HTTP/1.1\r\nHost: t\r\nX-Request-Id: flood-{i:04d}\r\n"
                         f"User-Agent: {'x' * 1000}\r\n\r\n".encode() for i in range(count))
         h.check("the requests are more than the server holds unread", len(data) > 160 * 1024,
                 len(data))
@@ -278,10 +285,7 @@ def test_a_client_that_sends_more_than_the_server_holds_is_read_on_when_it_reads
         sender.join(10 * h.SCALE)
         h.check_equal(f"{count} pipelined requests answered whole and in the order sent",
                       wrong[:3], [])
-        sock.sendall(b"GET /livez HTTP/1.1\r\nHost: t\r\nX-Request-Id: after\r\n\r\n")
-        resp, rest = read_response(sock, buf)
-        h.check_equal("the connection then answers the next request",
-                      (resp.status, resp.headers.get("x-request-id"), rest), (200, "after", b""))
+        check_the_next_request_is_answered(sock, buf)
 
 
 def test_request_id_is_echoed_or_generated():
