@@ -407,6 +407,18 @@ static size_t srv_problem_body(const struct http_server *srv, int status, const 
     return n < size ? n : 0;
 }
 
+/* Out of memory for an exchange: nothing can be answered, so the connection goes. Not freed
+ * here: the caller may be conn_process, which looks at the connection's state after each
+ * step; it lingers for no time and the timer frees it from the loop. */
+static void conn_drop(struct http_conn *conn)
+{
+    conn->close_after = true;
+    conn->state = CONN_LINGER;
+    shutdown(bufferevent_getfd(conn->bev), SHUT_RDWR);
+    struct timeval now = {0, 0};
+    evtimer_add(conn->timer, &now);
+}
+
 /* Answers a protocol error as problem+json and closes after flushing. The exchange may be one
  * whose head parsed, or a bare one made for the error. */
 static void conn_fail(struct http_conn *conn, int status, const char *detail)
@@ -415,7 +427,7 @@ static void conn_fail(struct http_conn *conn, int status, const char *detail)
     if (!ex) {
         ex = ex_new(conn, 0, 0);
         if (!ex) {
-            conn_free(conn);
+            conn_drop(conn);
             return;
         }
         ex_set_request_id(ex);
@@ -910,7 +922,7 @@ static void conn_read_head(struct http_conn *conn)
     size_t cap = lines < lim->max_headers + 1 ? lines : lim->max_headers + 1;
     struct http_exchange *ex = ex_new(conn, end, cap);
     if (!ex) {
-        conn_free(conn);
+        conn_drop(conn);
         return;
     }
     conn->ex = ex;
