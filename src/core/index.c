@@ -362,30 +362,24 @@ static void lat_remove(struct lat_list *l, const struct coords *c, size_t at)
     }
 }
 
-/* The lists by care profile and by profile and latitude, as profiles_move says. */
-static int profile_lists_move(struct core_index *ix, size_t at, uint32_t before, uint32_t after,
-                              const struct coords *was, const struct coords *now)
+/* Room in each list of `lists` the pool joins (the bits of `after` not in `before`). */
+static int lists_reserve(struct pool_list *lists, int n, uint64_t before, uint64_t after)
 {
-    for (int b = 0; b < PROFILE_BITS; b++) {
-        uint32_t bit = 1u << b;
-        if ((after & bit) && !(before & bit) &&
-            (list_reserve(&ix->by_profile[b]) != 0 || lat_reserve(&ix->by_profile_lat[b]) != 0))
+    for (int b = 0; b < n; b++)
+        if ((((after & ~before) >> b) & 1) && list_reserve(&lists[b]) != 0)
             return -1;
-    }
-    bool moved = was->lat != now->lat || was->lon != now->lon;
-    for (int b = 0; b < PROFILE_BITS; b++) {
-        uint32_t bit = 1u << b;
-        bool stays = (before & bit) && (after & bit);
-        if ((before & bit) && (!stays || moved))
-            lat_remove(&ix->by_profile_lat[b], was, at);
-        if ((after & bit) && (!stays || moved))
-            lat_add(&ix->by_profile_lat[b], now, at);
-        if ((before & bit) && !(after & bit))
-            list_remove(&ix->by_profile[b], at);
-        if ((after & bit) && !(before & bit))
-            list_add(&ix->by_profile[b], at); /* room made above */
-    }
     return 0;
+}
+
+/* Pool `at` out of the lists it leaves and into those it joins (room made by lists_reserve). */
+static void lists_move(struct pool_list *lists, int n, uint64_t before, uint64_t after, size_t at)
+{
+    for (int b = 0; b < n; b++) {
+        if (((before & ~after) >> b) & 1)
+            list_remove(&lists[b], at);
+        if (((after & ~before) >> b) & 1)
+            list_add(&lists[b], at);
+    }
 }
 
 /* The lists by care profile and funding route a pool belongs in, as bits. */
@@ -412,20 +406,24 @@ static int profiles_move(struct core_index *ix, size_t at, const struct membersh
 {
     uint32_t was_in = before->care_profiles, now_in = after->care_profiles;
     uint64_t pf_before = pf_mask(was_in, before->funding), pf_after = pf_mask(now_in, after->funding);
-    for (int b = 0; b < PF_BITS * PF_BITS; b++) {
-        uint64_t bit = (uint64_t)1 << b;
-        if ((pf_after & bit) && !(pf_before & bit) && list_reserve(&ix->by_profile_funding[b]) != 0)
-            return -1;
-    }
-    if (profile_lists_move(ix, at, was_in, now_in, &before->where, &after->where) != 0)
+    if (lists_reserve(ix->by_profile, PROFILE_BITS, was_in, now_in) != 0 ||
+        lists_reserve(ix->by_profile_funding, PF_BITS * PF_BITS, pf_before, pf_after) != 0)
         return -1;
-    for (int b = 0; b < PF_BITS * PF_BITS; b++) {
-        uint64_t bit = (uint64_t)1 << b;
-        if ((pf_before & bit) && !(pf_after & bit))
-            list_remove(&ix->by_profile_funding[b], at);
-        if ((pf_after & bit) && !(pf_before & bit))
-            list_add(&ix->by_profile_funding[b], at); /* room made above */
+    for (int b = 0; b < PROFILE_BITS; b++)
+        if ((((now_in & ~was_in) >> b) & 1) && lat_reserve(&ix->by_profile_lat[b]) != 0)
+            return -1;
+    /* By latitude a pool that stays in a profile but moves is taken out and put back. */
+    bool moved = before->where.lat != after->where.lat || before->where.lon != after->where.lon;
+    for (int b = 0; b < PROFILE_BITS; b++) {
+        uint32_t bit = 1u << b;
+        bool stays = (was_in & bit) && (now_in & bit);
+        if ((was_in & bit) && (!stays || moved))
+            lat_remove(&ix->by_profile_lat[b], &before->where, at);
+        if ((now_in & bit) && (!stays || moved))
+            lat_add(&ix->by_profile_lat[b], &after->where, at);
     }
+    lists_move(ix->by_profile, PROFILE_BITS, was_in, now_in, at);
+    lists_move(ix->by_profile_funding, PF_BITS * PF_BITS, pf_before, pf_after, at);
     return 0;
 }
 
@@ -716,6 +714,11 @@ struct scan {
     bool read_lists;            /* the search asks for facilities or names needs */
     int any_care, any_funding;  /* 1 when the search does not filter on it */
     uint32_t funding_bit;
+    /* The search's own filters again, so that gather's copy of the scan holds all that the
+     * cheap filters compare (through q the compiler had to load them again for every pool,
+     * the batch's stores might have changed them: some fifty instructions a pool). */
+    uint32_t kinds, care_profile;
+    int nights;
     double min_lat, max_lat, min_lon, max_lon; /* the radius's bounding box, when one */
     bool boxed;
 };
@@ -733,6 +736,9 @@ static void scan_init(struct scan *s, const struct core_search *q)
     s->any_care = q->care_profile == 0;
     s->any_funding = q->funding < 0;
     s->funding_bit = q->funding >= 0 && q->funding < 32 ? 1u << q->funding : 0;
+    s->kinds = q->kinds;
+    s->care_profile = q->care_profile;
+    s->nights = q->nights;
     if (q->has_point && q->radius_km > 0) {
         /* A degree of latitude is at least 110.5 km, a degree of longitude at least that
          * times the cosine of the box's highest latitude: a slightly larger box is fine,
@@ -749,29 +755,9 @@ static void scan_init(struct scan *s, const struct core_search *q)
     }
 }
 
-/* What the cheap filters compare every pool with, as plain values that gather copies before
- * its loops: read through the scan and the search, the compiler had to load each again for
- * every pool (the batch's stores might have changed them), some fifty instructions a pool. */
-struct hot_filter {
-    uint32_t kinds, care, funding_bit;
-    int any_care, any_funding, nights, not_wmo, home_known;
-    uint64_t home;
-    double min_lat, max_lat, min_lon, max_lon;
-};
-
-static struct hot_filter hot_filter_of(const struct scan *s)
-{
-    return (struct hot_filter){
-        .kinds = s->q->kinds, .care = s->q->care_profile, .funding_bit = s->funding_bit,
-        .any_care = s->any_care, .any_funding = s->any_funding, .nights = s->q->nights,
-        .not_wmo = !s->wmo, .home_known = s->home_len != 0, .home = s->home,
-        .min_lat = s->min_lat, .max_lat = s->max_lat, .min_lon = s->min_lon,
-        .max_lon = s->max_lon};
-}
-
 /* Without branches: in a box around a point, whether the next pool is in it is a coin the
  * branch predictor cannot call. */
-static inline __attribute__((always_inline)) int in_box(const struct hot_filter *f,
+static inline __attribute__((always_inline)) int in_box(const struct scan *f,
                                                         const struct coords *c)
 {
     return (c->lat >= f->min_lat) & (c->lat <= f->max_lat) & (c->lon >= f->min_lon) &
@@ -782,15 +768,15 @@ static inline __attribute__((always_inline)) int in_box(const struct hot_filter 
  * over every pool, whether the next one serves the asked care profile or funding is a coin
  * the branch predictor cannot call. Inlined in each of gather's loops, where it is most of
  * the work (as a call it was a tenth of a search's time). */
-static inline __attribute__((always_inline)) int hot_matches(const struct hot_filter *f,
+static inline __attribute__((always_inline)) int hot_matches(const struct scan *f,
                                                              const struct pool_hot *h)
 {
-    int wmo_ok = f->home_known &
+    int wmo_ok = (f->home_len != 0) &
                  (((h->lists & LIST_WMO_MANY) != 0) | ((f->home != 0) & (h->wmo_only == f->home)));
     return (int)h->active & (int)((f->kinds >> h->kind) & 1) &
-           (f->any_care | ((h->care_profiles & f->care) != 0)) &
+           (f->any_care | ((h->care_profiles & f->care_profile) != 0)) &
            (f->any_funding | ((h->funding & f->funding_bit) != 0)) &
-           (f->nights >= h->min_nights) & (f->nights <= h->max_nights) & (f->not_wmo | wmo_ok);
+           (f->nights >= h->min_nights) & (f->nights <= h->max_nights) & ((int)!f->wmo | wmo_ok);
 }
 
 /* Filters that read the description's lists: only for pools the packed fields let through,
@@ -988,7 +974,7 @@ static size_t gather(const struct core_index *ix, const struct scan *s, struct w
                      size_t *batch, size_t room)
 {
     size_t nb = 0, i = w->from, end = w->end;
-    const struct hot_filter f = hot_filter_of(s);
+    const struct scan f = *s; /* in registers through the loops (see struct scan) */
     const struct pool_hot *hot = ix->hot;
     const size_t *list = w->list ? w->list->at : NULL;
     if (w->band) {
