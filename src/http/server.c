@@ -143,6 +143,7 @@ struct http_server {
 
 static void conn_process(struct http_conn *conn);
 static void conn_free(struct http_conn *conn);
+static void conn_arm(struct http_conn *conn, unsigned ms);
 
 /* ---- small helpers ------------------------------------------------------------------------ */
 
@@ -415,8 +416,7 @@ static void conn_drop(struct http_conn *conn)
     conn->close_after = true;
     conn->state = CONN_LINGER;
     shutdown(bufferevent_getfd(conn->bev), SHUT_RDWR);
-    struct timeval now = {0, 0};
-    evtimer_add(conn->timer, &now);
+    conn_arm(conn, 0);
 }
 
 /* Answers a protocol error as problem+json and closes after flushing. The exchange may be one

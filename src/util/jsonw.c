@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "logeer/fmt.h"
+
 void jw_init(struct jsonw *w) { memset(w, 0, sizeof *w); }
 
 void jw_free(struct jsonw *w)
@@ -202,25 +204,11 @@ void jw_string(struct jsonw *w, const char *s)
     put_char(w, '"');
 }
 
-/* Decimal digits of v into the end of buf; returns where they start. */
-static char *digits(unsigned long long v, char *end)
-{
-    do {
-        *--end = (char)('0' + v % 10);
-        v /= 10;
-    } while (v);
-    return end;
-}
-
 void jw_int(struct jsonw *w, long long v)
 {
     separate(w);
-    char buf[24], *end = buf + sizeof buf;
-    unsigned long long u = v < 0 ? 0ull - (unsigned long long)v : (unsigned long long)v;
-    char *p = digits(u, end);
-    if (v < 0)
-        *--p = '-';
-    put(w, p, (size_t)(end - p));
+    char buf[24];
+    put(w, buf, (size_t)(fmt_int(buf, v) - buf));
 }
 
 void jw_double(struct jsonw *w, double v)
@@ -253,15 +241,13 @@ void jw_fixed(struct jsonw *w, double v, int decimals)
         return;
     }
     separate(w);
-    char buf[40], *end = buf + sizeof buf;
-    char *p = digits((unsigned long long)frac, end);
-    while (end - p < decimals)
-        *--p = '0';
-    while (end[-1] == '0') /* 12.50 -> 12.5 */
+    char buf[40];
+    char *end = fmt_uint(buf, (unsigned long long)whole);
+    *end++ = '.';
+    end = fmt_uint_pad(end, (unsigned)frac, decimals);
+    while (end[-1] == '0') /* 12.50 -> 12.5; frac is not 0, so a digit stays */
         end--;
-    *--p = '.';
-    p = digits((unsigned long long)whole, p);
-    put(w, p, (size_t)(end - p));
+    put(w, buf, (size_t)(end - buf));
 }
 
 void jw_number_text(struct jsonw *w, const char *text)
