@@ -7,7 +7,8 @@
 // is refused at the field naming the window; staying along on the full dates is refused at the
 // checkbox; on the free dates the request with companion and transport both ways is held and
 // confirmed; Mijn logeerplekken shows both and changes the transport (outside the window
-// refused at the field first; then by keyboard); Mijn gegevens lists the emails, essential ones
+// refused at the field first; then by keyboard; a change made meanwhile in another window is
+// reported and shown, not overwritten); Mijn gegevens lists the emails, essential ones
 // always on with the reason, a refusal from the server is announced and shown at its box, and
 // one switched off by keyboard stays off after a reload; at 320 px nothing scrolls sideways.
 import { mkdirSync } from 'node:fs';
@@ -183,6 +184,26 @@ run(async (context) => {
     /Brengen: U brengt uw naaste om 15:30 uur/.test(text), text);
   await axe(page, 'mijn logeerplekken: after the change');
   await shoot(page, 'mijn-logeerplekken-vervoer');
+
+  // A change made elsewhere while the form is open (here: another window, through the API) is
+  // shown, not overwritten: the form writes with If-Match.
+  const again = page.locator('#lijst > li', { hasText: 'bevestigd' }).first();
+  await again.locator('.vervoer-wijzigen button').click();
+  const stale = again.locator('form');
+  await stale.waitFor();
+  const stayId = (await stale.getAttribute('id')).replace(/^vervoer-/, '');
+  await page.evaluate(async (id) => {
+    const { api } = await import('/common/api.js');
+    await api('PATCH', `/v1/stays/${id}`, { departure: { by: 'caregiver', time: '11:30' } });
+  }, stayId);
+  await stale.locator('[name="departure.time"]').fill('10:15');
+  await stale.locator('button[type="submit"]').click();
+  await page.waitForFunction(() => /intussen ergens anders gewijzigd/.test(document.getElementById('melding').textContent));
+  text = squash(await page.locator('#lijst > li', { hasText: 'bevestigd' }).first().textContent());
+  check('a change made meanwhile elsewhere is reported and shown, not overwritten',
+    /Ophalen: U haalt uw naaste op om 11:30 uur/.test(text) && !/10:15/.test(text) &&
+    await page.getAttribute('#melding', 'class') === 'alert alert--error', text);
+  await axe(page, 'mijn logeerplekken: changed meanwhile elsewhere');
 
   // ---- Berichten per e-mail ----
   await page.goto(BASE + '/mijn-gegevens.html');

@@ -3,7 +3,8 @@
 // held stay that still carries its waitlist window: it is shown first, with its expiry, and is
 // accepted with confirm or declined with cancel. Cancelling asks once more before it acts.
 // Each stay says whether the caregiver stays along and who brings and collects the guest;
-// until check-in that is changed here (PATCH /v1/stays/{id}), inside the place's windows.
+// until check-in that is changed here (PATCH /v1/stays/{id} with If-Match), inside the place's
+// windows.
 // A series (logeerreeks) is one item with its dates: confirmed together, or the rest of it
 // cancelled together (POST /v1/series/{id}/confirm, /cancel-rest); its dates are not repeated
 // in the list of single stays.
@@ -124,14 +125,21 @@ function transportControl(s) {
       const body = { arrival: transportValue(form, 'arrival', missing),
         departure: transportValue(form, 'departure', missing) };
       if (Object.keys(missing).length) return showErrors(form, { fields: missing });
+      // If-Match with the version this form was opened on: a change made meanwhile (in another
+      // window, or by the place) is shown, never overwritten.
+      let text = 'Brengen en ophalen zijn gewijzigd.', good = true;
       try {
-        await whileBusy(form, () => api('PATCH', `/v1/stays/${s.id}`, body));
+        await whileBusy(form, () => api('PATCH', `/v1/stays/${s.id}`, body,
+          { headers: { 'If-Match': `"${s.version}"` } }));
       } catch (e) {
         if (!(e instanceof ApiError)) throw e;
-        return showErrors(form, e, 'Het wijzigen is niet gelukt');
+        if (e.status !== 412) return showErrors(form, e, 'Het wijzigen is niet gelukt');
+        text = 'Brengen en ophalen zijn intussen ergens anders gewijzigd, bijvoorbeeld in een ' +
+          'ander venster. Hieronder staat hoe het nu is. Wijzig het opnieuw als dat nog nodig is.';
+        good = false;
       }
-      say('Brengen en ophalen zijn gewijzigd.');
       await load();
+      say(text, good);
       note.tabIndex = -1;
       note.focus();
     });
