@@ -77,9 +77,13 @@ def read_while_locked(w, server, token, request_id):
     resp = server.request("GET", f"/v1/stays/{w.stay_id}", token=token,
                           headers={"X-Request-Id": request_id})
     h.check_equal("the read answers 200", resp.status, 200)
-    h.check("its batch waits for the lock",
-            h.wait_until(lambda: h.scalar(w.url, f"SELECT count(*) {BATCH_WAITING}") == "1",
-                         10 * h.SCALE))
+    waiting = h.wait_until(lambda: h.scalar(w.url, f"SELECT count(*) {BATCH_WAITING}") == "1",
+                           10 * h.SCALE)
+    # Should it fail: what every session of the database was doing then.
+    h.check("its batch waits for the lock", waiting, "" if waiting else repr(h.psql(
+        w.url, "SELECT application_name, state, wait_event_type, wait_event, left(query, 80) "
+               "FROM pg_stat_activity WHERE datname = current_database() "
+               "AND pid <> pg_backend_pid()")))
 
 
 def rows_for(url, request_ids):
