@@ -125,8 +125,8 @@ function transportControl(s) {
       const body = { arrival: transportValue(form, 'arrival', missing),
         departure: transportValue(form, 'departure', missing) };
       if (Object.keys(missing).length) return showErrors(form, { fields: missing });
-      // If-Match with the version this form was opened on: a change made meanwhile (in another
-      // window, or by the place) is shown, never overwritten.
+      // If-Match with the version this form was opened on: a change to the stay made meanwhile
+      // (in another window, or the place's answer) is shown, never overwritten.
       let text = 'Brengen en ophalen zijn gewijzigd.', good = true;
       try {
         await whileBusy(form, () => api('PATCH', `/v1/stays/${s.id}`, body,
