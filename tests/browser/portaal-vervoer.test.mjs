@@ -204,6 +204,11 @@ run(async (context) => {
     /Ophalen: U haalt uw naaste op om 11:30 uur/.test(text) && !/10:15/.test(text) &&
     await page.getAttribute('#melding', 'class') === 'alert alert--error', text);
   await axe(page, 'mijn logeerplekken: changed meanwhile elsewhere');
+  await shoot(page, 'mijn-logeerplekken-intussen-gewijzigd');
+  await page.setViewportSize({ width: 320, height: 800 });
+  await shoot(page, 'mijn-logeerplekken-intussen-gewijzigd-320');
+  await page.setViewportSize({ width: 1280, height: 900 });
+  await narrow(page, 'mijn logeerplekken with the changed-meanwhile message');
 
   // ---- Berichten per e-mail ----
   await page.goto(BASE + '/mijn-gegevens.html');
