@@ -831,6 +831,7 @@ static void hit_rank_keys(struct core_hit *h, date_day asked)
 {
     uint32_t days = (uint32_t)labs((long)h->check_in - asked);
     h->rank_near = days << 1 | (h->stale ? 1u : 0u);
+    /* free is at most a night's capacity, which the schema keeps at 500 or less. */
     h->rank_more = (uint64_t)(uint32_t)(INT16_MAX - h->free) << 32 |
                    (uint32_t)((int64_t)h->check_in - INT32_MIN);
 }
