@@ -246,7 +246,8 @@ def test_a_wrong_or_foreign_state_is_refused():
     h.check("the right state in another browser (no sign-in cookie) is refused",
             resp.status == 302 and resp.header("location") == "/inloggen.html?sso=state",
             repr(resp))
-    h.check("and logged", '"reason": "state"' in last_log(w, "sso.fail"), last_log(w, "sso.fail"))
+    h.check("and logged", h.wait_until(lambda: '"reason": "state"' in last_log(w, "sso.fail"),
+                                       5 * h.SCALE), last_log(w, "sso.fail"))
 
     browser = Browser(srv)
     callback = sign_in_at_op(w, browser, "planner@zorg-a.test")
@@ -307,8 +308,10 @@ def test_tokens_a_real_provider_would_never_issue_are_refused():
                 resp.status == 302 and page and page.endswith(f"/inloggen.html?sso={reason}"),
                 f"{resp!r} {page}")
         h.check(f"{mode}: no session", "logeer_session" not in browser.jar.get(srv.port, {}))
+        # The refusal's row is written beside the redirect, not before it: wait for it.
         h.check(f"{mode}: sso.fail with reason {reason} in the access log",
-                f'"reason": "{reason}"' in last_log(w, "sso.fail"), last_log(w, "sso.fail"))
+                h.wait_until(lambda: f'"reason": "{reason}"' in last_log(w, "sso.fail"),
+                             5 * h.SCALE), last_log(w, "sso.fail"))
     fetches = w["idp"].mode("good")["jwks_fetches"]
     h.check("an unknown kid refetched the keys at most once a minute (2 fetches in all)",
             fetches <= 2, fetches)
