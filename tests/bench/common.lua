@@ -91,6 +91,10 @@ function common.report(name, summary, latency)
         string.format("max_ms=%.2f", latency.max / 1000),
         string.format("socket_errors=%d", e.connect + e.read + e.write + e.timeout),
     }
+    if next(totals) == nil then
+        -- A script that read no answers: wrk itself counts those of status 400 or more.
+        totals["ok"] = summary.requests - e.status
+    end
     local labels = {}
     for k in pairs(totals) do
         labels[#labels + 1] = k
