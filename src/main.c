@@ -336,8 +336,8 @@ static int serve_one(const struct config *cfg)
         inventory_sync_set_clock_file(app.sync, clock_file);
     const char *slice = getenv("LOGEER_TEST_RECONCILE_SLICE");
     if (app.sync && slice && atoi(slice) > 0) {
-        log_warn("LOGEER_TEST_RECONCILE_SLICE is set: the periodic re-read reads %d pools a "
-                 "statement; a test setting", atoi(slice));
+        log_warn("LOGEER_TEST_RECONCILE_SLICE is set: the periodic re-read reads the nights of "
+                 "%d differing pools a statement; a test setting", atoi(slice));
         inventory_sync_set_reconcile_slice(app.sync, (unsigned)atoi(slice));
     }
     const char *notify_delay = getenv("LOGEER_TEST_NOTIFY_DELAY_MS");

@@ -35,8 +35,8 @@ void inventory_sync_free(struct inventory_sync *s);
 /* How often every pool and night is loaded again, repairing what a notification lost between
  * a commit and its sending would leave wrong (LOGEER_INDEX_RECONCILE_S; default 300 s). */
 void inventory_sync_set_reconcile(struct inventory_sync *s, unsigned seconds);
-/* A test setting: the periodic re-read reads this many pools' nights a statement
- * (LOGEER_TEST_RECONCILE_SLICE; default 100), so that a small data set spans several. */
+/* A test setting: the periodic re-read reads the nights of this many pools whose checksums
+ * differed a statement (LOGEER_TEST_RECONCILE_SLICE; default 100), so that a few span several. */
 void inventory_sync_set_reconcile_slice(struct inventory_sync *s, unsigned pools);
 
 /* What a reload covers: one pool with its nights, or the descriptions of the pools of one

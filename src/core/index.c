@@ -562,6 +562,41 @@ int core_index_free_on(const struct core_index *ix, const char *pool_id, date_da
     return night_row(ix, off)[at];
 }
 
+struct core_checksums {
+    size_t n;                   /* pools summed, by position */
+    long long sum[];
+};
+
+struct core_checksums *core_index_checksums(const struct core_index *ix, date_day first,
+                                            int ndays)
+{
+    if (first != ix->first_day || ndays != ix->ndays)
+        return NULL;
+    struct core_checksums *c = calloc(1, sizeof *c + ix->npools * sizeof c->sum[0]);
+    if (!c)
+        return NULL;
+    c->n = ix->npools;
+    for (long off = 0; off < ndays; off++) {
+        const int16_t *row = night_row(ix, off);
+        for (size_t at = 0; at < c->n; at++)
+            if (row[at] > 0)
+                c->sum[at] += core_nights_term(off, row[at]);
+    }
+    return c;
+}
+
+int core_checksums_get(const struct core_checksums *c, const struct core_index *ix,
+                       const char *pool_id, long long *sum)
+{
+    long at = find(ix, pool_id);
+    if (at < 0 || (size_t)at >= c->n)
+        return -1;
+    *sum = c->sum[at];
+    return 0;
+}
+
+void core_checksums_free(struct core_checksums *c) { free(c); }
+
 /* ---- the rolling window ---- */
 
 struct core_roll {

@@ -14,9 +14,11 @@
  * so that a burst's nights are read together. Loads of pool descriptions run one at a time, in
  * the order their notifications came. A notification lost between commit and sending (a
  * process killed in between) is repaired by reading everything again periodically: every
- * pool's description in one read, the nights a slice of pools at a time (at national size
- * one read of every night held a connection for 15 s and the loop for 0.2 s to apply it, and
- * a request's own pool load queued behind it).
+ * pool's description in one read, then every pool's checksum of its nights in one more, and
+ * the nights only of the pools whose checksums differ from the index's, a slice of pools at a
+ * time (at national size one read of every night held a connection for 15 s and the loop for
+ * 0.2 s to apply it, and a request's own pool load queued behind it; read pool by pool, the
+ * nights still cost PostgreSQL 11-15 s of a core every period).
  *
  * The window rolls with the calendar: when the service's today moves on, the nights the
  * window gains are loaded aside (as one more load, so re-reads wait for it too) and swapped in
@@ -42,7 +44,8 @@
  * its own a re-read came back in 3 ms, and the next one went out at once: 363 a second in a
  * booking race, against 48 while it queued with the requests). */
 #define SYNC_REREAD_GAP_MS 20
-/* The periodic re-read's nights: this many pools a statement, the next after this pause. */
+/* The periodic re-read reads the nights of pools whose checksums differed this many pools a
+ * statement, the next after this pause. */
 #define SYNC_SLICE_POOLS 100u
 #define SYNC_SLICE_GAP_MS 20
 /* Beyond this many nights waiting to be read again a full reload is cheaper and safer. */
@@ -77,10 +80,12 @@ struct inventory_sync {
     long long reread_at_ms;   /* when the last re-read was sent (monotonic) */
     struct event *reconcile;  /* persistent: every night read again (lost notifications) */
     struct event *slice;      /* the periodic re-read's next slice of pools is due */
-    bool slicing;             /* a periodic re-read is going through the pools' nights */
-    char slice_after[CORE_ID_LEN]; /* the last pool whose nights it read (id order) */
-    date_day slice_first;     /* the window's first night when the running slice was asked */
-    unsigned slice_pools;     /* pools a slice reads (SYNC_SLICE_POOLS; a test makes it small) */
+    bool slicing;             /* a periodic re-read is going on */
+    date_day slice_first;     /* the window's first night when its running read was asked */
+    char *differ;             /* ids (CORE_ID_LEN apart) of the pools whose checksums differed */
+    size_t ndiffer, differ_next, differ_chunk; /* how many; the next to read; in the running read */
+    unsigned slice_pools;     /* differing pools' nights a statement (SYNC_SLICE_POOLS; a test
+                                 makes it small) */
     bool reload_again;        /* too many dirty nights: do another full load afterwards */
     struct load *queue_head, *queue_tail; /* loads waiting for the one running */
     bool loading;             /* a load of the queue is running */
@@ -148,18 +153,33 @@ static const char nights_sql[] =
     "WHERE night >= $1::date AND night < $2::date AND ($3::uuid IS NULL OR pool_id = $3) "
     "GROUP BY pool_id";
 
-/* The same pairs for a slice of pools in id order after $3, one row per pool (an empty
- * string for one without nights in the window), so the last row says where the next begins. */
-static const char slice_sql[] =
+/* The periodic re-read: every pool with the checksum of its nights in the window
+ * (core_index_checksums: the same terms, the same prime), in one statement that reads
+ * the table once. Sums, not nights: read pool by pool as text, the nights of the national data
+ * set cost PostgreSQL 11-15 s of a core every period (each pool's nights lie on blocks of their
+ * own, 730 block reads a pool), and the index a call per night to take them in, to find that
+ * nearly always nothing differed; the sums take about half a second. */
+static const char sums_sql[] =
+    "SELECT p.id, coalesce(c.sum, 0) FROM pools p LEFT JOIN ("
+    "SELECT n.pool_id, sum((t.x * t.x % 2147483579 * t.x % 2147483579)::int) AS sum "
+    "FROM pool_nights n CROSS JOIN LATERAL (SELECT (n.night - $1::date)::bigint * 1024 + "
+    "(n.capacity - n.held - n.booked) AS x) t "
+    "WHERE n.night >= $1::date AND n.night < $2::date AND n.capacity - n.held - n.booked > 0 "
+    "GROUP BY n.pool_id) c ON c.pool_id = p.id";
+
+/* The nights of the pools whose checksums differed, as nights_sql writes them (an empty string
+ * for a pool without nights in the window). */
+static const char pools_nights_sql[] =
     "SELECT p.id, coalesce((SELECT string_agg((n.night - $1::date)::text || ':' || "
     "greatest(n.capacity - n.held - n.booked, 0)::text, ',') FROM pool_nights n "
     "WHERE n.pool_id = p.id AND n.night >= $1::date AND n.night < $2::date), '') "
-    "FROM (SELECT id FROM pools WHERE id > $3::uuid ORDER BY id LIMIT $4::int) p ORDER BY p.id";
+    "FROM unnest($3::uuid[]) AS p (id)";
 
 int inventory_sync_prepare(struct db_pool *pool)
 {
     if (db_pool_prepare(pool, "sync_pools", pools_sql) != 0 ||
-        db_pool_prepare(pool, "sync_slice", slice_sql) != 0 ||
+        db_pool_prepare(pool, "sync_sums", sums_sql) != 0 ||
+        db_pool_prepare(pool, "sync_pools_nights", pools_nights_sql) != 0 ||
         db_pool_prepare(pool, "sync_reread", reread_sql) != 0)
         return -1;
     return db_pool_prepare(pool, "sync_nights", nights_sql);
@@ -483,38 +503,129 @@ static bool take_id(const char *payload, char out[CORE_ID_LEN])
     return true;
 }
 
-static void slice_loaded(const struct db_result *r, void *arg);
+static void sums_loaded(const struct db_result *r, void *arg);
+static void differing_loaded(const struct db_result *r, void *arg);
 
-/* Asks for the next slice of pools' nights of the periodic re-read. A read of nights like the
- * others: it counts as a load in flight, so nights notified meanwhile are read again after. */
-static void query_slice(struct inventory_sync *s)
+/* Asks for every pool's checksum of its nights in the window, in one statement. A read of
+ * nights like the others: it counts as a load in flight, so nights notified meanwhile are read
+ * again after it. */
+static void query_sums(struct inventory_sync *s)
 {
-    char from[DATE_TEXT_LEN], to[DATE_TEXT_LEN], limit[16];
+    char from[DATE_TEXT_LEN], to[DATE_TEXT_LEN];
     s->slice_first = core_index_first_day(s->index);
     date_format(s->slice_first, from);
     date_format(s->slice_first + core_index_ndays(s->index), to);
-    snprintf(limit, sizeof limit, "%u", s->slice_pools);
-    const char *params[] = {from, to, s->slice_after, limit};
+    const char *params[] = {from, to};
     s->loads_in_flight++;
-    db_query(s->pool, "sync_slice", 4, params, slice_loaded, s);
+    db_query(s->pool, "sync_sums", 2, params, sums_loaded, s);
 }
 
-static void slice_loaded(const struct db_result *r, void *arg)
+/* The periodic re-read is over (done, or failed and left to the full load that follows). */
+static void reread_over(struct inventory_sync *s)
+{
+    free(s->differ);
+    s->differ = NULL;
+    s->ndiffer = s->differ_next = s->differ_chunk = 0;
+    s->slicing = false;
+}
+
+/* Appends a uuid to a PostgreSQL array literal being built ("{a,b"); false without memory. */
+static bool array_add(char **text, size_t *len, size_t *cap, const char *id)
+{
+    size_t need = *len + strlen(id) + 3;
+    if (need > *cap) {
+        size_t cap2 = need * 2;
+        char *t = realloc(*text, cap2);
+        if (!t)
+            return false;
+        *text = t;
+        *cap = cap2;
+    }
+    *len += (size_t)sprintf(*text + *len, "%c%s", *len ? ',' : '{', id);
+    return true;
+}
+
+/* The nights of the next slice_pools pools whose checksums differed, in one statement; the
+ * next slice after a pause. A read of nights: a load in flight. */
+static void query_differing(struct inventory_sync *s)
+{
+    size_t end = s->differ_next + s->slice_pools;
+    if (end > s->ndiffer)
+        end = s->ndiffer;
+    char *ids = NULL;
+    size_t len = 0, cap = 0;
+    bool ok = true;
+    for (size_t i = s->differ_next; i < end && ok; i++)
+        ok = array_add(&ids, &len, &cap, s->differ + i * CORE_ID_LEN);
+    if (!ok || !ids) {
+        free(ids);
+        reread_over(s);
+        retry_later(s); /* without memory: a full load reads every night */
+        return;
+    }
+    strcpy(ids + len, "}");
+    s->differ_chunk = end - s->differ_next;
+    char from[DATE_TEXT_LEN], to[DATE_TEXT_LEN];
+    s->slice_first = core_index_first_day(s->index);
+    date_format(s->slice_first, from);
+    date_format(s->slice_first + core_index_ndays(s->index), to);
+    const char *params[] = {from, to, ids};
+    s->loads_in_flight++;
+    db_query(s->pool, "sync_pools_nights", 3, params, differing_loaded, s);
+    free(ids);
+}
+
+/* Every pool's checksum is in: those that differ from the index's (a notification lost, or
+ * one still on its way, the index then newer than the sums; or every pool, when the window
+ * rolled meanwhile) are kept, and their nights read. A failure is redone as a full load. */
+static void sums_loaded(const struct db_result *r, void *arg)
 {
     struct inventory_sync *s = arg;
-    bool ok = r->status == DB_OK, more = false;
+    bool ok = r->status == DB_OK;
+    int n = ok ? PQntuples(r->res) : 0;
+    if (!ok)
+        log_warn("availability index: reading the nights' checksums failed: %s", r->message);
+    else if (n > 0 && !(s->differ = malloc((size_t)n * CORE_ID_LEN)))
+        ok = false;
+    /* Without the index's sums (the window rolled meanwhile, or no memory) every pool is
+     * taken as differing: its nights are read, as before checksums. */
+    struct core_checksums *mine = ok ? core_index_checksums(s->index, s->slice_first,
+                                                            core_index_ndays(s->index)) : NULL;
+    for (int i = 0; ok && i < n; i++) {
+        const char *id = db_value(r->res, i, 0);
+        long long sum;
+        if (mine && core_checksums_get(mine, s->index, id, &sum) == 0 &&
+            sum == strtoll(db_value(r->res, i, 1), NULL, 10))
+            continue;
+        snprintf(s->differ + s->ndiffer++ * CORE_ID_LEN, CORE_ID_LEN, "%s", id);
+    }
+    core_checksums_free(mine);
+    if (ok && s->ndiffer > 0)
+        log_info("availability index: the periodic re-read reads the nights of %zu pool(s) "
+                 "whose checksum differed", s->ndiffer);
+    bool more = ok && s->ndiffer > 0;
+    if (!more)
+        reread_over(s);
+    load_finished(s, ok, false);
+    if (more)
+        query_differing(s);
+}
+
+static void differing_loaded(const struct db_result *r, void *arg)
+{
+    struct inventory_sync *s = arg;
+    bool ok = r->status == DB_OK;
     if (ok) {
-        int n = PQntuples(r->res);
-        for (int i = 0; i < n; i++)
+        for (int i = 0; i < PQntuples(r->res); i++)
             apply_nights_row(s, NULL, s->slice_first, db_value(r->res, i, 0),
                              db_value(r->res, i, 1));
-        if (n > 0)
-            snprintf(s->slice_after, sizeof s->slice_after, "%s", db_value(r->res, n - 1, 0));
-        more = (unsigned)n == s->slice_pools;
     } else {
         log_warn("availability index: re-reading nights failed: %s", r->message);
     }
-    s->slicing = more; /* a failure is retried as a full load by load_finished */
+    s->differ_next += s->differ_chunk;
+    bool more = ok && s->differ_next < s->ndiffer;
+    if (!more)
+        reread_over(s); /* a failure is retried as a full load by load_finished */
     load_finished(s, ok, false);
     if (more) {
         struct timeval gap = {0, SYNC_SLICE_GAP_MS * 1000};
@@ -526,12 +637,12 @@ static void slice_due(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
     (void)what;
-    query_slice(arg);
+    query_differing(arg);
 }
 
 /* The periodic re-read's descriptions are in (a pool whose creation was not notified is now
- * known, so its nights are not passed over): the nights follow, a slice at a time. A failed
- * read is redone as a full load (load_finished), which reads every night as well. */
+ * known, so its nights are not passed over): the nights' checksums follow. A failed read is
+ * redone as a full load (load_finished), which reads every night as well. */
 static void descriptions_read(void *arg, bool ok)
 {
     struct inventory_sync *s = arg;
@@ -539,8 +650,7 @@ static void descriptions_read(void *arg, bool ok)
         s->slicing = false;
         return;
     }
-    snprintf(s->slice_after, sizeof s->slice_after, "00000000-0000-0000-0000-000000000000");
-    query_slice(s);
+    query_sums(s);
 }
 
 /* Everything is read again: a notification lost between a commit and its sending leaves
@@ -968,5 +1078,6 @@ void inventory_sync_free(struct inventory_sync *s)
     sync_free_events(s);
     free(s->clock_file);
     free(s->dirty);
+    free(s->differ);
     free(s);
 }

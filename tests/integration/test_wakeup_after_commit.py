@@ -144,11 +144,25 @@ def test_a_notified_value_is_not_trusted_the_night_is_read_again():
                   "committed one", free_in_search(night), 2)
 
 
+def differing_reads(since):
+    """The periodic re-read's lines about pools whose checksums differed, after offset since."""
+    return re.findall(r"reads the nights of (\d+) pool\(s\) whose checksum differed",
+                      w_stderr()[since:])
+
+
+def w_stderr():
+    return world().server.stderr_text()
+
+
 def test_a_lost_notification_is_repaired_by_the_periodic_re_read():
+    """The periodic re-read compares every pool's checksum of its nights, summed by PostgreSQL,
+    with the index's (the same terms in SQL and in C) and reads the nights of those that differ:
+    of the demo data's pools only the one whose change was never sent, in every period."""
     w = world()
     night = w.day(31)
     h.check("the search shows 3 free beds at first", h.wait_until(
         lambda: free_in_search(night) == 3, 10 * h.SCALE), free_in_search(night))
+    mark = len(w_stderr())
     started = time.monotonic()
     set_capacity(night, 1, wakeup_after_commit=True)  # committed, never sent
     repaired = h.wait_until(lambda: free_in_search(night) == 1, (RECONCILE_S + 8) * h.SCALE)
@@ -157,6 +171,13 @@ def test_a_lost_notification_is_repaired_by_the_periodic_re_read():
            f"(LOGEER_INDEX_RECONCILE_S={RECONCILE_S})")
     h.check("the search shows the committed capacity after the next full re-read", repaired,
             free_in_search(night))
+    pools = h.scalar(w.url, "SELECT count(*) FROM pools")
+    h.check_equal(f"the re-read found that one pool of {pools} out of step, and only it",
+                  differing_reads(mark), ["1"])
+    later = len(w_stderr())
+    time.sleep((2 * RECONCILE_S + 1) * h.SCALE)
+    h.check_equal("the periods after it find every pool's checksum equal", differing_reads(later),
+                  [])
 
 
 def test_the_periodic_re_read_goes_through_every_slice_of_pools():

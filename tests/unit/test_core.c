@@ -203,6 +203,47 @@ static void test_index_grows_to_many_pools(void)
     core_index_free(ix);
 }
 
+/* The periodic re-read's checksum: the sum of the terms of the nights with free beds, moved by
+ * any one night's change, even by changes whose plain sums cancel; asked for another window
+ * (the index rolled meanwhile) or an unknown pool, it says so. */
+static int checksum(const struct core_index *ix, const char *id, long long *sum)
+{
+    struct core_checksums *c = core_index_checksums(ix, 100, 30);
+    int rc = c ? core_checksums_get(c, ix, id, sum) : -2;
+    core_checksums_free(c);
+    return rc;
+}
+
+static void test_index_nights_checksum(void)
+{
+    struct core_index *ix = core_index_new(100, 30);
+    struct core_pool p = pool("c", KIND_PLANNED, "GM0106", 52.9, 6.5);
+    CHECK(core_index_put_pool(ix, &p) == 0);
+    long long sum = -1, before;
+    CHECK(checksum(ix, "c", &sum) == 0 && sum == 0);
+    core_index_set_free(ix, "c", 103, 2);
+    core_index_set_free(ix, "c", 104, 2);
+    core_index_set_free(ix, "c", 105, 2);
+    CHECK(checksum(ix, "c", &sum) == 0);
+    CHECK(sum == core_nights_term(3, 2) + core_nights_term(4, 2) + core_nights_term(5, 2));
+    before = sum;
+    /* +1, -2, +1 on three nights in a row: the nights' own sums (offset and free) stay. */
+    core_index_set_free(ix, "c", 103, 3);
+    core_index_set_free(ix, "c", 104, 0);
+    core_index_set_free(ix, "c", 105, 3);
+    CHECK(checksum(ix, "c", &sum) == 0 && sum != before);
+    core_index_set_free(ix, "c", 104, 2);
+    core_index_set_free(ix, "c", 103, 2);
+    core_index_set_free(ix, "c", 105, 2);
+    CHECK(checksum(ix, "c", &sum) == 0 && sum == before);
+    for (int f = 0; f <= 500; f++) /* one night's every value gives its own sum */
+        CHECK(f == 2 || core_nights_term(29, f) != core_nights_term(29, 2));
+    CHECK(core_nights_term(1099, 500) < 2147483647LL);
+    CHECK(core_index_checksums(ix, 101, 30) == NULL);
+    CHECK(checksum(ix, "nope", &sum) == -1);
+    core_index_free(ix);
+}
+
 /* The window rolls: nights before the new first day are gone, the nights in between keep their
  * values, the new nights come from the roll (0 where it set none), searches on the new nights
  * find what the roll brought, and a pool added while a roll was on its way keeps its place. */
@@ -666,6 +707,7 @@ int main(void)
     test_name_tables();
     test_index_search_filters_and_ranks();
     test_index_grows_to_many_pools();
+    test_index_nights_checksum();
     test_index_window_rolls_without_losing_or_inventing_nights();
     test_index_municipality_moves_radius_edges_and_ties();
     test_index_care_profile_lists_follow_changes();
