@@ -30,6 +30,9 @@ void inventory_sync_set_clock_file(struct inventory_sync *s, const char *path);
 void inventory_sync_set_notify_delay(struct inventory_sync *s, unsigned ms);
 /* True once the first full load has been applied: searches before that would be wrong. */
 bool inventory_sync_ready(const struct inventory_sync *s);
+/* Pools whose nights the periodic re-read found out of step with the database (a change
+ * notification lost, or one still on its way) and read again, since start. */
+unsigned long long inventory_sync_out_of_step(const struct inventory_sync *s);
 void inventory_sync_free(struct inventory_sync *s);
 
 /* How often every pool and night is loaded again, repairing what a notification lost between

@@ -268,6 +268,11 @@ static void render_inventory(const struct app *app, struct evbuffer *out)
     struct core_stale st = {0};
     bool known = inventory_sync_ready(app->sync) &&
                  core_index_stale(app->index, time(NULL), app->cfg->stale_days, &st) == 0;
+    metrics_counter(out, "logeer_index_pools_out_of_step_total",
+                    "Pools whose nights the periodic re-read of the availability index found "
+                    "out of step with the database (a change notification lost, or still on "
+                    "its way) and read again.",
+                    inventory_sync_out_of_step(app->sync));
     metrics_family(out, "logeer_pools_stale", "gauge",
                    "Active pools whose capacity counts were last confirmed more than "
                    "LOGEER_STALE_DAYS days ago.");

@@ -86,6 +86,7 @@ struct inventory_sync {
     size_t ndiffer, differ_next, differ_chunk; /* how many; the next to read; in the running read */
     unsigned slice_pools;     /* differing pools' nights a statement (SYNC_SLICE_POOLS; a test
                                  makes it small) */
+    unsigned long long out_of_step; /* pools found differing, since start (/metrics) */
     bool reload_again;        /* too many dirty nights: do another full load afterwards */
     struct load *queue_head, *queue_tail; /* loads waiting for the one running */
     bool loading;             /* a load of the queue is running */
@@ -186,6 +187,11 @@ int inventory_sync_prepare(struct db_pool *pool)
 }
 
 bool inventory_sync_ready(const struct inventory_sync *s) { return s->ready; }
+
+unsigned long long inventory_sync_out_of_step(const struct inventory_sync *s)
+{
+    return s ? s->out_of_step : 0;
+}
 
 static struct load *start_load(struct inventory_sync *s, const char *pool_id,
                                const char *location_id, const char *provider_id,
@@ -600,6 +606,8 @@ static void sums_loaded(const struct db_result *r, void *arg)
         snprintf(s->differ + s->ndiffer++ * CORE_ID_LEN, CORE_ID_LEN, "%s", id);
     }
     core_checksums_free(mine);
+    if (ok && mine)
+        s->out_of_step += s->ndiffer; /* not the whole index read again after a roll */
     if (ok && s->ndiffer > 0)
         log_info("availability index: the periodic re-read reads the nights of %zu pool(s) "
                  "whose checksum differed", s->ndiffer);

@@ -222,6 +222,12 @@ def psql(conninfo, sql, timeout=60):
     return [line.split("\t") for line in proc.stdout.splitlines() if line != ""]
 
 
+def metric(server, name):
+    """A sample without labels from the server's /metrics, as a float; None when absent."""
+    m = re.search(rf"^{re.escape(name)} (\S+)$", server.get("/metrics").text, re.M)
+    return float(m.group(1)) if m else None
+
+
 def scalar(conninfo, sql):
     rows = psql(conninfo, sql)
     return rows[0][0] if rows else None

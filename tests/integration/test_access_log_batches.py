@@ -188,11 +188,6 @@ def test_a_batch_already_on_its_way_at_a_stop_is_waited_for():
                   len(rows_for(w.url, [request_id])), 1)
 
 
-def metric(server, name):
-    m = re.search(rf"^{name} (\S+)$", server.get("/metrics").text, re.M)
-    return float(m.group(1)) if m else None
-
-
 def test_a_batch_the_database_dropped_is_sent_again():
     """The batch's connection is ended under it (as in a restart or failover of PostgreSQL):
     the rows are kept and sent again once a connection is back, written once, none lost."""
@@ -215,9 +210,10 @@ def test_a_batch_the_database_dropped_is_sent_again():
     h.check("once the lock is gone the read's row is written",
             h.wait_until(lambda: len(rows_for(w.url, [request_id])) >= 1, 20 * h.SCALE))
     h.check_equal("once", len(rows_for(w.url, [request_id])), 1)
-    h.check_equal("/metrics: nothing kept any more", metric(server, "logeer_access_log_rows_retrying"),
-                  0.0)
-    h.check_equal("/metrics: nothing lost", metric(server, "logeer_access_log_rows_lost_total"), 0.0)
+    h.check_equal("/metrics: nothing kept any more",
+                  h.metric(server, "logeer_access_log_rows_retrying"), 0.0)
+    h.check_equal("/metrics: nothing lost",
+                  h.metric(server, "logeer_access_log_rows_lost_total"), 0.0)
     server.stop()
 
 

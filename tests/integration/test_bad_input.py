@@ -504,18 +504,12 @@ def test_slow_body_one_byte_per_second():
            f"within {limit:.1f} s", got, ok, probe)
 
 
-def metric(server, name):
-    resp = server.get("/metrics")
-    m = re.search(rf"^{name} (\d+)", resp.text, re.M)
-    return int(m.group(1)) if m else None
-
-
 def test_many_idle_connections():
     """1,000 sockets: half never send a byte, half send a partial head and stall. Normal
     requests keep answering fast meanwhile, and the server closes every one of them by itself
     (idle and header timeouts), so no connection or descriptor is leaked."""
     server = ctx()["server"]
-    before = metric(server, "logeer_http_connections")
+    before = h.metric(server, "logeer_http_connections")
     socks = []
     sel = selectors.DefaultSelector()
     try:
@@ -528,7 +522,7 @@ def test_many_idle_connections():
                 s.setblocking(False)
                 socks.append(s)
                 sel.register(s, selectors.EVENT_READ)
-            during = metric(server, "logeer_http_connections")
+            during = h.metric(server, "logeer_http_connections")
             # Every socket must see the server close it (EOF or a 408 then EOF).
             open_socks = set(socks)
             limit = max(IDLE_TIMEOUT_MS, HEADER_TIMEOUT_MS) / 1000 + 5 * h.SLACK
@@ -549,7 +543,7 @@ def test_many_idle_connections():
         for s in socks:
             s.close()
         sel.close()
-    after = h.wait_until(lambda: (n := metric(server, "logeer_http_connections")) is not None
+    after = h.wait_until(lambda: (n := h.metric(server, "logeer_http_connections")) is not None
                          and n <= (before or 0) + 1 and str(n), 5)
     got = (f"gauge {before} -> {during} -> {after}; {IDLE_CONNECTIONS - len(open_socks)} of "
            f"{IDLE_CONNECTIONS} closed by the server in {closed_after:.1f} s")

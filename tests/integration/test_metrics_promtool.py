@@ -41,6 +41,7 @@ FAMILIES = {
     "logeer_event_loop_lag_seconds": "histogram",
     "logeer_access_log_rows_retrying": "gauge",
     "logeer_access_log_rows_lost_total": "counter",
+    "logeer_index_pools_out_of_step_total": "counter",
     "logeer_pools_stale": "gauge",
     "logeer_providers_stale": "gauge",
     "logeer_events_subscribers": "gauge",

@@ -163,6 +163,7 @@ def test_a_lost_notification_is_repaired_by_the_periodic_re_read():
     h.check("the search shows 3 free beds at first", h.wait_until(
         lambda: free_in_search(night) == 3, 10 * h.SCALE), free_in_search(night))
     mark = len(w_stderr())
+    counted = h.metric(w.server, "logeer_index_pools_out_of_step_total")
     started = time.monotonic()
     set_capacity(night, 1, wakeup_after_commit=True)  # committed, never sent
     repaired = h.wait_until(lambda: free_in_search(night) == 1, (RECONCILE_S + 8) * h.SCALE)
@@ -174,6 +175,8 @@ def test_a_lost_notification_is_repaired_by_the_periodic_re_read():
     pools = h.scalar(w.url, "SELECT count(*) FROM pools")
     h.check_equal(f"the re-read found that one pool of {pools} out of step, and only it",
                   differing_reads(mark), ["1"])
+    h.check_equal("/metrics counts it", h.metric(w.server, "logeer_index_pools_out_of_step_total"),
+                  counted + 1)
     later = len(w_stderr())
     time.sleep((2 * RECONCILE_S + 1) * h.SCALE)
     h.check_equal("the periods after it find every pool's checksum equal", differing_reads(later),
