@@ -605,8 +605,9 @@ static void sums_loaded(const struct db_result *r, void *arg)
             continue;
         snprintf(s->differ + s->ndiffer++ * CORE_ID_LEN, CORE_ID_LEN, "%s", id);
     }
+    bool summed = mine != NULL;
     core_checksums_free(mine);
-    if (ok && mine)
+    if (ok && summed)
         s->out_of_step += s->ndiffer; /* not the whole index read again after a roll */
     if (ok && s->ndiffer > 0)
         log_info("availability index: the periodic re-read reads the nights of %zu pool(s) "
