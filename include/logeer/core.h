@@ -260,10 +260,11 @@ int core_index_free_on(const struct core_index *ix, const char *pool_id, date_da
  * of one night always changes the sum, and changes of several cancel only by accident, never
  * by a pattern (a sum of x alone would miss +1, +1 and -2 on three nights in a row). Each term
  * is below 2^31, so PostgreSQL sums them as integers. */
-#define CORE_NIGHTS_TERM_P 2147483579LL
+#define CORE_NIGHTS_TERM_P 2147483579 /* without a suffix: sync.c writes it into its SQL */
+#define CORE_NIGHTS_TERM_SHIFT 1024
 static inline long long core_nights_term(long offset, int free)
 {
-    long long x = (long long)offset * 1024 + free;
+    long long x = (long long)offset * CORE_NIGHTS_TERM_SHIFT + free;
     return x * x % CORE_NIGHTS_TERM_P * x % CORE_NIGHTS_TERM_P;
 }
 /* Every pool's checksum over [first, first + ndays), summed in one pass over the nights as

@@ -160,10 +160,14 @@ static const char nights_sql[] =
  * set cost PostgreSQL 11-15 s of a core every period (each pool's nights lie on blocks of their
  * own, 730 block reads a pool), and the index a call per night to take them in, to find that
  * nearly always nothing differed; the sums take about half a second. */
+#define SYNC_TEXT_(x) #x
+#define SYNC_TEXT(x) SYNC_TEXT_(x)
+#define SYNC_P SYNC_TEXT(CORE_NIGHTS_TERM_P)
 static const char sums_sql[] =
     "SELECT p.id, coalesce(c.sum, 0) FROM pools p LEFT JOIN ("
-    "SELECT n.pool_id, sum((t.x * t.x % 2147483579 * t.x % 2147483579)::int) AS sum "
-    "FROM pool_nights n CROSS JOIN LATERAL (SELECT (n.night - $1::date)::bigint * 1024 + "
+    "SELECT n.pool_id, sum((t.x * t.x % " SYNC_P " * t.x % " SYNC_P ")::int) AS sum "
+    "FROM pool_nights n CROSS JOIN LATERAL (SELECT (n.night - $1::date)::bigint * "
+    SYNC_TEXT(CORE_NIGHTS_TERM_SHIFT) " + "
     "(n.capacity - n.held - n.booked) AS x) t "
     "WHERE n.night >= $1::date AND n.night < $2::date AND n.capacity - n.held - n.booked > 0 "
     "GROUP BY n.pool_id) c ON c.pool_id = p.id";
@@ -535,20 +539,24 @@ static void reread_over(struct inventory_sync *s)
     s->slicing = false;
 }
 
-/* Appends a uuid to a PostgreSQL array literal being built ("{a,b"); false without memory. */
-static bool array_add(char **text, size_t *len, size_t *cap, const char *id)
+/* "{id,id}": the n pool ids that lie stride bytes apart from first, as a PostgreSQL array;
+ * NULL without memory. */
+static char *uuid_array(const char *first, size_t stride, size_t n)
 {
-    size_t need = *len + strlen(id) + 3;
-    if (need > *cap) {
-        size_t cap2 = need * 2;
-        char *t = realloc(*text, cap2);
-        if (!t)
-            return false;
-        *text = t;
-        *cap = cap2;
+    char *text = malloc(n * CORE_ID_LEN + 3), *p = text;
+    if (!text)
+        return NULL;
+    *p++ = '{';
+    for (size_t i = 0; i < n; i++) {
+        const char *id = first + i * stride;
+        size_t len = strlen(id);
+        if (i)
+            *p++ = ',';
+        memcpy(p, id, len);
+        p += len;
     }
-    *len += (size_t)sprintf(*text + *len, "%c%s", *len ? ',' : '{', id);
-    return true;
+    memcpy(p, "}", 2);
+    return text;
 }
 
 /* The nights of the next slice_pools pools whose checksums differed, in one statement; the
@@ -558,18 +566,13 @@ static void query_differing(struct inventory_sync *s)
     size_t end = s->differ_next + s->slice_pools;
     if (end > s->ndiffer)
         end = s->ndiffer;
-    char *ids = NULL;
-    size_t len = 0, cap = 0;
-    bool ok = true;
-    for (size_t i = s->differ_next; i < end && ok; i++)
-        ok = array_add(&ids, &len, &cap, s->differ + i * CORE_ID_LEN);
-    if (!ok || !ids) {
-        free(ids);
+    char *ids = uuid_array(s->differ + s->differ_next * CORE_ID_LEN, CORE_ID_LEN,
+                           end - s->differ_next);
+    if (!ids) {
         reread_over(s);
         retry_later(s); /* without memory: a full load reads every night */
         return;
     }
-    strcpy(ids + len, "}");
     s->differ_chunk = end - s->differ_next;
     char from[DATE_TEXT_LEN], to[DATE_TEXT_LEN];
     s->slice_first = core_index_first_day(s->index);
@@ -735,7 +738,8 @@ static void start_reread(struct inventory_sync *s)
         if (n == 0 || dirty_cmp(&s->dirty[n - 1], &s->dirty[i]) != 0)
             s->dirty[n++] = s->dirty[i];
     /* "{id,id}" and "{date,date}" */
-    char *ids = malloc(n * CORE_ID_LEN + 3), *days = malloc(n * DATE_TEXT_LEN + 3);
+    char *ids = uuid_array(s->dirty[0].pool_id, sizeof *s->dirty, n);
+    char *days = malloc(n * DATE_TEXT_LEN + 3);
     if (!ids || !days) {
         free(ids);
         free(days);
@@ -745,21 +749,14 @@ static void start_reread(struct inventory_sync *s)
         load_finished(s, true, false);
         return;
     }
-    char *pi = ids, *pd = days;
-    *pi++ = '{';
+    char *pd = days;
     *pd++ = '{';
     for (size_t i = 0; i < n; i++) {
-        if (i) {
-            *pi++ = ',';
+        if (i)
             *pd++ = ',';
-        }
-        size_t len = strlen(s->dirty[i].pool_id);
-        memcpy(pi, s->dirty[i].pool_id, len);
-        pi += len;
         date_format(s->dirty[i].night, pd);
         pd += strlen(pd);
     }
-    memcpy(pi, "}", 2);
     memcpy(pd, "}", 2);
     s->ndirty = 0;
     s->loads_in_flight++;

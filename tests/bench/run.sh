@@ -675,8 +675,7 @@ search_ceiling() {
     say "  $CEIL_SEARCH"
     [ -n "$CEIL_SEARCH" ] || { say "wrk printed no result"; exit 1; }
     say "  ceiling server cpu: $CEIL_SEARCH_CPU cores (one event loop)"
-    CEIL_WRK_CPU=$(cpu_report "$m0" "$m1" | sed -n 's/.* wrk \([0-9.]*\),.*/\1/p')
-    WRK_US_LINE="search $(wrk_us "$SEARCH_CPU" "$SEARCH") us, ceiling $(wrk_us "wrk $CEIL_WRK_CPU," "$CEIL_SEARCH") us"
+    WRK_US_LINE="search $(wrk_us "$(wrk_cores "$SEARCH_CPU")" "$SEARCH") us, ceiling $(wrk_us "$(wrk_cores "$(cpu_report "$m0" "$m1")")" "$CEIL_SEARCH") us"
     say "  wrk's own CPU a request: $WRK_US_LINE (it shares the two cores with the server)"
     say "  logeerd search / ceiling: $(ratio "$(field "$SEARCH" rps)" "$(field "$CEIL_SEARCH" rps)") (target >= 0.6)"
     say "  the same at $CONNS_HIGH connections:"
@@ -977,11 +976,10 @@ checks() {
 
 # Counts of one status from a BENCH line, summed over problem types: count "$line" 409.
 count_of() { printf '%s\n' "$1" | tr ' ' '\n' | sed -n "s/^count\[$2[^]]*\]=//p" | awk '{ s += $1 } END { print s + 0 }'; }
-# wrk's CPU a request in microseconds, from a cpu line ("... wrk 0.94, ...") and a BENCH line.
-wrk_us() {
-    awk -v c="$(printf '%s' "$1" | sed -n 's/.*wrk \([0-9.]*\),.*/\1/p')" -v r="$(field "$2" rps)" \
-        'BEGIN { printf "%.1f", (r > 0) ? c / r * 1e6 : 0 }'
-}
+# wrk's cores from a cpu line ("... wrk 0.94, ..."); its CPU a request in microseconds from
+# those cores and a BENCH line.
+wrk_cores() { printf '%s' "$1" | sed -n 's/.*wrk \([0-9.]*\),.*/\1/p'; }
+wrk_us() { awk -v c="$1" -v r="$(field "$2" rps)" 'BEGIN { printf "%.1f", (r > 0) ? c / r * 1e6 : 0 }'; }
 # Requests answered 200 (counted by a script that reads the answers) or below 400 (count[ok],
 # wrk's own count, when it does not: search.lua outside its check, whose answers are all 200).
 answered() { echo $(( $(count_of "$1" 200) + $(count_of "$1" ok) )); }

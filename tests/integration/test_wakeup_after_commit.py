@@ -147,11 +147,7 @@ def test_a_notified_value_is_not_trusted_the_night_is_read_again():
 def differing_reads(since):
     """The periodic re-read's lines about pools whose checksums differed, after offset since."""
     return re.findall(r"reads the nights of (\d+) pool\(s\) whose checksum differed",
-                      w_stderr()[since:])
-
-
-def w_stderr():
-    return world().server.stderr_text()
+                      world().server.stderr_text()[since:])
 
 
 def test_a_lost_notification_is_repaired_by_the_periodic_re_read():
@@ -162,7 +158,7 @@ def test_a_lost_notification_is_repaired_by_the_periodic_re_read():
     night = w.day(31)
     h.check("the search shows 3 free beds at first", h.wait_until(
         lambda: free_in_search(night) == 3, 10 * h.SCALE), free_in_search(night))
-    mark = len(w_stderr())
+    mark = len(w.server.stderr_text())
     counted = h.metric(w.server, "logeer_index_pools_out_of_step_total")
     started = time.monotonic()
     set_capacity(night, 1, wakeup_after_commit=True)  # committed, never sent
@@ -177,7 +173,7 @@ def test_a_lost_notification_is_repaired_by_the_periodic_re_read():
                   differing_reads(mark), ["1"])
     h.check_equal("/metrics counts it", h.metric(w.server, "logeer_index_pools_out_of_step_total"),
                   counted + 1)
-    later = len(w_stderr())
+    later = len(w.server.stderr_text())
     time.sleep((2 * RECONCILE_S + 1) * h.SCALE)
     h.check_equal("the periods after it find every pool's checksum equal", differing_reads(later),
                   [])
