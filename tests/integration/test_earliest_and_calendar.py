@@ -75,6 +75,10 @@ class World:
             raise RuntimeError(f"closing the blocks pool refused: {resp!r}")
         # The plain pool is full on the nights asked: days 5 .. 11.
         self.full_stay = self.book(self.plain, self.day(5), 7, cg=7, confirm=True)
+        # On a Tuesday day 6 is a Monday, where the Monday pool takes arrivals: its bed is taken
+        # then too, so that nothing fits on day 6 whatever the weekday the test runs on.
+        if self.day(6).isoweekday() == 1:
+            self.book(self.monday, self.day(6), 3, cg=6, confirm=True)
         h.wait_until(lambda: not self.search(self.day(6), 3), 2.0)
 
     def day(self, n):
