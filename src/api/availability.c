@@ -230,7 +230,8 @@ static const struct shown_pool *shown_of(const struct core_pool *p)
  * read here that pool_members would not read, and a pool not rendered yet is passed over.
  * Inlined on purpose: a function whose only effect is prefetching has no effect the compiler
  * must keep, and GCC drops the call to it. */
-static inline __attribute__((always_inline)) void prefetch_shown(const struct core_pool *const *pools, size_t n)
+static inline __attribute__((always_inline)) void
+prefetch_shown(const struct core_pool *const *pools, size_t n)
 {
     for (size_t i = 0; i < n; i++)
         __builtin_prefetch(&pools[i]->slot);
