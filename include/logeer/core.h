@@ -287,6 +287,7 @@ struct core_search {
     date_day today;
     int kinds;                  /* bit set of (1 << KIND_*) allowed for the caller */
     const char *municipality;   /* CBS code or NULL */
+    const char *pool_id;        /* one pool only, or NULL: what a link to one place asks */
     bool has_point;
     double lat, lon, radius_km; /* radius_km 0 = no limit (still sorts by distance) */
     uint32_t care_profile;      /* one bit or 0 */

@@ -26,7 +26,7 @@
  * search log keeps them as they were asked. */
 struct search_args {
     struct res_args args;
-    const char *check_in, *nights, *municipality, *care_profile, *funding, *kind, *flex;
+    const char *check_in, *nights, *municipality, *care_profile, *funding, *kind, *flex, *pool;
     const char *lat, *lon, *radius, *needs, *facilities, *home, *limit;
 };
 
@@ -344,6 +344,7 @@ static int read_filters(struct api_ctx *c, struct search_args *a, struct core_se
     a->needs = res_arg(c, args, "needs", 512);
     a->facilities = res_arg(c, args, "facilities", 512);
     a->home = res_arg(c, args, "home_municipality", 16);
+    a->pool = res_arg(c, args, "pool_id", 64);
     struct jsonv *v = &args->v;
     long n = 0;
     if (!res_parse_long(a->nights, 1, 365, &n))
@@ -377,6 +378,9 @@ static int read_filters(struct api_ctx *c, struct search_args *a, struct core_se
         jsonv_error(v, "facilities", "must be a comma-separated list of lowercase words");
     q->needs = a->needs;
     q->facilities = a->facilities;
+    if (a->pool && !api_is_uuid(a->pool))
+        jsonv_error(v, "pool_id", "must be a pool's id (a UUID)");
+    q->pool_id = a->pool;
     /* Caregivers' Wmo contracts are those of their own municipality, whatever they send;
      * visitors and professionals name one. */
     q->home_municipality = c->who.role == ROLE_CAREGIVER ? c->who.municipality : a->home;
@@ -446,7 +450,10 @@ static void availability_search(struct api_ctx *c)
         return;
     struct core_hit hits[SEARCH_MAX_LIMIT];
     size_t n = core_search_run(c->app->index, &q, hits, (size_t)q.limit);
-    log_search(c, &a, n);
+    /* A look at one place (a link to its request page) is not a search for a bed: the
+     * unmet-demand report would count it as one. */
+    if (!q.pool_id)
+        log_search(c, &a, n);
 
     struct jsonw w;
     jw_init(&w);

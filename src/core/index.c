@@ -982,7 +982,15 @@ static void walk_init(const struct core_index *ix, const struct scan *s, struct 
     memset(w, 0, sizeof *w);
     uint32_t care = s->q->care_profile;
     bool one_profile = care != 0 && (care & (care - 1)) == 0;
-    if (s->municipality) {
+    if (s->q->pool_id) {
+        /* One pool: the walk is its place alone, and every filter still applies; the
+         * municipality's, which the other walks apply by their lists, is checked here. */
+        long at = find(ix, s->q->pool_id);
+        bool in_muni = at >= 0 && (!s->municipality ||
+                                   pack8(ix->pools[at]->municipality) == s->municipality);
+        w->from = in_muni ? (size_t)at : 0;
+        w->end = in_muni ? (size_t)at + 1 : 0;
+    } else if (s->municipality) {
         const struct muni_pools *m = muni_find(ix, s->municipality);
         w->list = m ? &m->pools : &none;
         w->end = w->list->n;

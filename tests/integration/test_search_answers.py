@@ -70,4 +70,50 @@ def test_a_changed_description_shows_in_the_next_search():
     srv.stop()
 
 
+def test_one_pool_by_its_id():
+    """A link to one place's request page asks the search for that pool alone (pool_id): it
+    finds that pool and no other, only when the caller may see it and it fits the filters;
+    a malformed id is a 422 at the field, an unknown one finds nothing."""
+    url = h.migrated_database()
+    srv = h.Server(url)
+    h.add_user(url, "beheer@eenplek.test", "admin")
+    admin = srv.login("beheer@eenplek.test", h.TEST_PASSWORD)
+    prov = srv.request("POST", "/v1/providers", {"name": "Zorg Een Plek", "agb_code": "98771003"},
+                       token=admin).json["id"]
+    h.add_user(url, "planner@eenplek.test", "provider", provider=prov)
+    staff = srv.login("planner@eenplek.test", h.TEST_PASSWORD)
+    h.add_user(url, "mz@eenplek.test", "caregiver", municipality="GM0106")
+    caregiver = srv.login("mz@eenplek.test", h.TEST_PASSWORD)
+    today = h.today_local(url)
+    until = today + dt.timedelta(days=30)
+    asked = h.make_pool(srv, url, staff, prov, 2, today, until, name="De gevraagde plek")
+    other = h.make_pool(srv, url, staff, prov, 3, today, until, name="Een andere plek")
+    crisis = h.make_pool(srv, url, staff, prov, 1, today, until, kind="crisis", name="Crisisbed")
+    check_in = today + dt.timedelta(days=10)
+    base = f"/v1/availability?check_in={check_in}&nights=2"
+
+    def ids(path):
+        resp = srv.get(path, token=caregiver)
+        return [r["pool_id"] for r in resp.json["results"]] if resp.status == 200 else resp
+
+    both = h.wait_until(lambda: (lambda f: f if isinstance(f, list) and
+                                 {asked.id, other.id} <= set(f) else None)(ids(base)), 10 * h.SCALE)
+    h.check("without pool_id both planned pools are found", both, ids(base))
+    h.check_equal("with pool_id only that pool", ids(f"{base}&pool_id={asked.id}"), [asked.id])
+    h.check_equal("with another filter it fails (municipality), nothing",
+                  ids(f"{base}&pool_id={asked.id}&municipality=GM0114"), [])
+    h.check_equal("a crisis pool stays out of a caregiver's sight",
+                  ids(f"{base}&pool_id={crisis.id}"), [])
+    h.check_equal("an unknown pool finds nothing",
+                  ids(f"{base}&pool_id=00000000-0000-4000-8000-000000000000"), [])
+    resp = srv.get(f"{base}&pool_id=plek-1", token=caregiver)
+    h.check("a malformed id is 422 at pool_id", h.is_problem(resp, 422) and any(
+        e.get("field") == "pool_id" for e in resp.json.get("errors", [])), repr(resp))
+    resp = srv.get(f"/v1/availability/earliest?nights=2&pool_id={other.id}", token=caregiver)
+    h.check("the earliest dates of that pool alone",
+            resp.status == 200 and [r["pool_id"] for r in resp.json["results"]] == [other.id],
+            repr(resp))
+    srv.stop()
+
+
 h.main(globals())

@@ -516,6 +516,49 @@ static void test_index_care_profile_lists_follow_changes(void)
     core_index_free(all);
 }
 
+/* One pool asked by its id (a link to its request page): that pool alone, and only when it
+ * passes every other filter, the municipality's included. */
+static void test_index_search_for_one_pool(void)
+{
+    date_day today = date_from_ymd(2026, 12, 1);
+    struct core_index *ix = core_index_new(today - 7, 60);
+    struct core_pool a = pool("a", KIND_PLANNED, "GM0106", 52.99, 6.56);
+    struct core_pool b = pool("b", KIND_PLANNED, "GM0114", 52.78, 6.90);
+    struct core_pool c = pool("c", KIND_CRISIS, "GM0106", 52.99, 6.57);
+    CHECK(core_index_put_pool(ix, &a) == 0 && core_index_put_pool(ix, &b) == 0);
+    CHECK(core_index_put_pool(ix, &c) == 0);
+    for (date_day n = today; n < today + 30; n++) {
+        core_index_set_free(ix, "a", n, 2);
+        core_index_set_free(ix, "b", n, 3);
+        core_index_set_free(ix, "c", n, 1);
+    }
+    struct core_search q = {.check_in = today + 5, .nights = 2, .today = today,
+                            .kinds = 1 << KIND_PLANNED, .funding = -1, .now = 1000000,
+                            .limit = 10};
+    struct core_hit hits[10];
+    CHECK(core_search_run(ix, &q, hits, 10) == 2);
+    q.pool_id = "a";
+    CHECK(core_search_run(ix, &q, hits, 10) == 1 && strcmp(hits[0].pool->id, "a") == 0 &&
+          hits[0].free == 2);
+    q.municipality = "GM0114"; /* a lies elsewhere */
+    CHECK(core_search_run(ix, &q, hits, 10) == 0);
+    q.municipality = "GM0106";
+    CHECK(core_search_run(ix, &q, hits, 10) == 1);
+    q.municipality = NULL;
+    q.pool_id = "c"; /* crisis: not a kind this search may see */
+    CHECK(core_search_run(ix, &q, hits, 10) == 0);
+    q.pool_id = "nope";
+    CHECK(core_search_run(ix, &q, hits, 10) == 0);
+    q.pool_id = "b";
+    q.nights = 40; /* past the pool's max_nights */
+    CHECK(core_search_run(ix, &q, hits, 10) == 0);
+    q.nights = 2;
+    struct core_early early[4];
+    CHECK(core_earliest_run(ix, &q, today + 30, 2, early, 4) == 1 &&
+          strcmp(early[0].pool->id, "b") == 0);
+    core_index_free(ix);
+}
+
 static void test_index_counts_stale_pools_and_their_providers(void)
 {
     struct core_index *ix = core_index_new(0, 30);
@@ -711,6 +754,7 @@ int main(void)
     test_index_window_rolls_without_losing_or_inventing_nights();
     test_index_municipality_moves_radius_edges_and_ties();
     test_index_care_profile_lists_follow_changes();
+    test_index_search_for_one_pool();
     test_index_counts_stale_pools_and_their_providers();
     test_pool_access();
     test_earliest_dates_skip_full_nights_and_follow_the_pool_rules();
