@@ -11,6 +11,8 @@
 // reported and shown, not overwritten); Mijn gegevens lists the emails, essential ones
 // always on with the reason, a refusal from the server is announced and shown at its box, and
 // one switched off by keyboard stays off after a reload; at 320 px nothing scrolls sideways.
+// A link to the request page opened in a new tab (nothing of the search kept there) still
+// names the place and says its windows: the page asks the search for that pool alone.
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { expectNoAxeViolations } from './lib/axe.mjs';
@@ -112,6 +114,22 @@ run(async (context) => {
     await page.evaluate(() => document.activeElement.classList.contains('error-summary')));
   check('the refused request did not reach the stay list', !(await page.isVisible('#vastgehouden')));
   await axe(page, 'aanvragen: no companion place left');
+
+  // ---- a link to the request page opened elsewhere (a new tab: nothing of the search kept) ----
+  const direct = await openPage(context, problems);
+  const out = new Date(Date.parse(ASKED + 'T00:00:00Z') + 3 * 86400000).toISOString().slice(0, 10);
+  await direct.goto(`${BASE}/aanvragen.html?pool=${POOL}&in=${ASKED}&uit=${out}`);
+  await ready(direct);
+  await direct.waitForSelector('#aanvragen:not([hidden])');
+  const linked = squash(await direct.textContent('#keuze-gegevens'));
+  check('a link opened in a new tab still names the place and says its windows in words',
+    /Logeerplek/.test(linked) && /Aankomen\s*tussen 14:00 en 17:00 uur/.test(linked) &&
+    /Ophalen\s*tussen 10:00 en 12:00 uur/.test(linked), linked);
+  check('and offers the companion place and the arrival window at the fields',
+    await direct.isVisible('#companion') &&
+    /ontvangt gasten tussen 14:00 en 17:00 uur/.test(await direct.textContent('#arrival-venster')));
+  await axe(direct, 'aanvragen opened from a link');
+  await direct.close();
 
   // ---- the free dates: companion and transport both ways ----
   await requestPage(page, ASKED);

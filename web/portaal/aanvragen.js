@@ -14,7 +14,8 @@ import { initPage } from '/common/layout.js';
 import { addFieldTexts } from '/common/problems.js';
 import { formatDateShort, formatDateTime, fundingText, nightsText, stayStatusText } from '/common/status.js';
 import {
-  ACCESS, el, fillSelect, intakeLink, loadMunicipalities, loadPerson, municipalityName, rangeText
+  ACCESS, el, fillSelect, intakeLink, loadMunicipalities, loadPerson, loadPlace, municipalityName,
+  rangeText
 } from './plek.js';
 import { transportFieldset, transportText, transportValue, windowWords } from './vervoer.js';
 
@@ -37,8 +38,8 @@ const choice = { pool: params.get('pool'), checkIn: params.get('in'), checkOut: 
 const form = document.getElementById('aanvragen');
 
 await initPage({ requireLogin: true });
-const [person] = await Promise.all([loadPerson(), loadMunicipalities()]);
-const place = JSON.parse(sessionStorage.getItem('logeer.plek.' + choice.pool) || 'null');
+const [person, place] = await Promise.all([loadPerson(),
+  loadPlace(choice.pool, choice.checkIn, choice.checkOut), loadMunicipalities()]);
 
 function describeChoice() {
   const rows = [];

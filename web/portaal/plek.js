@@ -113,6 +113,40 @@ export async function loadPerson() {
   return body.guests && body.guests.length ? body.guests[0] : null;
 }
 
+// Keeps what the request pages show about a place (a search result; no personal data) for
+// this tab, so that the next page need not ask again.
+export function rememberPlace(r) {
+  const keep = { pool_id: r.pool_id, pool_name: r.pool_name, access: r.access, location: r.location,
+    provider: r.provider, check_in_window: r.check_in_window, check_out_window: r.check_out_window,
+    companion_places: r.companion_places };
+  sessionStorage.setItem('logeer.plek.' + r.pool_id, JSON.stringify(keep));
+  sessionStorage.setItem('logeer.locatie.' + r.location.id, JSON.stringify(r.location));
+  return keep;
+}
+
+// The place a request page is about: as the search left it in this tab, or, for a link opened
+// elsewhere (a new tab, a bookmark, a link someone sent), asked of the search for that pool
+// alone (pool_id): on the asked dates, else on its earliest dates. null when the place is not
+// one the caregiver may book or has no room at all.
+export async function loadPlace(poolId, checkIn, checkOut) {
+  const kept = JSON.parse(sessionStorage.getItem('logeer.plek.' + poolId) || 'null');
+  if (kept || !poolId) return kept;
+  const nights = checkIn && checkOut ? nightsBetween(checkIn, checkOut) : 1;
+  const one = new URLSearchParams({ pool_id: poolId, nights: String(nights > 0 ? nights : 1) });
+  try {
+    let found = [];
+    if (checkIn && nights > 0) {
+      const q = new URLSearchParams(one);
+      q.set('check_in', checkIn);
+      found = (await api('GET', '/v1/availability?' + q)).results;
+    }
+    if (!found.length) found = (await api('GET', '/v1/availability/earliest?' + one)).results;
+    return found.length ? rememberPlace(found[0]) : null;
+  } catch (e) {
+    return null; /* the page still works without the description */
+  }
+}
+
 // Options for a <select>: [[value, text], ...].
 export function fillSelect(select, options, chosen) {
   for (const [value, text] of options) {

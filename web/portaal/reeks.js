@@ -8,7 +8,9 @@ import { api, ApiError, newIdempotencyKey } from '/common/api.js';
 import { clearErrors, missingFields, showErrors, whileBusy } from '/common/form.js';
 import { initPage } from '/common/layout.js';
 import { formatDateTime, fundingText, nightsBetween } from '/common/status.js';
-import { el, fillSelect, loadMunicipalities, loadPerson, municipalityName, rangeText } from './plek.js';
+import {
+  el, fillSelect, loadMunicipalities, loadPerson, loadPlace, municipalityName, rangeText
+} from './plek.js';
 import { everyText, notHeldText, rhythmText } from './reeks-tekst.js';
 
 const FUNDINGS = ['wmo', 'wlz', 'zvw', 'pgb', 'private'];
@@ -18,8 +20,8 @@ const form = document.getElementById('reeks');
 const preview = document.getElementById('voorbeeld');
 
 await initPage({ requireLogin: true });
-const [person] = await Promise.all([loadPerson(), loadMunicipalities()]);
-const place = JSON.parse(sessionStorage.getItem('logeer.plek.' + choice.pool) || 'null');
+const [person, place] = await Promise.all([loadPerson(),
+  loadPlace(choice.pool, choice.checkIn, choice.checkOut), loadMunicipalities()]);
 
 function describeChoice() {
   const rows = [];

@@ -10,7 +10,8 @@ import { addFieldTexts } from '/common/problems.js';
 import { addDays, careProfileText, fundingText, nightsText, today } from '/common/status.js';
 import {
   ACCESS, el, facilityText, fillSelect, intakeIsOpen, intakeLetsBook, intakeLink, intakeState,
-  intakesByLocation, loadMunicipalities, loadPerson, municipalityName, needsQuery, rangeText
+  intakesByLocation, loadMunicipalities, loadPerson, municipalityName, needsQuery, rangeText,
+  rememberPlace
 } from './plek.js';
 
 addFieldTexts({
@@ -124,15 +125,6 @@ function requestLink(r, checkIn, checkOut, v) {
   return user ? target : '/inloggen.html?terug=' + encodeURIComponent(target);
 }
 
-// Keeps what the request page shows about the place (no personal data) for this tab.
-function remember(r) {
-  const keep = { pool_id: r.pool_id, pool_name: r.pool_name, access: r.access, location: r.location,
-    provider: r.provider, check_in_window: r.check_in_window, check_out_window: r.check_out_window,
-    companion_places: r.companion_places };
-  sessionStorage.setItem('logeer.plek.' + r.pool_id, JSON.stringify(keep));
-  sessionStorage.setItem('logeer.locatie.' + r.location.id, JSON.stringify(r.location));
-}
-
 // How the person gets in at a place that wants a kennismaking first: what was agreed, or the
 // way to ask for one.
 function intakeInfo(r) {
@@ -167,7 +159,7 @@ function placeInfo(r) {
 }
 
 function stayCard(r, v) {
-  remember(r);
+  rememberPlace(r);
   const link = el('a', { class: 'button', href: requestLink(r, r.check_in, r.check_out, v) },
     user ? 'Aanvragen' : 'Inloggen en aanvragen');
   return el('li', { class: 'card plek' }, ...placeInfo(r),
@@ -177,7 +169,7 @@ function stayCard(r, v) {
 }
 
 function earliestCard(r, v, waitDates) {
-  remember(r);
+  rememberPlace(r);
   const dates = el('ul', { class: 'data' }, ...r.dates.map((d) => el('li', {},
     el('a', { href: requestLink(r, d.check_in, d.check_out, v) },
       rangeText(d.check_in, d.check_out), el('span', { class: 'visually-hidden' }, ' aanvragen bij ' + r.location.name)))));
