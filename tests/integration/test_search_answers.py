@@ -18,18 +18,25 @@ def hit(srv, token, pool_id, check_in):
     return found[0] if found else None
 
 
-def test_a_changed_description_shows_in_the_next_search():
+def provider_and_caregiver(domain, name, agb):
+    """A fresh database and server with a provider (its planner signed in) and a caregiver in
+    Assen (signed in): (url, srv, prov, staff, caregiver, today)."""
     url = h.migrated_database()
     srv = h.Server(url)
-    h.add_user(url, "beheer@answers.test", "admin")
-    admin = srv.login("beheer@answers.test", h.TEST_PASSWORD)
-    prov = srv.request("POST", "/v1/providers", {"name": "Zorg Antwoord", "agb_code": "98771002"},
+    h.add_user(url, f"beheer@{domain}", "admin")
+    admin = srv.login(f"beheer@{domain}", h.TEST_PASSWORD)
+    prov = srv.request("POST", "/v1/providers", {"name": name, "agb_code": agb},
                        token=admin).json["id"]
-    h.add_user(url, "planner@answers.test", "provider", provider=prov)
-    staff = srv.login("planner@answers.test", h.TEST_PASSWORD)
-    h.add_user(url, "mz@answers.test", "caregiver", municipality="GM0106")
-    caregiver = srv.login("mz@answers.test", h.TEST_PASSWORD)
-    today = h.today_local(url)
+    h.add_user(url, f"planner@{domain}", "provider", provider=prov)
+    staff = srv.login(f"planner@{domain}", h.TEST_PASSWORD)
+    h.add_user(url, f"mz@{domain}", "caregiver", municipality="GM0106")
+    caregiver = srv.login(f"mz@{domain}", h.TEST_PASSWORD)
+    return url, srv, prov, staff, caregiver, h.today_local(url)
+
+
+def test_a_changed_description_shows_in_the_next_search():
+    url, srv, prov, staff, caregiver, today = provider_and_caregiver(
+        "answers.test", "Zorg Antwoord", "98771002")
     pool = h.make_pool(srv, url, staff, prov, 2, today, today + dt.timedelta(days=30),
                        name="Kamers oud")
     check_in = today + dt.timedelta(days=10)
@@ -74,17 +81,8 @@ def test_one_pool_by_its_id():
     """A link to one place's request page asks the search for that pool alone (pool_id): it
     finds that pool and no other, only when the caller may see it and it fits the filters;
     a malformed id is a 422 at the field, an unknown one finds nothing."""
-    url = h.migrated_database()
-    srv = h.Server(url)
-    h.add_user(url, "beheer@eenplek.test", "admin")
-    admin = srv.login("beheer@eenplek.test", h.TEST_PASSWORD)
-    prov = srv.request("POST", "/v1/providers", {"name": "Zorg Een Plek", "agb_code": "98771003"},
-                       token=admin).json["id"]
-    h.add_user(url, "planner@eenplek.test", "provider", provider=prov)
-    staff = srv.login("planner@eenplek.test", h.TEST_PASSWORD)
-    h.add_user(url, "mz@eenplek.test", "caregiver", municipality="GM0106")
-    caregiver = srv.login("mz@eenplek.test", h.TEST_PASSWORD)
-    today = h.today_local(url)
+    url, srv, prov, staff, caregiver, today = provider_and_caregiver(
+        "eenplek.test", "Zorg Een Plek", "98771003")
     until = today + dt.timedelta(days=30)
     asked = h.make_pool(srv, url, staff, prov, 2, today, until, name="De gevraagde plek")
     other = h.make_pool(srv, url, staff, prov, 3, today, until, name="Een andere plek")
