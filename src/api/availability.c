@@ -344,7 +344,7 @@ static int read_filters(struct api_ctx *c, struct search_args *a, struct core_se
     a->needs = res_arg(c, args, "needs", 512);
     a->facilities = res_arg(c, args, "facilities", 512);
     a->home = res_arg(c, args, "home_municipality", 16);
-    a->pool = res_arg(c, args, "pool_id", 64);
+    a->pool = res_arg_id(c, args, "pool_id", "must be a pool's id (a UUID)");
     struct jsonv *v = &args->v;
     long n = 0;
     if (!res_parse_long(a->nights, 1, 365, &n))
@@ -378,8 +378,6 @@ static int read_filters(struct api_ctx *c, struct search_args *a, struct core_se
         jsonv_error(v, "facilities", "must be a comma-separated list of lowercase words");
     q->needs = a->needs;
     q->facilities = a->facilities;
-    if (a->pool && !api_is_uuid(a->pool))
-        jsonv_error(v, "pool_id", "must be a pool's id (a UUID)");
     q->pool_id = a->pool;
     /* Caregivers' Wmo contracts are those of their own municipality, whatever they send;
      * visitors and professionals name one. */
